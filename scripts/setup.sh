@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install text3d into ./.venv on a fresh machine of this kind (Debian, 2 CPU cores, no GPU).
+# Idempotent: a second run only re-checks. Every install step of the project lives here.
+#   1. system packages for offscreen rendering (Mesa llvmpipe through EGL)
+#   2. torch==2.13.0 (the local CPU wheel) first, then everything else under constraints.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri"
+missing=""
+for p in $APT_PACKAGES; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing system packages:$missing" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# pip.conf on these machines names local indexes that may be absent; hide those warnings only.
+pip_install() { .venv/bin/python -m pip install -q "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
+stamp=".venv/.text3d-installed"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  set -o pipefail
+  pip_install --upgrade pip
+  pip_install torch==2.13.0
+  pip_install -c constraints.txt -e ".[dev]"
+  echo "$want" > "$stamp"
+fi

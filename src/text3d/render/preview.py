@@ -1,0 +1,74 @@
+"""Pictures people look at: turntable GIFs and labelled contact sheets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from text3d.assets.asset import Asset
+from text3d.render.cameras import protocol_cameras
+from text3d.store.atomic import write_atomic
+
+
+def turntable_frames(asset: Asset, frames: int = 36, resolution: int = 256,
+                     background: str = "white") -> np.ndarray:
+    """RGB frames (frames, H, W, 3) of a full yaw sweep at pitch 30°."""
+    from text3d.render.renderer import render
+
+    cams = protocol_cameras("turntable", resolution, frames=frames)
+    return render(asset, cams, background=background, antialias=True).rgb
+
+
+def write_gif(path: str | Path, frames: np.ndarray, fps: float = 12.0) -> Path:
+    """Atomically write a looping GIF of uint8 RGB frames."""
+    from PIL import Image
+
+    images = [Image.fromarray(f[..., :3]) for f in frames]
+    duration = int(round(1000.0 / fps))
+
+    def write(handle) -> None:
+        images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
+                       duration=duration, loop=0, optimize=False, disposal=2)
+
+    return write_atomic(path, write)
+
+
+def contact_sheet(images: list[np.ndarray], labels: list[str] | None = None, columns: int = 8,
+                  cell: int = 128, label_height: int = 0, background: int = 255) -> np.ndarray:
+    """Tile images (resized to ``cell``²) in a grid, optionally with a caption under each.
+
+    ``label_height`` 0 picks 14 px per caption line when labels are given (wrapped to the
+    cell width, at most 3 lines).
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    lines_per_label = 0
+    wrapped: list[list[str]] = []
+    if labels:
+        chars = max(8, cell // 6)
+        for text in labels:
+            words, lines, line = text.split(), [], ""
+            for word in words:
+                if len(line) + len(word) + 1 > chars and line:
+                    lines.append(line)
+                    line = word
+                else:
+                    line = f"{line} {word}".strip()
+            lines.append(line)
+            wrapped.append(lines[:3])
+        lines_per_label = max(len(w) for w in wrapped)
+    text_h = label_height or (14 * lines_per_label)
+    rows = (len(images) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * cell, rows * (cell + text_h)), (background,) * 3)
+    draw = ImageDraw.Draw(sheet)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        tile = Image.fromarray(np.asarray(image)[..., :3]).resize((cell, cell), Image.LANCZOS)
+        x, y = c * cell, r * (cell + text_h)
+        sheet.paste(tile, (x, y))
+        if labels:
+            for j, line in enumerate(wrapped[i]):
+                draw.text((x + 3, y + cell + 1 + 14 * j), line, fill=(20, 20, 20), font=font)
+    return np.asarray(sheet)

@@ -1,0 +1,300 @@
+"""Offscreen rasterizer on OpenGL 3.3 through EGL (moderngl): Mesa llvmpipe on a CPU,
+the GPU driver where there is one.
+
+One pass renders shaded RGB(A), multisampled when ``antialias`` is asked for; an optional
+second pass without multisampling writes exact per-pixel world normals and depth (so back-projected points
+never mix foreground and background). Shading happens in linear space and is written as
+sRGB: a hemisphere ambient term, a key and a fill light fixed to the camera (so every view
+is lit alike) and a Blinn-Phong highlight whose width follows the roughness. Faces are
+two-sided; meshes without vertex normals are shaded flat from screen-space derivatives.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from text3d.assets.asset import Asset
+from text3d.errors import BackendError, InputError
+from text3d.render.cameras import Camera
+
+log = logging.getLogger(__name__)
+
+BACKGROUNDS = {"black": (0.0, 0.0, 0.0, 1.0), "white": (1.0, 1.0, 1.0, 1.0), "transparent": (0.0, 0.0, 0.0, 0.0)}
+
+_VERTEX_SHADER = """
+#version 330
+uniform mat4 u_mvp;
+uniform mat4 u_view;
+in vec3 in_pos;
+in vec3 in_normal;
+in vec4 in_color;
+in vec2 in_uv;
+in float in_rough;
+out vec3 v_world;
+out vec3 v_normal;
+out vec4 v_color;
+out vec2 v_uv;
+out float v_rough;
+out float v_depth;
+void main() {
+    vec4 p = vec4(in_pos, 1.0);
+    gl_Position = u_mvp * p;
+    v_world = in_pos;
+    v_normal = in_normal;
+    v_color = in_color;
+    v_uv = in_uv;
+    v_rough = in_rough;
+    v_depth = -(u_view * p).z;
+}
+"""
+
+_FRAGMENT_SHADER = """
+#version 330
+uniform vec3 u_eye;
+uniform vec3 u_key;
+uniform vec3 u_fill;
+uniform bool u_textured;
+uniform sampler2D u_texture;
+in vec3 v_world;
+in vec3 v_normal;
+in vec4 v_color;
+in vec2 v_uv;
+in float v_rough;
+in float v_depth;
+layout(location = 0) out vec4 out_color;
+layout(location = 1) out vec4 out_aux;
+
+vec3 to_linear(vec3 c) {
+    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(vec3(0.04045), c));
+}
+vec3 to_srgb(vec3 c) {
+    c = clamp(c, 0.0, 1.0);
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(vec3(0.0031308), c));
+}
+void main() {
+    vec3 n = v_normal;
+    if (dot(n, n) < 0.25) {
+        n = cross(dFdx(v_world), dFdy(v_world));
+    }
+    n = normalize(n);
+    vec3 view = normalize(u_eye - v_world);
+    if (dot(n, view) < 0.0) n = -n;
+    vec4 base = v_color;
+    if (u_textured) {
+        vec4 t = texture(u_texture, v_uv);
+        base *= vec4(to_linear(t.rgb), t.a);
+    }
+    float r = clamp(v_rough, 0.05, 1.0);
+    float ambient = mix(0.20, 0.34, 0.5 + 0.5 * n.z);
+    float key = max(dot(n, u_key), 0.0);
+    float fill = max(dot(n, u_fill), 0.0);
+    vec3 h = normalize(u_key + view);
+    float shininess = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
+    float spec = pow(max(dot(n, h), 0.0), shininess) * (1.0 - r) * (1.0 - r) * 0.5;
+    vec3 color = base.rgb * (ambient + 0.72 * key + 0.22 * fill) + vec3(spec);
+    out_color = vec4(to_srgb(color), 1.0);
+    out_aux = vec4(n, v_depth);
+}
+"""
+
+_FLOATS_PER_VERTEX = 13  # position 3, normal 3, color 4, uv 2, roughness 1
+
+
+@dataclass
+class RenderResult:
+    """Images of one asset from several cameras (index i ↔ cameras[i]).
+
+    ``rgb``: uint8 (N, H, W, 3), or (N, H, W, 4) with straight alpha for a transparent
+    background; ``mask``: bool (N, H, W); ``depth``: float32 (N, H, W) camera-space z in
+    world units, 0 on background; ``normals``: float32 (N, H, W, 3) world-space unit
+    normals facing the camera, 0 on background.
+    """
+
+    rgb: np.ndarray
+    mask: np.ndarray
+    cameras: list[Camera]
+    depth: np.ndarray | None = None
+    normals: np.ndarray | None = None
+
+
+def _camera_lights(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """Key light from the camera's upper left front, fill from its lower right (world dirs)."""
+    c2w = camera.c2w_opengl()[:3, :3]
+    key = c2w @ np.array([-0.45, 0.65, 0.62])
+    fill = c2w @ np.array([0.6, -0.3, 0.75])
+    return key / np.linalg.norm(key), fill / np.linalg.norm(fill)
+
+
+class Renderer:
+    """A process-wide offscreen renderer; create it once and reuse it (context start ≈ 0.3 s)."""
+
+    _instance: "Renderer | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self, samples: int = 4) -> None:
+        """``samples``: MSAA sample count used by ``render(..., antialias=True)``.
+
+        Measured on 2 cores with llvmpipe (benchmarks/bench_render.py): 4× MSAA roughly
+        doubles the cost of a 512² view of a 50k-face mesh, so protocol views are rendered
+        without it by default (as TRELLIS's render_utils do) and previews with it.
+        """
+        import moderngl
+
+        try:
+            self.ctx = moderngl.create_context(standalone=True, backend="egl")
+        except Exception as exc:  # EGL / driver failures come as several exception types
+            raise BackendError(
+                f"offscreen OpenGL through EGL is unavailable ({type(exc).__name__}: {exc}); "
+                "install Mesa's EGL (libegl1 libegl-mesa0 libgl1-mesa-dri) with scripts/setup.sh"
+            ) from None
+        self.samples = min(samples, int(self.ctx.max_samples))
+        self.program = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+        self._targets: dict[tuple[int, bool], tuple] = {}
+        log.debug("renderer: %s, %d samples", self.backend_name, self.samples)
+
+    @classmethod
+    def shared(cls) -> "Renderer":
+        """The process-wide renderer, created on first use."""
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    @property
+    def backend_name(self) -> str:
+        info = self.ctx.info
+        return f"OpenGL {info['GL_VERSION']} on {info['GL_RENDERER']} (EGL)"
+
+    # ------------------------------------------------------------------ buffers
+    def _target(self, size: int, aux: bool, antialias: bool = False):
+        """(draw framebuffer, readable framebuffer) for a square ``size`` image."""
+        key = (size, aux, antialias and self.samples > 1)
+        if key not in self._targets:
+            ctx = self.ctx
+            if aux:
+                color = ctx.renderbuffer((size, size), components=4, dtype="f4")
+                fbo = ctx.framebuffer(color_attachments=[ctx.renderbuffer((size, size), 4), color],
+                                      depth_attachment=ctx.depth_renderbuffer((size, size)))
+                self._targets[key] = (fbo, fbo)
+            else:
+                samples = self.samples if antialias and self.samples > 1 else 0
+                draw = ctx.framebuffer(
+                    color_attachments=[ctx.renderbuffer((size, size), 4, samples=samples)],
+                    depth_attachment=ctx.depth_renderbuffer((size, size), samples=samples))
+                read = draw if not samples else ctx.framebuffer(
+                    color_attachments=[ctx.renderbuffer((size, size), 4)])
+                self._targets[key] = (draw, read)
+        return self._targets[key]
+
+    def _upload(self, asset: Asset):
+        vertices = asset.vertices
+        n = len(vertices)
+        data = np.zeros((n, _FLOATS_PER_VERTEX), np.float32)
+        data[:, 0:3] = vertices
+        if asset.vertex_normals is not None:
+            data[:, 3:6] = asset.vertex_normals
+        data[:, 6:10] = asset.colors_or_default() if not asset.is_textured or asset.vertex_colors is not None else 1.0
+        if asset.is_textured:
+            data[:, 10:12] = asset.uv
+        data[:, 12] = asset.vertex_roughness if asset.vertex_roughness is not None else asset.roughness
+        vbo = self.ctx.buffer(data.tobytes())
+        ibo = self.ctx.buffer(asset.faces.astype(np.int32).tobytes())
+        vao = self.ctx.vertex_array(
+            self.program, [(vbo, "3f 3f 4f 2f 1f", "in_pos", "in_normal", "in_color", "in_uv", "in_rough")],
+            index_buffer=ibo, index_element_size=4)
+        texture = None
+        if asset.is_textured:
+            image = np.ascontiguousarray(np.flipud(asset.texture))
+            if image.shape[2] == 3:
+                image = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], axis=2)
+            texture = self.ctx.texture((image.shape[1], image.shape[0]), 4, image.tobytes())
+            texture.build_mipmaps()
+        return vao, [vbo, ibo] + ([texture] if texture else []), texture
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self, vao, camera: Camera, fbo, clear: tuple[float, ...], texture) -> None:
+        import moderngl
+
+        fbo.use()
+        fbo.clear(*clear, depth=1.0)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        self.ctx.disable(moderngl.CULL_FACE)
+        mvp = camera.projection_matrix() @ camera.view_matrix()
+        key, fill = _camera_lights(camera)
+        self.program["u_mvp"].write(mvp.T.astype(np.float32).tobytes())
+        self.program["u_view"].write(camera.view_matrix().T.astype(np.float32).tobytes())
+        self.program["u_eye"].value = tuple(camera.position().tolist())
+        self.program["u_key"].value = tuple(key.tolist())
+        self.program["u_fill"].value = tuple(fill.tolist())
+        self.program["u_textured"].value = texture is not None
+        if texture is not None:
+            texture.use(0)
+            self.program["u_texture"].value = 0
+        vao.render()
+
+    def render(self, asset: Asset, cameras: list[Camera], background: str = "white",
+               depth: bool = False, normals: bool = False, antialias: bool = False) -> RenderResult:
+        """Render ``asset`` from every camera. All cameras must share one resolution."""
+        if background not in BACKGROUNDS:
+            raise InputError(f"background {background!r}: use one of {', '.join(BACKGROUNDS)}")
+        if not cameras:
+            raise InputError("render: no cameras given")
+        size = cameras[0].resolution
+        if any(c.resolution != size for c in cameras):
+            raise InputError("render: all cameras of one call must share one resolution")
+        clear = BACKGROUNDS[background]
+        vao, buffers, texture = self._upload(asset)
+        rgb_list, mask_list, depth_list, normal_list = [], [], [], []
+        try:
+            for camera in cameras:
+                draw, read = self._target(size, aux=False, antialias=antialias)
+                self._draw(vao, camera, draw, (*clear[:3], 0.0), texture)
+                if read is not draw:
+                    self.ctx.copy_framebuffer(read, draw)
+                rgba = np.frombuffer(read.read(components=4, dtype="f1"), np.uint8).reshape(size, size, 4)[::-1]
+                aux = None
+                if depth or normals:
+                    fbo, _ = self._target(size, aux=True)
+                    self._draw(vao, camera, fbo, (0.0, 0.0, 0.0, 0.0), texture)
+                    aux = np.frombuffer(fbo.read(components=4, dtype="f4", attachment=1),
+                                        np.float32).reshape(size, size, 4)[::-1]
+                rgb_list.append(self._finish(rgba, transparent=clear[3] == 0.0))
+                if aux is not None:
+                    mask = aux[..., 3] > 0
+                    mask_list.append(mask)
+                    if depth:
+                        depth_list.append(aux[..., 3].copy())
+                    if normals:
+                        normal_list.append(aux[..., :3] * mask[..., None])
+                else:
+                    mask_list.append(rgba[..., 3] >= 128)
+        finally:
+            vao.release()
+            for buffer in buffers:
+                buffer.release()
+        return RenderResult(
+            rgb=np.stack(rgb_list), mask=np.stack(mask_list), cameras=list(cameras),
+            depth=np.stack(depth_list) if depth else None,
+            normals=np.stack(normal_list) if normals else None)
+
+    @staticmethod
+    def _finish(rgba: np.ndarray, transparent: bool) -> np.ndarray:
+        """The pass clears to (background, α = 0) and shades with α = 1, so the resolved
+        color is already blended with the background and α is the coverage. Opaque
+        backgrounds keep RGB; a transparent one gets straight alpha, rgb = c / α."""
+        if not transparent:
+            return np.ascontiguousarray(rgba[..., :3])
+        alpha = rgba[..., 3:4].astype(np.float32) / 255.0
+        straight = np.where(alpha > 0, rgba[..., :3] / np.maximum(alpha, 1.0 / 255.0), 0.0)
+        return np.concatenate([np.clip(np.rint(straight), 0, 255).astype(np.uint8), rgba[..., 3:4]], axis=2)
+
+
+def render(asset: Asset, cameras: list[Camera], background: str = "white",
+           depth: bool = False, normals: bool = False, antialias: bool = False) -> RenderResult:
+    """Render with the process-wide :class:`Renderer` (see :meth:`Renderer.render`)."""
+    return Renderer.shared().render(asset, cameras, background=background, depth=depth, normals=normals,
+                                    antialias=antialias)

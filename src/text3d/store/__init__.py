@@ -1,0 +1,1 @@
+"""The on-disk contract: atomic writes, asset folders, run folders, manifests and caches."""

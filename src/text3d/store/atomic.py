@@ -1,0 +1,75 @@
+"""Atomic file writes: write to a temporary file in the same folder, fsync, then rename.
+
+A reader (or a resumed run) therefore sees either the old file or the complete new one,
+never a torn write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+
+def write_atomic(path: str | Path, writer: Callable[[BinaryIO], None]) -> Path:
+    """Call ``writer(file)`` on a temporary file next to ``path`` and rename it into place."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            writer(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Atomically write ``data`` to ``path``."""
+    return write_atomic(path, lambda f: f.write(data))
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps_json(data: Any, indent: int | None = 2) -> str:
+    """Deterministic JSON (sorted keys, numpy-aware) for byte-identical outputs."""
+    return json.dumps(data, indent=indent, sort_keys=True, default=_json_default, ensure_ascii=False)
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Atomically write ``data`` as deterministic, indented JSON."""
+    return write_text(path, dumps_json(data) + "\n")
+
+
+def write_png(path: str | Path, image: np.ndarray) -> Path:
+    """Atomically write a uint8 (H, W[, C]) or uint16 (H, W) array as PNG."""
+    from PIL import Image
+
+    array = np.ascontiguousarray(image)
+    if array.dtype == np.uint16:
+        pil = Image.fromarray(array)
+    else:
+        pil = Image.fromarray(array.astype(np.uint8))
+    return write_atomic(path, lambda f: pil.save(f, format="PNG", optimize=False, compress_level=6))

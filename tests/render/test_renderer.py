@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from text3d.render.cameras import Camera, protocol_cameras
+from text3d.render.renderer import render
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def color_centroid_x(image: np.ndarray, channel: int) -> float:
+    """Mean column (0..1) of strongly colored pixels in one channel."""
+    rgb = image.astype(int)
+    others = [c for c in range(3) if c != channel]
+    hit = (rgb[..., channel] > 150) & (rgb[..., others[0]] < 90) & (rgb[..., others[1]] < 90)
+    assert hit.sum() > 20, "marker not visible"
+    return float(np.nonzero(hit)[1].mean() / image.shape[1])
+
+
+def test_orientation_convention_cannot_flip(marked_asset):
+    """Red ball at +X, green ball at +Y. yaw 0 looks from +Y: +X lands on the image's left.
+    yaw 90 looks from +X: +Y lands on the image's right."""
+    cams = [Camera(yaw=0, pitch=30, resolution=128), Camera(yaw=90, pitch=30, resolution=128),
+            Camera(yaw=180, pitch=30, resolution=128)]
+    rgb = render(marked_asset, cams, background="white").rgb
+    assert color_centroid_x(rgb[0], 0) < 0.35  # yaw 0: red (+X) on the left
+    assert 0.4 < color_centroid_x(rgb[0], 1) < 0.6  # green (+Y) faces the camera
+    assert color_centroid_x(rgb[1], 1) > 0.65  # yaw 90: green (+Y) on the right
+    assert 0.4 < color_centroid_x(rgb[1], 0) < 0.6  # red (+X) faces the camera
+    assert color_centroid_x(rgb[2], 0) > 0.65  # yaw 180: red (+X) on the right
+
+
+@pytest.mark.parametrize("background,expected", [("black", 0), ("white", 255)])
+def test_backgrounds_and_mask(sphere_asset, background, expected):
+    result = render(sphere_asset, protocol_cameras("canonical4", 64), background=background)
+    assert result.rgb.shape == (4, 64, 64, 3)
+    assert np.all(result.rgb[:, 0, 0] == expected)
+    assert result.mask[:, 32, 32].all() and not result.mask[:, 0, 0].any()
+
+
+def test_transparent_background_has_alpha(sphere_asset):
+    result = render(sphere_asset, protocol_cameras("canonical4", 64), background="transparent")
+    assert result.rgb.shape[-1] == 4
+    assert result.rgb[0, 0, 0, 3] == 0 and result.rgb[0, 32, 32, 3] == 255
+
+
+def test_depth_and_normals_are_geometric(sphere_asset):
+    cam = Camera(yaw=30, pitch=10, resolution=128)
+    result = render(sphere_asset, [cam], depth=True, normals=True)
+    center = result.depth[0, 64, 64]
+    assert center == pytest.approx(2.0 - 0.4, abs=0.01)  # camera at r=2, sphere radius 0.4
+    view_dir = cam.position() / np.linalg.norm(cam.position())
+    assert np.dot(result.normals[0, 64, 64], view_dir) > 0.98
+    assert result.depth[0, 0, 0] == 0 and not result.mask[0, 0, 0]
+
+
+def test_shading_shows_shape(sphere_asset):
+    """A uniformly colored sphere must not render as a flat disc."""
+    asset = sphere_asset.copy()
+    asset.vertex_colors[:] = (0.5, 0.5, 0.5, 1.0)
+    rgb = render(asset, [Camera(yaw=0, pitch=30, resolution=128)]).rgb[0].astype(float)
+    mask = render(asset, [Camera(yaw=0, pitch=30, resolution=128)]).mask[0]
+    assert rgb[mask].std() > 10
+
+
+def test_antialias_softens_edges(marked_asset):
+    cams = protocol_cameras("canonical4", 64)
+    hard = render(marked_asset, cams, background="black").rgb
+    soft = render(marked_asset, cams, background="black", antialias=True).rgb
+    levels = lambda img: len(np.unique(img[..., 0]))  # noqa: E731
+    assert levels(soft) > levels(hard)
