@@ -1,0 +1,1 @@
+"""Data sets: toyworld (procedural, captioned 3D objects) and loaders for real data sets."""

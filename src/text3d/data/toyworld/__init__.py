@@ -1,0 +1,1 @@
+"""toyworld: a procedural, captioned 3D reference dataset (see vocabulary, categories, builder)."""

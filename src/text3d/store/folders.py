@@ -1,0 +1,192 @@
+"""The folder contract (DESIGN.md "Folders on disk").
+
+An **asset folder**::
+
+    asset.glb                       the asset, y-up GLB
+    meta.json                       prompt, caption, backend, model, seed, timings_s {stage: s}, version
+    views/<protocol>/000.png …      renders in protocol order
+    views/<protocol>/cameras.json   per view: yaw, pitch, radius, fov, intrinsics, c2w (OpenCV)
+    points.ply                      4,000 points from depth20 (y-up), when computed
+    turntable.gif                   preview, when computed
+
+A **run folder**::
+
+    run.yaml          the whole configuration of the run
+    manifest.jsonl    one JSON object per line; the last line of an id wins
+    items/<id>/       asset folders
+    metrics.json, report.md, report.html, *.png   written by evaluation
+
+The manifest is append-only while a run is going (a locked append per update, so several
+processes can write at once and a crash loses at most the line being written); ``compact``
+rewrites it atomically with one line per id in first-seen order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from filelock import FileLock
+
+from text3d.store.atomic import dumps_json, write_json, write_text
+
+log = logging.getLogger(__name__)
+
+STATUS_DONE = "done"
+STATUS_FAILED = "failed"
+STATUS_PENDING = "pending"
+
+
+class AssetFolder:
+    """Paths and small helpers for one asset folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def asset_path(self) -> Path:
+        return self.root / "asset.glb"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.root / "meta.json"
+
+    @property
+    def points_path(self) -> Path:
+        return self.root / "points.ply"
+
+    @property
+    def gif_path(self) -> Path:
+        return self.root / "turntable.gif"
+
+    def views_dir(self, protocol: str) -> Path:
+        return self.root / "views" / protocol
+
+    def view_paths(self, protocol: str) -> list[Path]:
+        """The view images of ``protocol`` listed in its cameras.json (empty if none)."""
+        cameras = self.views_dir(protocol) / "cameras.json"
+        if not cameras.exists():
+            return []
+        doc = json.loads(cameras.read_text())
+        return [self.views_dir(protocol) / v["file"] for v in doc["views"]]
+
+    def has_views(self, protocol: str, resolution: int | None = None) -> bool:
+        """True when every view of ``protocol`` exists (at ``resolution`` if given)."""
+        cameras = self.views_dir(protocol) / "cameras.json"
+        if not cameras.exists():
+            return False
+        doc = json.loads(cameras.read_text())
+        if resolution is not None and any(v["resolution"][0] != resolution for v in doc["views"]):
+            return False
+        return all((self.views_dir(protocol) / v["file"]).exists() for v in doc["views"])
+
+    def read_meta(self) -> dict[str, Any]:
+        return json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
+
+    def write_meta(self, meta: dict[str, Any]) -> Path:
+        return write_json(self.meta_path, meta)
+
+    def is_complete(self) -> bool:
+        return self.asset_path.exists() and self.meta_path.exists()
+
+
+class Manifest:
+    """``manifest.jsonl``: one row per item, appended under a file lock."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock")
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """The latest row of every id, in first-seen order; torn or malformed lines are skipped."""
+        latest: dict[str, dict[str, Any]] = {}
+        if not self.path.exists():
+            return latest
+        with self.path.open("r", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    log.warning("%s:%d: skipping a malformed manifest line", self.path, number)
+                    continue
+                if isinstance(row, dict) and "id" in row:
+                    if row["id"] in latest:
+                        latest[row["id"]].update(row)
+                    else:
+                        latest[row["id"]] = row
+        return latest
+
+    def update(self, row: dict[str, Any]) -> None:
+        """Append ``row`` (must hold ``id``); later rows override earlier fields of that id."""
+        if "id" not in row:
+            raise ValueError("manifest rows need an 'id'")
+        line = dumps_json(row, indent=None) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def update_many(self, rows: list[dict[str, Any]]) -> None:
+        """Append several rows under one lock."""
+        if not rows:
+            return
+        text = "".join(dumps_json(r, indent=None) + "\n" for r in rows)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def compact(self) -> None:
+        """Rewrite atomically with one line per id."""
+        with self._lock:
+            rows = self.rows()
+            write_text(self.path, "".join(dumps_json(r, indent=None) + "\n" for r in rows.values()))
+
+    def done_ids(self) -> set[str]:
+        return {i for i, r in self.rows().items() if r.get("status") == STATUS_DONE}
+
+
+class RunFolder:
+    """A run folder: configuration, manifest and item asset folders."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.manifest = Manifest(self.root / "manifest.jsonl")
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "run.yaml"
+
+    @property
+    def items_dir(self) -> Path:
+        return self.root / "items"
+
+    def item(self, item_id: str) -> AssetFolder:
+        return AssetFolder(self.items_dir / item_id)
+
+    def exists(self) -> bool:
+        return self.manifest.path.exists()
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.config_path.exists():
+            return {}
+        return yaml.safe_load(self.config_path.read_text()) or {}
+
+    def write_config(self, config: dict[str, Any]) -> Path:
+        return write_text(self.config_path, yaml.safe_dump(config, sort_keys=True, allow_unicode=True))
+
+    def done_items(self) -> list[tuple[dict[str, Any], AssetFolder]]:
+        """(manifest row, asset folder) of every finished item, in manifest order."""
+        return [(row, self.item(i)) for i, row in self.manifest.rows().items()
+                if row.get("status") == STATUS_DONE]
