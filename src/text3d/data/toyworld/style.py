@@ -1,0 +1,98 @@
+"""What a category program receives: seeded randomness plus the instance's attributes,
+and the registry of category programs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from text3d.data.toyworld.shapes import Part
+from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_NAMES
+
+T = TypeVar("T")
+
+NEUTRALS = ("white", "black", "gray", "brown")
+
+
+@dataclass
+class Style:
+    """Attributes of one instance, chosen before its category program runs.
+
+    ``main`` colors the parts a prompt's color refers to; ``accent`` is a second palette
+    color for details; ``shape`` is a proportion word the category supports, or None.
+    Programs record counts and optional parts in ``facts`` (they go into metadata and text).
+    """
+
+    rng: np.random.Generator
+    main: str
+    accent: str
+    material: str
+    shape: str | None
+    size: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def uniform(self, low: float, high: float) -> float:
+        return float(self.rng.uniform(low, high))
+
+    def integer(self, low: int, high: int) -> int:
+        """Uniform integer in [low, high] (both included)."""
+        return int(self.rng.integers(low, high + 1))
+
+    def chance(self, p: float) -> bool:
+        return bool(self.rng.random() < p)
+
+    def choice(self, options: Sequence[T]) -> T:
+        return options[int(self.rng.integers(len(options)))]
+
+    def other_color(self, *avoid: str, neutral: bool = False) -> str:
+        """A palette color different from ``avoid`` (from the neutrals when ``neutral``)."""
+        pool = [c for c in (NEUTRALS if neutral else COLOR_NAMES) if c not in avoid]
+        return self.choice(pool)
+
+    def stretch(self, word: str, factor: float) -> float:
+        """``factor`` when the instance has proportion ``word``, else 1."""
+        return factor if self.shape == word else 1.0
+
+
+Builder = Callable[[Style], list[Part]]
+
+
+@dataclass(frozen=True)
+class CategoryProgram:
+    """A category's geometry program and the materials its main parts may have."""
+
+    name: str
+    build: Builder
+    materials: tuple[str, ...]
+
+
+PROGRAMS: dict[str, CategoryProgram] = {}
+
+
+def category(name: str, materials: tuple[str, ...]) -> Callable[[Builder], Builder]:
+    """Register the program of category ``name`` (which must exist in the vocabulary)."""
+    if name not in CATEGORIES:
+        raise KeyError(f"category {name!r} is not in the toyworld vocabulary")
+
+    def decorate(build: Builder) -> Builder:
+        if name in PROGRAMS:
+            raise KeyError(f"category {name!r} has two programs")
+        PROGRAMS[name] = CategoryProgram(name, build, materials)
+        return build
+
+    return decorate
+
+
+def load_programs() -> dict[str, CategoryProgram]:
+    """Import every module of ``categories/`` once and return the filled registry."""
+    import importlib
+    import pkgutil
+
+    from text3d.data.toyworld import categories
+
+    for info in pkgutil.iter_modules(categories.__path__):
+        importlib.import_module(f"{categories.__name__}.{info.name}")
+    return PROGRAMS
