@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from text3d.render.cameras import Camera
-from text3d.render.points import (backproject, farthest_point_sampling, normalize_to_unit_sphere,
-                                  read_point_ply, sample_surface_points, write_point_ply)
+from text3d.render.points import (backproject, farthest_point_sampling, farthest_point_sampling_reference,
+                                  normalize_to_unit_sphere, read_point_ply, sample_surface_points, write_point_ply)
 from text3d.render.renderer import render
 
 
@@ -19,12 +19,26 @@ def test_backprojected_depth_lies_on_the_surface(sphere_asset):
 def test_fps_matches_a_brute_force_reference():
     rng = np.random.default_rng(0)
     pts = rng.random((500, 3))
-    idx = farthest_point_sampling(pts, 20, start=3)
+    idx = farthest_point_sampling_reference(pts, 20, start=3)
     chosen = [3]
     for _ in range(19):
         d = np.min(np.linalg.norm(pts[:, None] - pts[chosen][None], axis=2), axis=1)
         chosen.append(int(np.argmax(d)))
     assert idx.tolist() == chosen
+
+
+def coverage_radius(points, chosen):
+    return np.min(np.linalg.norm(points[:, None] - points[chosen][None], axis=2), axis=1).max()
+
+
+def test_fast_fps_covers_as_well_as_the_reference():
+    pts = np.random.default_rng(1).normal(size=(3000, 3))
+    fast = farthest_point_sampling(pts, 300, start=7)
+    ref = farthest_point_sampling_reference(pts, 300, start=7)
+    assert len(np.unique(fast)) == 300
+    assert coverage_radius(pts, fast) <= 1.02 * coverage_radius(pts, ref)
+    random = np.random.default_rng(2).choice(3000, 300, replace=False)
+    assert coverage_radius(pts, fast) < 0.8 * coverage_radius(pts, random)
 
 
 def test_surface_points_cover_the_object(sphere_asset, tmp_path):

@@ -27,8 +27,23 @@ def backproject(depth: np.ndarray, camera: Camera, mask: np.ndarray | None = Non
 def farthest_point_sampling(points: np.ndarray, k: int, start: int = 0) -> np.ndarray:
     """Indices of ``k`` points chosen greedily, each farthest (Euclidean) from those chosen.
 
-    Starts at index ``start``; O(N·k) time, O(N) memory. Returns all indices if N ≤ k.
+    Uses fpsample's bucket FPS (QuickFPS: KD-tree buckets; its picks differ from the plain
+    algorithm's only where distances nearly tie, and its coverage radius matches — see the
+    tests) because it is ~50× faster on 80k candidates; falls back to
+    :func:`farthest_point_sampling_reference` (which starts at ``start``) without fpsample.
     """
+    if len(points) <= k:
+        return np.arange(len(points))
+    try:
+        import fpsample
+    except ImportError:
+        return farthest_point_sampling_reference(points, k, start)
+    pts = np.ascontiguousarray(points, dtype=np.float32)
+    return np.asarray(fpsample.bucket_fps_kdline_sampling(pts, k, h=7, start_idx=start), dtype=np.int64)
+
+
+def farthest_point_sampling_reference(points: np.ndarray, k: int, start: int = 0) -> np.ndarray:
+    """Plain O(N·k) farthest point sampling in numpy (the reference implementation)."""
     n = len(points)
     if n <= k:
         return np.arange(n)
@@ -51,7 +66,7 @@ def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
 
 
 def sample_surface_points(asset: Asset, n_points: int = 4000, resolution: int = 256,
-                          candidates: int = 40000) -> dict[str, np.ndarray]:
+                          candidates: int = 100000) -> dict[str, np.ndarray]:
     """depth20 renders → back-projected points → FPS to ``n_points``.
 
     Returns ``points`` (n, 3) world z-up, ``normals`` (n, 3) and ``colors`` (n, 3) uint8

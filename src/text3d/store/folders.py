@@ -147,11 +147,13 @@ class Manifest:
                 handle.flush()
                 os.fsync(handle.fileno())
 
-    def compact(self) -> None:
-        """Rewrite atomically with one line per id."""
+    def compact(self, sort_key: str | None = None) -> None:
+        """Rewrite atomically with one line per id (ordered by ``sort_key`` when given)."""
         with self._lock:
-            rows = self.rows()
-            write_text(self.path, "".join(dumps_json(r, indent=None) + "\n" for r in rows.values()))
+            rows = list(self.rows().values())
+            if sort_key is not None:
+                rows.sort(key=lambda r: (r.get(sort_key) is None, r.get(sort_key, 0)))
+            write_text(self.path, "".join(dumps_json(r, indent=None) + "\n" for r in rows))
 
     def done_ids(self) -> set[str]:
         return {i for i, r in self.rows().items() if r.get("status") == STATUS_DONE}

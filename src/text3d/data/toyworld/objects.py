@@ -91,7 +91,10 @@ class ToyObject:
         occ = np.zeros(len(world), dtype=np.float32)
         col = np.zeros((len(world), 3), dtype=np.float32)
         for part in self.parts:
-            inside = part.contains(world)
+            verts, _ = part.world_mesh()
+            lo, hi = verts.min(0) - 1e-6, verts.max(0) + 1e-6
+            near = np.nonzero(np.all((world >= lo) & (world <= hi), axis=1))[0]  # bounding-box cull
+            inside = near[part.contains(world[near])]
             occ[inside] = 1.0
             col[inside] = part_color(part.color, part.material)
         occ = occ.reshape(r, s, r, s, r, s)

@@ -152,6 +152,48 @@ def ellipsoid(rx: float, ry: float, rz: float, rings: int = 12, segments: int = 
 
 
 @dataclass
+class Revolve(Primitive):
+    """A closed polygon in the (r, z) half-plane (r ≥ 0, counter-clockwise) revolved about z.
+
+    Unlike :class:`Lathe` the outline may fold back, so hollow shells (cups, bowls, pans)
+    are exact: the inside test is point-in-polygon of (√(x² + y²), z).
+    """
+
+    outline: list[tuple[float, float]]
+    segments: int = 28
+
+    def mesh(self) -> Mesh:
+        prof = np.asarray(self.outline, dtype=np.float64)
+        n, m = self.segments, len(prof)
+        angles = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+        ring = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        verts = np.concatenate([np.column_stack([r * ring, np.full(n, z)]) for r, z in prof])
+        faces = []
+        for k in range(m):
+            a0, a1 = k * n, ((k + 1) % m) * n
+            for i in range(n):
+                j = (i + 1) % n
+                faces += [(a0 + i, a1 + j, a1 + i), (a0 + i, a0 + j, a1 + j)]
+        return verts, np.array(faces, dtype=np.int64)
+
+    def contains(self, p: np.ndarray) -> np.ndarray:
+        from matplotlib.path import Path as PolyPath
+
+        rz = np.column_stack([np.sqrt(p[:, 0] ** 2 + p[:, 1] ** 2), p[:, 2]])
+        return PolyPath(np.asarray(self.outline)).contains_points(rz)
+
+
+def shell_outline(radii: list[tuple[float, float]], thickness: float, bottom: float) -> list[tuple[float, float]]:
+    """Outline of an open-topped vessel: outer wall (r, z) from the base up, then the inner
+    wall back down (radius − thickness) to a floor ``bottom`` thick."""
+    outer = [(0.0, 0.0)] + [(r, z) for r, z in radii]
+    top_r, top_z = radii[-1]
+    inner = [(max(r - thickness, 0.0), max(z, bottom)) for r, z in reversed(radii)]
+    inner[0] = (max(top_r - thickness, 0.0), top_z)
+    return outer + inner + [(0.0, bottom)]
+
+
+@dataclass
 class Torus(Primitive):
     """Torus around the z axis: ring radius ``major``, tube radius ``minor``."""
 

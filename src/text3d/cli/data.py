@@ -1,0 +1,70 @@
+"""``text3d data …``: build toyworld, import Toys4K-style folders and prompt lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from text3d.errors import InputError
+
+data_app = typer.Typer(help="Build or import data sets into the run-folder contract.", no_args_is_help=True)
+
+
+@data_app.command("toyworld")
+def toyworld_command(
+    n: int = typer.Option(..., "--n", help="Number of items (categories round-robin, seeds counting up)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to create or resume."),
+    seed: int = typer.Option(0, "--seed", help="Base seed: [0, 1e6) train, [1e6, 2e6) held-out."),
+    views: str = typer.Option("canonical4", "--views", help="Comma-separated protocols, e.g. canonical4,clip8."),
+    resolution: int = typer.Option(128, "--resolution", "-r", help="View size in pixels."),
+    workers: int = typer.Option(0, "--workers", "-w", help="Processes (0 = one per CPU core)."),
+    points: bool = typer.Option(True, "--points/--no-points", help="Write points.ply (depth20 → 4,000 points)."),
+    categories: str = typer.Option("", "--categories", help="Comma-separated subset of categories."),
+) -> None:
+    """Build (or resume) a toyworld run folder: assets, views, points, manifest.jsonl."""
+    from text3d.data.toyworld.builder import BuildConfig, build_toyworld
+
+    config = BuildConfig(n=n, seed=seed, views=tuple(v for v in views.split(",") if v), resolution=resolution,
+                         points=points, workers=workers,
+                         categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
+    summary = build_toyworld(config, out)
+    typer.echo(f"toyworld: {summary['built']} built, {summary['skipped']} already done, {summary['failed']} failed "
+               f"in {summary['seconds']} s with {summary['workers']} workers → {out}")
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@data_app.command("toys4k")
+def toys4k_command(
+    root: Path = typer.Argument(..., help="Folder holding the meshes (searched recursively)."),
+    csv_path: Path = typer.Option(..., "--csv", help="TRELLIS's Toys4k.csv (captions as JSON lists)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to create or resume."),
+    limit: int = typer.Option(0, "--limit", help="Only the first N rows (0 = all)."),
+    views: str = typer.Option("canonical4", "--views"),
+    resolution: int = typer.Option(512, "--resolution", "-r"),
+) -> None:
+    """Import a Toys4K-style folder + Toys4k.csv as a reference run folder."""
+    from text3d.data.toys4k import import_toys4k
+
+    counts = import_toys4k(root, csv_path, out, limit or None, tuple(v for v in views.split(",") if v), resolution)
+    typer.echo(f"toys4k: {counts['done']} imported, {counts['skipped']} already done, {counts['missing']} without mesh, "
+               f"{counts['failed']} failed → {out}")
+
+
+@data_app.command("prompts")
+def prompts_command(
+    path: Path = typer.Argument(..., help="Text file with one prompt per line (T³Bench style)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to create."),
+) -> None:
+    """Turn a prompt list into a run folder of pending items for `text3d generate`."""
+    from text3d.data.toys4k import import_prompt_list
+
+    if path.suffix.lower() in (".glb", ".obj", ".ply"):
+        raise InputError(f"{path}: expected a text file of prompts, got a mesh")
+    count = import_prompt_list(path, out)
+    typer.echo(f"prompts: {count} prompts → {out}/manifest.jsonl")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(data_app, name="data")

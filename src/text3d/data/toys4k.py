@@ -1,0 +1,149 @@
+"""Real data sets in their published layouts → the run-folder contract.
+
+* **Toys4K, TRELLIS style**: a folder of mesh files (OBJ as Toys4K ships them after
+  conversion, or GLB/PLY) and TRELLIS's ``Toys4k.csv``. The CSV has one row per asset with
+  ``sha256``, ``file_identifier`` (``<category>/<object>/<file>``) and ``captions``, a JSON
+  list of strings. Meshes are matched to rows by file stem, the category is the first
+  path component of ``file_identifier``.
+* **Prompt lists** (T³Bench's ``prompt_single.txt``): one prompt per line; ``#`` comments
+  and blank lines are skipped. They become pending manifest rows for ``text3d generate``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from text3d.assets.io import MESH_SUFFIXES
+from text3d.errors import InputError, Text3DError, one_line
+from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunFolder
+
+log = logging.getLogger(__name__)
+
+csv.field_size_limit(10_000_000)
+
+
+def read_toys4k_csv(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a TRELLIS ``Toys4k.csv`` with ``captions`` decoded to a list of strings."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields = reader.fieldnames or []
+        if "file_identifier" not in fields:
+            raise InputError(f"{path}: not a TRELLIS Toys4k.csv (no 'file_identifier' column; has {', '.join(fields)})")
+        rows = []
+        for number, row in enumerate(reader, 2):
+            raw = row.get("captions") or "[]"
+            try:
+                captions = json.loads(raw)
+            except json.JSONDecodeError:
+                raise InputError(f"{path}:{number}: 'captions' is not a JSON list") from None
+            if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
+                raise InputError(f"{path}:{number}: 'captions' must be a JSON list of strings")
+            row["captions"] = captions
+            rows.append(row)
+    return rows
+
+
+def _index_meshes(root: Path) -> dict[str, Path]:
+    index: dict[str, Path] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in MESH_SUFFIXES and path.is_file():
+            index.setdefault(path.stem, path)
+    return index
+
+
+def _short_prompt(captions: list[str], category: str) -> str:
+    """The shortest caption if it has ≤ 6 words, else the category name (TRELLIS has no short prompts)."""
+    short = min(captions, key=len) if captions else ""
+    return short if short and len(short.split()) <= 6 else category.replace("_", " ")
+
+
+def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit: int | None = None,
+                  views: tuple[str, ...] = ("canonical4",), resolution: int = 512) -> dict[str, int]:
+    """Convert a Toys4K-style folder into a run folder (normalized GLBs + views); resumable."""
+    from text3d.assets.io import load_asset, save_asset
+    from text3d.progress import track
+    from text3d.render.views import render_views
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder")
+    rows = read_toys4k_csv(csv_path)
+    meshes = _index_meshes(root)
+    run = RunFolder(out)
+    run.write_config({"dataset": "toys4k", "root": str(root), "csv": str(csv_path), "views": list(views),
+                      "resolution": resolution, "limit": limit})
+    done = run.manifest.done_ids()
+    counts = {"done": 0, "failed": 0, "missing": 0, "skipped": 0}
+    selected = rows[:limit] if limit else rows
+    for row in track(selected, description="toys4k"):
+        identifier = row["file_identifier"]
+        stem = Path(identifier).stem
+        item_id = (row.get("sha256") or hashlib.sha256(identifier.encode()).hexdigest())[:16]
+        if item_id in done:
+            counts["skipped"] += 1
+            continue
+        category = identifier.split("/")[0] if "/" in identifier else stem.rsplit("_", 1)[0]
+        entry: dict[str, Any] = {"id": item_id, "category": category, "kind": "reference",
+                                 "prompt": _short_prompt(row["captions"], category), "captions": row["captions"],
+                                 "split": "reference", "source": identifier}
+        mesh_path = meshes.get(stem)
+        if mesh_path is None:
+            counts["missing"] += 1
+            run.manifest.update({**entry, "status": STATUS_FAILED, "error": f"no mesh file named {stem}.* under {root}"})
+            continue
+        try:
+            asset = load_asset(mesh_path).normalized()
+            folder = run.item(item_id)
+            save_asset(asset, folder.asset_path)
+            for protocol in views:
+                render_views(asset, folder.views_dir(protocol), protocol, resolution)
+            folder.write_meta({**entry, "backend": "dataset", "model": "toys4k",
+                               "caption": row["captions"][0] if row["captions"] else entry["prompt"]})
+            run.manifest.update({**entry, "status": STATUS_DONE})
+            counts["done"] += 1
+        except Text3DError as exc:
+            run.manifest.update({**entry, "status": STATUS_FAILED, "error": one_line(str(exc))})
+            counts["failed"] += 1
+    run.manifest.compact()
+    return counts
+
+
+def read_prompt_list(path: str | Path) -> list[str]:
+    """Prompts of a one-per-line file (blank lines and ``#`` comments skipped)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 text file") from None
+    prompts = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not prompts:
+        raise InputError(f"{path}: contains no prompts")
+    return prompts
+
+
+def prompt_id(index: int, prompt: str) -> str:
+    """Stable item id of the index-th prompt: ``p00012-<8 hex of its sha1>``."""
+    return f"p{index:05d}-{hashlib.sha1(prompt.encode('utf-8')).hexdigest()[:8]}"
+
+
+def import_prompt_list(path: str | Path, out: str | Path) -> int:
+    """Write a run folder whose manifest lists every prompt as a pending item."""
+    prompts = read_prompt_list(path)
+    run = RunFolder(out)
+    run.write_config({"dataset": "prompts", "source": str(path), "n": len(prompts)})
+    existing = run.manifest.rows()
+    new_rows = [{"id": prompt_id(i, p), "index": i, "kind": "prompt", "prompt": p, "captions": [],
+                 "split": "prompts", "status": STATUS_PENDING}
+                for i, p in enumerate(prompts) if prompt_id(i, p) not in existing]
+    run.manifest.update_many(new_rows)
+    return len(prompts)
