@@ -1,0 +1,78 @@
+"""``text3d augment``: short prompt(s) → caption(s) with an LLM backend (seed 000)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from text3d.errors import BackendError, InputError
+
+log = logging.getLogger(__name__)
+
+
+def augment_command(
+    prompt: str | None = typer.Argument(None, help="A short prompt (≤ 6 words), e.g. 'small blue sailboat'."),
+    llm: str = typer.Option("embedded", "--llm",
+                            help="embedded, none, ollama:TAG, openai:MODEL or hf:REPO_OR_PATH."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed (retries use seed + attempt)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result (or batch summary) as JSON."),
+    prompts: Path | None = typer.Option(None, "--prompts",
+                                        help="Batch: a text file (one prompt a line) or JSONL with 'prompt'."),
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Batch: the JSONL results file (appended, resumable)."),
+    temperature: float = typer.Option(0.7, "--temperature", help="Sampling temperature of LLM backends."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", help="Most tokens an LLM may generate per answer."),
+    retries: int = typer.Option(2, "--retries", help="Retries when an answer breaks the caption rules."),
+    max_words: int = typer.Option(40, "--max-words", help="Most words in a caption."),
+    timeout: float | None = typer.Option(None, "--timeout",
+                                         help="Seconds to wait for an LLM server (default 120)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the augmentation cache."),
+    strict: bool = typer.Option(False, "--strict", help="A caption that breaks the rules is an error."),
+) -> None:
+    """Augment a short prompt into a detailed object caption, or a file of prompts into JSONL."""
+    from text3d.prompts.augment import PromptAugmenter
+    from text3d.prompts.base import BackendUnavailableError, GenerationParams
+    from text3d.store.atomic import dumps_json
+
+    if (prompt is None) == (prompts is None):
+        raise InputError("give either one PROMPT or --prompts FILE (with --out FILE)")
+    if prompts is not None and out is None:
+        raise InputError("--prompts needs --out FILE.jsonl for the results")
+    if timeout is not None and timeout <= 0:
+        raise InputError(f"--timeout {timeout}: must be positive")
+    params = GenerationParams(temperature=temperature, max_tokens=max_tokens, max_retries=retries,
+                              max_words=max_words)
+    remote = llm.split(":")[0].strip().lower() in ("ollama", "openai")
+    options = {"timeout_s": timeout} if timeout is not None and remote else {}
+    stage = PromptAugmenter(llm, params, cache=not no_cache, strict=strict, **options)
+
+    if prompt is not None:
+        result = stage.augment(prompt, seed)
+        typer.echo(dumps_json(result.to_dict()) if json_output else result.caption)
+        return
+
+    from dataclasses import asdict
+
+    from text3d.prompts.batch import augment_batch, read_prompts
+
+    assert prompts is not None and out is not None
+    summary = augment_batch(read_prompts(prompts), out, seed=seed, augmenter=stage)
+    done = summary.resumed + summary.augmented
+    if json_output:
+        typer.echo(dumps_json({**asdict(summary), "out": str(out)}))
+    else:
+        typer.echo(f"{done} of {summary.total} prompts augmented with {stage.label} → {out} "
+                   f"({summary.resumed} from an earlier run, {summary.cached} cached, "
+                   f"{summary.rules_failed} breaking the caption rules, {summary.failed} failed)")
+    if summary.stopped:
+        raise BackendUnavailableError(f"{summary.stopped}; {done} of {summary.total} prompts done, "
+                                      "rerun the same command to resume")
+    if summary.failed:
+        raise BackendError(f"{summary.failed} of {summary.total} prompts failed (rows with 'error' in "
+                           f"{out}); rerun the same command to retry them")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("augment")(augment_command)

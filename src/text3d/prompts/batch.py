@@ -1,0 +1,168 @@
+"""Batches of prompts → a JSONL file of results that never loses finished work and resumes.
+
+Each finished prompt is appended to the output file as one JSON line (an
+:class:`~text3d.prompts.base.AugmentResult` dict) under a file lock, flushed and fsynced, so
+a killed batch keeps every line it wrote (a torn last line is skipped on reading and
+fenced off with a newline before the next append). A prompt that failed gets a row with
+``error`` and no ``caption``. Re-running the batch skips prompts that already have a caption
+for the same backend, model and seed and tries the failed ones again. At the end the file
+is rewritten atomically with one row per prompt, in first-seen order.
+
+A server that cannot be reached stops the batch (with the count of finished prompts)
+rather than writing an error row for every remaining prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from text3d.errors import InputError, Text3DError, one_line
+from text3d.progress import track
+from text3d.prompts.augment import PromptAugmenter
+from text3d.prompts.base import AugmentResult, BackendUnavailableError
+from text3d.store.atomic import dumps_json, write_text
+
+log = logging.getLogger(__name__)
+
+
+def read_prompts(path: str | Path) -> list[str]:
+    """Prompts from a text file (one per line; blank lines and ``#`` comments skipped) or a JSONL
+    file of objects with a ``prompt`` field (``.jsonl`` / ``.json`` lines)."""
+    source = Path(path)
+    if not source.is_file():
+        raise InputError(f"{source}: no such prompts file")
+    prompts = []
+    jsonl = source.suffix.lower() in (".jsonl", ".json", ".ndjson")
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        text = line.strip()
+        if not text or (not jsonl and text.startswith("#")):
+            continue
+        if jsonl:
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError:
+                raise InputError(f"{source}:{number}: not a JSON object") from None
+            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+                raise InputError(f"{source}:{number}: a JSON line needs a string 'prompt' field")
+            text = row["prompt"].strip()
+        prompts.append(" ".join(text.split()))
+    return prompts
+
+
+def _row_key(row: dict[str, Any]) -> tuple[str, int, str, str]:
+    return (str(row.get("prompt")), int(row.get("seed", 0)), str(row.get("backend")), str(row.get("model")))
+
+
+class ResultsFile:
+    """The batch output file: locked, fsynced appends; latest row per prompt wins."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock")
+
+    def rows(self) -> dict[tuple[str, int, str, str], dict[str, Any]]:
+        """The latest row of every (prompt, seed, backend, model), in first-seen order."""
+        latest: dict[tuple[str, int, str, str], dict[str, Any]] = {}
+        if not self.path.exists():
+            return latest
+        with self.path.open("r", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    log.warning("%s:%d: skipping a torn or malformed line", self.path, number)
+                    continue
+                if isinstance(row, dict) and "prompt" in row:
+                    latest[_row_key(row)] = row  # a later row replaces, keeping first-seen order
+        return latest
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row durably (flush + fsync) under the lock."""
+        line = dumps_json(row, indent=None) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a+b") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")  # fence off a torn last line
+            handle.write(line.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def compact(self) -> None:
+        """Rewrite atomically with one row per prompt (the latest), first-seen order."""
+        with self._lock:
+            rows = self.rows()
+            write_text(self.path, "".join(dumps_json(r, indent=None) + "\n" for r in rows.values()))
+
+
+@dataclass
+class BatchSummary:
+    """What one run of a batch did."""
+
+    total: int = 0
+    resumed: int = 0  # already in the output file with a caption
+    augmented: int = 0
+    cached: int = 0
+    failed: int = 0
+    rules_failed: int = 0
+    stopped: str | None = None  # why the batch stopped early (server unreachable)
+
+
+def _unique(prompts: Iterable[str]) -> Iterator[str]:
+    seen = set()
+    for prompt in prompts:
+        if prompt in seen:
+            log.warning("prompt %r appears more than once; augmenting it once", prompt)
+            continue
+        seen.add(prompt)
+        yield prompt
+
+
+def augment_batch(prompts: Iterable[str], out: str | Path, llm: str = "embedded", seed: int = 0,
+                  augmenter: PromptAugmenter | None = None, progress: bool | None = None) -> BatchSummary:
+    """Augment ``prompts`` into the JSONL file ``out``, resuming what an earlier run left."""
+    stage = augmenter or PromptAugmenter(llm)
+    results = ResultsFile(out)
+    existing = results.rows()
+    todo = list(_unique(" ".join(p.split()) for p in prompts))
+    summary = BatchSummary(total=len(todo))
+    pending = []
+    for prompt in todo:
+        row = existing.get((prompt, seed, stage.backend.backend, stage.backend.model))
+        if row is not None and row.get("caption") is not None and not row.get("error"):
+            summary.resumed += 1
+        else:
+            pending.append(prompt)
+    bar = track(pending, total=len(pending), description=f"augment ({stage.label})", enabled=progress)
+    for prompt in bar:
+        try:
+            result = stage.augment(prompt, seed)
+        except BackendUnavailableError as exc:
+            summary.stopped = str(exc)
+            break
+        except Text3DError as exc:
+            summary.failed += 1
+            result = AugmentResult(prompt=prompt, caption=None, backend=stage.backend.backend,
+                                   model=stage.backend.model, seed=seed, params=stage.params.as_dict(),
+                                   error=one_line(str(exc)))
+            log.warning("%s", result.error)
+        else:
+            summary.augmented += 1
+            summary.cached += int(result.cached)
+            summary.rules_failed += int(not result.rules_passed)
+        results.append(result.to_dict())
+    if results.path.exists():
+        results.compact()
+    return summary
