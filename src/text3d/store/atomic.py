@@ -33,6 +33,20 @@ def write_atomic(path: str | Path, writer: Callable[[BinaryIO], None]) -> Path:
     return target
 
 
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Delete temporary files a killed writer left under ``folder``; returns how many.
+
+    Only call this for folders no other process is writing (e.g. an item about to be redone).
+    """
+    root = Path(folder)
+    if not root.exists():
+        return 0
+    stale = [p for p in root.rglob(".*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     """Atomically write ``data`` to ``path``."""
     return write_atomic(path, lambda f: f.write(data))

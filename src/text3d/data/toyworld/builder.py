@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from text3d.errors import InputError, one_line
+from text3d.store.atomic import remove_stale_temporaries
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def build_item(index: int, config: BuildConfig, root: Path, categories: tuple[st
         asset = instance.scene().to_asset()
         timings["generate"] = time.perf_counter() - start
         folder = AssetFolder(root / "items" / instance.id)
+        remove_stale_temporaries(folder.root)  # left by a killed earlier attempt at this item
         start = time.perf_counter()
         save_asset(asset, folder.asset_path)
         timings["export"] = time.perf_counter() - start

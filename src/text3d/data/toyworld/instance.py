@@ -45,22 +45,36 @@ def _rng(category: str, seed: int, stream: int) -> np.random.Generator:
     return np.random.default_rng([category_index(category), seed, stream])
 
 
-def make_object(category: str, seed: int, main: str | None = None) -> ToyObject:
-    """The object of (category, seed): attributes drawn from a seeded RNG, then the program."""
+def make_object(category: str, seed: int, main: str | None = None, material: str | None = None,
+                size: str | None = None, shape: str | None = None, counts: dict[str, int] | None = None,
+                part_colors: dict[str, str] | None = None) -> ToyObject:
+    """The object of (category, seed): attributes drawn from a seeded RNG, then the program.
+
+    Given attributes override the drawn ones (the RNG draws them anyway, so the rest of the
+    instance stays the same); ``part_colors`` repaints the named parts afterwards.
+    """
     programs = load_programs()
     if category not in programs:
         raise InputError(f"unknown toyworld category {category!r}")
     program = programs[category]
     rng = _rng(category, seed, 0)
     info = CATEGORIES[category]
-    main_color = main or COLOR_NAMES[int(rng.integers(len(COLOR_NAMES)))]
+    drawn_main = COLOR_NAMES[int(rng.integers(len(COLOR_NAMES)))]
+    main_color = main or drawn_main
     accents = [c for c in COLOR_NAMES if c != main_color]
     accent = accents[int(rng.integers(len(accents)))]
-    material = program.materials[int(rng.integers(len(program.materials)))]
-    shape = info.shapes[int(rng.integers(len(info.shapes)))] if info.shapes and rng.random() < 0.5 else None
-    size = tuple(SIZES)[int(rng.integers(len(SIZES)))]
-    style = Style(rng=rng, main=main_color, accent=accent, material=material, shape=shape, size=size)
+    drawn_material = program.materials[int(rng.integers(len(program.materials)))]
+    drawn_shape = info.shapes[int(rng.integers(len(info.shapes)))] if info.shapes and rng.random() < 0.5 else None
+    drawn_size = tuple(SIZES)[int(rng.integers(len(SIZES)))]
+    material = material or drawn_material
+    shape = shape if shape in info.shapes else (drawn_shape if shape is None else None)
+    size = size or drawn_size
+    style = Style(rng=rng, main=main_color, accent=accent, material=material, shape=shape, size=size,
+                  requested=dict(counts or {}))
     parts = program.build(style)
+    for part in parts:
+        if part_colors and part.name in part_colors:
+            part.color = part_colors[part.name]
     attributes = {"main_color": main_color, "accent_color": accent, "material": material, "shape": shape,
                   "size": size, "size_m": round(info.size_m * SIZES[size], 3), **style.facts}
     return ToyObject(category, parts, attributes)

@@ -33,6 +33,7 @@ class Style:
     shape: str | None
     size: str
     facts: dict[str, Any] = field(default_factory=dict)
+    requested: dict[str, int] = field(default_factory=dict)
 
     def uniform(self, low: float, high: float) -> float:
         return float(self.rng.uniform(low, high))
@@ -51,6 +52,14 @@ class Style:
         """A palette color different from ``avoid`` (from the neutrals when ``neutral``)."""
         pool = [c for c in (NEUTRALS if neutral else COLOR_NAMES) if c not in avoid]
         return self.choice(pool)
+
+    def count(self, part: str, low: int, high: int) -> int:
+        """How many of ``part``: the prompt's number when it asked for one (clamped to
+        [low, high]), else uniform in [low, high]; recorded in ``facts``."""
+        wanted = self.requested.get(part)
+        value = min(max(int(wanted), low), high) if wanted is not None else self.integer(low, high)
+        self.facts[part] = value
+        return value
 
     def stretch(self, word: str, factor: float) -> float:
         """``factor`` when the instance has proportion ``word``, else 1."""

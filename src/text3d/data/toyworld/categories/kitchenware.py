@@ -105,11 +105,11 @@ def wine_glass(s: Style) -> list[Part]:
 @category("frying_pan", materials=("metal",))
 def frying_pan(s: Style) -> list[Part]:
     radius = 0.32 * s.stretch("wide", 1.2)
-    outer = [(radius * 0.8, 0.0), (radius, 0.12)]
+    outer = [(radius * 0.8, 0.0), (radius, 0.14)]
     handle_color = s.choice(("black", "brown", s.accent))
     parts = [
-        Part("pan", Revolve(shell_outline(outer, 0.04, 0.04), 32), s.main, s.material),
-        Part("handle", cylinder(0.035, 0.5, segments=12), handle_color, "wood" if handle_color == "brown" else "plastic",
+        Part("pan", Revolve(shell_outline(outer, 0.065, 0.06), 32), s.main, s.material),
+        Part("handle", cylinder(0.05, 0.45, segments=12), handle_color, "wood" if handle_color == "brown" else "plastic",
              place(x=radius - 0.02, z=0.09, ry=80)),
     ]
     if s.chance(0.3):

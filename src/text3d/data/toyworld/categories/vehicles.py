@@ -28,18 +28,18 @@ def sailboat(s: Style) -> list[Part]:
     sail_color = "white" if s.chance(0.6) else s.main
     parts = [
         Part("hull", Extrusion(outline, depth), s.main, s.material, place(z=depth / 2)),
-        Part("mast", cylinder(0.035, mast_h), s.other_color(s.main, neutral=True), s.choice(("wood", "metal")),
+        Part("mast", cylinder(0.05, mast_h), s.other_color(s.main, neutral=True), s.choice(("wood", "metal")),
              place(x=mast_x, z=depth)),
-        Part("sail", Extrusion([(0.0, 0.0), (0.42 * length, 0.0), (0.0, 0.82 * mast_h)], 0.03), sail_color, "fabric",
-             place(x=mast_x + 0.04, z=depth + 0.1, rx=90)),
+        Part("sail", Extrusion([(0.0, 0.0), (0.42 * length, 0.0), (0.0, 0.82 * mast_h)], 0.08), sail_color, "fabric",
+             place(x=mast_x + 0.05, z=depth + 0.1, rx=90)),
     ]
     if s.chance(0.4):
         s.facts["jib"] = True
-        parts.append(Part("sail", Extrusion([(0.0, 0.0), (0.0, 0.7 * mast_h), (-0.3 * length, 0.0)], 0.03),
-                          sail_color, "fabric", place(x=mast_x - 0.04, z=depth + 0.12, rx=90)))
+        parts.append(Part("sail", Extrusion([(0.0, 0.0), (0.0, 0.7 * mast_h), (-0.3 * length, 0.0)], 0.08),
+                          sail_color, "fabric", place(x=mast_x - 0.05, z=depth + 0.12, rx=90)))
     if s.chance(0.4):
         s.facts["flag"] = True
-        parts.append(Part("flag", Box(0.14, 0.02, 0.08), s.accent, "fabric",
+        parts.append(Part("flag", Box(0.16, 0.06, 0.1), s.accent, "fabric",
                           place(x=mast_x + 0.08, z=depth + mast_h - 0.05)))
     return parts
 
@@ -92,22 +92,22 @@ def truck(s: Style) -> list[Part]:
 def airplane(s: Style) -> list[Part]:
     length = 1.0
     span = 1.0 * s.stretch("wide", 1.25)
-    radius = 0.07
+    radius = 0.09
     fuselage = Lathe([(0.0, 0.0), (0.05, 0.03), (radius, 0.12), (radius, 0.75), (0.045, 0.95), (0.0, 1.0)], 20)
     wing_color = s.main if s.chance(0.6) else s.accent
     parts = [
         Part("fuselage", fuselage, s.main, s.material, place(x=-length / 2, z=0.12, ry=90)),
         Part("wings", Extrusion([(-0.22, -span / 2), (-0.1, -span / 2), (0.15, -0.06), (0.15, 0.06),
-                                 (-0.1, span / 2), (-0.22, span / 2), (-0.12, 0.06), (-0.12, -0.06)], 0.025),
+                                 (-0.1, span / 2), (-0.22, span / 2), (-0.12, 0.06), (-0.12, -0.06)], 0.065),
              wing_color, s.material, place(x=0.02, z=0.11)),
-        Part("tail", Extrusion([(-0.06, -0.2), (0.04, -0.2), (0.04, 0.2), (-0.06, 0.2)], 0.02), wing_color,
+        Part("tail", Extrusion([(-0.06, -0.2), (0.04, -0.2), (0.04, 0.2), (-0.06, 0.2)], 0.06), wing_color,
              s.material, place(x=-0.4, z=0.14)),
-        Part("tail", Extrusion([(0.0, 0.0), (0.14, 0.0), (0.02, 0.2), (-0.04, 0.2)], 0.02), s.accent,
+        Part("tail", Extrusion([(0.0, 0.0), (0.14, 0.0), (0.02, 0.2), (-0.04, 0.2)], 0.06), s.accent,
              s.material, place(x=-0.48, z=0.15, rx=90)),
     ]
     if s.chance(0.7):
         s.facts["engines"] = 2
-        parts += [Part("engines", cylinder(0.04, 0.16), "gray", "metal",
+        parts += [Part("engines", cylinder(0.055, 0.18), "gray", "metal",
                        place(x=0.04, y=y, z=0.07, ry=90)) for y in (-span * 0.22, span * 0.22)]
     return parts
 
@@ -118,23 +118,23 @@ def helicopter(s: Style) -> list[Part]:
         Part("cabin", ellipsoid(0.3, 0.2, 0.2), s.main, s.material, place(x=0.1, z=0.3)),
         Part("windows", ellipsoid(0.16, 0.14, 0.12), "teal" if s.main != "teal" else "white", "glass",
              place(x=0.27, z=0.36)),
-        Part("tail boom", cylinder(0.05, 0.55, radius_top=0.03), s.main, s.material, place(x=-0.15, z=0.32, ry=-90)),
-        Part("tail", Box(0.1, 0.02, 0.18), s.accent, s.material, place(x=-0.68, z=0.38)),
+        Part("tail boom", cylinder(0.065, 0.55, radius_top=0.045), s.main, s.material, place(x=-0.15, z=0.32, ry=-90)),
+        Part("tail", Box(0.12, 0.06, 0.2), s.accent, s.material, place(x=-0.68, z=0.38)),
         Part("rotor", cylinder(0.03, 0.08), "gray", "metal", place(x=0.1, z=0.48)),
-        Part("rotor", Box(1.2, 0.06, 0.02), s.accent if s.chance(0.5) else "black", "metal", place(x=0.1, z=0.56, rz=20)),
+        Part("rotor", Box(0.95, 0.11, 0.06), s.accent if s.chance(0.5) else "black", "metal", place(x=0.1, z=0.56, rz=20)),
     ]
     for y in (-0.16, 0.16):
-        parts.append(Part("skids", cylinder(0.02, 0.6), "gray", "metal", place(x=-0.2, y=y, z=0.03, ry=90)))
-        parts += [Part("skids", cylinder(0.015, 0.14), "gray", "metal", place(x=x, y=y, z=0.03)) for x in (-0.05, 0.25)]
+        parts.append(Part("skids", cylinder(0.045, 0.6), "gray", "metal", place(x=-0.2, y=y, z=0.03, ry=90)))
+        parts += [Part("skids", cylinder(0.04, 0.14), "gray", "metal", place(x=x, y=y, z=0.03)) for x in (-0.05, 0.25)]
     return parts
 
 
 @category("bicycle", materials=("metal",))
 def bicycle(s: Style) -> list[Part]:
     r = 0.26
-    tube = 0.03
+    tube = 0.042
     wheel_color = "black"
-    parts = [Part("wheels", Torus(r, 0.035, 32, 8), wheel_color, "rubber", place(x=x, z=r + 0.035, rx=90))
+    parts = [Part("wheels", Torus(r, 0.05, 32, 8), wheel_color, "rubber", place(x=x, z=r + 0.035, rx=90))
              for x in (-0.42, 0.42)]
     parts += [Part("wheels", cylinder(0.05, 0.05), "gray", "metal", place(x=x, y=-0.025, z=r + 0.035, rx=-90))
               for x in (-0.42, 0.42)]
@@ -147,9 +147,9 @@ def bicycle(s: Style) -> list[Part]:
         angle = math.degrees(math.atan2(x1 - x0, z1 - z0))
         parts.append(Part("frame", cylinder(tube, length), s.main, s.material, place(x=x0, z=z0, ry=angle)))
     parts += [
-        Part("seat", Box(0.16, 0.08, 0.04), "black", "rubber", place(x=-0.13, z=hub + 0.36)),
-        Part("handlebar", cylinder(0.022, 0.3), "gray", "metal", place(x=0.33, y=-0.15, z=hub + 0.36, rx=-90)),
-        Part("handlebar", cylinder(0.02, 0.07), "gray", "metal", place(x=0.33, z=hub + 0.3)),
+        Part("seat", Box(0.18, 0.1, 0.06), "black", "rubber", place(x=-0.13, z=hub + 0.36)),
+        Part("handlebar", cylinder(0.035, 0.3), "gray", "metal", place(x=0.33, y=-0.15, z=hub + 0.36, rx=-90)),
+        Part("handlebar", cylinder(0.035, 0.07), "gray", "metal", place(x=0.33, z=hub + 0.3)),
     ]
     if s.chance(0.4):
         s.facts["basket"] = True
@@ -163,7 +163,7 @@ def rocket(s: Style) -> list[Part]:
     radius = 0.14 * s.stretch("wide", 1.3)
     body = Lathe([(radius * 0.8, 0.0), (radius, 0.1), (radius, height * 0.62)], 24)
     nose = Lathe([(radius, 0.0), (radius * 0.8, height * 0.12), (radius * 0.4, height * 0.22), (0.0, height * 0.28)], 24)
-    fin = Extrusion([(0.0, 0.0), (0.22, 0.0), (0.0, 0.32)], 0.03)
+    fin = Extrusion([(0.0, 0.0), (0.22, 0.0), (0.0, 0.32)], 0.045)
     parts = [Part("body", body, s.main, s.material), Part("nose cone", nose, s.accent, s.material,
                                                          place(z=height * 0.62))]
     fins = s.integer(3, 4)

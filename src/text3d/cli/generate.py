@@ -1,0 +1,54 @@
+"""``text3d generate``: one prompt into an asset folder, or a prompt file into a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from text3d.errors import InputError
+
+
+def generate_command(
+    prompt: str = typer.Argument(None, help="Short prompt, e.g. \"small blue sailboat\"."),
+    out: Path = typer.Option(..., "--out", "-o", help="Asset folder (one prompt) or run folder (--prompts)."),
+    prompts: Path = typer.Option(None, "--prompts", help="File with one prompt per line: batch into a run folder."),
+    augment: str = typer.Option("embedded", "--augment", help="embedded, none, ollama:TAG, openai:MODEL, hf:REPO."),
+    backend: str = typer.Option("procedural", "--backend", help="embedded, procedural, trellis-text, trellis-image, triplaneturbo."),
+    model: str = typer.Option(None, "--model", help="Weights of the backend (hub id or local folder)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (batch item i uses seed + i)."),
+    steps: int = typer.Option(None, "--steps", help="Sampling steps (backend default when omitted)."),
+    cfg: float = typer.Option(None, "--cfg", help="Classifier-free guidance weight (backend default when omitted)."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)."),
+    resolution: int = typer.Option(512, "--resolution", "-r", help="Size of the canonical4 views."),
+    gif: bool = typer.Option(True, "--gif/--no-gif", help="Write turntable.gif (single prompt)."),
+    as_json: bool = typer.Option(False, "--json", help="Print meta.json on stdout."),
+) -> None:
+    """Generate a 3D asset from a prompt: augment, generate, export GLB, render views."""
+    import json
+
+    from text3d.runs.pipeline import generate, generate_batch
+
+    if (prompt is None) == (prompts is None):
+        raise InputError("give either a PROMPT or --prompts FILE")
+    if prompts is not None:
+        from text3d.data.toys4k import read_prompt_list
+
+        counts = generate_batch(read_prompt_list(prompts), out, augment=augment, backend=backend, seed=seed,
+                                steps=steps, cfg=cfg, model=model, device=device, resolution=resolution)
+        typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, {counts['failed']} failed → {out}")
+        if counts["failed"]:
+            raise typer.Exit(1)
+        return
+    result = generate(prompt, out=out, augment=augment, backend=backend, seed=seed, steps=steps, cfg=cfg,
+                      model=model, device=device, resolution=resolution, gif=gif)
+    if as_json:
+        typer.echo(json.dumps(result.meta(), indent=2, sort_keys=True, default=str))
+    else:
+        stages = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
+        typer.echo(f"{result.prompt!r} → {out}/asset.glb ({result.asset.n_faces:,} faces; {stages})")
+        typer.echo(f"caption: {result.caption}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate_command)

@@ -1,0 +1,1 @@
+"""Generator backends; each module registers one name in :data:`text3d.generators.generators`."""

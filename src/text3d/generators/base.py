@@ -1,0 +1,71 @@
+"""The generator protocol: a :class:`Condition` → an :class:`~text3d.assets.Asset`.
+
+Backends follow the diffusers / Hunyuan3D-2 habit: ``from_pretrained(name_or_path,
+device=...)`` builds a ready generator; ``generate(condition, seed=…)`` returns the asset
+(z-up, normalized to [-0.5, 0.5]³) and backend-specific information. Devices are resolved
+by :func:`text3d.device.resolve_device` (cpu, cuda, mps); nothing is hard-coded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from text3d.assets.asset import Asset
+from text3d.registry import Registry
+
+
+@dataclass
+class Condition:
+    """What to generate from.
+
+    ``prompt`` is the user's short prompt and ``caption`` its augmentation (what text
+    conditions the model when present). ``tokens`` replaces the backend's own encoder output
+    (e.g. GAP3D's generated image-encoder tokens); ``image`` is an RGB uint8 image for
+    image-conditioned backends.
+    """
+
+    prompt: str
+    caption: str | None = None
+    tokens: Any | None = None
+    image: np.ndarray | None = None
+
+    @property
+    def text(self) -> str:
+        return self.caption or self.prompt
+
+
+@dataclass
+class GeneratorOutput:
+    """The asset and what the backend wants recorded (parsed attributes, warnings, …)."""
+
+    asset: Asset
+    info: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Generator:
+    """Base class of generator backends."""
+
+    name: ClassVar[str] = ""
+    model: str = ""
+    default_steps: int | None = None
+    default_cfg: float | None = None
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "Generator":
+        raise NotImplementedError
+
+    def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
+                 cfg: float | None = None) -> GeneratorOutput:
+        raise NotImplementedError
+
+
+generators: Registry[type[Generator]] = Registry("generator", ("text3d.generators.backends",))
+
+
+def load_generator(backend: str, model: str | None = None, device: str | None = None) -> Generator:
+    """``generators.get(backend).from_pretrained(model, device)``."""
+    return generators.get(backend).from_pretrained(model, device=device)

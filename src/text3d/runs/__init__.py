@@ -1,0 +1,1 @@
+"""Runs: the augment → generate → export → render pipeline, single and batched."""

@@ -1,0 +1,57 @@
+import csv
+import json
+
+import pytest
+import trimesh
+
+from text3d.data.toys4k import import_prompt_list, import_toys4k, read_prompt_list, read_toys4k_csv
+from text3d.errors import InputError
+from text3d.store.folders import RunFolder
+
+
+def make_toys4k(root):
+    (root / "meshes" / "airplane" / "airplane_000").mkdir(parents=True)
+    (root / "meshes" / "cup" / "cup_003").mkdir(parents=True)
+    trimesh.creation.box((1, 2, 0.5)).export(str(root / "meshes/airplane/airplane_000/airplane_000.obj"))
+    trimesh.creation.cylinder(0.3, 0.6).export(str(root / "meshes/cup/cup_003/cup_003.obj"))
+    with (root / "Toys4k.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sha256", "file_identifier", "aesthetic_score", "captions"])
+        writer.writerow(["a" * 64, "airplane/airplane_000/airplane_000.blend", 5.1,
+                         json.dumps(["A toy airplane with wide wings.", "airplane"])])
+        writer.writerow(["b" * 64, "cup/cup_003/cup_003.blend", 4.8, json.dumps(["A small white cup."])])
+        writer.writerow(["c" * 64, "duck/duck_001/duck_001.blend", 4.9, json.dumps(["A yellow duck."])])
+
+
+def test_toys4k_layout_becomes_a_run_folder(tmp_path):
+    make_toys4k(tmp_path)
+    counts = import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", tmp_path / "run", resolution=32)
+    assert counts == {"done": 2, "failed": 0, "missing": 1, "skipped": 0}
+    rows = RunFolder(tmp_path / "run").manifest.rows()
+    plane = rows["a" * 16]
+    assert plane["category"] == "airplane" and plane["captions"][0] == "A toy airplane with wide wings."
+    assert plane["prompt"] == "airplane" and plane["status"] == "done"
+    assert rows["c" * 16]["status"] == "failed" and "duck_001" in rows["c" * 16]["error"]
+    assert RunFolder(tmp_path / "run").item("a" * 16).has_views("canonical4")
+    again = import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", tmp_path / "run", resolution=32)
+    assert again["skipped"] == 2
+
+
+def test_bad_csv(tmp_path):
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="file_identifier"):
+        read_toys4k_csv(tmp_path / "x.csv")
+    (tmp_path / "y.csv").write_text('file_identifier,captions\na/b/c.blend,"not json"\n')
+    with pytest.raises(InputError, match="JSON list"):
+        read_toys4k_csv(tmp_path / "y.csv")
+
+
+def test_prompt_list(tmp_path):
+    (tmp_path / "prompt_single.txt").write_text("# T3Bench style\na red car\n\n  a wooden chair  \n")
+    assert read_prompt_list(tmp_path / "prompt_single.txt") == ["a red car", "a wooden chair"]
+    assert import_prompt_list(tmp_path / "prompt_single.txt", tmp_path / "run") == 2
+    rows = list(RunFolder(tmp_path / "run").manifest.rows().values())
+    assert [r["prompt"] for r in rows] == ["a red car", "a wooden chair"] and rows[0]["status"] == "pending"
+    (tmp_path / "empty.txt").write_text("\n# nothing\n")
+    with pytest.raises(InputError, match="no prompts"):
+        read_prompt_list(tmp_path / "empty.txt")

@@ -1,0 +1,59 @@
+import json
+
+import numpy as np
+
+from text3d.assets.color import hex_to_srgb, srgb_to_linear
+from text3d.cli import main
+from text3d.data.toyworld.objects import part_color
+from text3d.data.toyworld.vocabulary import PALETTE
+from text3d.generators import Condition, load_generator
+
+
+def dominant_palette_color(asset) -> str:
+    """Palette color nearest to the area-weighted mean... by vote over faces."""
+    colors = asset.vertex_colors[asset.faces[:, 0], :3]
+    tri = asset.vertices[asset.faces]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    names = list(PALETTE)
+    refs = np.stack([srgb_to_linear(hex_to_srgb(PALETTE[n])) for n in names])
+    nearest = np.argmin(((colors[:, None] - refs[None]) ** 2).sum(-1), axis=1)
+    votes = np.bincount(nearest, weights=area, minlength=len(names))
+    return names[int(np.argmax(votes))]
+
+
+def test_builds_what_the_prompt_names():
+    gen = load_generator("procedural")
+    out = gen.generate(Condition("small blue sailboat"), seed=0)
+    assert out.info["category"] == "sailboat" and out.info["matched_by"] == "name"
+    assert out.info["attributes"]["main_color"] == "blue" and out.info["attributes"]["size"] == "small"
+    red = gen.generate(Condition("red ceramic mug"), seed=4)
+    assert red.info["category"] == "mug" and red.info["attributes"]["material"] == "ceramic"
+    assert dominant_palette_color(red.asset) == "red" or np.allclose(
+        red.asset.vertex_colors[0, :3], part_color("red", "ceramic"))
+    assert not out.warnings
+
+
+def test_unknown_category_warns_and_still_builds():
+    out = load_generator("procedural").generate(Condition("wooden rowing canoe"), seed=0)
+    assert out.info["matched_by"] == "nearest" and out.info["category"] == "sailboat"
+    assert "nearest" in out.warnings[0] and "sailboat" in out.warnings[0]
+    assert out.asset.n_faces > 0
+
+
+def test_cli_writes_the_asset_folder(tmp_path, capsys):
+    code = main(["generate", "small blue sailboat", "--backend", "procedural", "--augment", "none",
+                 "--out", str(tmp_path / "boat"), "--resolution", "64"])
+    assert code == 0, capsys.readouterr().err
+    folder = tmp_path / "boat"
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["prompt"] == "small blue sailboat" and meta["backend"] == "procedural" and meta["seed"] == 0
+    assert set(meta["timings_s"]) >= {"generate", "export", "render"}
+    assert len(list((folder / "views" / "canonical4").glob("*.png"))) == 4
+    assert (folder / "asset.glb").exists() and (folder / "turntable.gif").exists()
+
+
+def test_cli_unknown_category_message(tmp_path, capsys):
+    code = main(["generate", "vintage brass telescope", "--backend", "procedural", "--augment", "none",
+                 "--out", str(tmp_path / "t"), "--resolution", "32", "--no-gif"])
+    err = capsys.readouterr().err
+    assert code == 0 and "nearest" in err and (tmp_path / "t" / "asset.glb").exists()
