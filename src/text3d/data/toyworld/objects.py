@@ -9,6 +9,7 @@ import numpy as np
 
 from text3d.assets.asset import Asset
 from text3d.assets.color import hex_to_srgb, srgb_to_linear
+from text3d.assets.normals import crease_normals
 from text3d.assets.voxels import VoxelGrid
 from text3d.data.toyworld.shapes import Part
 from text3d.data.toyworld.vocabulary import MATERIALS, PALETTE
@@ -27,16 +28,6 @@ def part_color(color: str, material: str) -> np.ndarray:
     luminance = float(lin @ np.array([0.2126, 0.7152, 0.0722]))
     mixed = info.saturation * lin + (1.0 - info.saturation) * luminance
     return np.clip(mixed * info.brightness, 0.0, 1.0).astype(np.float32)
-
-
-def _smooth_part_mesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge duplicate vertices, split at creases, return (vertices, faces, normals)."""
-    import trimesh
-
-    mesh = trimesh.Trimesh(vertices, faces, process=True)
-    mesh.update_faces(mesh.nondegenerate_faces())
-    smooth = trimesh.graph.smooth_shade(mesh, angle=np.radians(CREASE_DEGREES))
-    return np.asarray(smooth.vertices), np.asarray(smooth.faces), np.asarray(smooth.vertex_normals)
 
 
 @dataclass
@@ -60,24 +51,24 @@ class ToyObject:
 
     # -------------------------------------------------------------- asset
     def to_asset(self) -> Asset:
-        """Merged, crease-smoothed, colored mesh normalized to the unit cube."""
+        """Merged, colored mesh normalized to the unit cube, with crease-aware normals."""
         center, scale = self.normalization()
-        verts, faces, normals, colors, rough = [], [], [], [], []
+        verts, faces, groups = [], [], []
         offset = 0
-        for part in self.parts:
+        for index, part in enumerate(self.parts):
             v, f = part.world_mesh()
-            v, f, n = _smooth_part_mesh(v, f)
-            rgb = part_color(part.color, part.material)
             verts.append((v - center) / scale)
             faces.append(f + offset)
-            normals.append(n)
-            colors.append(np.tile(np.append(rgb, 1.0), (len(v), 1)))
-            rough.append(np.full(len(v), MATERIALS[part.material].roughness))
+            groups.append(np.full(len(v), index))
             offset += len(v)
-        return Asset(vertices=np.concatenate(verts), faces=np.concatenate(faces),
-                     vertex_normals=np.concatenate(normals), vertex_colors=np.concatenate(colors),
-                     vertex_roughness=np.concatenate(rough), roughness=0.6,
-                     metadata={"category": self.category})
+        group = np.concatenate(groups)
+        v, f, n, source = crease_normals(np.concatenate(verts), np.concatenate(faces), CREASE_DEGREES,
+                                         vertex_groups=group)
+        part_of_vertex = group[source]
+        rgb = np.stack([np.append(part_color(p.color, p.material), 1.0) for p in self.parts])
+        rough = np.array([MATERIALS[p.material].roughness for p in self.parts], np.float32)
+        return Asset(vertices=v, faces=f, vertex_normals=n, vertex_colors=rgb[part_of_vertex],
+                     vertex_roughness=rough[part_of_vertex], roughness=0.6, metadata={"category": self.category})
 
     # -------------------------------------------------------------- voxels
     def voxel_grid(self, resolution: int = 32, supersample: int = 2) -> VoxelGrid:
