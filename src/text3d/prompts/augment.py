@@ -92,7 +92,9 @@ def _add(total: int | None, value: int | None) -> int | None:
 
 
 def _rank(report: RuleReport) -> tuple[int, int]:
-    missing = sum(1 for v in report.violations if violation_code(v) == "missing_words")
+    """Fewer violations first, then fewer missing content words."""
+    missing = sum(len(v.split(":", 1)[1].split(",")) for v in report.violations
+                  if violation_code(v) == "missing_words")
     return (len(report.violations), missing)
 
 

@@ -185,6 +185,7 @@ def clean_output(text: str) -> _Cleaned:
     bullets: list[str] = []
     labeled: list[str] = []
     dropped_chatter = False
+    list_heads: list[str] = []
     for paragraph in paragraphs:
         content = []
         for line in paragraph:
@@ -205,7 +206,9 @@ def clean_output(text: str) -> _Cleaned:
                 dropped_chatter = True
                 continue
             if line.rstrip().endswith(":") and word_count(line) <= 8:
-                continue  # an intro or heading ("Detailed description:")
+                if word_count(line) >= 2:
+                    list_heads.append(_strip_inline(line).rstrip(":"))
+                continue  # an intro or heading, or the head of a list that follows
             bullet = _BULLET.match(line)
             if bullet:
                 bullets.append(bullet.group(1).strip())
@@ -224,7 +227,10 @@ def clean_output(text: str) -> _Cleaned:
         repairs.append("joined a list into one phrase")
         items = [_feature_phrase(_strip_inline(b)) for b in bullets]
         items = [items[0]] + [_lower_first(item) for item in items[1:]]
-        head = " ".join(kept[0]).rstrip(":") if kept else items.pop(0)
+        if kept:
+            head = " ".join(kept[0]).rstrip(":")
+        else:
+            head = list_heads[-1] if list_heads else items.pop(0)
         if items:
             joined = ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1]
             candidate = f"{head} with {joined}."

@@ -1,0 +1,134 @@
+import pytest
+
+from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_PARAPHRASES, COLOR_WORDS, MATERIALS, SIZE_WORDS
+from text3d.errors import InputError
+from text3d.prompts import augment
+from text3d.prompts.backends.embedded import (
+    EmbeddedAugmenter,
+    article,
+    embedded_caption,
+    parse_object,
+    singular,
+    split_objects,
+)
+from text3d.prompts.clip_tokens import clip_token_count
+from text3d.prompts.rules import check_caption, word_count
+from text3d.prompts.words import words
+
+UNKNOWN = ["vintage brass telescope", "medieval iron helmet", "owl", "old leather armchair", "red apples",
+           "car tire", "steaming bowl of ramen", "two antique pocket watches"]
+
+
+def assert_valid(prompt: str, caption: str) -> None:
+    assert check_caption(prompt, caption) == [], (prompt, caption)
+    assert word_count(caption) <= 40 and clip_token_count(caption) <= 77
+    assert caption[0].isupper() and caption.endswith(".")
+    assert "plain background" in caption  # one object, no scene
+
+
+def test_the_seed_000_example_prompt():
+    caption = embedded_caption("small blue sailboat", seed=0)
+    assert_valid("small blue sailboat", caption)
+    assert caption.startswith("A small sailboat")
+    assert all(part in caption for part in CATEGORIES["sailboat"].parts[:3])
+    assert "blue" in caption and caption.index("blue") < caption.index("hull")  # the hull carries the color
+
+
+def test_deterministic_per_seed_and_varied_across_seeds():
+    prompt = "small blue sailboat"
+    assert embedded_caption(prompt, seed=5) == embedded_caption(prompt, seed=5)
+    assert len({embedded_caption(prompt, seed=s) for s in range(10)}) >= 5
+    assert embedded_caption(prompt, seed=5, attempt=1) != embedded_caption(prompt, seed=5) or \
+        embedded_caption(prompt, seed=5, attempt=2) != embedded_caption(prompt, seed=5)
+
+
+@pytest.mark.parametrize("name", sorted(CATEGORIES))
+def test_every_category_with_attributes_gives_a_valid_caption_naming_its_parts(name):
+    info = CATEGORIES[name]
+    for seed, (color, size, material) in enumerate([("red", "small", "wooden"), ("grey", "big", "metal"),
+                                                    ("teal", "tiny", "plastic")]):
+        prompt = f"{size} {color} {material} {info.noun}"
+        caption = embedded_caption(prompt, seed)
+        assert_valid(prompt, caption)
+        assert info.parts[0] in caption or any(part in caption for part in info.parts)
+        assert sum(part in caption for part in info.parts) >= min(2, len(info.parts))
+
+
+def test_synonyms_keep_the_users_noun():
+    caption = embedded_caption("blue boat", seed=0)
+    assert_valid("blue boat", caption)
+    assert "boat" in words(caption) and "sailboat" not in caption
+    assert "hull" in caption and "sail" in caption
+
+
+@pytest.mark.parametrize("prompt", UNKNOWN)
+def test_prompts_outside_the_vocabulary_keep_their_words_in_generic_phrasing(prompt):
+    caption = embedded_caption(prompt, seed=1)
+    assert_valid(prompt, caption)
+    assert " ".join(prompt.split()) in caption[0].lower() + caption[1:]  # the words as typed, in order
+
+
+def test_held_out_paraphrases_are_not_parsed():
+    assert parse_object(["yacht"]).category is None
+    assert parse_object(["crimson", "ball"]).colors == []
+    caption = embedded_caption("crimson yacht", seed=0)
+    assert_valid("crimson yacht", caption)
+    assert "hull" not in caption and "crimson yacht" in caption
+    assert not set(COLOR_PARAPHRASES["red"]) & {w for ws in COLOR_WORDS.values() for w in ws}
+
+
+def test_longest_category_match_wins_and_the_head_noun_decides():
+    assert parse_object("brown teddy bear".split()).category.name == "teddy_bear"
+    assert parse_object("tall pine tree".split()).category.name == "pine_tree"
+    assert parse_object("car tire".split()).category is None  # "car" only modifies the head noun
+    assert parse_object("chair with red cushions".split()).category.name == "chair"
+    assert parse_object("three rubber ducks".split()).count == 3
+
+
+def test_colors_and_material_move_to_the_main_part():
+    caption = embedded_caption("tall green cactus", seed=0)
+    assert_valid("tall green cactus", caption)
+    assert caption.startswith("A tall cactus")
+    assert "green stem" in caption or "green" in caption.split("stem")[0].split(",")[-1]
+    caption = embedded_caption("grey stone lighthouse", seed=0)
+    assert "grey stone tower" in caption  # typed words are kept as typed
+
+
+def test_groups_and_several_objects():
+    caption = embedded_caption("two red mugs", seed=0)
+    assert_valid("two red mugs", caption)
+    assert caption.startswith("Two mugs") and "each" in caption
+    caption = embedded_caption("a red ball and a blue chair", seed=0)
+    assert_valid("a red ball and a blue chair", caption)
+    assert "two objects" in caption and "ball" in caption and "chair" in caption
+    assert len(split_objects("a red and white lighthouse")) == 1
+
+
+def test_long_prompts_stay_within_the_limits():
+    prompt = "small blue sailboat with two white sails and a red flag on a calm sea at sunset"
+    caption = embedded_caption(prompt, seed=0)
+    assert word_count(caption) <= 40 and clip_token_count(caption) <= 77
+    assert check_caption(prompt, caption) == []
+
+
+def test_attributes_of_the_vocabulary_are_recognized():
+    for color_words in COLOR_WORDS.values():
+        assert parse_object([color_words[0], "ball"]).colors == [0]
+    for info in MATERIALS.values():
+        assert parse_object([info.words[0], "chair"]).material == 0
+    assert all(parse_object([w, "car"]).category.name == "car" for ws in SIZE_WORDS.values() for w in ws)
+
+
+def test_helpers():
+    assert [singular(w) for w in ("wheels", "benches", "ponies", "glass", "cactus", "canvas")] == \
+        ["wheel", "bench", "pony", "glass", "cactus", "canvas"]
+    assert [article(w) for w in ("owl", "unicorn", "hour glass", "boat", "umbrella")] == \
+        ["an", "a", "an", "a", "an"]
+
+
+def test_backend_through_the_stage():
+    result = augment("vintage brass telescope", llm="embedded", seed=2)
+    assert result.rules_passed and result.model == "toyworld-v1" and result.retries == 0
+    assert EmbeddedAugmenter(model="toyworld-v1").model == "toyworld-v1"
+    with pytest.raises(InputError):
+        EmbeddedAugmenter(model="gpt-5")
