@@ -10,6 +10,7 @@ per-token alignment metrics of seed 001 (App. C, eqs. 6–8).
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -66,7 +67,14 @@ def frechet_distance_from_statistics(mu1: np.ndarray, sigma1: np.ndarray, mu2: n
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError(f"FD: mismatched statistics {mu1.shape}/{sigma1.shape} vs {mu2.shape}/{sigma2.shape}")
     diff = mu1 - mu2
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    for warning in caught:
+        if issubclass(warning.category, scipy.linalg.LinAlgWarning):
+            log.warning("FD: Σ1Σ2 is singular (fewer samples than feature dimensions?); its root may be inaccurate")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if not np.isfinite(covmean).all():
         log.warning("FD: (Σ1Σ2)^1/2 is not finite; adding %g to the covariance diagonals", FD_OFFSET)
         offset = np.eye(len(sigma1)) * FD_OFFSET

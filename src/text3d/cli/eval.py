@@ -1,0 +1,95 @@
+"""``text3d eval`` (the evaluation protocol on a run folder) and ``text3d eval compare``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from text3d.errors import InputError
+
+eval_app = typer.Typer(
+    name="eval",
+    help="Evaluate a run folder (FD, KD, CLIP, R@K, latency) or compare evaluations.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    add_completion=False,
+)
+
+
+def parse_weights(values: list[str], names: tuple[str, ...]) -> dict[str, str]:
+    """``NAME=PATH`` entries (or a bare PATH when exactly one extractor is named) → {name: path}."""
+    weights: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if sep and name in names:
+            weights[name] = path
+        elif len(names) == 1:
+            weights[names[0]] = value
+        else:
+            raise InputError(f"--weights {value!r}: use NAME=PATH with NAME one of --extractors "
+                             f"({', '.join(names) or 'none given'})")
+    return weights
+
+
+@eval_app.callback()
+def eval_command(
+    ctx: typer.Context,
+    generated: Path = typer.Option(None, "--generated", "-g", help="Run folder of the generated assets."),
+    reference: Path = typer.Option(None, "--reference", "-r",
+                                   help="Run folder of the reference set; without it only CLIP, R@K and latency."),
+    extractors: str = typer.Option(None, "--extractors", "-e",
+                                   help="Comma-separated feature extractors, e.g. dinov2-vitl14,clip-vit-large-patch14."),
+    views: str = typer.Option("canonical4", "--views", help="View protocol of FD/KD."),
+    clip_views: str = typer.Option("clip8", "--clip-views", help="View protocol of the CLIP scores."),
+    resolution: int = typer.Option(None, "--resolution",
+                                   help="Render size; default: use existing views, render missing ones at 512."),
+    weights: list[str] = typer.Option([], "--weights", "-w", help="NAME=PATH (hub id, folder or file); repeatable."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 or mps (default: automatic)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the KD subsets."),
+    kd_subsets: int = typer.Option(100, "--kd-subsets", help="Number of KD subsets."),
+    kd_subset_size: int = typer.Option(1000, "--kd-subset-size", help="Largest KD subset size."),
+    n_points: int = typer.Option(4000, "--points", help="Points per cloud for FD_PointNet."),
+    point_resolution: int = typer.Option(256, "--point-resolution", help="Size of the 20 depth views for points."),
+    no_render: bool = typer.Option(False, "--no-render", help="Fail instead of rendering missing views."),
+    cache_dir: Path = typer.Option(None, "--cache-dir",
+                                   help="Feature cache (default: $TEXT3D_CACHE_DIR/features or OUT/cache/features)."),
+    system: str = typer.Option(None, "--system", help="System name in the tables (default: run.yaml or folder)."),
+    family: str = typer.Option(None, "--family", help="System family for the comparison plots."),
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for metrics.json, report.md, report.html, plots."),
+) -> None:
+    """Run the evaluation protocol of the seeds on a run folder (see `text3d eval compare` too)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if generated is None or out is None:
+        raise InputError("text3d eval needs --generated RUN_DIR and --out DIR (or: text3d eval compare A B --out DIR)")
+    from text3d.eval.protocol import EvalOptions, evaluate_run
+
+    names = tuple(n.strip() for n in (extractors or "").split(",") if n.strip())
+    options = EvalOptions(extractors=names, views=views, clip_views=clip_views, resolution=resolution,
+                          weights=parse_weights(weights, names), device=device, seed=seed, kd_subsets=kd_subsets,
+                          kd_subset_size=kd_subset_size, n_points=n_points,
+                          point_resolution=point_resolution, render_missing=not no_render,
+                          cache_dir=cache_dir, system=system, family=family)
+    result = evaluate_run(generated, out, reference, options)
+    m = result.metrics
+    shown = [f"{k}={v}" for k, v in m.items() if k.startswith(("fd_", "kd_", "clip_", "r_at_"))
+             and not k.startswith("kd_std_") and isinstance(v, (int, float))]
+    typer.echo(f"evaluated {m['n_items']} items: {', '.join(shown)}")
+    typer.echo(f"wrote metrics.json, report.md and report.html to {result.out_dir}")
+
+
+@eval_app.command("compare")
+def compare_command(
+    evaluations: list[Path] = typer.Argument(..., help="Evaluation folders (with metrics.json), two or more."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for compare.json, compare.md, compare.html, plots."),
+) -> None:
+    """Compare systems: one table, Pearson/Spearman between metrics, seed 000's Fig. 2 and Fig. 3."""
+    from text3d.eval.compare import compare_evaluations
+
+    document = compare_evaluations(list(evaluations), out)
+    typer.echo(f"compared {len(document['systems'])} systems; wrote compare.md, compare.html to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")

@@ -1,0 +1,128 @@
+"""Comparing systems: one table across evaluations, metric correlations, seed 000's figures.
+
+``compare_evaluations(dirs, out)`` reads each ``metrics.json`` (an evaluation --out folder or
+the file itself) and writes ``compare.json`` (rows and correlations), ``compare.md``,
+``compare.html``, ``clip_aug_vs_fd.png`` (seed 000 Fig. 2) and ``clip_delta.png`` (Fig. 3).
+Correlations (seed 000 §IV-C) are Pearson and Spearman between every pair of metric columns
+that at least 3 systems report.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from text3d.errors import InputError
+from text3d.eval import metrics as M
+from text3d.eval.protocol import rounded
+from text3d.eval.report import Table, fmt, html_page, plots_html, primary_fd, table_fidelity, table_i, table_speed
+from text3d.store.atomic import write_json, write_text
+
+log = logging.getLogger(__name__)
+
+MIN_SYSTEMS_FOR_CORRELATION = 3
+
+
+def load_metrics(path: str | Path) -> dict[str, Any]:
+    """metrics.json of an evaluation folder (or the file itself)."""
+    file = Path(path)
+    file = file / "metrics.json" if file.is_dir() else file
+    if not file.is_file():
+        raise InputError(f"{path}: no metrics.json (run `text3d eval` first)")
+    try:
+        return json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{file}: not valid JSON ({exc.msg})") from None
+
+
+def metric_columns(metrics: dict[str, Any]) -> dict[str, float]:
+    """The scalar metrics of one evaluation, flattened (FD statistics and total latency included)."""
+    columns: dict[str, float] = {}
+    for key, value in metrics.items():
+        if key.startswith(("fd_", "kd_", "clip_", "r_at_")) and isinstance(value, (int, float)):
+            if not key.startswith("kd_std_"):
+                columns[key] = float(value)
+    for stat in ("mean", "std", "min", "max"):
+        value = (metrics.get("fd_per_asset") or {}).get(stat)
+        if value is not None:
+            columns[f"fd_per_asset_{stat}"] = float(value)
+    total = (metrics.get("latency_s") or {}).get("total", {}).get("mean")
+    if total is not None:
+        columns["latency_total_mean"] = float(total)
+    return columns
+
+
+def _unique_names(systems: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for name in systems:
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return names
+
+
+def correlation_table(columns: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """Pearson/Spearman for each pair of non-constant columns present in ≥ 3 systems."""
+    keys = sorted({k for c in columns for k in c})
+    results = []
+    for a, b in itertools.combinations(keys, 2):
+        pairs = [(c[a], c[b]) for c in columns if a in c and b in c]
+        if len(pairs) < MIN_SYSTEMS_FOR_CORRELATION:
+            continue
+        x, y = np.array(pairs).T
+        if np.ptp(x) == 0 or np.ptp(y) == 0:  # a constant column has no correlation
+            continue
+        stats = M.correlations(x, y)
+        results.append({"x": a, "y": b, **stats})
+    return results
+
+
+def compare_evaluations(dirs: list[str | Path], out: str | Path) -> dict[str, Any]:
+    """Write the comparison of the evaluations in ``dirs`` to ``out``; returns compare.json's content."""
+    from text3d.eval import plots
+
+    if len(dirs) < 2:
+        raise InputError("compare needs at least two evaluation folders")
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    loaded = [load_metrics(d) for d in dirs]
+    names = _unique_names([str(m.get("system") or Path(d).name) for m, d in zip(loaded, dirs)])
+    families = [str(m.get("family") or n.split(":")[0]) for m, n in zip(loaded, names)]
+    columns = [metric_columns(m) for m in loaded]
+    correlations = correlation_table(columns)
+    document = rounded({"systems": [{"system": n, "family": f, "metrics": c} for n, f, c in
+                                    zip(names, families, columns)],
+                        "correlations": correlations})
+    write_json(out_dir / "compare.json", document)
+
+    systems = list(zip(names, loaded))
+    tables = [table_i(systems), table_fidelity(systems), table_speed(systems)]
+    corr_rows = [[c["x"], c["y"], str(c["n"]), fmt(c["pearson_r"], 3), fmt(c["pearson_p"], 3),
+                  fmt(c["spearman_r"], 3), fmt(c["spearman_p"], 3)] for c in document["correlations"]]
+    tables.append(Table("Correlations between metrics across systems (seed 000 §IV-C)",
+                        ["x", "y", "n", "Pearson r", "p", "Spearman ρ", "p"], corr_rows))
+    plot_paths = []
+    fd_name = next((primary_fd(m)[0] for m in loaded if primary_fd(m)[0]), None)
+    scatter = [(n, m.get("clip_aug"), primary_fd(m)[1], f) for n, m, f in zip(names, loaded, families)]
+    scatter = [s for s in scatter if s[1] is not None and s[2] is not None]
+    if scatter:
+        plot_paths.append(plots.clip_aug_vs_fd([s[0] for s in scatter], [s[1] for s in scatter],
+                                               [s[2] for s in scatter], [s[3] for s in scatter],
+                                               f"FD_{fd_name}", out_dir / "clip_aug_vs_fd.png"))
+    deltas = [(n, m.get("clip_delta"), f) for n, m, f in zip(names, loaded, families) if m.get("clip_delta") is not None]
+    if deltas:
+        plot_paths.append(plots.clip_delta_bars([d[0] for d in deltas], [d[1] for d in deltas],
+                                                [d[2] for d in deltas], out_dir / "clip_delta.png"))
+    markdown = ["# Comparison of systems", "", f"Systems: {', '.join(names)}.", ""]
+    markdown += [t.markdown() for t in tables]
+    if plot_paths:
+        markdown += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plot_paths] + [""]
+    write_text(out_dir / "compare.md", "\n".join(markdown))
+    write_text(out_dir / "compare.html", html_page("Comparison of systems",
+                                                   [t.html() for t in tables] + [plots_html(plot_paths)]))
+    return document

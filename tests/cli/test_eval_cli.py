@@ -1,0 +1,80 @@
+"""``text3d eval`` and ``text3d eval compare`` end to end on tiny run folders and models."""
+
+import json
+
+import pytest
+
+from text3d.cli import main
+from text3d.cli.eval import parse_weights
+from text3d.errors import InputError
+
+from tests.encoders.tiny_models import save_tiny_clip, save_tiny_dinov2
+from tests.eval.runs import make_run
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return save_tiny_dinov2(root / "dino"), save_tiny_clip(root / "clip")
+
+
+def test_eval_then_compare(tmp_path, models, capsys):
+    dino, clip = models
+    ref = make_run(tmp_path / "ref", [("box", "red"), ("sphere", "blue"), ("cylinder", "green")], captions=False)
+    outs = []
+    for k, specs in enumerate(([("box", "red"), ("sphere", "green")], [("cylinder", "blue"), ("box", "yellow")],
+                               [("sphere", "red"), ("cylinder", "yellow")])):
+        gen = make_run(tmp_path / f"gen{k}", specs, name=f"family{k % 2}:{k}b")
+        out = tmp_path / f"eval{k}"
+        code, stdout, err = run_cli(["eval", "--generated", gen, "--reference", ref, "--extractors",
+                                     "dinov2-vitl14,clip-vit-large-patch14", "--weights", f"dinov2-vitl14={dino}",
+                                     "-w", f"clip-vit-large-patch14={clip}", "--resolution", "32",
+                                     "--kd-subsets", "10", "--device", "cpu", "--out", out], capsys)
+        assert code == 0, err
+        assert "evaluated 2 items" in stdout and "fd_dinov2-vitl14=" in stdout
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["system"] == f"family{k % 2}:{k}b" and metrics["protocol"]["kd_subsets"] == 10
+        outs.append(out)
+    code, stdout, err = run_cli(["eval", "compare", *outs, "--out", tmp_path / "cmp"], capsys)
+    assert code == 0, err
+    assert "compared 3 systems" in stdout
+    document = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert [s["family"] for s in document["systems"]] == ["family0", "family1", "family0"]
+    assert (tmp_path / "cmp" / "clip_aug_vs_fd.png").exists() and (tmp_path / "cmp" / "compare.md").exists()
+
+
+def test_reference_free_eval_with_one_extractor_and_bare_weights(tmp_path, models, capsys):
+    gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])
+    code, stdout, err = run_cli(["eval", "-g", gen, "-e", "clip-vit-large-patch14", "-w", models[1],
+                                 "--resolution", "32", "-o", tmp_path / "out"], capsys)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert "clip_delta" in metrics and "r_at_1" in metrics and "fd_per_asset" not in metrics
+
+
+def test_eval_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    gen = make_run(tmp_path / "gen", [("box", "red")])
+    code, _, err = run_cli(["eval", "--generated", gen, "--out", tmp_path / "o"], capsys)
+    assert code == 2 and "--extractors" in err and err.count("\n") == 1
+    code, _, err = run_cli(["eval", "--out", tmp_path / "o"], capsys)
+    assert code == 2 and "--generated" in err
+    monkeypatch.delenv("TEXT3D_WEIGHTS_DINOV2", raising=False)
+    code, _, err = run_cli(["eval", "-g", gen, "-r", gen, "-e", "dinov2-vitl14", "-o", tmp_path / "o"], capsys)
+    assert code == 3 and "facebook/dinov2-large" in err and "TEXT3D_WEIGHTS_DINOV2" in err
+    code, _, err = run_cli(["eval", "compare", tmp_path / "o", "--out", tmp_path / "c"], capsys)
+    assert code == 2 and "at least two" in err
+
+
+def test_parse_weights():
+    names = ("dinov2-vitl14", "pointnet2")
+    assert parse_weights(["pointnet2=/w/p.pth", "dinov2-vitl14=/w/d"], names) == {"pointnet2": "/w/p.pth",
+                                                                                 "dinov2-vitl14": "/w/d"}
+    assert parse_weights(["/w/d=1"], ("dinov2-vitl14",)) == {"dinov2-vitl14": "/w/d=1"}
+    with pytest.raises(InputError, match="NAME=PATH"):
+        parse_weights(["/w/d"], names)
