@@ -77,6 +77,12 @@ TABLE = [
     # semantic drift: the user's words are gone
     ("A sleek red speedboat with a chrome railing and twin outboard motors.",
      "A sleek red speedboat with a chrome railing and twin outboard motors.", ["missing_words"]),
+    # gpt-oss: the analysis channel, then the final one (with and without special tokens)
+    ("<|channel|>analysis<|message|>User wants a boat caption.<|end|><|start|>assistant<|channel|>final"
+     "<|message|>" + CLEAN, CLEAN, []),
+    ("analysisUser wants a caption for a small blue sailboat.assistantfinal" + CLEAN, CLEAN, []),
+    # a caption wrapped over short lines is prose, not verse
+    ("A small blue sailboat with a crisp\nwhite sail and a polished\nwooden deck.", CLEAN, []),
     # empty output
     ("", "", ["empty"]),
     ("   \n\n  ", "", ["empty"]),
@@ -124,6 +130,16 @@ def test_limits_are_parameters():
     assert check_caption(BOAT, CLEAN, max_words=8)[0].startswith("too_many_words")
 
 
+@pytest.mark.parametrize("prompt, output", [
+    ("great white shark", "Great white shark with a gray body and a pale belly. A single object."),
+    ("text based sign", "Text-based sign made of wood with carved letters."),
+    ("this is art", "This is art: a marble statue of a dancer on a round base."),
+])
+def test_captions_that_start_like_chatter_or_labels_are_kept(prompt, output):
+    report = apply_rules(prompt, output)
+    assert report.caption == output and report.passed
+
+
 def test_strip_reasoning_keeps_text_without_reasoning_untouched():
     assert strip_reasoning(CLEAN) == CLEAN
     assert strip_reasoning("Thinking about boats, a small blue sailboat.") == \
@@ -159,5 +175,6 @@ def test_object_prompts_are_not_mistaken_for_instructions(prompt):
     assert prompt_problem(prompt) is None
 
 
-def test_empty_prompt_is_a_problem():
-    assert "empty" in prompt_problem("  ... ")
+@pytest.mark.parametrize("prompt", ["", "  ... ", "123", "the", "a of the"])
+def test_prompts_naming_no_object_are_a_problem(prompt):
+    assert "names no object" in prompt_problem(prompt)

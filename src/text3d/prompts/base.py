@@ -105,7 +105,14 @@ augmenters: Registry[Augmenter] = Registry("augmenter", ("text3d.prompts.backend
 
 @dataclass
 class AugmentResult:
-    """The outcome of augmenting one prompt; ``caption`` is ``None`` exactly when ``error`` is set."""
+    """The outcome of augmenting one prompt; ``caption`` is ``None`` exactly when ``error`` is set.
+
+    ``latency_s`` is the time the backend took over all attempts (for a cache hit, that of the
+    original generation; ``cached`` says so); token counts are summed over attempts and are
+    ``None`` when no language model ran or the server did not report them; ``retries`` counts
+    attempts after the first; ``violations`` lists what the kept caption still breaks and
+    ``repairs`` what the rules changed on the way (reasoning removed, trimmed, …).
+    """
 
     prompt: str
     caption: str | None

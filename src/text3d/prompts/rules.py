@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from text3d.prompts.clip_tokens import CLIP_CONTEXT_LENGTH, clip_token_count
-from text3d.prompts.words import missing_content_words, words
+from text3d.prompts.words import content_words, missing_content_words, words
 
 RULES_VERSION = 1
 """Bump when the rules change what they accept; it is part of the cache key."""
@@ -36,6 +36,9 @@ _REASONING_TAGS = r"think|thinking|thought|reasoning|reflection|analysis"
 _CLOSED_BLOCK = re.compile(rf"<\s*({_REASONING_TAGS})\b[^>]*>.*?<\s*/\s*\1\s*>", _FLAGS)
 _CLOSING_TAG = re.compile(rf"<\s*/\s*(?:{_REASONING_TAGS})\s*>", re.IGNORECASE)
 _OPENING_TAG = re.compile(rf"<\s*(?:{_REASONING_TAGS})\b[^>]*>", re.IGNORECASE)
+_HARMONY_FINAL = re.compile(r"<\|channel\|>\s*final\s*<\|message\|>|\A\s*analysis.*?assistantfinal",
+                            re.IGNORECASE | re.DOTALL)  # gpt-oss: reasoning channel, then the final one
+_SPECIAL_TOKEN = re.compile(r"<\|[a-z_]+\|>", re.IGNORECASE)
 _THINKING_PREAMBLE = re.compile(r"\A\s*thinking\s*(?:\.\.\.|…)", re.IGNORECASE)
 _DONE_THINKING = re.compile(r"(?:\.\.\.|…)\s*done thinking\.?", re.IGNORECASE)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -47,16 +50,17 @@ _BULLET = re.compile(r"^\s*(?:[-*•+▪◦–]|\d{1,2}[.)]|[a-h][.)])\s+(.*)$")
 _LABEL = re.compile(
     r"^\s*(?:\*\*|__)?\s*(?:final\s+|enhanced\s+|augmented\s+|detailed\s+|improved\s+|expanded\s+|short\s+|"
     r"3d\s+|new\s+|rewritten\s+)*(?:caption|description|prompt|output|answer|result|response|text)"
-    r"(?:\s*#?\d+)?\s*(?:\*\*|__)?\s*[:：–—-]\s*(?:\*\*|__)?\s*", re.IGNORECASE)
+    r"(?:\s*#?\d+)?\s*(?:\*\*|__)?\s*(?:[:：]|[–—-](?=\s))\s*(?:\*\*|__)?\s*", re.IGNORECASE)
 _REASONING_LINE = re.compile(r"^\s*(?:\*\*)?(?:thought|thoughts|reasoning|analysis|explanation|notes?)"
                              r"(?:\*\*)?\s*:", re.IGNORECASE)
 _INTRO = re.compile(
     r"^\s*(?:(?:sure|certainly|of course|okay|ok|absolutely|great|alright)\b[!,.]?\s*)?"
-    r"(?:here(?:'s| is| are)|below is|this is)\b[^:\n]{0,100}:\s*", re.IGNORECASE)
+    r"(?:here(?:'s| is| are)|below is)\b[^:\n]{0,100}:\s*", re.IGNORECASE)
 _CHATTER = re.compile(
-    r"^\s*(?:sure|certainly|of course|okay|ok|absolutely|alright|great|i hope|hope this|let me know|"
-    r"feel free|note\b|this caption|the caption|this description|word count|i've|i have|i kept|i added|"
-    r"i made|i included|would you like|if you)\b", re.IGNORECASE)
+    r"^\s*(?:(?:sure|certainly|of course|okay|ok|absolutely|alright|great)\s*[!,.]|"
+    r"(?:i hope|hope this|let me know|feel free|note:|this caption|this description|word count|i've|"
+    r"i have|i kept|i added|i made|i included|would you like|if you (?:need|want|would|'d|like)|"
+    r"the caption (?:is|has|keeps|uses|stays|contains|describes|focuses|emphasi[sz]es))\b)", re.IGNORECASE)
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _WORD_COUNT_NOTE = re.compile(r"\(\s*(?:~?\s*\d+\s*words?|word count[^)]*|approx[^)]*words?[^)]*)\s*\)",
                               re.IGNORECASE)
@@ -117,7 +121,9 @@ def word_count(text: str) -> int:
 
 def strip_reasoning(text: str) -> str:
     """Remove reasoning: ``<think>`` blocks (closed, unclosed, or only closed) and "Thinking…" preambles."""
-    result = _CLOSED_BLOCK.sub(" ", text)
+    finals = list(_HARMONY_FINAL.finditer(text))
+    result = text[finals[-1].end():] if finals else text
+    result = _SPECIAL_TOKEN.sub(" ", _CLOSED_BLOCK.sub(" ", result))
     closings = list(_CLOSING_TAG.finditer(result))
     if closings:  # the opening tag was in the chat template: everything before the last close is reasoning
         result = result[closings[-1].end():]
@@ -162,7 +168,8 @@ def _is_verse(lines: list[str]) -> bool:
         return False
     short = sum(1 for line in lines if word_count(line) <= 8)
     unfinished = sum(1 for line in lines if not line.rstrip().endswith((".", "!", "?")))
-    return short == len(lines) and unfinished >= len(lines) - 1
+    capitalized = sum(1 for line in lines if line.lstrip()[:1].isupper())  # wrapped prose is not
+    return short == len(lines) and min(unfinished, capitalized) >= len(lines) - 1
 
 
 @dataclass
@@ -364,8 +371,8 @@ def prompt_warnings(prompt: str, max_prompt_words: int = MAX_PROMPT_WORDS) -> li
 
 def prompt_problem(prompt: str) -> str | None:
     """Why ``prompt`` cannot be augmented (empty, or an instruction to the LLM), else ``None``."""
-    if not _LETTER.search(prompt):
-        return "is empty: describe an object, e.g. 'small blue sailboat'"
+    if not _LETTER.search(prompt) or not content_words(prompt):
+        return "names no object: describe one, e.g. 'small blue sailboat'"
     for pattern in _INJECTION:
         if pattern.search(prompt):
             return ("reads as an instruction to the language model, not a description of an object; "

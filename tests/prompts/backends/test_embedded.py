@@ -132,3 +132,10 @@ def test_backend_through_the_stage():
     assert EmbeddedAugmenter(model="toyworld-v1").model == "toyworld-v1"
     with pytest.raises(InputError):
         EmbeddedAugmenter(model="gpt-5")
+
+
+def test_articles_follow_the_head_noun_and_bare_attributes_get_a_noun():
+    assert embedded_caption("a pair of red shoes", seed=0).startswith("A pair of red shoes")
+    assert embedded_caption("red apples", seed=0).startswith("Red apples")
+    caption = embedded_caption("red", seed=0)
+    assert caption.startswith("A red object") and check_caption("red", caption) == []

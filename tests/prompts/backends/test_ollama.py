@@ -1,7 +1,7 @@
 import pytest
 
 from tests.prompts.fake_servers import FakeOllama, Reply, closed_port_url
-from text3d.errors import BackendError
+from text3d.errors import BackendError, InputError
 from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.backends.ollama import OllamaAugmenter, ollama_base_url
 from text3d.prompts.base import BackendUnavailableError, GenerationParams
@@ -145,3 +145,11 @@ def test_a_poem_reply_is_not_accepted_as_a_caption():
     with FakeOllama([poem, GOOD]) as server:
         result = stage_for(server.url).augment("small blue sailboat")
     assert result.caption == GOOD and result.retries == 1
+
+
+def test_timeout_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TEXT3D_LLM_TIMEOUT", "2.5")
+    assert OllamaAugmenter(model="qwen3:0.6b")._client.timeout_s == 2.5
+    monkeypatch.setenv("TEXT3D_LLM_TIMEOUT", "soon")
+    with pytest.raises(InputError, match="TEXT3D_LLM_TIMEOUT"):
+        OllamaAugmenter(model="qwen3:0.6b")

@@ -11,18 +11,35 @@ answers raise :class:`HTTPStatusError` with the server's own error message.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
 import httpx
 
-from text3d.errors import BackendError, one_line
+from text3d.errors import BackendError, InputError, one_line
 from text3d.prompts.base import BackendUnavailableError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 120.0
 CONNECT_TIMEOUT_S = 5.0
+
+
+def timeout_from_env(timeout_s: float | None) -> float:
+    """``timeout_s`` if given, else ``$TEXT3D_LLM_TIMEOUT``, else 120 s."""
+    if timeout_s is not None:
+        return timeout_s
+    text = os.environ.get("TEXT3D_LLM_TIMEOUT", "")
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"TEXT3D_LLM_TIMEOUT={text!r}: not a number of seconds") from None
+    if value <= 0:
+        raise InputError(f"TEXT3D_LLM_TIMEOUT={text!r}: must be positive")
+    return value
 
 
 class HTTPStatusError(BackendError):

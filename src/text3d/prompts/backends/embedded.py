@@ -30,6 +30,8 @@ from text3d.data.toyworld.vocabulary import (
     COLOR_WORDS,
     MATERIALS,
     NUMBER_WORDS,
+    SHAPE_WORDS,
+    SIZE_WORDS,
     CategoryInfo,
 )
 from text3d.prompts.backends._part_looks import (
@@ -147,7 +149,9 @@ class ObjectPhrase:
             end = self.noun_span[1]
             last = self.tokens[end - 1].lower()
             return singular(last) != last
-        head = self.tokens[-1].lower() if self.tokens else ""
+        lowered = [t.lower() for t in self.tokens]
+        cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
+        head = lowered[cut - 1] if cut else ""  # "pair" in "pair of red shoes"
         return self.count > 1 or singular(head) != head
 
 
@@ -193,6 +197,13 @@ def split_objects(prompt: str) -> list[ObjectPhrase]:
         if all(p.category is not None for p in parsed):
             return parsed
     return [parse_object([t for t in tokens if t not in (",", ";")])]
+
+
+def _is_attribute(token: str) -> bool:
+    _, colors, materials, numbers = _lexicon()
+    word = token.lower()
+    return (word in colors or word in materials or word in numbers
+            or any(word in ws for ws in SIZE_WORDS.values()) or any(word in ws for ws in SHAPE_WORDS.values()))
 
 
 def _choose(rng: random.Random, options: tuple[str, ...], fallback: tuple[str, ...]) -> str:
@@ -305,6 +316,8 @@ def _capitalize(text: str) -> str:
 def _single_caption(obj: ObjectPhrase, rng: random.Random, max_words: int) -> str:
     if obj.category is None:
         head = " ".join(obj.tokens)
+        if all(_is_attribute(t) for t in obj.tokens):  # "red": no noun to describe
+            head += " object"
         templates = GENERIC_GROUP_TEMPLATES if obj.plural else GENERIC_TEMPLATES
         for template in rng.sample(templates, len(templates)):
             text = template.format(a_head=_with_article(obj, head), head=head)

@@ -17,7 +17,7 @@ import os
 from typing import Any
 
 from text3d.errors import BackendError, InputError
-from text3d.prompts.backends._http import DEFAULT_TIMEOUT_S, HTTPStatusError, JSONClient, int_or_none
+from text3d.prompts.backends._http import HTTPStatusError, JSONClient, int_or_none, timeout_from_env
 from text3d.prompts.base import AugmentRequest, Completion, augmenters
 
 DEFAULT_PORT = 11434
@@ -62,7 +62,7 @@ class OllamaAugmenter:
             raise InputError("--llm ollama needs a model tag, e.g. ollama:qwen3:0.6b")
         self.model = model
         self.base_url = base_url or ollama_base_url(os.environ.get("OLLAMA_HOST"))
-        timeout = timeout_s or float(os.environ.get("TEXT3D_LLM_TIMEOUT", DEFAULT_TIMEOUT_S))
+        timeout = timeout_from_env(timeout_s)
         self._client = JSONClient(self.base_url, "ollama server", timeout, http_retries, backoff_s)
         self._send_think = True
 

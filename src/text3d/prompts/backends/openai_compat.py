@@ -19,7 +19,7 @@ import os
 from typing import Any
 
 from text3d.errors import BackendError, InputError
-from text3d.prompts.backends._http import DEFAULT_TIMEOUT_S, HTTPStatusError, JSONClient, int_or_none
+from text3d.prompts.backends._http import HTTPStatusError, JSONClient, int_or_none, timeout_from_env
 from text3d.prompts.base import AugmentRequest, Completion, augmenters
 
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
@@ -41,7 +41,7 @@ class OpenAICompatibleAugmenter:
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        timeout = timeout_s or float(os.environ.get("TEXT3D_LLM_TIMEOUT", DEFAULT_TIMEOUT_S))
+        timeout = timeout_from_env(timeout_s)
         self._client = JSONClient(self.base_url, "OpenAI-compatible server", timeout, http_retries, backoff_s,
                                   headers)
         self._send_template_kwargs = True
