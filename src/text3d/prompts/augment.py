@@ -29,6 +29,7 @@ from text3d.prompts.base import (
     parse_llm_spec,
 )
 from text3d.prompts.cache import AugmentCache, cache_key
+from text3d.prompts.clip_tokens import clip_token_count
 from text3d.prompts.rules import (
     RULES_VERSION,
     RuleReport,
@@ -116,6 +117,7 @@ class PromptAugmenter:
         factory = augmenters.get(self.spec.backend)
         self.backend: Augmenter = factory(model=self.spec.model, **backend_options)
         self.strict = strict
+        clip_token_count("")  # load CLIP's BPE tables now, so latency_s measures the augmentation alone
         if cache is True:
             self.cache: AugmentCache | None = AugmentCache() if self.backend.cacheable else None
         else:
