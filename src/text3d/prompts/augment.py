@@ -15,6 +15,7 @@ a refusal, another language, verse) the prompt fails with a one-line :class:`Bac
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -196,7 +197,31 @@ class PromptAugmenter:
             repairs=list(best.repairs), warnings=list(warnings), params=self.params.as_dict())
 
 
+_STAGES: dict[tuple[Any, ...], PromptAugmenter] = {}
+_MAX_STAGES = 8
+_ENVIRONMENT = ("OLLAMA_HOST", "OPENAI_BASE_URL", "OPENAI_API_KEY", "TEXT3D_LLM_TIMEOUT", "TEXT3D_CACHE_DIR",
+                "TEXT3D_DEVICE")  # read when a stage is built
+
+
 def augment(prompt: str, llm: str = "embedded", seed: int = 0, *, params: GenerationParams | None = None,
             cache: AugmentCache | bool = True, strict: bool = False, **backend_options: Any) -> AugmentResult:
-    """Augment one short prompt into a caption with the backend named by ``llm``."""
-    return PromptAugmenter(llm, params, cache, strict, **backend_options).augment(prompt, seed)
+    """Augment one short prompt into a caption with the backend named by ``llm``.
+
+    Repeated calls with the same configuration reuse one :class:`PromptAugmenter` (its HTTP
+    connection, cache connection, loaded model), so calling this per prompt stays cheap.
+    """
+    try:
+        environment = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+        key: tuple[Any, ...] | None = (llm, params, cache, strict, tuple(sorted(backend_options.items())),
+                                       environment)
+        hash(key)
+    except TypeError:
+        key = None
+    stage = _STAGES.get(key) if key is not None else None
+    if stage is None:
+        stage = PromptAugmenter(llm, params, cache, strict, **backend_options)
+        if key is not None:
+            if len(_STAGES) >= _MAX_STAGES:
+                _STAGES.pop(next(iter(_STAGES)))
+            _STAGES[key] = stage
+    return stage.augment(prompt, seed)

@@ -153,3 +153,18 @@ def test_timeout_from_the_environment(monkeypatch):
     monkeypatch.setenv("TEXT3D_LLM_TIMEOUT", "soon")
     with pytest.raises(InputError, match="TEXT3D_LLM_TIMEOUT"):
         OllamaAugmenter(model="qwen3:0.6b")
+
+
+def test_public_augment_reuses_its_stage_until_the_environment_changes(monkeypatch):
+    from text3d.prompts import augment
+    from text3d.prompts.augment import _STAGES
+
+    with FakeOllama([GOOD]) as first, FakeOllama([GOOD]) as second:
+        monkeypatch.setenv("OLLAMA_HOST", first.url)
+        before = len(_STAGES)
+        for seed in range(3):
+            assert augment("small blue sailboat", llm="ollama:qwen3:0.6b", seed=seed, cache=False).caption == GOOD
+        assert len(_STAGES) == min(before + 1, 8) and len(first.requests) == 3
+        monkeypatch.setenv("OLLAMA_HOST", second.url)
+        augment("small blue sailboat", llm="ollama:qwen3:0.6b", cache=False)
+    assert len(first.requests) == 3 and len(second.requests) == 1
