@@ -1,0 +1,35 @@
+"""``text3d encoders evaluate``: the embedded encoders' self-check on held-out toyworld."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+encoders_app = typer.Typer(help="The embedded encoders.", no_args_is_help=True)
+
+
+@encoders_app.command("evaluate")
+def evaluate_command(
+    seed: int = typer.Option(1_000_000, "--seed", help="Held-out base seed (≥ 1,000,000; training seeds are refused)."),
+    n: int = typer.Option(1200, "--n", help="Held-out instances to build and render."),
+    image_encoder: str = typer.Option(None, "--image-encoder", help="Folder of an image encoder (default: shipped)."),
+    point_encoder: str = typer.Option(None, "--point-encoder", help="Folder of a point encoder (default: shipped)."),
+    device: str = typer.Option(None, "--device"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+) -> None:
+    """Print category R@1, color accuracy, text→image R@10, point accuracy and fd_ratio."""
+    from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
+    from text3d.encoders.selfcheck import evaluate_encoders
+
+    figures = evaluate_encoders(seed, n, EmbeddedImageEncoder.from_pretrained(image_encoder, device),
+                                EmbeddedPointEncoder.from_pretrained(point_encoder, device), device)
+    if as_json:
+        typer.echo(json.dumps(figures, sort_keys=True))
+    else:
+        for key, value in figures.items():
+            typer.echo(f"{key:36s} {value}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(encoders_app, name="encoders")

@@ -1,0 +1,124 @@
+"""The embedded image and point encoders (trained by ``text3d train encoders``).
+
+Image encoder: a 64-px ViT with CLS + 4 registers + 8×8 patch tokens. It gives (a) a
+CLIP-like image–text score, 100·cos(image, text) in a joint space where texts go through
+all-MiniLM-L6-v2 and a learned projection; (b) final-norm CLS features (192-d) for FD;
+(c) the whole token sequence (69 × 192) for image conditioning.
+Point encoder: PointNet over points normalized to the unit sphere; 128-d penultimate
+features for FD_PointNet and category predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from text3d.nn.checkpoint import load_folder, resolve_model_folder
+
+IMAGE_ENCODER = "image-encoder"
+POINT_ENCODER = "point-encoder"
+
+
+class EmbeddedImageEncoder:
+    """Inference wrapper of :class:`text3d.nn.vit.ImageTextModel`."""
+
+    def __init__(self, model, device, folder: Path | None = None) -> None:
+        self.model = model.eval().requires_grad_(False)
+        self.device = device
+        self.folder = folder
+        self.config = model.config
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path | None = None, device: str | None = None) -> "EmbeddedImageEncoder":
+        from text3d.device import resolve_device
+        from text3d.nn.vit import ImageTextModel, ViTConfig
+
+        folder = resolve_model_folder(name_or_path, IMAGE_ENCODER)
+        state, config = load_folder(folder)
+        model = ImageTextModel(ViTConfig(**config["model"]))
+        model.load_state_dict(state)
+        dev = resolve_device(device)
+        return cls(model.to(dev), dev, folder)
+
+    def _batches(self, images: Sequence[np.ndarray], batch_size: int):
+        from text3d.nn.vit import preprocess_images
+
+        for start in range(0, len(images), batch_size):
+            yield preprocess_images(list(images[start:start + batch_size]), self.config.image_size, self.device)
+
+    def tokens(self, images: Sequence[np.ndarray], batch_size: int = 256) -> "torch.Tensor":  # noqa: F821
+        """Final-norm tokens (N, 1 + 4 + 64, 192): [CLS, registers, patches] (CPU float32)."""
+        import torch
+
+        with torch.inference_mode():
+            return torch.cat([self.model.vit(x).float().cpu() for x in self._batches(images, batch_size)])
+
+    def features(self, images: Sequence[np.ndarray], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """(CLS features (N, 192), unit joint-space embeddings (N, 256))."""
+        import torch
+
+        cls_list, emb_list = [], []
+        with torch.inference_mode():
+            for x in self._batches(images, batch_size):
+                tokens, emb = self.model.encode_image(x)
+                cls_list.append(tokens[:, 0].float().cpu().numpy())
+                emb_list.append(emb.float().cpu().numpy())
+        if not cls_list:
+            return np.zeros((0, self.config.width), np.float32), np.zeros((0, self.config.embed_dim), np.float32)
+        return np.concatenate(cls_list), np.concatenate(emb_list)
+
+    def text_embeddings(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit joint-space embeddings (N, 256) of texts."""
+        import torch
+
+        from text3d.encoders.minilm import shared_text_encoder
+
+        vectors = torch.from_numpy(shared_text_encoder(str(self.device)).sentence_vectors(list(texts)))
+        with torch.inference_mode():
+            return self.model.encode_text(vectors.to(self.device)).float().cpu().numpy()
+
+    def score(self, images: Sequence[np.ndarray], texts: Sequence[str]) -> np.ndarray:
+        """CLIP-like score matrix 100·cos(image_i, text_j), shape (N_images, N_texts)."""
+        return 100.0 * self.features(images)[1] @ self.text_embeddings(texts).T
+
+
+class EmbeddedPointEncoder:
+    """Inference wrapper of :class:`text3d.nn.pointnet.PointNet`."""
+
+    def __init__(self, model, device, folder: Path | None = None) -> None:
+        self.model = model.eval().requires_grad_(False)
+        self.device = device
+        self.folder = folder
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path | None = None, device: str | None = None) -> "EmbeddedPointEncoder":
+        from text3d.device import resolve_device
+        from text3d.nn.pointnet import PointNet, PointNetConfig
+
+        folder = resolve_model_folder(name_or_path, POINT_ENCODER)
+        state, config = load_folder(folder)
+        model_config = config["model"]
+        model = PointNet(PointNetConfig(point_mlp=tuple(model_config["point_mlp"]), head=tuple(model_config["head"]),
+                                        classes=model_config["classes"], dropout=model_config["dropout"]))
+        model.load_state_dict(state)
+        dev = resolve_device(device)
+        return cls(model.to(dev), dev, folder)
+
+    def run(self, clouds: Sequence[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(features (N, 128), logits (N, classes)) of point clouds (each (P, 3), any P)."""
+        import torch
+
+        from text3d.render.points import normalize_to_unit_sphere
+
+        feats, logits = [], []
+        with torch.inference_mode():
+            for start in range(0, len(clouds), batch_size):
+                chunk = clouds[start:start + batch_size]
+                n = min(len(c) for c in chunk)
+                pts = np.stack([normalize_to_unit_sphere(np.asarray(c, np.float32)[:n]) for c in chunk])
+                f, lg = self.model(torch.from_numpy(pts.astype(np.float32)).to(self.device))
+                feats.append(f.float().cpu().numpy())
+                logits.append(lg.float().cpu().numpy())
+        return np.concatenate(feats), np.concatenate(logits)
