@@ -4,12 +4,11 @@ import json
 
 import pytest
 
+from tests.encoders.tiny_models import save_tiny_clip, save_tiny_dinov2
+from tests.eval.runs import make_run
 from text3d.cli import main
 from text3d.cli.eval import parse_weights
 from text3d.errors import InputError
-
-from tests.encoders.tiny_models import save_tiny_clip, save_tiny_dinov2
-from tests.eval.runs import make_run
 
 
 def run_cli(args, capsys):
@@ -51,7 +50,7 @@ def test_eval_then_compare(tmp_path, models, capsys):
 
 def test_reference_free_eval_with_one_extractor_and_bare_weights(tmp_path, models, capsys):
     gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])
-    code, stdout, err = run_cli(["eval", "-g", gen, "-e", "clip-vit-large-patch14", "-w", models[1],
+    code, _, err = run_cli(["eval", "-g", gen, "-e", "clip-vit-large-patch14", "-w", models[1],
                                  "--resolution", "32", "-o", tmp_path / "out"], capsys)
     assert code == 0, err
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())

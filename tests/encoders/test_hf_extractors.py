@@ -5,11 +5,16 @@ import pytest
 import torch
 from PIL import Image
 
-from text3d.encoders import create_extractor, extractors
-from text3d.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, to_rgb_uint8
-from text3d.errors import InputError, ModelNotAvailableError
-
 from tests.encoders.tiny_models import save_tiny_clip, save_tiny_dinov2
+from text3d.encoders import create_extractor, extractors
+from text3d.encoders.preprocess import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    OPENAI_CLIP_MEAN,
+    OPENAI_CLIP_STD,
+    to_rgb_uint8,
+)
+from text3d.errors import InputError, ModelNotAvailableError
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+from tests.encoders.tiny_models import save_random_inception, save_tiny_pointnet2, tiny_pointnet2_config
 from text3d.encoders import create_extractor
 from text3d.encoders.inception_net import BlockE, FIDInceptionV3, prepare_inputs
-from text3d.encoders.pointnet2_net import PointNet2SSG, ball_query, config_from_state_dict, farthest_point_sample
+from text3d.encoders.pointnet2_net import (
+    PointNet2SSG,
+    ball_query,
+    config_from_state_dict,
+    farthest_point_sample,
+)
 from text3d.errors import InputError, ModelNotAvailableError
-
-from tests.encoders.tiny_models import (save_random_inception, save_tiny_pointnet2, tiny_pointnet2_config)
 
 
 @pytest.fixture(scope="module")

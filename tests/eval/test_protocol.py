@@ -6,15 +6,14 @@ import shutil
 import numpy as np
 import pytest
 
+from tests.encoders.tiny_models import save_tiny_clip, save_tiny_dinov2, save_tiny_pointnet2
+from tests.eval.runs import COLORS, make_run
 from text3d.encoders import FeatureExtractor, create_extractor, extractors
 from text3d.errors import InputError
 from text3d.eval import metrics as M
 from text3d.eval.features import read_rgb
 from text3d.eval.protocol import EvalOptions, evaluate_run
 from text3d.store.folders import AssetFolder
-
-from tests.encoders.tiny_models import save_tiny_clip, save_tiny_dinov2, save_tiny_pointnet2
-from tests.eval.runs import COLORS, make_run
 
 GEN_SPECS = [("box", "red"), ("sphere", "green"), ("cylinder", "blue"), ("box", "yellow")]
 REF_SPECS = [("box", "red"), ("sphere", "blue"), ("cylinder", "green"), ("sphere", "yellow"), ("box", "purple")]
@@ -55,8 +54,8 @@ def weights(tmp_path_factory):
 
 
 def options(weights, names=NAMES, **kwargs):
-    base = dict(extractors=names, weights={n: weights[n] for n in names if n in weights}, resolution=32,
-                point_resolution=64, device="cpu")
+    base = {"extractors": names, "weights": {n: weights[n] for n in names if n in weights}, "resolution": 32,
+            "point_resolution": 64, "device": "cpu"}
     base.update(kwargs)
     return EvalOptions(**base)
 
@@ -93,7 +92,7 @@ def test_full_protocol_writes_every_metric_and_file(evaluated):
 
 
 def test_fd_kd_and_per_asset_fd_match_direct_computation(evaluated, weights):
-    root, gen, ref, result = evaluated
+    _, gen, ref, result = evaluated
     ext = create_extractor("dinov2-vitl14", weights=weights["dinov2-vitl14"], device="cpu")
 
     def features(run, count):
@@ -121,7 +120,7 @@ def test_fd_kd_and_per_asset_fd_match_direct_computation(evaluated, weights):
 
 
 def test_clip_scores_match_direct_computation(evaluated, weights):
-    root, gen, _, result = evaluated
+    _, gen, _, result = evaluated
     ext = create_extractor("clip-vit-large-patch14", weights=weights["clip-vit-large-patch14"], device="cpu")
     users, augs = [], []
     for k, (shape, color) in enumerate(GEN_SPECS):
@@ -243,3 +242,23 @@ def test_input_errors(tmp_path, weights):
     shutil.rmtree(gen / "items" / "item001")
     with pytest.raises(InputError, match="item001 has no asset.glb"):
         evaluate_run(gen, tmp_path / "out", gen, options(weights, names=("dinov2-vitl14",)))
+
+
+def test_extractors_are_loaded_one_at_a_time(tmp_path, weights, monkeypatch):
+    import weakref
+
+    from text3d.eval import protocol
+
+    gen = make_run(tmp_path / "gen", GEN_SPECS[:3])
+    alive = []
+    real = protocol.create_extractor
+
+    def tracking(name, weights=None, device=None):
+        assert all(ref() is None for ref in alive), "the previous extractor is still in memory"
+        extractor = real(name, weights=weights, device=device)
+        alive.append(weakref.ref(extractor))
+        return extractor
+
+    monkeypatch.setattr(protocol, "create_extractor", tracking)
+    evaluate_run(gen, tmp_path / "out", gen, options(weights, names=("dinov2-vitl14", "test-color-oracle")))
+    assert len(alive) == 2

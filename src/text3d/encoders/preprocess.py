@@ -37,8 +37,8 @@ def to_rgb_uint8(image: np.ndarray, background: float = 255.0) -> np.ndarray:
 
 def resize_shortest_edge_and_crop(image: np.ndarray, shortest_edge: int, crop: int,
                                   resample: int = Image.BICUBIC) -> Image.Image:
-    """Resize so the shorter side is ``shortest_edge`` (aspect kept), then centre-crop
-    ``crop``×``crop`` (CLIP preprocessing)."""
+    """Resize so the shorter side is ``shortest_edge`` (longer side ⌊edge·long/short⌋), then
+    centre-crop ``crop``×``crop`` at offset ⌊(side − crop)/2⌋ (CLIP preprocessing)."""
     pil = Image.fromarray(to_rgb_uint8(image))
     width, height = pil.size
     if width <= height:
@@ -46,8 +46,8 @@ def resize_shortest_edge_and_crop(image: np.ndarray, shortest_edge: int, crop: i
     else:
         size = (int(shortest_edge * width / height), shortest_edge)
     pil = pil.resize(size, resample=resample)
-    left = int(round((size[0] - crop) / 2.0))
-    top = int(round((size[1] - crop) / 2.0))
+    left = (size[0] - crop) // 2  # as transformers' center_crop
+    top = (size[1] - crop) // 2
     return pil.crop((left, top, left + crop, top + crop))
 
 

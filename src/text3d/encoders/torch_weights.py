@@ -32,7 +32,7 @@ def load_state_dict_file(path: str | None, extractor: str, how: str) -> dict[str
     return {k.removeprefix("module."): v for k, v in checkpoint.items()}
 
 
-def load_into(module: "torch.nn.Module", state: dict[str, Any], extractor: str, source: str) -> None:  # noqa: F821
+def load_into(module: torch.nn.Module, state: dict[str, Any], extractor: str, source: str) -> None:  # noqa: F821
     """Load ``state`` strictly (BatchNorm ``num_batches_tracked`` may be absent)."""
     result = module.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]

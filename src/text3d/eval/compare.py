@@ -20,7 +20,16 @@ import numpy as np
 from text3d.errors import InputError
 from text3d.eval import metrics as M
 from text3d.eval.protocol import rounded
-from text3d.eval.report import Table, fmt, html_page, plots_html, primary_fd, table_fidelity, table_i, table_speed
+from text3d.eval.report import (
+    Table,
+    fmt,
+    html_page,
+    plots_html,
+    primary_fd,
+    table_fidelity,
+    table_i,
+    table_speed,
+)
 from text3d.store.atomic import write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -44,9 +53,9 @@ def metric_columns(metrics: dict[str, Any]) -> dict[str, float]:
     """The scalar metrics of one evaluation, flattened (FD statistics and total latency included)."""
     columns: dict[str, float] = {}
     for key, value in metrics.items():
-        if key.startswith(("fd_", "kd_", "clip_", "r_at_")) and isinstance(value, (int, float)):
-            if not key.startswith("kd_std_"):
-                columns[key] = float(value)
+        scalar = isinstance(value, (int, float)) and not key.startswith("kd_std_")
+        if scalar and key.startswith(("fd_", "kd_", "clip_", "r_at_")):
+            columns[key] = float(value)
     for stat in ("mean", "std", "min", "max"):
         value = (metrics.get("fd_per_asset") or {}).get(stat)
         if value is not None:

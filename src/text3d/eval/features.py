@@ -55,8 +55,8 @@ class FeatureCache:
         self.root = Path(root)
 
     def path(self, extractor: FeatureExtractor, modality: str, digest: str) -> Path:
-        key = hashlib.sha256("\n".join([extractor.name, extractor.weights_id, modality, digest])
-                             .encode("utf-8")).hexdigest()
+        identity = f"{extractor.name}\n{extractor.weights_id}\n{modality}\n{digest}"
+        key = hashlib.sha256(identity.encode("utf-8")).hexdigest()
         return self.root / extractor.name / key[:2] / f"{key}.npy"
 
     def load(self, path: Path) -> np.ndarray | None:

@@ -24,6 +24,7 @@ subsets are seeded and floats are rounded, so equal inputs give a byte-identical
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ def rounded(value: Any, decimals: int = DECIMALS) -> Any:
     if isinstance(value, (list, tuple)):
         return [rounded(v, decimals) for v in value]
     if isinstance(value, (float, np.floating)):
-        return round(float(value), decimals) if math.isfinite(value) else None
+        return round(float(value), decimals) + 0.0 if math.isfinite(value) else None  # + 0.0: no -0.0
     if isinstance(value, np.integer):
         return int(value)
     return value
@@ -111,13 +112,32 @@ def per_asset_fd(asset_features: list[np.ndarray], reference: np.ndarray) -> np.
     return np.array([M.frechet_distance_few_samples(f, mu_r, sigma_r) for f in asset_features])
 
 
-def _build_extractors(names: tuple[str, ...], options: EvalOptions) -> list[FeatureExtractor]:
+@dataclass(frozen=True)
+class ExtractorRole:
+    """What one named extractor is used for, read from its registered class's attributes."""
+
+    name: str
+    image: bool
+    points: bool
+    joint: bool
+
+
+def plan_extractors(names: tuple[str, ...], options: EvalOptions) -> list[ExtractorRole]:
+    """Check the names and weights and return each extractor's role (no model is loaded)."""
     if not names:
         raise InputError(f"name the feature extractors with --extractors (known: {', '.join(extractors.names())})")
     unknown = sorted(set(options.weights) - set(names))
     if unknown:
         raise InputError(f"--weights given for {', '.join(unknown)}, which is not among --extractors")
-    return [create_extractor(n, weights=options.weights.get(n), device=options.device) for n in names]
+    roles = []
+    for name in names:
+        modalities = frozenset(getattr(extractors.get(name), "modalities", ()))
+        roles.append(ExtractorRole(name, "image" in modalities, "points" in modalities,
+                                   bool(getattr(extractors.get(name), "joint_space", False))
+                                   and {"image", "text"} <= modalities))
+    if not any(r.image or r.points for r in roles):
+        raise InputError("none of the extractors gives image or point features")
+    return roles
 
 
 def latency_summary(items: list[EvalItem]) -> dict[str, dict[str, float]]:
@@ -164,6 +184,23 @@ def _clip_metrics(joint: FeatureExtractor, items: list[EvalItem], cache: Feature
     return result
 
 
+def _image_metrics(ext: FeatureExtractor, views: tuple[list[list[Path]], list[list[Path]]], cache: FeatureCache,
+                   options: EvalOptions, rows: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """fd_/kd_/kd_std_<ext> over all views; with ``rows``, also the per-asset FD statistics."""
+    gen = image_group_features(ext, views[0], cache, description=f"generated {options.views}")
+    ref = np.concatenate(image_group_features(ext, views[1], cache, description=f"reference {options.views}"))
+    pooled = np.concatenate(gen)
+    kd = M.kernel_distance(pooled, ref, options.kd_subsets, options.kd_subset_size, options.seed)
+    result: dict[str, Any] = {f"fd_{ext.name}": M.frechet_distance(pooled, ref), f"kd_{ext.name}": 100.0 * kd.mean,
+                              f"kd_std_{ext.name}": 100.0 * kd.std}
+    if rows is not None:
+        values = per_asset_fd(gen, ref)
+        for row, value in zip(rows, values):
+            row["fd_asset"] = float(value)
+        result["fd_per_asset"] = M.summary_statistics(values)
+    return result
+
+
 def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path | None = None,
                  options: EvalOptions | None = None) -> EvalResult:
     """Evaluate the run folder ``generated`` (against ``reference`` if given); write metrics.json,
@@ -173,49 +210,41 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
     items = load_items(generated, "generated")
     ref_items = load_items(reference, "reference") if reference is not None else None
     names = tuple(dict.fromkeys(options.extractors or DEFAULT_EXTRACTORS))
-    built = _build_extractors(names, options)
-    cache = FeatureCache(options.cache_dir or default_cache_dir(out_dir))
-    system, family = run_identity(generated)
-    image_exts = [e for e in built if e.supports("image")]
-    point_exts = [e for e in built if e.supports("points")]
-    joint = next((e for e in built if e.joint_space and e.supports("image") and e.supports("text")), None)
-    if not image_exts and not point_exts:
-        raise InputError("none of the extractors gives image or point features")
+    roles = plan_extractors(names, options)
+    primary = next((r.name for r in roles if r.image), None)
+    joint = next((r.name for r in roles if r.joint), None)
     if ref_items is None and joint is None:
         raise InputError("without --reference only CLIP metrics exist; add a joint image-text extractor")
+    cache = FeatureCache(options.cache_dir or default_cache_dir(out_dir))
+    system, family = run_identity(generated)
     rows: list[dict[str, Any]] = [{"id": it.id, "prompt": it.prompt, "caption": it.caption} for it in items]
     metrics: dict[str, Any] = {"n_items": len(items), "system": options.system or system,
                                "family": options.family or family}
     protocol: dict[str, Any] = {"extractors": list(names), "views": options.views, "seed": options.seed}
-    if ref_items is not None and image_exts:
-        gen_views = ensure_views(items, options.views, options.resolution, options.render_missing, "generated")
-        ref_views = ensure_views(ref_items, options.views, options.resolution, options.render_missing, "reference")
-        for index, ext in enumerate(image_exts):
-            gen = image_group_features(ext, gen_views, cache, description=f"generated {options.views}")
-            ref = np.concatenate(image_group_features(ext, ref_views, cache, description=f"reference {options.views}"))
-            pooled = np.concatenate(gen)
-            metrics[f"fd_{ext.name}"] = M.frechet_distance(pooled, ref)
-            kd = M.kernel_distance(pooled, ref, options.kd_subsets, options.kd_subset_size, options.seed)
-            metrics[f"kd_{ext.name}"], metrics[f"kd_std_{ext.name}"] = 100.0 * kd.mean, 100.0 * kd.std
-            if index == 0:
-                values = per_asset_fd(gen, ref)
-                for row, value in zip(rows, values):
-                    row["fd_asset"] = float(value)
-                metrics["fd_per_asset"] = M.summary_statistics(values)
-                protocol["fd_per_asset_extractor"] = ext.name
-        protocol.update(kd_subsets=options.kd_subsets, kd_subset_size=options.kd_subset_size)
-    if ref_items is not None and point_exts:
-        gen_points = ensure_points(items, options.n_points, options.point_resolution, "generated")
-        ref_points = ensure_points(ref_items, options.n_points, options.point_resolution, "reference")
-        for ext in point_exts:
-            metrics[f"fd_points_{ext.name}"] = M.frechet_distance(
-                point_cloud_features(ext, gen_points, cache, read_cloud),
-                point_cloud_features(ext, ref_points, cache, read_cloud))
+    views = points = None
     if ref_items is not None:
         metrics["n_reference"] = len(ref_items)
-    if joint is not None:
-        metrics.update(_clip_metrics(joint, items, cache, options, rows))
-        protocol.update(clip_extractor=joint.name, clip_views=options.clip_views)
+        if primary is not None:
+            views = (ensure_views(items, options.views, options.resolution, options.render_missing, "generated"),
+                     ensure_views(ref_items, options.views, options.resolution, options.render_missing, "reference"))
+            protocol.update(kd_subsets=options.kd_subsets, kd_subset_size=options.kd_subset_size,
+                            fd_per_asset_extractor=primary)
+        if any(r.points for r in roles):
+            points = (ensure_points(items, options.n_points, options.point_resolution, "generated"),
+                      ensure_points(ref_items, options.n_points, options.point_resolution, "reference"))
+    for role in roles:  # one model in memory at a time
+        ext = create_extractor(role.name, weights=options.weights.get(role.name), device=options.device)
+        if views is not None and role.image:
+            metrics.update(_image_metrics(ext, views, cache, options, rows if role.name == primary else None))
+        if points is not None and role.points:
+            metrics[f"fd_points_{ext.name}"] = M.frechet_distance(
+                point_cloud_features(ext, points[0], cache, read_cloud),
+                point_cloud_features(ext, points[1], cache, read_cloud))
+        if role.name == joint:
+            metrics.update(_clip_metrics(ext, items, cache, options, rows))
+            protocol.update(clip_extractor=joint, clip_views=options.clip_views)
+        del ext
+        gc.collect()
     latency = latency_summary(items)
     if latency:
         metrics["latency_s"] = latency

@@ -14,10 +14,21 @@ from collections.abc import Sequence
 import numpy as np
 
 from text3d.device import resolve_device
-from text3d.encoders.base import FeatureExtractor, extractors, resolve_weights, stack_features, weights_fingerprint
+from text3d.encoders.base import (
+    FeatureExtractor,
+    extractors,
+    resolve_weights,
+    stack_features,
+    weights_fingerprint,
+)
 from text3d.encoders.hf import load_pretrained, read_json_file
-from text3d.encoders.preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, batches, normalize_batch,
-                                        resize_shortest_edge_and_crop)
+from text3d.encoders.preprocess import (
+    OPENAI_CLIP_MEAN,
+    OPENAI_CLIP_STD,
+    batches,
+    normalize_batch,
+    resize_shortest_edge_and_crop,
+)
 
 HUB_ID = "openai/clip-vit-large-patch14"
 ENV_VAR = "TEXT3D_WEIGHTS_CLIP"
@@ -59,7 +70,7 @@ class ClipViTLargeExtractor(FeatureExtractor):
         self.weights_id = weights_fingerprint(source)
 
     @staticmethod
-    def _pooled(output: object) -> "torch.Tensor":  # noqa: F821
+    def _pooled(output: object) -> torch.Tensor:  # noqa: F821
         return output if hasattr(output, "shape") else output.pooler_output  # transformers 4 vs 5
 
     def image_features(self, images: Sequence[np.ndarray]) -> np.ndarray:

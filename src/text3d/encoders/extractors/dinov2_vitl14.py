@@ -15,7 +15,13 @@ import numpy as np
 from PIL import Image
 
 from text3d.device import resolve_device
-from text3d.encoders.base import FeatureExtractor, extractors, resolve_weights, stack_features, weights_fingerprint
+from text3d.encoders.base import (
+    FeatureExtractor,
+    extractors,
+    resolve_weights,
+    stack_features,
+    weights_fingerprint,
+)
 from text3d.encoders.hf import load_pretrained
 from text3d.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, batches, normalize_batch, to_rgb_uint8
 

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from text3d.device import resolve_device
-from text3d.encoders.base import FeatureExtractor, extractors, resolve_weights, stack_features, weights_fingerprint
+from text3d.encoders.base import (
+    FeatureExtractor,
+    extractors,
+    resolve_weights,
+    stack_features,
+    weights_fingerprint,
+)
 from text3d.encoders.preprocess import batches, to_rgb_uint8
 from text3d.encoders.torch_weights import load_into, load_state_dict_file
 

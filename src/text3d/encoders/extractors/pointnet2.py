@@ -13,7 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from text3d.device import resolve_device
-from text3d.encoders.base import FeatureExtractor, extractors, resolve_weights, stack_features, weights_fingerprint
+from text3d.encoders.base import (
+    FeatureExtractor,
+    extractors,
+    resolve_weights,
+    stack_features,
+    weights_fingerprint,
+)
 from text3d.encoders.preprocess import batches
 from text3d.encoders.torch_weights import load_into, load_state_dict_file
 from text3d.errors import InputError
