@@ -19,11 +19,6 @@ def _glass(s: Style) -> str:
     return _color_from(s, ("teal", "black", "teal"), s.main)
 
 
-def _standing(polygon: list[tuple[float, float]], thickness: float) -> Extrusion:
-    """An (x, z) outline extruded ``thickness`` along y (use with ``rx=90``)."""
-    return Extrusion(polygon, thickness)
-
-
 def _arch(width: float, height: float, steps: int = 6) -> list[tuple[float, float]]:
     """Counter-clockwise outline of an arched doorway standing on z = 0."""
     half = width / 2
@@ -46,14 +41,15 @@ def house(s: Style) -> list[Part]:
     eave = depth / 2 + overhang
     peak = ridge * eave / (depth / 2)  # outer apex: both slabs keep an even thickness
     # the roof is a chevron (two slabs); a wall-colored gable fills the space under it
-    roof_outline = [(-eave, -fascia), (-depth / 2, -fascia), (-depth / 2, 0.0), (0.0, ridge), (depth / 2, 0.0),
-                    (depth / 2, -fascia), (eave, -fascia), (eave, 0.0), (0.0, peak), (-eave, 0.0)]
+    roof_outline = [(-eave, -fascia), (-depth / 2, -fascia), (-depth / 2, 0.0), (0.0, ridge),
+                    (depth / 2, 0.0), (depth / 2, -fascia), (eave, -fascia), (eave, 0.0), (0.0, peak),
+                    (-eave, 0.0)]
     gable = [(-depth / 2, 0.0), (depth / 2, 0.0), (0.0, ridge)]
-    along_x = {"rz": 90, "rx": 90}  # outline in (y, z), extruded along x
+    along_x = {"rz": 90, "rx": 90}  # an Extrusion's outline then lies in (y, z) and its depth along x
     parts = [
         Part("walls", Box(width, depth, wall_h), s.main, s.material, place(z=wall_h / 2)),
-        Part("walls", _standing(gable, width), s.main, s.material, place(z=wall_h, **along_x)),
-        Part("roof", _standing(roof_outline, width + 2 * overhang), roof_color, s.material,
+        Part("walls", Extrusion(gable, width), s.main, s.material, place(z=wall_h, **along_x)),
+        Part("roof", Extrusion(roof_outline, width + 2 * overhang), roof_color, s.material,
              place(z=wall_h, **along_x)),
     ]
     door_w, door_h = 0.17, min(0.3, wall_h * 0.64)
@@ -72,10 +68,8 @@ def house(s: Style) -> list[Part]:
         spots += [(width * 0.3 * (2 * k / (upper - 1) - 1), front_y, wall_h * 0.73) for k in range(upper)]
     else:
         spots = [(x, front_y, wall_h * 0.55) for x in beside_door]
-    side_count = s.integer(0, 2)
-    for k in range(side_count):
-        offset = 0.0 if side_count == 1 else (-depth * 0.2, depth * 0.2)[k]
-        spots += [(sign * (width / 2 + 0.01), offset, wall_h * 0.55) for sign in (1, -1)]
+    if s.chance(0.6):  # one window in each side wall
+        spots += [(sign * (width / 2 + 0.01), 0.0, wall_h * 0.55) for sign in (1, -1)]
     if s.chance(0.5):
         spots.append((0.0, -front_y, wall_h * 0.55))
     for x, y, z in spots:
@@ -107,7 +101,7 @@ def castle_tower(s: Style) -> list[Part]:
     crown_color = s.main if s.chance(0.55) else _color_from(s, (s.accent, "gray", "white"), s.main)
     parts.append(Part("battlements", Lathe([(radius, 0.0), (parapet_r, 0.06), (parapet_r, 0.06 + band)]),
                       crown_color, s.material, place(z=height)))
-    merlons = s.integer(6, 10)
+    merlons = s.integer(6, 9)
     s.facts["merlons"] = merlons
     merlon_w = 2 * math.pi * parapet_r / (2 * merlons) * 1.1
     merlon_h = s.uniform(0.09, 0.12)
@@ -120,9 +114,9 @@ def castle_tower(s: Style) -> list[Part]:
                           @ place(y=parapet_r - merlon_depth / 2)))
     door_h = min(0.3, height * 0.38)
     door_color = _color_from(s, ("brown", "black", s.accent), s.main)
-    parts.append(Part("door", _standing(_arch(0.17, door_h), 0.08), door_color, "wood",
-                      place(y=plinth + 0.005, rx=90)))
-    windows = s.integer(2, 4) + (1 if s.shape == "tall" else 0)
+    parts.append(Part("door", Extrusion(_arch(0.17, door_h), 0.08), door_color, "wood",
+                      place(y=radius + 0.025, rx=90)))  # upright (rx=90), its back sunk into the wall
+    windows = s.integer(2, 3) + (1 if s.shape == "tall" else 0)
     s.facts["windows"] = windows
     slit_color = "yellow" if s.main in ("black", "brown") else "black"  # lit slits on dark walls
     for k in range(windows):
@@ -149,19 +143,22 @@ def lighthouse(s: Style) -> list[Part]:
         return r_bottom + (r_top - r_bottom) * z / height
 
     stripe_color = s.accent if s.chance(0.6) else _color_from(s, ("red", "white", "black"), s.main)
-    parts = [Part("tower", Lathe([(r_bottom, 0.0), (r_top, height)]), s.main, s.material)]
-    if s.chance(0.4):
-        s.facts["base"] = True
-        parts.append(Part("tower", cylinder(r_bottom + 0.06, 0.07), _color_from(s, ("gray", "black", "brown"), s.main),
-                          "stone"))
     stripes = s.integer(2, 4)
     s.facts["stripes"] = stripes
-    band = height / (2 * stripes + 1)
-    for k in range(stripes):
-        z0, z1 = (2 * k + 1) * band, (2 * k + 2) * band
-        parts.append(Part("stripes", Lathe([(radius_at(z0) + 0.008, z0), (radius_at(z1) + 0.008, z1)]),
-                          stripe_color, s.material))
-    trim = _color_from(s, ("black", "gray", "white", stripe_color), s.main)
+    # the tower is a stack of frustum bands, main and (a little narrower) stripe bands in turn
+    unit = height / (stripes + 1 + 0.75 * stripes)
+    parts = []
+    z0 = 0.0
+    for k in range(2 * stripes + 1):
+        name, color, band = ("tower", s.main, unit) if k % 2 == 0 else ("stripes", stripe_color, 0.75 * unit)
+        frustum = Lathe([(radius_at(z0), 0.0), (radius_at(z0 + band), band)])
+        parts.append(Part(name, frustum, color, s.material, place(z=z0)))
+        z0 += band
+    if s.chance(0.4):
+        s.facts["base"] = True
+        rock = _color_from(s, ("gray", "black", "brown"), s.main)
+        parts.append(Part("tower", cylinder(r_bottom + 0.06, 0.07), rock, "stone"))
+    trim = _color_from(s, ("black", "gray", "white"), s.main, stripe_color)
     gallery_r = r_top + 0.055
     parts.append(Part("tower", cylinder(gallery_r, 0.05), trim, "metal", place(z=height)))
     lantern_r = r_top * 0.8
@@ -197,26 +194,26 @@ def _sail(length: float, width: float, spar: float) -> Extrusion:
 def windmill(s: Style) -> list[Part]:
     """A tapered tower with a cap and four big blades turning in front of it."""
     height = s.uniform(0.7, 0.8) * s.stretch("tall", 1.3)
-    r_bottom = s.uniform(0.22, 0.26)
-    r_top = r_bottom * s.uniform(0.6, 0.7)
+    r_bottom = s.uniform(0.24, 0.28)
+    r_top = r_bottom * s.uniform(0.62, 0.72)
     parts = [Part("tower", Lathe([(r_bottom, 0.0), (r_top, height)]), s.main, s.material)]
     if s.chance(0.4):
         s.facts["gallery"] = True
         z = height * 0.35
         r = r_bottom + (r_top - r_bottom) * 0.35
-        parts.append(Part("tower", cylinder(r + 0.06, 0.045), _color_from(s, ("brown", "gray", "black"), s.main),
-                          "wood", place(z=z)))
+        deck = _color_from(s, ("brown", "gray", "black"), s.main)
+        parts.append(Part("tower", cylinder(r + 0.06, 0.045), deck, "wood", place(z=z)))
     cap_color = _color_from(s, (s.accent, "brown", "gray", "black", "red"), s.main)
     cap_r = r_top + 0.04
     if s.chance(0.5):
         s.facts["cap"] = "dome"
-        cap = Lathe([(cap_r, 0.0), (cap_r, 0.04)] + [(cap_r * math.cos(a), 0.04 + cap_r * 0.9 * math.sin(a))
-                                                     for a in (0.45, 0.9, 1.3)] + [(0.0, 0.04 + cap_r * 0.9)])
+        dome = [(cap_r * math.cos(a), 0.04 + cap_r * 0.9 * math.sin(a)) for a in (0.45, 0.9, 1.3)]
+        cap = Lathe([(cap_r, 0.0), (cap_r, 0.04)] + dome + [(0.0, 0.04 + cap_r * 0.9)])
         cap_place = place(z=height)
     else:
         s.facts["cap"] = "gabled"
         half = cap_r + 0.02
-        cap = _standing([(-half, 0.0), (half, 0.0), (half, 0.05), (0.0, cap_r * 1.05), (-half, 0.05)],
+        cap = Extrusion([(-half, 0.0), (half, 0.0), (half, 0.05), (0.0, cap_r * 1.05), (-half, 0.05)],
                         2 * cap_r + 0.06)
         cap_place = place(z=height, rx=90)
     parts.append(Part("cap", cap, cap_color, s.material, cap_place))
@@ -249,8 +246,9 @@ def _door(s: Style, half_width: float, height: float, thickness: float) -> list[
     flap = _color_from(s, (s.accent, "white", "brown"), s.main)
     if s.chance(0.5):
         s.facts["door"] = "open"
-        return [(Extrusion([(-half_width, 0.0), (half_width, 0.0), (0.0, height)], thickness * 0.6), "black"),
-                (Extrusion([(-half_width, 0.0), (-half_width * 0.3, 0.0), (0.0, height)], thickness), flap)]
+        gap = Extrusion([(-half_width, 0.0), (half_width, 0.0), (0.0, height)], thickness * 0.6)
+        tied_back = Extrusion([(-half_width, 0.0), (-half_width * 0.3, 0.0), (0.0, height)], thickness)
+        return [(gap, "black"), (tied_back, flap)]
     s.facts["door"] = "closed"
     return [(Extrusion([(-half_width, 0.0), (half_width, 0.0), (0.0, height)], thickness), flap)]
 
@@ -261,7 +259,7 @@ def _ridge_tent(s: Style) -> list[Part]:
     half = s.uniform(0.36, 0.42) * s.stretch("wide", 1.3)
     height = s.uniform(0.5, 0.58) * s.stretch("tall", 1.35)
     length = s.uniform(0.85, 1.0)
-    parts = [Part("canvas", _standing([(-half, 0.0), (half, 0.0), (0.0, height)], length), s.main, s.material,
+    parts = [Part("canvas", Extrusion([(-half, 0.0), (half, 0.0), (0.0, height)], length), s.main, s.material,
                   place(rx=90))]
     for shape, color in _door(s, half * 0.5, height * 0.72, 0.04):
         parts.append(Part("door", shape, color, "fabric", place(y=length / 2, rx=90)))
@@ -291,10 +289,11 @@ def _teepee(s: Style) -> list[Part]:
     pole_color = _color_from(s, ("brown", "gray", "black"), s.main)
     phase = s.uniform(0, 360 / poles)
     start = 0.75  # poles leave the canvas at this fraction of the height
+    pole = cylinder(0.04, slant * (1 - start) + 0.16, segments=10)  # along the canvas, past the tip
+    r0 = radius * (1 - start)
     for k in range(poles):
         angle = phase + 360 * k / poles
-        a = math.radians(angle)
-        r0 = radius * (1 - start)
-        parts.append(Part("poles", cylinder(0.04, slant * (1 - start) + 0.16, segments=10), pole_color, "wood",
-                          place(x=r0 * math.cos(a), y=r0 * math.sin(a), z=height * start, rz=angle, ry=-slope)))
+        x, y = r0 * math.cos(math.radians(angle)), r0 * math.sin(math.radians(angle))
+        parts.append(Part("poles", pole, pole_color, "wood",
+                          place(x=x, y=y, z=height * start, rz=angle, ry=-slope)))
     return parts

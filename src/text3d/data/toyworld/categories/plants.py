@@ -27,8 +27,8 @@ def _capsule(radius: float, length: float, round_bottom: bool = False) -> Lathe:
     """A rounded column from z = 0 to z = ``length`` (flat or rounded at the bottom)."""
     bottom: list[tuple[float, float]] = [(radius * 0.96, 0.0)]
     if round_bottom:
-        bottom = [(0.0, 0.0)] + [(radius * math.sin(math.pi / 2 * k / 4), radius * (1 - math.cos(math.pi / 2 * k / 4)))
-                                 for k in range(1, 5)]
+        quarter = [math.pi / 2 * k / 4 for k in range(1, 5)]
+        bottom = [(0.0, 0.0)] + [(radius * math.sin(a), radius * (1 - math.cos(a))) for a in quarter]
     return Lathe(bottom + [(radius, length - radius)] + _quarter(radius, radius, length - radius), 20)
 
 
@@ -52,28 +52,32 @@ def tree(s: Style) -> list[Part]:
     trunk_r = s.uniform(0.085, 0.105) * s.stretch("wide", 1.15)
     radius = s.uniform(0.32, 0.37) * s.stretch("wide", 1.3)
     trunk_color = "brown" if s.main != "brown" else s.choice(("black", "gray"))
-    parts = [Part("trunk", Lathe([(trunk_r * 1.5, 0.0), (trunk_r * 1.05, 0.07), (trunk_r * 0.9, trunk_h + radius * 0.5)]),
-                  trunk_color, "wood")]
+    trunk = Lathe([(trunk_r * 1.5, 0.0), (trunk_r * 1.05, 0.07), (trunk_r * 0.9, trunk_h + radius * 0.5)])
+    parts = [Part("trunk", trunk, trunk_color, "wood")]
     style = s.choice(("round", "oval", "cluster", "cluster"))
     s.facts["canopy"] = style
-    if style == "round":
+    if style == "round":  # a lollipop ball
         parts.append(Part("canopy", sphere(radius), s.main, s.material, place(z=trunk_h + radius * 0.85)))
-    elif style == "oval":
-        parts.append(Part("canopy", ellipsoid(radius * 0.9, radius * 0.9, radius * 1.3), s.main, s.material,
-                          place(z=trunk_h + radius * 1.2)))
-    else:
+        return parts
+    if style == "oval":  # a tall egg with a ring of smaller balls around its lower half
+        core_z = trunk_h + radius * 1.15
+        parts.append(Part("canopy", ellipsoid(radius * 0.8, radius * 0.8, radius * 1.25), s.main, s.material,
+                          place(z=core_z)))
+        blob_z, blob_r, blobs = core_z - radius * 0.3, radius * 0.5, s.integer(3, 4)
+        spread = radius * 0.55
+    else:  # a cluster: a big ball with smaller ones around it
         core = radius * 0.78
-        center = trunk_h + core * 1.05
-        parts.append(Part("canopy", sphere(core), s.main, s.material, place(z=center + core * 0.35)))
-        blobs = s.integer(3, 5)
-        s.facts["canopy_balls"] = blobs + 1
-        phase = s.uniform(0, 360)
-        for k in range(blobs):
-            angle = math.radians(phase + 360 * k / blobs)
-            r = core * s.uniform(0.62, 0.75)
-            parts.append(Part("canopy", sphere(r), s.main, s.material,
-                              place(x=core * 0.75 * math.cos(angle), y=core * 0.75 * math.sin(angle),
-                                    z=center + s.uniform(-0.05, 0.05))))
+        blob_z = trunk_h + core * 1.05
+        parts.append(Part("canopy", sphere(core), s.main, s.material, place(z=blob_z + core * 0.35)))
+        blob_r, blobs = core * 0.68, s.integer(3, 5)
+        spread = core * 0.75
+    s.facts["canopy_balls"] = blobs + 1
+    phase = s.uniform(0, 360)
+    for k in range(blobs):
+        angle = math.radians(phase + 360 * k / blobs)
+        parts.append(Part("canopy", sphere(blob_r * s.uniform(0.9, 1.1)), s.main, s.material,
+                          place(x=spread * math.cos(angle), y=spread * math.sin(angle),
+                                z=blob_z + s.uniform(-0.05, 0.05))))
     return parts
 
 
@@ -83,20 +87,22 @@ def pine_tree(s: Style) -> list[Part]:
     """A short trunk under a stack of cones that shrink toward the tip."""
     tiers = s.integer(3, 5)
     s.facts["tiers"] = tiers
-    trunk_h = s.uniform(0.12, 0.17)
-    base_r = s.uniform(0.36, 0.42)
-    slope = s.uniform(1.0, 1.2) * s.stretch("tall", 1.3)  # cone height per unit of radius
-    narrow = s.stretch("narrow", 0.7)
+    trunk_h = s.uniform(0.22, 0.27)
+    base_r = s.uniform(0.32, 0.38) * s.stretch("narrow", 0.72)
+    top = s.uniform(1.0, 1.1) * s.stretch("tall", 1.3)  # height of the tip
     shrink = s.uniform(0.5, 0.6)
+    radii = [base_r * (1 - shrink * k / (tiers - 1)) for k in range(tiers)]
+    heights = [r * (1.0 if k < tiers - 1 else 1.3) for k, r in enumerate(radii)]
+    overlap = 0.55  # each tier starts this far up the one below
+    scale = (top - trunk_h) / (overlap * sum(heights[:-1]) + heights[-1])
     trunk_color = "brown" if s.main != "brown" else s.choice(("black", "gray"))
-    parts = [Part("trunk", cylinder(base_r * 0.22, trunk_h + 0.1), trunk_color, "wood")]
+    parts = [Part("trunk", cylinder(0.085, trunk_h + 0.1), trunk_color, "wood")]
     z = trunk_h
-    for k in range(tiers):
-        r = base_r * (1 - shrink * k / (tiers - 1))
-        h = r * slope * (1.0 if k < tiers - 1 else 1.3)
-        skirt = [(r * narrow, 0.0), (r * narrow * 0.55, h * 0.3), (0.0, h)]  # flared: each tier's rim stands out
+    for r, h in zip(radii, heights):
+        h *= scale
+        skirt = [(r, 0.0), (r * 0.68, h * 0.2), (0.0, h)]  # a slightly flared rim
         parts.append(Part("needles", Lathe(skirt), s.main, s.material, place(z=z)))
-        z += h * 0.55
+        z += h * overlap
     return parts
 
 
@@ -129,10 +135,11 @@ def cactus(s: Style) -> list[Part]:
 @category("flower", materials=("plastic", "fabric", "ceramic"))
 def flower(s: Style) -> list[Part]:
     """A potted flower: stem with leaves and a head of petals around a center, facing forward."""
-    pot_parts, soil = _pot(s, s.uniform(0.12, 0.14), s.uniform(0.17, 0.21))
+    pot_parts, soil = _pot(s, s.uniform(0.11, 0.13), s.uniform(0.16, 0.2))
     stem_h = s.uniform(0.38, 0.46) * s.stretch("tall", 1.4)
     green = "green" if s.main != "green" else s.choice(("teal", "brown"))
-    parts = pot_parts + [Part("stem", cylinder(0.04, stem_h, segments=12), green, "plastic", place(z=soil - 0.03))]
+    stem = cylinder(0.04, stem_h, segments=12)
+    parts = pot_parts + [Part("stem", stem, green, "plastic", place(z=soil - 0.03))]
     leaves = s.integer(1, 2)
     s.facts["leaves"] = leaves
     first_side = s.choice((1, -1))
@@ -143,12 +150,12 @@ def flower(s: Style) -> list[Part]:
                           place(x=side * 0.1, z=z + 0.04, ry=-side * 30)))
     tilt = s.uniform(30, 50)  # the head looks forward and up
     head = place(z=soil + stem_h - 0.02, rx=-(90 - tilt))
-    center_r = s.uniform(0.07, 0.09)
+    center_r = s.uniform(0.075, 0.09)
     center_color = _color_from(s, ("yellow", "yellow", "orange", "brown", "white", s.accent), s.main)
     petals = s.integer(5, 8)
     s.facts["petals"] = petals
-    petal_len = s.uniform(0.1, 0.13)
-    petal_w = petal_len * s.uniform(0.5, 0.75)
+    petal_len = s.uniform(0.12, 0.15)
+    petal_w = petal_len * s.uniform(0.55, 0.75)
     petal = ellipsoid(petal_len, petal_w, 0.03, rings=8, segments=16)
     phase = s.uniform(0, 360 / petals)
     for k in range(petals):
@@ -160,7 +167,8 @@ def flower(s: Style) -> list[Part]:
 
 
 # --------------------------------------------------------------------------- mushroom
-def _mushroom(s: Style, scale: float, at: tuple[float, float], spots: int, spot_color: str) -> tuple[list[Part], float]:
+def _mushroom(s: Style, scale: float, at: tuple[float, float], spots: int,
+              spot_color: str) -> tuple[list[Part], float]:
     """One mushroom at ``at``: a bulging stem under a domed, spotted cap; returns parts and cap radius."""
     x, y = at
     stem_h = s.uniform(0.34, 0.42) * s.stretch("tall", 1.4) * scale
@@ -172,7 +180,8 @@ def _mushroom(s: Style, scale: float, at: tuple[float, float], spots: int, spot_
     base = stem_h - 0.02 * scale
     stem = Lathe([(stem_r * 1.2, 0.0), (stem_r * 1.22, 0.05 * scale), (stem_r, stem_h * 0.55),
                   (stem_r * 0.85, stem_h + 0.02 * scale)], 20)
-    cap = Lathe([(stem_r * 0.8, 0.0), (cap_r * 0.96, rim), (cap_r, rim + lip)] + _quarter(cap_r, dome, rim + lip, 7))
+    underside = [(stem_r * 0.8, 0.0), (cap_r * 0.96, rim), (cap_r, rim + lip)]
+    cap = Lathe(underside + _quarter(cap_r, dome, rim + lip, 7))
     parts = [Part("stem", stem, "white", "ceramic", place(x=x, y=y)),
              Part("cap", cap, s.main, s.material, place(x=x, y=y, z=base))]
     spot_r = cap_r * s.uniform(0.15, 0.19)
@@ -187,7 +196,8 @@ def _mushroom(s: Style, scale: float, at: tuple[float, float], spots: int, spot_
         azimuth = phase + 360 * k / ring
         tilt = math.degrees(math.atan2(math.cos(elevation) / cap_r, math.sin(elevation) / dome))
         on_cap = place(x=cap_r * math.cos(elevation), z=rim + lip + dome * math.sin(elevation), ry=tilt)
-        parts.append(Part("spots", spot, spot_color, s.material, place(x=x, y=y, z=base, rz=azimuth) @ on_cap))
+        parts.append(Part("spots", spot, spot_color, s.material,
+                          place(x=x, y=y, z=base, rz=azimuth) @ on_cap))
     return parts, cap_r
 
 
@@ -195,11 +205,11 @@ def _mushroom(s: Style, scale: float, at: tuple[float, float], spots: int, spot_
 def mushroom(s: Style) -> list[Part]:
     """A toadstool: white stem, a round cap with spots; sometimes a small one beside it."""
     spot_color = "white" if s.main != "white" and s.chance(0.8) else s.accent
-    spots = s.integer(4, 8)
+    spots = s.integer(4, 7)
     parts, cap_r = _mushroom(s, 1.0, (0.0, 0.0), spots, spot_color)
     if s.chance(0.35):
         s.facts["mushrooms"] = 2
-        small_spots = s.integer(2, 3)
+        small_spots = max(1, min(s.integer(2, 3), 8 - spots))  # captions spell counts up to eight
         spots += small_spots
         angle = math.radians(90 + s.choice((1, -1)) * 55 + s.uniform(-10, 10))  # in front, to one side
         reach = cap_r + 0.16
