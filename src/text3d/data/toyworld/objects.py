@@ -83,7 +83,8 @@ class ToyObject:
         col = np.zeros((len(world), 3), dtype=np.float32)
         for part in self.parts:
             verts, _ = part.world_mesh()
-            lo, hi = verts.min(0) - 1e-6, verts.max(0) + 1e-6
+            pad = 0.02 * float(np.max(verts.max(0) - verts.min(0))) + 1e-6  # round solids bulge past their facets
+            lo, hi = verts.min(0) - pad, verts.max(0) + pad
             near = np.nonzero(np.all((world >= lo) & (world <= hi), axis=1))[0]  # bounding-box cull
             inside = near[part.contains(world[near])]
             occ[inside] = 1.0
