@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from text3d.encoders.base import not_available
+from text3d.encoders.base import not_available, weights_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,12 @@ def how_to_provide(extractor: str, hub_id: str, env_var: str) -> str:
 
 def load_pretrained(cls: Any, source: str, extractor: str, hub_id: str, env_var: str, **kwargs: Any) -> Any:
     """``cls.from_pretrained(source)``, with missing weights reported as ModelNotAvailableError."""
+    from text3d.progress import progress_enabled
+
+    if not progress_enabled():  # transformers' own "Loading weights" bars follow TEXT3D_PROGRESS too
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     how = how_to_provide(extractor, hub_id, env_var)
     local = Path(source).expanduser()
     if local.exists() and not local.is_dir():
@@ -50,3 +56,18 @@ def read_json_file(source: str, filename: str) -> dict[str, Any]:
         log.debug("no cached %s for %s: %s", filename, source, exc)
         return {}
     return json.loads(Path(cached).read_text()) if isinstance(cached, str) else {}
+
+
+def hf_weights_id(source: str) -> str:
+    """Cache identity of loaded weights: a local folder's file sizes and mtimes, or a hub id
+    with the snapshot (commit) the hub cache resolved it to."""
+    if Path(source).expanduser().exists():
+        return weights_fingerprint(source)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(source, "config.json")
+    except (ImportError, ValueError) as exc:
+        log.debug("no cached config.json for %s: %s", source, exc)
+        return source
+    return f"{source}@{Path(cached).parent.name}" if isinstance(cached, str) else source

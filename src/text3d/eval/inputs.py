@@ -42,8 +42,9 @@ def _caption(row: dict[str, Any], meta: dict[str, Any]) -> str | None:
     return None
 
 
-def _timings(meta: dict[str, Any]) -> dict[str, float]:
-    raw = meta.get("timings_s") or {}
+def _timings(meta: dict[str, Any], row: dict[str, Any]) -> dict[str, float]:
+    """Seconds per stage: meta.json ``timings_s``, else the manifest row's."""
+    raw = meta.get("timings_s") or row.get("timings_s") or {}
     if not isinstance(raw, dict):
         return {}
     return {str(k): float(v) for k, v in raw.items() if isinstance(v, (int, float)) and np.isfinite(v)}
@@ -60,7 +61,7 @@ def load_items(run_dir: str | Path, label: str = "run") -> list[EvalItem]:
         prompt = row.get("prompt") or meta.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise InputError(f"{label} {run_dir}: item {row['id']!r} has no prompt in the manifest or meta.json")
-        items.append(EvalItem(str(row["id"]), folder, prompt, _caption(row, meta), _timings(meta)))
+        items.append(EvalItem(str(row["id"]), folder, prompt, _caption(row, meta), _timings(meta, row)))
     if not items:
         raise InputError(f"{label} {run_dir}: no finished items (status 'done') in manifest.jsonl")
     return items

@@ -19,9 +19,8 @@ from text3d.encoders.base import (
     extractors,
     resolve_weights,
     stack_features,
-    weights_fingerprint,
 )
-from text3d.encoders.hf import load_pretrained, read_json_file
+from text3d.encoders.hf import hf_weights_id, load_pretrained, read_json_file
 from text3d.encoders.preprocess import (
     OPENAI_CLIP_MEAN,
     OPENAI_CLIP_STD,
@@ -67,7 +66,7 @@ class ClipViTLargeExtractor(FeatureExtractor):
         self.max_tokens = int(self.model.config.text_config.max_position_embeddings)
         self.dim = int(self.model.config.projection_dim)
         self.batch_size = batch_size
-        self.weights_id = weights_fingerprint(source)
+        self.weights_id = hf_weights_id(source)
 
     @staticmethod
     def _pooled(output: object) -> torch.Tensor:  # noqa: F821

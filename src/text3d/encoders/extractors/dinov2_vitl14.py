@@ -20,9 +20,8 @@ from text3d.encoders.base import (
     extractors,
     resolve_weights,
     stack_features,
-    weights_fingerprint,
 )
-from text3d.encoders.hf import load_pretrained
+from text3d.encoders.hf import hf_weights_id, load_pretrained
 from text3d.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, batches, normalize_batch, to_rgb_uint8
 
 HUB_ID = "facebook/dinov2-large"
@@ -49,7 +48,7 @@ class Dinov2ViTL14Extractor(FeatureExtractor):
         self.dim = int(self.model.config.hidden_size)
         self.image_size = image_size
         self.batch_size = batch_size
-        self.weights_id = f"{weights_fingerprint(source)}@{image_size}"
+        self.weights_id = f"{hf_weights_id(source)}|{image_size}px"
 
     def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """uint8 RGB images → (N, 3, 224, 224) float32, bicubic resize + ImageNet normalization."""
