@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from text3d.data.toyworld.categories.toys import aim, capsule, ccw, contrast, on_sphere
+from text3d.data.toyworld.categories.toys import aim, capsule, ccw, contrast, lathe_pieces, on_sphere
 from text3d.data.toyworld.shapes import Box, Extrusion, Lathe, Part, Torus, cylinder, ellipsoid, place, sphere
 from text3d.data.toyworld.style import Style, category
 
 
-def _eyes(s: Style, name: str, center: tuple[float, float, float], radius: float, size: float, spread: float,
-          elevation: float, color: str, facing: float = 0.0) -> list[Part]:
-    """Two small spheres on a sphere (center, radius), ``spread`` degrees either side of ``facing``."""
+def _eyes(name: str, center: tuple[float, float, float], radius: float, size: float, spread: float,
+          elevation: float, color: str) -> list[Part]:
+    """Two small spheres on a sphere (center, radius), ``spread`` degrees either side of the +Y direction."""
     return [Part(name, sphere(size, rings=6, segments=10), color, "plastic",
-                 place(*on_sphere(center, radius, facing + side * spread, elevation))) for side in (-1.0, 1.0)]
+                 place(*on_sphere(center, radius, side * spread, elevation)))
+            for side in (-1.0, 1.0)]
 
 
 @category("snowman", materials=("plastic", "ceramic", "fabric"))
@@ -41,17 +42,19 @@ def snowman(s: Style) -> list[Part]:
         Part("head", ellipsoid(head_r, head_r, head_r * tall, rings=12, segments=20), s.main, s.material,
              place(z=head_z)),
     ]
-    parts += _eyes(s, "head", (0.0, 0.0, head_z), head_r * 0.95, 0.032, 28.0, 22.0, coal)
+    parts += _eyes("head", (0.0, 0.0, head_z), head_r * 0.95, 0.032, 28.0, 22.0, coal)
     buttons = s.integer(2, 3)
     s.facts["buttons"] = buttons
     for k in range(buttons):
-        spot = on_sphere((0.0, 0.0, body_z), body_r * 0.97, 0.0, 35.0 - k * 30.0 + (12.0 if buttons == 2 else 0.0))
+        elevation = 35.0 - k * 30.0 + (12.0 if buttons == 2 else 0.0)
+        spot = on_sphere((0.0, 0.0, body_z), body_r * 0.97, 0.0, elevation)
         parts.append(Part("body", sphere(0.035, rings=6, segments=10), coal, "plastic", place(*spot)))
     if s.chance(0.5):
         s.facts["arms"] = True
         for side in (-1.0, 1.0):
             start = (side * body_r * 0.7, 0.0, body_z + body_r * 0.2)
-            end = (side * (body_r + 0.3), s.uniform(-0.05, 0.05), body_z + body_r * 0.2 + s.uniform(0.1, 0.25))
+            end = (side * (body_r + 0.3), s.uniform(-0.05, 0.05),
+                   body_z + body_r * 0.2 + s.uniform(0.1, 0.25))
             transform, length = aim(start, end)
             parts.append(Part("body", cylinder(0.038, length, segments=8), "brown", "wood", transform))
     if s.chance(0.4):
@@ -98,24 +101,29 @@ def penguin(s: Style) -> list[Part]:
     light = contrast(s, "white", s.other_color(s.main, "white", "orange"))
     orange = contrast(s, "orange", "yellow")
     parts = [
-        Part("body", ellipsoid(width, depth, half, rings=14, segments=24), s.main, s.material, place(z=body_z)),
+        Part("body", ellipsoid(width, depth, half, rings=14, segments=24), s.main, s.material,
+             place(z=body_z)),
         Part("head", sphere(head_r, rings=12, segments=20), s.main, s.material, place(*head)),
-        Part("belly", ellipsoid(width * 0.78, depth * 0.5, half * 0.78, rings=12, segments=20), light, s.material,
-             place(y=depth * 0.58, z=body_z - half * 0.08)),
+        Part("belly", ellipsoid(width * 0.78, depth * 0.5, half * 0.78, rings=12, segments=20), light,
+             s.material, place(y=depth * 0.58, z=body_z - half * 0.08)),
     ]
     if s.chance(0.5):
         s.facts["face"] = True
-        parts.append(Part("head", ellipsoid(head_r * 0.7, head_r * 0.4, head_r * 0.55, rings=8, segments=16), light,
-                          s.material, place(x=head[0], y=head[1] + head_r * 0.68, z=head[2] + head_r * 0.02)))
-        parts += _eyes(s, "head", head, head_r * 1.08, 0.03, 28.0, 22.0, "black" if light != "black" else "white")
+        mask = ellipsoid(head_r * 0.7, head_r * 0.4, head_r * 0.55, rings=8, segments=16)
+        parts.append(Part("head", mask, light, s.material,
+                          place(x=head[0], y=head[1] + head_r * 0.68, z=head[2] + head_r * 0.02)))
+        pupils = "black" if light != "black" else "white"
+        parts += _eyes("head", head, head_r * 1.08, 0.03, 28.0, 22.0, pupils)
     else:
-        parts += _eyes(s, "head", head, head_r * 0.96, 0.03, 30.0, 22.0, contrast(s, "black", "white"))
+        parts += _eyes("head", head, head_r * 0.96, 0.03, 30.0, 22.0, contrast(s, "black", "white"))
     for side in (-1.0, 1.0):
-        parts.append(Part("body", ellipsoid(0.05, 0.12, half * 0.62, rings=8, segments=12), s.main, s.material,
-                          place(x=side * width * 0.97, y=-0.01, z=body_z + half * 0.05, ry=side * s.uniform(12.0, 28.0))))
+        flipper = ellipsoid(0.05, 0.12, half * 0.62, rings=8, segments=12)
+        parts.append(Part("body", flipper, s.main, s.material, place(x=side * width * 0.97, y=-0.01,
+                          z=body_z + half * 0.05, ry=side * s.uniform(12.0, 28.0))))
         parts.append(Part("feet", ellipsoid(0.08, 0.12, 0.035, rings=6, segments=12), orange, "rubber",
                           place(x=side * width * 0.42, y=depth * 0.6, z=0.035, rz=-side * 15.0)))
-    parts.append(Part("beak", Lathe([(0.055, 0.0), (0.0, s.uniform(0.12, 0.16))], 12, squash=0.7), orange, "plastic",
+    beak = Lathe([(0.055, 0.0), (0.0, s.uniform(0.12, 0.16))], 12, squash=0.7)
+    parts.append(Part("beak", beak, orange, "plastic",
                       place(x=head[0], y=head[1] + head_r * 0.85, z=head[2] - head_r * 0.15, rx=-100.0)))
     return parts
 
@@ -128,29 +136,27 @@ def fish(s: Style) -> list[Part]:
     half_length = 0.38
     shape = [(0.22, -1.0), (0.55, -0.68), (0.9, -0.2), (1.0, 0.15), (0.86, 0.55), (0.52, 0.86), (0.0, 1.0)]
     profile = [(r * depth, x * half_length) for r, x in shape]
-    axis_z = depth + 0.1
+    tail_spread = s.uniform(0.2, 0.27)
+    belly_fin = s.chance(0.5)
+    axis_z = max(depth, tail_spread, depth * 0.7 + 0.1 if belly_fin else 0.0)  # lowest point on z = 0
     swim = place(z=axis_z, ry=90.0)  # lathe axis → +X
     squash = thickness / depth
     fin_color = s.accent if s.chance(0.6) else s.main
-    parts = [Part("body", Lathe(profile, 24, squash=squash), s.main, s.material, swim)]
     stripes = s.choice((0, 0, 1, 2, 3))
-    stripe_color = contrast(s, "white", s.accent) if s.chance(0.6) else s.accent
-    for k in range(stripes):
-        center = half_length * (0.35 - 0.45 * k)
-        zs = np.linspace(center - 0.035, center + 0.035, 3)
-        radii = np.interp(zs, [z for _, z in profile], [r for r, _ in profile]) * 1.035
-        band = Lathe([(float(r), float(z)) for r, z in zip(radii, zs)], 24, squash=squash)
-        parts.append(Part("body", band, stripe_color, s.material, swim))
+    stripe_color = contrast(s, "white", s.accent) if fin_color == s.accent else s.accent
+    centers = sorted(half_length * (0.35 - 0.45 * k) for k in range(stripes))
+    pieces = lathe_pieces(profile, [z for c in centers for z in (c - 0.035, c + 0.035)], 24, squash)
+    parts = [Part("body", piece, s.main, s.material, swim) for piece in pieces[::2]]
+    parts += [Part("body", piece, stripe_color, s.material, swim) for piece in pieces[1::2]]
     if stripes:
         s.facts["stripes"] = stripes
-    tail_spread = s.uniform(0.2, 0.27)
     tail = ccw([(0.05, 0.05), (-0.2, tail_spread), (-0.13, 0.0), (-0.2, -tail_spread), (0.05, -0.05)])
     parts.append(Part("tail", Extrusion(tail, 0.06), fin_color, s.material,
                       place(x=-half_length - 0.02, z=axis_z, rx=90.0)))
     dorsal = ccw([(-0.2, -0.06), (0.12, -0.06), (0.02, 0.07), (-0.16, s.uniform(0.14, 0.2))])
     parts.append(Part("fin", Extrusion(dorsal, 0.056), fin_color, s.material,
                       place(z=axis_z + depth * 0.8, rx=90.0)))
-    if s.chance(0.5):
+    if belly_fin:
         s.facts["belly_fin"] = True
         belly = ccw([(-0.14, 0.04), (0.02, 0.04), (-0.12, -0.1)])
         parts.append(Part("fin", Extrusion(belly, 0.056), fin_color, s.material,
@@ -161,9 +167,10 @@ def fish(s: Style) -> list[Part]:
     eye_side = squash * float(np.sqrt(eye_radius_here**2 - eye_up**2))
     for side in (-1.0, 1.0):
         parts.append(Part("fin", ellipsoid(0.1, 0.025, 0.05, rings=6, segments=12), fin_color, s.material,
-                          place(x=0.05, y=side * thickness * 0.9, z=axis_z - depth * 0.3, ry=20.0, rz=side * 20.0)))
-        parts.append(Part("eyes", sphere(0.045, rings=6, segments=12), contrast(s, "black", "white"), "plastic",
-                          place(x=eye_x, y=side * eye_side * 0.9, z=axis_z + eye_up)))
+                          place(x=0.05, y=side * thickness * 0.9, z=axis_z - depth * 0.3, ry=20.0,
+                                rz=side * 20.0)))
+        parts.append(Part("eyes", sphere(0.045, rings=6, segments=12), contrast(s, "black", "white"),
+                          "plastic", place(x=eye_x, y=side * eye_side * 0.9, z=axis_z + eye_up)))
     return parts
 
 
@@ -183,7 +190,8 @@ def robot(s: Style) -> list[Part]:
     parts.append(Part("torso", Box(width, depth, torso_h), s.main, s.material, place(z=torso_z)))
     if s.chance(0.7):
         s.facts["chest_panel"] = True
-        parts.append(Part("torso", Box(width * 0.5, 0.04, torso_h * 0.4), contrast(s, s.accent, "white"), "plastic",
+        panel = contrast(s, s.accent, "white")
+        parts.append(Part("torso", Box(width * 0.5, 0.04, torso_h * 0.4), panel, "plastic",
                           place(y=depth / 2, z=torso_z + torso_h * 0.08)))
     shoulder_z = leg_h + torso_h * 0.85
     waving = s.chance(0.3)
@@ -204,16 +212,21 @@ def robot(s: Style) -> list[Part]:
         s.facts["round_head"] = True
         parts.append(Part("head", cylinder(head_w / 2, head_h, segments=20), s.main, s.material,
                           place(z=head_z - head_h / 2)))
-    parts.append(Part("head", cylinder(0.05, 0.06, segments=12), "gray", "metal", place(z=leg_h + torso_h - 0.01)))
+    parts.append(Part("head", cylinder(0.05, 0.06, segments=12), "gray", "metal",
+                      place(z=leg_h + torso_h - 0.01)))
     glow = contrast(s, s.choice(("yellow", "teal", "red", s.accent)), "white")
-    face_y = depth * 0.45 if "round_head" not in s.facts else head_w / 2 - 0.01
-    if s.chance(0.7):
-        s.facts["eyes"] = 2
-        parts += [Part("eyes", cylinder(0.045, 0.04, segments=12), glow, "glass",
-                       place(x=x, y=face_y, z=head_z + head_h * 0.1, rx=-90.0)) for x in (-head_w * 0.22, head_w * 0.22)]
+    eyes = s.count("eyes", 1, 3)  # one eye is a visor
+    if eyes == 1:
+        face_y = depth * 0.45 if "round_head" not in s.facts else head_w / 2 - 0.01
+        parts.append(Part("eyes", Box(head_w * 0.7, 0.05, 0.06), glow, "glass",
+                          place(y=face_y, z=head_z + head_h * 0.1)))
     else:
-        s.facts["eyes"] = "visor"
-        parts.append(Part("eyes", Box(head_w * 0.7, 0.05, 0.06), glow, "glass", place(y=face_y, z=head_z + head_h * 0.1)))
+        spread, eye_r = (0.22, 0.045) if eyes == 2 else (0.28, 0.032)
+        for x in np.linspace(-spread, spread, eyes) * head_w:
+            round_face = float(np.sqrt((head_w / 2) ** 2 - x**2)) - 0.01
+            face_y = round_face if "round_head" in s.facts else depth * 0.45
+            parts.append(Part("eyes", cylinder(eye_r, 0.04, segments=12), glow, "glass",
+                              place(x=float(x), y=face_y, z=head_z + head_h * 0.1, rx=-90.0)))
     if s.chance(0.5):
         s.facts["antenna"] = True
         top = head_z + head_h / 2
@@ -242,25 +255,28 @@ def teddy_bear(s: Style) -> list[Part]:
         hip = (side * body_w * 0.55, 0.0, limb_r + 0.01)
         foot = (side * body_w * s.uniform(0.75, 0.95), body_w + s.uniform(0.1, 0.16), limb_r + 0.01)
         transform, length = aim(hip, foot)
-        parts.append(Part("legs", capsule(limb_r * 1.1, length + limb_r, segments=14), s.main, s.material, transform))
+        parts.append(Part("legs", capsule(limb_r * 1.1, length + limb_r, segments=14), s.main, s.material,
+                          transform))
         shoulder = (side * body_w * 0.8, 0.02, body_z + body_h * 0.5)
         hand = (side * (body_w + s.uniform(0.06, 0.12)), body_w * 0.9, body_z - body_h * s.uniform(0.1, 0.4))
         transform, length = aim(shoulder, hand)
         parts.append(Part("arms", capsule(limb_r, length, segments=14), s.main, s.material, transform))
         ear = on_sphere(head, head_r * 0.9, side * 62.0, 45.0)
-        parts.append(Part("ears", ellipsoid(head_r * 0.38, head_r * 0.22, head_r * 0.38, rings=8, segments=14), s.main,
-                          s.material, place(*ear, rz=-side * 25.0)))
+        ear_shape = ellipsoid(head_r * 0.38, head_r * 0.22, head_r * 0.38, rings=8, segments=14)
+        parts.append(Part("ears", ear_shape, s.main, s.material, place(*ear, rz=-side * 25.0)))
     parts.append(Part("head", sphere(head_r, rings=12, segments=20), s.main, s.material, place(*head)))
-    parts += _eyes(s, "head", head, head_r * 0.96, 0.028, 30.0, 18.0, contrast(s, "black", "white"))
+    parts += _eyes("head", head, head_r * 0.96, 0.028, 30.0, 18.0, contrast(s, "black", "white"))
     snout = (head[0], head[1] + head_r * 0.78, head[2] - head_r * 0.25)
-    parts.append(Part("snout", ellipsoid(head_r * 0.45, head_r * 0.4, head_r * 0.33, rings=8, segments=14), light,
-                      s.material, place(*snout)))
-    parts.append(Part("snout", ellipsoid(0.045, 0.03, 0.03, rings=6, segments=10), contrast(s, "black", "gray"),
-                      "plastic", place(x=snout[0], y=snout[1] + head_r * 0.38, z=snout[2] + head_r * 0.12)))
+    muzzle = ellipsoid(head_r * 0.45, head_r * 0.4, head_r * 0.33, rings=8, segments=14)
+    parts.append(Part("snout", muzzle, light, s.material, place(*snout)))
+    nose = contrast(s, "black", "gray")
+    parts.append(Part("snout", ellipsoid(0.045, 0.03, 0.03, rings=6, segments=10), nose, "plastic",
+                      place(x=snout[0], y=snout[1] + head_r * 0.38, z=snout[2] + head_r * 0.12)))
     if s.chance(0.35):
         s.facts["bow"] = True
         neck = (0.0, body_w * 0.6, body_z + body_h * 0.88)
         for side in (-1.0, 1.0):
-            parts.append(Part("body", Lathe([(0.0, 0.0), (0.06, 0.11)], 12, squash=0.5), contrast(s, s.accent, "red"),
-                              "fabric", place(*neck, ry=90.0 * side)))
+            bow = Lathe([(0.0, 0.0), (0.06, 0.11)], 12, squash=0.5)
+            parts.append(Part("body", bow, contrast(s, s.accent, "red"), "fabric",
+                              place(*neck, ry=90.0 * side)))
     return parts

@@ -37,17 +37,18 @@ def _handle(s: Style, length: float, radius: float, knob: float, color: str, mat
 def hammer(s: Style) -> list[Part]:
     """A hammer standing on its handle: a claw hammer with a metal head, or a round mallet."""
     length = s.uniform(0.78, 0.9)
-    radius = s.uniform(0.05, 0.06)
+    radius = s.uniform(0.055, 0.065)
     parts = _handle(s, length, radius, 1.2, s.main, s.material)
-    head_z = length - 0.07
+    head_z = length - 0.05
     if s.chance(0.65):
         s.facts["head"] = "claw"
-        color, material = (s.main, s.material) if s.chance(0.35) else (contrast(s, "gray", "black"), "metal")
+        color, material = (s.main, s.material) if s.chance(0.5) else (contrast(s, "gray", "black"), "metal")
         claw = ccw([(-0.1, 0.07), (-0.2, 0.05), (-0.3, 0.0), (-0.37, -0.1), (-0.3, -0.08), (-0.2, -0.04),
                     (-0.1, -0.06)])
         parts += [
-            Part("head", Box(0.24, 0.13, 0.15), color, material, place(x=0.01, z=head_z)),
-            Part("head", cylinder(0.078, 0.15, segments=16), color, material, place(x=0.1, z=head_z, ry=90.0)),
+            Part("head", Box(0.22, 0.12, 0.14), color, material, place(x=0.01, z=head_z)),
+            Part("head", cylinder(0.078, 0.15, segments=16), color, material,
+                 place(x=0.1, z=head_z, ry=90.0)),
             Part("head", Extrusion(claw, 0.1), color, material, place(z=head_z, rx=90.0)),
         ]
     else:
@@ -59,7 +60,8 @@ def hammer(s: Style) -> list[Part]:
             s.facts["caps"] = True
             cap_color = contrast(s, s.accent, "white")
             parts += [Part("head", cylinder(head_r * 1.03, 0.05, segments=20), cap_color, "rubber",
-                           place(x=x, z=head_z, ry=90.0)) for x in (-head_len / 2 - 0.01, head_len / 2 - 0.04)]
+                           place(x=x, z=head_z, ry=90.0))
+                      for x in (-head_len / 2 - 0.01, head_len / 2 - 0.04)]
     return parts
 
 
@@ -68,8 +70,8 @@ def screwdriver(s: Style) -> list[Part]:
     """A screwdriver on its fat handle: a metal shaft with a flat or a cross tip on top."""
     handle_len = s.uniform(0.34, 0.4)
     radius = s.uniform(0.085, 0.1)
-    profile = [(radius * 0.85, 0.0), (radius, 0.04), (radius, handle_len * 0.72), (radius * 0.78, handle_len * 0.9),
-               (radius * 0.55, handle_len)]
+    profile = [(radius * 0.85, 0.0), (radius, 0.04), (radius, handle_len * 0.72),
+               (radius * 0.78, handle_len * 0.9), (radius * 0.55, handle_len)]
     parts = [Part("handle", Lathe(profile, 20), s.main, s.material)]
     bands = s.choice((0, 0, 1, 2))
     band_color = contrast(s, s.choice((s.accent, "black")), "black")
@@ -102,29 +104,28 @@ def screwdriver(s: Style) -> list[Part]:
 def axe(s: Style) -> list[Part]:
     """An axe standing on its handle: a wedge-shaped blade (sometimes double) with a bright edge."""
     length = s.uniform(0.85, 1.0)
-    parts = _handle(s, length, s.uniform(0.045, 0.052), 1.45, s.main, s.material)
+    parts = _handle(s, length, s.uniform(0.05, 0.058), 1.4, s.main, s.material)
     head_z = length - 0.1
     bit, flare = s.uniform(0.28, 0.34), s.uniform(0.13, 0.18)
-    double = s.chance(0.3)
-    painted = s.chance(0.4)
+    double = s.chance(0.25)
+    painted = s.chance(0.5)
     blade_color, blade_material = (s.main, "metal") if painted else (contrast(s, "gray", "black"), "metal")
     edge_color = "white" if blade_color != "white" else "gray"
     sides = (1.0, -1.0) if double else (1.0,)
+    cut = bit - 0.07  # where the bright cutting edge begins
+    low = float(np.interp(cut, [0.0, bit - 0.03], [-0.07, -flare]))
+    high = float(np.interp(cut, [0.0, bit - 0.03], [0.08, flare]))
+    cheek = [(0.0, -0.07), (cut, low), (cut, high), (0.0, 0.08)]
+    if not double:
+        cheek += [(-0.13, 0.08), (-0.13, -0.07)]  # the poll behind the eye
+    edge = [(cut, low), (bit - 0.03, -flare), (bit + 0.015, -flare * 0.5), (bit + 0.03, 0.0),
+            (bit + 0.015, flare * 0.5), (bit - 0.03, flare), (cut, high)]
     for side in sides:
-        outline = [(0.0, -0.07), (bit - 0.03, -flare), (bit + 0.015, -flare * 0.5), (bit + 0.03, 0.0),
-                   (bit + 0.015, flare * 0.5), (bit - 0.03, flare), (0.0, 0.08)]
-        if not double:
-            outline += [(-0.13, 0.08), (-0.13, -0.07)]
-        mirrored = ccw([(side * x, z) for x, z in outline])
-        parts.append(Part("blade", Extrusion(mirrored, 0.075), blade_color, blade_material,
-                          place(z=head_z, rx=90.0)))
+        parts.append(Part("blade", Extrusion(ccw([(side * x, z) for x, z in cheek]), 0.075), blade_color,
+                          blade_material, place(z=head_z, rx=90.0)))
     for side in sides:
-        cut = bit - 0.07
-        edge_z = float(np.interp(cut, [0.0, bit - 0.03], [0.075, flare]))
-        edge = [(cut, -edge_z), (bit - 0.03, -flare), (bit + 0.015, -flare * 0.5), (bit + 0.03, 0.0),
-                (bit + 0.015, flare * 0.5), (bit - 0.03, flare), (cut, edge_z)]
-        parts.append(Part("blade", Extrusion(ccw([(side * x, z) for x, z in edge]), 0.08), edge_color, "metal",
-                          place(z=head_z, rx=90.0)))
+        strip = Extrusion(ccw([(side * x, z) for x, z in edge]), 0.06)
+        parts.append(Part("blade", strip, edge_color, "metal", place(z=head_z, rx=90.0)))
     s.facts["double_bit"] = double
     return parts
 
@@ -135,8 +136,9 @@ def shovel(s: Style) -> list[Part]:
     width, height = s.uniform(0.38, 0.46), s.uniform(0.38, 0.46)
     if s.chance(0.6):
         s.facts["blade"] = "pointed"
-        outline = [(0.0, 0.0), (width * 0.3, height * 0.08), (width * 0.47, height * 0.3), (width / 2, height),
-                   (-width / 2, height), (-width * 0.47, height * 0.3), (-width * 0.3, height * 0.08)]
+        outline = [(0.0, 0.0), (width * 0.3, height * 0.08), (width * 0.47, height * 0.3),
+                   (width / 2, height), (-width / 2, height), (-width * 0.47, height * 0.3),
+                   (-width * 0.3, height * 0.08)]
     else:
         s.facts["blade"] = "square"
         outline = [(-width * 0.42, 0.0), (width * 0.42, 0.0), (width / 2, height * 0.12), (width / 2, height),
@@ -149,7 +151,8 @@ def shovel(s: Style) -> list[Part]:
         Part("blade", Extrusion(ccw(outline), 0.075), s.main, s.material, place(rx=90.0)),
         Part("blade", Box(width, 0.1, 0.055), s.main, s.material, place(z=height)),
         Part("blade", Lathe([(0.075, 0.0), (0.052, 0.18)], 16), s.main, s.material, place(z=height - 0.02)),
-        Part("handle", cylinder(0.042, handle_len, segments=16), handle_color, handle_material, place(z=height)),
+        Part("handle", cylinder(0.042, handle_len, segments=16), handle_color, handle_material,
+             place(z=height)),
     ]
     if s.chance(0.6):
         s.facts["grip"] = "D"
@@ -165,5 +168,6 @@ def shovel(s: Style) -> list[Part]:
         parts.append(Part("grip", capsule(0.05, length, segments=12), grip_color, "plastic", transform))
     else:
         s.facts["grip"] = "knob"
-        parts.append(Part("grip", sphere(0.075, rings=8, segments=14), grip_color, "plastic", place(z=top + 0.04)))
+        parts.append(Part("grip", sphere(0.075, rings=8, segments=14), grip_color, "plastic",
+                          place(z=top + 0.04)))
     return parts

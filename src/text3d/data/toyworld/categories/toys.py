@@ -1,7 +1,7 @@
 """Toys: ball, spinning top, block tower, drum, rubber duck.
 
 This module also holds the small geometry helpers that ``characters`` and ``tools`` use
-(aiming a z-axis primitive, capsules, sphere bands, counter-clockwise polygons).
+(aiming a z-axis primitive, capsules, lathes cut into painted bands, counter-clockwise polygons).
 Animals with a heading (the duck, the fish) point along +X like the vehicles, so the
 3/4 camera sees their profile; upright figures face +Y.
 """
@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
-from text3d.data.toyworld.shapes import Box, Extrusion, Lathe, Part, Torus, cylinder, ellipsoid, place, sphere
+from text3d.data.toyworld.shapes import (
+    Box,
+    Lathe,
+    Part,
+    Torus,
+    cylinder,
+    ellipsoid,
+    ellipsoid_profile,
+    place,
+    sphere,
+)
 from text3d.data.toyworld.style import Style, category
 
 Point = tuple[float, float, float]
@@ -21,7 +32,7 @@ Point = tuple[float, float, float]
 
 # --------------------------------------------------------------------------- shared helpers
 def aim(start: Point, end: Point) -> tuple[np.ndarray, float]:
-    """Rigid transform putting a z-axis primitive's base at ``start``, pointing at ``end``; and the distance."""
+    """Transform putting a z-axis primitive's base at ``start``, pointing at ``end``; and the distance."""
     delta = np.subtract(end, start, dtype=np.float64)
     length = float(np.linalg.norm(delta))
     tilt = math.degrees(math.acos(float(np.clip(delta[2] / length, -1.0, 1.0))))
@@ -38,11 +49,17 @@ def capsule(radius: float, length: float, rings: int = 4, segments: int = 16) ->
     return Lathe(profile, segments)
 
 
-def sphere_band(radius: float, z_low: float, z_high: float, grow: float = 0.02, steps: int = 5) -> Lathe:
-    """The slice z_low ≤ z ≤ z_high of a sphere (centered at the origin) made ``grow`` larger:
-    laid over the sphere it paints a stripe."""
-    zs = np.linspace(z_low, z_high, steps)
-    return Lathe([(float(math.sqrt(max(radius**2 - z**2, 0.0))) * (1 + grow), float(z)) for z in zs], 24)
+def lathe_pieces(profile: Sequence[tuple[float, float]], cuts: Sequence[float], segments: int = 24,
+                 squash: float = 1.0) -> list[Lathe]:
+    """Cut a lathe profile at the ascending heights ``cuts`` into stacked pieces (bands to paint)."""
+    zs, rs = [z for _, z in profile], [r for r, _ in profile]
+    ends = [zs[0], *cuts, zs[-1]]
+    pieces = []
+    for low, high in pairwise(ends):
+        inside = [(r, z) for r, z in profile if low < z < high]
+        points = [(float(np.interp(low, zs, rs)), low), *inside, (float(np.interp(high, zs, rs)), high)]
+        pieces.append(Lathe(points, segments, squash))
+    return pieces
 
 
 def on_sphere(center: Point, radius: float, azimuth: float, elevation: float) -> Point:
@@ -67,26 +84,26 @@ def contrast(s: Style, preferred: str, fallback: str) -> str:
 # --------------------------------------------------------------------------- toys
 @category("ball", materials=("rubber", "plastic"))
 def ball(s: Style) -> list[Part]:
-    """A ball with stripes: one or two latitude bands, or crossing great circles."""
+    """A ball with up to three painted stripes around a tilted axis."""
     radius = 0.5
-    pattern = s.choice(("band", "bands", "cross", "cross", "plain"))
-    tilt, spin = s.uniform(-30.0, 30.0), s.uniform(0.0, 180.0)
-    stripe = s.accent if s.chance(0.7) else contrast(s, "white", s.accent)
-    parts = [Part("body", sphere(radius, rings=16, segments=24), s.main, s.material, place(z=radius))]
-    half = s.uniform(0.06, 0.09)
-    if pattern == "band":
-        bands = [(place(z=radius, rz=spin, rx=tilt), -half * 1.2, half * 1.2)]
-    elif pattern == "bands":
-        gap = s.uniform(0.14, 0.22)
-        bands = [(place(z=radius, rz=spin, rx=tilt), z - half, z + half) for z in (-gap, gap)]
-    elif pattern == "cross":
-        bands = [(place(z=radius, rz=spin + turn, rx=90.0), -half, half) for turn in (0.0, 90.0)]
+    stripes = s.count("stripe", 0, 3)
+    half = s.uniform(0.05, 0.08)
+    if stripes == 1:
+        zones = [(-half * 1.3, half * 1.3)]
+    elif stripes == 2:
+        gap = s.uniform(0.13, 0.2)
+        zones = [(-gap - half, -gap + half), (gap - half, gap + half)]
+    elif stripes == 3:
+        gap = s.uniform(0.22, 0.28)
+        zones = [(-gap - half, -gap + half), (-half, half), (gap - half, gap + half)]
     else:
-        bands = []
-    for transform, low, high in bands:
-        parts.append(Part("stripe", sphere_band(radius, low, high), stripe, s.material, transform))
-    s.facts["stripes"] = len(bands)
-    return parts
+        zones = []
+    stripe_color = s.accent if s.chance(0.7) else contrast(s, "white", s.accent)
+    frame = place(z=radius, rz=s.uniform(0.0, 180.0), rx=s.uniform(-20.0, 20.0))
+    pieces = lathe_pieces(ellipsoid_profile(radius, radius, 18), [z for zone in zones for z in zone])
+    body = [Part("body", piece, s.main, s.material, frame) for piece in pieces[::2]]
+    bands = [Part("stripe", piece, stripe_color, s.material, frame) for piece in pieces[1::2]]
+    return body + bands
 
 
 @category("spinning_top", materials=("wood", "plastic", "metal"))
@@ -101,33 +118,36 @@ def spinning_top(s: Style) -> list[Part]:
     lean = place(ry=s.uniform(0.0, 10.0), rz=s.uniform(0.0, 360.0))
     handle_color = s.main if s.chance(0.5) else s.accent
     handle_length = s.uniform(0.2, 0.3)
+    stripe = s.chance(0.6)
+    cuts = [height * (waist - 0.12), height * (waist + 0.06)] if stripe else []
+    pieces = lathe_pieces(profile, cuts, 28)
     parts = [
-        Part("body", Lathe(profile, 28), s.main, s.material, lean @ place(z=tip_height)),
-        Part("tip", Lathe([(0.0, 0.0), (0.06, tip_height + 0.02)], 16), s.choice(("gray", "black")), "metal", lean),
+        Part("body", pieces[0], s.main, s.material, lean @ place(z=tip_height)),
+        Part("tip", Lathe([(0.0, 0.0), (0.06, tip_height + 0.02)], 16), s.choice(("gray", "black")), "metal",
+             lean),
         Part("handle", cylinder(0.055, handle_length + 0.02, segments=16), handle_color, s.material,
              lean @ place(z=tip_height + height - 0.02)),
         Part("handle", sphere(0.075, rings=8, segments=16), handle_color, s.material,
              lean @ place(z=tip_height + height + handle_length)),
     ]
-    if s.chance(0.6):
+    if stripe:
         s.facts["stripe"] = True
-        low, high = height * (waist - 0.12), height * (waist + 0.06)
-        zs = np.linspace(low, high, 4)
-        radii = np.interp(zs, [z for _, z in profile], [r for r, _ in profile]) * 1.03
-        band = Lathe([(float(r), float(z)) for r, z in zip(radii, zs)], 28)
-        parts.append(Part("body", band, contrast(s, s.accent, "white"), s.material, lean @ place(z=tip_height)))
+        stripe_color = contrast(s, s.accent, "white")
+        parts += [Part("body", pieces[2], s.main, s.material, lean @ place(z=tip_height)),
+                  Part("body", pieces[1], stripe_color, s.material, lean @ place(z=tip_height))]
     return parts
 
 
 @category("block_tower", materials=("wood", "plastic"))
 def block_tower(s: Style) -> list[Part]:
-    """Toy blocks stacked a little crooked, big to small, maybe crowned by a roof or a round block."""
-    count = s.integer(3, 5)
-    width = s.uniform(0.34, 0.4)
-    if s.shape == "tall":
-        count += 1
-    elif s.shape == "short":
-        count, width = max(3, count - 1), width * 1.25
+    """Toy blocks stacked a little crooked, big to small, maybe crowned by a round block or a ball."""
+    low, high = {"tall": (4, 6), "short": (3, 4)}.get(s.shape or "", (3, 5))
+    if "block" in s.requested:
+        low, high = 2, 8  # a prompt's number wins over the proportion word
+    total = s.count("block", low, high)
+    top = s.choice(("none", "none", "round", "ball"))
+    count = total if top == "none" else total - 1  # cubes below the crowning piece
+    width = s.uniform(0.34, 0.4) * s.stretch("short", 1.25)
     alternate = s.chance(0.6)
     taper = s.uniform(0.0, 0.035)
     parts, z = [], 0.0
@@ -135,20 +155,19 @@ def block_tower(s: Style) -> list[Part]:
         side = width - taper * level
         tall = side * s.uniform(0.8, 1.0) * (0.85 if s.shape == "short" else 1.0)
         color = s.accent if alternate and level % 2 == 1 else s.main
-        jitter = place(x=s.uniform(-0.03, 0.03), y=s.uniform(-0.03, 0.03), z=z + tall / 2, rz=s.uniform(-20.0, 20.0))
+        jitter = place(x=s.uniform(-0.03, 0.03), y=s.uniform(-0.03, 0.03), z=z + tall / 2,
+                       rz=s.uniform(-20.0, 20.0))
         parts.append(Part("block", Box(side, side, tall), color, s.material, jitter))
         z += tall
-    top = s.choice(("none", "none", "roof", "round"))
     side = width - taper * count
     color = s.accent if alternate and count % 2 == 1 else s.main
-    if top == "roof":
-        roof = Extrusion([(-side / 2, 0.0), (side / 2, 0.0), (0.0, side * 0.6)], side)
-        parts.append(Part("block", roof, color, s.material, place(z=z, rx=90.0, rz=s.uniform(-20.0, 20.0))))
+    if top == "ball":
+        parts.append(Part("block", sphere(side * 0.48, rings=10, segments=18), color, s.material,
+                          place(z=z + side * 0.46)))
     elif top == "round":
         parts.append(Part("block", cylinder(side / 2, side * 0.8), color, s.material, place(z=z)))
     if top != "none":
         s.facts["top"] = top
-    s.facts["blocks"] = len(parts)
     return parts
 
 
@@ -158,26 +177,30 @@ def drum(s: Style) -> list[Part]:
     radius = s.uniform(0.42, 0.48) * s.stretch("wide", 1.3)
     height = s.uniform(0.4, 0.5) * s.stretch("tall", 1.4)
     rim_tube = 0.04
-    rim_color, rim_material = s.choice(((contrast(s, s.accent, "white"), "plastic"), (contrast(s, "gray", "white"),
-                                        "metal"), (contrast(s, "yellow", "gray"), "metal")))
+    head_color = contrast(s, "white", "gray")
+    rim_options = ((s.accent, "plastic"), ("gray", "metal"), ("yellow", "metal"))
+    rims = [(color, material) for color, material in rim_options if color not in (s.main, head_color)]
+    rim_color, rim_material = s.choice(rims)
     parts = [
         Part("shell", cylinder(radius, height, segments=32), s.main, s.material),
-        Part("drumhead", cylinder(radius - 0.01, 0.05, segments=32), contrast(s, "white", "gray"), "fabric",
+        Part("drumhead", cylinder(radius - 0.01, 0.05, segments=32), head_color, "fabric",
              place(z=height - 0.035)),
         Part("rim", Torus(radius + 0.005, rim_tube, 32, 8), rim_color, rim_material, place(z=height)),
         Part("rim", Torus(radius + 0.005, rim_tube, 32, 8), rim_color, rim_material, place(z=rim_tube)),
     ]
     trim = s.choice(("cords", "lugs", "none"))
-    around = s.integer(5, 7) if trim == "lugs" else 6
+    around = s.integer(5, 7) if trim == "lugs" else 5
     for k in range(around):
         angle = 2 * math.pi * k / around
         if trim == "cords":
             half_step = math.pi / around
             for start, end in ((angle - half_step, angle), (angle + half_step, angle)):
-                low = ((radius + 0.01) * math.cos(start), (radius + 0.01) * math.sin(start), rim_tube * 1.5)
-                high = ((radius + 0.01) * math.cos(end), (radius + 0.01) * math.sin(end), height - rim_tube * 0.5)
+                out = radius + 0.01
+                low = (out * math.cos(start), out * math.sin(start), rim_tube * 1.5)
+                high = (out * math.cos(end), out * math.sin(end), height - rim_tube * 0.5)
                 transform, length = aim(low, high)
-                parts.append(Part("rim", cylinder(0.026, length, segments=8), rim_color, rim_material, transform))
+                parts.append(Part("rim", cylinder(0.026, length, segments=8), rim_color, rim_material,
+                                  transform))
         elif trim == "lugs":
             parts.append(Part("rim", Box(0.06, 0.07, height * 0.4), rim_color, rim_material,
                               place(z=height / 2, rz=math.degrees(angle)) @ place(x=radius)))
@@ -195,7 +218,8 @@ def rubber_duck(s: Style) -> list[Part]:
     beak_color = contrast(s, "orange", "red")
     eye_color = contrast(s, "black", "white")
     parts = [
-        Part("body", ellipsoid(length, width, depth, rings=12, segments=24), s.main, s.material, place(z=depth)),
+        Part("body", ellipsoid(length, width, depth, rings=12, segments=24), s.main, s.material,
+             place(z=depth)),
         Part("body", ellipsoid(0.16, 0.13, 0.1), s.main, s.material,
              place(x=-length * 0.85, z=depth * 1.45, ry=-35.0)),
         Part("head", sphere(head_r, rings=12, segments=20), s.main, s.material, place(*head)),
