@@ -9,7 +9,9 @@ Implementations subclass :class:`FeatureExtractor`, set the four class attribute
 the methods of their modalities, and register a factory (usually the class itself) in
 :data:`extractors` from one module of ``text3d.encoders.extractors``. A factory accepts
 ``weights: str | None`` (hub id, local folder or file; ``None`` means the default) and
-``device: str | None`` (resolved by :func:`text3d.device.resolve_device`).
+``device: str | None`` (resolved by :func:`text3d.device.resolve_device`). The evaluation
+protocol reads ``modalities`` and ``joint_space`` from the registered factory before building
+it (to load one model at a time), so they must be class attributes.
 """
 
 from __future__ import annotations
