@@ -76,19 +76,25 @@ class ToyObject:
         unit-cube grid of :class:`~text3d.assets.voxels.VoxelGrid`."""
         center, scale = self.normalization()
         r, s = resolution, supersample
-        axis = -0.5 + (np.arange(r * s) + 0.5) / (r * s)
-        grid = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
-        world = grid * scale + center
-        occ = np.zeros(len(world), dtype=np.float32)
-        col = np.zeros((len(world), 3), dtype=np.float32)
+        n = r * s
+        axis = -0.5 + (np.arange(n) + 0.5) / n  # sample coordinates in the unit cube, per axis
+        occ = np.zeros((n, n, n), dtype=np.float32)
+        col = np.zeros((n, n, n, 3), dtype=np.float32)
         for part in self.parts:
             verts, _ = part.world_mesh()
             pad = 0.02 * float(np.max(verts.max(0) - verts.min(0))) + 1e-6  # round solids bulge past their facets
-            lo, hi = verts.min(0) - pad, verts.max(0) + pad
-            near = np.nonzero(np.all((world >= lo) & (world <= hi), axis=1))[0]  # bounding-box cull
-            inside = near[part.contains(world[near])]
-            occ[inside] = 1.0
-            col[inside] = part_color(part.color, part.material)
+            lo = ((verts.min(0) - pad) - center) / scale
+            hi = ((verts.max(0) + pad) - center) / scale
+            start = np.searchsorted(axis, lo, side="left")  # the part's bounding box as index ranges
+            stop = np.searchsorted(axis, hi, side="right")
+            if np.any(stop <= start):
+                continue
+            box = np.meshgrid(axis[start[0]:stop[0]], axis[start[1]:stop[1]], axis[start[2]:stop[2]], indexing="ij")
+            points = np.stack(box, axis=-1).reshape(-1, 3) * scale + center
+            inside = part.contains(points).reshape(box[0].shape)
+            region = (slice(start[0], stop[0]), slice(start[1], stop[1]), slice(start[2], stop[2]))
+            occ[region][inside] = 1.0
+            col[region][inside] = part_color(part.color, part.material)
         occ = occ.reshape(r, s, r, s, r, s)
         col = col.reshape(r, s, r, s, r, s, 3)
         occupancy = occ.mean(axis=(1, 3, 5))

@@ -177,10 +177,8 @@ class Revolve(Primitive):
         return verts, np.array(faces, dtype=np.int64)
 
     def contains(self, p: np.ndarray) -> np.ndarray:
-        from matplotlib.path import Path as PolyPath
-
         rz = np.column_stack([np.sqrt(p[:, 0] ** 2 + p[:, 1] ** 2), p[:, 2]])
-        return PolyPath(np.asarray(self.outline)).contains_points(rz)
+        return points_in_polygon(rz, np.asarray(self.outline, dtype=np.float64))
 
 
 def shell_outline(radii: list[tuple[float, float]], thickness: float, bottom: float) -> list[tuple[float, float]]:
@@ -247,10 +245,28 @@ class Extrusion(Primitive):
         return verts, np.concatenate(faces).astype(np.int64)
 
     def contains(self, p: np.ndarray) -> np.ndarray:
-        from matplotlib.path import Path as PolyPath
+        inside = np.abs(p[:, 2]) <= self.height / 2
+        inside[inside] = points_in_polygon(p[inside, :2], np.asarray(self.polygon, dtype=np.float64))
+        return inside
 
-        inside_xy = PolyPath(np.asarray(self.polygon)).contains_points(p[:, :2])
-        return inside_xy & (np.abs(p[:, 2]) <= self.height / 2)
+
+def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Even–odd rule: a point is inside when a ray towards +x crosses the outline an odd
+    number of times. Vectorized over points; one pass per polygon edge."""
+    x, y = points[:, 0], points[:, 1]
+    inside = np.zeros(len(points), dtype=bool)
+    lo, hi = polygon.min(0), polygon.max(0)
+    candidates = (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1])
+    px, py = x[candidates], y[candidates]
+    odd = np.zeros(len(px), dtype=bool)
+    for (x0, y0), (x1, y1) in zip(polygon, np.roll(polygon, -1, axis=0)):
+        if y0 == y1:
+            continue
+        straddles = (y0 > py) != (y1 > py)
+        crossing_x = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
+        odd ^= straddles & (px < crossing_x)
+    inside[candidates] = odd
+    return inside
 
 
 def ear_clip(polygon: np.ndarray) -> np.ndarray:
