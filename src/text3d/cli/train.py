@@ -14,9 +14,9 @@ train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_i
 def encoders_command(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for image-encoder/, point-encoder/, the loss log."),
     seed: int = typer.Option(0, "--seed", help="Seed of initialization and batch sampling."),
-    steps: int = typer.Option(2400, "--steps", help="Image-encoder optimizer steps."),
-    items: int = typer.Option(13500, "--items", help="Training items (toyworld seeds from 0)."),
-    point_steps: int = typer.Option(1500, "--point-steps", help="Point-encoder optimizer steps."),
+    steps: int = typer.Option(2000, "--steps", help="Image-encoder optimizer steps."),
+    items: int = typer.Option(12600, "--items", help="Training items (toyworld seeds from 0)."),
+    point_steps: int = typer.Option(700, "--point-steps", help="Point-encoder optimizer steps."),
     batch: int = typer.Option(128, "--batch", help="Image-encoder batch size."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, mps (default: best available)."),
     workers: int = typer.Option(0, "--workers", help="Rendering processes (0 = one per core)."),

@@ -87,10 +87,11 @@ class EmbeddedImageEncoder:
 class EmbeddedPointEncoder:
     """Inference wrapper of :class:`text3d.nn.pointnet.PointNet`."""
 
-    def __init__(self, model, device, folder: Path | None = None) -> None:
+    def __init__(self, model, device, folder: Path | None = None, points: int = 1024) -> None:
         self.model = model.eval().requires_grad_(False)
         self.device = device
         self.folder = folder
+        self.points = points
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path | None = None, device: str | None = None) -> "EmbeddedPointEncoder":
@@ -104,10 +105,15 @@ class EmbeddedPointEncoder:
                                         classes=model_config["classes"], dropout=model_config["dropout"]))
         model.load_state_dict(state)
         dev = resolve_device(device)
-        return cls(model.to(dev), dev, folder)
+        return cls(model.to(dev), dev, folder, int(config.get("points", 1024)))
 
     def run(self, clouds: Sequence[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """(features (N, 128), logits (N, classes)) of point clouds (each (P, 3), any P)."""
+        """(features (N, 128), logits (N, classes)) of point clouds (each (P, 3), any P).
+
+        Each cloud is normalized to the unit sphere and reduced to the ``points`` the model
+        was trained on by a fixed random subset (seed 0): a max-pool over more points than in
+        training would shift the features.
+        """
         import torch
 
         from text3d.render.points import normalize_to_unit_sphere
@@ -115,10 +121,17 @@ class EmbeddedPointEncoder:
         feats, logits = [], []
         with torch.inference_mode():
             for start in range(0, len(clouds), batch_size):
-                chunk = clouds[start:start + batch_size]
+                chunk = [subsample(np.asarray(c, np.float32), self.points) for c in clouds[start:start + batch_size]]
                 n = min(len(c) for c in chunk)
-                pts = np.stack([normalize_to_unit_sphere(np.asarray(c, np.float32)[:n]) for c in chunk])
+                pts = np.stack([normalize_to_unit_sphere(c[:n]) for c in chunk])
                 f, lg = self.model(torch.from_numpy(pts.astype(np.float32)).to(self.device))
                 feats.append(f.float().cpu().numpy())
                 logits.append(lg.float().cpu().numpy())
         return np.concatenate(feats), np.concatenate(logits)
+
+
+def subsample(points: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """A fixed random subset of ``count`` rows (all rows when there are fewer)."""
+    if len(points) <= count:
+        return points
+    return points[np.sort(np.random.default_rng(seed).permutation(len(points))[:count])]

@@ -117,6 +117,7 @@ class MiniLMTextEncoder:
         """L2-normalized sentence vectors (N, 384) float32, cached per text (LRU, 50k)."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        missing.sort(key=len)  # similar lengths per batch: less padding
         for start in range(0, len(missing), batch_size):
             chunk = missing[start:start + batch_size]
             vectors = self.encode(chunk).pooled.float().cpu().numpy()

@@ -28,16 +28,16 @@ class EncoderTrainConfig:
     """Hyper-parameters of ``text3d train encoders`` (all recorded in the model cards)."""
 
     seed: int = 0
-    items: int = 13500
+    items: int = 12600
     views: int = 6
-    steps: int = 2400
+    steps: int = 2000
     batch: int = 128
     lr: float = 6e-4
     warmup: int = 150
     weight_decay: float = 0.05
-    head_weight: float = 0.5
+    head_weight: float = 1.0
     point_items_every: int = 3
-    point_steps: int = 1500
+    point_steps: int = 700
     point_batch: int = 32
     point_sample: int = 1024
     device: str | None = None

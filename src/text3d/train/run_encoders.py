@@ -64,7 +64,7 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
         image_model = train_image_encoder(data, config, out, log_file, progress)
         point_model = train_point_encoder(data, config, log_file, progress)
     image_encoder = EmbeddedImageEncoder(image_model, image_model.vit.pos.device)
-    point_encoder = EmbeddedPointEncoder(point_model, next(point_model.parameters()).device)
+    point_encoder = EmbeddedPointEncoder(point_model, next(point_model.parameters()).device, points=config.point_sample)
     quality = evaluate_encoders(n=evaluate_n, image_encoder=image_encoder, point_encoder=point_encoder,
                                 progress=progress) if evaluate_n else {}
     seconds = time.perf_counter() - start
@@ -82,7 +82,8 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
                       config, data_info, seconds, image_quality, image_params))
     point_quality = {k: v for k, v in quality.items() if k.startswith("point") or k in ("seed", "n")}
     save_folder(out / "point-encoder", point_model.state_dict(),
-                {"model": point_model.config.to_dict(), "training": train_info, "quality": point_quality},
+                {"model": point_model.config.to_dict(), "points": config.point_sample, "training": train_info,
+                 "quality": point_quality},
                 _card("text3d embedded point encoder", "PointNet (shared MLP 64-128-256-512, max-pool, head 256-128) "
                       "classifying the toyworld categories from unit-sphere-normalized points; the 128-d "
                       "penultimate activations are the FD_PointNet features.", config, data_info, seconds,
