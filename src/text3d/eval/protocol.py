@@ -43,9 +43,9 @@ from text3d.store.atomic import write_json
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXTRACTORS: tuple[str, ...] = ()
-"""Extractors used when none are named. Empty until the embedded encoders exist; then it
-becomes their names, e.g. ("embedded-image", "embedded-points")."""
+DEFAULT_EXTRACTORS: tuple[str, ...] = ("embedded", "embedded-clip")
+"""Extractors used when none are named: the shipped embedded encoders (ViT CLS + PointNet
+features for FD/KD and FD_points; the CLIP-like joint space for CLIP scores and R@K)."""
 DECIMALS = 6
 RETRIEVAL_KS = (1, 5, 10)
 

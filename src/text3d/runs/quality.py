@@ -1,0 +1,92 @@
+"""Generator quality against the procedural ground truth (issue 7's protocol).
+
+``n`` held-out toyworld instances (alternately basic and refined prompts) give ``n``
+prompts and ``n`` paraphrases. Both backends generate all 2n prompts through the same
+pipeline (same augmenter, same seeds) into run folders, ``text3d eval`` measures each
+with the embedded encoders, and per item the category and dominant color the embedded
+CLIP-like encoder recognizes in the canonical4 views (mean embedding) are compared with the
+prompt's. Ratios put each figure of the tested backend beside the procedural one.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def quality_prompts(n: int, seed: int = 1_000_000) -> list[dict[str, Any]]:
+    """Held-out prompts and paraphrases with the category and color they ask for."""
+    from text3d.data.toyworld.instance import item_spec, make_instance, split_of
+    from text3d.data.toyworld.style import load_programs
+    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
+    from text3d.errors import InputError
+
+    if split_of(seed) != "heldout":
+        raise InputError(f"seed {seed}: use a held-out seed (≥ 1,000,000)")
+    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    rows = []
+    for i in range(n):
+        category, s = item_spec(i, seed, programs)
+        instance = make_instance(category, s, kind="basic" if i % 2 == 0 else "refined")
+        for variant, prompt in (("prompt", instance.prompt), ("paraphrase", instance.prompts["paraphrase"])):
+            rows.append({"prompt": prompt, "variant": variant, "kind": instance.kind, "category": category,
+                         "color": instance.attributes["color"]})
+    return rows
+
+
+def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Category and color accuracy of each item's canonical4 views under ``embedded-clip``."""
+    from PIL import Image
+
+    from text3d.data.toys4k import prompt_id
+    from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES
+    from text3d.encoders.base import create_extractor
+    from text3d.store.folders import RunFolder
+
+    clip = create_extractor("embedded-clip")
+    run = RunFolder(run_dir)
+    nouns = clip.text_features([f"a {CATEGORIES[c].noun}" for c in CATEGORY_NAMES])
+    colors = clip.text_features([f"a {c} object" for c in COLOR_NAMES])
+    hits = {"category": [], "color": []}
+    for index, row in enumerate(rows):
+        folder = run.item(prompt_id(index, row["prompt"]))
+        views = [np.asarray(Image.open(p).convert("RGB")) for p in folder.view_paths("canonical4")]
+        if not views:
+            continue
+        emb = clip.image_features(views).mean(0)
+        hits["category"].append(CATEGORY_NAMES[int(np.argmax(nouns @ emb))] == row["category"])
+        hits["color"].append(COLOR_NAMES[int(np.argmax(colors @ emb))] == row["color"])
+    return {f"{k}_match": float(np.mean(v)) if v else float("nan") for k, v in hits.items()}
+
+
+def compare_backends(out: str | Path, n: int = 200, seed: int = 1_000_000, backend: str = "embedded",
+                     augment: str = "embedded", resolution: int = 256) -> dict[str, Any]:
+    """Generate, evaluate and compare ``backend`` with ``procedural``; writes ``comparison.json``."""
+    from text3d.eval.protocol import EvalOptions, evaluate_run
+    from text3d.runs.pipeline import generate_batch
+    from text3d.store.atomic import write_json
+
+    out = Path(out)
+    rows = quality_prompts(n, seed)
+    prompts = [r["prompt"] for r in rows]
+    figures: dict[str, Any] = {"n_prompts": len(prompts), "seed": seed, "augment": augment}
+    for name in ("procedural", backend):
+        run_dir = out / name
+        counts = generate_batch(prompts, run_dir, augment=augment, backend=name, resolution=resolution)
+        metrics = evaluate_run(run_dir, out / f"eval-{name}", options=EvalOptions(resolution=resolution)).metrics
+        figures[name] = {"generated": counts, "r_at_1": metrics.get("r_at_1"), "clip_user": metrics.get("clip_user"),
+                         "clip_aug": metrics.get("clip_aug"), **recognized(run_dir, rows)}
+        if "latency_s" in metrics:
+            figures[name]["latency_s"] = metrics["latency_s"]
+    proc, test = figures["procedural"], figures[backend]
+    figures["ratios"] = {
+        "r_at_1": test["r_at_1"] / proc["r_at_1"] if proc["r_at_1"] else None,
+        "clip_user": test["clip_user"] / proc["clip_user"] if proc["clip_user"] else None,
+    }
+    write_json(out / "comparison.json", figures)
+    return figures
