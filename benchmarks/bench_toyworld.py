@@ -44,7 +44,7 @@ def main() -> None:
     print(f"{'configuration':44s} {'seconds':>9s} {'items/s':>8s} {'ratio':>7s}")
     for name, seconds in ((f"{cores} workers, views + points (default)", full),
                           (f"{cores} workers, views only (--no-points)", no_points),
-                          (f"1 worker, views + points (baseline, scaled)", single)):
+                          ("1 worker, views + points (baseline, scaled)", single)):
         print(f"{name:44s} {seconds:9.1f} {args.n / seconds:8.1f} {single / seconds:6.2f}x")
     print(f"target ≤ 180 s for {args.n} items: {'PASS' if full <= 180 else 'FAIL'} ({full:.1f} s)")
 

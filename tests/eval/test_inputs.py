@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 
+from tests.eval.runs import make_run
 from text3d.errors import InputError
 from text3d.eval.inputs import load_items, read_cloud, run_identity
 from text3d.render.points import write_point_ply
 from text3d.store.folders import RunFolder
-
-from tests.eval.runs import make_run
 
 
 def test_items_sorted_with_captions_and_timings_from_every_source(tmp_path):

@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 
 from text3d.render.cameras import Camera
-from text3d.render.points import (backproject, farthest_point_sampling, farthest_point_sampling_reference,
-                                  normalize_to_unit_sphere, read_point_ply, sample_surface_points, write_point_ply)
+from text3d.render.points import (
+    backproject,
+    farthest_point_sampling,
+    farthest_point_sampling_reference,
+    normalize_to_unit_sphere,
+    read_point_ply,
+    sample_surface_points,
+    write_point_ply,
+)
 from text3d.render.renderer import render
 
 

@@ -26,7 +26,8 @@ class VoxelGrid:
         self.colors = np.asarray(self.colors, dtype=np.float32)
         r = self.occupancy.shape[0]
         if self.occupancy.shape != (r, r, r) or self.colors.shape != (r, r, r, 3):
-            raise ValueError(f"voxel grid shapes {self.occupancy.shape} / {self.colors.shape} are not (R,R,R) / (R,R,R,3)")
+            raise ValueError(f"voxel grid shapes {self.occupancy.shape} / {self.colors.shape} "
+                             "are not (R,R,R) / (R,R,R,3)")
 
     @property
     def resolution(self) -> int:

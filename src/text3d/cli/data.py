@@ -48,7 +48,8 @@ def toys4k_command(
     from text3d.data.toys4k import import_toys4k
 
     counts = import_toys4k(root, csv_path, out, limit or None, tuple(v for v in views.split(",") if v), resolution)
-    typer.echo(f"toys4k: {counts['done']} imported, {counts['skipped']} already done, {counts['missing']} without mesh, "
+    typer.echo(f"toys4k: {counts['done']} imported, {counts['skipped']} already done, "
+               f"{counts['missing']} without mesh, "
                f"{counts['failed']} failed → {out}")
 
 

@@ -39,7 +39,8 @@ def eval_command(
     reference: Path = typer.Option(None, "--reference", "-r",
                                    help="Run folder of the reference set; without it only CLIP, R@K and latency."),
     extractors: str = typer.Option(None, "--extractors", "-e",
-                                   help="Comma-separated feature extractors, e.g. dinov2-vitl14,clip-vit-large-patch14."),
+                                   help="Comma-separated feature extractors, e.g. "
+                                        "dinov2-vitl14,clip-vit-large-patch14."),
     views: str = typer.Option("canonical4", "--views", help="View protocol of FD/KD."),
     clip_views: str = typer.Option("clip8", "--clip-views", help="View protocol of the CLIP scores."),
     resolution: int = typer.Option(None, "--resolution",

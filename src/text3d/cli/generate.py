@@ -14,7 +14,8 @@ def generate_command(
     out: Path = typer.Option(..., "--out", "-o", help="Asset folder (one prompt) or run folder (--prompts)."),
     prompts: Path = typer.Option(None, "--prompts", help="File with one prompt per line: batch into a run folder."),
     augment: str = typer.Option("embedded", "--augment", help="embedded, none, ollama:TAG, openai:MODEL, hf:REPO."),
-    backend: str = typer.Option("procedural", "--backend", help="embedded, procedural, trellis-text, trellis-image, triplaneturbo."),
+    backend: str = typer.Option("procedural", "--backend",
+                                help="embedded, procedural, trellis-text, trellis-image, triplaneturbo."),
     model: str = typer.Option(None, "--model", help="Weights of the backend (hub id or local folder)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (batch item i uses seed + i)."),
     steps: int = typer.Option(None, "--steps", help="Sampling steps (backend default when omitted)."),
@@ -36,7 +37,8 @@ def generate_command(
 
         counts = generate_batch(read_prompt_list(prompts), out, augment=augment, backend=backend, seed=seed,
                                 steps=steps, cfg=cfg, model=model, device=device, resolution=resolution)
-        typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, {counts['failed']} failed → {out}")
+        typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
+                   f"{counts['failed']} failed → {out}")
         if counts["failed"]:
             raise typer.Exit(1)
         return

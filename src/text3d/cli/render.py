@@ -36,14 +36,16 @@ def render_command(
     document = render_views(asset, out, views, resolution, background, depth, normals, mask, frames,
                             antialias=antialias)
     if gif:
-        write_gif(out / "turntable.gif", turntable_frames(asset, background=background if background != "transparent" else "white"))
+        gif_background = background if background != "transparent" else "white"
+        write_gif(out / "turntable.gif", turntable_frames(asset, background=gif_background))
     if sheet:
-        from PIL import Image
         import numpy as np
+        from PIL import Image
 
         images = [np.asarray(Image.open(out / v["file"]).convert("RGB")) for v in document["views"]]
         labels = [f"yaw {v['yaw']:.0f} pitch {v['pitch']:.0f}" for v in document["views"]]
-        write_png(out / "sheet.png", contact_sheet(images, labels, columns=min(len(images), 8), cell=min(resolution, 256)))
+        sheet_image = contact_sheet(images, labels, columns=min(len(images), 8), cell=min(resolution, 256))
+        write_png(out / "sheet.png", sheet_image)
     typer.echo(f"wrote {len(document['views'])} {views} views of {mesh} to {out}")
 
 

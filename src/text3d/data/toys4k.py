@@ -97,7 +97,8 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
         mesh_path = meshes.get(stem)
         if mesh_path is None:
             counts["missing"] += 1
-            run.manifest.update({**entry, "status": STATUS_FAILED, "error": f"no mesh file named {stem}.* under {root}"})
+            error = f"no mesh file named {stem}.* under {root}"
+            run.manifest.update({**entry, "status": STATUS_FAILED, "error": error})
             continue
         try:
             asset = load_asset(mesh_path).normalized()

@@ -31,7 +31,8 @@ class EmbeddedImageEncoder:
         self.config = model.config
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path | None = None, device: str | None = None) -> "EmbeddedImageEncoder":
+    def from_pretrained(cls, name_or_path: str | Path | None = None,
+                        device: str | None = None) -> "EmbeddedImageEncoder":
         from text3d.device import resolve_device
         from text3d.nn.vit import ImageTextModel, ViTConfig
 
@@ -94,7 +95,8 @@ class EmbeddedPointEncoder:
         self.points = points
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path | None = None, device: str | None = None) -> "EmbeddedPointEncoder":
+    def from_pretrained(cls, name_or_path: str | Path | None = None,
+                        device: str | None = None) -> "EmbeddedPointEncoder":
         from text3d.device import resolve_device
         from text3d.nn.pointnet import PointNet, PointNetConfig
 

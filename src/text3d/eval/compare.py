@@ -123,7 +123,8 @@ def compare_evaluations(dirs: list[str | Path], out: str | Path) -> dict[str, An
         plot_paths.append(plots.clip_aug_vs_fd([s[0] for s in scatter], [s[1] for s in scatter],
                                                [s[2] for s in scatter], [s[3] for s in scatter],
                                                f"FD_{fd_name}", out_dir / "clip_aug_vs_fd.png"))
-    deltas = [(n, m.get("clip_delta"), f) for n, m, f in zip(names, loaded, families) if m.get("clip_delta") is not None]
+    deltas = [(n, m.get("clip_delta"), f) for n, m, f in zip(names, loaded, families)
+              if m.get("clip_delta") is not None]
     if deltas:
         plot_paths.append(plots.clip_delta_bars([d[0] for d in deltas], [d[1] for d in deltas],
                                                 [d[2] for d in deltas], out_dir / "clip_delta.png"))

@@ -66,8 +66,10 @@ class BlockVAE(nn.Module):
         super().__init__()
         self.config = config
         d, h = config.block_values, config.hidden
-        self.encoder = nn.Sequential(nn.Linear(d, h), nn.GELU(), nn.Linear(h, h), nn.GELU(), nn.Linear(h, 2 * config.latent))
-        self.decoder = nn.Sequential(nn.Linear(config.latent, h), nn.GELU(), nn.Linear(h, h), nn.GELU(), nn.Linear(h, d))
+        self.encoder = nn.Sequential(nn.Linear(d, h), nn.GELU(), nn.Linear(h, h), nn.GELU(),
+                                     nn.Linear(h, 2 * config.latent))
+        self.decoder = nn.Sequential(nn.Linear(config.latent, h), nn.GELU(), nn.Linear(h, h), nn.GELU(),
+                                     nn.Linear(h, d))
 
     def encode(self, grid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, log-variance) of the latent tokens."""

@@ -49,7 +49,8 @@ class FlowDiT(nn.Module):
         self.time = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
         self.cond_proj = nn.ModuleDict({"text": nn.Linear(config.text_dim, w), "image": nn.Linear(config.image_dim, w)})
         self.cond_norm = nn.LayerNorm(w)
-        self.null = nn.ParameterDict({m: nn.Parameter(torch.randn(1, config.null_tokens, w) * 0.02) for m in MODALITIES})
+        self.null = nn.ParameterDict({m: nn.Parameter(torch.randn(1, config.null_tokens, w) * 0.02)
+                                      for m in MODALITIES})
         self.pooled = nn.Linear(w, w)
         self.blocks = nn.ModuleList(DiTBlock(w, config.heads, w) for _ in range(config.depth))
         self.final_norm = nn.LayerNorm(w, elementwise_affine=False)
@@ -86,7 +87,8 @@ class FlowDiT(nn.Module):
         null = self.cond_norm(self.null[modality]).expand(batch, -1, -1).to(device)
         return null, torch.ones(null.shape[:2], dtype=torch.bool, device=device)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor,
+                context_mask: torch.Tensor) -> torch.Tensor:
         h = self.embed(x) + self.pos + self.pos_learned
         weights = context_mask.unsqueeze(-1).to(context.dtype)
         pooled = (context * weights).sum(1) / weights.sum(1).clamp_min(1.0)

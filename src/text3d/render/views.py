@@ -42,8 +42,8 @@ def render_views(asset: Asset, out_dir: str | Path, protocol: str = "canonical4"
         if depth:
             write_png(out / "depth" / name, encode_depth(result.depth[i]))
         if normals:
-            write_png(out / "normals" / name,
-                      np.where(result.mask[i][..., None], np.rint((result.normals[i] + 1.0) * 127.5), 0).astype(np.uint8))
+            encoded = np.rint((result.normals[i] + 1.0) * 127.5)
+            write_png(out / "normals" / name, np.where(result.mask[i][..., None], encoded, 0).astype(np.uint8))
         if mask:
             write_png(out / "mask" / name, result.mask[i].astype(np.uint8) * 255)
     extra = {"background": background}

@@ -35,8 +35,8 @@ path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); mar
   round-robin) with exact 32³ grids (2× supersampled occupancy), two renders each for image
   conditioning, and their texts (prompts, captions, embedded-augmenter caption).
 * Training: seed {config.seed}; VAE {config.vae_steps} steps at batch {config.vae_batch}; DiT {config.steps} steps at
-  batch {config.batch}, lr {config.lr}, {int(config.cond_dropout * 100)} % condition dropout, {int(config.image_fraction * 100)} % of
-  steps image-conditioned; EMA of the DiT weights; bf16 autocast.
+  batch {config.batch}, lr {config.lr}, {int(config.cond_dropout * 100)} % condition dropout,
+  {int(config.image_fraction * 100)} % of steps image-conditioned; EMA of the DiT weights; bf16 autocast.
 * Wall time: data {seconds['data'] / 60:.1f} min, VAE {seconds['vae'] / 60:.1f} min, DiT {seconds['dit'] / 60:.1f} min,
   total {total / 60:.1f} min on {platform.processor() or platform.machine()}.
 * Reproduce: `text3d train generator --out DIR --seed {config.seed} --steps {config.steps}`
@@ -79,6 +79,28 @@ def quick_check(folder: Path, n: int = 90, seed: int = 1_000_000) -> dict[str, A
             "color_accuracy": round(float(np.mean((emb @ color_text.T).argmax(1) == np.array(colors))), 4)}
 
 
+def _cached_vae(out: Path, data: dict[str, Any], config: GeneratorTrainConfig, log_file, progress: bool | None):
+    """The stage-1 VAE: trained once and kept in ``out/stage1-vae`` so a rerun (a resumed or
+    re-tuned DiT training with the same data and VAE settings) skips it."""
+    from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
+    from text3d.nn.checkpoint import load_folder, save_folder
+    from text3d.train.generator import train_vae
+
+    folder = out / "stage1-vae"
+    key = {"items": config.items, "vae_steps": config.vae_steps, "vae_batch": config.vae_batch,
+           "vae_lr": config.vae_lr, "latent": config.latent, "seed": config.seed}
+    if (folder / "config.json").exists():
+        state, saved = load_folder(folder)
+        if saved.get("key") == key:
+            vae = BlockVAE(BlockVAEConfig(**saved["model"]))
+            vae.load_state_dict(state)
+            log.info("reusing the stage-1 VAE in %s", folder)
+            return vae.eval()
+    vae = train_vae(data, config, log_file, progress)
+    save_folder(folder, vae.state_dict(), {"model": vae.config.to_dict(), "key": key})
+    return vae
+
+
 def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int = 90,
                     progress: bool | None = None) -> dict[str, Any]:
     """Train into ``out/generator``; returns timings and the quick check."""
@@ -86,7 +108,7 @@ def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int 
 
     from text3d.encoders.embedded import EmbeddedImageEncoder
     from text3d.train.data import DataSpec, build_data
-    from text3d.train.generator import encode_latents, save_generator, train_flow, train_vae
+    from text3d.train.generator import encode_latents, save_generator, train_flow
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -97,7 +119,7 @@ def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int 
     seconds["data"] = time.perf_counter() - start
     with (out / "train_log.jsonl").open("a") as log_file:
         start = time.perf_counter()
-        vae = train_vae(data, config, log_file, progress)
+        vae = _cached_vae(out, data, config, log_file, progress)
         latents = encode_latents(vae, data)
         seconds["vae"] = time.perf_counter() - start
         mean = latents.reshape(-1, latents.shape[-1]).mean(0)

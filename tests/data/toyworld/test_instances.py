@@ -4,12 +4,25 @@ import numpy as np
 import pytest
 
 from text3d.assets.io import asset_to_glb_bytes
-from text3d.data.toyworld.instance import (HELDOUT_SEEDS, KINDS, TRAIN_SEEDS, item_spec, make_instance, make_object,
-                                           split_of)
+from text3d.data.toyworld.instance import (
+    HELDOUT_SEEDS,
+    KINDS,
+    TRAIN_SEEDS,
+    item_spec,
+    make_instance,
+    make_object,
+    split_of,
+)
 from text3d.data.toyworld.style import load_programs
 from text3d.data.toyworld.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS
-from text3d.data.toyworld.vocabulary import (CATEGORIES, COLOR_PARAPHRASES, COLOR_WORDS, MATERIAL_PARAPHRASES,
-                                             PALETTE, SIZE_PARAPHRASES)
+from text3d.data.toyworld.vocabulary import (
+    CATEGORIES,
+    COLOR_PARAPHRASES,
+    COLOR_WORDS,
+    MATERIAL_PARAPHRASES,
+    PALETTE,
+    SIZE_PARAPHRASES,
+)
 from text3d.errors import InputError
 
 PROGRAMS = sorted(load_programs())

@@ -21,8 +21,15 @@ import numpy as np
 from text3d.data.toyworld.objects import ToyObject
 from text3d.data.toyworld.shapes import Part, translation
 from text3d.data.toyworld.style import Style, load_programs
-from text3d.data.toyworld.text import (PartText, basic_prompt, captions, complex_prompt, grouped_prompt,
-                                       paraphrase_prompt, refined_prompt)
+from text3d.data.toyworld.text import (
+    PartText,
+    basic_prompt,
+    captions,
+    complex_prompt,
+    grouped_prompt,
+    paraphrase_prompt,
+    refined_prompt,
+)
 from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, SIZES, category_index
 from text3d.errors import InputError
 

@@ -14,8 +14,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from text3d.data.toyworld.vocabulary import (CATEGORIES, COLOR_PARAPHRASES, COLOR_WORDS, MATERIAL_PARAPHRASES,
-                                             MATERIALS, NUMBER_WORDS, SHAPE_WORDS, SIZE_PARAPHRASES, SIZE_WORDS)
+from text3d.data.toyworld.vocabulary import (
+    CATEGORIES,
+    COLOR_PARAPHRASES,
+    COLOR_WORDS,
+    MATERIAL_PARAPHRASES,
+    MATERIALS,
+    NUMBER_WORDS,
+    SHAPE_WORDS,
+    SIZE_PARAPHRASES,
+    SIZE_WORDS,
+)
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
@@ -102,14 +111,13 @@ def parse_prompt(text: str) -> ParsedPrompt:
     mentions = _find_categories(words)
     in_category = {k for s, e, _, _ in mentions for k in range(s, e)}
     if mentions:
-        start, end, category, how = mentions[0]
+        category, how = mentions[0][2], mentions[0][3]
         parsed = ParsedPrompt(text, category, how)
     else:
         content = [w for w in words if w not in STOPWORDS and w not in COLOR_LOOKUP and w not in MATERIAL_LOOKUP
                    and w not in SIZE_LOOKUP and w not in SHAPE_LOOKUP and w not in NUMBER_LOOKUP]
         category, score = nearest_category(" ".join(content) or text)
         parsed = ParsedPrompt(text, category, "nearest", similarity=round(score, 4))
-        start = end = len(words)
     if len(mentions) > 1 and mentions[1][2] != parsed.category:
         parsed.partner = mentions[1][2]
     parts = {p for p in CATEGORIES[parsed.category].parts}

@@ -280,15 +280,15 @@ def ear_clip(polygon: np.ndarray) -> np.ndarray:
     while len(remaining) > 3 and guard < 10_000:
         guard += 1
         for k in range(len(remaining)):
-            i, j, l = remaining[k - 1], remaining[k], remaining[(k + 1) % len(remaining)]
-            a, b, c = polygon[i], polygon[j], polygon[l]
+            i, j, n = remaining[k - 1], remaining[k], remaining[(k + 1) % len(remaining)]
+            a, b, c = polygon[i], polygon[j], polygon[n]
             if cross(a, b, c) <= 1e-12:
                 continue  # reflex or degenerate corner
-            others = [m for m in remaining if m not in (i, j, l)]
+            others = [m for m in remaining if m not in (i, j, n)]
             if any(cross(a, b, polygon[m]) >= 0 and cross(b, c, polygon[m]) >= 0 and cross(c, a, polygon[m]) >= 0
                    for m in others):
                 continue  # another vertex inside: not an ear
-            triangles.append((i, j, l))
+            triangles.append((i, j, n))
             remaining.pop(k)
             break
         else:

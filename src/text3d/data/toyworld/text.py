@@ -12,8 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from text3d.data.toyworld.vocabulary import (CATEGORIES, COLOR_PARAPHRASES, COLOR_WORDS, MATERIAL_PARAPHRASES,
-                                             MATERIALS, NUMBER_WORDS, SIZE_PARAPHRASES, SIZE_WORDS)
+from text3d.data.toyworld.vocabulary import (
+    CATEGORIES,
+    COLOR_PARAPHRASES,
+    COLOR_WORDS,
+    MATERIAL_PARAPHRASES,
+    MATERIALS,
+    NUMBER_WORDS,
+    SIZE_PARAPHRASES,
+    SIZE_WORDS,
+)
 
 MAX_PROMPT_WORDS = 6
 MAX_CAPTION_WORDS = 40
@@ -130,7 +138,8 @@ def captions(rng: np.random.Generator, category: str, color: str, size: str, sha
     part_list = _join([_with_article(_part_phrase(p), p) for p in shown])
     descriptive = f"A {size_word} {proportion}{color} {noun} with {part_list}."
     inventory = "; ".join(f"{p.name}: {p.color} {p.material}" for p in shown)
-    technical = f"3D model of {_article(color)} {color} {adjective} {noun}, {size_word} and toy-like. Parts - {inventory}."
+    technical = (f"3D model of {_article(color)} {color} {adjective} {noun}, {size_word} and toy-like. "
+                 f"Parts - {inventory}.")
     materials = sorted({p.material for p in shown})
     scene = (f"A single {proportion}{noun} in {color}, made of {_join(materials)}, "
              f"standing alone on a plain background, its {shown[0].name} {shown[0].color}.")

@@ -109,7 +109,8 @@ def frying_pan(s: Style) -> list[Part]:
     handle_color = s.choice(("black", "brown", s.accent))
     parts = [
         Part("pan", Revolve(shell_outline(outer, 0.065, 0.06), 32), s.main, s.material),
-        Part("handle", cylinder(0.05, 0.45, segments=12), handle_color, "wood" if handle_color == "brown" else "plastic",
+        Part("handle", cylinder(0.05, 0.45, segments=12), handle_color,
+             "wood" if handle_color == "brown" else "plastic",
              place(x=radius - 0.02, z=0.09, ry=80)),
     ]
     if s.chance(0.3):

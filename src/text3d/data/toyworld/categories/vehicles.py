@@ -13,7 +13,8 @@ def _wheels(s: Style, xs: list[float], half_track: float, radius: float, width: 
     for x in xs:
         for y in (-half_track, half_track):
             parts.append(Part("wheels", cylinder(radius, width), color, "rubber",
-                              place(x=x, y=y - width / 2 if y > 0 else y + width / 2, z=radius, rx=90 if y > 0 else -90)))
+                              place(x=x, y=y - width / 2 if y > 0 else y + width / 2, z=radius,
+                                    rx=90 if y > 0 else -90)))
     return parts
 
 
@@ -59,7 +60,8 @@ def car(s: Style) -> list[Part]:
              "black", "glass", place(x=-0.05, z=body_z + body_h, rx=90)),
     ]
     parts += _wheels(s, [-0.3, 0.3], width / 2 + 0.01, r, 0.08, "black")
-    parts += [Part("lights", Box(0.03, 0.07, 0.05), "yellow", "glass", place(x=length / 2, y=y, z=body_z + body_h * 0.6))
+    parts += [Part("lights", Box(0.03, 0.07, 0.05), "yellow", "glass",
+                   place(x=length / 2, y=y, z=body_z + body_h * 0.6))
               for y in (-width / 3, width / 3)]
     if s.chance(0.35):
         s.facts["spoiler"] = True
@@ -121,7 +123,8 @@ def helicopter(s: Style) -> list[Part]:
         Part("tail boom", cylinder(0.065, 0.55, radius_top=0.045), s.main, s.material, place(x=-0.15, z=0.32, ry=-90)),
         Part("tail", Box(0.12, 0.06, 0.2), s.accent, s.material, place(x=-0.68, z=0.38)),
         Part("rotor", cylinder(0.03, 0.08), "gray", "metal", place(x=0.1, z=0.48)),
-        Part("rotor", Box(0.95, 0.11, 0.06), s.accent if s.chance(0.5) else "black", "metal", place(x=0.1, z=0.56, rz=20)),
+        Part("rotor", Box(0.95, 0.11, 0.06), s.accent if s.chance(0.5) else "black", "metal",
+             place(x=0.1, z=0.56, rz=20)),
     ]
     for y in (-0.16, 0.16):
         parts.append(Part("skids", cylinder(0.045, 0.6), "gray", "metal", place(x=-0.2, y=y, z=0.03, ry=90)))
@@ -162,14 +165,16 @@ def rocket(s: Style) -> list[Part]:
     height = 1.0 * s.stretch("tall", 1.3)
     radius = 0.14 * s.stretch("wide", 1.3)
     body = Lathe([(radius * 0.8, 0.0), (radius, 0.1), (radius, height * 0.62)], 24)
-    nose = Lathe([(radius, 0.0), (radius * 0.8, height * 0.12), (radius * 0.4, height * 0.22), (0.0, height * 0.28)], 24)
+    nose = Lathe([(radius, 0.0), (radius * 0.8, height * 0.12), (radius * 0.4, height * 0.22),
+                  (0.0, height * 0.28)], 24)
     fin = Extrusion([(0.0, 0.0), (0.22, 0.0), (0.0, 0.32)], 0.045)
     parts = [Part("body", body, s.main, s.material), Part("nose cone", nose, s.accent, s.material,
                                                          place(z=height * 0.62))]
     fins = s.integer(3, 4)
     s.facts["fins"] = fins
     for k in range(fins):
-        parts.append(Part("fins", fin, s.accent, s.material, place(z=0.0, rz=360.0 * k / fins) @ place(x=radius * 0.85, rx=90)))
+        around = place(z=0.0, rz=360.0 * k / fins) @ place(x=radius * 0.85, rx=90)
+        parts.append(Part("fins", fin, s.accent, s.material, around))
     parts.append(Part("window", cylinder(0.06, 0.03), "teal" if s.main != "teal" else "white", "glass",
                       place(y=radius - 0.005, z=height * 0.45, rx=-90)))
     return parts

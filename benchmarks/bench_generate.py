@@ -1,0 +1,66 @@
+"""Benchmark: seconds per asset end to end (augment + generate + GLB export) at default
+settings, and the peak memory of ``text3d generate``.
+
+Target: ≤ 2 s per asset and ≤ 2 GB on 2 CPU cores with the embedded generator. Printed
+beside the procedural backend run in the same process, and the published anchor
+(TriplaneTurbo: 1.2 s per textured mesh on a GPU, seed 002 Table 1).
+
+    .venv/bin/python benchmarks/bench_generate.py [--n 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import peak_rss_of_command  # noqa: E402
+
+PROMPTS = ["small blue sailboat", "red wooden chair", "tall green pine tree", "yellow rubber duck",
+           "black metal lamp", "white ceramic teapot", "orange toy truck", "purple teddy bear",
+           "gray stone castle tower", "pink mushroom", "teal bicycle", "brown wooden bookshelf"]
+
+
+def time_backend(backend: str, n: int) -> list[float]:
+    from text3d.assets.io import asset_to_glb_bytes
+    from text3d.runs.pipeline import Pipeline
+
+    pipeline = Pipeline(backend=backend, augment="embedded")
+    pipeline(PROMPTS[0], seed=0)  # warm-up: models loaded, caches filled
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        result = pipeline(PROMPTS[i % len(PROMPTS)], seed=1000 + i)
+        asset_to_glb_bytes(result.asset)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_mb, code = peak_rss_of_command([sys.executable, "-m", "text3d", "generate", PROMPTS[0], "--out",
+                                             str(Path(tmp) / "asset"), "--backend", "embedded"])
+    rows = {}
+    for backend in ("embedded", "procedural"):
+        times = time_backend(backend, args.n)
+        rows[backend] = (statistics.median(times), max(times))
+    print(f"end to end (augment + generate + GLB export), {args.n} prompts after warm-up, median of runs")
+    print(f"{'backend':34s} {'median s':>9s} {'max s':>7s} {'vs anchor':>10s}")
+    for backend, (median, worst) in rows.items():
+        print(f"{backend + ' (2 CPU cores)':34s} {median:9.3f} {worst:7.3f} {1.2 / median:9.2f}x")
+    print(f"{'TriplaneTurbo on a GPU (published)':34s} {1.2:9.3f} {'':>7s} {1.0:9.2f}x")
+    embedded = rows["embedded"][0]
+    print(f"target ≤ 2 s per asset: {'PASS' if embedded <= 2.0 else 'FAIL'} ({embedded:.3f} s)")
+    print(f"peak memory of `text3d generate` (embedded, child process, incl. views + GIF): {peak_mb:.0f} MB "
+          f"(target ≤ 2048 MB: {'PASS' if peak_mb <= 2048 and code == 0 else 'FAIL'})")
+
+
+if __name__ == "__main__":
+    main()
