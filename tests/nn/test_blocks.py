@@ -26,7 +26,9 @@ def test_block_vae_shapes_and_loss():
     assert occ.shape == (3, 16, 16, 16) and rgb.shape == (3, 3, 16, 16, 16)
     loss, parts = vae.loss(grid)
     loss.backward()
-    assert set(parts) == {"bce", "color", "kl"} and torch.isfinite(loss)
+    assert set(parts) == {"bce", "color", "kl", "blocks"} and torch.isfinite(loss)
+    sparse, sparse_parts = vae.loss(torch.zeros(3, 4, 16, 16, 16), empty_keep=0.5)
+    assert torch.isfinite(sparse) and sparse_parts["blocks"] <= 24
 
 
 def test_fresh_dit_is_zero_and_cfg_sampling_runs():

@@ -12,7 +12,7 @@ encoders_app = typer.Typer(help="The embedded encoders.", no_args_is_help=True)
 @encoders_app.command("evaluate")
 def evaluate_command(
     seed: int = typer.Option(1_000_000, "--seed", help="Held-out base seed (≥ 1,000,000; training seeds are refused)."),
-    n: int = typer.Option(1200, "--n", help="Held-out instances to build and render."),
+    n: int = typer.Option(2400, "--n", help="Held-out instances (FD halves and shifted set get n/2 renders each)."),
     image_encoder: str = typer.Option(None, "--image-encoder", help="Folder of an image encoder (default: shipped)."),
     point_encoder: str = typer.Option(None, "--point-encoder", help="Folder of a point encoder (default: shipped)."),
     device: str = typer.Option(None, "--device"),

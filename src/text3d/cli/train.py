@@ -16,11 +16,12 @@ def encoders_command(
     seed: int = typer.Option(0, "--seed", help="Seed of initialization and batch sampling."),
     steps: int = typer.Option(2000, "--steps", help="Image-encoder optimizer steps."),
     items: int = typer.Option(12600, "--items", help="Training items (toyworld seeds from 0)."),
-    point_steps: int = typer.Option(700, "--point-steps", help="Point-encoder optimizer steps."),
+    point_steps: int = typer.Option(1000, "--point-steps", help="Point-encoder optimizer steps."),
     batch: int = typer.Option(128, "--batch", help="Image-encoder batch size."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, mps (default: best available)."),
     workers: int = typer.Option(0, "--workers", help="Rendering processes (0 = one per core)."),
-    evaluate: int = typer.Option(1200, "--evaluate", help="Held-out instances for the model cards (0 = skip)."),
+    evaluate: int = typer.Option(2400, "--evaluate", help="Held-out instances for the model cards (0 = skip)."),
+    models: str = typer.Option("image,point", "--models", help="Which to train; the others are read from --out."),
 ) -> None:
     """Train the embedded image encoder (CLIP-like) and point encoder; write weights + cards."""
     from text3d.train.encoders import EncoderTrainConfig
@@ -28,7 +29,8 @@ def encoders_command(
 
     config = EncoderTrainConfig(seed=seed, steps=steps, items=items, point_steps=point_steps, batch=batch,
                                 device=device, workers=workers)
-    figures = train_encoders(out, config, evaluate_n=evaluate)
+    figures = train_encoders(out, config, evaluate_n=evaluate,
+                             models=tuple(m.strip() for m in models.split(",") if m.strip()))
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
 
 

@@ -46,7 +46,7 @@ def _render_instances(specs: list[tuple[str, int]], with_points: bool, progress:
     return images, instances, clouds
 
 
-def evaluate_encoders(seed: int = 1_000_000, n: int = 1200, image_encoder=None, point_encoder=None,
+def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder=None, point_encoder=None,
                       device: str | None = None, points: int = 450, progress: bool | None = None) -> dict[str, Any]:
     """The quality figures of the embedded encoders on ``n`` held-out instances from ``seed``."""
     from text3d.data.toyworld.instance import HELDOUT_SEEDS, item_spec

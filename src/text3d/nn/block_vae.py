@@ -87,15 +87,38 @@ class BlockVAE(nn.Module):
         logits = self.decode_logits(latents)
         return torch.sigmoid(logits[:, 0]), torch.sigmoid(logits[:, 1:])
 
-    def loss(self, grid: torch.Tensor, kl_weight: float = 1e-4) -> tuple[torch.Tensor, dict[str, float]]:
-        """BCE(occupancy) + occupancy-weighted MSE(color) + kl_weight · KL(q ‖ N(0, I))."""
-        mean, logvar = self.encode(grid)
+    def loss(self, grid: torch.Tensor, kl_weight: float = 1e-4, empty_keep: float = 1.0,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """BCE(occupancy) + occupancy-weighted MSE(color) + kl_weight · KL(q ‖ N(0, I)), per block.
+
+        ``empty_keep`` < 1 trains on every non-empty block but only that share of the empty
+        ones, weighted by 1/empty_keep so the loss stays an unbiased estimate (empty blocks
+        are most of a grid and the cheapest to get right).
+        """
+        b3 = self.config.block**3
+        occ, rgb = grid[:, :1], grid[:, 1:]
+        inputs = to_blocks(torch.cat([occ, occ * rgb], dim=1) * 2.0 - 1.0, self.config.block)
+        targets = to_blocks(grid, self.config.block)
+        inputs, targets = inputs.reshape(-1, inputs.shape[-1]), targets.reshape(-1, targets.shape[-1])
+        weight = torch.ones(len(targets), device=grid.device)
+        if empty_keep < 1.0:
+            empty = targets[:, :b3].amax(dim=1) <= 0
+            draw = torch.rand(len(targets), device=grid.device, generator=generator)
+            keep = ~empty | (draw < empty_keep)
+            keep[0] = True  # never an empty batch
+            inputs, targets = inputs[keep], targets[keep]
+            weight = torch.where(empty[keep], 1.0 / empty_keep, 1.0)
+        mean, logvar = self.encoder(inputs).chunk(2, dim=-1)
+        logvar = logvar.clamp(-12.0, 6.0)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-        logits = self.decode_logits(z)
-        occ, rgb = grid[:, 0], grid[:, 1:]
-        bce = F.binary_cross_entropy_with_logits(logits[:, 0], occ)
-        weight = occ[:, None]
-        color = ((torch.sigmoid(logits[:, 1:]) - rgb) ** 2 * weight).sum() / (3 * weight.sum()).clamp_min(1.0)
+        logits = self.decoder(z)
+        target_occ, target_rgb = targets[:, :b3], targets[:, b3:].reshape(len(targets), 3, b3)
+        bce = (F.binary_cross_entropy_with_logits(logits[:, :b3], target_occ, reduction="none").mean(1) * weight)
+        bce = bce.sum() / weight.sum()
+        color_pred = torch.sigmoid(logits[:, b3:]).reshape(len(targets), 3, b3)
+        occ_weight = target_occ[:, None]
+        color = ((color_pred - target_rgb) ** 2 * occ_weight).sum() / (3 * occ_weight.sum()).clamp_min(1.0)
         kl = 0.5 * (mean**2 + logvar.exp() - 1.0 - logvar).mean()
         total = bce + color + kl_weight * kl
-        return total, {"bce": float(bce.detach()), "color": float(color.detach()), "kl": float(kl.detach())}
+        return total, {"bce": float(bce.detach()), "color": float(color.detach()), "kl": float(kl.detach()),
+                       "blocks": float(len(targets))}

@@ -34,10 +34,10 @@ class DataSpec:
     views: int = 6
     image_size: int = 64
     voxel_prob: float = 0.25
-    points_every: int = 0  # 0: no points; k: points for every k-th item
+    points_every: int = 0  # 0: no points; k: points for the items of every k-th round of categories
     grids: bool = False
     grid_resolution: int = 32
-    version: int = 1
+    version: int = 2
 
     def key(self) -> str:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
@@ -80,7 +80,7 @@ def render_item(index: int, spec: DataSpec) -> dict[str, Any]:
         "material": meta["material"], "size": meta["size"], "texts": _item_texts(instance),
         "prompt": instance.prompt,
     }
-    if spec.points_every and index % spec.points_every == 0:
+    if spec.points_every and (index // len(programs)) % spec.points_every == 0:  # every category, 1/k seeds
         from text3d.render.points import sample_surface_points
 
         cloud = sample_surface_points(scene.to_asset(), 4000, 96)

@@ -37,7 +37,7 @@ class EncoderTrainConfig:
     weight_decay: float = 0.05
     head_weight: float = 1.0
     point_items_every: int = 3
-    point_steps: int = 700
+    point_steps: int = 1000
     point_batch: int = 32
     point_sample: int = 1024
     device: str | None = None

@@ -34,6 +34,7 @@ class GeneratorTrainConfig:
     vae_steps: int = 2500
     vae_batch: int = 48
     vae_lr: float = 1e-3
+    vae_empty_keep: float = 0.15
     latent: int = 16
     steps: int = 6000
     batch: int = 64
@@ -74,7 +75,7 @@ def train_vae(data: dict[str, Any], config: GeneratorTrainConfig, log_file, prog
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, config.vae_steps, 100, config.vae_lr)
         grid = grids_tensor(data, rng.integers(len(data["occupancy"]), size=config.vae_batch)).to(device)
-        loss, parts = vae.loss(grid)
+        loss, parts = vae.loss(grid, empty_keep=config.vae_empty_keep)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
