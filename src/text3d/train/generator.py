@@ -36,12 +36,12 @@ class GeneratorTrainConfig:
     vae_lr: float = 1e-3
     vae_empty_keep: float = 0.15
     latent: int = 16
-    steps: int = 6000
-    batch: int = 64
+    steps: int = 3000
+    batch: int = 32
     lr: float = 4e-4
     warmup: int = 200
     width: int = 256
-    depth: int = 8
+    depth: int = 6
     cond_dropout: float = 0.1
     image_fraction: float = 0.25
     device: str | None = None

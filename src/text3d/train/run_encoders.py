@@ -97,14 +97,16 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
             trainings["image"] = {**common, "model": "image", "seconds": round(time.perf_counter() - t0, 1)}
         else:
             image_model = EmbeddedImageEncoder.from_pretrained(out / "image-encoder", config.device).model
-            trainings["image"] = load_folder(out / "image-encoder")[1]["training"]
+            trainings["image"] = {**common, "model": "image", "seconds": 0.0,
+                                  **load_folder(out / "image-encoder")[1].get("training", {})}
         if "point" in models:
             t0 = time.perf_counter()
             point_model = train_point_encoder(data, config, log_file, progress)
             trainings["point"] = {**common, "model": "point", "seconds": round(time.perf_counter() - t0, 1)}
         else:
             point_model = EmbeddedPointEncoder.from_pretrained(out / "point-encoder", config.device).model
-            trainings["point"] = load_folder(out / "point-encoder")[1]["training"]
+            trainings["point"] = {**common, "model": "point", "seconds": 0.0,
+                                  **load_folder(out / "point-encoder")[1].get("training", {})}
     image_encoder = EmbeddedImageEncoder(image_model, image_model.vit.pos.device)
     point_encoder = EmbeddedPointEncoder(point_model, next(point_model.parameters()).device, points=config.point_sample)
     quality = evaluate_encoders(n=evaluate_n, image_encoder=image_encoder, point_encoder=point_encoder,
