@@ -47,7 +47,8 @@ def test_standard_layout_and_frame_change(tmp_path):
     r = Y_UP.T
     for i in range(3):
         sig = quat_to_matrix(s.rotations[i]) @ np.diag(np.exp(2 * s.log_scales[i])) @ quat_to_matrix(s.rotations[i]).T
-        sig_file = quat_to_matrix(raw.rotations[i]) @ np.diag(np.exp(2 * raw.log_scales[i])) @ quat_to_matrix(raw.rotations[i]).T
+        rot = quat_to_matrix(raw.rotations[i])
+        sig_file = rot @ np.diag(np.exp(2 * raw.log_scales[i])) @ rot.T
         assert np.allclose(sig_file, r @ sig @ r.T, atol=1e-5)
 
 

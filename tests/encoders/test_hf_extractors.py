@@ -94,8 +94,9 @@ def test_weights_from_environment_variable(dinov2_dir, monkeypatch):
     assert str(dinov2_dir.resolve()) in ext.weights_id
 
 
-@pytest.mark.parametrize("name, hub, env", [("clip-vit-large-patch14", "openai/clip-vit-large-patch14", "TEXT3D_WEIGHTS_CLIP"),
-                                            ("dinov2-vitl14", "facebook/dinov2-large", "TEXT3D_WEIGHTS_DINOV2")])
+@pytest.mark.parametrize("name, hub, env", [
+    ("clip-vit-large-patch14", "openai/clip-vit-large-patch14", "TEXT3D_WEIGHTS_CLIP"),
+    ("dinov2-vitl14", "facebook/dinov2-large", "TEXT3D_WEIGHTS_DINOV2")])
 def test_offline_missing_hub_model_says_how_to_provide_weights(name, hub, env, monkeypatch):
     monkeypatch.delenv(env, raising=False)
     with pytest.raises(ModelNotAvailableError) as info:

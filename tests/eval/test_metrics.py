@@ -102,7 +102,8 @@ def kd_by_loops(a, b, subsets, size, seed):
     rng = np.random.default_rng(seed)
     m = min(len(a), len(b), size)
     d = a.shape[1]
-    k = lambda x, y: (float(x @ y) / d + 1.0) ** 3
+    def k(x, y):
+        return (float(x @ y) / d + 1.0) ** 3
     values = []
     for _ in range(subsets):
         x = a[rng.choice(len(a), m, replace=False)]
@@ -194,7 +195,8 @@ def test_correlations_against_formulas():
     t = r * np.sqrt((len(x) - 2) / (1 - r * r))
     assert result["pearson_r"] == pytest.approx(r)
     assert result["pearson_p"] == pytest.approx(2 * scipy.stats.t.sf(abs(t), len(x) - 2))
-    rank = lambda v: np.argsort(np.argsort(v)).astype(float)
+    def rank(v):
+        return np.argsort(np.argsort(v)).astype(float)
     assert result["spearman_r"] == pytest.approx(np.corrcoef(rank(x), rank(y))[0, 1])
     assert result["pearson_r"] < -0.8
     assert np.isnan(M.correlations([1, 2], [3, 4])["pearson_r"])

@@ -124,7 +124,8 @@ def test_clip_scores_match_direct_computation(evaluated, weights):
     ext = create_extractor("clip-vit-large-patch14", weights=weights["clip-vit-large-patch14"], device="cpu")
     users, augs = [], []
     for k, (shape, color) in enumerate(GEN_SPECS):
-        views = ext.image_features([read_rgb(p) for p in AssetFolder(gen / "items" / f"item{k:03d}").view_paths("clip8")])
+        paths = AssetFolder(gen / "items" / f"item{k:03d}").view_paths("clip8")
+        views = ext.image_features([read_rgb(p) for p in paths])
         assert len(views) == 8
         prompt, caption = ext.text_features([f"a {color} {shape}",
                                              f"a small {color} {shape} toy with smooth {color} plastic surfaces"])
@@ -152,7 +153,7 @@ def test_report_files(evaluated):
     assert page.count("<div class='item'>") == 4 and page.count("data:image/png;base64,") == 4 + 3
     assert "src='http" not in page and "src=\"http" not in page
     lines = (out / "per_item.csv").read_text().splitlines()
-    assert lines[0].startswith("id,prompt,caption") and [l.split(",")[0] for l in lines[1:]] == [
+    assert lines[0].startswith("id,prompt,caption") and [line.split(",")[0] for line in lines[1:]] == [
         "item000", "item001", "item002", "item003"]
 
 

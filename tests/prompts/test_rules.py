@@ -67,7 +67,8 @@ TABLE = [
     ("As an AI language model, I cannot create images.", "As an AI language model, I cannot create images.",
      ["refusal"]),
     # another language (script and Latin-script)
-    ("一艘小型蓝色帆船，带有白色的帆和木质甲板。", "一艘小型蓝色帆船，带有白色的帆和木质甲板。", ["language", "missing_words"]),
+    ("一艘小型蓝色帆船，带有白色的帆和木质甲板。", "一艘小型蓝色帆船，带有白色的帆和木质甲板。",
+     ["language", "missing_words"]),
     ("Un petit voilier bleu avec une voile blanche et une coque en bois.",
      "Un petit voilier bleu avec une voile blanche et une coque en bois.", ["language", "missing_words"]),
     # verse (a poem instead of a caption)

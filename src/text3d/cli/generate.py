@@ -14,7 +14,7 @@ def generate_command(
     out: Path = typer.Option(..., "--out", "-o", help="Asset folder (one prompt) or run folder (--prompts)."),
     prompts: Path = typer.Option(None, "--prompts", help="File with one prompt per line: batch into a run folder."),
     augment: str = typer.Option("embedded", "--augment", help="embedded, none, ollama:TAG, openai:MODEL, hf:REPO."),
-    backend: str = typer.Option("procedural", "--backend",
+    backend: str = typer.Option("embedded", "--backend",
                                 help="embedded, procedural, trellis-text, trellis-image, triplaneturbo."),
     model: str = typer.Option(None, "--model", help="Weights of the backend (hub id or local folder)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (batch item i uses seed + i)."),

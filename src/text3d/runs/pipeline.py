@@ -27,7 +27,7 @@ from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFol
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BACKEND = "procedural"
+DEFAULT_BACKEND = "embedded"
 DEFAULT_AUGMENT = "embedded"
 MAX_PROMPT_CHARS = 2000
 
