@@ -153,8 +153,8 @@ def train_flow(data: dict[str, Any], latents: np.ndarray, config: GeneratorTrain
             context, mask = model.condition(tokens, None, "image", drop)
         else:
             texts = [pools[i][int(rng.integers(len(pools[i])))] for i in index]
-            encoding = text_encoder.encode(texts)
-            context, mask = model.condition(encoding.tokens.float(), encoding.mask, "text", drop)
+            encoding = text_encoder.encode(texts)  # made under inference_mode: clone into autograd-usable tensors
+            context, mask = model.condition(encoding.tokens.float().clone(), encoding.mask.clone(), "text", drop)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             loss = flow_loss(model, x1, context, mask, generator)
         optimizer.zero_grad(set_to_none=True)

@@ -104,6 +104,16 @@ def test_groups_and_several_objects():
     assert len(split_objects("a red and white lighthouse")) == 1
 
 
+
+@pytest.mark.parametrize("prompt", ["purple cactus next to blue bowl", "gray axe beside brown bowl"])
+def test_toyworld_grouped_prompts_keep_both_objects_colors(prompt):
+    objects = split_objects(prompt)
+    assert [o.category.name for o in objects] == [prompt.split()[1], "bowl"]
+    caption = embedded_caption(prompt, seed=3)
+    assert_valid(prompt, caption)
+    assert prompt.split()[0] in caption and prompt.split()[-2] in caption
+    assert len(split_objects("a lamp next to the window")) == 1  # "window" is no category: one phrase
+
 def test_long_prompts_stay_within_the_limits():
     prompt = "small blue sailboat with two white sails and a red flag on a calm sea at sunset"
     caption = embedded_caption(prompt, seed=0)

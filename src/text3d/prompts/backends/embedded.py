@@ -55,6 +55,7 @@ MAX_PARTS = 3  # parts named in a single-object caption (main part first)
 _TOKEN = re.compile(r"[^\s,;]+|[,;]")
 _ARTICLES = frozenset({"a", "an", "the", "some"})
 _SPLITTERS = frozenset({"and", ",", "&", "plus", ";"})
+_SIDE_BY_SIDE = frozenset({"beside", "alongside"})  # split only when both sides name categories
 _PREPOSITIONS = frozenset("with of on in at by for from under over near beside behind inside holding wearing "
                           "made that which".split())
 _DIGIT_WORDS = {str(n): n for n in range(2, 21)}
@@ -183,12 +184,21 @@ def parse_object(tokens: list[str]) -> ObjectPhrase:
 
 
 def split_objects(prompt: str) -> list[ObjectPhrase]:
-    """Split a prompt into object phrases at "and"/commas when every piece names a category."""
+    """Split a prompt into object phrases at "and", commas, "next to" and "beside" when every
+    piece names a category ("a cat beside a dog"); otherwise one phrase ("a lamp beside the bed" stays whole
+    when "bed" is no category)."""
     tokens = _TOKEN.findall(prompt.strip().rstrip("."))
     pieces: list[list[str]] = [[]]
-    for token in tokens:
-        if token.lower() in _SPLITTERS:
+    skip = False
+    for index, token in enumerate(tokens):
+        word = token.lower()
+        if skip:
+            skip = False
+        elif word in _SPLITTERS or word in _SIDE_BY_SIDE:
             pieces.append([])
+        elif word == "next" and index + 1 < len(tokens) and tokens[index + 1].lower() == "to":
+            pieces.append([])  # "next to", as toyworld's grouped prompts join their two objects
+            skip = True
         else:
             pieces[-1].append(token)
     pieces = [p for p in pieces if p]
