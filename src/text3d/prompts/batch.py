@@ -28,7 +28,7 @@ from text3d.errors import InputError, Text3DError, one_line
 from text3d.progress import track
 from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.base import AugmentResult, BackendUnavailableError
-from text3d.store.atomic import dumps_json, write_text
+from text3d.store.atomic import dumps_json, read_json_lines, write_text
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +71,9 @@ class ResultsFile:
     def rows(self) -> dict[tuple[str, int, str, str], dict[str, Any]]:
         """The latest row of every (prompt, seed, backend, model), in first-seen order."""
         latest: dict[tuple[str, int, str, str], dict[str, Any]] = {}
-        if not self.path.exists():
-            return latest
-        with self.path.open("r", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    log.warning("%s:%d: skipping a torn or malformed line", self.path, number)
-                    continue
-                if isinstance(row, dict) and "prompt" in row:
-                    latest[_row_key(row)] = row  # a later row replaces, keeping first-seen order
+        for row in read_json_lines(self.path):
+            if "prompt" in row:
+                latest[_row_key(row)] = row  # a later row replaces, keeping first-seen order
         return latest
 
     def append(self, row: dict[str, Any]) -> None:

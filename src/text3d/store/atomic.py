@@ -7,13 +7,16 @@ never a torn write.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -91,3 +94,23 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     else:
         pil = Image.fromarray(array.astype(np.uint8))
     return write_atomic(path, lambda f: pil.save(f, format="PNG", optimize=False, compress_level=6))
+
+
+def read_json_lines(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file written by appends; blank lines, a torn last line
+    (a process killed mid-append) and malformed lines are skipped with a warning. A missing
+    file yields nothing."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with path.open("r", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s:%d: skipping a torn or malformed line", path, number)
+                continue
+            if isinstance(row, dict):
+                yield row

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from text3d.store.atomic import dumps_json, write_json, write_text
+from text3d.store.atomic import dumps_json, read_json_lines, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -104,23 +104,9 @@ class Manifest:
     def rows(self) -> dict[str, dict[str, Any]]:
         """The latest row of every id, in first-seen order; torn or malformed lines are skipped."""
         latest: dict[str, dict[str, Any]] = {}
-        if not self.path.exists():
-            return latest
-        with self.path.open("r", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    log.warning("%s:%d: skipping a malformed manifest line", self.path, number)
-                    continue
-                if isinstance(row, dict) and "id" in row:
-                    if row["id"] in latest:
-                        latest[row["id"]].update(row)
-                    else:
-                        latest[row["id"]] = row
+        for row in read_json_lines(self.path):
+            if "id" in row:
+                latest.setdefault(row["id"], {}).update(row)
         return latest
 
     def update(self, row: dict[str, Any]) -> None:
