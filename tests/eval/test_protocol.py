@@ -229,8 +229,8 @@ def test_generated_equal_to_reference_gives_zero_fd(tmp_path):
 
 def test_input_errors(tmp_path, weights):
     gen = make_run(tmp_path / "gen", GEN_SPECS[:2])
-    with pytest.raises(InputError, match="--extractors.*known: .*dinov2-vitl14"):
-        evaluate_run(gen, tmp_path / "out", gen, EvalOptions())
+    with pytest.raises(InputError, match="unknown .*'nosuch'.*known: .*dinov2-vitl14"):
+        evaluate_run(gen, tmp_path / "out", gen, EvalOptions(extractors=("nosuch",)))
     with pytest.raises(InputError, match="lack canonical4 views"):
         evaluate_run(gen, tmp_path / "out", gen, options(weights, names=("dinov2-vitl14",), render_missing=False))
     with pytest.raises(InputError, match="not a run folder"):

@@ -93,7 +93,7 @@ def table_fidelity(systems: Sequence[tuple[str, dict[str, Any]]]) -> Table:
     headers = ["System"]
     for n in images:
         headers += [f"FD ({n}) ↓", f"KD ({n}) ×100 ↓"]
-    headers += [f"FD ({n}) ↓" for n in points] + ["CLIP ↑"]
+    headers += [f"FD_points ({n}) ↓" for n in points] + ["CLIP ↑"]
     rows = []
     for system, m in systems:
         row = [system]

@@ -104,7 +104,7 @@ def preprocess_images(images: list, size: int, device: torch.device | str = "cpu
         array = np.asarray(image)
         if array.ndim == 2:
             array = np.repeat(array[..., None], 3, axis=2)
-        x = torch.from_numpy(np.ascontiguousarray(array)).float() / 255.0
+        x = torch.from_numpy(array.astype(np.float32)) / 255.0  # a copy: read-only inputs stay untouched
         if x.shape[2] == 4:
             alpha = x[..., 3:4]
             x = x[..., :3] * alpha + (1.0 - alpha)
