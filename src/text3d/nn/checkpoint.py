@@ -1,7 +1,10 @@
 """A model is one folder: ``config.json`` + ``model.safetensors`` (+ ``README.md``, the card).
 
 This is TRELLIS's and diffusers' layout; ``from_pretrained`` of every embedded model reads
-it with :func:`load_folder`.
+it with :func:`load_folder`. A state larger than ``max_shard_bytes`` is written the way
+transformers shards checkpoints: ``model-00001-of-0000N.safetensors`` … plus
+``model.safetensors.index.json`` (``{"metadata": {"total_size"}, "weight_map": {name: file}}``),
+which keeps every committed file small.
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from text3d.store.atomic import write_json, write_text
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
 """Folder of the embedded models shipped inside the package."""
 
+SINGLE_FILE = "model.safetensors"
+INDEX_FILE = "model.safetensors.index.json"
+MAX_SHARD_BYTES = 16 * 1024 * 1024
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / SINGLE_FILE).exists() or (folder / INDEX_FILE).exists()
+
 
 def resolve_model_folder(name_or_path: str | Path | None, default_name: str) -> Path:
     """A shipped model's folder by name ("embedded" or its own name), or a local path."""
@@ -25,23 +36,49 @@ def resolve_model_folder(name_or_path: str | Path | None, default_name: str) -> 
         folder = Path(name_or_path)
         if not folder.exists() and (WEIGHTS_ROOT / str(name_or_path)).exists():
             folder = WEIGHTS_ROOT / str(name_or_path)
-    if not (folder / "config.json").exists() or not (folder / "model.safetensors").exists():
+    if not (folder / "config.json").exists() or not _has_weights(folder):
         raise ModelNotAvailableError(
             f"{default_name}: no config.json + model.safetensors in {folder}; train one with "
             f"`text3d train ...` or pass the folder of a trained model")
     return folder
 
 
-def save_folder(folder: str | Path, state_dict: dict, config: dict[str, Any], card: str | None = None) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` (float16 when ``half``) and the card."""
+def _shards(tensors: dict, max_shard_bytes: int) -> list[dict]:
+    """Consecutive groups of tensors of at most ``max_shard_bytes`` each (a larger tensor alone)."""
+    shards: list[dict] = [{}]
+    size = 0
+    for name, tensor in tensors.items():
+        nbytes = tensor.numel() * tensor.element_size()
+        if shards[-1] and size + nbytes > max_shard_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][name] = tensor
+        size += nbytes
+    return shards
+
+
+def save_folder(folder: str | Path, state_dict: dict, config: dict[str, Any], card: str | None = None,
+                max_shard_bytes: int = MAX_SHARD_BYTES) -> Path:
+    """Write ``config.json``, the weights (one file, or shards + index past ``max_shard_bytes``)
+    and the card; tensors are stored in the dtype they come in."""
     from safetensors.torch import save_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
-    tmp = folder / ".model.safetensors.tmp"
-    save_file(tensors, str(tmp), metadata={"format": "pt"})
-    tmp.replace(folder / "model.safetensors")
+    shards = _shards(tensors, max_shard_bytes)
+    for stale in [*folder.glob("model-*-of-*.safetensors"), folder / SINGLE_FILE, folder / INDEX_FILE]:
+        stale.unlink(missing_ok=True)
+    names = [SINGLE_FILE] if len(shards) == 1 else [
+        f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+    for name, shard in zip(names, shards):
+        tmp = folder / f".{name}.tmp"
+        save_file(shard, str(tmp), metadata={"format": "pt"})
+        tmp.replace(folder / name)
+    if len(shards) > 1:
+        total = sum(t.numel() * t.element_size() for t in tensors.values())
+        write_json(folder / INDEX_FILE, {"metadata": {"total_size": total},
+                                         "weight_map": {k: n for n, s in zip(names, shards) for k in s}})
     write_json(folder / "config.json", config)
     if card is not None:
         write_text(folder / "README.md", card)
@@ -49,8 +86,19 @@ def save_folder(folder: str | Path, state_dict: dict, config: dict[str, Any], ca
 
 
 def load_folder(folder: Path) -> tuple[dict, dict[str, Any]]:
-    """(state dict as float32 tensors, config) of a model folder."""
+    """(state dict as float32 tensors, config) of a model folder, single-file or sharded."""
     from safetensors.torch import load_file
 
-    state = {k: v.float() for k, v in load_file(str(folder / "model.safetensors")).items()}
-    return state, json.loads((folder / "config.json").read_text())
+    state = {}
+    for path in weight_files(folder):
+        state.update({k: v.float() for k, v in load_file(str(path)).items()})
+    return state, json.loads((Path(folder) / "config.json").read_text())
+
+
+def weight_files(folder: str | Path) -> list[Path]:
+    """The safetensors files of a model folder: its shards in order, or the single file."""
+    folder = Path(folder)
+    if (folder / INDEX_FILE).exists():
+        names = sorted(set(json.loads((folder / INDEX_FILE).read_text())["weight_map"].values()))
+        return [folder / n for n in names]
+    return [folder / SINGLE_FILE]

@@ -78,7 +78,7 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, folder in (("image", "image-encoder"), ("point", "point-encoder")):
-        if name not in models and not (out / folder / "model.safetensors").exists():
+        if name not in models and not (out / folder / "config.json").exists():
             raise InputError(f"{out / folder}: no trained {name} encoder to reuse; train it too (--models image,point)")
     start = time.perf_counter()
     spec = DataSpec(n=config.items, views=config.views, points_every=config.point_items_every)

@@ -25,7 +25,12 @@ from text3d.encoders.base import FeatureExtractor, extractors
 def _weights_id(folder: Path | None) -> str:
     if folder is None:
         return "untrained"
-    digest = hashlib.sha1((folder / "model.safetensors").read_bytes()).hexdigest()[:16]
+    from text3d.nn.checkpoint import weight_files
+
+    sha = hashlib.sha1()
+    for path in weight_files(folder):
+        sha.update(path.read_bytes())
+    digest = sha.hexdigest()[:16]
     return f"{folder.name}:{digest}"
 
 
