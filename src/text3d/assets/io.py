@@ -48,8 +48,12 @@ def to_file_frame(points: np.ndarray, up: str = "y") -> np.ndarray:
 
 
 def from_file_frame(points: np.ndarray, up: str = "y") -> np.ndarray:
-    """File coordinates → z-up text3d coordinates (``up="y"``: v @ Y_UPᵀ)."""
-    return points @ Y_UP.T if up == "y" else points
+    """File coordinates → z-up text3d coordinates (``up="y"``: v @ Y_UPᵀ). Non-finite input
+    passes through quietly: loading rejects it afterwards with a message naming the file."""
+    if up != "y":
+        return points
+    with np.errstate(invalid="ignore"):
+        return points @ Y_UP.T
 
 
 # --------------------------------------------------------------------------- probing
