@@ -7,7 +7,8 @@ N held-out instances (seeds ≥ 1,000,000, never trained on) are rendered once e
   (``…_paraphrase``: the same with held-out nouns, "a yacht");
 * ``color_accuracy`` — argmax over the 12 prompts "a <color> object" equals the color;
 * ``text_to_image_r_at_10`` — each of the first 1,000 instances' short prompt retrieves its
-  render among the 1,000 renders within 10 (``…_paraphrase``: its paraphrase prompt);
+  render among the 1,000 renders within 10 (``…_paraphrase``: its paraphrase prompt;
+  ``…_with_paraphrases``: both query sets pooled, the issue's "paraphrase prompts included");
 * ``point_accuracy`` — PointNet category accuracy on depth20 → 4,000-point clouds;
 * ``fd_ratio`` — FD(A, B) / FD(A, S) on CLS features, A and B two disjoint halves of the
   real renders, S as many renders of other instances from only the even-indexed half of
@@ -89,6 +90,9 @@ def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder=None, 
     result["text_to_image_r_at_10"] = float(retrieval_recall(prompts, emb[:m], truth, ks=(10,))[10])
     result["text_to_image_r_at_1"] = float(retrieval_recall(prompts, emb[:m], truth, ks=(1,))[1])
     result["text_to_image_r_at_10_paraphrase"] = float(retrieval_recall(paraphrases, emb[:m], truth, ks=(10,))[10])
+    # the issue's figure, "paraphrase prompts included": both query sets pooled (2m queries)
+    result["text_to_image_r_at_10_with_paraphrases"] = float(retrieval_recall(
+        np.concatenate([prompts, paraphrases]), emb[:m], np.concatenate([truth, truth]), ks=(10,))[10])
 
     k = min(points, n)
     _, _, clouds = _render_instances(specs[:k], with_points=True, progress=progress)
