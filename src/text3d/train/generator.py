@@ -46,6 +46,20 @@ class GeneratorTrainConfig:
     image_fraction: float = 0.25
     device: str | None = None
     workers: int = 0
+    checkpoint_every: int = 250
+
+
+RESUME_FIELDS = ("seed", "items", "vae_steps", "vae_batch", "vae_lr", "vae_empty_keep", "latent", "steps", "batch",
+                 "lr", "warmup", "width", "depth", "cond_dropout", "image_fraction")
+"""Settings a DiT checkpoint must share with the run that resumes it."""
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    from text3d.store.atomic import write_atomic
+
+    write_atomic(path, lambda handle: torch.save(state, handle))
 
 
 def grids_tensor(data: dict[str, Any], index: np.ndarray) -> "torch.Tensor":  # noqa: F821
@@ -116,8 +130,13 @@ def item_text_pool(data: dict[str, Any], seed: int) -> list[list[str]]:
 
 
 def train_flow(data: dict[str, Any], latents: np.ndarray, config: GeneratorTrainConfig, log_file,
-               image_tokens: "torch.Tensor | None" = None, progress: bool | None = None):  # noqa: F821
-    """Train the flow DiT on standardized latents; returns the model in eval mode."""
+               image_tokens: "torch.Tensor | None" = None, progress: bool | None = None,  # noqa: F821
+               checkpoint: Path | None = None):
+    """Train the flow DiT on standardized latents; returns the model in eval mode.
+
+    With ``checkpoint``, the model, EMA, optimizer and random states are saved there
+    atomically every ``config.checkpoint_every`` steps, and a run with the same settings
+    resumes from it (the file is removed when training ends)."""
     import torch
 
     from text3d.device import resolve_device
@@ -138,9 +157,24 @@ def train_flow(data: dict[str, Any], latents: np.ndarray, config: GeneratorTrain
                               image_dim=image_tokens.shape[-1] if image_tokens is not None else 192)).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    resume_key = {k: getattr(config, k) for k in RESUME_FIELDS}
+    first_step = 0
+    if checkpoint is not None and checkpoint.exists():
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        if saved.get("key") == resume_key:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            ema = saved["ema"]
+            rng.bit_generator.state = saved["rng"]
+            generator.set_state(saved["generator"].cpu() if device.type != "cpu" else saved["generator"])
+            first_step = int(saved["step"])
+            log.info("resuming the flow DiT at step %d from %s", first_step, checkpoint)
+        else:
+            log.warning("%s was written with other settings; training the DiT from the start", checkpoint)
     start = time.perf_counter()
     use_bf16 = device.type in ("cpu", "cuda")
-    for step in track(range(config.steps), description="flow DiT", enabled=progress):
+    for step in track(range(first_step, config.steps), description="flow DiT", enabled=progress,
+                      total=config.steps - first_step):
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, config.steps, config.warmup, config.lr)
         index = rng.integers(len(x_all), size=config.batch)
@@ -172,7 +206,14 @@ def train_flow(data: dict[str, Any], latents: np.ndarray, config: GeneratorTrain
                                        "lr": round(optimizer.param_groups[0]["lr"], 7),
                                        "time_s": round(time.perf_counter() - start, 1)}) + "\n")
             log_file.flush()
+        done = step + 1
+        if checkpoint is not None and done % config.checkpoint_every == 0 and done < config.steps:
+            _save_checkpoint(checkpoint, {"key": resume_key, "step": done, "model": model.state_dict(), "ema": ema,
+                                          "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                                          "generator": generator.get_state()})
     model.load_state_dict(ema)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
     return model.eval()
 
 

@@ -132,7 +132,8 @@ def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int 
             views = data["images"].shape[0] // config.items
             image_tokens = encoder.tokens(list(data["images"])).half().reshape(config.items, views, -1,
                                                                                encoder.config.width)
-        dit = train_flow(data, standardized, config, log_file, image_tokens, progress)
+        dit = train_flow(data, standardized, config, log_file, image_tokens, progress,
+                         checkpoint=out / "stage2-dit.pt")
         seconds["dit"] = time.perf_counter() - start
     params = {"vae": sum(p.numel() for p in vae.parameters()), "dit": sum(p.numel() for p in dit.parameters())}
     data_info = {"items": config.items}
