@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -215,10 +215,6 @@ def train_flow(data: dict[str, Any], latents: np.ndarray, config: GeneratorTrain
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
     return model.eval()
-
-
-def config_record(config: GeneratorTrainConfig) -> dict[str, Any]:
-    return asdict(config)
 
 
 def save_generator(folder: Path, vae, dit, latent_mean: np.ndarray, latent_std: np.ndarray,
