@@ -36,7 +36,7 @@ class GeneratorTrainConfig:
     vae_lr: float = 1e-3
     vae_empty_keep: float = 0.15
     latent: int = 16
-    steps: int = 3000
+    steps: int = 4500
     batch: int = 32
     lr: float = 4e-4
     warmup: int = 200

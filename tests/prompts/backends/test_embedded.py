@@ -15,7 +15,7 @@ from text3d.prompts.clip_tokens import clip_token_count
 from text3d.prompts.rules import check_caption, word_count
 from text3d.prompts.words import words
 
-UNKNOWN = ["vintage brass telescope", "medieval iron helmet", "owl", "old leather armchair", "red apples",
+UNKNOWN = ["vintage brass telescope", "medieval iron helmet", "owl", "old leather saddle", "red apples",
            "car tire", "steaming bowl of ramen", "two antique pocket watches"]
 
 
@@ -68,19 +68,32 @@ def test_prompts_outside_the_vocabulary_keep_their_words_in_generic_phrasing(pro
     assert " ".join(prompt.split()) in caption[0].lower() + caption[1:]  # the words as typed, in order
 
 
-def test_held_out_paraphrases_are_not_parsed():
-    assert parse_object(["yacht"]).category is None
-    assert parse_object(["crimson", "ball"]).colors == []
+def test_words_outside_the_vocabulary_are_grounded_and_kept_as_typed():
+    assert not set(COLOR_PARAPHRASES["red"]) & {w for ws in COLOR_WORDS.values() for w in ws}
+    yacht = parse_object(["yacht"])
+    assert yacht.category.name == "sailboat" and yacht.grounded is not None
+    crimson = parse_object(["crimson", "ball"])
+    assert crimson.colors == [] and crimson.grounded_colors == {0: "red"}
     caption = embedded_caption("crimson yacht", seed=0)
     assert_valid("crimson yacht", caption)
-    assert "hull" not in caption and "crimson yacht" in caption
-    assert not set(COLOR_PARAPHRASES["red"]) & {w for ws in COLOR_WORDS.values() for w in ws}
+    assert caption.startswith("A sailboat with") and caption.endswith("(crimson yacht).")  # typed words last
+    assert "red" in caption and caption.index("red") < caption.index("hull")  # the main part takes the color
+    long = "average-sized crimson yacht with tall masts and many tiny flags flapping in the wind near the harbor"
+    assert_valid(long, embedded_caption(long, seed=0))  # too long to repeat the prompt: typed words stay in place
+    trailing = parse_object("yacht in rose".split())
+    assert trailing.category.name == "sailboat" and trailing.grounded_colors == {2: "pink"}
+
+
+def test_grounding_does_not_touch_prompts_in_the_vocabulary():
+    parsed = parse_object("small blue sailboat".split())
+    assert parsed.grounded is None and parsed.grounded_colors == {}
 
 
 def test_longest_category_match_wins_and_the_head_noun_decides():
     assert parse_object("brown teddy bear".split()).category.name == "teddy_bear"
     assert parse_object("tall pine tree".split()).category.name == "pine_tree"
-    assert parse_object("car tire".split()).category is None  # "car" only modifies the head noun
+    tire = parse_object("car tire".split())  # "car" only modifies the head noun
+    assert tire.category is None or tire.category.name != "car"
     assert parse_object("chair with red cushions".split()).category.name == "chair"
     assert parse_object("three rubber ducks".split()).count == 3
 
@@ -138,8 +151,8 @@ def test_helpers():
 
 def test_backend_through_the_stage():
     result = augment("vintage brass telescope", llm="embedded", seed=2)
-    assert result.rules_passed and result.model == "toyworld-v1" and result.retries == 0
-    assert EmbeddedAugmenter(model="toyworld-v1").model == "toyworld-v1"
+    assert result.rules_passed and result.model == "toyworld-v2" and result.retries == 0
+    assert EmbeddedAugmenter(model="toyworld-v2").model == "toyworld-v2"
     with pytest.raises(InputError):
         EmbeddedAugmenter(model="gpt-5")
 

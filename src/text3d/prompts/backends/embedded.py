@@ -4,9 +4,11 @@ It writes the object-centric captions a 3D-asset caption needs (shape, parts, co
 materials; one object, plain background) from toyworld's vocabulary:
 
 * the prompt's head noun is matched against toyworld's category names and training synonyms,
-  longest match first ("teddy bear" before "bear"), plurals included; held-out paraphrases
-  ("yacht") are deliberately *not* matched, so evaluation on paraphrase prompts still tests
-  the generator's text encoder and not this parser;
+  longest match first ("teddy bear" before "bear"), plurals included;
+* words outside that vocabulary are grounded the way an LLM would read them, from general
+  knowledge only — WordNet, the XKCD color names and MiniLM similarity
+  (:mod:`text3d.prompts.grounding`), never toyworld's held-out word lists: "crimson yacht"
+  → "A crimson yacht (sailboat) with a red … hull …"; the typed words stay in the caption;
 * a matched category contributes its named parts, each with a plausible palette color,
   material and shape word (``_part_looks``); the user's colors and material go to the main
   part, and every word the user typed stays in the caption;
@@ -34,6 +36,15 @@ from text3d.data.toyworld.vocabulary import (
     SIZE_WORDS,
     CategoryInfo,
 )
+from text3d.prompts.backends._caption_templates import (
+    BARE_TEMPLATES,
+    GENERIC_GROUP_TEMPLATES,
+    GENERIC_TEMPLATES,
+    GROUP_TEMPLATES,
+    MULTI_TEMPLATES,
+    PHRASE_TEMPLATES,
+    SINGLE_TEMPLATES,
+)
 from text3d.prompts.backends._part_looks import (
     CATEGORY_MATERIALS,
     GROUP_MATERIALS,
@@ -47,9 +58,10 @@ from text3d.prompts.backends._part_looks import (
 )
 from text3d.prompts.base import AugmentRequest, Completion, augmenters
 from text3d.prompts.clip_tokens import CLIP_CONTEXT_LENGTH, clip_token_count
+from text3d.prompts.grounding import Grounding, ground_category, ground_color
 from text3d.prompts.rules import word_count
 
-MODEL_VERSION = "toyworld-v1"
+MODEL_VERSION = "toyworld-v2"  # v2: grounds words outside the vocabulary (grounding.py)
 MAX_PARTS = 3  # parts named in a single-object caption (main part first)
 
 _TOKEN = re.compile(r"[^\s,;]+|[,;]")
@@ -59,43 +71,6 @@ _SIDE_BY_SIDE = frozenset({"beside", "alongside"})  # split only when both sides
 _PREPOSITIONS = frozenset("with of on in at by for from under over near beside behind inside holding wearing "
                           "made that which".split())
 _DIGIT_WORDS = {str(n): n for n in range(2, 21)}
-
-SINGLE_TEMPLATES = (
-    "{a_head} with {parts}; a single object on a plain background.",
-    "{a_head} with {parts}, shown as one complete object, centered on a plain background.",
-    "{a_head}: {parts}. A single object with clean shapes on a plain background.",
-    "{a_head} built from {parts}; one isolated object on a plain background.",
-)
-PHRASE_TEMPLATES = (
-    "{a_head}; it has {parts}. A single object on a plain background.",
-    "{a_head}, featuring {parts}; one object shown whole on a plain background.",
-)
-GROUP_TEMPLATES = (
-    "{head}, each with {parts}; a small group of matching objects on a plain background.",
-    "{head} standing side by side, each with {parts}, on a plain background.",
-)
-BARE_TEMPLATES = (
-    "{a_head}, one complete object with a clear silhouette; centered on a plain background.",
-    "{a_head} shown whole as a single object on a plain background.",
-)
-GENERIC_TEMPLATES = (
-    ("{a_head}, a single object with a clear silhouette, well-defined parts and realistic materials and "
-     "colors; centered on a plain background."),
-    ("{a_head} shown whole: one object with distinct parts, clean geometry and true-to-life surface colors, "
-     "on a plain background."),
-    ("{a_head} with accurate proportions, clearly separated parts and realistic surface textures; an "
-     "isolated object on a plain background."),
-)
-GENERIC_GROUP_TEMPLATES = (
-    ("{head} side by side, each with a clear silhouette and realistic materials and colors; a small group "
-     "on a plain background."),
-    ("{head} shown whole as a small group of objects with distinct parts and true-to-life colors, on a plain "
-     "background."),
-)
-MULTI_TEMPLATES = (
-    "{objects}; {count} objects side by side on a plain background.",
-    "{objects}, arranged as a small group of {count} objects on a plain background.",
-)
 
 
 def singular(word: str) -> str:
@@ -143,6 +118,8 @@ class ObjectPhrase:
     material: int | None = None  # token index of a material word
     count: int = 1
     simple: bool = True  # modifiers + head noun only
+    grounded_colors: dict[int, str] = field(default_factory=dict)  # token index → palette color ("crimson")
+    grounded: Grounding | None = None  # set when the category came from grounding ("yacht")
 
     @property
     def plural(self) -> bool:
@@ -180,7 +157,46 @@ def parse_object(tokens: list[str]) -> ObjectPhrase:
             obj.material = index
         elif word in numbers:
             obj.count = numbers[word]
+    _ground_unknown_words(obj, lowered, cut)
     return obj
+
+
+def _trailing_colors(lowered: list[str], cut: int) -> dict[int, str]:
+    """Colors after a final "in" ("pharos in rose" → {2: "pink"}), or {} unless only colors follow it."""
+    if cut >= len(lowered) - 1 or lowered[cut] != "in":
+        return {}
+    found = {i: ground_color(lowered[i]) for i in range(cut + 1, len(lowered))}
+    return {i: g.name for i, g in found.items() if g is not None} if all(found.values()) else {}
+
+
+def _ground_unknown_words(obj: ObjectPhrase, lowered: list[str], cut: int) -> None:
+    """Ground unknown words to palette colors ("crimson", "in rose", ", golden") and, when no
+    category matched, the last unknown word or two-word phrase that grounds to one ("yacht",
+    "shelving unit"); see :mod:`text3d.prompts.grounding`."""
+    trailing = _trailing_colors(lowered, cut)
+    if trailing:
+        obj.simple = True
+    span = range(*obj.noun_span) if obj.category is not None else range(0)
+    phrases = _lexicon()[0]
+    unknown = [i for i in range(cut) if i not in span and not _is_attribute(lowered[i])
+               and (singular(lowered[i]),) not in phrases and lowered[i].replace("-", "").isalpha()]
+    colors = {i: g.name for i in unknown if (g := ground_color(lowered[i])) is not None}
+    if obj.category is None:
+        nouns = [i for i in unknown if i not in colors] or unknown[-1:]
+        colors.pop(nouns[-1], None) if nouns else None
+        for last in reversed(nouns):
+            spans = [(last - 1, last + 1)] if last - 1 in nouns else []
+            for start, stop in spans + [(last, last + 1)]:
+                grounding = ground_category(" ".join(singular(w) for w in lowered[start:stop]))
+                if grounding is not None:
+                    obj.category, obj.grounded = CATEGORIES[grounding.name], grounding
+                    obj.noun_span = (start, stop)
+                    break
+            if obj.category is not None:
+                break
+        if obj.category is None:
+            return
+    obj.grounded_colors = {**{i: c for i, c in colors.items() if i not in range(*obj.noun_span)}, **trailing}
 
 
 def split_objects(prompt: str) -> list[ObjectPhrase]:
@@ -290,6 +306,8 @@ def _head(obj: ObjectPhrase) -> str:
         if index in moved or (token.lower() in ("and", "&", "or") and between_moved):
             continue
         kept.append(token)
+    if obj.grounded is not None or obj.grounded_colors:  # toyworld's words; the typed ones follow the caption
+        kept = [t for i, t in enumerate(obj.tokens) if i not in moved and _is_attribute(t)] + [obj.category.noun]
     return " ".join(kept)
 
 
@@ -302,7 +320,9 @@ def _parts(obj: ObjectPhrase, rng: random.Random, limit: int) -> list[str]:
     info = obj.category
     assert info is not None
     _, _, materials, _ = _lexicon()
-    user_colors = [obj.tokens[i] for i in obj.colors]  # as typed: "grey" stays "grey"
+    typed = {i: obj.tokens[i] for i in obj.colors}  # as typed: "grey" stays "grey"
+    typed.update(obj.grounded_colors)  # "crimson" → "red" (the typed word stays in the head)
+    user_colors = [typed[i] for i in sorted(typed)]
     user_material = materials[obj.tokens[obj.material].lower()] if obj.material is not None else None
     main_part = MAIN_PART.get(info.name, info.parts[0])
     ordered = [main_part] + [p for p in info.parts if p != main_part]
@@ -376,6 +396,16 @@ def embedded_caption(prompt: str, seed: int = 0, attempt: int = 0, max_words: in
     objects = split_objects(" ".join(prompt.split()))
     if not objects or not objects[0].tokens:
         return ""
+    typed = " ".join(prompt.split())
+    short = word_count(typed) <= max_words // 3  # room for a described object and the typed words after it
+    if short and any(o.grounded is not None or o.grounded_colors for o in objects):
+        budget = max_words - word_count(typed) - 1
+        text = _single_caption(objects[0], rng, budget) if len(objects) == 1 else _multi_caption(objects, rng, budget)
+        text = f"{text[:-1]} ({typed})."  # the typed words, kept by the caption rules, after toyworld's
+        if _fits(text, max_words):
+            return text
+    for obj in objects:
+        obj.grounded, obj.grounded_colors = None, {}  # a long prompt: its typed words stay in the head
     if len(objects) == 1:
         return _single_caption(objects[0], rng, max_words)
     return _multi_caption(objects, rng, max_words)
