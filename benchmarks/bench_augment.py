@@ -112,7 +112,10 @@ def main() -> None:
     passed = sum(r.rules_passed for r in results)
     emb_rate, none_rate = len(prompts) / emb_s, len(prompts) / none_s
     print(f"\n{'augmenter (full stage, 1,000 prompts)':40s} {'median s':>9s} {'prompts/s':>10s} {'vs none':>9s}")
-    print(f"{'embedded (toyworld-v1)':40s} {emb_s:9.4f} {emb_rate:10.0f} {emb_s / none_s:8.2f}x")
+    from text3d.prompts.backends.embedded import MODEL_VERSION
+
+    label = f"embedded ({MODEL_VERSION})"
+    print(f"{label:40s} {emb_s:9.4f} {emb_rate:10.0f} {emb_s / none_s:8.2f}x")
     print(f"{'none (identity baseline)':40s} {none_s:9.4f} {none_rate:10.0f} {1.0:8.2f}x")
     print(f"embedded captions passing the rules: {passed}/{len(results)}")
     print(f"target ≥ 1,000 prompts/s on one core: {'PASS' if emb_rate >= 1000 else 'FAIL'} ({emb_rate:.0f})")

@@ -119,12 +119,15 @@ def minilm_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | Non
 def ground_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
     """``phrase`` (a noun phrase outside the vocabulary) → a category: WordNet, then MiniLM."""
     phrase = " ".join(phrase.lower().split())
-    if not phrase:
-        return None
+    return _ground_category(phrase, _frozen(vocabulary)) if phrase else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _ground_category(phrase: str, vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> Grounding | None:
     # MiniLM also runs for words WordNet knows but cannot place within WORDNET_MAX_DISTANCE:
     # vetoing those ("tire" is a hoop, not a bicycle) cut false groundings of nouns outside
     # toyworld from 5 to 2 of 24 but dropped the training synonyms from 0.93 to 0.77.
-    return wordnet_category(phrase, vocabulary) or minilm_category(phrase, vocabulary)
+    return wordnet_category(phrase, dict(vocabulary)) or minilm_category(phrase, dict(vocabulary))
 
 
 def _palette_word(word: str) -> str | None:
@@ -175,6 +178,7 @@ def xkcd_color(word: str) -> Grounding | None:
     return Grounding(names[best], "xkcd-colors", float(distances[best]))
 
 
+@functools.lru_cache(maxsize=4096)
 def ground_color(word: str) -> Grounding | None:
     """A color word outside the palette words → a palette color (WordNet, then XKCD), or None."""
     word = word.lower().strip()
