@@ -97,21 +97,29 @@ def wordnet_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | No
     return None
 
 
-@functools.lru_cache(maxsize=4096)
-def _phrase_vector(phrase: str) -> np.ndarray:
+def _phrase_vectors(phrases: list[str]) -> np.ndarray:
+    """Unit MiniLM vectors (N, 384) of ``phrases``, each the normalized mean over ``TEMPLATES``
+    (one batched encoder call for all of them)."""
     from text3d.encoders.minilm import shared_text_encoder
 
-    vectors = shared_text_encoder("cpu").sentence_vectors([t.format(phrase) for t in TEMPLATES])
-    mean = vectors.mean(0)
-    return mean / np.linalg.norm(mean)
+    texts = [t.format(p) for p in phrases for t in TEMPLATES]
+    vectors = shared_text_encoder("cpu").sentence_vectors(texts).reshape(len(phrases), len(TEMPLATES), -1).mean(1)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _vocabulary_vectors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, np.ndarray]:
+    words = sorted({w for _name, ws in vocabulary for w in ws})
+    vectors = dict(zip(words, _phrase_vectors(words)))
+    return {name: np.stack([vectors[w] for w in ws]) for name, ws in vocabulary if ws}
 
 
 def minilm_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
     """The category whose training words are most similar to ``phrase`` under MiniLM
     (mean cosine), or None below ``MINILM_MIN_SIMILARITY``."""
-    query = _phrase_vector(phrase.lower())
-    scores = {name: float(np.mean([_phrase_vector(w) @ query for w in words]))
-              for name, words in _frozen(vocabulary) if words}
+    query = _phrase_vectors([phrase.lower()])[0]
+    table = _vocabulary_vectors(_frozen(vocabulary))
+    scores = {name: float((vectors @ query).mean()) for name, vectors in table.items()}
     name = max(scores, key=scores.__getitem__)
     return Grounding(name, "minilm", scores[name]) if scores[name] >= MINILM_MIN_SIMILARITY else None
 
