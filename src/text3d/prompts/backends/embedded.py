@@ -169,10 +169,21 @@ def _trailing_colors(lowered: list[str], cut: int) -> dict[int, str]:
     return {i: g.name for i, g in found.items() if g is not None} if all(found.values()) else {}
 
 
+def _ground_head_noun(nouns: list[int], lowered: list[str]) -> tuple[Grounding, tuple[int, int]] | None:
+    """The last of the unknown words ``nouns`` (or two-word phrase ending there) that grounds to a
+    category, with its token span."""
+    for last in reversed(nouns):
+        spans = ([(last - 1, last + 1)] if last - 1 in nouns else []) + [(last, last + 1)]
+        for start, stop in spans:
+            grounding = ground_category(" ".join(singular(w) for w in lowered[start:stop]))
+            if grounding is not None:
+                return grounding, (start, stop)
+    return None
+
+
 def _ground_unknown_words(obj: ObjectPhrase, lowered: list[str], cut: int) -> None:
     """Ground unknown words to palette colors ("crimson", "in rose", ", golden") and, when no
-    category matched, the last unknown word or two-word phrase that grounds to one ("yacht",
-    "shelving unit"); see :mod:`text3d.prompts.grounding`."""
+    category matched, the head noun ("yacht", "shelving unit"); see :mod:`text3d.prompts.grounding`."""
     trailing = _trailing_colors(lowered, cut)
     if trailing:
         obj.simple = True
@@ -182,21 +193,14 @@ def _ground_unknown_words(obj: ObjectPhrase, lowered: list[str], cut: int) -> No
                and (singular(lowered[i]),) not in phrases and lowered[i].replace("-", "").isalpha()]
     colors = {i: g.name for i in unknown if (g := ground_color(lowered[i])) is not None}
     if obj.category is None:
-        nouns = [i for i in unknown if i not in colors] or unknown[-1:]
-        colors.pop(nouns[-1], None) if nouns else None
-        for last in reversed(nouns):
-            spans = [(last - 1, last + 1)] if last - 1 in nouns else []
-            for start, stop in spans + [(last, last + 1)]:
-                grounding = ground_category(" ".join(singular(w) for w in lowered[start:stop]))
-                if grounding is not None:
-                    obj.category, obj.grounded = CATEGORIES[grounding.name], grounding
-                    obj.noun_span = (start, stop)
-                    break
-            if obj.category is not None:
-                break
-        if obj.category is None:
+        nouns = [i for i in unknown if i not in colors] or unknown[-1:]  # "a rose": the color word is the noun
+        found = _ground_head_noun(nouns, lowered)
+        if found is None:
             return
-    obj.grounded_colors = {**{i: c for i, c in colors.items() if i not in range(*obj.noun_span)}, **trailing}
+        obj.grounded, obj.noun_span = found
+        obj.category = CATEGORIES[obj.grounded.name]
+    noun = range(*obj.noun_span)
+    obj.grounded_colors = {**{i: c for i, c in colors.items() if i not in noun}, **trailing}
 
 
 def split_objects(prompt: str) -> list[ObjectPhrase]:
