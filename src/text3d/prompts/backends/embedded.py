@@ -397,10 +397,10 @@ def _multi_caption(objects: list[ObjectPhrase], rng: random.Random, max_words: i
 def embedded_caption(prompt: str, seed: int = 0, attempt: int = 0, max_words: int = 40) -> str:
     """The embedded augmenter's caption for ``prompt`` (deterministic in prompt, seed, attempt)."""
     rng = random.Random(f"{seed}|{attempt}|{prompt}")
-    objects = split_objects(" ".join(prompt.split()))
+    typed = " ".join(prompt.split())
+    objects = split_objects(typed)
     if not objects or not objects[0].tokens:
         return ""
-    typed = " ".join(prompt.split())
     short = word_count(typed) <= max_words // 3  # room for a described object and the typed words after it
     if short and any(o.grounded is not None or o.grounded_colors for o in objects):
         budget = max_words - word_count(typed) - 1
