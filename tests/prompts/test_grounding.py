@@ -66,3 +66,13 @@ def test_without_wordnet_grounding_falls_back_to_minilm(monkeypatch, fresh_cache
     assert grounding.wordnet_category("yacht") is None and grounding.wordnet_color("crimson") is None
     assert ground_category("whirligig") is None or ground_category("whirligig").source == "minilm"
     assert ground_color("crimson").source == "xkcd-colors"  # the color table still knows it
+
+
+def test_sizes_ground_through_wordnet_adjectives():
+    expected = {"gigantic": "large", "enormous": "large", "colossal": "large", "oversized": "large",
+                "diminutive": "small", "minuscule": "small", "pocket-sized": "small", "moderate-sized": "medium",
+                "medium-size": "medium", "tiny": "small"}
+    assert {w: getattr(grounding.ground_size(w), "name", None) for w in expected} == expected
+    assert grounding.ground_size("tiny").source == "vocabulary"
+    for word in ("crimson", "yacht", "tall", "wooden", "3d"):
+        assert grounding.ground_size(word) is None, word

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_WORDS, PALETTE
+from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_WORDS, PALETTE, SIZE_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -142,24 +143,53 @@ def _palette_word(word: str) -> str | None:
     return next((color for color, words in COLOR_WORDS.items() if word in words), None)
 
 
-def wordnet_color(word: str) -> Grounding | None:
-    """A palette color sharing a synset with ``word``, or one "similar to"/hypernym link away."""
+def _size_word(word: str) -> str | None:
+    return next((size for size, words in SIZE_WORDS.items() if word in words), None)
+
+
+def _wordnet_label(word: str, label_of: Callable[[str], str | None], poses: tuple[str, ...]) -> Grounding | None:
+    """The label of the nearest lemma ``label_of`` knows: in a synset of ``word`` (distance 0) or one
+    "similar to"/hypernym link away (1), + 0.1 × the sense rank."""
     from text3d.prompts.wordnet import shared_wordnet
 
     wordnet = shared_wordnet()
     if wordnet is None:
         return None
     best: Grounding | None = None
-    for pos in ("adj", "noun"):
+    for pos in poses:
         for rank, offset in enumerate(wordnet.senses(word, pos=pos, limit=4)):
             synset = wordnet.synset(offset, pos)
             linked = [(1, wordnet.synset(o, pos)) for o in synset.related(_COLOR_LINKS)]
             for distance, candidate in [(0, synset)] + linked:
-                hits = [c for c in (_palette_word(lemma) for lemma in candidate.lemmas if lemma != word) if c]
+                hits = [c for c in (label_of(lemma) for lemma in candidate.lemmas if lemma != word) if c]
                 score = distance + 0.1 * rank
                 if hits and (best is None or score < best.score):
                     best = Grounding(hits[0], "wordnet", score)
     return best
+
+
+def wordnet_color(word: str) -> Grounding | None:
+    """A palette color sharing a synset with ``word``, or one "similar to"/hypernym link away."""
+    return _wordnet_label(word, _palette_word, ("adj", "noun"))
+
+
+@functools.lru_cache(maxsize=1024)
+def ground_size(word: str) -> Grounding | None:
+    """A size word outside toyworld's ("gigantic", "mid-size") → "small", "medium" or "large".
+
+    WordNet adjectives: a synset of the word, or one it is "similar to", holding a training size
+    word ("gigantic" ~ "large"); a "<x>-sized" compound is read as "<x>" when WordNet lacks it.
+    Returns None for words that are no size."""
+    word = word.lower().strip()
+    known = _size_word(word)
+    if known:
+        return Grounding(known, "vocabulary", 0.0)
+    for query in dict.fromkeys([word, re.sub(r"-sized?$", "", word)]):
+        if query.replace("-", "").isalpha():
+            found = _wordnet_label(query, _size_word, ("adj",))
+            if found is not None:
+                return found
+    return None
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,255 @@
+"""Reading a prompt the way the embedded augmenter needs it: object phrases, each with its head
+noun's category, colors, material, size and count, and words outside toyworld's vocabulary
+grounded by :mod:`text3d.prompts.grounding` ("crimson yacht" → a red sailboat)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from text3d.data.toyworld.vocabulary import (
+    CATEGORIES,
+    COLOR_WORDS,
+    MATERIALS,
+    NUMBER_WORDS,
+    SHAPE_WORDS,
+    SIZE_WORDS,
+    CategoryInfo,
+)
+from text3d.prompts.grounding import Grounding, ground_category, ground_color, ground_size
+from text3d.prompts.wordnet import shared_wordnet
+
+_TOKEN = re.compile(r"[^\s,;]+|[,;]")
+_ARTICLES = frozenset({"a", "an", "the", "some"})
+_SPLITTERS = frozenset({"and", ",", "&", "plus", ";"})
+_SIDE_BY_SIDE = frozenset({"beside", "alongside"})  # split only when both sides name categories
+_PREPOSITIONS = frozenset("with of on in at by for from under over near beside behind inside holding wearing "
+                          "made that which".split())
+_DIGIT_WORDS = {str(n): n for n in range(2, 21)}
+
+
+def singular(word: str) -> str:
+    """A rough singular of an English noun ("wheels" → "wheel", "benches" → "bench")."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "as")):
+        return word[:-1]
+    return word
+
+
+def article(phrase: str) -> str:
+    """``a`` or ``an`` for ``phrase`` by the sound of its first word (a heuristic)."""
+    first = phrase.split()[0].lower() if phrase.split() else ""
+    if first.startswith(("hour", "honest", "honor", "heir")):
+        return "an"
+    if first.startswith(("uni", "use", "usu", "eu", "one", "once", "ur")):
+        return "a"
+    return "an" if first[:1] in "aeiou" else "a"
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon() -> tuple[dict[tuple[str, ...], CategoryInfo], dict[str, str], dict[str, str], dict[str, int]]:
+    phrases: dict[tuple[str, ...], CategoryInfo] = {}
+    for info in CATEGORIES.values():
+        for name in info.words:
+            phrases.setdefault(tuple(singular(w) for w in name.lower().split()), info)
+    colors = {w: color for color, ws in COLOR_WORDS.items() for w in ws}
+    materials = {w: name for name, info in MATERIALS.items() for w in info.words}
+    numbers = {w: n for n, w in NUMBER_WORDS.items() if n > 1}
+    numbers.update(_DIGIT_WORDS)
+    return phrases, colors, materials, numbers
+
+
+@dataclass
+class ObjectPhrase:
+    """One object named in a prompt: its words as typed and what toyworld recognizes in them."""
+
+    tokens: list[str]
+    category: CategoryInfo | None = None
+    noun_span: tuple[int, int] = (0, 0)
+    colors: list[int] = field(default_factory=list)  # token indices of palette color words
+    material: int | None = None  # token index of a material word
+    count: int = 1
+    simple: bool = True  # modifiers + head noun only
+    grounded_colors: dict[int, str] = field(default_factory=dict)  # token index → palette color ("crimson")
+    grounded: Grounding | None = None  # set when the category came from grounding ("yacht")
+    grounded_sizes: dict[int, str] = field(default_factory=dict)  # token index → toyworld size ("giant" → "large")
+
+    @property
+    def plural(self) -> bool:
+        if self.category is not None:
+            end = self.noun_span[1]
+            last = self.tokens[end - 1].lower()
+            return singular(last) != last
+        lowered = [t.lower() for t in self.tokens]
+        cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
+        head = lowered[cut - 1] if cut else ""  # "pair" in "pair of red shoes"
+        return self.count > 1 or singular(head) != head
+
+
+def parse_object(tokens: list[str]) -> ObjectPhrase:
+    """Recognize the head noun's category, colors, material and count in one object phrase."""
+    phrases, colors, materials, numbers = lexicon()
+    lowered = [t.lower() for t in tokens]
+    if lowered and lowered[0] in _ARTICLES:
+        tokens, lowered = tokens[1:], lowered[1:]
+    obj = ObjectPhrase(list(tokens))
+    cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
+    obj.simple = cut == len(lowered)
+    head_words = [singular(t) for t in lowered[:cut]]
+    longest = max((len(p) for p in phrases), default=1)
+    for size in range(min(longest, len(head_words)), 0, -1):  # the head noun ends the noun phrase
+        candidate = tuple(head_words[cut - size:cut])
+        if candidate in phrases:
+            obj.category = phrases[candidate]
+            obj.noun_span = (cut - size, cut)
+            break
+    for index, word in enumerate(lowered[:cut]):
+        if word in colors:
+            obj.colors.append(index)
+        elif word in materials and obj.material is None and index < obj.noun_span[0]:
+            obj.material = index
+        elif word in numbers:
+            obj.count = numbers[word]
+    _ground_unknown_words(obj, lowered, cut)
+    return obj
+
+
+def _trailing_colors(lowered: list[str], cut: int) -> dict[int, str]:
+    """Colors after a final "in" ("pharos in rose" → {2: "pink"}), or {} unless only colors follow it."""
+    if cut >= len(lowered) - 1 or lowered[cut] != "in":
+        return {}
+    found = {i: ground_color(lowered[i]) for i in range(cut + 1, len(lowered))}
+    return {i: g.name for i, g in found.items() if g is not None} if all(found.values()) else {}
+
+
+def _ground_noun(words: list[str]) -> Grounding | None:
+    """A category for a noun as typed when WordNet knows that spelling ("pharos"), else for its
+    rough singular ("yachts" → "yacht")."""
+    typed = " ".join(words)
+    wordnet = shared_wordnet()
+    if wordnet is not None and wordnet.senses(typed):
+        return ground_category(typed)
+    return ground_category(" ".join(singular(w) for w in words))
+
+
+def _ground_head_noun(unknown: list[int], colors: dict[int, str], lowered: list[str],
+                      cut: int) -> tuple[Grounding, tuple[int, int]] | None:
+    """The category named by the head noun among the ``unknown`` words, with its token span.
+
+    English puts the head last in a noun phrase, so the last word before ``cut`` is tried first,
+    as the two-word compound ending there ("shelving unit"; not when a color word alone gives the
+    compound's category: "snowy turnscrew") and alone, even when it could also name a color ("spruce"). A last word WordNet knows as a noun outside toyworld ends the search
+    ("jet countertop" is no airplane); otherwise (slang, typos) the earlier unknown non-color
+    words are tried, right to left."""
+    last = cut - 1
+    if last in unknown:
+        alone = _ground_noun(lowered[last:cut])
+        pair = _ground_noun(lowered[last - 1:cut]) if last - 1 in unknown else None
+        if pair is not None and last - 1 in colors:  # "desert plant" is a compound, "snowy turnscrew" no snowman
+            modifier = _ground_noun(lowered[last - 1:last])
+            pair = None if modifier is not None and modifier.name == pair.name else pair
+        if pair is not None and (alone is None or pair.name != alone.name):
+            return pair, (last - 1, cut)
+        if alone is not None:
+            return alone, (last, cut)
+        wordnet = shared_wordnet()
+        if wordnet is not None and wordnet.senses(lowered[last]):
+            return None
+    for index in reversed([i for i in unknown if i not in colors and i != last]):
+        found = _ground_noun(lowered[index:index + 1])
+        if found is not None:
+            return found, (index, index + 1)
+    return None
+
+
+def _ground_unknown_words(obj: ObjectPhrase, lowered: list[str], cut: int) -> None:
+    """Ground unknown words to sizes ("gigantic"), palette colors ("crimson", "in rose") and, when no
+    category matched, the head noun ("yacht", "shelving unit"); see :mod:`text3d.prompts.grounding`."""
+    trailing = _trailing_colors(lowered, cut)
+    if trailing:
+        obj.simple = True
+    span = range(*obj.noun_span) if obj.category is not None else range(0)
+    phrases = lexicon()[0]
+    unknown = [i for i in range(cut) if i not in span and not is_attribute(lowered[i])
+               and (singular(lowered[i]),) not in phrases and lowered[i].replace("-", "").isalpha()]
+    sizes = {i: g.name for i in unknown if (g := ground_size(lowered[i])) is not None}
+    unknown = [i for i in unknown if i not in sizes]
+    colors = {i: g.name for i in unknown if (g := ground_color(lowered[i])) is not None}
+    if obj.category is None:
+        found = _ground_head_noun(unknown, colors, lowered, cut)
+        if found is None:
+            return
+        obj.grounded, obj.noun_span = found
+        obj.category = CATEGORIES[obj.grounded.name]
+    noun = range(*obj.noun_span)
+    obj.grounded_colors = {**{i: c for i, c in colors.items() if i not in noun}, **trailing}
+    obj.grounded_sizes = {i: SIZE_WORDS[s][0] for i, s in sizes.items()}
+
+
+def _attributes_first(tokens: list[str]) -> list[str]:
+    """Tokens without commas; a last comma-separated segment of attribute words moves before the
+    noun phrase it describes ("teapot, crimson, huge" → "crimson huge teapot")."""
+    breaks = [i for i, t in enumerate(tokens) if t in (",", ";")]
+    words = [t for t in tokens if t not in (",", ";")]
+    if not breaks:
+        return words
+    body = [t for t in tokens[:breaks[0]]]
+    tail = [t for t in tokens[breaks[0] + 1:] if t not in (",", ";")]
+    if body and tail and all(_describes(t) for t in tail):
+        return tail + body
+    return words
+
+
+def _describes(token: str) -> bool:
+    """Whether ``token`` is a color, size, material or count word, known or grounded."""
+    word = token.lower()
+    return is_attribute(word) or ground_color(word) is not None or ground_size(word) is not None
+
+
+def split_objects(prompt: str) -> list[ObjectPhrase]:
+    """Split a prompt into object phrases at "and", commas, "next to" and "beside" when every
+    piece names a category ("a cat beside a dog"); otherwise one phrase ("a lamp beside the bed" stays whole
+    when "bed" is no category, and so does "a sailboat with a red sail, blue hull")."""
+    tokens = _TOKEN.findall(prompt.strip().rstrip("."))
+    pieces: list[list[str]] = [[]]
+    skip = False
+    for index, token in enumerate(tokens):
+        word = token.lower()
+        if skip:
+            skip = False
+        elif word in _SPLITTERS or word in _SIDE_BY_SIDE:
+            pieces.append([])
+        elif word == "next" and index + 1 < len(tokens) and tokens[index + 1].lower() == "to":
+            pieces.append([])  # "next to", as toyworld's grouped prompts join their two objects
+            skip = True
+        else:
+            pieces[-1].append(token)
+    pieces = [p for p in pieces if p]
+    if len(pieces) > 1:
+        parsed = [parse_object(p) for p in pieces]
+        if all(p.category is not None for p in parsed) and not _lists_parts(parsed):
+            return parsed
+    return [parse_object(_attributes_first(tokens))]
+
+
+def is_attribute(token: str) -> bool:
+    _, colors, materials, numbers = lexicon()
+    word = token.lower()
+    return (word in colors or word in materials or word in numbers
+            or any(word in ws for ws in SIZE_WORDS.values()) or any(word in ws for ws in SHAPE_WORDS.values()))
+
+
+def _lists_parts(parsed: list[ObjectPhrase]) -> bool:
+    """Whether a piece after the first ends in a part of an earlier piece's category ("blue hull"
+    after "sailboat with red sail"): then the pieces list parts of one object."""
+    for index, piece in enumerate(parsed[1:], start=1):
+        head = singular(piece.tokens[-1].lower()) if piece.tokens else ""
+        parts = {singular(part.lower()) for earlier in parsed[:index] if earlier.category is not None
+                 for part in earlier.category.parts}
+        if head in parts:
+            return True
+    return False
