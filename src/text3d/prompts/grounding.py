@@ -1,4 +1,4 @@
-"""Grounding words outside toyworld's vocabulary to its categories and palette colors.
+"""Grounding words outside toyworld's vocabulary to its categories, palette colors and sizes.
 
 The embedded augmenter stands in for an LLM, and an LLM knows that a "crimson yacht" is a
 red sailboat. This module gives it that general knowledge from three sources, none of them
@@ -9,7 +9,8 @@ derived from toyworld's held-out paraphrase lists:
    a of (links from the word to a + links from the category word to a) + 0.1 × the
    word's sense rank; accepted at ≤ ``WORDNET_MAX_DISTANCE`` (same synset, or one is the
    other's direct hypernym). A color word grounds when its synset, or one it points to by
-   "similar to" or hypernym, holds a palette color word.
+   "similar to" or hypernym, holds a palette color word; a size adjective likewise when one
+   holds a training size word ("gigantic" is "similar to" "large").
 2. **The XKCD color survey** (954 color names with sRGB, public domain, shipped by
    matplotlib): a color name goes to the palette color at the least CIEDE2000 distance.
 3. **MiniLM** sentence similarity (the last resort for nouns): a category's score is the
@@ -41,7 +42,7 @@ MINILM_MIN_SIMILARITY = 0.5
 WORDNET_SENSES = 3
 TEMPLATES = ("{}", "a {}", "a toy {}", "a photo of a {}")
 _HYPERNYMS = frozenset({"@", "@i"})
-_COLOR_LINKS = frozenset({"&", "@"})
+_ATTRIBUTE_LINKS = frozenset({"&", "@"})
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _wordnet_label(word: str, label_of: Callable[[str], str | None], poses: tupl
     for pos in poses:
         for rank, offset in enumerate(wordnet.senses(word, pos=pos, limit=4)):
             synset = wordnet.synset(offset, pos)
-            linked = [(1, wordnet.synset(o, pos)) for o in synset.related(_COLOR_LINKS)]
+            linked = [(1, wordnet.synset(o, pos)) for o in synset.related(_ATTRIBUTE_LINKS)]
             for distance, candidate in [(0, synset)] + linked:
                 hits = [c for c in (label_of(lemma) for lemma in candidate.lemmas if lemma != word) if c]
                 score = distance + 0.1 * rank

@@ -162,3 +162,11 @@ def test_articles_follow_the_head_noun_and_bare_attributes_get_a_noun():
     assert embedded_caption("red apples", seed=0).startswith("Red apples")
     caption = embedded_caption("red", seed=0)
     assert caption.startswith("A red object") and check_caption("red", caption) == []
+
+
+def test_an_object_outside_toyworld_still_gets_its_grounded_color_and_size():
+    caption = embedded_caption("gigantic crimson telescope", seed=0)
+    assert_valid("gigantic crimson telescope", caption)
+    assert caption.startswith("A large red telescope") and caption.endswith("(gigantic crimson telescope).")
+    plain = embedded_caption("vintage brass telescope", seed=0)
+    assert "(" not in plain  # nothing grounded: the typed words are the head, once

@@ -32,7 +32,7 @@ def test_the_last_word_is_the_head_noun_even_when_it_can_name_a_color():
 def test_a_color_word_does_not_lead_a_compound_it_alone_explains():
     gizmo = only("snowy gizmo")  # "snowy" alone reads as a snowman; a gizmo is not one
     assert gizmo.category is None
-    assert only("motorcar zorblax").category.name == "car"  # a word WordNet lacks: the modifier decides
+    assert only("motorcar zorblax").category.name == "car"  # an unknown head: the compound reads as its modifier
 
 
 def test_wordnet_spelling_is_tried_before_the_rough_singular():

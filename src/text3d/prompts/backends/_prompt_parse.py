@@ -140,16 +140,20 @@ def _ground_head_noun(unknown: list[int], colors: dict[int, str], lowered: list[
                       cut: int) -> tuple[Grounding, tuple[int, int]] | None:
     """The category named by the head noun among the ``unknown`` words, with its token span.
 
-    English puts the head last in a noun phrase, so the last word before ``cut`` is tried first,
-    as the two-word compound ending there ("shelving unit"; not when a color word alone gives the
-    compound's category: "snowy turnscrew") and alone, even when it could also name a color ("spruce"). A last word WordNet knows as a noun outside toyworld ends the search
-    ("jet countertop" is no airplane); otherwise (slang, typos) the earlier unknown non-color
-    words are tried, right to left."""
+    English puts the head last in a noun phrase, so the last word before ``cut`` is tried first:
+    as the two-word compound ending there ("shelving unit"; not when a color word alone gives
+    the compound's category: "snowy gizmo" is no snowman) and alone, even when it could also
+    name a color ("salmon"). When neither grounds, a last word WordNet knows as a noun outside
+    toyworld ends the search (the object is none of toyworld's); otherwise (slang, typos) the
+    earlier unknown non-color words are tried, right to left.
+
+    The compound is read by MiniLM as a whole, so a modifier can carry it: "yacht club" grounds
+    to a sailboat. Object prompts rarely read that way; "desert plant" or "floor light" do."""
     last = cut - 1
     if last in unknown:
         alone = _ground_noun(lowered[last:cut])
         pair = _ground_noun(lowered[last - 1:cut]) if last - 1 in unknown else None
-        if pair is not None and last - 1 in colors:  # "desert plant" is a compound, "snowy turnscrew" no snowman
+        if pair is not None and last - 1 in colors:  # "desert plant" is a compound, "snowy gizmo" no snowman
             modifier = _ground_noun(lowered[last - 1:last])
             pair = None if modifier is not None and modifier.name == pair.name else pair
         if pair is not None and (alone is None or pair.name != alone.name):
@@ -181,11 +185,10 @@ def _ground_unknown_words(obj: ObjectPhrase, lowered: list[str], cut: int) -> No
     colors = {i: g.name for i in unknown if (g := ground_color(lowered[i])) is not None}
     if obj.category is None:
         found = _ground_head_noun(unknown, colors, lowered, cut)
-        if found is None:
-            return
-        obj.grounded, obj.noun_span = found
-        obj.category = CATEGORIES[obj.grounded.name]
-    noun = range(*obj.noun_span)
+        if found is not None:
+            obj.grounded, obj.noun_span = found
+            obj.category = CATEGORIES[obj.grounded.name]
+    noun = range(*obj.noun_span) if obj.category is not None else range(cut - 1, cut)  # "a chocolate"
     obj.grounded_colors = {**{i: c for i, c in colors.items() if i not in noun}, **trailing}
     obj.grounded_sizes = {i: SIZE_WORDS[s][0] for i, s in sizes.items()}
 

@@ -135,8 +135,13 @@ def _join(items: list[str]) -> str:
 
 def _head(obj: ObjectPhrase) -> str:
     """The user's words for this object; simple phrases lose the colors/material moved to parts."""
-    if obj.category is None or not obj.simple:
+    if not obj.simple or (obj.category is None and not _rewritten(obj)):
         return " ".join(obj.tokens)
+    if obj.category is None:  # no parts to carry the colors: toyworld's words, attributes first
+        toyworld = {**obj.grounded_colors, **obj.grounded_sizes}
+        words = [(toyworld.get(i, t), i in toyworld or is_attribute(t)) for i, t in enumerate(obj.tokens)
+                 if not (t.lower() == "in" and i + 1 in obj.grounded_colors)]
+        return " ".join([w for w, attribute in words if attribute] + [w for w, attribute in words if not attribute])
     moved = set(obj.colors) | ({obj.material} if obj.material is not None else set())
     kept = []
     for index, token in enumerate(obj.tokens):
@@ -152,9 +157,9 @@ def _head(obj: ObjectPhrase) -> str:
 
 def _rewritten(obj: ObjectPhrase) -> bool:
     """Whether the caption names this object in toyworld's words instead of the typed ones: a
-    simple phrase ("crimson yacht", "teapot in rose") with a grounded category, color or size."""
-    return (obj.category is not None and obj.simple
-            and (obj.grounded is not None or bool(obj.grounded_colors) or bool(obj.grounded_sizes)))
+    simple phrase ("crimson yacht", "teapot in rose", "crimson griddle") with a grounded
+    category, color or size."""
+    return obj.simple and (obj.grounded is not None or bool(obj.grounded_colors) or bool(obj.grounded_sizes))
 
 
 def _with_article(obj: ObjectPhrase, head: str) -> str:
@@ -191,7 +196,7 @@ def _capitalize(text: str) -> str:
 
 def _single_caption(obj: ObjectPhrase, rng: random.Random, max_words: int) -> str:
     if obj.category is None:
-        head = " ".join(obj.tokens)
+        head = _head(obj)
         if all(is_attribute(t) for t in obj.tokens):  # "red": no noun to describe
             head += " object"
         templates = GENERIC_GROUP_TEMPLATES if obj.plural else GENERIC_TEMPLATES
