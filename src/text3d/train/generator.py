@@ -44,13 +44,14 @@ class GeneratorTrainConfig:
     depth: int = 6
     cond_dropout: float = 0.1
     image_fraction: float = 0.25
+    typed_variants: int = 2  # captions of each prompt retyped with outside color/size words
     device: str | None = None
     workers: int = 0
     checkpoint_every: int = 250
 
 
 RESUME_FIELDS = ("seed", "items", "vae_steps", "vae_batch", "vae_lr", "vae_empty_keep", "latent", "steps", "batch",
-                 "lr", "warmup", "width", "depth", "cond_dropout", "image_fraction")
+                 "lr", "warmup", "width", "depth", "cond_dropout", "image_fraction", "typed_variants")
 """Settings a DiT checkpoint must share with the run that resumes it."""
 
 
@@ -114,17 +115,24 @@ def encode_latents(vae, data: dict[str, Any], batch: int = 256) -> np.ndarray:
     return np.concatenate(out)
 
 
-def item_text_pool(data: dict[str, Any], seed: int) -> list[list[str]]:
-    """Each item's training texts plus the embedded augmenter's caption of its prompt."""
+def item_text_pool(data: dict[str, Any], seed: int, typed_variants: int = 2) -> list[list[str]]:
+    """Each item's training texts plus the embedded augmenter's captions of its prompt and of
+    ``typed_variants`` versions of it typed with outside color/size words
+    (:mod:`text3d.train.typed_variants`: "… (teeny cerulean sailboat).")."""
     from text3d.prompts import augment
+    from text3d.train.typed_variants import typed_variant
 
+    rng = np.random.default_rng(seed + 5)
     pools = []
     for item, texts in enumerate(data["texts"]):
+        prompt = str(data["prompt"][item])
+        prompts = list(dict.fromkeys([prompt] + [typed_variant(prompt, rng) for _ in range(typed_variants)]))
         extra = []
-        try:
-            extra.append(augment(str(data["prompt"][item]), llm="embedded", seed=seed + item).caption)
-        except Exception as exc:  # an augmenter refusal must not stop training; the item keeps its own texts
-            log.debug("augment failed for %r: %s", data["prompt"][item], exc)
+        for attempt, typed in enumerate(prompts):
+            try:
+                extra.append(augment(typed, llm="embedded", seed=seed + item + attempt).caption)
+            except Exception as exc:  # an augmenter refusal must not stop training; the item keeps its own texts
+                log.debug("augment failed for %r: %s", typed, exc)
         pools.append(list(dict.fromkeys(list(texts) + [e for e in extra if e])))
     return pools
 
@@ -150,7 +158,7 @@ def train_flow(data: dict[str, Any], latents: np.ndarray, config: GeneratorTrain
     rng = np.random.default_rng(config.seed + 2)
     generator = torch.Generator(device=device).manual_seed(config.seed + 3)
     text_encoder = shared_text_encoder(config.device)
-    pools = item_text_pool(data, config.seed)
+    pools = item_text_pool(data, config.seed, config.typed_variants)
     x_all = torch.from_numpy(latents).float()
     model = FlowDiT(DiTConfig(tokens=latents.shape[1], token_dim=latents.shape[2], width=config.width,
                               depth=config.depth, heads=8,

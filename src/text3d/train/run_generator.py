@@ -33,7 +33,9 @@ path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); mar
 * Parameters: block VAE {params['vae']:,}, DiT {params['dit']:,} (weights stored in float16).
 * Training data: toyworld training seeds (base seed 0), {data_info['items']:,} items (categories
   round-robin) with exact 32³ grids (2× supersampled occupancy), two renders each for image
-  conditioning, and their texts (prompts, captions, embedded-augmenter caption).
+  conditioning, and their texts (prompts, captions, embedded-augmenter captions of the prompt
+  and of {config.typed_variants} versions of it retyped with outside color/size words, whose
+  caption ends with the typed words in parentheses; see `text3d.train.typed_variants`).
 * Training: seed {config.seed}; VAE {config.vae_steps} steps at batch {config.vae_batch}; DiT {config.steps} steps at
   batch {config.batch}, lr {config.lr}, {int(config.cond_dropout * 100)} % condition dropout,
   {int(config.image_fraction * 100)} % of steps image-conditioned; EMA of the DiT weights; bf16 autocast.
