@@ -200,7 +200,7 @@ def _attributes_first(tokens: list[str]) -> list[str]:
     words = [t for t in tokens if t not in (",", ";")]
     if not breaks:
         return words
-    body = [t for t in tokens[:breaks[0]]]
+    body = tokens[:breaks[0]]
     tail = [t for t in tokens[breaks[0] + 1:] if t not in (",", ";")]
     if body and tail and all(_describes(t) for t in tail):
         return tail + body
