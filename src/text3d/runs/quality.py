@@ -39,8 +39,10 @@ def quality_prompts(n: int, seed: int = 1_000_000) -> list[dict[str, Any]]:
     return rows
 
 
-def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Category and color accuracy of each item's canonical4 views under ``embedded-clip``."""
+def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Category and color accuracy of each item's canonical4 views under ``embedded-clip``:
+    ``category_match`` and ``color_match`` over all rows, and the same per row variant under
+    ``by_variant`` ("prompt", "paraphrase")."""
     from PIL import Image
 
     from text3d.data.toys4k import prompt_id
@@ -52,16 +54,22 @@ def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, float]:
     run = RunFolder(run_dir)
     nouns = clip.text_features([f"a {CATEGORIES[c].noun}" for c in CATEGORY_NAMES])
     colors = clip.text_features([f"a {c} object" for c in COLOR_NAMES])
-    hits = {"category": [], "color": []}
+    hits: list[tuple[str, bool, bool]] = []  # (variant, category right, color right)
     for index, row in enumerate(rows):
         folder = run.item(prompt_id(index, row["prompt"]))
         views = [np.asarray(Image.open(p).convert("RGB")) for p in folder.view_paths("canonical4")]
         if not views:
             continue
         emb = clip.image_features(views).mean(0)
-        hits["category"].append(CATEGORY_NAMES[int(np.argmax(nouns @ emb))] == row["category"])
-        hits["color"].append(COLOR_NAMES[int(np.argmax(colors @ emb))] == row["color"])
-    return {f"{k}_match": float(np.mean(v)) if v else float("nan") for k, v in hits.items()}
+        hits.append((row.get("variant", "prompt"), CATEGORY_NAMES[int(np.argmax(nouns @ emb))] == row["category"],
+                     COLOR_NAMES[int(np.argmax(colors @ emb))] == row["color"]))
+
+    def rates(selected: list[tuple[str, bool, bool]]) -> dict[str, float]:
+        return {"category_match": float(np.mean([h[1] for h in selected])) if selected else float("nan"),
+                "color_match": float(np.mean([h[2] for h in selected])) if selected else float("nan")}
+
+    variants = dict.fromkeys(h[0] for h in hits)
+    return {**rates(hits), "by_variant": {v: rates([h for h in hits if h[0] == v]) for v in variants}}
 
 
 def compare_backends(out: str | Path, n: int = 200, seed: int = 1_000_000, backend: str = "embedded",
