@@ -77,16 +77,22 @@ def size_alternatives() -> dict[str, tuple[str, ...]]:
     return {size: tuple(words) for size, words in found.items()}
 
 
+@functools.lru_cache(maxsize=1)
+def _swap_table() -> dict[str, tuple[str, ...]]:
+    """Toyworld color or size word → its outside alternatives."""
+    table = {w: color_alternatives()[c] for c, ws in COLOR_WORDS.items() for w in ws}
+    table.update({w: size_alternatives()[s] for s, ws in SIZE_WORDS.items() for w in ws})
+    return {w: options for w, options in table.items() if options}
+
+
 def typed_variant(prompt: str, rng: np.random.Generator) -> str:
     """``prompt`` with each palette color word and size word swapped for an outside word of the
     same meaning ("small blue sailboat" → "wee cerulean sailboat"); unchanged when it has none."""
-    colors = {w: c for c, ws in COLOR_WORDS.items() for w in ws}
-    sizes = {w: s for s, ws in SIZE_WORDS.items() for w in ws}
-    color_table, size_table = color_alternatives(), size_alternatives()
+    table = _swap_table()
 
     def swap(match: re.Match[str]) -> str:
         word = match.group(0)
-        options = color_table.get(colors.get(word.lower(), ""), ()) or size_table.get(sizes.get(word.lower(), ""), ())
+        options = table.get(word.lower(), ())
         return str(options[int(rng.integers(len(options)))]) if options else word
 
     return re.sub(r"[A-Za-z-]+", swap, prompt)
