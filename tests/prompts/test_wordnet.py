@@ -30,6 +30,18 @@ def test_reads_synsets_by_their_offset_field_not_by_byte_offset(tiny):
     assert synset.related(frozenset({"@"})) == [200]
     assert tiny.ancestors(100) == {100: 0, 200: 1}
     assert tiny.senses("canoe") == ()
+    assert tiny.senses("sailboats") == (100,) and tiny.senses("sailing boats") == (100,)
+    assert tiny.base_forms("vessels") == ("vessel",) and tiny.base_forms("vessel") == ()
+
+
+def test_inflected_nouns_are_found_as_wordnet_finds_them(tiny):
+    (tiny.folder / "noun.exc").write_text("vesselae vessel\n")  # an irregular plural, as in "mice mouse"
+    fresh = WordNet(tiny.folder)
+    assert fresh.base_forms("vesselae") == ("vessel",) and fresh.senses("vesselae") == (200,)
+    wordnet = shared_wordnet()
+    assert wordnet.base_forms("mice") == ("mouse",) and wordnet.base_forms("benches") == ("bench",)
+    assert wordnet.base_forms("ponies") == ("pony",) and wordnet.base_forms("firemen") == ("fireman",)
+    assert wordnet.base_forms("glass") == ()  # a dictionary form stays as it is
 
 
 def test_spellings_cover_hyphens_and_closed_compounds():

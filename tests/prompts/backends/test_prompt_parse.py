@@ -43,3 +43,20 @@ def test_typed_words_are_not_repeated_when_the_head_keeps_them():
     prompt = "tall red wooden stack of blocks"
     caption = embedded_caption(prompt, seed=0)
     assert caption.count(prompt) == 1, caption
+
+
+def test_a_trailing_toy_word_leaves_the_head_before_it():
+    assert only("duck toy").category.name == "rubber_duck" and only("duck toy").noun_span == (0, 1)
+    assert only("red car toy").category.name == "car" and only("red car toy").colors == [0]
+    assert only("toy robot").category.name == "robot"  # the training order still reads as before
+    assert embedded_caption("robot toy", seed=0).lower().count("spinning top") == 0
+
+
+def test_an_of_phrase_names_a_category_as_the_compound_it_paraphrases():
+    tower = only("red tower of blocks")
+    assert tower.category.name == "block_tower" and tower.noun_span == (1, 2) and tower.colors == [0]
+    assert only("towers of blocks").plural
+    assert only("glass of wine").category.name == "wine_glass"  # "wine glass"
+    assert only("stack of blocks").grounded is None  # a training phrase itself, not a grounding
+    assert only("cup of tea").category.name == "mug"  # "tea cup" is no training phrase: the cup stays
+    assert only("tower of stone").category.name == "castle_tower"  # a material, not a compound

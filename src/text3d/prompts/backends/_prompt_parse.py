@@ -27,6 +27,8 @@ _SIDE_BY_SIDE = frozenset({"beside", "alongside"})  # split only when both sides
 _PREPOSITIONS = frozenset("with of on in at by for from under over near beside behind inside holding wearing "
                           "made that which".split())
 _DIGIT_WORDS = {str(n): n for n in range(2, 21)}
+# A last word that only says "a toy of some kind": "duck toy" is read as "toy duck", its head "duck".
+_GENERIC_HEADS = frozenset({"toy", "toys", "figurine", "figurines", "model", "models"})
 
 
 def singular(word: str) -> str:
@@ -99,14 +101,18 @@ def parse_object(tokens: list[str]) -> ObjectPhrase:
     obj = ObjectPhrase(list(tokens))
     cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
     obj.simple = cut == len(lowered)
-    head_words = [singular(t) for t in lowered[:cut]]
+    end = cut - 1 if cut >= 2 and lowered[cut - 1] in _GENERIC_HEADS and not is_attribute(lowered[cut - 2]) else cut
+    head_words = [singular(t) for t in lowered[:end]]
     longest = max((len(p) for p in phrases), default=1)
     for size in range(min(longest, len(head_words)), 0, -1):  # the head noun ends the noun phrase
-        candidate = tuple(head_words[cut - size:cut])
+        candidate = tuple(head_words[end - size:end])
         if candidate in phrases:
             obj.category = phrases[candidate]
-            obj.noun_span = (cut - size, cut)
+            obj.noun_span = (end - size, end)
             break
+    of_phrase = _of_phrase_category(lowered, cut, phrases)
+    if of_phrase is not None:
+        obj.category, obj.noun_span = of_phrase
     for index, word in enumerate(lowered[:cut]):
         if word in colors:
             obj.colors.append(index)
@@ -114,8 +120,27 @@ def parse_object(tokens: list[str]) -> ObjectPhrase:
             obj.material = index
         elif word in numbers:
             obj.count = numbers[word]
-    _ground_unknown_words(obj, lowered, cut)
+    _ground_unknown_words(obj, lowered, cut, end)
     return obj
+
+
+def _of_phrase_category(lowered: list[str], cut: int,
+                        phrases: dict[tuple[str, ...], CategoryInfo]) -> tuple[CategoryInfo, tuple[int, int]] | None:
+    """The category of an "X of Y" phrase that names one as a whole, with X's span: a training
+    phrase itself ("stack of blocks"), or one as the compound "Y X" ("tower of blocks" is a block
+    tower, "glass of wine" a wine glass). "cup of tea" is no "tea cup" in toyworld, so it stays
+    a cup: the compound is only accepted when it is a training phrase."""
+    if cut == 0 or cut >= len(lowered) - 1 or lowered[cut] != "of":
+        return None
+    stop = next((i for i in range(cut + 1, len(lowered)) if lowered[i] in _PREPOSITIONS), len(lowered))
+    complement = [singular(w) for w in lowered[cut + 1:stop] if w not in _ARTICLES]
+    if not complement or any(is_attribute(w) for w in complement):
+        return None
+    head = singular(lowered[cut - 1])
+    for candidate in ((head, "of", *complement), (*complement, head)):
+        if candidate in phrases:
+            return phrases[candidate], (cut - 1, cut)
+    return None
 
 
 def _trailing_colors(lowered: list[str], cut: int) -> dict[int, str]:
@@ -170,25 +195,26 @@ def _ground_head_noun(unknown: list[int], colors: dict[int, str], lowered: list[
     return None
 
 
-def _ground_unknown_words(obj: ObjectPhrase, lowered: list[str], cut: int) -> None:
+def _ground_unknown_words(obj: ObjectPhrase, lowered: list[str], cut: int, end: int) -> None:
     """Ground unknown words to sizes ("gigantic"), palette colors ("crimson", "in rose") and, when no
-    category matched, the head noun ("yacht", "shelving unit"); see :mod:`text3d.prompts.grounding`."""
+    category matched, the head noun ending at ``end`` ("yacht", "shelving unit"; "sphere" in
+    "sphere toy"); see :mod:`text3d.prompts.grounding`."""
     trailing = _trailing_colors(lowered, cut)
     if trailing:
         obj.simple = True
     span = range(*obj.noun_span) if obj.category is not None else range(0)
     phrases = lexicon()[0]
-    unknown = [i for i in range(cut) if i not in span and not is_attribute(lowered[i])
+    unknown = [i for i in range(end) if i not in span and not is_attribute(lowered[i])
                and (singular(lowered[i]),) not in phrases and lowered[i].replace("-", "").isalpha()]
     sizes = {i: g.name for i in unknown if (g := ground_size(lowered[i])) is not None}
     unknown = [i for i in unknown if i not in sizes]
     colors = {i: g.name for i in unknown if (g := ground_color(lowered[i])) is not None}
     if obj.category is None:
-        found = _ground_head_noun(unknown, colors, lowered, cut)
+        found = _ground_head_noun(unknown, colors, lowered, end)
         if found is not None:
             obj.grounded, obj.noun_span = found
             obj.category = CATEGORIES[obj.grounded.name]
-    noun = range(*obj.noun_span) if obj.category is not None else range(cut - 1, cut)  # "a chocolate"
+    noun = range(*obj.noun_span) if obj.category is not None else range(end - 1, end)  # "a chocolate"
     obj.grounded_colors = {**{i: c for i, c in colors.items() if i not in noun}, **trailing}
     obj.grounded_sizes = {i: SIZE_WORDS[s][0] for i, s in sizes.items()}
 
