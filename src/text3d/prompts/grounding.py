@@ -8,9 +8,11 @@ derived from toyworld's held-out paraphrase lists:
    training word is nearest in the hypernym graph: distance = min over common ancestors
    a of (links from the word to a + links from the category word to a) + 0.1 × the
    word's sense rank; accepted at ≤ ``WORDNET_MAX_DISTANCE`` (same synset, or one is the
-   other's direct hypernym). A color word grounds when its synset, or one it points to by
-   "similar to" or hypernym, holds a palette color word; a size adjective likewise when one
-   holds a training size word ("gigantic" is "similar to" "large").
+   other's direct hypernym). On both sides only the first ``WORDNET_SENSES`` senses that name
+   concrete things count (WordNet's animal, artifact, food, object and plant files). A color
+   word grounds when its synset, or one it points to by "similar to" or hypernym, holds a
+   palette color word; a size adjective likewise when one holds a training size word
+   ("gigantic" is "similar to" "large").
 2. **The XKCD color survey** (954 color names with sRGB, public domain, shipped by
    matplotlib): a color name goes to the palette color at the least CIEDE2000 distance.
 3. **MiniLM** sentence similarity (the last resort for nouns): a category's score is the
@@ -19,8 +21,10 @@ derived from toyworld's held-out paraphrase lists:
 
 The two thresholds were chosen on the *training* synonyms, each grounded with itself left
 out of the vocabulary (``tests/prompts/test_grounding.py`` measures them), and on a list of
-nouns outside toyworld, which should stay ungrounded; the held-out paraphrases are only
-measured, never tuned on (figures in the README).
+nouns outside toyworld, which should stay ungrounded; a second development list of words a
+user might type for each category (``DEV_WORDS`` in that test, labelled by hand, disjoint from
+the held-out lists) measures changes such as the concrete-sense rule; the held-out paraphrases
+are only measured, never tuned on (figures in the README).
 """
 
 from __future__ import annotations
@@ -30,16 +34,21 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_WORDS, PALETTE, SIZE_WORDS
+
+if TYPE_CHECKING:
+    from text3d.prompts.wordnet import WordNet
 
 log = logging.getLogger(__name__)
 
 WORDNET_MAX_DISTANCE = 1.2
 MINILM_MIN_SIMILARITY = 0.5
 WORDNET_SENSES = 3
+CONCRETE_LEXFILES = frozenset({5, 6, 13, 17, 20})  # noun.animal, noun.artifact, noun.food, noun.object, noun.plant
 TEMPLATES = ("{}", "a {}", "a toy {}", "a photo of a {}")
 _HYPERNYMS = frozenset({"@", "@i"})
 _ATTRIBUTE_LINKS = frozenset({"&", "@"})
@@ -69,8 +78,17 @@ def _category_ancestors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> 
 
     wordnet = shared_wordnet()
     assert wordnet is not None
-    return {name: [wordnet.ancestors(offset) for word in words for offset in wordnet.senses(word, limit=WORDNET_SENSES)]
+    return {name: [wordnet.ancestors(offset) for word in words for _rank, offset in _object_senses(wordnet, word)]
             for name, words in vocabulary}
+
+
+def _object_senses(wordnet: WordNet, word: str) -> list[tuple[int, int]]:
+    """(sense rank, offset) of the first ``WORDNET_SENSES`` senses of ``word`` that name concrete
+    things (WordNet's noun.animal, noun.artifact, noun.food, noun.object and noun.plant files):
+    a mug is the drinking vessel (4th sense), not the mugful, the fool or the face before it."""
+    ranked = [(rank, o) for rank, o in enumerate(wordnet.senses(word, limit=None))
+              if wordnet.synset(o).lexfile in CONCRETE_LEXFILES]
+    return ranked[:WORDNET_SENSES]
 
 
 def wordnet_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
@@ -85,7 +103,7 @@ def wordnet_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | No
     words = phrase.split()
     for query in dict.fromkeys([phrase] + words[-1:]):
         best: tuple[float, str] | None = None
-        for rank, offset in enumerate(wordnet.senses(query, limit=WORDNET_SENSES)):
+        for rank, offset in _object_senses(wordnet, query):
             mine = wordnet.ancestors(offset)
             for name, ancestor_sets in targets.items():
                 for theirs in ancestor_sets:

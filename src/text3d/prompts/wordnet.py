@@ -36,6 +36,7 @@ class Synset:
     offset: int
     lemmas: tuple[str, ...]
     pointers: tuple[tuple[str, int, str], ...]  # (symbol, target offset, target pos letter)
+    lexfile: int = 0  # lexicographer file: 5 noun.animal, 6 noun.artifact, 20 noun.plant … (WordNet's lexnames)
 
     def related(self, symbols: frozenset[str]) -> list[int]:
         """Offsets of the synsets this one points to with any of ``symbols``, same part of speech."""
@@ -89,7 +90,7 @@ class WordNet:
                     out[int(line[:8])] = line
         return out
 
-    def senses(self, phrase: str, pos: str = "noun", limit: int = 3) -> tuple[int, ...]:
+    def senses(self, phrase: str, pos: str = "noun", limit: int | None = 3) -> tuple[int, ...]:
         """Offsets of the first ``limit`` senses of ``phrase`` (most frequent first), trying each
         of its :func:`spellings`."""
         index = self._index(pos)
@@ -135,7 +136,7 @@ class WordNet:
         start = 4 + 2 * count
         pointers = tuple((fields[start + 1 + 4 * i], int(fields[start + 2 + 4 * i]), fields[start + 3 + 4 * i])
                          for i in range(int(fields[start])))
-        return Synset(offset, lemmas, pointers)
+        return Synset(offset, lemmas, pointers, int(fields[1]))
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one shared reader per process
     def ancestors(self, offset: int, depth: int = 6) -> dict[int, int]:
