@@ -137,9 +137,16 @@ def test_the_augmenter_reads_the_hand_labelled_development_words():
     cases = [(word, name) for name, words in DEV_WORDS.items() for word in words]
     assert not listed & {word for word, _ in cases}
     read = [getattr(split_objects(word)[0].category, "name", None) for word, _ in cases]
-    assert np.mean([got == name for got, (_, name) in zip(read, cases)]) >= 0.74  # measured 0.773
+    assert np.mean([got == name for got, (_, name) in zip(read, cases)]) >= 0.78  # measured 0.816
 
 
 def test_only_senses_that_name_concrete_things_count():
     assert ground_category("stein").name == "mug"  # "mug" the vessel is WordNet's 4th sense, after "mugful"
     assert ground_category("globe") is None  # a sphere-shaped thing, but WordNet's "globe" is no ball
+
+
+def test_wordnet_definitions_ground_words_the_hypernym_graph_places_far(fresh_caches):
+    assert grounding.wordnet_category("samovar") is None and grounding.minilm_category("samovar") is None
+    found = ground_category("samovar")  # "a metal urn with a spigot at its base; used in Russia to boil water for tea"
+    assert found.name == "teapot" and found.source == "wordnet-gloss" and found.score >= grounding.GLOSS_MIN_SIMILARITY
+    assert grounding.gloss_category("telescope") is None  # a definition unlike every category's words

@@ -1,7 +1,7 @@
 """Grounding words outside toyworld's vocabulary to its categories, palette colors and sizes.
 
 The embedded augmenter stands in for an LLM, and an LLM knows that a "crimson yacht" is a
-red sailboat. This module gives it that general knowledge from three sources, none of them
+red sailboat. This module gives it that general knowledge from these sources, none of them
 derived from toyworld's held-out paraphrase lists:
 
 1. **WordNet 3.0** (:mod:`text3d.prompts.wordnet`). A noun grounds to the category whose
@@ -15,11 +15,14 @@ derived from toyworld's held-out paraphrase lists:
    ("gigantic" is "similar to" "large").
 2. **The XKCD color survey** (954 color names with sRGB, public domain, shipped by
    matplotlib): a color name goes to the palette color at the least CIEDE2000 distance.
-3. **MiniLM** sentence similarity (the last resort for nouns): a category's score is the
-   mean cosine between the phrase and each of its training words, each embedded as the
-   mean over ``TEMPLATES``; accepted at ≥ ``MINILM_MIN_SIMILARITY``.
+3. **MiniLM** sentence similarity: a category's score is the mean cosine between the phrase
+   and each of its training words, each embedded as the mean over ``TEMPLATES``; accepted at
+   ≥ ``MINILM_MIN_SIMILARITY``.
+4. **WordNet's definitions read by MiniLM** (the last resort for nouns WordNet knows but places
+   far from every category): the max cosine between the definition and a training word;
+   accepted at ≥ ``GLOSS_MIN_SIMILARITY`` ("samovar" → teapot, "cradle" → bed).
 
-The two thresholds were chosen on the *training* synonyms, each grounded with itself left
+The thresholds were chosen on the *training* synonyms, each grounded with itself left
 out of the vocabulary (``tests/prompts/test_grounding.py`` measures them), and on a list of
 nouns outside toyworld, which should stay ungrounded; a second development list of words a
 user might type for each category (``DEV_WORDS`` in that test, labelled by hand, disjoint from
@@ -47,6 +50,7 @@ log = logging.getLogger(__name__)
 
 WORDNET_MAX_DISTANCE = 1.2
 MINILM_MIN_SIMILARITY = 0.5
+GLOSS_MIN_SIMILARITY = 0.55
 WORDNET_SENSES = 3
 CONCRETE_LEXFILES = frozenset({5, 6, 13, 17, 20})  # noun.animal, noun.artifact, noun.food, noun.object, noun.plant
 TEMPLATES = ("{}", "a {}", "a toy {}", "a photo of a {}")
@@ -59,8 +63,8 @@ class Grounding:
     """What a word grounded to: a category name or palette color, the source and its score."""
 
     name: str
-    source: str  # "wordnet", "xkcd-colors" or "minilm"
-    score: float  # WordNet distance, CIEDE2000 distance or MiniLM cosine
+    source: str  # "wordnet", "wordnet-gloss", "xkcd-colors", "minilm" or "vocabulary"
+    score: float  # WordNet distance, CIEDE2000 distance or MiniLM cosine (phrase or definition)
 
 
 def training_vocabulary() -> dict[str, tuple[str, ...]]:
@@ -144,8 +148,34 @@ def minilm_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | Non
     return Grounding(name, "minilm", scores[name]) if scores[name] >= MINILM_MIN_SIMILARITY else None
 
 
+def gloss_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
+    """The category with the training word most similar under MiniLM (max cosine) to WordNet's
+    definition of ``phrase`` (its first concrete sense; the phrase, then its last word): "samovar"
+    is "a metal urn with a spigot at its base; used in Russia to boil water for tea" → teapot.
+    None below ``GLOSS_MIN_SIMILARITY``."""
+    from text3d.prompts.wordnet import shared_wordnet
+
+    wordnet = shared_wordnet()
+    if wordnet is None:
+        return None
+    words = phrase.split()
+    for query in dict.fromkeys([phrase] + words[-1:]):
+        senses = _object_senses(wordnet, query)
+        if senses:
+            from text3d.encoders.minilm import shared_text_encoder
+
+            vector = shared_text_encoder("cpu").sentence_vectors([wordnet.gloss(senses[0][1])])[0]
+            vector = vector / np.linalg.norm(vector)
+            table = _vocabulary_vectors(_frozen(vocabulary))
+            scores = {name: float((vectors @ vector).max()) for name, vectors in table.items()}
+            name = max(scores, key=scores.__getitem__)
+            return Grounding(name, "wordnet-gloss", scores[name]) if scores[name] >= GLOSS_MIN_SIMILARITY else None
+    return None
+
+
 def ground_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
-    """``phrase`` (a noun phrase outside the vocabulary) → a category: WordNet, then MiniLM."""
+    """``phrase`` (a noun phrase outside the vocabulary) → a category: WordNet's hypernym graph,
+    then MiniLM on the phrase, then MiniLM on WordNet's definition of it."""
     phrase = " ".join(phrase.lower().split())
     return _ground_category(phrase, _frozen(vocabulary)) if phrase else None
 
@@ -155,7 +185,11 @@ def _ground_category(phrase: str, vocabulary: tuple[tuple[str, tuple[str, ...]],
     # MiniLM also runs for words WordNet knows but cannot place within WORDNET_MAX_DISTANCE:
     # vetoing those ("tire" is a hoop, not a bicycle) cut false groundings of nouns outside
     # toyworld from 5 to 2 of 24 but dropped the training synonyms from 0.93 to 0.77.
-    return wordnet_category(phrase, dict(vocabulary)) or minilm_category(phrase, dict(vocabulary))
+    for tier in (wordnet_category, minilm_category, gloss_category):
+        found = tier(phrase, dict(vocabulary))
+        if found is not None:
+            return found
+    return None
 
 
 def _palette_word(word: str) -> str | None:

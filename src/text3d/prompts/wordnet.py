@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,11 @@ class WordNet:
         pointers = tuple((fields[start + 1 + 4 * i], int(fields[start + 2 + 4 * i]), fields[start + 3 + 4 * i])
                          for i in range(int(fields[start])))
         return Synset(offset, lemmas, pointers, int(fields[1]))
+
+    def gloss(self, offset: int, pos: str = "noun") -> str:
+        """The definition of the synset at ``offset``, without its quoted examples."""
+        text = self._lines(pos)[offset].split(" | ", 1)[-1].strip()
+        return re.split(r';\s*"', text)[0].strip().strip(";").strip()
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one shared reader per process
     def ancestors(self, offset: int, depth: int = 6) -> dict[int, int]:
