@@ -29,9 +29,11 @@ def test_the_last_word_is_the_head_noun_even_when_it_can_name_a_color():
     assert fish.grounded_colors == {1: "red"} and fish.grounded_sizes == {0: "large"}
 
 
-def test_a_color_word_does_not_lead_a_compound_it_alone_explains():
+def test_a_color_word_leads_no_compound_that_wordnet_does_not_list():
     gizmo = only("snowy gizmo")  # "snowy" alone reads as a snowman; a gizmo is not one
     assert gizmo.category is None
+    maple = only("snowy maple")  # a white maple, not the evergreen MiniLM reads into "snowy maple"
+    assert maple.category.name == "tree" and maple.grounded_colors == {0: "white"}
     assert only("motorcar zorblax").category.name == "car"  # an unknown head: the compound reads as its modifier
 
 
@@ -60,3 +62,12 @@ def test_an_of_phrase_names_a_category_as_the_compound_it_paraphrases():
     assert only("stack of blocks").grounded is None  # a training phrase itself, not a grounding
     assert only("cup of tea").category.name == "mug"  # "tea cup" is no training phrase: the cup stays
     assert only("tower of stone").category.name == "castle_tower"  # a material, not a compound
+
+
+def test_a_comma_segment_of_color_words_is_no_second_object_even_when_it_could_name_one():
+    car = only("car, salmon")  # a salmon-colored car, not a car beside a fish
+    assert car.category.name == "car" and car.grounded_colors == {0: "orange"}  # XKCD salmon, nearest palette color
+    boat = only("sailboat, rose")
+    assert boat.category.name == "sailboat" and list(boat.grounded_colors.values()) == ["pink"]
+    assert [o.category.name for o in split_objects("sailboat, chair")] == ["sailboat", "chair"]
+    assert [o.category.name for o in split_objects("car and salmon")] == ["car", "fish"]

@@ -166,8 +166,8 @@ def _ground_head_noun(unknown: list[int], colors: dict[int, str], lowered: list[
     """The category named by the head noun among the ``unknown`` words, with its token span.
 
     English puts the head last in a noun phrase, so the last word before ``cut`` is tried first:
-    as the two-word compound ending there ("shelving unit"; not when a color word alone gives
-    the compound's category: "snowy gizmo" is no snowman) and alone, even when it could also
+    as the two-word compound ending there ("shelving unit"; not when it starts with a color word,
+    unless WordNet lists it: "snowy maple" is a white maple, "olive tree" a compound) and alone, even when it could also
     name a color ("salmon"). When neither grounds, a last word WordNet knows as a noun outside
     toyworld ends the search (the object is none of toyworld's); otherwise (slang, typos) the
     earlier unknown non-color words are tried, right to left.
@@ -175,17 +175,17 @@ def _ground_head_noun(unknown: list[int], colors: dict[int, str], lowered: list[
     The compound is read by MiniLM as a whole, so a modifier can carry it: "yacht club" grounds
     to a sailboat. Object prompts rarely read that way; "desert plant" or "floor light" do."""
     last = cut - 1
+    wordnet = shared_wordnet()
     if last in unknown:
         alone = _ground_noun(lowered[last:cut])
         pair = _ground_noun(lowered[last - 1:cut]) if last - 1 in unknown else None
-        if pair is not None and last - 1 in colors:  # "desert plant" is a compound, "snowy gizmo" no snowman
-            modifier = _ground_noun(lowered[last - 1:last])
-            pair = None if modifier is not None and modifier.name == pair.name else pair
+        listed = wordnet is not None and bool(wordnet.senses(" ".join(lowered[last - 1:cut])))
+        if pair is not None and last - 1 in colors and not listed:
+            pair = None  # "snowy maple" is a white maple; WordNet lists the real compounds ("olive tree")
         if pair is not None and (alone is None or pair.name != alone.name):
             return pair, (last - 1, cut)
         if alone is not None:
             return alone, (last, cut)
-        wordnet = shared_wordnet()
         if wordnet is not None and wordnet.senses(lowered[last]):
             return None
     for index in reversed([i for i in unknown if i not in colors and i != last]):
@@ -244,6 +244,9 @@ def split_objects(prompt: str) -> list[ObjectPhrase]:
     piece names a category ("a cat beside a dog"); otherwise one phrase ("a lamp beside the bed" stays whole
     when "bed" is no category, and so does "a sailboat with a red sail, blue hull")."""
     tokens = _TOKEN.findall(prompt.strip().rstrip("."))
+    reordered = _attributes_first(tokens)
+    if reordered != [t for t in tokens if t not in (",", ";")]:  # "car, salmon": a salmon-colored car, not a fish
+        return [parse_object(reordered)]
     pieces: list[list[str]] = [[]]
     skip = False
     for index, token in enumerate(tokens):
@@ -262,7 +265,7 @@ def split_objects(prompt: str) -> list[ObjectPhrase]:
         parsed = [parse_object(p) for p in pieces]
         if all(p.category is not None for p in parsed) and not _lists_parts(parsed):
             return parsed
-    return [parse_object(_attributes_first(tokens))]
+    return [parse_object(reordered)]
 
 
 def is_attribute(token: str) -> bool:
