@@ -221,9 +221,15 @@ def _wordnet_label(word: str, label_of: Callable[[str], str | None], poses: tupl
     return best
 
 
+def _palette_shade(lemma: str) -> str | None:
+    """The palette color a lemma names, itself or as an "<x>-<color>" shade ("coal-black" → black)."""
+    return _palette_word(lemma) or (_palette_word(lemma.rsplit("-", 1)[1]) if "-" in lemma else None)
+
+
 def wordnet_color(word: str) -> Grounding | None:
-    """A palette color sharing a synset with ``word``, or one "similar to"/hypernym link away."""
-    return _wordnet_label(word, _palette_word, ("adj", "noun"))
+    """A palette color sharing a synset with ``word``, or one "similar to"/hypernym link away; a lemma
+    "<x>-<color>" names its color ("sooty" shares a synset with "coal-black")."""
+    return _wordnet_label(word, _palette_shade, ("adj", "noun"))
 
 
 @functools.lru_cache(maxsize=1024)
