@@ -153,6 +153,7 @@ def gloss_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None
     definition of ``phrase`` (its first concrete sense; the phrase, then its last word): "samovar"
     is "a metal urn with a spigot at its base; used in Russia to boil water for tea" → teapot.
     None below ``GLOSS_MIN_SIMILARITY``."""
+    from text3d.encoders.minilm import shared_text_encoder
     from text3d.prompts.wordnet import shared_wordnet
 
     wordnet = shared_wordnet()
@@ -162,8 +163,6 @@ def gloss_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None
     for query in dict.fromkeys([phrase] + words[-1:]):
         senses = _object_senses(wordnet, query)
         if senses:
-            from text3d.encoders.minilm import shared_text_encoder
-
             vector = shared_text_encoder("cpu").sentence_vectors([wordnet.gloss(senses[0][1])])[0]
             vector = vector / np.linalg.norm(vector)
             table = _vocabulary_vectors(_frozen(vocabulary))

@@ -167,8 +167,8 @@ def _ground_head_noun(unknown: list[int], colors: dict[int, str], lowered: list[
 
     English puts the head last in a noun phrase, so the last word before ``cut`` is tried first:
     as the two-word compound ending there ("shelving unit"; not when it starts with a color word,
-    unless WordNet lists it: "snowy maple" is a white maple, "olive tree" a compound) and alone, even when it could also
-    name a color ("salmon"). When neither grounds, a last word WordNet knows as a noun outside
+    unless WordNet lists it: "snowy maple" is a white maple, "olive tree" a compound) and alone,
+    even when it could also name a color ("salmon"). When neither grounds, a last word WordNet knows as a noun outside
     toyworld ends the search (the object is none of toyworld's); otherwise (slang, typos) the
     earlier unknown non-color words are tried, right to left.
 
