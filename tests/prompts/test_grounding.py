@@ -152,6 +152,6 @@ def test_only_senses_that_name_concrete_things_count():
 
 def test_wordnet_definitions_ground_words_the_hypernym_graph_places_far(fresh_caches):
     assert grounding.wordnet_category("samovar") is None and grounding.minilm_category("samovar") is None
-    found = ground_category("samovar")  # "a metal urn with a spigot at its base; used in Russia to boil water for tea"
+    found = ground_category("samovar")  # "a metal urn with a spigot at the base; used in Russia to boil water for tea"
     assert found.name == "teapot" and found.source == "wordnet-gloss" and found.score >= grounding.GLOSS_MIN_SIMILARITY
     assert grounding.gloss_category("telescope") is None  # a definition unlike every category's words

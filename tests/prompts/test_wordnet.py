@@ -32,6 +32,7 @@ def test_reads_synsets_by_their_offset_field_not_by_byte_offset(tiny):
     assert tiny.senses("canoe") == ()
     assert tiny.senses("sailboats") == (100,) and tiny.senses("sailing boats") == (100,)
     assert tiny.base_forms("vessels") == ("vessel",) and tiny.base_forms("vessel") == ()
+    assert tiny.gloss(100) == "a small sailing vessel" and tiny.synset(100).lexfile == 6
 
 
 def test_inflected_nouns_are_found_as_wordnet_finds_them(tiny):

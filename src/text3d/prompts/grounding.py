@@ -151,7 +151,7 @@ def minilm_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | Non
 def gloss_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
     """The category with the training word most similar under MiniLM (max cosine) to WordNet's
     definition of ``phrase`` (its first concrete sense; the phrase, then its last word): "samovar"
-    is "a metal urn with a spigot at its base; used in Russia to boil water for tea" → teapot.
+    is "a metal urn with a spigot at the base; used in Russia to boil water for tea" → teapot.
     None below ``GLOSS_MIN_SIMILARITY``."""
     from text3d.encoders.minilm import shared_text_encoder
     from text3d.prompts.wordnet import shared_wordnet
