@@ -74,7 +74,7 @@ def leave_one_out(word: str, category: str) -> dict[str, tuple[str, ...]]:
 def test_training_synonyms_ground_back_to_their_category_with_themselves_left_out():
     cases = [(word, name) for name, info in CATEGORIES.items() for word in info.synonyms]
     hits = [getattr(ground_category(word, leave_one_out(word, name)), "name", None) == name for word, name in cases]
-    assert np.mean(hits) >= 0.85, np.mean(hits)  # measured 0.928
+    assert np.mean(hits) >= 0.85, np.mean(hits)  # measured 0.940
 
 
 def test_nouns_outside_toyworld_mostly_stay_ungrounded():
@@ -142,7 +142,7 @@ def test_the_augmenter_reads_the_hand_labelled_development_words():
     cases = [(word, name) for name, words in DEV_WORDS.items() for word in words]
     assert not listed & {word for word, _ in cases}
     read = [getattr(split_objects(word)[0].category, "name", None) for word, _ in cases]
-    assert np.mean([got == name for got, (_, name) in zip(read, cases)]) >= 0.78  # measured 0.816
+    assert np.mean([got == name for got, (_, name) in zip(read, cases)]) >= 0.78  # measured 0.830
 
 
 def test_only_senses_that_name_concrete_things_count():
@@ -155,3 +155,12 @@ def test_wordnet_definitions_ground_words_the_hypernym_graph_places_far(fresh_ca
     found = ground_category("samovar")  # "a metal urn with a spigot at the base; used in Russia to boil water for tea"
     assert found.name == "teapot" and found.source == "wordnet-gloss" and found.score >= grounding.GLOSS_MIN_SIMILARITY
     assert grounding.gloss_category("telescope") is None  # a definition unlike every category's words
+
+
+def test_a_category_word_s_later_senses_count_only_when_another_word_corroborates_them():
+    # "chopper" (a helicopter word) also means a meat cleaver, and "stool" a toilet ("throne"):
+    # no other helicopter or stool word is near those senses, so they stand for nothing
+    assert ground_category("cleaver") is None and ground_category("throne") is None
+    assert ground_category("stein").name == "mug"  # "mug" the vessel is its word's first concrete sense
+    assert grounding.link_distance({1: 0, 2: 1}, {3: 0, 2: 2}) == 3
+    assert grounding.link_distance({1: 0}, {3: 0}) == float("inf")

@@ -9,7 +9,8 @@ derived from toyworld's held-out paraphrase lists:
    a of (links from the word to a + links from the category word to a) + 0.1 × the
    word's sense rank; accepted at ≤ ``WORDNET_MAX_DISTANCE`` (same synset, or one is the
    other's direct hypernym). On both sides only the first ``WORDNET_SENSES`` senses that name
-   concrete things count (WordNet's animal, artifact, food, object and plant files). A color
+   concrete things count (WordNet's animal, artifact, food, object and plant files); a category
+   word's later senses count only when another of its words corroborates them. A color
    word grounds when its synset, or one it points to by "similar to" or hypernym, holds a
    palette color word; a size adjective likewise when one holds a training size word
    ("gigantic" is "similar to" "large").
@@ -52,6 +53,7 @@ WORDNET_MAX_DISTANCE = 1.2
 MINILM_MIN_SIMILARITY = 0.5
 GLOSS_MIN_SIMILARITY = 0.55
 WORDNET_SENSES = 3
+SENSE_CORROBORATION = 3
 CONCRETE_LEXFILES = frozenset({5, 6, 13, 17, 20})  # noun.animal, noun.artifact, noun.food, noun.object, noun.plant
 TEMPLATES = ("{}", "a {}", "a toy {}", "a photo of a {}")
 _HYPERNYMS = frozenset({"@", "@i"})
@@ -82,8 +84,32 @@ def _category_ancestors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> 
 
     wordnet = shared_wordnet()
     assert wordnet is not None
-    return {name: [wordnet.ancestors(offset) for word in words for _rank, offset in _object_senses(wordnet, word)]
+    return {name: [wordnet.ancestors(offset) for offset in _category_senses(wordnet, words)]
             for name, words in vocabulary}
+
+
+def link_distance(mine: dict[int, int], theirs: dict[int, int]) -> float:
+    """Hypernym links between two synsets through their nearest common ancestor (inf when none),
+    from their :meth:`~text3d.prompts.wordnet.WordNet.ancestors` tables."""
+    return min((mine[a] + theirs[a] for a in mine.keys() & theirs.keys()), default=float("inf"))
+
+
+def _category_senses(wordnet: WordNet, words: tuple[str, ...]) -> list[int]:
+    """The senses that stand for a category: each training word's first concrete sense, and a
+    further concrete sense only when it lies within ``SENSE_CORROBORATION`` links of another
+    training word's first sense. "chopper" means the helicopter here, not the meat cleaver that
+    is also one of its concrete senses; "stool" is the seat, not the toilet."""
+    senses = [[o for _rank, o in _object_senses(wordnet, word)] for word in words]
+    firsts = [found[0] for found in senses if found]
+    anchors = {o: wordnet.ancestors(o) for o in firsts}
+    kept = list(firsts)
+    for found in senses:
+        for offset in found[1:]:
+            mine = wordnet.ancestors(offset)
+            others = [table for first, table in anchors.items() if first not in found]
+            if any(link_distance(mine, table) <= SENSE_CORROBORATION for table in others):
+                kept.append(offset)
+    return kept
 
 
 def _object_senses(wordnet: WordNet, word: str) -> list[tuple[int, int]]:
@@ -111,11 +137,9 @@ def wordnet_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | No
             mine = wordnet.ancestors(offset)
             for name, ancestor_sets in targets.items():
                 for theirs in ancestor_sets:
-                    common = mine.keys() & theirs.keys()
-                    if common:
-                        distance = min(mine[a] + theirs[a] for a in common) + 0.1 * rank
-                        if best is None or distance < best[0]:
-                            best = (distance, name)
+                    distance = link_distance(mine, theirs) + 0.1 * rank
+                    if distance < (best[0] if best else float("inf")):
+                        best = (distance, name)
         if best is not None:
             return Grounding(best[1], "wordnet", best[0]) if best[0] <= WORDNET_MAX_DISTANCE else None
     return None
