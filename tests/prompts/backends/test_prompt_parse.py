@@ -39,6 +39,8 @@ def test_a_color_word_leads_no_compound_that_wordnet_does_not_list():
 
 def test_wordnet_spelling_is_tried_before_the_rough_singular():
     assert only("white cosmos").category.name == "flower"  # not "cosmo"
+    assert not only("white cosmos").plural and only("white yachts").plural  # one cosmos, several yachts
+    assert embedded_caption("white cosmos", seed=0).startswith("A ")
 
 
 def test_typed_words_are_not_repeated_when_the_head_keeps_them():
@@ -71,3 +73,19 @@ def test_a_comma_segment_of_color_words_is_no_second_object_even_when_it_could_n
     assert boat.category.name == "sailboat" and list(boat.grounded_colors.values()) == ["pink"]
     assert [o.category.name for o in split_objects("sailboat, chair")] == ["sailboat", "chair"]
     assert [o.category.name for o in split_objects("car and salmon")] == ["car", "fish"]
+
+
+def test_a_depiction_prefix_leaves_the_object_it_depicts():
+    car = only("a 3d model of a red car")
+    assert car.category.name == "car" and car.tokens == ["red", "car"] and car.colors == [0] and car.simple
+    assert only("figurine of a penguin").category.name == "penguin"
+    assert only("toy of a duck").category.name == "rubber_duck"
+    assert only("model of").category is None  # nothing depicted: the words stay as typed
+
+
+def test_grounded_plural_nouns_stay_plural_in_the_caption():
+    from text3d.prompts.backends._prompt_parse import plural
+
+    assert [plural(w) for w in ("sailboat", "wine glass", "bunny", "bench", "toy")] == \
+        ["sailboats", "wine glasses", "bunnies", "benches", "toys"]
+    assert embedded_caption("yachts", seed=0).startswith("Sailboats ")

@@ -42,6 +42,19 @@ def singular(word: str) -> str:
     return word
 
 
+def plural(noun: str) -> str:
+    """A regular English plural of a noun phrase's last word ("sailboat" → "sailboats",
+    "wine glass" → "wine glasses", "bunny" → "bunnies")."""
+    head, _, last = noun.rpartition(" ")
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u", ""):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
 def article(phrase: str) -> str:
     """``a`` or ``an`` for ``phrase`` by the sound of its first word (a heuristic)."""
     first = phrase.split()[0].lower() if phrase.split() else ""
@@ -84,12 +97,21 @@ class ObjectPhrase:
     def plural(self) -> bool:
         if self.category is not None:
             end = self.noun_span[1]
-            last = self.tokens[end - 1].lower()
-            return singular(last) != last
+            return is_plural(self.tokens[end - 1].lower())
         lowered = [t.lower() for t in self.tokens]
         cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
         head = lowered[cut - 1] if cut else ""  # "pair" in "pair of red shoes"
-        return self.count > 1 or singular(head) != head
+        return self.count > 1 or is_plural(head)
+
+
+def is_plural(noun: str) -> bool:
+    """Whether ``noun`` is an inflected plural: WordNet's morphy finds a dictionary form for it
+    ("yachts", "glasses"; not "pharos", "cosmos" or "bus"); words WordNet lacks by the rough
+    :func:`singular`."""
+    wordnet = shared_wordnet()
+    if wordnet is not None and wordnet.senses(noun, limit=1):
+        return bool(wordnet.base_forms(noun))
+    return singular(noun) != noun
 
 
 def parse_object(tokens: list[str]) -> ObjectPhrase:
@@ -98,6 +120,9 @@ def parse_object(tokens: list[str]) -> ObjectPhrase:
     lowered = [t.lower() for t in tokens]
     if lowered and lowered[0] in _ARTICLES:
         tokens, lowered = tokens[1:], lowered[1:]
+    described = _described_object(lowered)
+    if described:  # "3d model of a red car": the red car
+        tokens, lowered = tokens[described:], lowered[described:]
     obj = ObjectPhrase(list(tokens))
     cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
     obj.simple = cut == len(lowered)
@@ -122,6 +147,15 @@ def parse_object(tokens: list[str]) -> ObjectPhrase:
             obj.count = numbers[word]
     _ground_unknown_words(obj, lowered, cut, end)
     return obj
+
+
+def _described_object(lowered: list[str]) -> int:
+    """How many leading words only say "a depiction of": "3d model of a", "toy of the",
+    "figurine of" (0 when the phrase does not start that way)."""
+    start = 1 if lowered[:1] == ["3d"] else 0
+    if len(lowered) > start + 2 and lowered[start] in _GENERIC_HEADS and lowered[start + 1] == "of":
+        return start + 2 + (lowered[start + 2] in _ARTICLES)
+    return 0
 
 
 def _of_phrase_category(lowered: list[str], cut: int,

@@ -57,6 +57,7 @@ from text3d.prompts.backends._prompt_parse import (
     is_attribute,
     lexicon,
     parse_object,
+    plural,
     singular,
     split_objects,
 )
@@ -64,7 +65,8 @@ from text3d.prompts.base import AugmentRequest, Completion, augmenters
 from text3d.prompts.clip_tokens import CLIP_CONTEXT_LENGTH, clip_token_count
 from text3d.prompts.rules import word_count
 
-MODEL_VERSION = "toyworld-v3"  # v2: grounds words outside the vocabulary; v3: sizes, head-last, "noun, color"
+MODEL_VERSION = "toyworld-v4"  # v2: grounds words outside the vocabulary; v3: sizes, head-last, "noun, color";
+# v4: "X of Y", "duck toy", "3d model of …", comma colors, WordNet definitions and plurals
 MAX_PARTS = 3  # parts named in a single-object caption (main part first)
 __all__ = ["EmbeddedAugmenter", "ObjectPhrase", "article", "embedded_caption", "parse_object", "singular",
            "split_objects"]
@@ -150,8 +152,9 @@ def _head(obj: ObjectPhrase) -> str:
             continue
         kept.append(token)
     if _rewritten(obj):  # toyworld's words; the typed ones follow the caption
+        noun = plural(obj.category.noun) if obj.plural else obj.category.noun  # "yachts" → "sailboats"
         kept = [obj.grounded_sizes.get(i, t) for i, t in enumerate(obj.tokens)
-                if i not in moved and (is_attribute(t) or i in obj.grounded_sizes)] + [obj.category.noun]
+                if i not in moved and (is_attribute(t) or i in obj.grounded_sizes)] + [noun]
     return " ".join(kept)
 
 
