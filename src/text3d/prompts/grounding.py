@@ -121,6 +121,11 @@ def _object_senses(wordnet: WordNet, word: str) -> list[tuple[int, int]]:
     return ranked[:WORDNET_SENSES]
 
 
+def _queries(phrase: str) -> tuple[str, ...]:
+    """What WordNet is asked for a phrase: the phrase, then its last word ("toy sailboat", "sailboat")."""
+    return tuple(dict.fromkeys([phrase] + phrase.split()[-1:]))
+
+
 def wordnet_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
     """The category nearest to ``phrase`` in WordNet's hypernym graph (the phrase, then its
     last word), or None when nothing is within ``WORDNET_MAX_DISTANCE``."""
@@ -130,8 +135,7 @@ def wordnet_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | No
     if wordnet is None:
         return None
     targets = _category_ancestors(_frozen(vocabulary))
-    words = phrase.split()
-    for query in dict.fromkeys([phrase] + words[-1:]):
+    for query in _queries(phrase):
         best: tuple[float, str] | None = None
         for rank, offset in _object_senses(wordnet, query):
             mine = wordnet.ancestors(offset)
@@ -183,8 +187,7 @@ def gloss_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None
     wordnet = shared_wordnet()
     if wordnet is None:
         return None
-    words = phrase.split()
-    for query in dict.fromkeys([phrase] + words[-1:]):
+    for query in _queries(phrase):
         senses = _object_senses(wordnet, query)
         if senses:
             vector = shared_text_encoder("cpu").sentence_vectors([wordnet.gloss(senses[0][1])])[0]
