@@ -148,6 +148,9 @@ def test_the_augmenter_reads_the_hand_labelled_development_words():
 def test_only_senses_that_name_concrete_things_count():
     assert ground_category("stein").name == "mug"  # "mug" the vessel is WordNet's 4th sense, after "mugful"
     assert ground_category("globe") is None  # a sphere-shaped thing, but WordNet's "globe" is no ball
+    assert grounding.names_object("telescope") and grounding.names_object("olive tree")
+    assert grounding.names_object("yacht club") is False  # listed, but only as an organization
+    assert grounding.names_object("zorblax") is None  # unknown to WordNet: no verdict
 
 
 def test_wordnet_definitions_ground_words_the_hypernym_graph_places_far(fresh_caches):

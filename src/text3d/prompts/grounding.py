@@ -121,6 +121,19 @@ def _object_senses(wordnet: WordNet, word: str) -> list[tuple[int, int]]:
     return ranked[:WORDNET_SENSES]
 
 
+def names_object(phrase: str) -> bool | None:
+    """Whether WordNet lists ``phrase`` as a noun with a concrete sense among its first
+    ``WORDNET_SENSES`` (a telescope, an olive tree — not a yacht club, an organization);
+    ``None`` when WordNet lacks the phrase or is not installed."""
+    from text3d.prompts.wordnet import shared_wordnet
+
+    wordnet = shared_wordnet()
+    phrase = " ".join(phrase.lower().split())
+    if wordnet is None or not wordnet.senses(phrase):
+        return None
+    return any(rank < WORDNET_SENSES for rank, _ in _object_senses(wordnet, phrase))
+
+
 def _queries(phrase: str) -> tuple[str, ...]:
     """What WordNet is asked for a phrase: the phrase, then its last word ("toy sailboat", "sailboat")."""
     return tuple(dict.fromkeys([phrase] + phrase.split()[-1:]))

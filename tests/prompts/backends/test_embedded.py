@@ -151,8 +151,8 @@ def test_helpers():
 
 def test_backend_through_the_stage():
     result = augment("vintage brass telescope", llm="embedded", seed=2)
-    assert result.rules_passed and result.model == "toyworld-v4" and result.retries == 0
-    assert EmbeddedAugmenter(model="toyworld-v4").model == "toyworld-v4"
+    assert result.rules_passed and result.model == "toyworld-v5" and result.retries == 0
+    assert EmbeddedAugmenter(model="toyworld-v5").model == "toyworld-v5"
     with pytest.raises(InputError):
         EmbeddedAugmenter(model="gpt-5")
 

@@ -89,3 +89,19 @@ def test_grounded_plural_nouns_stay_plural_in_the_caption():
     assert [plural(w) for w in ("sailboat", "wine glass", "bunny", "bench", "toy")] == \
         ["sailboats", "wine glasses", "bunnies", "benches", "toys"]
     assert embedded_caption("yachts", seed=0).startswith("Sailboats ")
+
+
+def test_a_thing_outside_toyworld_joined_by_and_stays_a_separate_object_with_its_own_colors():
+    telescope, car = split_objects("a red telescope and a blue car")
+    assert telescope.category is None and telescope.tokens == ["red", "telescope"]
+    assert car.category.name == "car" and [car.tokens[i] for i in car.colors] == ["blue"]  # red is the telescope's
+    assert len(split_objects("a red and blue car")) == 1  # "red" is a color here, not a red wine
+    assert len(split_objects("a lamp next to the window")) == 1  # a spatial relation: the window is context
+    chair = split_objects("a chair with a cushion and armrests")  # armrests ground to chair: parts of it
+    assert len(chair) == 1 and chair[0].category.name == "chair"
+
+
+def test_a_compound_wordnet_lists_as_no_object_grounds_to_nothing():
+    assert only("yacht club").category is None  # an organization, not a sailboat
+    assert only("olive tree").category.name == "tree"  # a listed compound naming a plant
+    assert only("crimson yacht").category.name == "sailboat"

@@ -17,7 +17,7 @@ from text3d.data.toyworld.vocabulary import (
     SIZE_WORDS,
     CategoryInfo,
 )
-from text3d.prompts.grounding import Grounding, ground_category, ground_color, ground_size
+from text3d.prompts.grounding import Grounding, ground_category, ground_color, ground_size, names_object
 from text3d.prompts.wordnet import shared_wordnet
 
 _TOKEN = re.compile(r"[^\s,;]+|[,;]")
@@ -206,14 +206,16 @@ def _ground_head_noun(unknown: list[int], colors: dict[int, str], lowered: list[
     toyworld ends the search (the object is none of toyworld's); otherwise (slang, typos) the
     earlier unknown non-color words are tried, right to left.
 
-    The compound is read by MiniLM as a whole, so a modifier can carry it: "yacht club" grounds
-    to a sailboat. Object prompts rarely read that way; "desert plant" or "floor light" do."""
+    The compound is read by MiniLM as a whole ("desert plant", "floor light"); one WordNet lists
+    with no concrete sense names no object at all ("yacht club" is an organization, no sailboat)."""
     last = cut - 1
     wordnet = shared_wordnet()
     if last in unknown:
         alone = _ground_noun(lowered[last:cut])
         pair = _ground_noun(lowered[last - 1:cut]) if last - 1 in unknown else None
-        listed = wordnet is not None and bool(wordnet.senses(" ".join(lowered[last - 1:cut])))
+        listed = names_object(" ".join(lowered[last - 1:cut])) if last - 1 in unknown else None
+        if listed is False:
+            return None  # a compound WordNet knows as no object ("yacht club", an organization)
         if pair is not None and last - 1 in colors and not listed:
             pair = None  # "snowy maple" is a white maple; WordNet lists the real compounds ("olive tree")
         if pair is not None and (alone is None or pair.name != alone.name):
@@ -275,31 +277,54 @@ def _describes(token: str) -> bool:
 
 def split_objects(prompt: str) -> list[ObjectPhrase]:
     """Split a prompt into object phrases at "and", commas, "next to" and "beside" when every
-    piece names a category ("a cat beside a dog"); otherwise one phrase ("a lamp beside the bed" stays whole
-    when "bed" is no category, and so does "a sailboat with a red sail, blue hull")."""
+    piece names a category ("a car beside a tent"), or, joined by "and" or commas, names a concrete
+    thing outside toyworld beside one that does ("a red telescope and a blue car"); otherwise one
+    phrase ("a red and blue car", "a lamp next to the window", "a sailboat with a red sail, blue hull")."""
     tokens = _TOKEN.findall(prompt.strip().rstrip("."))
     reordered = _attributes_first(tokens)
     if reordered != [t for t in tokens if t not in (",", ";")]:  # "car, salmon": a salmon-colored car, not a fish
         return [parse_object(reordered)]
     pieces: list[list[str]] = [[]]
-    skip = False
+    skip, coordinated = False, True  # coordinated: split at "and" and commas only, never "beside"
     for index, token in enumerate(tokens):
         word = token.lower()
         if skip:
             skip = False
         elif word in _SPLITTERS or word in _SIDE_BY_SIDE:
             pieces.append([])
+            coordinated = coordinated and word in _SPLITTERS
         elif word == "next" and index + 1 < len(tokens) and tokens[index + 1].lower() == "to":
             pieces.append([])  # "next to", as toyworld's grouped prompts join their two objects
-            skip = True
+            skip, coordinated = True, False
         else:
             pieces[-1].append(token)
     pieces = [p for p in pieces if p]
     if len(pieces) > 1:
         parsed = [parse_object(p) for p in pieces]
-        if all(p.category is not None for p in parsed) and not _lists_parts(parsed):
+        named = all(p.category is not None for p in parsed) or (coordinated and _separate_objects(parsed))
+        if named and not _lists_parts(parsed):
             return parsed
     return [parse_object(reordered)]
+
+
+def _separate_objects(parsed: list[ObjectPhrase]) -> bool:
+    """Whether pieces of which only some name a category still name separate objects: each piece
+    is a plain noun phrase and each uncategorized one ends in a noun WordNet knows as a concrete
+    thing ("a red telescope and a blue car"; not "a red and blue car", nor "a chair with a cushion
+    and armrests", whose first piece is no plain noun phrase)."""
+    if not any(p.category is not None for p in parsed) or not all(p.simple and p.tokens for p in parsed):
+        return False
+    return all(p.category is not None or _names_thing(p.tokens) for p in parsed)
+
+
+def _names_thing(tokens: list[str]) -> bool:
+    """Whether a noun phrase's head names a concrete thing: its last two words when WordNet
+    lists them ("yacht club" does not), else its last word, unless that is a color or other
+    attribute word ("red" is also a red wine to WordNet)."""
+    compound = names_object(" ".join(tokens[-2:])) if len(tokens) > 1 else None
+    if compound is not None:
+        return compound
+    return not is_attribute(tokens[-1]) and bool(names_object(tokens[-1]))
 
 
 def is_attribute(token: str) -> bool:
@@ -311,11 +336,15 @@ def is_attribute(token: str) -> bool:
 
 def _lists_parts(parsed: list[ObjectPhrase]) -> bool:
     """Whether a piece after the first ends in a part of an earlier piece's category ("blue hull"
-    after "sailboat with red sail"): then the pieces list parts of one object."""
+    after "sailboat with red sail"), or grounds to the category of an earlier piece that already
+    describes its object ("armrests" after "a chair with a cushion": a part's word grounds to its
+    whole): then the pieces list parts of one object."""
     for index, piece in enumerate(parsed[1:], start=1):
         head = singular(piece.tokens[-1].lower()) if piece.tokens else ""
         parts = {singular(part.lower()) for earlier in parsed[:index] if earlier.category is not None
                  for part in earlier.category.parts}
-        if head in parts:
+        described = {earlier.category.name for earlier in parsed[:index]
+                     if earlier.category is not None and not earlier.simple}
+        if head in parts or (piece.grounded is not None and piece.grounded.name in described):
             return True
     return False

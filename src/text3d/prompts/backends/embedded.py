@@ -65,8 +65,9 @@ from text3d.prompts.base import AugmentRequest, Completion, augmenters
 from text3d.prompts.clip_tokens import CLIP_CONTEXT_LENGTH, clip_token_count
 from text3d.prompts.rules import word_count
 
-MODEL_VERSION = "toyworld-v4"  # v2: grounds words outside the vocabulary; v3: sizes, head-last, "noun, color";
-# v4: "X of Y", "duck toy", "3d model of …", comma colors, WordNet definitions and plurals
+MODEL_VERSION = "toyworld-v5"  # v2: grounds words outside the vocabulary; v3: sizes, head-last, "noun, color";
+# v4: "X of Y", "duck toy", "3d model of …", comma colors, WordNet definitions and plurals;
+# v5: "a red telescope and a blue car" stays two objects; WordNet compounds naming no object ground to none
 MAX_PARTS = 3  # parts named in a single-object caption (main part first)
 __all__ = ["EmbeddedAugmenter", "ObjectPhrase", "article", "embedded_caption", "parse_object", "singular",
            "split_objects"]
@@ -234,7 +235,7 @@ def _multi_caption(objects: list[ObjectPhrase], rng: random.Random, max_words: i
         for obj in objects:
             head = _head(obj) if limit else " ".join(obj.tokens)
             phrase = _with_article(obj, head)
-            if limit:
+            if limit and obj.category is not None:  # a thing outside toyworld has no parts to name
                 phrase += " with " + _join(_parts(obj, rng, limit))
             described.append(phrase)
         text = template.format(objects=_join(described) if limit == 0 else ", next to ".join(described),
