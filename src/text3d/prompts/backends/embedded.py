@@ -51,6 +51,8 @@ from text3d.prompts.backends._part_looks import (
     UNIFORM_PARTS,
     PartLook,
 )
+from text3d.prompts.backends._part_palettes import main_color_shares
+from text3d.prompts.backends._part_palettes import main_part as measured_main_part
 from text3d.prompts.backends._prompt_parse import (
     ObjectPhrase,
     article,
@@ -67,7 +69,8 @@ from text3d.prompts.rules import word_count
 
 MODEL_VERSION = "toyworld-v5"  # v2: grounds words outside the vocabulary; v3: sizes, head-last, "noun, color";
 # v4: "X of Y", "duck toy", "3d model of …", comma colors, WordNet definitions and plurals;
-# v5: "a red telescope and a blue car" stays two objects; WordNet compounds naming no object ground to none
+# v5: "a red telescope and a blue car" stays two objects; WordNet compounds naming no object ground to none;
+# parts after the main one painted as toyworld paints them (measured, ``_part_palettes``)
 MAX_PARTS = 3  # parts named in a single-object caption (main part first)
 __all__ = ["EmbeddedAugmenter", "ObjectPhrase", "article", "embedded_caption", "parse_object", "singular",
            "split_objects"]
@@ -95,12 +98,12 @@ def _decide_part(obj: ObjectPhrase, part: str, index: int, rng: random.Random, u
     if obj.simple:
         if index < len(user_colors):
             color = user_colors[index]
-        elif uniform and main is not None:
-            color = main.color
         elif index == 0 and info.name in MAIN_COLORS:
             color = rng.choice(MAIN_COLORS[info.name])
-        else:
+        elif index == 0 or main is None:
             color = _choose(rng, look.colors, COLOR_NAMES)
+        else:
+            color = _measured_color(info.name, part, main.color, rng) or _choose(rng, look.colors, COLOR_NAMES)
     if index == 0 and user_material:
         material = user_material
     elif uniform and main is not None:
@@ -110,6 +113,13 @@ def _decide_part(obj: ObjectPhrase, part: str, index: int, rng: random.Random, u
     else:
         material = _choose(rng, look.materials, GROUP_MATERIALS.get(info.group, ("",)))
     return _PartChoice(color, material)
+
+
+def _measured_color(category: str, part: str, main_color: str | None, rng: random.Random) -> str | None:
+    """The main part's color for a later part with the share toyworld paints it so
+    (``_part_palettes``); ``None``: a hand-picked color is drawn instead."""
+    share = main_color_shares(category).get(part, 0.0)
+    return main_color if main_color is not None and rng.random() < share else None
 
 
 def _part_phrase(obj: ObjectPhrase, part: str, choice: _PartChoice, rng: random.Random) -> str:
@@ -179,7 +189,7 @@ def _parts(obj: ObjectPhrase, rng: random.Random, limit: int) -> list[str]:
     typed.update(obj.grounded_colors)  # "crimson" → "red" (the typed word stays in the head)
     user_colors = [typed[i] for i in sorted(typed)]
     user_material = materials[obj.tokens[obj.material].lower()] if obj.material is not None else None
-    main_part = MAIN_PART.get(info.name, info.parts[0])
+    main_part = measured_main_part(info.name, info.parts, MAIN_PART.get(info.name))
     ordered = [main_part] + [p for p in info.parts if p != main_part]
     phrases = []
     main: _PartChoice | None = None
