@@ -1,5 +1,7 @@
 """What the parts of toyworld's categories plausibly look like (used by the embedded augmenter).
 
+Colors here are drawn for a part after the main one only when it does not take the main color,
+which happens as often as toyworld paints it so (``_part_palettes``).
 Only words of toyworld's vocabulary appear here (palette colors, material names), so an
 embedded caption never names an attribute the procedural dataset cannot show. Parts that
 are not listed fall back to their category group's materials and any palette color.
@@ -141,7 +143,8 @@ MAIN_PART: dict[str, str] = {
     "lamp": "shade", "snowman": "body", "bed": "blanket", "tent": "canvas", "penguin": "body",
     "teddy_bear": "body", "rubber_duck": "body",
 }
-"""The part that carries the object's color ("green cactus": the stem); default: the first part."""
+"""Which part carries the object's color among parts toyworld paints in the main color equally
+often ("green cactus": the stem, not its arms); ``_part_palettes.main_part`` measures the rest."""
 
 UNIFORM_PARTS: dict[str, frozenset[str]] = {
     "teddy_bear": frozenset({"head", "ears", "arms", "legs"}),
@@ -152,7 +155,8 @@ UNIFORM_PARTS: dict[str, frozenset[str]] = {
     "penguin": frozenset({"head"}),
     "fish": frozenset({"tail", "fin"}),
 }
-"""Parts that share the main part's color and material (a bear's fur, a snowman's snow)."""
+"""Parts that share the main part's material (a bear's fur, a snowman's snow); how often a part
+shares its color is measured on toyworld (``_part_palettes``)."""
 
 CATEGORY_MATERIALS: dict[str, tuple[str, ...]] = {
     "teddy_bear": ("fabric",), "robot": ("metal", "plastic"), "rubber_duck": ("rubber", "plastic"),
