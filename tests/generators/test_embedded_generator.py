@@ -45,3 +45,33 @@ def test_image_tokens_condition_and_seed_determinism(tiny_generator):
     c = gen.sample_latents(Condition("x", tokens=tokens), seed=4, steps=2)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert a.shape == (1, 8, 4)
+
+
+def test_candidates_start_from_consecutive_seeds(tiny_generator):
+    gen = EmbeddedGenerator.from_pretrained(str(tiny_generator))
+    both = gen.sample_latents(Condition("small blue sailboat"), seed=5, steps=2, count=2)
+    first = gen.sample_latents(Condition("small blue sailboat"), seed=5, steps=2)
+    second = gen.sample_latents(Condition("small blue sailboat"), seed=6, steps=2)
+    assert both.shape == (2, 8, 4)
+    assert torch.allclose(both[:1], first, atol=1e-4) and torch.allclose(both[1:], second, atol=1e-4)
+
+
+def test_best_of_k_records_its_choice_and_single_samples_skip_it(tiny_generator):
+    gen = EmbeddedGenerator.from_pretrained(str(tiny_generator))
+    out = gen.generate(Condition("small blue sailboat"), seed=2, steps=2, candidates=3)
+    chosen = out.info["candidates"]
+    assert chosen["count"] == 3 and chosen["category"] == "sailboat" and len(chosen["probabilities"]) == 3
+    assert chosen["chosen_seed"] - 2 == int(np.argmax(chosen["probabilities"]))
+    assert "candidates" not in gen.generate(Condition("small blue sailboat"), seed=2, steps=2, candidates=1).info
+    pair = gen.generate(Condition("a red car and a blue tent"), seed=2, steps=2, candidates=3)
+    assert "candidates" not in pair.info  # two objects: no single category to select by
+
+
+def test_an_object_outside_toyworld_is_conditioned_as_its_nearest_category(tiny_generator):
+    gen = EmbeddedGenerator.from_pretrained(str(tiny_generator))
+    out = gen.generate(Condition("emerald champignon", "A green champignon on a plain background."), steps=2,
+                       candidates=2)
+    assert out.info["nearest_categories"] == [{"typed": "champignon", "category": "mushroom",
+                                               "cosine": out.info["nearest_categories"][0]["cosine"]}]
+    assert out.info["candidates"]["category"] == "mushroom"
+    assert any("nearest, 'mushroom'" in w for w in out.warnings)

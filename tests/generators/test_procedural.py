@@ -57,3 +57,19 @@ def test_cli_unknown_category_message(tmp_path, capsys):
                  "--out", str(tmp_path / "t"), "--resolution", "32", "--no-gif"])
     err = capsys.readouterr().err
     assert code == 0 and "nearest" in err and (tmp_path / "t" / "asset.glb").exists()
+
+
+def test_cli_rejects_zero_candidates_in_one_line(tmp_path, capsys):
+    code = main(["generate", "small blue sailboat", "--backend", "procedural", "--candidates", "0",
+                 "--out", str(tmp_path / "boat")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and len(err.splitlines()) == 1 and "candidates 0" in err
+    assert not (tmp_path / "boat").exists()
+
+
+def test_embedded_cli_records_the_chosen_candidate(tmp_path, capsys):
+    code = main(["generate", "small blue sailboat", "--candidates", "2", "--seed", "3",
+                 "--out", str(tmp_path / "boat"), "--resolution", "32", "--no-gif"])
+    assert code == 0, capsys.readouterr().err
+    chosen = json.loads((tmp_path / "boat" / "meta.json").read_text())["info"]["candidates"]
+    assert chosen["count"] == 2 and chosen["category"] == "sailboat" and chosen["chosen_seed"] in (3, 4)

@@ -24,7 +24,7 @@ def test_shipped_generator_makes_the_category_asked_for():
     hits: dict[str, list[bool]] = {"prompt": [], "paraphrase": []}
     for index, row in enumerate(quality_prompts(24, seed=1_000_000)):
         caption = augment(row["prompt"], llm="embedded", seed=index).caption
-        asset = generator.generate(Condition(caption), seed=index).asset
+        asset = generator.generate(Condition(row["prompt"], caption), seed=index).asset
         embedding = clip.image_features(list(render(asset, cameras).rgb)).mean(0)
         hits[row["variant"]].append(CATEGORY_NAMES[int(np.argmax(nouns @ embedding))] == row["category"])
     prompt, paraphrase = np.mean(hits["prompt"]), np.mean(hits["paraphrase"])

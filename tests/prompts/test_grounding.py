@@ -167,3 +167,12 @@ def test_a_category_word_s_later_senses_count_only_when_another_word_corroborate
     assert ground_category("stein").name == "mug"  # "mug" the vessel is its word's first concrete sense
     assert grounding.link_distance({1: 0, 2: 1}, {3: 0, 2: 2}) == 3
     assert grounding.link_distance({1: 0}, {3: 0}) == float("inf")
+
+
+def test_nearest_category_always_answers_and_agrees_with_the_thresholded_minilm_tier():
+    from text3d.prompts.grounding import MINILM_MIN_SIMILARITY, minilm_category, nearest_category
+
+    near = nearest_category("champignon")
+    assert near.name == "mushroom" and near.source == "minilm-nearest"
+    assert near.score < MINILM_MIN_SIMILARITY and minilm_category("champignon") is None
+    assert minilm_category("sailboat").name == nearest_category("sailboat").name == "sailboat"

@@ -20,6 +20,9 @@ def generate_command(
     seed: int = typer.Option(0, "--seed", help="Random seed (batch item i uses seed + i)."),
     steps: int = typer.Option(None, "--steps", help="Sampling steps (backend default when omitted)."),
     cfg: float = typer.Option(None, "--cfg", help="Classifier-free guidance weight (backend default when omitted)."),
+    candidates: int = typer.Option(None, "--candidates",
+                                   help="Best-of-K: samples the embedded backend draws, keeping the one its point "
+                                        "encoder finds most like the prompt's category (default 6; 1 = off)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)."),
     resolution: int = typer.Option(512, "--resolution", "-r", help="Size of the canonical4 views."),
     gif: bool = typer.Option(True, "--gif/--no-gif", help="Write turntable.gif (single prompt)."),
@@ -36,14 +39,15 @@ def generate_command(
         from text3d.data.toys4k import read_prompt_list
 
         counts = generate_batch(read_prompt_list(prompts), out, augment=augment, backend=backend, seed=seed,
-                                steps=steps, cfg=cfg, model=model, device=device, resolution=resolution)
+                                steps=steps, cfg=cfg, model=model, device=device, resolution=resolution,
+                                candidates=candidates)
         typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
                    f"{counts['failed']} failed → {out}")
         if counts["failed"]:
             raise typer.Exit(1)
         return
     result = generate(prompt, out=out, augment=augment, backend=backend, seed=seed, steps=steps, cfg=cfg,
-                      model=model, device=device, resolution=resolution, gif=gif)
+                      model=model, device=device, resolution=resolution, gif=gif, candidates=candidates)
     if as_json:
         typer.echo(json.dumps(result.meta(), indent=2, sort_keys=True, default=str))
     else:

@@ -18,11 +18,13 @@ def generator_study(
     backend: str = typer.Option("embedded", "--backend", help="Backend compared with procedural."),
     augment: str = typer.Option("embedded", "--augment", help="Augmenter used for both backends."),
     resolution: int = typer.Option(256, "--resolution", "-r", help="View size for the evaluation renders."),
+    candidates: int = typer.Option(None, "--candidates",
+                                   help="Best-of-K of the tested backend (its default when omitted)."),
 ) -> None:
     """Compare a backend with the procedural assets of the same prompts (R@1, CLIP, category, color)."""
     from text3d.runs.quality import compare_backends
 
-    figures = compare_backends(out, n, seed, backend, augment, resolution)
+    figures = compare_backends(out, n, seed, backend, augment, resolution, candidates)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True, default=str))
 
 

@@ -59,7 +59,10 @@ class Generator:
         raise NotImplementedError
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None) -> GeneratorOutput:
+                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
+        """One asset for ``condition``. ``steps`` and ``cfg`` override the sampler's defaults;
+        ``candidates`` asks for best-of-K selection where the backend has a selector (the
+        embedded one; the others draw one sample and ignore it)."""
         raise NotImplementedError
 
 

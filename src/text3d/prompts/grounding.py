@@ -182,11 +182,19 @@ def _vocabulary_vectors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> 
 def minilm_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
     """The category whose training words are most similar to ``phrase`` under MiniLM
     (mean cosine), or None below ``MINILM_MIN_SIMILARITY``."""
-    query = _phrase_vectors([phrase.lower()])[0]
+    found = nearest_category(phrase, vocabulary)
+    return Grounding(found.name, "minilm", found.score) if found.score >= MINILM_MIN_SIMILARITY else None
+
+
+def nearest_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding:
+    """The category whose training words are most similar to ``phrase`` under MiniLM (mean
+    cosine), however low: what a closed-vocabulary generator builds for a word that grounds to
+    nothing ("heli" → helicopter, "koi" → whatever is nearest)."""
+    query = _phrase_vectors([" ".join(phrase.lower().split())])[0]
     table = _vocabulary_vectors(_frozen(vocabulary))
     scores = {name: float((vectors @ query).mean()) for name, vectors in table.items()}
     name = max(scores, key=scores.__getitem__)
-    return Grounding(name, "minilm", scores[name]) if scores[name] >= MINILM_MIN_SIMILARITY else None
+    return Grounding(name, "minilm-nearest", scores[name])
 
 
 def gloss_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:

@@ -60,11 +60,15 @@ class Pipeline:
     """A configured augment + generate pipeline (load once, call many times)."""
 
     def __init__(self, backend: str = DEFAULT_BACKEND, augment: str = DEFAULT_AUGMENT, model: str | None = None,
-                 device: str | None = None, steps: int | None = None, cfg: float | None = None) -> None:
+                 device: str | None = None, steps: int | None = None, cfg: float | None = None,
+                 candidates: int | None = None) -> None:
+        if candidates is not None and candidates < 1:
+            raise InputError(f"candidates {candidates}: give 1 or more")
         self.backend_name = backend
         self.augment_name = augment
         self.steps = steps
         self.cfg = cfg
+        self.candidates = candidates
         self.generator: Generator = load_generator(backend, model, device)
 
     def __call__(self, prompt: str, seed: int = 0) -> GenerationResult:
@@ -85,7 +89,7 @@ class Pipeline:
             augment_info = {k: v for k, v in result.to_dict().items() if k != "prompt"}
         start = time.perf_counter()
         output = self.generator.generate(Condition(prompt=prompt, caption=caption if caption != prompt else None),
-                                         seed=seed, steps=self.steps, cfg=self.cfg)
+                                         seed=seed, steps=self.steps, cfg=self.cfg, candidates=self.candidates)
         timings["generate"] = time.perf_counter() - start
         for warning in output.warnings:
             log.warning("%s", warning)
@@ -118,9 +122,9 @@ def write_asset_folder(result: GenerationResult, out: str | Path, views: tuple[s
 def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_AUGMENT,
              backend: str = DEFAULT_BACKEND, seed: int = 0, steps: int | None = None, cfg: float | None = None,
              model: str | None = None, device: str | None = None, views: tuple[str, ...] = ("canonical4",),
-             resolution: int = 512, gif: bool = True) -> GenerationResult:
+             resolution: int = 512, gif: bool = True, candidates: int | None = None) -> GenerationResult:
     """Generate one asset; with ``out``, also write its asset folder."""
-    result = Pipeline(backend, augment, model, device, steps, cfg)(prompt, seed=seed)
+    result = Pipeline(backend, augment, model, device, steps, cfg, candidates)(prompt, seed=seed)
     if out is not None:
         write_asset_folder(result, out, views, resolution, gif)
     return result
@@ -130,7 +134,7 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
                    backend: str = DEFAULT_BACKEND, seed: int = 0, steps: int | None = None,
                    cfg: float | None = None, model: str | None = None, device: str | None = None,
                    views: tuple[str, ...] = ("canonical4",), resolution: int = 512, gif: bool = False,
-                   progress: bool | None = None) -> dict[str, int]:
+                   progress: bool | None = None, candidates: int | None = None) -> dict[str, int]:
     """Generate every prompt into the run folder ``out``; resumable. Returns counts."""
     from text3d.data.toys4k import prompt_id
     from text3d.progress import track
@@ -138,6 +142,8 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
     run = RunFolder(out)
     config = {"task": "generate", "backend": backend, "augment": augment, "model": model, "seed": seed,
               "steps": steps, "cfg": cfg, "views": list(views), "resolution": resolution}
+    if candidates is not None:  # only when given, so that earlier run folders still resume
+        config["candidates"] = candidates
     previous = run.read_config()
     if previous and {k: v for k, v in previous.items() if k != "n"} != config:
         raise InputError(f"{out}: holds a run with another configuration; use a new --out folder")
@@ -147,7 +153,7 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
             if not (rows.get(prompt_id(i, p), {}).get("status") == STATUS_DONE
                     and run.item(prompt_id(i, p)).is_complete())]
     counts = {"done": 0, "failed": 0, "skipped": len(prompts) - len(todo)}
-    pipeline = Pipeline(backend, augment, model, device, steps, cfg) if todo else None
+    pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates) if todo else None
     for index, prompt in track(todo, description="generate", enabled=progress):
         item_id = prompt_id(index, prompt)
         row: dict[str, Any] = {"id": item_id, "index": index, "prompt": prompt, "kind": "prompt"}

@@ -73,7 +73,7 @@ def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def compare_backends(out: str | Path, n: int = 200, seed: int = 1_000_000, backend: str = "embedded",
-                     augment: str = "embedded", resolution: int = 256) -> dict[str, Any]:
+                     augment: str = "embedded", resolution: int = 256, candidates: int | None = None) -> dict[str, Any]:
     """Generate, evaluate and compare ``backend`` with ``procedural``; writes ``comparison.json``."""
     from text3d.eval.protocol import EvalOptions, evaluate_run
     from text3d.runs.pipeline import generate_batch
@@ -82,10 +82,11 @@ def compare_backends(out: str | Path, n: int = 200, seed: int = 1_000_000, backe
     out = Path(out)
     rows = quality_prompts(n, seed)
     prompts = [r["prompt"] for r in rows]
-    figures: dict[str, Any] = {"n_prompts": len(prompts), "seed": seed, "augment": augment}
+    figures: dict[str, Any] = {"n_prompts": len(prompts), "seed": seed, "augment": augment, "candidates": candidates}
     for name in ("procedural", backend):
         run_dir = out / name
-        counts = generate_batch(prompts, run_dir, augment=augment, backend=name, resolution=resolution)
+        counts = generate_batch(prompts, run_dir, augment=augment, backend=name, resolution=resolution,
+                                candidates=candidates)
         metrics = evaluate_run(run_dir, out / f"eval-{name}", options=EvalOptions(resolution=resolution)).metrics
         figures[name] = {"generated": counts, "r_at_1": metrics.get("r_at_1"), "clip_user": metrics.get("clip_user"),
                          "clip_aug": metrics.get("clip_aug"), **recognized(run_dir, rows)}

@@ -69,7 +69,7 @@ def quick_check(folder: Path, n: int = 90, seed: int = 1_000_000) -> dict[str, A
     for i in range(n):
         category, s = item_spec(i, seed, programs)
         instance = make_instance(category, s, kind="basic")
-        asset = generator.generate(Condition(instance.prompt), seed=i).asset
+        asset = generator.generate(Condition(instance.prompt), seed=i, candidates=1).asset  # the model alone
         images.append(render(asset, [Camera(yaw=45.0 * (i % 8), pitch=30.0, resolution=128)]).rgb[0])
         cats.append(CATEGORY_NAMES.index(category))
         colors.append(COLOR_NAMES.index(instance.attributes["color"]))

@@ -105,3 +105,11 @@ def test_a_compound_wordnet_lists_as_no_object_grounds_to_nothing():
     assert only("yacht club").category is None  # an organization, not a sailboat
     assert only("olive tree").category.name == "tree"  # a listed compound naming a plant
     assert only("crimson yacht").category.name == "sailboat"
+
+
+def test_unnamed_noun_is_what_no_attribute_explains_in_an_uncategorized_object():
+    assert split_objects("average-sized heli in scarlet")[0].unnamed_noun() == "heli"
+    assert split_objects("a big crimson dreidel toy")[0].unnamed_noun() == "dreidel"
+    assert split_objects("small blue sailboat")[0].unnamed_noun() == ""
+    telescope, car = split_objects("a red telescope and a blue car")
+    assert (telescope.unnamed_noun(), car.unnamed_noun()) == ("telescope", "")

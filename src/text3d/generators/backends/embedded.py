@@ -26,6 +26,7 @@ class EmbeddedGenerator(Generator):
     name = "embedded"
     default_steps = 8
     default_cfg = 3.0
+    default_candidates = 6
 
     def __init__(self, vae, dit, latent_mean: np.ndarray, latent_std: np.ndarray, device, model: str,
                  sampler: dict | None = None) -> None:
@@ -40,6 +41,8 @@ class EmbeddedGenerator(Generator):
         sampler = sampler or {}
         self.default_steps = int(sampler.get("steps", self.default_steps))
         self.default_cfg = float(sampler.get("cfg", self.default_cfg))
+        self.default_candidates = int(sampler.get("candidates", self.default_candidates))
+        self._point_encoder = None
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "EmbeddedGenerator":
@@ -77,17 +80,20 @@ class EmbeddedGenerator(Generator):
         return context, mask, "text"
 
     def sample_latents(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                       cfg: float | None = None) -> "torch.Tensor":  # noqa: F821
-        """Standardized → raw latent tokens (1, N, D) for ``condition``."""
+                       cfg: float | None = None, count: int = 1) -> "torch.Tensor":  # noqa: F821
+        """Standardized → raw latent tokens (count, N, D) for ``condition``; sample j starts from
+        the noise of seed ``seed + j`` (so ``count=1`` is the single sample of ``seed``)."""
         import torch
 
         from text3d.nn.flow import euler_sample
 
         with torch.inference_mode():
             context, mask, modality = self._context(condition)
-            null, null_mask = self.dit.null_condition(1, modality, self.device)
-            g = torch.Generator(device="cpu").manual_seed(int(seed))
-            noise = torch.randn((1, self.dit.config.tokens, self.dit.config.token_dim), generator=g).to(self.device)
+            context, mask = context.expand(count, -1, -1), mask.expand(count, -1)
+            null, null_mask = self.dit.null_condition(count, modality, self.device)
+            shape = (1, self.dit.config.tokens, self.dit.config.token_dim)
+            noise = torch.cat([torch.randn(shape, generator=torch.Generator(device="cpu").manual_seed(int(seed) + j))
+                               for j in range(count)]).to(self.device)
             x = euler_sample(self.dit, noise, context, mask, null, null_mask, steps=steps or self.default_steps,
                              cfg=self.default_cfg if cfg is None else cfg)
             return x * self.std + self.mean
@@ -102,21 +108,55 @@ class EmbeddedGenerator(Generator):
             occupancy, colors = self.vae.decode(latents)
         return VoxelGrid(occupancy[0].float().cpu().numpy(), colors[0].permute(1, 2, 3, 0).float().cpu().numpy())
 
-    def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None) -> GeneratorOutput:
-        from text3d.assets.normals import crease_normals
+    def point_encoder(self):
+        """The embedded point encoder that picks among candidates (loaded on first use)."""
+        if self._point_encoder is None:
+            from text3d.encoders.embedded import EmbeddedPointEncoder
 
-        grid = self.decode(self.sample_latents(condition, seed, steps, cfg))
-        warnings = []
-        if grid.occupancy.max() <= 0.5:
+            self._point_encoder = EmbeddedPointEncoder.from_pretrained(device=str(self.device))
+        return self._point_encoder
+
+    def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
+                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
+        """Sample ``candidates`` assets (seeds ``seed`` … ``seed + K - 1``) and keep the one the point
+        encoder finds most like the category the prompt names (:mod:`text3d.generators.best_of`);
+        one sample when the prompt names no single category or for image-token conditions."""
+        from text3d.assets.normals import crease_normals
+        from text3d.generators.closed_vocabulary import nearest_known_text, single_category
+
+        warnings: list[str] = []
+        info: dict = {"steps": steps or self.default_steps, "cfg": self.default_cfg if cfg is None else cfg}
+        target = None
+        if condition.tokens is None:
+            known = nearest_known_text(condition.prompt, condition.text)
+            if known.substitutions:
+                condition = Condition(prompt=condition.prompt, caption=known.text)
+                warnings.extend(known.warnings)
+                info["nearest_categories"] = [{"typed": noun, "category": g.name, "cosine": round(g.score, 3)}
+                                              for noun, g in known.substitutions]
+            target = single_category(condition.prompt, known)
+        count = max(1, self.default_candidates if candidates is None else int(candidates)) if target else 1
+        latents = self.sample_latents(condition, seed, steps, cfg, count)
+        grids = [self.decode(latents[j:j + 1]) for j in range(count)]
+        empty = [float(grid.occupancy.max()) <= 0.5 for grid in grids]
+        for grid, is_empty in zip(grids, empty):
+            if is_empty:  # rescaled so that its densest region becomes the mesh
+                grid.occupancy = grid.occupancy / max(float(grid.occupancy.max()), 1e-6) * 0.75
+        meshes = [grid.to_asset(level=0.5) for grid in grids]
+        chosen = 0
+        if count > 1:
+            from text3d.generators.best_of import select_by_category
+
+            selection = select_by_category(meshes, target, self.point_encoder())
+            chosen = selection.index
+            info["candidates"] = {"count": count, "chosen_seed": seed + chosen, "category": target,
+                                  "probabilities": [round(p, 4) for p in selection.probabilities]}
+        grid, asset = grids[chosen], meshes[chosen]
+        if empty[chosen]:
             warnings.append("the sampled grid is empty at level 0.5; using its densest region")
-            grid.occupancy = grid.occupancy / max(float(grid.occupancy.max()), 1e-6) * 0.75
-        asset = grid.to_asset(level=0.5)
         v, f, n, source = crease_normals(asset.vertices, asset.faces, crease_degrees=70.0)
         asset.vertices, asset.faces, asset.vertex_normals = v, f, n
         asset.vertex_colors = asset.vertex_colors[source]
         asset.roughness = 0.6
-        asset = asset.normalized()
-        info = {"steps": steps or self.default_steps, "cfg": self.default_cfg if cfg is None else cfg,
-                "occupied_voxels": int((grid.occupancy > 0.5).sum())}
-        return GeneratorOutput(asset=asset, info=info, warnings=warnings)
+        info["occupied_voxels"] = int((grid.occupancy > 0.5).sum())
+        return GeneratorOutput(asset=asset.normalized(), info=info, warnings=warnings)

@@ -23,7 +23,7 @@ class ProceduralGenerator(Generator):
         return cls()
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None) -> GeneratorOutput:
+                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
         from text3d.data.toyworld.instance import make_object, side_by_side
         from text3d.data.toyworld.objects import ToyObject
         from text3d.data.toyworld.parse import parse_prompt

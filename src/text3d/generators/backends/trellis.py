@@ -67,7 +67,7 @@ class _TrellisBase(Generator):
         raise NotImplementedError
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None) -> GeneratorOutput:
+                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
         import torch
 
         postprocessing = import_external("trellis.utils.postprocessing_utils", self.name, INSTALL)

@@ -70,7 +70,7 @@ class TriplaneTurboGenerator(Generator):
             self.pipeline.encode_prompt = original
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None) -> GeneratorOutput:
+                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
         import torch
 
         exporter = import_external("triplaneturbo_executable.utils.mesh_exporter", self.name, INSTALL)

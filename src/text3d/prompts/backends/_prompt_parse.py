@@ -103,6 +103,18 @@ class ObjectPhrase:
         head = lowered[cut - 1] if cut else ""  # "pair" in "pair of red shoes"
         return self.count > 1 or is_plural(head)
 
+    def unnamed_noun(self) -> str:
+        """The words of an uncategorized object's noun phrase that no attribute explains ("heli" in
+        "average-sized heli in scarlet"); "" when the object has a category."""
+        if self.category is not None:
+            return ""
+        lowered = [t.lower() for t in self.tokens]
+        cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
+        explained = {*self.colors, *self.grounded_colors, *self.grounded_sizes, self.material}
+        return " ".join(w for i, w in enumerate(lowered[:cut])
+                        if i not in explained and not is_attribute(w) and w not in _ARTICLES
+                        and w not in _GENERIC_HEADS and w.replace("-", "").isalpha())
+
 
 def is_plural(noun: str) -> bool:
     """Whether ``noun`` is an inflected plural: WordNet's morphy finds a dictionary form for it
