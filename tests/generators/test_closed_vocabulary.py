@@ -8,6 +8,7 @@ def test_an_unnamed_object_is_replaced_by_its_nearest_category_in_the_caption():
     known = nearest_known_text("emerald champignon, petite", caption)
     assert known.text == caption.replace("champignon", "mushroom")
     assert [(noun, g.name) for noun, g in known.substitutions] == [("champignon", "mushroom")]
+    assert known.category == "mushroom"
     assert known.warnings[0].startswith("no toyworld category for 'champignon'; generating the nearest, 'mushroom'")
 
 
@@ -15,6 +16,7 @@ def test_named_categories_are_left_alone():
     caption = "A sailboat with a blue hull and a white sail; a single object on a plain background."
     known = nearest_known_text("small blue sailboat", caption)
     assert known.text == caption and known.substitutions == [] and known.warnings == []
+    assert known.category == "sailboat"
 
 
 def test_only_the_unnamed_object_of_a_pair_changes_and_plurals_stay_plural():
@@ -23,7 +25,7 @@ def test_only_the_unnamed_object_of_a_pair_changes_and_plurals_stay_plural():
 
     known = nearest_known_text("two red telescopes and a blue car", "two red telescopes and a blue car")
     (noun, nearest), = known.substitutions
-    assert noun == "telescopes" and nearest.name != "car"
+    assert noun == "telescopes" and nearest.name != "car" and known.category is None  # two objects
     assert known.text == f"two red {plural(CATEGORIES[nearest.name].noun)} and a blue car"
     plural_text = nearest_known_text("three emerald champignons", "three emerald champignons").text
     assert plural_text == "three emerald mushrooms"

@@ -28,6 +28,7 @@ class ClosedVocabularyText:
 
     text: str
     substitutions: list[tuple[str, Grounding]] = field(default_factory=list)  # (typed noun, nearest category)
+    category: str | None = None  # the one category the prompt asks for (None: several objects or none)
 
     @property
     def warnings(self) -> list[str]:
@@ -46,7 +47,8 @@ def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
     """``text`` (the caption of ``prompt``, or the prompt itself) with the noun of each object of
     ``prompt`` that names no toyworld category replaced by the nearest category's noun
     (plural when typed plural). When the caption does not contain the typed noun (an LLM
-    rephrased it), the prompt with the replacement is returned instead."""
+    rephrased it), the prompt with the replacement is returned instead. ``category`` is the
+    one category the prompt then asks for, when it names a single object."""
     from text3d.data.toyworld.vocabulary import CATEGORIES
     from text3d.prompts.backends._prompt_parse import plural, split_objects
     from text3d.prompts.grounding import nearest_category
@@ -54,7 +56,9 @@ def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
     result = ClosedVocabularyText(text)
     rewritten_prompt = prompt
     found_everywhere = True
-    for obj in split_objects(prompt):
+    objects = split_objects(prompt)
+    categories = [obj.category.name if obj.category is not None else None for obj in objects]
+    for index, obj in enumerate(objects):
         noun = obj.unnamed_noun()
         if not noun:
             continue
@@ -68,19 +72,9 @@ def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
         result.text, in_text = _replace_word(result.text, head, name)
         found_everywhere = found_everywhere and in_text > 0
         result.substitutions.append((head, nearest))
+        categories[index] = nearest.name
     if result.substitutions and not found_everywhere:
         result.text = rewritten_prompt
+    result.category = categories[0] if len(categories) == 1 else None
     return result
 
-
-def single_category(prompt: str, known: ClosedVocabularyText) -> str | None:
-    """The one category ``prompt`` asks for (its own, or the nearest one ``known`` substituted),
-    or None when it names several objects or none."""
-    from text3d.prompts.backends._prompt_parse import split_objects
-
-    objects = split_objects(prompt)
-    if len(objects) != 1:
-        return None
-    if objects[0].category is not None:
-        return objects[0].category.name
-    return known.substitutions[0][1].name if len(known.substitutions) == 1 else None

@@ -98,15 +98,16 @@ class EmbeddedGenerator(Generator):
                              cfg=self.default_cfg if cfg is None else cfg)
             return x * self.std + self.mean
 
-    def decode(self, latents: "torch.Tensor"):  # noqa: F821
-        """Latent tokens → :class:`~text3d.assets.voxels.VoxelGrid`."""
+    def decode(self, latents: "torch.Tensor") -> list:  # noqa: F821
+        """Latent tokens (B, N, D) → B :class:`~text3d.assets.voxels.VoxelGrid`."""
         import torch
 
         from text3d.assets.voxels import VoxelGrid
 
         with torch.inference_mode():
             occupancy, colors = self.vae.decode(latents)
-        return VoxelGrid(occupancy[0].float().cpu().numpy(), colors[0].permute(1, 2, 3, 0).float().cpu().numpy())
+        return [VoxelGrid(o.float().cpu().numpy(), c.permute(1, 2, 3, 0).float().cpu().numpy())
+                for o, c in zip(occupancy, colors)]
 
     def point_encoder(self):
         """The embedded point encoder that picks among candidates (loaded on first use)."""
@@ -122,7 +123,7 @@ class EmbeddedGenerator(Generator):
         encoder finds most like the category the prompt names (:mod:`text3d.generators.best_of`);
         one sample when the prompt names no single category or for image-token conditions."""
         from text3d.assets.normals import crease_normals
-        from text3d.generators.closed_vocabulary import nearest_known_text, single_category
+        from text3d.generators.closed_vocabulary import nearest_known_text
 
         warnings: list[str] = []
         info: dict = {"steps": steps or self.default_steps, "cfg": self.default_cfg if cfg is None else cfg}
@@ -134,10 +135,10 @@ class EmbeddedGenerator(Generator):
                 warnings.extend(known.warnings)
                 info["nearest_categories"] = [{"typed": noun, "category": g.name, "cosine": round(g.score, 3)}
                                               for noun, g in known.substitutions]
-            target = single_category(condition.prompt, known)
+            target = known.category
         count = max(1, self.default_candidates if candidates is None else int(candidates)) if target else 1
         latents = self.sample_latents(condition, seed, steps, cfg, count)
-        grids = [self.decode(latents[j:j + 1]) for j in range(count)]
+        grids = self.decode(latents)
         empty = [float(grid.occupancy.max()) <= 0.5 for grid in grids]
         for grid, is_empty in zip(grids, empty):
             if is_empty:  # rescaled so that its densest region becomes the mesh
