@@ -34,3 +34,11 @@ def test_only_the_unnamed_object_of_a_pair_changes_and_plurals_stay_plural():
 def test_a_caption_without_the_typed_noun_falls_back_to_the_rewritten_prompt():
     known = nearest_known_text("emerald champignon", "A green fungus standing on a thin stalk.")
     assert known.text == "emerald mushroom"
+
+
+def test_the_whole_unknown_phrase_is_replaced_where_it_stands_as_typed():
+    known = nearest_known_text("a car and a yacht club", "a car and a yacht club")
+    (typed, nearest), = known.substitutions
+    assert typed == "yacht club" and "yacht" not in known.text and known.text.startswith("a car and a ")
+    split = nearest_known_text("vintage red brass telescope", "vintage red brass telescope")
+    assert split.substitutions[0][0] == "telescope" and split.text.startswith("vintage red brass ")

@@ -44,8 +44,9 @@ def _replace_word(text: str, noun: str, replacement: str) -> tuple[str, int]:
 
 
 def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
-    """``text`` (the caption of ``prompt``, or the prompt itself) with the noun of each object of
-    ``prompt`` that names no toyworld category replaced by the nearest category's noun
+    """``text`` (the caption of ``prompt``, or the prompt itself) with the words of each object of
+    ``prompt`` that names no toyworld category (:meth:`ObjectPhrase.unnamed_noun`) replaced by
+    the nearest category's noun
     (plural when typed plural). When the caption does not contain the typed noun (an LLM
     rephrased it), the prompt with the replacement is returned instead. ``category`` is the
     one category the prompt then asks for, when it names a single object."""
@@ -65,13 +66,15 @@ def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
         nearest = nearest_category(noun)
         name = CATEGORIES[nearest.name].noun
         name = plural(name) if obj.plural else name
-        head = noun.split()[-1]  # English ends a noun phrase with its head: "vintage brass telescope"
-        rewritten_prompt, in_prompt = _replace_word(rewritten_prompt, head, name)
+        # the whole phrase where it stands as typed ("yacht club"), else its head, which English
+        # puts last ("telescope" in "vintage red brass telescope", whose "red" the caption keeps)
+        typed = noun if _replace_word(rewritten_prompt, noun, name)[1] else noun.split()[-1]
+        rewritten_prompt, in_prompt = _replace_word(rewritten_prompt, typed, name)
         if not in_prompt:
             continue
-        result.text, in_text = _replace_word(result.text, head, name)
+        result.text, in_text = _replace_word(result.text, typed, name)
         found_everywhere = found_everywhere and in_text > 0
-        result.substitutions.append((head, nearest))
+        result.substitutions.append((typed, nearest))
         categories[index] = nearest.name
     if result.substitutions and not found_everywhere:
         result.text = rewritten_prompt

@@ -113,3 +113,4 @@ def test_unnamed_noun_is_what_no_attribute_explains_in_an_uncategorized_object()
     assert split_objects("small blue sailboat")[0].unnamed_noun() == ""
     telescope, car = split_objects("a red telescope and a blue car")
     assert (telescope.unnamed_noun(), car.unnamed_noun()) == ("telescope", "")
+    assert only("a car and a yacht club").unnamed_noun() == "yacht club"  # the words after the coordinator

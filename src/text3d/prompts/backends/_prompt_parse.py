@@ -105,13 +105,15 @@ class ObjectPhrase:
 
     def unnamed_noun(self) -> str:
         """The words of an uncategorized object's noun phrase that no attribute explains ("heli" in
-        "average-sized heli in scarlet"); "" when the object has a category."""
+        "average-sized heli in scarlet", "yacht club" in "car and yacht club": the words after a
+        coordinator the split kept); "" when the object has a category."""
         if self.category is not None:
             return ""
         lowered = [t.lower() for t in self.tokens]
         cut = next((i for i, t in enumerate(lowered) if t in _PREPOSITIONS), len(lowered))
+        start = max((i + 1 for i, t in enumerate(lowered[:cut]) if t in _SPLITTERS), default=0)  # "car and yacht club"
         explained = {*self.colors, *self.grounded_colors, *self.grounded_sizes, self.material}
-        return " ".join(w for i, w in enumerate(lowered[:cut])
+        return " ".join(w for i, w in enumerate(lowered[start:cut], start)
                         if i not in explained and not is_attribute(w) and w not in _ARTICLES
                         and w not in _GENERIC_HEADS and w.replace("-", "").isalpha())
 
