@@ -45,6 +45,15 @@ def test_the_highest_probability_of_the_category_wins_not_the_highest_logit():
     assert selection.index == 1 and selection.probabilities[1] > 0.5 > selection.probabilities[0] - 0.01
 
 
+def test_a_candidate_without_surface_scores_zero_and_loses():
+    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
+
+    flat = Asset(vertices=np.zeros((3, 3), np.float32), faces=np.array([[0, 1, 2]]))
+    logits = np.zeros((1, len(CATEGORY_NAMES)), np.float32)
+    selection = select_by_category([flat, cube()], "mug", FixedLogits(logits))
+    assert selection.index == 1 and selection.probabilities[0] == 0.0 and selection.probabilities[1] > 0
+
+
 @pytest.mark.slow
 def test_the_shipped_point_encoder_picks_the_toyworld_object_of_the_category():
     from text3d.data.toyworld.instance import make_object

@@ -53,13 +53,20 @@ class Selection:
 def select_by_category(candidates: Sequence[Asset], category: str, point_encoder) -> Selection:
     """The candidate whose surface points ``point_encoder`` (an
     :class:`~text3d.encoders.embedded.EmbeddedPointEncoder`) gives the highest softmax
-    probability of ``category``; ties go to the earlier candidate."""
+    probability of ``category`` (0 for a candidate without surface); ties go to the earlier one."""
     from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
 
     column = CATEGORY_NAMES.index(category)
-    clouds = [surface_points(asset) for asset in candidates]
-    _, logits = point_encoder.run(clouds)
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    scores = tuple(float(p) for p in probabilities[:, column])
-    return Selection(int(np.argmax(scores)), category, scores)
+    sampled = [i for i, asset in enumerate(candidates) if _has_area(asset)]  # a degenerate sample scores 0
+    scores = [0.0] * len(candidates)
+    if sampled:
+        _, logits = point_encoder.run([surface_points(candidates[i]) for i in sampled])
+        logits = logits - logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        for i, p in zip(sampled, probabilities[:, column]):
+            scores[i] = float(p)
+    return Selection(int(np.argmax(scores)), category, tuple(scores))
+
+
+def _has_area(asset: Asset) -> bool:
+    return asset.n_faces > 0 and bool(np.ptp(asset.vertices, axis=0).max() > 0)
