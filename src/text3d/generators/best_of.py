@@ -61,8 +61,8 @@ def select_by_category(candidates: Sequence[Asset], category: str, point_encoder
     scores = [0.0] * len(candidates)
     if sampled:
         _, logits = point_encoder.run([surface_points(candidates[i]) for i in sampled])
-        logits = logits - logits.max(axis=1, keepdims=True)
-        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities = weights / weights.sum(axis=1, keepdims=True)
         for i, p in zip(sampled, probabilities[:, column]):
             scores[i] = float(p)
     return Selection(int(np.argmax(scores)), category, tuple(scores))

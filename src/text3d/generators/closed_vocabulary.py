@@ -38,9 +38,12 @@ class ClosedVocabularyText:
                 f"(MiniLM cosine {g.score:.2f})" for noun, g in self.substitutions]
 
 
+def _word_pattern(words: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(words)}(?![\w-])", re.IGNORECASE)
+
+
 def _replace_word(text: str, noun: str, replacement: str) -> tuple[str, int]:
-    pattern = re.compile(rf"(?<![\w-]){re.escape(noun)}(?![\w-])", re.IGNORECASE)
-    return pattern.subn(replacement, text)
+    return _word_pattern(noun).subn(replacement, text)
 
 
 def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
@@ -68,7 +71,7 @@ def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
         name = plural(name) if obj.plural else name
         # the whole phrase where it stands as typed ("yacht club"), else its head, which English
         # puts last ("telescope" in "vintage red brass telescope", whose "red" the caption keeps)
-        typed = noun if _replace_word(rewritten_prompt, noun, name)[1] else noun.split()[-1]
+        typed = noun if _word_pattern(noun).search(rewritten_prompt) else noun.split()[-1]
         rewritten_prompt, in_prompt = _replace_word(rewritten_prompt, typed, name)
         if not in_prompt:
             continue
