@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -51,3 +54,27 @@ def _len(iterable: Iterable[object]) -> int | None:
         return len(iterable)  # type: ignore[arg-type]
     except TypeError:
         return None
+
+
+@contextmanager
+def waiting(description: str, limit_s: float, enabled: bool | None = None) -> Iterator[None]:
+    """Show ``description`` with the seconds spent, and the limit, while the block runs."""
+    if not (progress_enabled() if enabled is None else enabled):
+        yield
+        return
+    from rich.console import Console
+
+    start = time.monotonic()
+    done = threading.Event()
+    with Console(stderr=True).status(f"{description} …") as status:
+        def tick() -> None:
+            while not done.wait(1.0):
+                status.update(f"{description}: {time.monotonic() - start:.0f} s (limit {limit_s:.0f} s)")
+
+        thread = threading.Thread(target=tick, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()

@@ -15,7 +15,7 @@ import sys
 
 import typer
 
-from text3d.errors import Text3DError, one_line
+from text3d.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Text3DError, one_line
 
 app = typer.Typer(
     name="text3d",
@@ -50,32 +50,88 @@ def _configure_logging() -> None:
     root.propagate = False
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``text3d`` console script; returns the exit code."""
+def _usage_line(exc: Exception) -> str:
+    """``generate: Missing option '--out' / '-o'.`` — the subcommand, then click's message."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    context = getattr(exc, "ctx", None)
+    path = (getattr(context, "command_path", "") or "").removeprefix("text3d").strip()
+    if type(exc).__name__ == "NoArgsIsHelpError" or not message:
+        message = f"no command given (see text3d {path + ' ' if path else ''}--help)"
+    return f"{path}: {one_line(message)}" if path else one_line(message)
+
+
+def _os_error_line(exc: OSError) -> str:
+    """``PATH: permission denied`` from an OSError raised on a path the user named."""
+    reason = (exc.strerror or type(exc).__name__).lower()
+    target = exc.filename if exc.filename is not None else None
+    return one_line(f"{target}: {reason}" if target is not None else reason)
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """click's and typer's usage-error classes: typer ≥ 0.20 vendors its own click."""
     import click
 
+    kinds: list[type[BaseException]] = [click.ClickException]
+    try:
+        from typer.exceptions import TyperException
+
+        kinds.append(TyperException)
+    except ImportError:  # typer that uses click's own classes
+        pass
+    return tuple(kinds)
+
+
+def _exit_signals() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(Exit classes, Abort classes) of click and of typer's vendored click."""
+    import click
+
+    exits: list[type[BaseException]] = [click.exceptions.Exit]
+    aborts: list[type[BaseException]] = [click.exceptions.Abort, KeyboardInterrupt]
+    try:
+        from typer import exceptions as typer_exceptions
+
+        exits.append(typer_exceptions.Exit)
+        aborts.append(typer_exceptions.Abort)
+    except (ImportError, AttributeError):
+        pass
+    return tuple(exits), tuple(aborts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``text3d`` console script; returns the exit code (see :mod:`text3d.errors`)."""
+    # Nothing downloads weights at run time: a hub id that is not cached fails at once
+    # instead of after 30–50 s of connection retries.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     _configure_logging()
     _register_commands()
+    exits, aborts = _exit_signals()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="text3d")
         return int(result) if isinstance(result, int) else 0
     except Text3DError as exc:
         print(f"text3d: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        print(f"text3d: error: {one_line(exc.format_message())}", file=sys.stderr)
-        return int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        print("text3d: interrupted", file=sys.stderr)
-        return 130
+    except exits as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except aborts:
+        print("text3d: interrupted; finished work is kept, run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _usage_errors() as exc:
+        print(f"text3d: error: {_usage_line(exc)}", file=sys.stderr)
+        code = getattr(exc, "exit_code", 2)
+        return code if isinstance(code, int) and code > 0 else 2
+    except OSError as exc:
+        if os.environ.get("TEXT3D_DEBUG"):
+            raise
+        print(f"text3d: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if os.environ.get("TEXT3D_DEBUG"):
             raise
         print(f"text3d: internal error: {one_line(type(exc).__name__ + ': ' + str(exc))} "
               "(set TEXT3D_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

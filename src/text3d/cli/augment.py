@@ -1,4 +1,4 @@
-"""``text3d augment``: short prompt(s) → caption(s) with an LLM backend (seed 000)."""
+"""``text3d augment``: short prompt(s) → caption(s) with an LLM backend."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
+from text3d.cli._options import finite_range, seed_option, wait_option, wait_seconds
 from text3d.errors import BackendError, InputError
+from text3d.limits import MAX_CAPTION_WORDS_LIMIT, MAX_RETRIES, MAX_TEMPERATURE, MAX_TIMEOUT_S, MAX_TOKENS
 
 log = logging.getLogger(__name__)
 
@@ -16,23 +18,30 @@ def augment_command(
     prompt: str | None = typer.Argument(None, help="A short prompt (≤ 6 words), e.g. 'small blue sailboat'."),
     llm: str = typer.Option("embedded", "--llm",
                             help="embedded, none, ollama:TAG, openai:MODEL or hf:REPO_OR_PATH."),
-    seed: int = typer.Option(0, "--seed", help="Sampling seed (retries use seed + attempt)."),
+    seed: int = seed_option(help="Sampling seed (retries use seed + attempt)."),
     json_output: bool = typer.Option(False, "--json", help="Print the result (or batch summary) as JSON."),
     prompts: Path | None = typer.Option(None, "--prompts",
                                         help="Batch: a text file (one prompt a line) or JSONL with 'prompt'."),
     out: Path | None = typer.Option(None, "--out", "-o",
-                                    help="Batch: the JSONL results file (appended, resumable)."),
-    temperature: float = typer.Option(0.7, "--temperature", help="Sampling temperature of LLM backends."),
-    max_tokens: int = typer.Option(1024, "--max-tokens", help="Most tokens an LLM may generate per answer."),
-    retries: int = typer.Option(2, "--retries", help="Retries when an answer breaks the caption rules."),
-    max_words: int = typer.Option(40, "--max-words", help="Most words in a caption."),
-    timeout: float | None = typer.Option(None, "--timeout",
-                                         help="Seconds to wait for an LLM server (default 120)."),
+                                    help="Batch: the JSONL results file. New rows are appended to an earlier "
+                                         "results file (its rows are kept); prompts already done are skipped."),
+    temperature: float = typer.Option(0.7, "--temperature", callback=finite_range(0.0, MAX_TEMPERATURE),
+                                      help="Sampling temperature of LLM backends."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", min=1, max=MAX_TOKENS,
+                                   help="Most tokens an LLM may generate per answer."),
+    retries: int = typer.Option(2, "--retries", min=0, max=MAX_RETRIES,
+                                help="Retries when an answer breaks the caption rules."),
+    max_words: int = typer.Option(40, "--max-words", min=1, max=MAX_CAPTION_WORDS_LIMIT,
+                                  help="Most words in a caption."),
+    timeout: float | None = typer.Option(None, "--timeout", callback=finite_range(0.0, MAX_TIMEOUT_S, low_open=True),
+                                         help="Seconds an LLM server may take per caption, over all tries "
+                                              "(default 60)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the augmentation cache."),
     strict: bool = typer.Option(False, "--strict", help="A caption that breaks the rules is an error."),
+    wait: bool = wait_option(),
 ) -> None:
     """Augment a short prompt into a detailed object caption, or a file of prompts into JSONL."""
-    from text3d.prompts.augment import PromptAugmenter
+    from text3d.prompts.augment import PromptAugmenter, server_options
     from text3d.prompts.base import BackendUnavailableError, GenerationParams
     from text3d.store.atomic import dumps_json
 
@@ -40,13 +49,20 @@ def augment_command(
         raise InputError("give either one PROMPT or --prompts FILE (with --out FILE)")
     if prompts is not None and out is None:
         raise InputError("--prompts needs --out FILE.jsonl for the results")
-    if timeout is not None and timeout <= 0:
-        raise InputError(f"--timeout {timeout}: must be positive")
+    if prompt is not None and out is not None:
+        raise InputError("--out is for batches (--prompts FILE); one PROMPT prints its caption")
     params = GenerationParams(temperature=temperature, max_tokens=max_tokens, max_retries=retries,
                               max_words=max_words)
-    remote = llm.split(":")[0].strip().lower() in ("ollama", "openai")
-    options = {"timeout_s": timeout} if timeout is not None and remote else {}
-    stage = PromptAugmenter(llm, params, cache=not no_cache, strict=strict, **options)
+    batch_input = None
+    if prompts is not None:
+        from text3d.prompts.batch import ResultsFile, read_prompts
+        from text3d.store.outputs import check_not_input
+
+        assert out is not None
+        check_not_input(out, [prompts])
+        ResultsFile(out).check()  # before any model loads
+        batch_input = read_prompts(prompts)
+    stage = PromptAugmenter(llm, params, cache=not no_cache, strict=strict, **server_options(llm, timeout))
 
     if prompt is not None:
         result = stage.augment(prompt, seed)
@@ -55,10 +71,11 @@ def augment_command(
 
     from dataclasses import asdict
 
-    from text3d.prompts.batch import augment_batch, read_prompts
+    from text3d.prompts.batch import augment_batch
 
-    assert prompts is not None and out is not None
-    summary = augment_batch(read_prompts(prompts), out, seed=seed, augmenter=stage)
+    assert prompts is not None and out is not None and batch_input is not None
+    summary = augment_batch(batch_input, out, seed=seed, augmenter=stage, source=prompts,
+                            wait_s=wait_seconds(wait))
     done = summary.resumed + summary.augmented
     if json_output:
         typer.echo(dumps_json({**asdict(summary), "out": str(out)}))

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
+from text3d.cli._options import finite_range, overwrite_option, seed_option, wait_option, wait_seconds
 from text3d.errors import InputError
+from text3d.limits import MAX_CANDIDATES, MAX_CFG, MAX_RESOLUTION, MAX_STEPS, MAX_TIMEOUT_S, MIN_RESOLUTION
 
 
 def generate_command(
@@ -17,15 +19,22 @@ def generate_command(
     backend: str = typer.Option("embedded", "--backend",
                                 help="embedded, procedural, trellis-text, trellis-image, triplaneturbo."),
     model: str = typer.Option(None, "--model", help="Weights of the backend (hub id or local folder)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (batch item i uses seed + i)."),
-    steps: int = typer.Option(None, "--steps", help="Sampling steps (backend default when omitted)."),
-    cfg: float = typer.Option(None, "--cfg", help="Classifier-free guidance weight (backend default when omitted)."),
-    candidates: int = typer.Option(None, "--candidates",
+    seed: int = seed_option(help="Random seed (batch item i uses seed + i)."),
+    steps: int = typer.Option(None, "--steps", min=1, max=MAX_STEPS,
+                              help="Sampling steps (backend default when omitted)."),
+    cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, MAX_CFG),
+                              help="Classifier-free guidance weight (backend default when omitted)."),
+    candidates: int = typer.Option(None, "--candidates", min=1, max=MAX_CANDIDATES,
                                    help="Best-of-K: samples the embedded backend draws, keeping the one its point "
                                         "encoder finds most like the prompt's category (default 6; 1 = off)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)."),
-    resolution: int = typer.Option(512, "--resolution", "-r", help="Size of the canonical4 views."),
+    resolution: int = typer.Option(512, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
+                                   help="Size of the canonical4 views."),
     gif: bool = typer.Option(True, "--gif/--no-gif", help="Write turntable.gif (single prompt)."),
+    timeout: float = typer.Option(None, "--timeout", callback=finite_range(0.0, MAX_TIMEOUT_S, low_open=True),
+                                  help="Seconds an LLM server may take per caption, over all tries (default 60)."),
+    overwrite: bool = overwrite_option("an earlier asset"),
+    wait: bool = wait_option(),
     as_json: bool = typer.Option(False, "--json", help="Print meta.json on stdout."),
 ) -> None:
     """Generate a 3D asset from a prompt: augment, generate, export GLB, render views."""
@@ -36,18 +45,20 @@ def generate_command(
     if (prompt is None) == (prompts is None):
         raise InputError("give either a PROMPT or --prompts FILE")
     if prompts is not None:
-        from text3d.data.toys4k import read_prompt_list
+        from text3d.prompts.batch import read_prompts
 
-        counts = generate_batch(read_prompt_list(prompts), out, augment=augment, backend=backend, seed=seed,
+        counts = generate_batch(read_prompts(prompts), out, augment=augment, backend=backend, seed=seed,
                                 steps=steps, cfg=cfg, model=model, device=device, resolution=resolution,
-                                candidates=candidates)
+                                candidates=candidates, timeout_s=timeout, source=prompts,
+                                wait_s=wait_seconds(wait))
         typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
                    f"{counts['failed']} failed → {out}")
         if counts["failed"]:
             raise typer.Exit(1)
         return
     result = generate(prompt, out=out, augment=augment, backend=backend, seed=seed, steps=steps, cfg=cfg,
-                      model=model, device=device, resolution=resolution, gif=gif, candidates=candidates)
+                      model=model, device=device, resolution=resolution, gif=gif, candidates=candidates,
+                      timeout_s=timeout, overwrite=overwrite, wait_s=wait_seconds(wait))
     if as_json:
         typer.echo(json.dumps(result.meta(), indent=2, sort_keys=True, default=str))
     else:

@@ -14,12 +14,14 @@ a refusal, another language, verse) the prompt fails with a one-line :class:`Bac
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
 from typing import Any
 
 from text3d.errors import BackendError, InputError
+from text3d.limits import check_prompt_size
 from text3d.prompts.base import (
     Augmenter,
     AugmentRequest,
@@ -135,6 +137,7 @@ class PromptAugmenter:
     def augment(self, prompt: str, seed: int = 0) -> AugmentResult:
         """Augment one prompt; raises :class:`InputError` / :class:`BackendError` with one-line messages."""
         prompt = " ".join(str(prompt).split())
+        check_prompt_size(prompt, f"prompt {prompt[:40]!r}{'…' if len(prompt) > 40 else ''}")
         problem = prompt_problem(prompt)
         if problem:
             raise InputError(f"prompt {prompt!r} {problem}")
@@ -143,15 +146,16 @@ class PromptAugmenter:
             log.warning("prompt %r: %s", prompt, warning)
         key = None
         if self.cache is not None:
-            key = cache_key(self.backend.backend, self.backend.model, prompt, self._key_params(), seed)
+            key = cache_key(self.backend.backend, self.backend.model, prompt, self._key_params(), seed,
+                            endpoint=getattr(self.backend, "endpoint", ""))
             hit = self.cache.get(key)
-            if hit is not None:
+            if hit is not None and hit.get("rules_passed") and hit.get("caption"):
                 result = AugmentResult.from_dict(hit)
                 result.cached, result.warnings = True, warnings
                 return result
         result = self._generate(prompt, seed, warnings)
-        if self.cache is not None and key is not None:
-            self.cache.put(key, result.to_dict())
+        if self.cache is not None and key is not None and result.rules_passed:
+            self.cache.put(key, result.to_dict())  # a caption that broke the rules is never served again
         return result
 
     def _generate(self, prompt: str, seed: int, warnings: list[str]) -> AugmentResult:
@@ -162,9 +166,13 @@ class PromptAugmenter:
         completion_tokens: int | None = None
         attempts = 0
         start = time.perf_counter()
+        budget = getattr(self.backend, "timeout_s", None)
+        deadline = time.monotonic() + budget if budget else None
         for attempt in range(self.params.max_retries + 1):
+            if attempt and deadline is not None and time.monotonic() >= deadline and best is not None:
+                break  # the caption's time is spent: keep the best answer so far
             attempts = attempt + 1
-            request = AugmentRequest(prompt, tuple(messages), seed, attempt, self.params)
+            request = AugmentRequest(prompt, tuple(messages), seed, attempt, self.params, deadline)
             completion: Completion = self.backend.propose(request)
             prompt_tokens = _add(prompt_tokens, completion.prompt_tokens)
             completion_tokens = _add(completion_tokens, completion.completion_tokens)
@@ -195,6 +203,18 @@ class PromptAugmenter:
             seed=seed, latency_s=latency, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             retries=attempts - 1, rules_passed=best.passed, violations=list(best.violations),
             repairs=list(best.repairs), warnings=list(warnings), params=self.params.as_dict())
+
+
+def server_options(llm: str, timeout_s: float | None) -> dict[str, Any]:
+    """``{"timeout_s": …}`` when ``llm`` names a backend that takes a deadline (a server), else ``{}``."""
+    if timeout_s is None:
+        return {}
+    factory = augmenters.get(parse_llm_spec(llm).backend)
+    try:
+        accepts = "timeout_s" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    return {"timeout_s": timeout_s} if accepts else {}
 
 
 _STAGES: dict[tuple[Any, ...], PromptAugmenter] = {}

@@ -67,6 +67,7 @@ class AugmentRequest:
     seed: int
     attempt: int
     params: GenerationParams
+    deadline: float | None = None  # time.monotonic() by which the whole caption must be answered
 
 
 @dataclass
@@ -87,6 +88,10 @@ class Augmenter(Protocol):
     ``backend`` and ``model`` name it in results; ``cacheable`` says whether results are
     worth caching (a remote or neural model) and ``identity`` marks the ``none`` baseline,
     whose output is the prompt and is neither cleaned nor retried.
+
+    Server backends also have ``endpoint`` (the URL they call: part of the cache key, so a
+    caption of one server is never served for another) and ``timeout_s`` (the seconds one
+    caption may take over all tries); a request's ``deadline`` is that budget's end.
     """
 
     backend: str

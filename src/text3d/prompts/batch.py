@@ -10,6 +10,11 @@ is rewritten atomically with one row per prompt, in first-seen order.
 
 A server that cannot be reached stops the batch (with the count of finished prompts)
 rather than writing an error row for every remaining prompt.
+
+The output file is checked before anything is written: an existing file must be a results
+file of earlier batches (JSON lines with a ``prompt``), which is appended to and keeps every
+row; anything else, or the prompts file itself, is refused. One batch at a time holds the
+file's lock (``<out>.lock``); a second one is told which process has it.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from text3d.errors import InputError, Text3DError, one_line
+from text3d.limits import MAX_ITEMS
 from text3d.progress import track
 from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.base import AugmentResult, BackendUnavailableError
 from text3d.store.atomic import dumps_json, read_json_lines, write_text
+from text3d.store.locks import exclusive, file_lock
+from text3d.store.outputs import check_not_input
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +43,17 @@ def read_prompts(path: str | Path) -> list[str]:
     """Prompts from a text file (one per line; blank lines and ``#`` comments skipped) or a JSONL
     file of objects with a ``prompt`` field (``.jsonl`` / ``.json`` lines)."""
     source = Path(path)
+    if source.is_dir():
+        raise InputError(f"{source}: is a folder, not a prompts file")
     if not source.is_file():
         raise InputError(f"{source}: no such prompts file")
+    try:
+        text_lines = source.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: not a UTF-8 text file of prompts") from None
     prompts = []
     jsonl = source.suffix.lower() in (".jsonl", ".json", ".ndjson")
-    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text_lines, 1):
         text = line.strip()
         if not text or (not jsonl and text.startswith("#")):
             continue
@@ -54,6 +66,10 @@ def read_prompts(path: str | Path) -> list[str]:
                 raise InputError(f"{source}:{number}: a JSON line needs a string 'prompt' field")
             text = row["prompt"].strip()
         prompts.append(" ".join(text.split()))
+    if not prompts:
+        raise InputError(f"{source}: contains no prompts")
+    if len(prompts) > MAX_ITEMS:
+        raise InputError(f"{source}: {len(prompts):,} prompts, more than {MAX_ITEMS:,} in one batch")
     return prompts
 
 
@@ -62,11 +78,42 @@ def _row_key(row: dict[str, Any]) -> tuple[str, int, str, str]:
 
 
 class ResultsFile:
-    """The batch output file: locked, fsynced appends; latest row per prompt wins."""
+    """The batch output file: fsynced appends; latest row per prompt wins. Writers hold
+    :meth:`lock` for the whole batch."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = FileLock(str(self.path) + ".lock")
+
+    def lock(self, wait_s: float = 0.0):
+        """The file's exclusive lock (a context manager)."""
+        return exclusive(file_lock(self.path), str(self.path), wait_s)
+
+    def check(self) -> None:
+        """Refuse a path that is not a new file or a results file of earlier batches."""
+        if self.path.is_dir():
+            raise InputError(f"--out {self.path}: is a folder; give a .jsonl file name")
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        try:
+            with self.path.open("r", encoding="utf-8") as handle:
+                lines = [line for line in handle if line.strip()]
+        except UnicodeDecodeError:
+            raise InputError(f"--out {self.path}: exists and is not a JSONL results file; "
+                             "give a new file name") from None
+        good = 0
+        for number, line in enumerate(lines, 1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                row = None
+            if isinstance(row, dict) and isinstance(row.get("prompt"), str) and ("caption" in row or "error" in row):
+                good += 1
+            elif number < len(lines):  # only the last line may be torn (a killed batch)
+                raise InputError(f"--out {self.path}:{number}: exists and is not a results file of "
+                                 "`text3d augment` (rows need 'prompt' and 'caption'); give a new file name")
+        if lines and not good:
+            raise InputError(f"--out {self.path}: exists and is not a results file of `text3d augment`; "
+                             "give a new file name")
 
     def rows(self) -> dict[tuple[str, int, str, str], dict[str, Any]]:
         """The latest row of every (prompt, seed, backend, model), in first-seen order."""
@@ -80,7 +127,7 @@ class ResultsFile:
         """Append one row durably (flush + fsync) under the lock."""
         line = dumps_json(row, indent=None) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a+b") as handle:
+        with self.path.open("a+b") as handle:
             handle.seek(0, os.SEEK_END)
             if handle.tell() > 0:
                 handle.seek(-1, os.SEEK_END)
@@ -92,9 +139,8 @@ class ResultsFile:
 
     def compact(self) -> None:
         """Rewrite atomically with one row per prompt (the latest), first-seen order."""
-        with self._lock:
-            rows = self.rows()
-            write_text(self.path, "".join(dumps_json(r, indent=None) + "\n" for r in rows.values()))
+        rows = self.rows()
+        write_text(self.path, "".join(dumps_json(r, indent=None) + "\n" for r in rows.values()))
 
 
 @dataclass
@@ -121,10 +167,21 @@ def _unique(prompts: Iterable[str]) -> Iterator[str]:
 
 
 def augment_batch(prompts: Iterable[str], out: str | Path, llm: str = "embedded", seed: int = 0,
-                  augmenter: PromptAugmenter | None = None, progress: bool | None = None) -> BatchSummary:
-    """Augment ``prompts`` into the JSONL file ``out``, resuming what an earlier run left."""
-    stage = augmenter or PromptAugmenter(llm)
+                  augmenter: PromptAugmenter | None = None, progress: bool | None = None,
+                  source: str | Path | None = None, wait_s: float = 0.0) -> BatchSummary:
+    """Augment ``prompts`` (read from ``source``, never the output) into the JSONL file ``out``,
+    appending to and resuming what earlier runs left."""
     results = ResultsFile(out)
+    if source is not None:
+        check_not_input(out, [source])
+    results.check()
+    stage = augmenter or PromptAugmenter(llm)
+    with results.lock(wait_s):
+        return _augment_locked(list(prompts), results, seed, stage, progress)
+
+
+def _augment_locked(prompts: list[str], results: ResultsFile, seed: int, stage: PromptAugmenter,
+                    progress: bool | None) -> BatchSummary:
     existing = results.rows()
     todo = list(_unique(" ".join(p.split()) for p in prompts))
     summary = BatchSummary(total=len(todo))

@@ -4,8 +4,9 @@ One SQLite file, ``$TEXT3D_CACHE_DIR/augment.sqlite`` (default ``~/.cache/text3d
 WAL mode: readers never block the writer, writers wait for each other through SQLite's own
 file locks (``busy_timeout``), and every write is one autocommitted ``INSERT OR REPLACE``,
 so a crash loses at most the row being written. A row is keyed by the SHA-256 of the
-canonical JSON (sorted keys, no spaces) of backend, model, prompt, parameters and seed, and
-holds the result as JSON. Each process opens its own connection (connections are not
+canonical JSON (sorted keys, no spaces) of backend, endpoint, model, prompt, parameters and
+seed, and holds the result as JSON. Only captions that pass the caption rules are stored, and
+only such rows are served. Each process opens its own connection (connections are not
 shared across ``fork``). A damaged cache file is reported once and bypassed, never fatal.
 """
 
@@ -35,9 +36,12 @@ def cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "text3d"
 
 
-def cache_key(backend: str, model: str, prompt: str, params: dict[str, Any], seed: int) -> str:
-    """SHA-256 hex digest of the canonical JSON of everything that determines a result."""
+def cache_key(backend: str, model: str, prompt: str, params: dict[str, Any], seed: int, endpoint: str = "") -> str:
+    """SHA-256 hex digest of the canonical JSON of everything that determines a result: the
+    backend, its endpoint (a server's URL) and model, the prompt, the parameters and the seed."""
     document = {"backend": backend, "model": model, "prompt": prompt, "params": params, "seed": seed}
+    if endpoint:
+        document["endpoint"] = endpoint
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

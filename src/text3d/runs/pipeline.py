@@ -9,10 +9,16 @@ One asset::
 A batch writes the run-folder contract (``run.yaml``, ``manifest.jsonl``, ``items/<id>/``)
 and resumes: items whose manifest row says ``done`` and whose folder is complete are
 skipped; a failed prompt gets a one-line error in its row and is retried next time.
+
+Outputs are checked before any model loads (:mod:`text3d.store.outputs`): one asset goes
+into a new or empty folder (an earlier asset is replaced only with ``overwrite``), a batch
+into a new run folder or the run of the same prompts and settings, and the folder is locked
+(:mod:`text3d.store.locks`) while it is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -22,14 +28,26 @@ from typing import Any
 from text3d.assets.asset import Asset
 from text3d.errors import InputError, Text3DError, one_line
 from text3d.generators.base import Condition, Generator, load_generator
+from text3d.limits import (
+    MAX_CANDIDATES,
+    MAX_CFG,
+    MAX_ITEMS,
+    MAX_RESOLUTION,
+    MAX_STEPS,
+    MIN_RESOLUTION,
+    check_prompt_size,
+    check_range,
+    check_seed,
+)
 from text3d.store.atomic import remove_stale_temporaries
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
+from text3d.store.locks import exclusive, folder_lock
+from text3d.store.outputs import check_asset_output, check_not_input, check_run_output, clear_asset_outputs
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BACKEND = "embedded"
 DEFAULT_AUGMENT = "embedded"
-MAX_PROMPT_CHARS = 2000
 
 
 @dataclass
@@ -61,9 +79,10 @@ class Pipeline:
 
     def __init__(self, backend: str = DEFAULT_BACKEND, augment: str = DEFAULT_AUGMENT, model: str | None = None,
                  device: str | None = None, steps: int | None = None, cfg: float | None = None,
-                 candidates: int | None = None) -> None:
-        if candidates is not None and candidates < 1:
-            raise InputError(f"candidates {candidates}: give 1 or more")
+                 candidates: int | None = None, timeout_s: float | None = None) -> None:
+        check_settings(steps, cfg, candidates)
+        check_range("timeout", timeout_s, 1e-3)
+        self.timeout_s = timeout_s
         self.backend_name = backend
         self.augment_name = augment
         self.steps = steps
@@ -74,16 +93,17 @@ class Pipeline:
     def __call__(self, prompt: str, seed: int = 0) -> GenerationResult:
         if not prompt or not prompt.strip():
             raise InputError("prompt is empty")
-        if len(prompt) > MAX_PROMPT_CHARS:
-            raise InputError(f"prompt has {len(prompt)} characters, more than {MAX_PROMPT_CHARS}")
+        check_prompt_size(prompt)
+        check_seed("seed", seed)
         timings: dict[str, float] = {}
         augment_info = None
         caption = prompt
         if self.augment_name != "none":
-            from text3d.prompts import augment
+            from text3d.prompts.augment import augment, server_options
 
             start = time.perf_counter()
-            result = augment(prompt, llm=self.augment_name, seed=seed)
+            result = augment(prompt, llm=self.augment_name, seed=seed,
+                             **server_options(self.augment_name, self.timeout_s))
             timings["augment"] = time.perf_counter() - start
             caption = result.caption or prompt
             augment_info = {k: v for k, v in result.to_dict().items() if k != "prompt"}
@@ -96,6 +116,15 @@ class Pipeline:
         return GenerationResult(prompt=prompt, caption=caption, asset=output.asset, backend=self.backend_name,
                                 model=self.generator.model, seed=seed, timings=timings, augment=augment_info,
                                 info=output.info, warnings=output.warnings)
+
+
+def check_settings(steps: int | None, cfg: float | None, candidates: int | None,
+                   resolution: int | None = None) -> None:
+    """Refuse sampling settings outside :mod:`text3d.limits` (the CLI's option ranges)."""
+    check_range("steps", steps, 1, MAX_STEPS)
+    check_range("cfg", cfg, 0.0, MAX_CFG)
+    check_range("candidates", candidates, 1, MAX_CANDIDATES)
+    check_range("resolution", resolution, MIN_RESOLUTION, MAX_RESOLUTION)
 
 
 def write_asset_folder(result: GenerationResult, out: str | Path, views: tuple[str, ...] = ("canonical4",),
@@ -122,10 +151,20 @@ def write_asset_folder(result: GenerationResult, out: str | Path, views: tuple[s
 def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_AUGMENT,
              backend: str = DEFAULT_BACKEND, seed: int = 0, steps: int | None = None, cfg: float | None = None,
              model: str | None = None, device: str | None = None, views: tuple[str, ...] = ("canonical4",),
-             resolution: int = 512, gif: bool = True, candidates: int | None = None) -> GenerationResult:
-    """Generate one asset; with ``out``, also write its asset folder."""
-    result = Pipeline(backend, augment, model, device, steps, cfg, candidates)(prompt, seed=seed)
-    if out is not None:
+             resolution: int = 512, gif: bool = True, candidates: int | None = None,
+             timeout_s: float | None = None, overwrite: bool = False, wait_s: float = 0.0) -> GenerationResult:
+    """Generate one asset; with ``out``, also write its asset folder (an earlier asset there is
+    replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``)."""
+    check_settings(steps, cfg, candidates, resolution)
+    if out is None:
+        return Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s)(prompt, seed=seed)
+    check_asset_output(out, overwrite)
+    pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s)
+    with exclusive(folder_lock(out), str(out), wait_s):
+        kind = check_asset_output(out, overwrite)  # again, now that no other writer can change it
+        result = pipeline(prompt, seed=seed)
+        if kind == "asset":
+            clear_asset_outputs(out)
         write_asset_folder(result, out, views, resolution, gif)
     return result
 
@@ -134,26 +173,74 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
                    backend: str = DEFAULT_BACKEND, seed: int = 0, steps: int | None = None,
                    cfg: float | None = None, model: str | None = None, device: str | None = None,
                    views: tuple[str, ...] = ("canonical4",), resolution: int = 512, gif: bool = False,
-                   progress: bool | None = None, candidates: int | None = None) -> dict[str, int]:
-    """Generate every prompt into the run folder ``out``; resumable. Returns counts."""
-    from text3d.data.toys4k import prompt_id
-    from text3d.progress import track
-
-    run = RunFolder(out)
+                   progress: bool | None = None, candidates: int | None = None, timeout_s: float | None = None,
+                   source: str | Path | None = None, wait_s: float = 0.0) -> dict[str, int]:
+    """Generate every prompt (read from ``source``) into the run folder ``out``; resumable.
+    Returns counts."""
+    check_settings(steps, cfg, candidates, resolution)
+    if not prompts:
+        raise InputError("no prompts to generate")
+    if len(prompts) > MAX_ITEMS:
+        raise InputError(f"{len(prompts):,} prompts, more than {MAX_ITEMS:,} in one batch")
+    check_seed("seed", seed, len(prompts))
+    if source is not None:
+        check_not_input(out, [source])
+    check_run_output(out)
     config = {"task": "generate", "backend": backend, "augment": augment, "model": model, "seed": seed,
               "steps": steps, "cfg": cfg, "views": list(views), "resolution": resolution}
     if candidates is not None:  # only when given, so that earlier run folders still resume
         config["candidates"] = candidates
+    config["prompts_sha256"] = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
+    with exclusive(folder_lock(out), str(out), wait_s):
+        check_run_output(out)
+        _claim_run(RunFolder(out), config, prompts)
+        return _generate_locked(prompts, RunFolder(out), augment, backend, seed, steps, cfg, model, device,
+                                views, resolution, gif, progress, candidates, timeout_s)
+
+
+def _claim_run(run: RunFolder, config: dict[str, Any], prompts: list[str]) -> None:
+    """Refuse a run folder of another job: another task, other settings or other prompts."""
     previous = run.read_config()
-    if previous and {k: v for k, v in previous.items() if k != "n"} != config:
-        raise InputError(f"{out}: holds a run with another configuration; use a new --out folder")
+    if not previous and run.exists():
+        raise InputError(f"--out {run.root}: has a manifest but no run.yaml; give a new folder")
+    if previous:
+        if previous.get("task") != "generate":
+            what = previous.get("dataset") or previous.get("task") or "another job"
+            raise InputError(f"--out {run.root}: is a run folder of {what}, not of `text3d generate`; "
+                             "give a new folder")
+        settings = {k: v for k, v in previous.items() if k not in ("n", "prompts_sha256")}
+        if settings != {k: v for k, v in config.items() if k != "prompts_sha256"}:
+            raise InputError(f"--out {run.root}: holds a run with other settings; give a new folder")
+        same = previous.get("prompts_sha256") == config["prompts_sha256"] if "prompts_sha256" in previous \
+            else _same_prompts(run, prompts)
+        if not same:
+            raise InputError(f"--out {run.root}: holds a run of other prompts; give a new folder "
+                             "(or the same prompts file to resume)")
     run.write_config({**config, "n": len(prompts)})
+
+
+def _same_prompts(run: RunFolder, prompts: list[str]) -> bool:
+    """For runs written before run.yaml held a hash: every manifest row's prompt is at its index."""
+    for row in run.manifest.rows().values():
+        index = row.get("index")
+        if not isinstance(index, int) or index >= len(prompts) or prompts[index] != row.get("prompt"):
+            return False
+    return True
+
+
+def _generate_locked(prompts: list[str], run: RunFolder, augment: str, backend: str,
+                     seed: int, steps: int | None, cfg: float | None, model: str | None, device: str | None,
+                     views: tuple[str, ...], resolution: int, gif: bool, progress: bool | None,
+                     candidates: int | None, timeout_s: float | None) -> dict[str, int]:
+    from text3d.data.toys4k import prompt_id
+    from text3d.progress import track
+
     rows = run.manifest.rows()
     todo = [(i, p) for i, p in enumerate(prompts)
             if not (rows.get(prompt_id(i, p), {}).get("status") == STATUS_DONE
                     and run.item(prompt_id(i, p)).is_complete())]
     counts = {"done": 0, "failed": 0, "skipped": len(prompts) - len(todo)}
-    pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates) if todo else None
+    pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s) if todo else None
     for index, prompt in track(todo, description="generate", enabled=progress):
         item_id = prompt_id(index, prompt)
         row: dict[str, Any] = {"id": item_id, "index": index, "prompt": prompt, "kind": "prompt"}

@@ -98,7 +98,7 @@ def test_persistent_500_is_a_one_line_error():
 
 def test_timeout_and_malformed_bodies():
     with FakeOpenAI([Reply(content=GOOD, delay_s=1.0)]) as server:
-        with pytest.raises(BackendError, match="no answer within 0.2 s"):
+        with pytest.raises(BackendError, match="no answer within the deadline of 0.2 s"):
             stage_for(server.url + "/v1", timeout_s=0.2, http_retries=0).augment("small blue sailboat")
     with FakeOpenAI([Reply(raw_body=b"<html>502 Bad Gateway</html>")]) as server:
         with pytest.raises(BackendError, match="malformed JSON"):

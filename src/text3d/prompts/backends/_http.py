@@ -1,6 +1,9 @@
-"""JSON over HTTP for the LLM server backends: timeouts, bounded retries, one-line errors.
+"""JSON over HTTP for the LLM server backends: a total deadline, bounded retries, one-line errors.
 
-Transient failures — a timeout, an HTTP 5xx, a body that is not a JSON object — are retried
+Every caption has one deadline over all its tries (``timeout_s``, default 60 s): a server
+that accepts the connection and never answers costs at most that long, not a timeout per
+try. While waiting, a status line shows the seconds spent (on a terminal). Transient
+failures — a timeout, an HTTP 5xx, a body that is not a JSON object — are retried
 ``retries`` times with exponential backoff; then the prompt fails with a
 :class:`~text3d.errors.BackendError` naming the server and the problem. A refused connection
 is not retried: it raises :class:`~text3d.prompts.base.BackendUnavailableError` at once, so
@@ -22,12 +25,12 @@ from text3d.prompts.base import BackendUnavailableError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 5.0
 
 
 def timeout_from_env(timeout_s: float | None) -> float:
-    """``timeout_s`` if given, else ``$TEXT3D_LLM_TIMEOUT``, else 120 s."""
+    """Seconds per caption over all tries: ``timeout_s`` if given, else ``$TEXT3D_LLM_TIMEOUT``, else 60 s."""
     if timeout_s is not None:
         return timeout_s
     text = os.environ.get("TEXT3D_LLM_TIMEOUT", "")
@@ -86,21 +89,33 @@ class JSONClient:
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             headers=dict(headers or {}), trust_env=not is_loopback(self.base_url))
 
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST ``body`` to ``base_url + path``; see the module docstring for the failure policy."""
+    def post(self, path: str, body: dict[str, Any], deadline: float | None = None) -> dict[str, Any]:
+        """POST ``body`` to ``base_url + path`` before ``deadline`` (``time.monotonic()`` seconds;
+        default now + ``timeout_s``); see the module docstring for the failure policy."""
+        from text3d.progress import waiting
+
         url = self.base_url + path
+        deadline = deadline if deadline is not None else time.monotonic() + self.timeout_s
         problem = ""
+        tries = 0
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(max(0.0, min(self.backoff_s * 2 ** (attempt - 1), deadline - time.monotonic())))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                problem = f"no answer within the deadline of {self.timeout_s:g} s"
+                break
+            tries += 1
             try:
-                response = self._client.post(url, json=body)
+                with waiting(f"waiting for the {self.label} at {self.base_url}", remaining):
+                    response = self._client.post(url, json=body, timeout=httpx.Timeout(
+                        remaining, connect=min(CONNECT_TIMEOUT_S, remaining)))
             except httpx.ConnectError as exc:
                 raise BackendUnavailableError(
                     f"{self.label} at {self.base_url} is not reachable ({one_line(str(exc), 120)}); "
                     "is the server running?") from None
             except httpx.TimeoutException:
-                problem = f"no answer within {self.timeout_s:g} s"
+                problem = f"no answer within the deadline of {self.timeout_s:g} s"
                 log.info("%s: %s (try %d)", self.label, problem, attempt + 1)
                 continue
             except httpx.HTTPError as exc:
@@ -123,8 +138,8 @@ class JSONClient:
                 problem = "malformed response: not a JSON object"
                 continue
             return data
-        tries = self.retries + 1
-        raise BackendError(f"{self.label} at {url}: {problem} ({tries} tr{'ies' if tries > 1 else 'y'})")
+        raise BackendError(f"{self.label} at {url}: {problem} ({tries} tr{'ies' if tries != 1 else 'y'}; "
+                           "--timeout or TEXT3D_LLM_TIMEOUT sets the deadline)")
 
     def close(self) -> None:
         self._client.close()

@@ -63,6 +63,8 @@ class OllamaAugmenter:
         self.model = model
         self.base_url = base_url or ollama_base_url(os.environ.get("OLLAMA_HOST"))
         timeout = timeout_from_env(timeout_s)
+        self.timeout_s = timeout
+        self.endpoint = self.base_url
         self._client = JSONClient(self.base_url, "ollama server", timeout, http_retries, backoff_s)
         self._send_think = True
 
@@ -82,11 +84,11 @@ class OllamaAugmenter:
     def propose(self, request: AugmentRequest) -> Completion:
         """One chat completion; raises BackendError with the server's message on failure."""
         try:
-            data = self._client.post("/api/chat", self.request_body(request))
+            data = self._client.post("/api/chat", self.request_body(request), request.deadline)
         except HTTPStatusError as exc:
             if exc.status == 400 and "think" in exc.detail.lower() and self._send_think:
                 self._send_think = False
-                data = self._client.post("/api/chat", self.request_body(request))
+                data = self._client.post("/api/chat", self.request_body(request), request.deadline)
             elif exc.status == 404 and "not found" in exc.detail.lower():
                 raise BackendError(f"ollama server at {self.base_url}: model {self.model!r} not found "
                                    f"(pull it with: ollama pull {self.model})") from None

@@ -42,6 +42,8 @@ class OpenAICompatibleAugmenter:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         timeout = timeout_from_env(timeout_s)
+        self.timeout_s = timeout
+        self.endpoint = self.base_url
         self._client = JSONClient(self.base_url, "OpenAI-compatible server", timeout, http_retries, backoff_s,
                                   headers)
         self._send_template_kwargs = True
@@ -64,12 +66,12 @@ class OpenAICompatibleAugmenter:
     def propose(self, request: AugmentRequest) -> Completion:
         """One chat completion; raises BackendError with the server's message on failure."""
         try:
-            data = self._client.post("/chat/completions", self.request_body(request))
+            data = self._client.post("/chat/completions", self.request_body(request), request.deadline)
         except HTTPStatusError as exc:
             if exc.status not in (400, 422) or not self._send_template_kwargs:
                 raise
             self._send_template_kwargs = False
-            data = self._client.post("/chat/completions", self.request_body(request))
+            data = self._client.post("/chat/completions", self.request_body(request), request.deadline)
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise BackendError(f"{self._label}: malformed response (no choices)")

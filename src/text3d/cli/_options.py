@@ -1,0 +1,49 @@
+"""Options shared by several commands, and value checks typer's ranges do not make.
+
+Ranges come from :mod:`text3d.limits`, so the CLI and the library refuse the same values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import typer
+
+from text3d.limits import MAX_SEED
+
+
+def finite_range(low: float, high: float, low_open: bool = False) -> Callable[[float | None], float | None]:
+    """typer callback: a finite number in [low, high] (or (low, high] with ``low_open``).
+    typer's own ``min``/``max`` let NaN through, so float options use this instead."""
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"{value} is not a finite number")
+        if value < low or (low_open and value == low) or value > high:
+            bounds = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+            raise typer.BadParameter(f"{value:g} is outside {bounds}")
+        return value
+
+    return check
+
+
+def seed_option(default: int = 0, help: str = "Random seed.") -> int:
+    return typer.Option(default, "--seed", min=0, max=MAX_SEED, help=help)
+
+
+def wait_option() -> bool:
+    return typer.Option(False, "--wait",
+                        help="When another text3d process is writing the same output, wait for it instead of "
+                             "failing with exit code 5.")
+
+
+def overwrite_option(what: str) -> bool:
+    return typer.Option(False, "--overwrite", help=f"Replace {what} already in --out (refused without it).")
+
+
+def wait_seconds(wait: bool) -> float:
+    """``--wait`` → wait without limit; else fail at once."""
+    return math.inf if wait else 0.0

@@ -1,0 +1,173 @@
+"""Output paths are checked against their contract before anything is written.
+
+The rules (README "Failure behaviour"):
+
+* the input is never the output;
+* an output that already holds other content is refused in one line, or appended to or
+  resumed exactly as its command documents (a run folder of the same job resumes, a results
+  file of augmentation rows is appended to); replacing an earlier result of the same kind
+  needs ``--overwrite``;
+* a folder is recognised by its marker files (:func:`folder_kind`), so a single asset never
+  goes into a run folder and a batch never into an asset folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from text3d.errors import InputError
+from text3d.store.locks import LOCK_NAME
+
+MARKERS: dict[str, tuple[str, ...]] = {
+    "run": ("manifest.jsonl", "run.yaml"),
+    "asset": ("asset.glb", "meta.json"),
+    "views": ("cameras.json",),
+    "evaluation": ("metrics.json", "report.md", "cache"),
+}
+"""Folder kind → files whose presence marks it, checked in this order (a run folder holding
+an evaluation is a run folder)."""
+
+_DESCRIPTION = {
+    "run": "a run folder (manifest.jsonl)",
+    "asset": "an asset folder (asset.glb, meta.json)",
+    "views": "a folder of rendered views (cameras.json)",
+    "evaluation": "an evaluation folder (metrics.json)",
+}
+
+
+def _is_scratch(name: str) -> bool:
+    """Files text3d itself leaves in any folder: its lock and a killed writer's temporaries."""
+    return name == LOCK_NAME or (name.startswith(".") and name.endswith((".tmp", ".lock")))
+
+
+def folder_kind(path: str | Path) -> str:
+    """``missing``, ``file``, ``empty``, one of :data:`MARKERS`' kinds, or ``other``."""
+    path = Path(path)
+    if not path.exists():
+        return "missing"
+    if not path.is_dir():
+        return "file"
+    names = {p.name for p in path.iterdir()}
+    for kind, markers in MARKERS.items():
+        if names & set(markers):
+            return kind
+    return "empty" if all(_is_scratch(n) for n in names) else "other"
+
+
+def same_path(a: str | Path, b: str | Path) -> bool:
+    """True when ``a`` and ``b`` name the same file or folder (links and ``..`` resolved)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_not_input(out: str | Path, inputs: list[str | Path], option: str = "--out") -> None:
+    """Refuse an output that is one of the inputs."""
+    for source in inputs:
+        if source is not None and same_path(out, source):
+            raise InputError(f"{option} {out}: is the input {source}; write the result to another path")
+
+
+def _check_parent(path: Path, option: str) -> None:
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {path}: {parent} is a file, not a folder")
+            return
+
+
+def _other_files(path: Path) -> str:
+    names = sorted(p.name for p in path.iterdir() if not _is_scratch(p.name))
+    shown = ", ".join(repr(n) for n in names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _refuse(path: Path, kind: str, option: str, wanted: str) -> InputError:
+    if kind == "file":
+        return InputError(f"{option} {path}: is a file; {wanted} goes into a folder")
+    if kind == "other":
+        return InputError(f"{option} {path}: holds other files ({_other_files(path)}); "
+                          f"give a new or empty folder for {wanted}")
+    return InputError(f"{option} {path}: is {_DESCRIPTION[kind]}; give a new or empty folder for {wanted}")
+
+
+def check_file_output(path: str | Path, option: str = "--out", overwrite: bool = False) -> None:
+    """A new file at ``path``; an existing one only with ``overwrite``."""
+    path = Path(path)
+    _check_parent(path, option)
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise InputError(f"{option} {path}: already exists; pass --overwrite to replace it, or choose another name")
+
+
+def check_asset_output(out: str | Path, overwrite: bool = False) -> str:
+    """An asset folder for one asset: new, empty, or an earlier asset folder with ``overwrite``.
+    Returns the folder's kind."""
+    out = Path(out)
+    _check_parent(out, "--out")
+    kind = folder_kind(out)
+    if kind == "asset" and not overwrite:
+        raise InputError(f"--out {out}: already holds an asset (asset.glb, meta.json); pass --overwrite to "
+                         "replace it, or choose another folder")
+    if kind == "run":
+        raise InputError(f"--out {out}: is a run folder (manifest.jsonl); a single asset needs its own folder "
+                         "(use --prompts FILE to add to a batch)")
+    if kind not in ("missing", "empty", "asset"):
+        raise _refuse(out, kind, "--out", "an asset")
+    return kind
+
+
+def clear_asset_outputs(folder: str | Path) -> None:
+    """Remove an earlier asset's files before ``--overwrite`` writes a new one (meta.json first,
+    so a crash in between leaves an incomplete folder, never a mix of two assets)."""
+    folder = Path(folder)
+    for name in ("meta.json", "asset.glb", "points.ply", "turntable.gif"):
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "views", ignore_errors=True)
+
+
+def check_run_output(out: str | Path, option: str = "--out") -> str:
+    """A run folder: new, empty, or a run folder (the caller checks that it is the same job)."""
+    out = Path(out)
+    _check_parent(out, option)
+    kind = folder_kind(out)
+    if kind not in ("missing", "empty", "run"):
+        raise _refuse(out, kind, option, "a run")
+    return kind
+
+
+def check_views_output(out: str | Path, overwrite: bool = False) -> str:
+    """A folder of rendered views: new, empty, or earlier views with ``overwrite``."""
+    out = Path(out)
+    _check_parent(out, "--out")
+    kind = folder_kind(out)
+    if kind == "views" and not overwrite:
+        raise InputError(f"--out {out}: already holds rendered views (cameras.json); pass --overwrite to "
+                         "replace them, or choose another folder")
+    if kind not in ("missing", "empty", "views"):
+        raise _refuse(out, kind, "--out", "rendered views")
+    return kind
+
+
+def check_evaluation_output(out: str | Path, generated: str | Path, overwrite: bool = False) -> str:
+    """An evaluation folder: new, empty, the evaluated run folder itself (the run-folder
+    contract keeps its evaluation beside the manifest), an evaluation that stopped before
+    metrics.json (it resumes from its feature cache), or a finished one with ``overwrite``."""
+    out = Path(out)
+    _check_parent(out, "--out")
+    kind = folder_kind(out)
+    if kind == "run" and same_path(out, generated):
+        return kind
+    if kind == "evaluation" and (out / "metrics.json").exists() and not overwrite:
+        raise InputError(f"--out {out}: already holds an evaluation (metrics.json); pass --overwrite to "
+                         "replace it, or choose another folder")
+    if kind not in ("missing", "empty", "evaluation"):
+        raise _refuse(out, kind, "--out", "an evaluation")
+    return kind
