@@ -85,6 +85,57 @@ def _gltf_face_count(tree: dict) -> int:
     return total
 
 
+_TEXT_FORMATS = (".obj", ".off", ".gltf")
+
+
+def _check_text(path: Path, head: bytes) -> None:
+    """Refuse binary data named as a text format (random bytes in ``.obj``), before a parser
+    guesses an encoding."""
+    if b"\x00" in head:
+        raise InputError(f"{path}: not a text {path.suffix.lstrip('.').upper()} file (binary data)")
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in head)
+    if head and printable / len(head) < 0.9:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not a text {path.suffix.lstrip('.').upper()} file "
+                             "(mostly non-text bytes)") from None
+
+
+def _check_gltf(path: Path) -> None:
+    """A .gltf is JSON whose external buffers and images must exist beside it."""
+    try:
+        tree = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(f"{path}: not a glTF file (not valid JSON)") from None
+    if not isinstance(tree, dict) or "asset" not in tree:
+        raise InputError(f"{path}: not a glTF file (no 'asset' object)")
+    for key in ("buffers", "images"):
+        for entry in tree.get(key, []) or []:
+            uri = entry.get("uri") if isinstance(entry, dict) else None
+            if isinstance(uri, str) and not uri.startswith("data:") and not (path.parent / uri).is_file():
+                raise InputError(f"{path}: refers to {key[:-1]} file {uri!r}, which is missing "
+                                 "(keep it beside the .gltf, or export a .glb)")
+
+
+def _check_stl(path: Path, head: bytes) -> int | None:
+    """Face count of a binary STL whose size matches its header (84 + 50·n bytes)."""
+    if head.lstrip().startswith(b"solid"):
+        try:
+            head.decode("ascii")
+            return None  # ASCII STL
+        except UnicodeDecodeError:
+            pass  # binary STLs may start with "solid" too
+    if len(head) < 84:
+        raise InputError(f"{path}: not an STL file (shorter than an 84-byte binary header)")
+    declared = int(struct.unpack_from("<I", head, 80)[0])
+    size = path.stat().st_size
+    if size != 84 + 50 * declared:
+        raise InputError(f"{path}: not a binary STL file (its header declares {declared:,} faces, "
+                         f"which need {84 + 50 * declared:,} bytes; the file has {size:,})")
+    return declared
+
+
 def probe_face_count(path: Path) -> int | None:
     """Estimate the face count from the file header without loading the mesh.
 
@@ -94,6 +145,12 @@ def probe_face_count(path: Path) -> int | None:
     suffix = path.suffix.lower()
     with path.open("rb") as handle:
         head = handle.read(4096)
+    if suffix in _TEXT_FORMATS:
+        _check_text(path, head)
+    if suffix == ".gltf":
+        _check_gltf(path)
+    if suffix == ".stl":
+        return _check_stl(path, head)
     if suffix == ".glb":
         return _gltf_face_count(_glb_json(head, path))
     if suffix == ".ply":
@@ -114,8 +171,6 @@ def probe_face_count(path: Path) -> int | None:
                 count += (previous[-1:] + chunk).count(b"\nf ")
                 previous = chunk
         return count + (1 if head.startswith(b"f ") else 0)
-    if suffix == ".stl" and len(head) >= 84 and not head.lstrip().startswith(b"solid"):
-        return int(struct.unpack_from("<I", head, 80)[0])
     return None
 
 
@@ -259,7 +314,18 @@ def load_asset(path: str | Path, up: str = "y", max_faces: int | None = None) ->
             asset.vertex_colors = None
     asset.vertices = from_file_frame(asset.vertices.astype(np.float64), up).astype(np.float32)
     asset.metadata["source"] = str(path)
-    return asset.validate(str(path))
+    asset = asset.validate(str(path))
+    _check_surface(asset, path)
+    return asset
+
+
+def _check_surface(asset: Asset, path: Path) -> None:
+    """Refuse a mesh without surface: every face of zero area renders as an empty image."""
+    v = asset.vertices.astype(np.float64)
+    f = asset.faces
+    doubled = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)  # 2·area
+    if not np.any(doubled > 1e-12 * max(1.0, float(np.abs(v).max()) ** 2)):
+        raise InputError(f"{path}: mesh has no surface (all {len(f):,} faces have zero area)")
 
 
 # --------------------------------------------------------------------------- saving

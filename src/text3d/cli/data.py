@@ -6,29 +6,42 @@ from pathlib import Path
 
 import typer
 
+from text3d.cli._options import seed_option, wait_option, wait_seconds
 from text3d.errors import InputError
+from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_WORKERS, MIN_RESOLUTION
 
 data_app = typer.Typer(help="Build or import data sets into the run-folder contract.", no_args_is_help=True)
 
 
 @data_app.command("toyworld")
 def toyworld_command(
-    n: int = typer.Option(..., "--n", help="Number of items (categories round-robin, seeds counting up)."),
+    n: int = typer.Option(..., "--n", min=1, max=MAX_ITEMS,
+                          help="Number of items (categories round-robin, seeds counting up)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create or resume."),
-    seed: int = typer.Option(0, "--seed", help="Base seed: [0, 1e6) train, [1e6, 2e6) held-out."),
+    seed: int = seed_option(help="Base seed: [0, 1e6) train, [1e6, 1.9e6) development, [1.9e6, 2e6) test."),
     views: str = typer.Option("canonical4", "--views", help="Comma-separated protocols, e.g. canonical4,clip8."),
-    resolution: int = typer.Option(128, "--resolution", "-r", help="View size in pixels."),
-    workers: int = typer.Option(0, "--workers", "-w", help="Processes (0 = one per CPU core)."),
+    resolution: int = typer.Option(128, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
+                                   help="View size in pixels."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, max=MAX_WORKERS,
+                                help="Processes (0 = one per CPU core)."),
     points: bool = typer.Option(True, "--points/--no-points", help="Write points.ply (depth20 → 4,000 points)."),
     categories: str = typer.Option("", "--categories", help="Comma-separated subset of categories."),
+    wait: bool = wait_option(),
 ) -> None:
     """Build (or resume) a toyworld run folder: assets, views, points, manifest.jsonl."""
     from text3d.data.toyworld.builder import BuildConfig, build_toyworld
+    from text3d.limits import check_seed
+    from text3d.store.locks import exclusive, folder_lock
+    from text3d.store.outputs import check_run_output
+
+    check_seed("--seed", seed, n)
+    check_run_output(out)
 
     config = BuildConfig(n=n, seed=seed, views=tuple(v for v in views.split(",") if v), resolution=resolution,
                          points=points, workers=workers,
                          categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
-    summary = build_toyworld(config, out)
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        summary = build_toyworld(config, out)
     typer.echo(f"toyworld: {summary['built']} built, {summary['skipped']} already done, {summary['failed']} failed "
                f"in {summary['seconds']} s with {summary['workers']} workers → {out}")
     if summary["failed"]:
@@ -40,14 +53,25 @@ def toys4k_command(
     root: Path = typer.Argument(..., help="Folder holding the meshes (searched recursively)."),
     csv_path: Path = typer.Option(..., "--csv", help="TRELLIS's Toys4k.csv (captions as JSON lists)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create or resume."),
-    limit: int = typer.Option(0, "--limit", help="Only the first N rows (0 = all)."),
-    views: str = typer.Option("canonical4", "--views"),
-    resolution: int = typer.Option(512, "--resolution", "-r"),
+    limit: int = typer.Option(0, "--limit", min=0, max=MAX_ITEMS, help="Only the first N rows (0 = all)."),
+    views: str = typer.Option("canonical4", "--views", help="Comma-separated protocols."),
+    resolution: int = typer.Option(512, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION),
+    wait: bool = wait_option(),
 ) -> None:
     """Import a Toys4K-style folder + Toys4k.csv as a reference run folder."""
     from text3d.data.toys4k import import_toys4k
+    from text3d.render.cameras import PROTOCOLS
+    from text3d.store.locks import exclusive, folder_lock
+    from text3d.store.outputs import check_not_input, check_run_output
 
-    counts = import_toys4k(root, csv_path, out, limit or None, tuple(v for v in views.split(",") if v), resolution)
+    protocols = tuple(v for v in views.split(",") if v)
+    for protocol in protocols:
+        if protocol not in PROTOCOLS:
+            raise InputError(f"--views {protocol!r}: unknown protocol (known: {', '.join(PROTOCOLS)})")
+    check_not_input(out, [root, csv_path])
+    check_run_output(out)
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        counts = import_toys4k(root, csv_path, out, limit or None, protocols, resolution)
     typer.echo(f"toys4k: {counts['done']} imported, {counts['skipped']} already done, "
                f"{counts['missing']} without mesh, "
                f"{counts['failed']} failed → {out}")
@@ -57,13 +81,19 @@ def toys4k_command(
 def prompts_command(
     path: Path = typer.Argument(..., help="Text file with one prompt per line (T³Bench style)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create."),
+    wait: bool = wait_option(),
 ) -> None:
     """Turn a prompt list into a run folder of pending items for `text3d generate`."""
     from text3d.data.toys4k import import_prompt_list
+    from text3d.store.locks import exclusive, folder_lock
+    from text3d.store.outputs import check_not_input, check_run_output
 
-    if path.suffix.lower() in (".glb", ".obj", ".ply"):
+    if path.suffix.lower() in (".glb", ".gltf", ".obj", ".ply", ".stl", ".off"):
         raise InputError(f"{path}: expected a text file of prompts, got a mesh")
-    count = import_prompt_list(path, out)
+    check_not_input(out, [path])
+    check_run_output(out)
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        count = import_prompt_list(path, out)
     typer.echo(f"prompts: {count} prompts → {out}/manifest.jsonl")
 
 

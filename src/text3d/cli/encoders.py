@@ -6,13 +6,17 @@ import json
 
 import typer
 
+from text3d.limits import MAX_ITEMS, MAX_SEED
+
 encoders_app = typer.Typer(help="The embedded encoders.", no_args_is_help=True)
 
 
 @encoders_app.command("evaluate")
 def evaluate_command(
-    seed: int = typer.Option(1_000_000, "--seed", help="Held-out base seed (≥ 1,000,000; training seeds are refused)."),
-    n: int = typer.Option(2400, "--n", help="Held-out instances (FD halves and shifted set get n/2 renders each)."),
+    seed: int = typer.Option(1_000_000, "--seed", min=1_000_000, max=MAX_SEED,
+                             help="Held-out base seed (≥ 1,000,000; training seeds are refused)."),
+    n: int = typer.Option(2400, "--n", min=4, max=MAX_ITEMS,
+                          help="Held-out instances (FD halves and shifted set get n/2 renders each)."),
     image_encoder: str = typer.Option(None, "--image-encoder", help="Folder of an image encoder (default: shipped)."),
     point_encoder: str = typer.Option(None, "--point-encoder", help="Folder of a point encoder (default: shipped)."),
     device: str = typer.Option(None, "--device"),

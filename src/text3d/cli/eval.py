@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
+from text3d.cli._options import overwrite_option, seed_option, wait_option, wait_seconds
 from text3d.errors import InputError
+from text3d.limits import MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
 
 eval_app = typer.Typer(
     name="eval",
@@ -43,28 +45,41 @@ def eval_command(
                                         "dinov2-vitl14,clip-vit-large-patch14."),
     views: str = typer.Option("canonical4", "--views", help="View protocol of FD/KD."),
     clip_views: str = typer.Option("clip8", "--clip-views", help="View protocol of the CLIP scores."),
-    resolution: int = typer.Option(None, "--resolution",
+    resolution: int = typer.Option(None, "--resolution", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="Render size; default: use existing views, render missing ones at 512."),
     weights: list[str] = typer.Option([], "--weights", "-w", help="NAME=PATH (hub id, folder or file); repeatable."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 or mps (default: automatic)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the KD subsets."),
-    kd_subsets: int = typer.Option(100, "--kd-subsets", help="Number of KD subsets."),
-    kd_subset_size: int = typer.Option(1000, "--kd-subset-size", help="Largest KD subset size."),
-    n_points: int = typer.Option(4000, "--points", help="Points per cloud for FD_PointNet."),
-    point_resolution: int = typer.Option(256, "--point-resolution", help="Size of the 20 depth views for points."),
+    seed: int = seed_option(help="Seed of the KD subsets."),
+    kd_subsets: int = typer.Option(100, "--kd-subsets", min=1, max=10_000, help="Number of KD subsets."),
+    kd_subset_size: int = typer.Option(1000, "--kd-subset-size", min=2, max=1_000_000,
+                                       help="Largest KD subset size."),
+    n_points: int = typer.Option(4000, "--points", min=1, max=MAX_POINTS, help="Points per cloud for FD_PointNet."),
+    point_resolution: int = typer.Option(256, "--point-resolution", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
+                                         help="Size of the 20 depth views for points."),
     no_render: bool = typer.Option(False, "--no-render", help="Fail instead of rendering missing views."),
     cache_dir: Path = typer.Option(None, "--cache-dir",
                                    help="Feature cache (default: $TEXT3D_CACHE_DIR/features or OUT/cache/features)."),
     system: str = typer.Option(None, "--system", help="System name in the tables (default: run.yaml or folder)."),
     family: str = typer.Option(None, "--family", help="System family for the comparison plots."),
     out: Path = typer.Option(None, "--out", "-o", help="Folder for metrics.json, report.md, report.html, plots."),
+    overwrite: bool = overwrite_option("an earlier evaluation"),
+    wait: bool = wait_option(),
 ) -> None:
-    """Run the evaluation protocol of the seeds on a run folder (see `text3d eval compare` too)."""
+    """Run the standard evaluation protocol on a run folder (see `text3d eval compare` too)."""
     if ctx.invoked_subcommand is not None:
         return
     if generated is None or out is None:
         raise InputError("text3d eval needs --generated RUN_DIR and --out DIR (or: text3d eval compare A B --out DIR)")
+    from contextlib import ExitStack
+
     from text3d.eval.protocol import EvalOptions, evaluate_run
+    from text3d.store.locks import exclusive, folder_lock
+    from text3d.store.outputs import check_evaluation_output, folder_kind
+
+    for option, run in (("--generated", generated), ("--reference", reference)):
+        if run is not None and folder_kind(run) != "run":
+            raise InputError(f"{option} {run}: not a run folder (no manifest.jsonl)")
+    check_evaluation_output(out, generated, overwrite)
 
     names = tuple(n.strip() for n in (extractors or "").split(",") if n.strip())
     options = EvalOptions(extractors=names, views=views, clip_views=clip_views, resolution=resolution,
@@ -72,7 +87,11 @@ def eval_command(
                           kd_subset_size=kd_subset_size, n_points=n_points,
                           point_resolution=point_resolution, render_missing=not no_render,
                           cache_dir=cache_dir, system=system, family=family)
-    result = evaluate_run(generated, out, reference, options)
+    with ExitStack() as stack:  # the runs too: missing views and points are written into their items
+        for folder in dict.fromkeys(p.resolve() for p in (out, generated, reference) if p is not None):
+            stack.enter_context(exclusive(folder_lock(folder), str(folder), wait_seconds(wait)))
+        check_evaluation_output(out, generated, overwrite)
+        result = evaluate_run(generated, out, reference, options)
     m = result.metrics
     shown = [f"{k}={v}" for k, v in m.items() if k.startswith(("fd_", "kd_", "clip_", "r_at_"))
              and not k.startswith("kd_std_") and isinstance(v, (int, float))]
@@ -85,8 +104,15 @@ def compare_command(
     evaluations: list[Path] = typer.Argument(..., help="Evaluation folders (with metrics.json), two or more."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for compare.json, compare.md, compare.html, plots."),
 ) -> None:
-    """Compare systems: one table, Pearson/Spearman between metrics, seed 000's Fig. 2 and Fig. 3."""
+    """Compare systems: one table, Pearson/Spearman between metrics, and the LLM-augmentation
+    study's figures (CLIP_aug against FD, and against latency)."""
     from text3d.eval.compare import compare_evaluations
+    from text3d.store.outputs import check_not_input, folder_kind
+
+    for folder in evaluations:
+        check_not_input(out, [folder])
+    if folder_kind(out) not in ("missing", "empty") and not (out / "compare.json").exists():
+        raise InputError(f"--out {out}: holds other files; give a new or empty folder for the comparison")
 
     document = compare_evaluations(list(evaluations), out)
     typer.echo(f"compared {len(document['systems'])} systems; wrote compare.md, compare.html to {out}")

@@ -7,24 +7,36 @@ from pathlib import Path
 
 import typer
 
+from text3d.cli._options import wait_option, wait_seconds
+from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
+
 study_app = typer.Typer(help="Studies: generator quality against the procedural ground truth.", no_args_is_help=True)
 
 
 @study_app.command("generator")
 def generator_study(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for both run folders, evaluations, comparison.json."),
-    n: int = typer.Option(200, "--n", help="Held-out instances (each gives a prompt and a paraphrase)."),
-    seed: int = typer.Option(1_000_000, "--seed", help="Held-out base seed (≥ 1,000,000)."),
+    n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS,
+                          help="Held-out instances (each gives a prompt and a paraphrase)."),
+    seed: int = typer.Option(1_000_000, "--seed", min=1_000_000, max=MAX_SEED,
+                             help="Held-out base seed: [1,000,000, 1,900,000) development, "
+                                  "[1,900,000, 2,000,000) test."),
     backend: str = typer.Option("embedded", "--backend", help="Backend compared with procedural."),
     augment: str = typer.Option("embedded", "--augment", help="Augmenter used for both backends."),
-    resolution: int = typer.Option(256, "--resolution", "-r", help="View size for the evaluation renders."),
-    candidates: int = typer.Option(None, "--candidates",
+    resolution: int = typer.Option(256, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
+                                   help="View size for the evaluation renders."),
+    candidates: int = typer.Option(None, "--candidates", min=1, max=MAX_CANDIDATES,
                                    help="Best-of-K of the tested backend (its default when omitted)."),
+    wait: bool = wait_option(),
 ) -> None:
     """Compare a backend with the procedural assets of the same prompts (R@1, CLIP, category, color)."""
     from text3d.runs.quality import compare_backends
+    from text3d.store.locks import exclusive, folder_lock
+    from text3d.store.outputs import check_job_output
 
-    figures = compare_backends(out, n, seed, backend, augment, resolution, candidates)
+    check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        figures = compare_backends(out, n, seed, backend, augment, resolution, candidates)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True, default=str))
 
 

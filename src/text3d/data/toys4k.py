@@ -30,8 +30,19 @@ csv.field_size_limit(10_000_000)
 def read_toys4k_csv(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a TRELLIS ``Toys4k.csv`` with ``captions`` decoded to a list of strings."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a CSV file")
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    try:
+        return _read_csv_rows(path)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 CSV file") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: malformed CSV ({exc})") from None
+
+
+def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
@@ -78,8 +89,10 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
     rows = read_toys4k_csv(csv_path)
     meshes = _index_meshes(root)
     run = RunFolder(out)
-    run.write_config({"dataset": "toys4k", "root": str(root), "csv": str(csv_path), "views": list(views),
-                      "resolution": resolution, "limit": limit})
+    config = {"dataset": "toys4k", "root": str(root), "csv": str(csv_path), "views": list(views),
+              "resolution": resolution, "limit": limit}
+    run.claim(config, ignore=("limit",))
+    run.write_config(config)
     done = run.manifest.done_ids()
     counts = {"done": 0, "failed": 0, "missing": 0, "skipped": 0}
     selected = rows[:limit] if limit else rows
@@ -120,6 +133,8 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
 def read_prompt_list(path: str | Path) -> list[str]:
     """Prompts of a one-per-line file (blank lines and ``#`` comments skipped)."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a prompts file")
     if not path.exists():
         raise InputError(f"{path}: no such file")
     try:
@@ -141,7 +156,10 @@ def import_prompt_list(path: str | Path, out: str | Path) -> int:
     """Write a run folder whose manifest lists every prompt as a pending item."""
     prompts = read_prompt_list(path)
     run = RunFolder(out)
-    run.write_config({"dataset": "prompts", "source": str(path), "n": len(prompts)})
+    digest = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
+    config = {"dataset": "prompts", "source": str(path), "n": len(prompts), "prompts_sha256": digest}
+    run.claim(config, ignore=())
+    run.write_config(config)
     existing = run.manifest.rows()
     new_rows = [{"id": prompt_id(i, p), "index": i, "kind": "prompt", "prompt": p, "captions": [],
                  "split": "prompts", "status": STATUS_PENDING}

@@ -14,7 +14,7 @@ rather than writing an error row for every remaining prompt.
 The output file is checked before anything is written: an existing file must be a results
 file of earlier batches (JSON lines with a ``prompt``), which is appended to and keeps every
 row; anything else, or the prompts file itself, is refused. One batch at a time holds the
-file's lock (``<out>.lock``); a second one is told which process has it.
+file's lock (``.<out>.lock``); a second one is told which process has it.
 """
 
 from __future__ import annotations

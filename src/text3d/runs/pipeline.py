@@ -200,17 +200,8 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
 
 def _claim_run(run: RunFolder, config: dict[str, Any], prompts: list[str]) -> None:
     """Refuse a run folder of another job: another task, other settings or other prompts."""
-    previous = run.read_config()
-    if not previous and run.exists():
-        raise InputError(f"--out {run.root}: has a manifest but no run.yaml; give a new folder")
+    previous = run.claim(config, ignore=("n", "prompts_sha256"))
     if previous:
-        if previous.get("task") != "generate":
-            what = previous.get("dataset") or previous.get("task") or "another job"
-            raise InputError(f"--out {run.root}: is a run folder of {what}, not of `text3d generate`; "
-                             "give a new folder")
-        settings = {k: v for k, v in previous.items() if k not in ("n", "prompts_sha256")}
-        if settings != {k: v for k, v in config.items() if k != "prompts_sha256"}:
-            raise InputError(f"--out {run.root}: holds a run with other settings; give a new folder")
         same = previous.get("prompts_sha256") == config["prompts_sha256"] if "prompts_sha256" in previous \
             else _same_prompts(run, prompts)
         if not same:

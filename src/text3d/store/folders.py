@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
+from text3d.errors import InputError
 from text3d.store.atomic import dumps_json, read_json_lines, write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,21 @@ class RunFolder:
 
     def write_config(self, config: dict[str, Any]) -> Path:
         return write_text(self.config_path, yaml.safe_dump(config, sort_keys=True, allow_unicode=True))
+
+    def claim(self, config: dict[str, Any], ignore: tuple[str, ...] = ("n",)) -> dict[str, Any]:
+        """Check that this folder is new or holds the same job as ``config`` (run.yaml equal
+        except for the keys in ``ignore``); returns the earlier run.yaml ({} when new).
+        Two jobs are never merged into one run."""
+        previous = self.read_config()
+        if not previous and self.exists():
+            raise InputError(f"--out {self.root}: has a manifest.jsonl but no run.yaml; give a new folder")
+        differs = sorted(k for k in set(previous) | set(config)
+                         if k not in ignore and previous.get(k) != config.get(k)) if previous else []
+        if differs:
+            job = previous.get("task") or previous.get("dataset") or "another job"
+            raise InputError(f"--out {self.root}: holds a run of {job} with other settings ({', '.join(differs[:4])} "
+                             "differ); give a new folder, or the same settings to resume")
+        return previous
 
     def done_items(self) -> list[tuple[dict[str, Any], AssetFolder]]:
         """(manifest row, asset folder) of every finished item, in manifest order."""

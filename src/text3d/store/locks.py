@@ -5,7 +5,7 @@ success while one result vanished. Every writing command therefore holds an excl
 ``flock`` on a lock file for as long as it writes:
 
 * a folder (asset folder, run folder, render folder, evaluation folder): ``<folder>/.text3d.lock``;
-* a file (a JSONL results file): ``<file>.lock`` beside it.
+* a file (a JSONL results file, a point cloud): the hidden ``.<name>.lock`` beside it.
 
 The lock file holds the holder's PID and command line, so a second writer is told
 "in use by PID 1234 (text3d generate …)" (:class:`~text3d.errors.BusyError`, exit code 5),
@@ -43,9 +43,9 @@ def folder_lock(folder: str | Path) -> Path:
 
 
 def file_lock(path: str | Path) -> Path:
-    """The lock file of a file: ``<file>.lock`` beside it."""
+    """The lock file of a file: the hidden ``.<name>.lock`` beside it."""
     path = Path(path)
-    return path.with_name(path.name + ".lock")
+    return path.with_name(f".{path.name}.lock")
 
 
 def _holder(path: Path) -> str:

@@ -13,6 +13,7 @@ The rules (README "Failure behaviour"):
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 from pathlib import Path
@@ -171,3 +172,20 @@ def check_evaluation_output(out: str | Path, generated: str | Path, overwrite: b
     if kind not in ("missing", "empty", "evaluation"):
         raise _refuse(out, kind, "--out", "an evaluation")
     return kind
+
+
+def check_job_output(out: str | Path, known: tuple[str, ...], what: str) -> None:
+    """A folder a resumable job (training, a study) owns: new, empty, or holding only the
+    names (glob patterns) in ``known`` — that job's own earlier output, which it resumes."""
+    out = Path(out)
+    _check_parent(out, "--out")
+    kind = folder_kind(out)
+    if kind == "file":
+        raise _refuse(out, kind, "--out", what)
+    if kind in ("missing", "empty"):
+        return
+    foreign = sorted(p.name for p in out.iterdir()
+                     if not _is_scratch(p.name) and not any(fnmatch.fnmatch(p.name, k) for k in known))
+    if foreign:
+        shown = ", ".join(repr(n) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(f"--out {out}: holds files that are not {what}'s ({shown}); give a new or empty folder")

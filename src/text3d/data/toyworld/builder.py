@@ -125,10 +125,8 @@ def build_toyworld(config: BuildConfig, out: str | Path, progress: bool | None =
             raise InputError(f"unknown view protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
     categories = _resolved_categories(config)
     run = RunFolder(out)
-    previous = run.read_config()
     wanted = {**config.to_dict(), "categories": list(categories)}
-    if previous and {k: v for k, v in previous.items() if k != "n"} != {k: v for k, v in wanted.items() if k != "n"}:
-        raise InputError(f"{out}: holds a toyworld build with another configuration; use a new --out folder")
+    previous = run.claim(wanted)
     run.write_config({**wanted, "n": max(config.n, int(previous.get("n", 0)))})
 
     from text3d.data.toyworld.instance import item_spec
