@@ -174,8 +174,22 @@ def _phrase_vectors(phrases: list[str]) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _vocabulary_vectors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, np.ndarray]:
+    """Category name → unit vectors (words, 384) of its training words; the vectors of a word list
+    are kept across processes (:mod:`text3d.prompts.tables`, keyed by the words, ``TEMPLATES``
+    and the MiniLM files)."""
+    from text3d.encoders.minilm import bundled_model_path
+    from text3d.prompts.tables import cached_table, file_fingerprint
+
     words = sorted({w for _name, ws in vocabulary for w in ws})
-    vectors = dict(zip(words, _phrase_vectors(words)))
+    model = bundled_model_path()
+    key = (tuple(words), TEMPLATES, file_fingerprint(model / "model.safetensors", model / "tokenizer.json"))
+
+    def build() -> tuple[str, tuple[int, ...], bytes]:
+        array = np.ascontiguousarray(_phrase_vectors(words)) if words else np.zeros((0, 384), np.float32)
+        return array.dtype.str, array.shape, array.tobytes()
+
+    dtype, shape, data = cached_table("minilm-vocabulary-vectors", key, build)
+    vectors = dict(zip(words, np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)))
     return {name: np.stack([vectors[w] for w in ws]) for name, ws in vocabulary if ws}
 
 

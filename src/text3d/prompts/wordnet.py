@@ -8,6 +8,9 @@ file is read once into a table keyed by the offset field that starts every line.
 
 Relations used: synonyms (the lemmas of one synset), hypernyms (``@``, ``@i``) and, for
 adjectives, "similar to" (``&``).
+
+Parsing a data or index file takes 0.1–0.4 s, so the parsed tables are kept across processes
+(:mod:`text3d.prompts.tables`, keyed by the file's size and mtime).
 """
 
 from __future__ import annotations
@@ -72,8 +75,12 @@ class WordNet:
 
     @functools.lru_cache(maxsize=4)  # noqa: B019 - one shared reader per process
     def _index(self, pos: str) -> dict[str, tuple[int, ...]]:
+        return self._table("index", pos, self._parse_index)
+
+    @staticmethod
+    def _parse_index(path: Path) -> dict[str, tuple[int, ...]]:
         out: dict[str, tuple[int, ...]] = {}
-        with (self.folder / f"index.{pos}").open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8") as handle:
             for line in handle:
                 if line.startswith(" "):  # license header
                     continue
@@ -84,12 +91,23 @@ class WordNet:
 
     @functools.lru_cache(maxsize=4)  # noqa: B019 - one shared reader per process
     def _lines(self, pos: str) -> dict[int, str]:
+        return self._table("data", pos, self._parse_lines)
+
+    @staticmethod
+    def _parse_lines(path: Path) -> dict[int, str]:
         out: dict[int, str] = {}
-        with (self.folder / f"data.{pos}").open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8") as handle:
             for line in handle:
                 if not line.startswith(" "):
                     out[int(line[:8])] = line
         return out
+
+    def _table(self, kind: str, pos: str, parse):  # noqa: ANN001, ANN202 - parse: Path → table
+        """The parsed ``<kind>.<pos>`` file, from the tables cache when it holds this file's parse."""
+        from text3d.prompts.tables import cached_table, file_fingerprint
+
+        path = self.folder / f"{kind}.{pos}"
+        return cached_table(f"wordnet-{kind}-{pos}", file_fingerprint(path), lambda: parse(path))
 
     def senses(self, phrase: str, pos: str = "noun", limit: int | None = 3) -> tuple[int, ...]:
         """Offsets of the first ``limit`` senses of ``phrase`` (most frequent first), trying each

@@ -21,13 +21,35 @@ from __future__ import annotations
 import functools
 from collections import Counter
 
-PALETTE_SEEDS = range(48)  # about 65 ms per category, measured once per process
+PALETTE_SEEDS = range(48)  # about 65 ms per category; kept across processes (text3d.prompts.tables)
+_TABLE = "toyworld-part-shares"
+
+
+def _table_key() -> tuple:
+    """What the shares are computed from: toyworld's source, the seeds and numpy (its random streams)."""
+    import numpy as np
+
+    from text3d.prompts.tables import source_fingerprint
+
+    return (source_fingerprint("text3d.data.toyworld"), tuple(PALETTE_SEEDS), np.__version__)
 
 
 @functools.lru_cache(maxsize=None)
 def main_color_shares(category: str) -> dict[str, float]:
     """Part name → the share of toyworld ``category`` objects whose part has the main color
     (sofa: seat, back and arms 1.0, cushions 0.5, legs 0.12)."""
+    from text3d.prompts.tables import read_table, write_table
+
+    key = _table_key()
+    stored = read_table(_TABLE, key)
+    table = stored if isinstance(stored, dict) else {}
+    if category not in table:
+        table = {**table, category: _measure_shares(category)}
+        write_table(_TABLE, key, table)
+    return dict(table[category])
+
+
+def _measure_shares(category: str) -> dict[str, float]:
     from text3d.data.toyworld.instance import make_object, part_texts
 
     same: Counter[str] = Counter()
