@@ -58,7 +58,7 @@ def test_reference_free_eval_with_one_extractor_and_bare_weights(tmp_path, model
 
 
 def test_eval_errors_are_one_line(tmp_path, capsys, monkeypatch):
-    gen = make_run(tmp_path / "gen", [("box", "red")])
+    gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])  # FD needs 2 items per set
     code, _, err = run_cli(["eval", "--generated", gen, "--out", tmp_path / "o", "-e", "nosuch"], capsys)
     assert code == 2 and "'nosuch'" in err and "embedded-clip" in err and err.count("\n") == 1
     code, _, err = run_cli(["eval", "--out", tmp_path / "o"], capsys)

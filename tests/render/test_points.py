@@ -58,3 +58,14 @@ def test_surface_points_cover_the_object(sphere_asset, tmp_path):
     assert np.allclose(read_point_ply(path), pts, atol=1e-6)
     unit = normalize_to_unit_sphere(pts)
     assert np.max(np.linalg.norm(unit, axis=1)) == pytest.approx(1.0)
+
+
+def test_voxel_downsample_keeps_the_first_point_of_each_voxel():
+    from text3d.render.points import voxel_downsample
+
+    rng = np.random.default_rng(3)
+    for size, voxel in ((1, 0.1), (5000, 0.05), (20000, 0.3)):
+        points = rng.normal(size=(size, 3))
+        keys = np.floor(points / voxel).astype(np.int64)
+        _, first = np.unique(keys, axis=0, return_index=True)
+        assert np.array_equal(voxel_downsample(points, voxel), np.sort(first))

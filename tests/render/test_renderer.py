@@ -68,3 +68,14 @@ def test_antialias_softens_edges(marked_asset):
     soft = render(marked_asset, cams, background="black", antialias=True).rgb
     levels = lambda img: len(np.unique(img[..., 0]))  # noqa: E731
     assert levels(soft) > levels(hard)
+
+
+def test_depth_pass_keeps_the_color_pixels(marked_asset):
+    """Colour and normals/depth come from one pass without MSAA: the colour is the plain pass's."""
+    cams = protocol_cameras("canonical4", 64)
+    for background in ("white", "black", "transparent"):
+        plain = render(marked_asset, cams, background=background)
+        both = render(marked_asset, cams, background=background, depth=True, normals=True)
+        assert np.array_equal(plain.rgb, both.rgb)
+        assert np.array_equal(plain.mask, both.mask)
+        assert np.all(both.normals[~both.mask] == 0) and np.all(both.depth[~both.mask] == 0)

@@ -81,52 +81,169 @@ def _load(folder: AssetFolder, label: str):
 
     if not folder.asset_path.exists():
         raise InputError(f"{label}: {folder.root.name} has no asset.glb to render")
-    return load_asset(folder.asset_path).normalized()
+    try:
+        return load_asset(folder.asset_path).normalized()
+    except InputError as exc:
+        raise InputError(f"{label}: asset.glb is truncated or corrupt and its views/points cannot be trusted "
+                         f"({exc})") from None
+
+
+def points_reusable(folder: AssetFolder) -> bool:
+    """True when ``points.ply`` exists and still stands for ``asset.glb``: the asset is missing,
+    or it is a whole GLB (:func:`text3d.render.views.glb_is_whole`) not newer than the points."""
+    from text3d.render.views import glb_is_whole
+
+    if not folder.points_path.is_file():
+        return False
+    asset = folder.asset_path
+    if not asset.exists():
+        return True
+    if asset.suffix.lower() == ".glb" and not glb_is_whole(asset):
+        return False
+    return folder.points_path.stat().st_mtime_ns >= asset.stat().st_mtime_ns
+
+
+def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution: int | None,
+                  render_missing: bool = True, points: tuple[int, int] | None = None,
+                  label: str = "run") -> tuple[dict[str, list[list[Path]]], list[Path]]:
+    """The view files of every protocol and (with ``points`` = (n_points, resolution)) the
+    ``points.ply`` of every item; ({protocol: [files per item]}, [points path per item]).
+
+    Existing views are reused when :func:`text3d.render.views.reusable_views` accepts them
+    (their cameras are the protocol's, at ``resolution`` when given, and they show the current
+    asset.glb); existing points when :func:`points_reusable` does. For the rest each item's
+    asset is loaded once: its missing protocols are rendered in one batched call (shared
+    cameras drawn once) at ``resolution`` (512 when None) and its points sampled (depth20 →
+    back-projection → FPS). A truncated or corrupt asset.glb, or one that renders blank,
+    raises :class:`InputError` naming the item.
+    """
+    from text3d.render.points import sample_surface_points, write_point_ply
+    from text3d.render.views import render_protocols, reusable_views
+
+    views: dict[str, list[list[Path] | None]] = {p: [] for p in protocols}
+    todo: list[tuple[int, list[str], bool]] = []
+    for index, item in enumerate(items):
+        missing = []
+        for protocol in protocols:
+            found = reusable_views(item.folder.views_dir(protocol), protocol, resolution, item.folder.asset_path)
+            views[protocol].append(found)
+            if found is None:
+                missing.append(protocol)
+        need_points = points is not None and not points_reusable(item.folder)
+        if missing or need_points:
+            todo.append((index, missing, need_points))
+    lacking = [(items[i], m) for i, m, _ in todo if m]
+    if lacking and not render_missing:
+        item, missing = lacking[0]
+        raise InputError(f"{label}: {len(lacking)} items lack {'/'.join(missing)} views (first: {item.id}; missing, "
+                         "stale or of other cameras); allow rendering or run `text3d render` first")
+    for index, missing, need_points in track(todo, description=f"rendering/sampling ({label})"):
+        item = items[index]
+        name = f"{label} item {item.id}"
+        asset = _load(item.folder, name)
+        if missing:
+            dirs = {protocol: item.folder.views_dir(protocol) for protocol in missing}
+            render_protocols(asset, dirs, resolution or DEFAULT_RESOLUTION, source=item.folder.asset_path, label=name)
+            for protocol in missing:
+                views[protocol][index] = item.folder.view_paths(protocol)
+        if need_points:
+            try:
+                cloud = sample_surface_points(asset, n_points=points[0], resolution=points[1])
+            except InputError as exc:
+                raise InputError(f"{name}: {exc}") from None
+            write_point_ply(item.folder.points_path, cloud["points"], cloud["normals"], cloud["colors"])
+    if todo:
+        log.info("%s: rendered views of %d and sampled points of %d items", label,
+                 sum(1 for _, m, _ in todo if m), sum(1 for _, _, p in todo if p))
+    return {p: [list(files) for files in found] for p, found in views.items()}, \
+        [item.folder.points_path for item in items]
 
 
 def ensure_views(items: list[EvalItem], protocol: str, resolution: int | None, render_missing: bool = True,
                  label: str = "run") -> list[list[Path]]:
-    """The view files of ``protocol`` for every item, rendering those that are missing.
+    """The view files of ``protocol`` for every item, rendering those missing or stale.
 
     ``resolution`` None accepts existing views of any size and renders missing ones at 512²;
-    a number also re-renders views of another size.
+    a number also re-renders views of another size. See :func:`prepare_items`.
     """
-    from text3d.render.views import render_views
-
-    todo = [item for item in items if not item.folder.has_views(protocol, resolution)]
-    if todo and not render_missing:
-        raise InputError(f"{label}: {len(todo)} items lack {protocol} views (first: {todo[0].id}); "
-                         "allow rendering or run `text3d render` first")
-    for item in track(todo, description=f"rendering {protocol} ({label})"):
-        render_views(_load(item.folder, f"{label} item {item.id}"), item.folder.views_dir(protocol), protocol,
-                     resolution or DEFAULT_RESOLUTION)
-    if todo:
-        log.info("%s: rendered %s views of %d items", label, protocol, len(todo))
-    return [item.folder.view_paths(protocol) for item in items]
+    return prepare_items(items, (protocol,), resolution, render_missing, None, label)[0][protocol]
 
 
 def ensure_points(items: list[EvalItem], n_points: int, resolution: int, label: str = "run") -> list[Path]:
-    """``points.ply`` of every item (depth20 → back-projection → FPS), sampling missing ones."""
-    from text3d.render.points import sample_surface_points, write_point_ply
+    """``points.ply`` of every item (depth20 → back-projection → FPS), sampling missing or stale ones."""
+    return prepare_items(items, (), None, True, (n_points, resolution), label)[1]
 
-    todo = [item for item in items if not item.folder.points_path.exists()]
-    for item in track(todo, description=f"sampling points ({label})"):
-        cloud = sample_surface_points(_load(item.folder, f"{label} item {item.id}"), n_points=n_points,
-                                      resolution=resolution)
-        write_point_ply(item.folder.points_path, cloud["points"], cloud["normals"], cloud["colors"])
-    return [item.folder.points_path for item in items]
+
+PLY_TYPES = {"char": "i1", "uchar": "u1", "int8": "i1", "uint8": "u1", "short": "<i2", "ushort": "<u2",
+             "int16": "<i2", "uint16": "<u2", "int": "<i4", "uint": "<u4", "int32": "<i4", "uint32": "<u4",
+             "float": "<f4", "float32": "<f4", "double": "<f8", "float64": "<f8"}
+
+
+def _binary_vertices(path: Path) -> np.ndarray | None:
+    """The vertex table of a binary little-endian PLY whose first element is ``vertex`` with
+    scalar properties (what ``write_point_ply`` writes), as a structured array; None for any
+    other layout."""
+    with open(path, "rb") as handle:
+        if handle.readline().strip() != b"ply":
+            return None
+        fields, count, header_ok = [], None, False
+        for _ in range(200):
+            words = handle.readline().decode("ascii", "replace").split()
+            if not words or words[0] in ("comment", "obj_info"):
+                continue
+            if words[0] == "format" and words[1:2] != ["binary_little_endian"]:
+                return None
+            if words[0] == "element":
+                if count is not None:
+                    break  # a later element: the vertex table is complete
+                if words[1] != "vertex":
+                    return None
+                count = int(words[2])
+            elif words[0] == "property":
+                if words[1] == "list" or words[1] not in PLY_TYPES or count is None:
+                    return None
+                fields.append((words[2], PLY_TYPES[words[1]]))
+            elif words[0] == "end_header":
+                header_ok = True
+                break
+        if count is None or not fields:
+            return None
+        if not header_ok:  # skip the remaining header lines
+            for _ in range(200):
+                if handle.readline().strip() == b"end_header":
+                    break
+            else:
+                return None
+        dtype = np.dtype(fields)
+        data = handle.read(dtype.itemsize * count)
+    if len(data) != dtype.itemsize * count:
+        return None
+    return np.frombuffer(data, dtype)
 
 
 def read_cloud(path: Path, channels: int = 3) -> np.ndarray:
-    """A PLY point cloud in its file frame (y-up): (P, 3) positions, or (P, 6) with normals."""
-    import trimesh
+    """A PLY point cloud in its file frame (y-up): (P, 3) positions, or (P, 6) with normals.
 
-    cloud = trimesh.load(str(path), process=False)
-    points = np.asarray(cloud.vertices, np.float32)
+    Binary little-endian vertex tables are read directly (the values trimesh would give);
+    other PLY files through trimesh.
+    """
+    try:
+        table = _binary_vertices(path)
+    except (OSError, ValueError, UnicodeError):
+        table = None
+    if table is not None and all(n in table.dtype.names for n in ("x", "y", "z")):
+        points = np.stack([table["x"], table["y"], table["z"]], axis=1).astype(np.float32)
+        names = table.dtype.names
+    else:
+        import trimesh
+
+        cloud = trimesh.load(str(path), process=False)
+        points = np.asarray(cloud.vertices, np.float32)
+        table = cloud.metadata.get("_ply_raw", {}).get("vertex", {}).get("data")
+        names = table.dtype.names if table is not None else ()
     if channels == 3:
         return points
-    data = cloud.metadata.get("_ply_raw", {}).get("vertex", {}).get("data")
-    if data is None or not all(n in data.dtype.names for n in ("nx", "ny", "nz")):
+    if not all(n in names for n in ("nx", "ny", "nz")):
         raise InputError(f"{path}: the point extractor needs normals (nx, ny, nz), which this PLY lacks")
-    normals = np.stack([data["nx"], data["ny"], data["nz"]], axis=1).astype(np.float32)
+    normals = np.stack([table["nx"], table["ny"], table["nz"]], axis=1).astype(np.float32)
     return np.concatenate([points, normals], axis=1)

@@ -38,7 +38,7 @@ from text3d.errors import InputError
 from text3d.eval import metrics as M
 from text3d.eval.features import FeatureCache, default_cache_dir, image_group_features, point_cloud_features
 from text3d.eval.features import text_features as cached_text_features
-from text3d.eval.inputs import EvalItem, ensure_points, ensure_views, load_items, read_cloud, run_identity
+from text3d.eval.inputs import EvalItem, load_items, prepare_items, read_cloud, run_identity
 from text3d.store.atomic import write_json
 
 log = logging.getLogger(__name__)
@@ -151,9 +151,10 @@ def latency_summary(items: list[EvalItem]) -> dict[str, dict[str, float]]:
     return {stage: M.latency_statistics(np.array(values)) for stage, values in sorted(stages.items())}
 
 
-def _clip_metrics(joint: FeatureExtractor, items: list[EvalItem], cache: FeatureCache, options: EvalOptions,
-                  rows: list[dict[str, Any]]) -> dict[str, Any]:
-    views = ensure_views(items, options.clip_views, options.resolution, options.render_missing, "generated")
+def _clip_metrics(joint: FeatureExtractor, items: list[EvalItem], views: list[list[Path]], cache: FeatureCache,
+                  options: EvalOptions, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """clip_user/clip_aug/clip_delta and R@K; R@K is null (with a warning in ``warnings``) when
+    the run has fewer than 2 distinct prompts: with one candidate every asset ranks first."""
     view_features = image_group_features(joint, views, cache, description=f"{options.clip_views} views")
     prompts = [item.prompt for item in items]
     prompt_features = cached_text_features(joint, prompts, cache)
@@ -179,6 +180,12 @@ def _clip_metrics(joint: FeatureExtractor, items: list[EvalItem], cache: Feature
     distinct_features = prompt_features[[prompts.index(p) for p in distinct]]
     image_embeddings = np.stack([(f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), M.COSINE_EPS)).mean(0)
                                  for f in view_features])
+    if len(distinct) < 2:
+        log.warning("R@K is undefined for a run with %d distinct prompt(s); reported as null", len(distinct))
+        result.update({f"r_at_{k}": None for k in RETRIEVAL_KS})
+        result["warnings"] = [f"R@K is null: the run has {len(distinct)} distinct prompt(s), so every asset "
+                              "would trivially rank its own prompt first"]
+        return result
     recall = M.r_precision(image_embeddings, distinct_features, truth, RETRIEVAL_KS)
     result.update({f"r_at_{k}": 100.0 * v for k, v in recall.items()})
     return result
@@ -221,17 +228,31 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
     metrics: dict[str, Any] = {"n_items": len(items), "system": options.system or system,
                                "family": options.family or family}
     protocol: dict[str, Any] = {"extractors": list(names), "views": options.views, "seed": options.seed}
+    if ref_items is not None:
+        for run_label, run_dir, count in (("generated", generated, len(items)), ("reference", reference,
+                                                                                  len(ref_items))):
+            if count < 2:
+                raise InputError(f"{run_label} run {run_dir}: {count} finished item; FD and KD need at least 2 per "
+                                 "set (a covariance), so evaluate at least 2 items or leave out --reference")
+    fd_views = ref_items is not None and primary is not None
+    want_points = ref_items is not None and any(r.points for r in roles)
+    gen_protocols = tuple(dict.fromkeys(([options.views] if fd_views else [])
+                                        + ([options.clip_views] if joint is not None else [])))
+    point_plan = (options.n_points, options.point_resolution) if want_points else None
+    gen_views, gen_points = prepare_items(items, gen_protocols, options.resolution, options.render_missing,
+                                          point_plan, "generated")
     views = points = None
     if ref_items is not None:
         metrics["n_reference"] = len(ref_items)
-        if primary is not None:
-            views = (ensure_views(items, options.views, options.resolution, options.render_missing, "generated"),
-                     ensure_views(ref_items, options.views, options.resolution, options.render_missing, "reference"))
+        ref_views, ref_points = prepare_items(ref_items, (options.views,) if fd_views else (), options.resolution,
+                                              options.render_missing, point_plan, "reference")
+        if fd_views:
+            views = (gen_views[options.views], ref_views[options.views])
             protocol.update(kd_subsets=options.kd_subsets, kd_subset_size=options.kd_subset_size,
                             fd_per_asset_extractor=primary)
-        if any(r.points for r in roles):
-            points = (ensure_points(items, options.n_points, options.point_resolution, "generated"),
-                      ensure_points(ref_items, options.n_points, options.point_resolution, "reference"))
+        if want_points:
+            points = (gen_points, ref_points)
+    warnings: list[str] = []
     for role in roles:  # one model in memory at a time
         ext = create_extractor(role.name, weights=options.weights.get(role.name), device=options.device)
         if views is not None and role.image:
@@ -241,10 +262,14 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
                 point_cloud_features(ext, points[0], cache, read_cloud),
                 point_cloud_features(ext, points[1], cache, read_cloud))
         if role.name == joint:
-            metrics.update(_clip_metrics(ext, items, cache, options, rows))
+            clip = _clip_metrics(ext, items, gen_views[options.clip_views], cache, options, rows)
+            warnings += clip.pop("warnings", [])
+            metrics.update(clip)
             protocol.update(clip_extractor=joint, clip_views=options.clip_views)
         del ext
         gc.collect()
+    if warnings:
+        metrics["warnings"] = warnings
     latency = latency_summary(items)
     if latency:
         metrics["latency_s"] = latency

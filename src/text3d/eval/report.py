@@ -219,12 +219,15 @@ def write_run_report(result: EvalResult) -> None:
     summary = (f"Generated items: {m['n_items']}; reference items: {m.get('n_reference', '–')}; "
                f"extractors: {', '.join(protocol.get('extractors', []))}; views: {protocol.get('views')}; "
                f"CLIP extractor: {protocol.get('clip_extractor', '–')}; KD seed: {protocol.get('seed')}.")
+    warnings = [str(w) for w in m.get("warnings", [])]
     markdown = [f"# Evaluation: {m.get('system', '')}", "", summary, ""]
+    markdown += [f"> Warning: {w}" for w in warnings] + ([""] if warnings else [])
     markdown += [t.markdown() for t in tables]
     markdown += ["## Definitions", "", NOTES]
     if plot_paths:
         markdown += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plot_paths] + [""]
     write_text(result.out_dir / "report.md", "\n".join(markdown))
-    sections = [f"<p>{html.escape(summary)}</p>"] + [t.html() for t in tables]
+    sections = [f"<p>{html.escape(summary)}</p>"] + [f"<p><strong>Warning:</strong> {html.escape(w)}</p>"
+                                                     for w in warnings] + [t.html() for t in tables]
     sections += [plots_html(plot_paths), _item_cards(result)]
     write_text(result.out_dir / "report.html", html_page(f"Evaluation: {m.get('system', '')}", sections))

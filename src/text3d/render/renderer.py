@@ -238,7 +238,14 @@ class Renderer:
 
     def render(self, asset: Asset, cameras: list[Camera], background: str = "white",
                depth: bool = False, normals: bool = False, antialias: bool = False) -> RenderResult:
-        """Render ``asset`` from every camera. All cameras must share one resolution."""
+        """Render ``asset`` from every camera. All cameras must share one resolution.
+
+        The mesh is uploaded once and the views are drawn one after another into reused
+        targets, each read straight into one (N, H, W, 4) array. Without multisampling the
+        colour and the normals/depth come from one pass with two attachments (the colour
+        attachment is the same as a colour-only pass's); with it, a second pass without
+        multisampling writes the exact normals/depth.
+        """
         if background not in BACKGROUNDS:
             raise InputError(f"background {background!r}: use one of {', '.join(BACKGROUNDS)}")
         if not cameras:
@@ -247,50 +254,56 @@ class Renderer:
         if any(c.resolution != size for c in cameras):
             raise InputError("render: all cameras of one call must share one resolution")
         clear = BACKGROUNDS[background]
+        color_clear = (*clear[:3], 0.0)
+        want_aux = depth or normals
+        one_pass = want_aux and not (antialias and self.samples > 1)
+        count = len(cameras)
+        rgba = np.empty((count, size, size, 4), np.uint8)  # rows bottom-up, as OpenGL reads them
+        aux = np.empty((count, size, size, 4), np.float32) if want_aux else None  # (normal xyz, depth)
         vao, buffers, texture = self._upload(asset)
-        rgb_list, mask_list, depth_list, normal_list = [], [], [], []
         try:
-            for camera in cameras:
+            for i, camera in enumerate(cameras):
+                if one_pass:
+                    fbo, _ = self._target(size, aux=True)
+                    self._draw(vao, camera, fbo, color_clear, texture)
+                    fbo.read_into(rgba[i], components=4, dtype="f1", attachment=0)
+                    fbo.read_into(aux[i], components=4, dtype="f4", attachment=1)
+                    continue
                 draw, read = self._target(size, aux=False, antialias=antialias)
-                self._draw(vao, camera, draw, (*clear[:3], 0.0), texture)
+                self._draw(vao, camera, draw, color_clear, texture)
                 if read is not draw:
                     self.ctx.copy_framebuffer(read, draw)
-                rgba = np.frombuffer(read.read(components=4, dtype="f1"), np.uint8).reshape(size, size, 4)[::-1]
-                aux = None
-                if depth or normals:
+                read.read_into(rgba[i], components=4, dtype="f1")
+                if want_aux:
                     fbo, _ = self._target(size, aux=True)
                     self._draw(vao, camera, fbo, (0.0, 0.0, 0.0, 0.0), texture)
-                    aux = np.frombuffer(fbo.read(components=4, dtype="f4", attachment=1),
-                                        np.float32).reshape(size, size, 4)[::-1]
-                rgb_list.append(self._finish(rgba, transparent=clear[3] == 0.0))
-                if aux is not None:
-                    mask = aux[..., 3] > 0
-                    mask_list.append(mask)
-                    if depth:
-                        depth_list.append(aux[..., 3].copy())
-                    if normals:
-                        normal_list.append(aux[..., :3] * mask[..., None])
-                else:
-                    mask_list.append(rgba[..., 3] >= 128)
+                    fbo.read_into(aux[i], components=4, dtype="f4", attachment=1)
         finally:
             vao.release()
             for buffer in buffers:
                 buffer.release()
+        rgba = rgba[:, ::-1]
+        rgb = self._finish(rgba, transparent=clear[3] == 0.0)
+        if aux is None:
+            return RenderResult(rgb=rgb, mask=rgba[..., 3] >= 128, cameras=list(cameras))
+        aux = aux[:, ::-1]
+        mask = aux[..., 3] > 0
         return RenderResult(
-            rgb=np.stack(rgb_list), mask=np.stack(mask_list), cameras=list(cameras),
-            depth=np.stack(depth_list) if depth else None,
-            normals=np.stack(normal_list) if normals else None)
+            rgb=rgb, mask=mask, cameras=list(cameras),
+            depth=np.ascontiguousarray(aux[..., 3]) if depth else None,
+            normals=aux[..., :3] * mask[..., None] if normals else None)
 
     @staticmethod
     def _finish(rgba: np.ndarray, transparent: bool) -> np.ndarray:
         """The pass clears to (background, α = 0) and shades with α = 1, so the resolved
         color is already blended with the background and α is the coverage. Opaque
-        backgrounds keep RGB; a transparent one gets straight alpha, rgb = c / α."""
+        backgrounds keep RGB; a transparent one gets straight alpha, rgb = c / α.
+        ``rgba``: uint8 (..., H, W, 4)."""
         if not transparent:
             return np.ascontiguousarray(rgba[..., :3])
         alpha = rgba[..., 3:4].astype(np.float32) / 255.0
         straight = np.where(alpha > 0, rgba[..., :3] / np.maximum(alpha, 1.0 / 255.0), 0.0)
-        return np.concatenate([np.clip(np.rint(straight), 0, 255).astype(np.uint8), rgba[..., 3:4]], axis=2)
+        return np.concatenate([np.clip(np.rint(straight), 0, 255).astype(np.uint8), rgba[..., 3:4]], axis=-1)
 
 
 def render(asset: Asset, cameras: list[Camera], background: str = "white",

@@ -9,11 +9,19 @@
 
 ``weights`` is the folder of a trained image encoder (default: the shipped one); the
 point encoder is read from the sibling ``point-encoder`` folder when present.
+
+Both image extractors run the same encoder, whose one forward pass gives the CLS feature and
+the joint embedding; :func:`encode_images` keeps both rows of every image it encodes (up to
+``SHARED_ROWS``, keyed by the weights and the image bytes), so evaluating with ``embedded``
+and then ``embedded-clip`` encodes each image once. Images are preprocessed a batch at a
+time (one resize per batch of equal-sized images, the same arithmetic as
+``text3d.nn.vit.preprocess_images``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +42,68 @@ def _weights_id(folder: Path | None) -> str:
     return f"{folder.name}:{digest}"
 
 
+IMAGE_BATCH = 256
+"""Images per forward pass (the encoder's own default batch)."""
+SHARED_ROWS = 100_000
+"""Images whose (CLS, joint) rows are kept for the other embedded extractor (≈ 180 MB)."""
+_shared: OrderedDict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _preprocess(images: Sequence[np.ndarray], size: int, device) -> "torch.Tensor":  # noqa: F821
+    """uint8 (H, W, 3|4) images → normalized (B, 3, size, size): ``preprocess_images`` on a batch.
+
+    Equal-sized RGB images are converted, resized (area when shrinking, bilinear when
+    enlarging) and normalized as one tensor; anything else goes through the per-image path.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD, preprocess_images
+
+    arrays = [np.asarray(image) for image in images]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3 or next(iter(shapes))[2] != 3:
+        return preprocess_images(list(images), size, device)
+    x = (torch.from_numpy(np.stack(arrays).astype(np.float32)) / 255.0).permute(0, 3, 1, 2)  # (B, 3, H, W)
+    if x.shape[-1] != size or x.shape[-2] != size:
+        mode = "area" if x.shape[-1] > size else "bilinear"
+        x = F.interpolate(x, size=(size, size), mode=mode, **({} if mode == "area" else {"align_corners": False}))
+    out = x.contiguous().to(device)
+    return (out - PIXEL_MEAN) / PIXEL_STD
+
+
+def encode_images(encoder, images: Sequence[np.ndarray], identity: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(CLS features (N, width), unit joint embeddings (N, embed_dim)) of ``encoder`` (an
+    ``EmbeddedImageEncoder``), reusing rows computed earlier for the same pixels and weights
+    ``identity`` (None: untrained weights, nothing shared)."""
+    import torch
+
+    from text3d.eval.features import padded_batch
+
+    table = _shared if identity is not None else OrderedDict()  # untrained: nothing shared
+    keys = [(identity or "", hashlib.blake2b(np.ascontiguousarray(image).tobytes() + str(np.shape(image)).encode(),
+                                             digest_size=16).digest()) for image in images]
+    missing = list(dict.fromkeys(k for k in keys if k not in table))
+    index = {key: i for i, key in enumerate(keys)}
+    with torch.inference_mode():
+        for start in range(0, len(missing), IMAGE_BATCH):
+            chunk = missing[start:start + IMAGE_BATCH]
+            batch = padded_batch([images[index[k]] for k in chunk])
+            x = _preprocess(batch, encoder.config.image_size, encoder.device)
+            tokens, embedding = encoder.model.encode_image(x)
+            cls = tokens[:len(chunk), 0].float().cpu().numpy()
+            joint = embedding[:len(chunk)].float().cpu().numpy()
+            for k, a, b in zip(chunk, cls, joint):
+                table[k] = (a, b)
+                table.move_to_end(k)
+            while table is _shared and len(table) > SHARED_ROWS:
+                table.popitem(last=False)
+    if not keys:
+        return (np.zeros((0, encoder.config.width), np.float32), np.zeros((0, encoder.config.embed_dim), np.float32))
+    rows = [table[k] for k in keys]
+    return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+
+
 @extractors.register("embedded")
 class EmbeddedExtractor(FeatureExtractor):
     """Embedded ViT CLS features (images) and PointNet features (points)."""
@@ -51,10 +121,11 @@ class EmbeddedExtractor(FeatureExtractor):
         self.points = EmbeddedPointEncoder.from_pretrained(sibling if sibling and sibling.exists() else None, device)
         self.dim = self.image.config.width
         self.weights_id = f"{_weights_id(self.image.folder)}|{_weights_id(self.points.folder)}"
+        self._shared_id = _weights_id(self.image.folder) if self.image.folder is not None else None
 
     def image_features(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Final-norm CLS tokens (N, 192)."""
-        return self.image.features(list(images))[0].astype(np.float32)
+        return encode_images(self.image, images, self._shared_id)[0].astype(np.float32)
 
     def point_features(self, clouds: Sequence[np.ndarray]) -> np.ndarray:
         """PointNet penultimate features (N, 128) of unit-sphere-normalized clouds."""
@@ -76,10 +147,11 @@ class EmbeddedClipExtractor(FeatureExtractor):
         self.image = EmbeddedImageEncoder.from_pretrained(weights, device)
         self.dim = self.image.config.embed_dim
         self.weights_id = _weights_id(self.image.folder)
+        self._shared_id = self.weights_id if self.image.folder is not None else None
 
     def image_features(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Unit joint-space image embeddings (N, 256)."""
-        return self.image.features(list(images))[1].astype(np.float32)
+        return encode_images(self.image, images, self._shared_id)[1].astype(np.float32)
 
     def text_features(self, texts: Sequence[str]) -> np.ndarray:
         """Unit joint-space text embeddings (N, 256)."""

@@ -1,0 +1,47 @@
+"""metrics.json of a fixed run folder is byte-identical to the committed expected file.
+
+The expected file ``data/fixed_metrics.json`` was written by the evaluation code before the
+throughput work (batched renders, view/point reuse, batched feature extraction); any change
+to how views, points or features are produced that moves a metric shows up here. Values
+depend on the CPU renderer (Mesa llvmpipe) and the shipped embedded encoders.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tests.eval.runs import make_run
+from text3d.eval.protocol import EvalOptions, evaluate_run
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+EXPECTED = Path(__file__).parent / "data" / "fixed_metrics.json"
+GEN_SPECS = [("box", "red"), ("sphere", "green"), ("cylinder", "blue"), ("box", "yellow")]
+REF_SPECS = [("box", "red"), ("sphere", "blue"), ("cylinder", "green"), ("sphere", "yellow"), ("box", "purple")]
+
+
+def fixed_options() -> EvalOptions:
+    """The default extractors (embedded, embedded-clip) on small renders."""
+    return EvalOptions(resolution=48, point_resolution=64, n_points=500, kd_subsets=10, device="cpu")
+
+
+def evaluate_fixed(root: Path) -> bytes:
+    gen = make_run(root / "gen", GEN_SPECS, name="fixed:system")
+    ref = make_run(root / "ref", REF_SPECS, captions=False)
+    evaluate_run(gen, root / "out", ref, fixed_options())
+    return (root / "out" / "metrics.json").read_bytes()
+
+
+def test_fixed_run_metrics_are_byte_identical(tmp_path):
+    first = evaluate_fixed(tmp_path)
+    assert first == EXPECTED.read_bytes()
+    # a second evaluation reuses the views and points written by the first (fresh feature cache)
+    evaluate_run(tmp_path / "gen", tmp_path / "again", tmp_path / "ref", fixed_options())
+    assert (tmp_path / "again" / "metrics.json").read_bytes() == first
+
+
+if __name__ == "__main__":  # regenerate the expected file (only when a metric is meant to change)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        EXPECTED.write_bytes(evaluate_fixed(Path(scratch)))

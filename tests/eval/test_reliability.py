@@ -1,0 +1,89 @@
+"""Evaluation refuses what it cannot measure: one-item runs, stale or corrupt assets, blank renders."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.eval.runs import make_run
+from tests.eval.test_protocol import ColorOracle  # noqa: F401  (registers test-color-oracle)
+from text3d.assets import Asset, save_asset
+from text3d.errors import InputError
+from text3d.eval.inputs import load_items, points_reusable, prepare_items
+from text3d.eval.protocol import EvalOptions, evaluate_run
+from text3d.store.folders import RunFolder
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+ORACLE = EvalOptions(extractors=("test-color-oracle",), resolution=32)
+
+
+def test_one_item_run_is_refused_before_any_work(tmp_path):
+    one = make_run(tmp_path / "one", [("box", "red")])
+    two = make_run(tmp_path / "two", [("box", "red"), ("sphere", "blue")])
+    with pytest.raises(InputError, match=r"generated run .*one: 1 finished item; FD and KD need at least 2") as err:
+        evaluate_run(one, tmp_path / "out", two, ORACLE)
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match=r"reference run .*one: 1 finished item"):
+        evaluate_run(two, tmp_path / "out", one, ORACLE)
+    assert not (one / "items" / "item000" / "views").exists() and not (two / "items" / "item000" / "views").exists()
+
+
+def test_one_prompt_r_at_k_is_null_with_a_warning(tmp_path):
+    one = make_run(tmp_path / "one", [("box", "red")])
+    result = evaluate_run(one, tmp_path / "out", None, ORACLE)
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["r_at_1"] is None and metrics["r_at_5"] is None and metrics["r_at_10"] is None
+    assert isinstance(metrics["clip_user"], float)
+    assert any("R@K is null" in w for w in metrics["warnings"]) and result.metrics["warnings"]
+    assert "R@K is null" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_truncated_asset_with_old_views_is_not_evaluated(tmp_path):
+    run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
+    items = load_items(run)
+    prepare_items(items, ("canonical4",), 32, points=(200, 32))  # views and points of the whole assets
+    asset = items[1].folder.asset_path
+    asset.write_bytes(asset.read_bytes()[: asset.stat().st_size // 2])
+    assert not points_reusable(items[1].folder)
+    with pytest.raises(InputError, match=r"run item item001: asset.glb is truncated or corrupt") as err:
+        prepare_items(items, ("canonical4",), 32)
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match="item001"):
+        evaluate_run(run, tmp_path / "out", None, ORACLE)
+
+
+def test_views_of_a_replaced_asset_or_other_cameras_are_rendered_again(tmp_path):
+    run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
+    items = load_items(run)
+    views = prepare_items(items, ("canonical4",), 32)[0]["canonical4"]
+    first = [f.read_bytes() for f in views[0]]
+    # same-size replacement with the mtime set back: the digest recorded in cameras.json still differs
+    folder = items[0].folder
+    stat = folder.asset_path.stat()
+    from tests.eval.runs import primitive
+
+    save_asset(primitive("box", "green"), folder.asset_path)
+    os.utime(folder.asset_path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 10**9))
+    again = prepare_items(items, ("canonical4",), 32)[0]["canonical4"]
+    assert [f.read_bytes() for f in again[0]] != first
+    # cameras.json of other cameras (a yaw edited) is not reused
+    cameras = folder.views_dir("canonical4") / "cameras.json"
+    document = json.loads(cameras.read_text())
+    document["views"][1]["yaw"] = 45.0
+    cameras.write_text(json.dumps(document))
+    prepare_items(items, ("canonical4",), 32, render_missing=True)
+    assert json.loads(cameras.read_text())["views"][1]["yaw"] == 90.0
+    cameras.write_text(json.dumps(document))
+    with pytest.raises(InputError, match="lack canonical4 views"):
+        prepare_items(items, ("canonical4",), 32, render_missing=False)
+
+
+def test_zero_area_mesh_is_refused_naming_the_item(tmp_path):
+    run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
+    flat = Asset(vertices=np.array([[0.0, 0, 0], [0.5, 0, 0], [1.0, 0, 0], [0.0, 0.5, 0.5]]),
+                 faces=np.array([[0, 1, 2], [0, 0, 3]]))
+    save_asset(flat, RunFolder(run).item("item001").asset_path)
+    with pytest.raises(InputError, match=r"item001.*(blank|no mesh|zero area)") as err:
+        evaluate_run(run, tmp_path / "out", None, ORACLE)
+    assert "\n" not in str(err.value)
