@@ -50,6 +50,9 @@ def _configure_logging() -> None:
     root.propagate = False
 
 
+_INTERRUPTED = "text3d: interrupted; finished work is kept, run the same command to resume"
+
+
 def _usage_line(exc: Exception) -> str:
     """``generate: Missing option '--out' / '-o'.`` — the subcommand, then click's message."""
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
@@ -108,14 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     exits, aborts = _exit_signals()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="text3d")
-        return int(result) if isinstance(result, int) else 0
+        code = int(result) if isinstance(result, int) else 0
+        if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130) without a word
+            print(_INTERRUPTED, file=sys.stderr)
+        return code
     except Text3DError as exc:
         print(f"text3d: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except exits as exc:
         return int(getattr(exc, "exit_code", 0))
     except aborts:
-        print("text3d: interrupted; finished work is kept, run the same command to resume", file=sys.stderr)
+        print(_INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except _usage_errors() as exc:
         print(f"text3d: error: {_usage_line(exc)}", file=sys.stderr)

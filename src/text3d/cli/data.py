@@ -29,7 +29,7 @@ def toyworld_command(
     wait: bool = wait_option(),
 ) -> None:
     """Build (or resume) a toyworld run folder: assets, views, points, manifest.jsonl."""
-    from text3d.data.toyworld.builder import BuildConfig, build_toyworld
+    from text3d.data.toyworld.builder import BuildConfig, build_toyworld, check_config
     from text3d.limits import check_seed
     from text3d.store.locks import exclusive, folder_lock
     from text3d.store.outputs import check_run_output
@@ -40,6 +40,7 @@ def toyworld_command(
     config = BuildConfig(n=n, seed=seed, views=tuple(v for v in views.split(",") if v), resolution=resolution,
                          points=points, workers=workers,
                          categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
+    check_config(config)
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         summary = build_toyworld(config, out)
     typer.echo(f"toyworld: {summary['built']} built, {summary['skipped']} already done, {summary['failed']} failed "
@@ -59,7 +60,7 @@ def toys4k_command(
     wait: bool = wait_option(),
 ) -> None:
     """Import a Toys4K-style folder + Toys4k.csv as a reference run folder."""
-    from text3d.data.toys4k import import_toys4k
+    from text3d.data.toys4k import import_toys4k, read_toys4k_csv
     from text3d.render.cameras import PROTOCOLS
     from text3d.store.locks import exclusive, folder_lock
     from text3d.store.outputs import check_not_input, check_run_output
@@ -69,6 +70,9 @@ def toys4k_command(
         if protocol not in PROTOCOLS:
             raise InputError(f"--views {protocol!r}: unknown protocol (known: {', '.join(PROTOCOLS)})")
     check_not_input(out, [root, csv_path])
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder")
+    read_toys4k_csv(csv_path)  # a bad file is refused before the run folder is made
     check_run_output(out)
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         counts = import_toys4k(root, csv_path, out, limit or None, protocols, resolution)
@@ -84,13 +88,14 @@ def prompts_command(
     wait: bool = wait_option(),
 ) -> None:
     """Turn a prompt list into a run folder of pending items for `text3d generate`."""
-    from text3d.data.toys4k import import_prompt_list
+    from text3d.data.toys4k import import_prompt_list, read_prompt_list
     from text3d.store.locks import exclusive, folder_lock
     from text3d.store.outputs import check_not_input, check_run_output
 
     if path.suffix.lower() in (".glb", ".gltf", ".obj", ".ply", ".stl", ".off"):
         raise InputError(f"{path}: expected a text file of prompts, got a mesh")
     check_not_input(out, [path])
+    read_prompt_list(path)  # a bad file is refused before the run folder is made
     check_run_output(out)
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         count = import_prompt_list(path, out)

@@ -42,7 +42,13 @@ from text3d.limits import (
 from text3d.store.atomic import remove_stale_temporaries
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
 from text3d.store.locks import exclusive, folder_lock
-from text3d.store.outputs import check_asset_output, check_not_input, check_run_output, clear_asset_outputs
+from text3d.store.outputs import (
+    check_asset_output,
+    check_not_input,
+    check_run_output,
+    clear_asset_outputs,
+    removed_if_failed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +97,7 @@ class Pipeline:
         self.generator: Generator = load_generator(backend, model, device)
 
     def __call__(self, prompt: str, seed: int = 0) -> GenerationResult:
-        if not prompt or not prompt.strip():
-            raise InputError("prompt is empty")
-        check_prompt_size(prompt)
+        check_prompt(prompt)
         check_seed("seed", seed)
         timings: dict[str, float] = {}
         augment_info = None
@@ -116,6 +120,13 @@ class Pipeline:
         return GenerationResult(prompt=prompt, caption=caption, asset=output.asset, backend=self.backend_name,
                                 model=self.generator.model, seed=seed, timings=timings, augment=augment_info,
                                 info=output.info, warnings=output.warnings)
+
+
+def check_prompt(prompt: str) -> None:
+    """Refuse an empty prompt and one past the shared size limits (:mod:`text3d.limits`)."""
+    if not prompt or not prompt.strip():
+        raise InputError("prompt is empty")
+    check_prompt_size(prompt)
 
 
 def check_settings(steps: int | None, cfg: float | None, candidates: int | None,
@@ -156,11 +167,13 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
     """Generate one asset; with ``out``, also write its asset folder (an earlier asset there is
     replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``)."""
     check_settings(steps, cfg, candidates, resolution)
+    check_prompt(prompt)
+    check_seed("seed", seed)
     if out is None:
         return Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s)(prompt, seed=seed)
     check_asset_output(out, overwrite)
     pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s)
-    with exclusive(folder_lock(out), str(out), wait_s):
+    with removed_if_failed(out), exclusive(folder_lock(out), str(out), wait_s):
         kind = check_asset_output(out, overwrite)  # again, now that no other writer can change it
         result = pipeline(prompt, seed=seed)
         if kind == "asset":

@@ -16,6 +16,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from text3d.errors import InputError
@@ -189,3 +191,17 @@ def check_job_output(out: str | Path, known: tuple[str, ...], what: str) -> None
     if foreign:
         shown = ", ".join(repr(n) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise InputError(f"--out {out}: holds files that are not {what}'s ({shown}); give a new or empty folder")
+
+
+@contextmanager
+def removed_if_failed(folder: str | Path) -> Iterator[None]:
+    """Remove ``folder`` again when the block fails and the folder was new and is still empty
+    (a failed job leaves no empty output folder behind; anything written stays)."""
+    folder = Path(folder)
+    new = not folder.exists()
+    try:
+        yield
+    except BaseException:
+        if new and folder_kind(folder) == "empty":
+            shutil.rmtree(folder, ignore_errors=True)
+        raise

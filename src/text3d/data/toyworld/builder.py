@@ -113,9 +113,8 @@ def _worker(args: tuple[int, BuildConfig, Path, tuple[str, ...]]) -> dict[str, A
     return build_item(*args)
 
 
-def build_toyworld(config: BuildConfig, out: str | Path, progress: bool | None = None) -> dict[str, Any]:
-    """Build (or resume) the run folder ``out``; returns counts and timing."""
-    from text3d.progress import track
+def check_config(config: BuildConfig) -> tuple[str, ...]:
+    """Refuse a build that cannot run (before its folder is touched); returns its categories."""
     from text3d.render.cameras import PROTOCOLS
 
     if config.n < 1:
@@ -123,7 +122,14 @@ def build_toyworld(config: BuildConfig, out: str | Path, progress: bool | None =
     for protocol in config.views:
         if protocol not in PROTOCOLS:
             raise InputError(f"unknown view protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
-    categories = _resolved_categories(config)
+    return _resolved_categories(config)
+
+
+def build_toyworld(config: BuildConfig, out: str | Path, progress: bool | None = None) -> dict[str, Any]:
+    """Build (or resume) the run folder ``out``; returns counts and timing."""
+    from text3d.progress import track
+
+    categories = check_config(config)
     run = RunFolder(out)
     wanted = {**config.to_dict(), "categories": list(categories)}
     previous = run.claim(wanted)
