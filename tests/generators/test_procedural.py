@@ -63,7 +63,7 @@ def test_cli_rejects_zero_candidates_in_one_line(tmp_path, capsys):
     code = main(["generate", "small blue sailboat", "--backend", "procedural", "--candidates", "0",
                  "--out", str(tmp_path / "boat")])
     err = capsys.readouterr().err.strip()
-    assert code != 0 and len(err.splitlines()) == 1 and "candidates 0" in err
+    assert code == 2 and len(err.splitlines()) == 1 and "'--candidates'" in err
     assert not (tmp_path / "boat").exists()
 
 
