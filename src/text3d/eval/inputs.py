@@ -1,5 +1,9 @@
 """Reading the evaluation inputs from run folders (store/folders.py contract) and completing
-them: missing view renders and missing ``points.ply`` files are produced in the item folders."""
+them: missing or stale view renders and ``points.ply`` files are produced in the item folders.
+
+Views and points are reused only when they still stand for the item's asset.glb (see
+:func:`prepare_items`); a truncated or corrupt asset, or one that renders blank, is refused
+with one line naming the item."""
 
 from __future__ import annotations
 

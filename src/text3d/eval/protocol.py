@@ -14,11 +14,14 @@ views, samples missing point clouds), extracts features through a cache, and com
   ``clip8`` view and the item's prompt / caption, averaged over views then items, and
   ``clip_delta`` = mean over items with a caption of (aug − user) (seed 000); ``r_at_1/5/10``
   (%) = share of assets whose own prompt ranks in the top K among the run's distinct prompts,
-  by the cosine of the asset's view-averaged (unit-normalized) image embedding (seed 002);
+  by the cosine of the asset's view-averaged (unit-normalized) image embedding (seed 002); with
+  fewer than 2 distinct prompts R@K means nothing (every asset ranks first), so it is null and
+  metrics.json gets a ``warnings`` entry, shown in the report;
 * ``latency_s`` {stage: {mean, median, p95}} from meta.json ``timings_s`` (plus ``total``, the
   per-item sum of stages, unless a ``total`` stage is recorded).
 
-Without a reference only the reference-free metrics are computed. Items are sorted by id, KD
+Without a reference only the reference-free metrics are computed. With one, each run needs at
+least 2 items (FD needs a covariance per set): a one-item run is refused before any work. Items are sorted by id, KD
 subsets are seeded and floats are rounded, so equal inputs give a byte-identical metrics.json.
 """
 
