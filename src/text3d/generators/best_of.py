@@ -1,7 +1,7 @@
 """Best-of-K sampling: draw K candidates, keep the one a 3D classifier finds most like the prompt.
 
 Rejection sampling with a classifier that has not seen the generator's samples: the embedded
-point encoder (a PointNet trained on toyworld surface points, issue 6) gives each candidate's
+point encoder (a PointNet trained on toyworld surface points) gives each candidate's
 surface points a probability of the category the prompt names, and the candidate with the
 highest wins. It looks at shape only, and it is not the image encoder that
 ``text3d eval`` and ``text3d study`` judge with, so the selection is not tuned to the judge.

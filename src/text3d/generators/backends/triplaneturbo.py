@@ -3,7 +3,7 @@
 Uses the authors' ``triplaneturbo_executable.TriplaneTurboTextTo3DPipeline`` with its
 adapter weights (``ZhiyuanthePony/TriplaneTurbo``, file ``triplane_turbo_sd_v1.pth``) on
 Stable Diffusion 2.1-base: 4 denoising steps, one forward pass per step, ~1.2 s per
-textured mesh on a GPU (seed 002 Table 1). The condition is the SD text encoder's hidden
+textured mesh on a GPU (TriplaneTurbo (Ma et al., 2025), Table 1). The condition is the SD text encoder's hidden
 states (OpenCLIP ViT-H/14 for SD 2.1: 77 × 1024); ``Condition.tokens`` of that shape is
 injected by handing the pipeline those states in place of its ``encode_prompt`` output.
 The mesh is written with the package's ``export_obj`` and read back (y-up OBJ).
