@@ -1,6 +1,8 @@
 """text3d: an automatic text-to-3D asset pipeline with offline embedded models."""
 
-__version__ = "0.1.0"
+from text3d.version import __version__
+
+__all__ = ["__version__", "generate"]
 
 
 def generate(prompt: str, **kwargs):  # noqa: ANN201 - returns text3d.runs.pipeline.GenerationResult

@@ -19,12 +19,24 @@ import importlib
 import logging
 import pkgutil
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 from text3d.errors import InputError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def import_submodules(package_name: str) -> list[ModuleType]:
+    """Import every public module of ``package_name`` (names not starting with ``_``), in name order.
+
+    The one place text3d discovers modules: backend registries, CLI command modules and
+    toyworld's category programs all use it, so adding one is adding one file.
+    """
+    package = importlib.import_module(package_name)
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+    return [importlib.import_module(f"{package_name}.{name}") for name in names]
 
 
 class DuplicateNameError(RuntimeError):
@@ -57,10 +69,7 @@ class Registry(Generic[T]):
             return
         self._discovered = True
         for package_name in self._packages:
-            package = importlib.import_module(package_name)
-            for info in pkgutil.iter_modules(package.__path__):
-                if not info.name.startswith("_"):
-                    importlib.import_module(f"{package_name}.{info.name}")
+            import_submodules(package_name)
 
     def names(self) -> list[str]:
         """All registered names, sorted."""

@@ -7,15 +7,14 @@ Each module of this package adds its commands through ``register(app)``. User er
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import pkgutil
 import sys
 
 import typer
 
 from text3d.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Text3DError, one_line
+from text3d.registry import import_submodules
 
 app = typer.Typer(
     name="text3d",
@@ -32,12 +31,10 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progr
 
 
 def _register_commands() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            module = importlib.import_module(f"{__name__}.{info.name}")
-            register = getattr(module, "register", None)
-            if register is not None:
-                register(app)
+    for module in import_submodules(__name__):
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
 
 
 def _configure_logging() -> None:
