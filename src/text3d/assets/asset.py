@@ -1,6 +1,6 @@
 """The :class:`Asset`: a triangle mesh with per-vertex colors or a UV texture.
 
-Conventions (DESIGN.md): z-up, right-handed, assets normalized to the cube [-0.5, 0.5]³.
+Conventions (docs/architecture.md): z-up, right-handed, assets normalized to the cube [-0.5, 0.5]³.
 Vertex colors are *linear* RGBA floats in [0, 1]; a texture is an sRGB uint8 image with
 UVs whose origin is the bottom-left corner (OpenGL / trimesh convention). The material is
 non-metallic PBR (metallic 0, roughness in [0, 1]) so that three.js and Blender show the

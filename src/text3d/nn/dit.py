@@ -1,7 +1,8 @@
 """The flow transformer: a DiT over latent tokens with cross-attention to condition tokens.
 
 Two condition modalities share the trunk: text tokens (all-MiniLM-L6-v2 states, 384-d)
-and image-encoder tokens (embedded ViT CLS + registers + patches, 192-d; the GAP3D path).
+and image-encoder tokens (embedded ViT CLS + registers + patches, 192-d; the path of GAP3D
+(Gkotsi et al., 2026), which generates such tokens from a language model's latents).
 Each has its own input projection and a learned "null" sequence used for classifier-free
 guidance (condition dropout in training). The pooled condition (masked mean of the
 projected tokens) joins the timestep embedding in the adaLN modulation.

@@ -1,7 +1,8 @@
 """Rectified flow (Liu et al. 2023): training loss and the Euler sampler with CFG.
 
 Path: x_t = t·x₁ + (1 − t)·x₀ with x₀ ~ N(0, I) noise and x₁ data, t ∈ [0, 1]; the target
-velocity is u = x₁ − x₀ and the loss ‖v_θ(x_t, t, c) − u‖² (GAP3D, eq. 1–2). Training
+velocity is u = x₁ − x₀ and the loss ‖v_θ(x_t, t, c) − u‖² (eq. 1–2 of GAP3D (Gkotsi et al.,
+2026), generative alignment of a language model's latents to an image encoder's patch tokens). Training
 draws t from a logit-normal distribution, σ(N(0, 1)), which weights the middle of the path
 (as SD3 does). Sampling integrates dx/dt = v from t = 0 to 1 with Euler steps; with
 classifier-free guidance v = v_∅ + w·(v_c − v_∅).

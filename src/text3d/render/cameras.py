@@ -104,7 +104,7 @@ def _ring(yaws: list[float], pitch: float, resolution: int) -> list[Camera]:
 
 
 def canonical4(resolution: int = 512, frames: int | None = None) -> list[Camera]:
-    """Yaw 0/90/180/270°, pitch 30°, r 2, FoV 40° (seed 001 App. C; FD/KD)."""
+    """Yaw 0/90/180/270°, pitch 30°, r 2, FoV 40° (the FD/KD views of GAP3D (Gkotsi et al., 2026), App. C)."""
     return _ring([0.0, 90.0, 180.0, 270.0], 30.0, resolution)
 
 

@@ -1,5 +1,7 @@
-"""Depth maps → world-space point clouds → farthest point sampling (seed 001 App. C.1:
-20 depth views, back-projected, FPS to 4,000 points)."""
+"""Depth maps → world-space point clouds → farthest point sampling.
+
+The point protocol of GAP3D (Gkotsi et al., 2026), App. C.1: 20 depth views, back-projected,
+farthest point sampling to 4,000 points."""
 
 from __future__ import annotations
 

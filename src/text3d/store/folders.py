@@ -1,4 +1,4 @@
-"""The folder contract (DESIGN.md "Folders on disk").
+"""The folder contract (docs/architecture.md, "Folders on disk").
 
 An **asset folder**::
 
