@@ -110,15 +110,21 @@ def check_file_output(path: str | Path, option: str = "--out", overwrite: bool =
         raise InputError(f"{option} {path}: already exists; pass --overwrite to replace it, or choose another name")
 
 
+def _check_result_folder(out: Path, own_kind: str, held: str, overwrite: bool) -> str:
+    """The rule of a folder that holds one result: new, empty, or an earlier result of
+    ``own_kind`` (replaced only with ``overwrite``). Returns the folder's kind."""
+    _check_parent(out, "--out")
+    kind = folder_kind(out)
+    if kind == own_kind and not overwrite:
+        raise InputError(f"--out {out}: already holds {held}; pass --overwrite to replace it, or choose another folder")
+    return kind
+
+
 def check_asset_output(out: str | Path, overwrite: bool = False) -> str:
     """An asset folder for one asset: new, empty, or an earlier asset folder with ``overwrite``.
     Returns the folder's kind."""
     out = Path(out)
-    _check_parent(out, "--out")
-    kind = folder_kind(out)
-    if kind == "asset" and not overwrite:
-        raise InputError(f"--out {out}: already holds an asset (asset.glb, meta.json); pass --overwrite to "
-                         "replace it, or choose another folder")
+    kind = _check_result_folder(out, "asset", "an asset (asset.glb, meta.json)", overwrite)
     if kind == "run":
         raise InputError(f"--out {out}: is a run folder (manifest.jsonl); a single asset needs its own folder "
                          "(use --prompts FILE to add to a batch)")
@@ -149,11 +155,7 @@ def check_run_output(out: str | Path, option: str = "--out") -> str:
 def check_views_output(out: str | Path, overwrite: bool = False) -> str:
     """A folder of rendered views: new, empty, or earlier views with ``overwrite``."""
     out = Path(out)
-    _check_parent(out, "--out")
-    kind = folder_kind(out)
-    if kind == "views" and not overwrite:
-        raise InputError(f"--out {out}: already holds rendered views (cameras.json); pass --overwrite to "
-                         "replace them, or choose another folder")
+    kind = _check_result_folder(out, "views", "rendered views (cameras.json)", overwrite)
     if kind not in ("missing", "empty", "views"):
         raise _refuse(out, kind, "--out", "rendered views")
     return kind
