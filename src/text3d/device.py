@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import sys
 
 from text3d.errors import InputError
 
@@ -32,8 +34,25 @@ def resolve_device(requested: str | None = None) -> "torch.device":  # noqa: F82
     return device
 
 
+def _accelerator_possible() -> bool:
+    """Whether torch could see an accelerator, decided without importing torch (≈ 2 s cold):
+    a CPU build of torch (version ``+cpu``) on Linux without NVIDIA device files cannot."""
+    if sys.platform == "darwin":
+        return True  # MPS: only torch can tell
+    try:
+        version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    if version.endswith("+cpu"):
+        return False
+    return any(os.path.exists(p) for p in ("/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd"))
+
+
 def describe_device() -> str:
     """A short human description of the automatically chosen device."""
+    if not os.environ.get("TEXT3D_DEVICE") and not _accelerator_possible():
+        threads = os.environ.get("OMP_NUM_THREADS") or str(len(os.sched_getaffinity(0)))
+        return f"cpu ({threads} threads)"
     import torch
 
     device = resolve_device()

@@ -7,25 +7,23 @@ import platform
 
 import typer
 
+from text3d.device import describe_device
+from text3d.render.renderer import Renderer
+from text3d.version import __version__
+
 
 def info_command() -> None:
     """Print package versions, the renderer backend and the compute device."""
-    import text3d
-
-    lines = [f"text3d {text3d.__version__}", f"python {platform.python_version()} ({platform.machine()})"]
+    lines = [f"text3d {__version__}", f"python {platform.python_version()} ({platform.machine()})"]
     for package in ("torch", "numpy", "scipy", "trimesh", "moderngl", "transformers", "safetensors"):
         try:
             lines.append(f"{package} {importlib.metadata.version(package)}")
         except importlib.metadata.PackageNotFoundError:
             lines.append(f"{package} not installed")
     try:
-        from text3d.render.renderer import Renderer
-
         lines.append(f"renderer: {Renderer.shared().backend_name}, {Renderer.shared().samples}x MSAA")
     except Exception as exc:  # report, don't fail: info is the diagnosis command
         lines.append(f"renderer: unavailable ({exc})")
-    from text3d.device import describe_device
-
     lines.append(f"compute device: {describe_device()}")
     for line in lines:
         typer.echo(line)
