@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from text3d.encoders.base import FeatureExtractor
+from text3d.encoders.batching import padded_batch
 from text3d.progress import track
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,6 @@ IMAGES_PER_BATCH = 256
 PIXELS_PER_BATCH = 64 * 512 * 512
 """A batch holds at most 256 images and as many pixels as 64 views at 512² (≈ 50 MB of uint8
 RGB), so memory stays flat whatever the view size."""
-MIN_BATCH = 16
-"""Fewest images passed to an extractor at once (see :func:`padded_batch`)."""
 MEMO_BYTES = 256 * 2 ** 20
 """Feature rows kept in memory per :class:`FeatureCache` for images seen twice in one process."""
 CLOUDS_PER_BATCH = 32
@@ -119,17 +118,6 @@ def read_rgb(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def padded_batch(images: list[np.ndarray]) -> list[np.ndarray]:
-    """``images`` repeated cyclically to a multiple of 4, at least ``MIN_BATCH``.
-
-    On a CPU the BLAS picks other kernels for matrices of few rows (here: under 12, or not a
-    multiple of 4), whose sums round differently; padding gives every image the features it
-    gets in a full batch, whatever else its batch holds.
-    """
-    target = max(MIN_BATCH, -(-len(images) // 4) * 4) if images else 0
-    return list(images) + [images[i % len(images)] for i in range(target - len(images))]
-
-
 def _read_batch(files: Sequence[Path]) -> list[np.ndarray]:
     return [read_rgb(f) for f in files]
 
@@ -186,8 +174,6 @@ def image_group_features(extractor: FeatureExtractor, groups: Sequence[Sequence[
 
 def _image_batches(files: list[tuple[str, Path]]) -> list[list[tuple[str, Path]]]:
     """Consecutive batches of at most IMAGES_PER_BATCH images and PIXELS_PER_BATCH pixels."""
-    from PIL import Image
-
     batches: list[list[tuple[str, Path]]] = []
     current: list[tuple[str, Path]] = []
     pixels = 0

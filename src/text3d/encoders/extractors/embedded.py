@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from text3d.encoders.base import FeatureExtractor, extractors
+from text3d.encoders.batching import padded_batch
 
 
 def _weights_id(folder: Path | None) -> str:
@@ -77,8 +78,6 @@ def encode_images(encoder, images: Sequence[np.ndarray], identity: str | None) -
     ``EmbeddedImageEncoder``), reusing rows computed earlier for the same pixels and weights
     ``identity`` (None: untrained weights, nothing shared)."""
     import torch
-
-    from text3d.eval.features import padded_batch
 
     table = _shared if identity is not None else OrderedDict()  # untrained: nothing shared
     keys = [(identity or "", hashlib.blake2b(np.ascontiguousarray(image).tobytes() + str(np.shape(image)).encode(),
