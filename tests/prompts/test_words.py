@@ -1,6 +1,7 @@
 import pytest
 
-from text3d.prompts.words import content_words, missing_content_words, words
+from text3d.prompts.words import content_words, missing_content_words
+from text3d.text import words
 
 
 def test_content_words_drop_function_and_request_words():

@@ -22,13 +22,12 @@ import re
 from dataclasses import dataclass, field
 
 from text3d.prompts.clip_tokens import CLIP_CONTEXT_LENGTH, clip_token_count
-from text3d.prompts.words import content_words, missing_content_words, words
+from text3d.prompts.words import content_words, missing_content_words
+from text3d.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS, word_count, words
 
 RULES_VERSION = 1
 """Bump when the rules change what they accept; it is part of the cache key."""
 
-MAX_PROMPT_WORDS = 6
-MAX_CAPTION_WORDS = 40
 HARD_VIOLATIONS = frozenset({"empty", "refusal", "language", "verse"})
 
 _FLAGS = re.IGNORECASE | re.DOTALL
@@ -72,7 +71,6 @@ _REFUSAL = re.compile(
     r"^\s*(?:i(?:'m| am) sorry|sorry\b|i can(?:not|'t| not)\b|i(?:'m| am) (?:unable|not able)|i won'?t\b|"
     r"i will not\b|as an ai\b|i must decline|unfortunately,? i\b|i(?:'m| am) afraid i)", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
-_COUNTED_WORD = re.compile(r"\S*[^\W_]\S*")
 _DANGLING = frozenset("a an the and or with of in on to for its their by as while which featuring".split())
 _CLAUSE_STARTERS = frozenset("and with while which featuring that where".split())
 
@@ -112,11 +110,6 @@ class RuleReport:
 def violation_code(violation: str) -> str:
     """``"missing_words: blue"`` → ``"missing_words"``."""
     return violation.split(":", 1)[0]
-
-
-def word_count(text: str) -> int:
-    """Words as the 40-word rule counts them: whitespace-separated, holding a letter or digit."""
-    return len(_COUNTED_WORD.findall(text))
 
 
 def strip_reasoning(text: str) -> str:

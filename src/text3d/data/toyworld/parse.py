@@ -1,7 +1,7 @@
 """Read a prompt (or caption) as toyworld attributes: category, colors, material, size…
 
 The procedural backend is an oracle: it builds what the text names. Categories are found
-by their noun, training synonyms and held-out paraphrases (longest phrase first); when no
+by their noun, training synonyms and held-out (development and test) paraphrases (longest phrase first); when no
 name matches, the nearest category by all-MiniLM-L6-v2 cosine between the text's content
 words and "a <noun>" is used and reported. Colors next to a part name color that part
 ("blue boat with white sail"); the first other color is the main color.
@@ -9,24 +9,26 @@ words and "a <noun>" is used and reported. Colors next to a part name color that
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from text3d.data.toyworld.declaration import revision
 from text3d.data.toyworld.vocabulary import (
     CATEGORIES,
     COLOR_PARAPHRASES,
+    COLOR_TEST_PARAPHRASES,
     COLOR_WORDS,
     MATERIAL_PARAPHRASES,
+    MATERIAL_TEST_PARAPHRASES,
     MATERIALS,
     NUMBER_WORDS,
     SHAPE_WORDS,
     SIZE_PARAPHRASES,
+    SIZE_TEST_PARAPHRASES,
     SIZE_WORDS,
 )
-
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+from text3d.text import hyphenated_words, singular
 
 
 def _invert(table: dict[str, tuple[str, ...]], extra: dict[str, tuple[str, ...]] | None = None) -> dict[str, str]:
@@ -37,10 +39,10 @@ def _invert(table: dict[str, tuple[str, ...]], extra: dict[str, tuple[str, ...]]
     return out
 
 
-COLOR_LOOKUP = _invert(COLOR_WORDS, COLOR_PARAPHRASES)
+COLOR_LOOKUP = {**_invert(COLOR_WORDS, COLOR_PARAPHRASES), **_invert(COLOR_TEST_PARAPHRASES)}
 MATERIAL_LOOKUP = {**_invert({k: v.words for k, v in MATERIALS.items()}, MATERIAL_PARAPHRASES),
-                   **{v.adjective: k for k, v in MATERIALS.items()}}
-SIZE_LOOKUP = _invert(SIZE_WORDS, SIZE_PARAPHRASES)
+                   **_invert(MATERIAL_TEST_PARAPHRASES), **{v.adjective: k for k, v in MATERIALS.items()}}
+SIZE_LOOKUP = {**_invert(SIZE_WORDS, SIZE_PARAPHRASES), **_invert(SIZE_TEST_PARAPHRASES)}
 SHAPE_LOOKUP = _invert(SHAPE_WORDS)
 NUMBER_LOOKUP = {**{w: n for n, w in NUMBER_WORDS.items()}, **{str(n): n for n in NUMBER_WORDS}}
 STOPWORDS = frozenset("a an the of with and in on beside next to made from its it is as for by one single toy 3d model"
@@ -52,12 +54,12 @@ def _category_phrases() -> list[tuple[tuple[str, ...], str, str]]:
     phrases = []
     for name, info in CATEGORIES.items():
         for text, how in [(w, "name" if w == info.noun else "synonym") for w in info.words] + \
-                         [(p, "synonym") for p in info.paraphrases]:
-            phrases.append((tuple(_WORD.findall(text.lower())), name, how))
+                         [(p, "synonym") for p in info.paraphrases + info.test_paraphrases]:
+            phrases.append((tuple(hyphenated_words(text)), name, how))
     return sorted(phrases, key=lambda p: -len(p[0]))
 
 
-_PHRASES = _category_phrases()
+_PHRASES: dict[int, list[tuple[tuple[str, ...], str, str]]] = {}  # registry revision → phrases
 
 
 @dataclass
@@ -82,7 +84,10 @@ def _find_categories(words: list[str]) -> list[tuple[int, int, str, str]]:
     """(start, end, category, how) of non-overlapping category mentions, in text order."""
     taken = [False] * len(words)
     found = []
-    for phrase, name, how in _PHRASES:
+    if revision() not in _PHRASES:  # a category registered since: read every name again
+        _PHRASES.clear()
+        _PHRASES[revision()] = _category_phrases()
+    for phrase, name, how in _PHRASES[revision()]:
         n = len(phrase)
         for i in range(len(words) - n + 1):
             if tuple(words[i:i + n]) == phrase and not any(taken[i:i + n]):
@@ -92,7 +97,7 @@ def _find_categories(words: list[str]) -> list[tuple[int, int, str, str]]:
     return sorted(found)
 
 
-def nearest_category(text: str) -> tuple[str, float]:
+def category_by_noun_similarity(text: str) -> tuple[str, float]:
     """The category whose "a <noun>" is closest to ``text`` by MiniLM cosine, and that cosine."""
     from text3d.encoders.minilm import shared_text_encoder
 
@@ -107,7 +112,7 @@ def nearest_category(text: str) -> tuple[str, float]:
 
 def parse_prompt(text: str) -> ParsedPrompt:
     """Parse ``text``; never fails (unknown objects map to the nearest category)."""
-    words = _WORD.findall(text.lower())
+    words = hyphenated_words(text)
     mentions = _find_categories(words)
     in_category = {k for s, e, _, _ in mentions for k in range(s, e)}
     if mentions:
@@ -116,12 +121,12 @@ def parse_prompt(text: str) -> ParsedPrompt:
     else:
         content = [w for w in words if w not in STOPWORDS and w not in COLOR_LOOKUP and w not in MATERIAL_LOOKUP
                    and w not in SIZE_LOOKUP and w not in SHAPE_LOOKUP and w not in NUMBER_LOOKUP]
-        category, score = nearest_category(" ".join(content) or text)
+        category, score = category_by_noun_similarity(" ".join(content) or text)
         parsed = ParsedPrompt(text, category, "nearest", similarity=round(score, 4))
     if len(mentions) > 1 and mentions[1][2] != parsed.category:
         parsed.partner = mentions[1][2]
     parts = {p for p in CATEGORIES[parsed.category].parts}
-    part_words = {w: p for p in parts for w in [p, p.rstrip("s")]}
+    part_words = {w: p for p in parts for w in [p, singular(p)]}
     for i, word in enumerate(words):
         if i in in_category:
             continue

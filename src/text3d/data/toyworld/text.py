@@ -15,16 +15,17 @@ import numpy as np
 from text3d.data.toyworld.vocabulary import (
     CATEGORIES,
     COLOR_PARAPHRASES,
+    COLOR_TEST_PARAPHRASES,
     COLOR_WORDS,
     MATERIAL_PARAPHRASES,
+    MATERIAL_TEST_PARAPHRASES,
     MATERIALS,
     NUMBER_WORDS,
     SIZE_PARAPHRASES,
+    SIZE_TEST_PARAPHRASES,
     SIZE_WORDS,
 )
-
-MAX_PROMPT_WORDS = 6
-MAX_CAPTION_WORDS = 40
+from text3d.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS, article, join_phrases, with_article, word_count
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,15 @@ class PartText:
     count: int = 1
 
 
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
 def _pick(rng: np.random.Generator, options: tuple[str, ...] | list[str]) -> str:
     return options[int(rng.integers(len(options)))]
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _with_article(phrase: str, part: PartText) -> str:
     """"a red seat", but "four legs" and "black windows" (plural part names take none)."""
     if part.count > 1 or part.name.endswith("s"):
         return phrase
-    return f"{_article(phrase)} {phrase}"
+    return with_article(phrase)
 
 
 def _fit(candidates: list[str]) -> str:
@@ -73,12 +66,6 @@ def _part_phrase(part: PartText, with_material: bool = True) -> str:
     count = f"{NUMBER_WORDS[part.count]} " if part.count > 1 and part.count in NUMBER_WORDS else ""
     material = f"{MATERIALS[part.material].adjective} " if with_material else ""
     return f"{count}{part.color} {material}{part.name}"
-
-
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # --------------------------------------------------------------------------- prompts
@@ -114,12 +101,14 @@ def grouped_prompt(rng: np.random.Generator, category: str, color: str, other: s
     return _fit([f"{color} {a} {link} {other_color} {b}", f"{color} {a} and {b}", f"{a} and {b}"])
 
 
-def paraphrase_prompt(rng: np.random.Generator, category: str, color: str, size: str, material: str) -> str:
+def paraphrase_prompt(rng: np.random.Generator, category: str, color: str, size: str, material: str,
+                      test: bool = False) -> str:
+    """A prompt in held-out words: the development word list, or the test one when ``test``."""
     info = CATEGORIES[category]
-    noun = _pick(rng, info.paraphrases)
-    c = _pick(rng, COLOR_PARAPHRASES[color])
-    sz = _pick(rng, SIZE_PARAPHRASES[size])
-    m = _pick(rng, MATERIAL_PARAPHRASES[material])
+    noun = _pick(rng, info.test_paraphrases if test else info.paraphrases)
+    c = _pick(rng, (COLOR_TEST_PARAPHRASES if test else COLOR_PARAPHRASES)[color])
+    sz = _pick(rng, (SIZE_TEST_PARAPHRASES if test else SIZE_PARAPHRASES)[size])
+    m = _pick(rng, (MATERIAL_TEST_PARAPHRASES if test else MATERIAL_PARAPHRASES)[material])
     patterns = [f"{sz} {c} {noun}", f"{noun}, {c}", f"{c} {m} {noun}", f"{noun} in {c}", f"{sz} {noun} in {c}",
                 f"{c} {noun}, {sz}"]
     start = int(rng.integers(len(patterns)))
@@ -135,28 +124,27 @@ def captions(rng: np.random.Generator, category: str, color: str, size: str, sha
     size_word = _pick(rng, SIZE_WORDS[size])
     proportion = f"{shape} " if shape else ""
     adjective = MATERIALS[material].adjective
-    part_list = _join([_with_article(_part_phrase(p), p) for p in shown])
+    part_list = join_phrases([_with_article(_part_phrase(p), p) for p in shown])
     descriptive = f"A {size_word} {proportion}{color} {noun} with {part_list}."
     inventory = "; ".join(f"{p.name}: {p.color} {p.material}" for p in shown)
-    technical = (f"3D model of {_article(color)} {color} {adjective} {noun}, {size_word} and toy-like. "
+    technical = (f"3D model of {article(color)} {color} {adjective} {noun}, {size_word} and toy-like. "
                  f"Parts - {inventory}.")
     materials = sorted({p.material for p in shown})
-    scene = (f"A single {proportion}{noun} in {color}, made of {_join(materials)}, "
+    scene = (f"A single {proportion}{noun} in {color}, made of {join_phrases(materials)}, "
              f"standing alone on a plain background, its {shown[0].name} {shown[0].color}.")
     result = [descriptive, technical, scene]
     if partner is not None:
         other, other_color = partner
-        pair = f" Beside it stands {_article(other_color)} {other_color} {CATEGORIES[other].noun}."
+        pair = f" Beside it stands {article(other_color)} {other_color} {CATEGORIES[other].noun}."
         result = [text.replace(" standing alone on a plain background,", "") + pair for text in result]
     return [_trim(text) for text in result]
 
 
 def _trim(text: str) -> str:
     """Cut a caption to MAX_CAPTION_WORDS words at a clause boundary if it is longer."""
-    words = text.split()
-    if len(words) <= MAX_CAPTION_WORDS:
+    if word_count(text) <= MAX_CAPTION_WORDS:
         return text
-    cut = " ".join(words[:MAX_CAPTION_WORDS])
+    cut = " ".join(text.split()[:MAX_CAPTION_WORDS])
     for mark in (";", ","):
         if mark in cut:
             cut = cut[: cut.rindex(mark)]
