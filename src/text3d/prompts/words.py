@@ -52,14 +52,14 @@ def _equivalence_classes() -> dict[str, str]:
     """word → canonical key for words that count as the same content word."""
     classes: dict[str, str] = {}
 
-    def join(words: tuple[str, ...] | list[str], key: str) -> None:
-        for word in words:
+    def join(members: tuple[str, ...] | list[str], key: str) -> None:
+        for word in members:
             classes.setdefault(word, key)
 
-    for color, words in COLOR_WORDS.items():
-        join(words + (color,), f"color:{color}")
-    for size, words in SIZE_WORDS.items():
-        join(tuple(w for w in words if " " not in w) + (size,), f"size:{size}")
+    for color, members in COLOR_WORDS.items():
+        join(members + (color,), f"color:{color}")
+    for size, members in SIZE_WORDS.items():
+        join(tuple(w for w in members if " " not in w) + (size,), f"size:{size}")
     for name, info in MATERIALS.items():
         same_lemma = [w for w in info.words + (info.adjective,) if w[:4] == name[:4]]
         join(same_lemma + [name], f"material:{name}")
