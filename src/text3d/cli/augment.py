@@ -10,6 +10,11 @@ import typer
 from text3d.cli._options import finite_range, seed_option, wait_option, wait_seconds
 from text3d.errors import BackendError, InputError
 from text3d.limits import MAX_CAPTION_WORDS_LIMIT, MAX_RETRIES, MAX_TEMPERATURE, MAX_TIMEOUT_S, MAX_TOKENS
+from text3d.prompts.augment import PromptAugmenter, server_options
+from text3d.prompts.base import BackendUnavailableError, GenerationParams
+from text3d.prompts.batch import ResultsFile, augment_batch, read_prompts
+from text3d.store.atomic import dumps_json
+from text3d.store.outputs import check_not_input
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +46,6 @@ def augment_command(
     wait: bool = wait_option(),
 ) -> None:
     """Augment a short prompt into a detailed object caption, or a file of prompts into JSONL."""
-    from text3d.prompts.augment import PromptAugmenter, server_options
-    from text3d.prompts.base import BackendUnavailableError, GenerationParams
-    from text3d.store.atomic import dumps_json
 
     if (prompt is None) == (prompts is None):
         raise InputError("give either one PROMPT or --prompts FILE (with --out FILE)")
@@ -55,9 +57,6 @@ def augment_command(
                               max_words=max_words)
     batch_input = None
     if prompts is not None:
-        from text3d.prompts.batch import ResultsFile, read_prompts
-        from text3d.store.outputs import check_not_input
-
         assert out is not None
         check_not_input(out, [prompts])
         ResultsFile(out).check()  # before any model loads
@@ -70,8 +69,6 @@ def augment_command(
         return
 
     from dataclasses import asdict
-
-    from text3d.prompts.batch import augment_batch
 
     assert prompts is not None and out is not None and batch_input is not None
     summary = augment_batch(batch_input, out, seed=seed, augmenter=stage, source=prompts,

@@ -7,8 +7,13 @@ from pathlib import Path
 import typer
 
 from text3d.cli._options import seed_option, wait_option, wait_seconds
+from text3d.data.toys4k import import_prompt_list, import_toys4k, read_prompt_list, read_toys4k_csv
+from text3d.data.toyworld.builder import BuildConfig, build_toyworld, check_config
 from text3d.errors import InputError
-from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_WORKERS, MIN_RESOLUTION
+from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_WORKERS, MIN_RESOLUTION, check_seed
+from text3d.render.cameras import PROTOCOLS
+from text3d.store.locks import exclusive, folder_lock
+from text3d.store.outputs import check_not_input, check_run_output
 
 data_app = typer.Typer(help="Build or import data sets into the run-folder contract.", no_args_is_help=True)
 
@@ -29,10 +34,6 @@ def toyworld_command(
     wait: bool = wait_option(),
 ) -> None:
     """Build (or resume) a toyworld run folder: assets, views, points, manifest.jsonl."""
-    from text3d.data.toyworld.builder import BuildConfig, build_toyworld, check_config
-    from text3d.limits import check_seed
-    from text3d.store.locks import exclusive, folder_lock
-    from text3d.store.outputs import check_run_output
 
     check_seed("--seed", seed, n)
     check_run_output(out)
@@ -60,10 +61,6 @@ def toys4k_command(
     wait: bool = wait_option(),
 ) -> None:
     """Import a Toys4K-style folder + Toys4k.csv as a reference run folder."""
-    from text3d.data.toys4k import import_toys4k, read_toys4k_csv
-    from text3d.render.cameras import PROTOCOLS
-    from text3d.store.locks import exclusive, folder_lock
-    from text3d.store.outputs import check_not_input, check_run_output
 
     protocols = tuple(v for v in views.split(",") if v)
     for protocol in protocols:
@@ -88,9 +85,6 @@ def prompts_command(
     wait: bool = wait_option(),
 ) -> None:
     """Turn a prompt list into a run folder of pending items for `text3d generate`."""
-    from text3d.data.toys4k import import_prompt_list, read_prompt_list
-    from text3d.store.locks import exclusive, folder_lock
-    from text3d.store.outputs import check_not_input, check_run_output
 
     if path.suffix.lower() in (".glb", ".gltf", ".obj", ".ply", ".stl", ".off"):
         raise InputError(f"{path}: expected a text file of prompts, got a mesh")

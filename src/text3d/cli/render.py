@@ -6,9 +6,17 @@ from pathlib import Path
 
 import typer
 
+from text3d.assets.io import load_asset
 from text3d.cli._options import overwrite_option, wait_option, wait_seconds
 from text3d.errors import InputError
 from text3d.limits import MAX_FRAMES, MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
+from text3d.render.cameras import PROTOCOLS
+from text3d.render.points import sample_surface_points, write_point_ply
+from text3d.render.preview import contact_sheet, turntable_frames, write_gif
+from text3d.render.views import render_views
+from text3d.store.atomic import write_png
+from text3d.store.locks import exclusive, file_lock, folder_lock
+from text3d.store.outputs import check_file_output, check_not_input, check_views_output
 
 
 def render_command(
@@ -30,12 +38,6 @@ def render_command(
     wait: bool = wait_option(),
 ) -> None:
     """Render a mesh from a standard camera protocol into a folder."""
-    from text3d.assets.io import load_asset
-    from text3d.render.cameras import PROTOCOLS
-    from text3d.render.preview import contact_sheet, turntable_frames, write_gif
-    from text3d.store.atomic import write_png
-    from text3d.store.locks import exclusive, folder_lock
-    from text3d.store.outputs import check_views_output
 
     _check_up(up)
     if views not in PROTOCOLS:
@@ -72,8 +74,6 @@ def _render(asset, out: Path, views: str, resolution: int, background: str, dept
     import json
     import shutil
 
-    from text3d.render.views import render_views
-
     cameras = out / "cameras.json"
     if cameras.exists():
         try:
@@ -103,10 +103,6 @@ def points_command(
     wait: bool = wait_option(),
 ) -> None:
     """Sample a point cloud: depth20 views → back-projection → farthest point sampling."""
-    from text3d.assets.io import load_asset
-    from text3d.render.points import sample_surface_points, write_point_ply
-    from text3d.store.locks import exclusive, file_lock
-    from text3d.store.outputs import check_file_output, check_not_input
 
     _check_up(up)
     if out.suffix.lower() != ".ply":

@@ -15,7 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from text3d.device import resolve_device
+from text3d.encoders.minilm import shared_text_encoder
 from text3d.nn.checkpoint import load_folder, resolve_model_folder
+from text3d.nn.pointnet import PointNet, PointNetConfig
+from text3d.nn.vit import ImageTextModel, ViTConfig, preprocess_images
+from text3d.render.points import normalize_to_unit_sphere
 
 IMAGE_ENCODER = "image-encoder"
 POINT_ENCODER = "point-encoder"
@@ -33,9 +38,6 @@ class EmbeddedImageEncoder:
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path | None = None,
                         device: str | None = None) -> "EmbeddedImageEncoder":
-        from text3d.device import resolve_device
-        from text3d.nn.vit import ImageTextModel, ViTConfig
-
         folder = resolve_model_folder(name_or_path, IMAGE_ENCODER)
         state, config = load_folder(folder)
         model = ImageTextModel(ViTConfig(**config["model"]))
@@ -44,8 +46,6 @@ class EmbeddedImageEncoder:
         return cls(model.to(dev), dev, folder)
 
     def _batches(self, images: Sequence[np.ndarray], batch_size: int):
-        from text3d.nn.vit import preprocess_images
-
         for start in range(0, len(images), batch_size):
             yield preprocess_images(list(images[start:start + batch_size]), self.config.image_size, self.device)
 
@@ -74,8 +74,6 @@ class EmbeddedImageEncoder:
         """Unit joint-space embeddings (N, 256) of texts."""
         import torch
 
-        from text3d.encoders.minilm import shared_text_encoder
-
         vectors = torch.from_numpy(shared_text_encoder(str(self.device)).sentence_vectors(list(texts)))
         with torch.inference_mode():
             return self.model.encode_text(vectors.to(self.device)).float().cpu().numpy()
@@ -97,9 +95,6 @@ class EmbeddedPointEncoder:
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path | None = None,
                         device: str | None = None) -> "EmbeddedPointEncoder":
-        from text3d.device import resolve_device
-        from text3d.nn.pointnet import PointNet, PointNetConfig
-
         folder = resolve_model_folder(name_or_path, POINT_ENCODER)
         state, config = load_folder(folder)
         model_config = config["model"]
@@ -117,8 +112,6 @@ class EmbeddedPointEncoder:
         training would shift the features.
         """
         import torch
-
-        from text3d.render.points import normalize_to_unit_sphere
 
         feats, logits = [], []
         with torch.inference_mode():

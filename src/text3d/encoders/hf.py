@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from text3d.encoders.base import not_available, weights_fingerprint
+from text3d.progress import progress_enabled
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ def how_to_provide(extractor: str, hub_id: str, env_var: str) -> str:
 
 def load_pretrained(cls: Any, source: str, extractor: str, hub_id: str, env_var: str, **kwargs: Any) -> Any:
     """``cls.from_pretrained(source)``, with missing weights reported as ModelNotAvailableError."""
-    from text3d.progress import progress_enabled
 
     if not progress_enabled():  # transformers' own "Loading weights" bars follow TEXT3D_PROGRESS too
         from transformers.utils import logging as hf_logging

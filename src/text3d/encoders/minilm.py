@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from text3d.device import resolve_device
 from text3d.errors import ModelNotAvailableError
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,6 @@ class MiniLMTextEncoder:
         ``implementation``: "text3d" (own BERT forward + ``tokenizers``, light to import) or
         "transformers" (``AutoModel`` + ``AutoTokenizer``); both give the same states.
         """
-        from text3d.device import resolve_device
-
         path = Path(name_or_path) if name_or_path else bundled_model_path()
         dev = resolve_device(device)
         if implementation == "transformers":

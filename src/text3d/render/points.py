@@ -8,8 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from text3d.assets.asset import Asset
+from text3d.assets.io import from_file_frame, to_file_frame
 from text3d.errors import InputError
 from text3d.render.cameras import Camera, protocol_cameras
+from text3d.render.renderer import render
+from text3d.store.atomic import write_atomic
 
 
 def backproject(depth: np.ndarray, camera: Camera, mask: np.ndarray | None = None) -> np.ndarray:
@@ -90,7 +93,6 @@ def sample_surface_points(asset: Asset, n_points: int = 4000, resolution: int = 
     sRGB. Candidates are first thinned on a voxel grid to about ``candidates`` points so
     FPS stays fast; the thinning keeps the spatial spread FPS needs.
     """
-    from text3d.render.renderer import render
 
     cameras = protocol_cameras("depth20", resolution)
     result = render(asset, cameras, background="black", depth=True, normals=True)
@@ -126,8 +128,6 @@ def normalize_to_unit_sphere(points: np.ndarray) -> np.ndarray:
 def write_point_ply(path, points: np.ndarray, normals: np.ndarray | None = None,
                     colors: np.ndarray | None = None, up: str = "y"):
     """Atomically write a binary PLY point cloud (y-up on disk like every text3d file)."""
-    from text3d.assets.io import to_file_frame
-    from text3d.store.atomic import write_atomic
 
     n = len(points)
     fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
@@ -152,8 +152,6 @@ def write_point_ply(path, points: np.ndarray, normals: np.ndarray | None = None,
 def read_point_ply(path, up: str = "y") -> np.ndarray:
     """Points (N, 3), z-up, of a PLY point cloud or mesh vertex list."""
     import trimesh
-
-    from text3d.assets.io import from_file_frame
 
     cloud = trimesh.load(str(path), process=False)
     return from_file_frame(np.asarray(cloud.vertices, np.float64), up).astype(np.float32)

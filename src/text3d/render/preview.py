@@ -8,13 +8,13 @@ import numpy as np
 
 from text3d.assets.asset import Asset
 from text3d.render.cameras import protocol_cameras
+from text3d.render.renderer import render
 from text3d.store.atomic import write_atomic
 
 
 def turntable_frames(asset: Asset, frames: int = 36, resolution: int = 256,
                      background: str = "white") -> np.ndarray:
     """RGB frames (frames, H, W, 3) of a full yaw sweep at pitch 30°."""
-    from text3d.render.renderer import render
 
     cams = protocol_cameras("turntable", resolution, frames=frames)
     return render(asset, cams, background=background, antialias=True).rgb

@@ -22,6 +22,7 @@ import numpy as np
 from text3d.assets.asset import Asset
 from text3d.errors import InputError
 from text3d.render.cameras import Camera, cameras_json, protocol_cameras
+from text3d.render.renderer import render
 from text3d.store.atomic import write_atomic, write_json, write_png
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,6 @@ def render_protocols(asset: Asset, out_dirs: dict[str, str | Path], resolution: 
     and their PNG written to each folder. Raises :class:`InputError` naming ``label`` when
     every view is blank (no visible face, e.g. a mesh whose faces all have zero area).
     """
-    from text3d.render.renderer import render
 
     plans = {protocol: protocol_cameras(protocol, resolution) for protocol in out_dirs}
     unique: dict[Camera, int] = {}
@@ -184,7 +184,6 @@ def render_views(asset: Asset, out_dir: str | Path, protocol: str = "canonical4"
     ``source``: the file ``asset`` was loaded from, recorded in cameras.json. Raises
     :class:`InputError` when every view is blank (no visible face).
     """
-    from text3d.render.renderer import render
 
     out = Path(out_dir)
     cameras = protocol_cameras(protocol, resolution, frames=frames)

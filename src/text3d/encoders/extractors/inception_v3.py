@@ -21,6 +21,7 @@ from text3d.encoders.base import (
     stack_features,
     weights_fingerprint,
 )
+from text3d.encoders.inception_net import FIDInceptionV3, prepare_inputs
 from text3d.encoders.preprocess import batches, to_rgb_uint8
 from text3d.encoders.torch_weights import load_into, load_state_dict_file
 
@@ -40,8 +41,6 @@ class InceptionV3Extractor(FeatureExtractor):
     joint_space = False
 
     def __init__(self, weights: str | None = None, device: str | None = None, batch_size: int = 16) -> None:
-        from text3d.encoders.inception_net import FIDInceptionV3
-
         source = resolve_weights(weights, ENV_VAR, None)
         state = load_state_dict_file(source, self.name, HOW)
         self.device = resolve_device(device)
@@ -54,8 +53,6 @@ class InceptionV3Extractor(FeatureExtractor):
     def image_features(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """pool3 features (N, 2048)."""
         import torch
-
-        from text3d.encoders.inception_net import prepare_inputs
 
         chunks = []
         with torch.inference_mode():

@@ -20,9 +20,11 @@ from text3d.encoders.base import (
     stack_features,
     weights_fingerprint,
 )
+from text3d.encoders.pointnet2_net import PointNet2SSG, config_from_state_dict
 from text3d.encoders.preprocess import batches
 from text3d.encoders.torch_weights import load_into, load_state_dict_file
 from text3d.errors import InputError
+from text3d.render.points import normalize_to_unit_sphere
 
 ENV_VAR = "TEXT3D_WEIGHTS_POINTNET2"
 HOW = ("train or download a PointNet++ SSG classification checkpoint (e.g. on ModelNet40) on a connected "
@@ -41,8 +43,6 @@ class PointNet2Extractor(FeatureExtractor):
     def __init__(self, weights: str | None = None, device: str | None = None, batch_size: int = 16,
                  npoints: tuple[int, int] = (512, 128), radii: tuple[float, float] = (0.2, 0.4),
                  nsamples: tuple[int, int] = (32, 64)) -> None:
-        from text3d.encoders.pointnet2_net import PointNet2SSG, config_from_state_dict
-
         source = resolve_weights(weights, ENV_VAR, None)
         state = load_state_dict_file(source, self.name, HOW)
         try:
@@ -61,8 +61,6 @@ class PointNet2Extractor(FeatureExtractor):
         self.weights_id = f"{weights_fingerprint(str(source))}|{config.npoints}|{config.radii}|{config.nsamples}"
 
     def _prepare(self, cloud: np.ndarray) -> np.ndarray:
-        from text3d.render.points import normalize_to_unit_sphere
-
         array = np.asarray(cloud, np.float32)
         channels = self.point_channels
         if array.ndim != 2 or array.shape[1] < channels or len(array) == 0:
