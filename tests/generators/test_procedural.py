@@ -6,7 +6,7 @@ from text3d.assets.color import hex_to_srgb, srgb_to_linear
 from text3d.cli import main
 from text3d.data.toyworld.objects import part_color
 from text3d.data.toyworld.vocabulary import PALETTE
-from text3d.generators import Condition, load_generator
+from text3d.generators import Condition, create_generator
 
 
 def dominant_palette_color(asset) -> str:
@@ -22,7 +22,7 @@ def dominant_palette_color(asset) -> str:
 
 
 def test_builds_what_the_prompt_names():
-    gen = load_generator("procedural")
+    gen = create_generator("procedural")
     out = gen.generate(Condition("small blue sailboat"), seed=0)
     assert out.info["category"] == "sailboat" and out.info["matched_by"] == "name"
     assert out.info["attributes"]["main_color"] == "blue" and out.info["attributes"]["size"] == "small"
@@ -34,7 +34,7 @@ def test_builds_what_the_prompt_names():
 
 
 def test_unknown_category_warns_and_still_builds():
-    out = load_generator("procedural").generate(Condition("wooden rowing canoe"), seed=0)
+    out = create_generator("procedural").generate(Condition("wooden rowing canoe"), seed=0)
     assert out.info["matched_by"] == "nearest" and out.info["category"] == "sailboat"
     assert "nearest" in out.warnings[0] and "sailboat" in out.warnings[0]
     assert out.asset.n_faces > 0
@@ -64,6 +64,15 @@ def test_cli_rejects_zero_candidates_in_one_line(tmp_path, capsys):
                  "--out", str(tmp_path / "boat")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "'--candidates'" in err
+    assert not (tmp_path / "boat").exists()
+
+
+def test_cli_refuses_an_option_the_backend_does_not_have_before_writing(tmp_path, capsys):
+    code = main(["generate", "small blue sailboat", "--backend", "procedural", "--candidates", "2",
+                 "--out", str(tmp_path / "boat")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and len(err.splitlines()) == 1
+    assert "'procedural'" in err and "'candidates'" in err
     assert not (tmp_path / "boat").exists()
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES
 from text3d.encoders.base import create_extractor
-from text3d.generators import Condition, load_generator
+from text3d.generators import Condition, create_generator
 from text3d.prompts import augment
 from text3d.render.cameras import protocol_cameras
 from text3d.render.renderer import render
@@ -17,7 +17,7 @@ from text3d.runs.quality import quality_prompts
 
 @pytest.mark.slow
 def test_shipped_generator_makes_the_category_asked_for():
-    generator = load_generator("embedded")
+    generator = create_generator("embedded")
     clip = create_extractor("embedded-clip")
     nouns = clip.text_features([f"a {CATEGORIES[c].noun}" for c in CATEGORY_NAMES])
     cameras = protocol_cameras("canonical4", resolution=128)

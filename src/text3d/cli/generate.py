@@ -25,8 +25,9 @@ def generate_command(
     cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, MAX_CFG),
                               help="Classifier-free guidance weight (backend default when omitted)."),
     candidates: int = typer.Option(None, "--candidates", min=1, max=MAX_CANDIDATES,
-                                   help="Best-of-K: samples the embedded backend draws, keeping the one its point "
-                                        "encoder finds most like the prompt's category (default 6; 1 = off)."),
+                                   help="Best-of-K, an option of the embedded backend (others refuse it): samples it "
+                                        "draws, keeping the one its point encoder finds most like the prompt's "
+                                        "category (default 6; 1 = off)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)."),
     resolution: int = typer.Option(512, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="Size of the canonical4 views."),

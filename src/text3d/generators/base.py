@@ -1,9 +1,15 @@
 """The generator protocol: a :class:`Condition` → an :class:`~text3d.assets.Asset`.
 
 Backends follow the diffusers / Hunyuan3D-2 habit: ``from_pretrained(name_or_path,
-device=...)`` builds a ready generator; ``generate(condition, seed=…)`` returns the asset
-(z-up, normalized to [-0.5, 0.5]³) and backend-specific information. Devices are resolved
-by :func:`text3d.device.resolve_device` (cpu, cuda, mps); nothing is hard-coded.
+device=..., **options)`` builds a ready generator; ``generate(condition, seed=…)`` returns the
+asset (z-up, normalized to [-0.5, 0.5]³) and backend-specific information. ``steps`` and
+``cfg`` are the one sampling setting every backend shares; anything else (``candidates`` of the
+embedded backend) is an option of the backend's constructor, declared in its ``options``::
+
+    generator = create_generator("embedded", candidates=4)
+    output = generator.generate(Condition("small blue sailboat"), seed=0)
+
+Devices are resolved by :func:`text3d.device.resolve_device` (cpu, cuda, mps); nothing is hard-coded.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from text3d.assets.asset import Asset
+from text3d.errors import InputError
 from text3d.registry import Registry
 
 
@@ -47,28 +54,44 @@ class GeneratorOutput:
 
 
 class Generator:
-    """Base class of generator backends."""
+    """Base class of generator backends; ``options`` names the keywords ``from_pretrained`` takes
+    beyond the weights and the device."""
 
     name: ClassVar[str] = ""
+    options: ClassVar[frozenset[str]] = frozenset()
     model: str = ""
     default_steps: int | None = None
     default_cfg: float | None = None
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "Generator":
+    def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,
+                        **options: Any) -> "Generator":
         raise NotImplementedError
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
-        """One asset for ``condition``. ``steps`` and ``cfg`` override the sampler's defaults;
-        ``candidates`` asks for best-of-K selection where the backend has a selector (the
-        embedded one; the others draw one sample and ignore it)."""
+                 cfg: float | None = None) -> GeneratorOutput:
+        """One asset for ``condition``. ``steps`` and ``cfg`` override the sampler's defaults
+        (a backend without guidance ignores ``cfg`` and says so in the warnings)."""
         raise NotImplementedError
 
 
 generators: Registry[type[Generator]] = Registry("generator", ("text3d.generators.backends",))
 
 
-def load_generator(backend: str, model: str | None = None, device: str | None = None) -> Generator:
-    """``generators.get(backend).from_pretrained(model, device)``."""
-    return generators.get(backend).from_pretrained(model, device=device)
+def backend_options(backend: str, **options: Any) -> dict[str, Any]:
+    """The ``options`` given (not ``None``), checked against those ``backend`` declares: an unknown
+    backend or option is a one-line :class:`InputError` naming both."""
+    factory = generators.get(backend)
+    given = {key: value for key, value in options.items() if value is not None}
+    for key in sorted(given):
+        if key not in factory.options:
+            takes = ", ".join(sorted(factory.options)) or "none"
+            raise InputError(f"generator {backend!r} has no option {key!r} (its options: {takes})")
+    return given
+
+
+def create_generator(backend: str, model: str | None = None, device: str | None = None,
+                     **options: Any) -> Generator:
+    """``generators.get(backend).from_pretrained(model, device, **options)`` with the options
+    :func:`backend_options` keeps."""
+    return generators.get(backend).from_pretrained(model, device=device, **backend_options(backend, **options))

@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from text3d.prompts.grounding import Grounding
+from text3d.data.toyworld.vocabulary import CATEGORIES
+from text3d.prompts.grounding import Grounding, category_by_word_similarity
 
 
 @dataclass
@@ -32,8 +33,6 @@ class ClosedVocabularyText:
 
     @property
     def warnings(self) -> list[str]:
-        from text3d.data.toyworld.vocabulary import CATEGORIES
-
         return [f"no toyworld category for {noun!r}; generating the nearest, {CATEGORIES[g.name].noun!r} "
                 f"(MiniLM cosine {g.score:.2f})" for noun, g in self.substitutions]
 
@@ -53,20 +52,19 @@ def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
     (plural when typed plural). When the caption does not contain the typed noun (an LLM
     rephrased it), the prompt with the replacement is returned instead. ``category`` is the
     one category the prompt then asks for, when it names a single object."""
-    from text3d.data.toyworld.vocabulary import CATEGORIES
-    from text3d.prompts.backends._prompt_parse import plural, split_objects
-    from text3d.prompts.grounding import nearest_category
+    from text3d.prompts.embedded import read_prompt
+    from text3d.text import plural
 
     result = ClosedVocabularyText(text)
     rewritten_prompt = prompt
     found_everywhere = True
-    objects = split_objects(prompt)
+    objects = read_prompt(prompt).objects
     categories = [obj.category.name if obj.category is not None else None for obj in objects]
     for index, obj in enumerate(objects):
         noun = obj.unnamed_noun()
         if not noun:
             continue
-        nearest = nearest_category(noun)
+        nearest = category_by_word_similarity(noun)
         name = CATEGORIES[nearest.name].noun
         name = plural(name) if obj.plural else name
         # the whole phrase where it stands as typed ("yacht club"), else its head, which English

@@ -27,7 +27,7 @@ from typing import Any
 
 from text3d.assets.asset import Asset
 from text3d.errors import InputError, Text3DError, one_line
-from text3d.generators.base import Condition, Generator, load_generator
+from text3d.generators.base import Condition, Generator, backend_options, create_generator
 from text3d.limits import (
     MAX_CANDIDATES,
     MAX_CFG,
@@ -81,7 +81,11 @@ class GenerationResult:
 
 
 class Pipeline:
-    """A configured augment + generate pipeline (load once, call many times)."""
+    """A configured augment + generate pipeline (load once, call many times).
+
+    ``steps`` and ``cfg`` go to every ``generate`` call; ``candidates`` is an option of the
+    backend's constructor (the embedded backend's best-of-K), refused in one line by a backend
+    without it."""
 
     def __init__(self, backend: str = DEFAULT_BACKEND, augment: str = DEFAULT_AUGMENT, model: str | None = None,
                  device: str | None = None, steps: int | None = None, cfg: float | None = None,
@@ -93,8 +97,7 @@ class Pipeline:
         self.augment_name = augment
         self.steps = steps
         self.cfg = cfg
-        self.candidates = candidates
-        self.generator: Generator = load_generator(backend, model, device)
+        self.generator: Generator = create_generator(backend, model, device, candidates=candidates)
 
     def __call__(self, prompt: str, seed: int = 0) -> GenerationResult:
         check_prompt(prompt)
@@ -113,7 +116,7 @@ class Pipeline:
             augment_info = {k: v for k, v in result.to_dict().items() if k != "prompt"}
         start = time.perf_counter()
         output = self.generator.generate(Condition(prompt=prompt, caption=caption if caption != prompt else None),
-                                         seed=seed, steps=self.steps, cfg=self.cfg, candidates=self.candidates)
+                                         seed=seed, steps=self.steps, cfg=self.cfg)
         timings["generate"] = time.perf_counter() - start
         for warning in output.warnings:
             log.warning("%s", warning)
@@ -165,8 +168,10 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
              resolution: int = 512, gif: bool = True, candidates: int | None = None,
              timeout_s: float | None = None, overwrite: bool = False, wait_s: float = 0.0) -> GenerationResult:
     """Generate one asset; with ``out``, also write its asset folder (an earlier asset there is
-    replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``)."""
+    replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``).
+    ``candidates`` is the backend's option (see :class:`Pipeline`), checked before any output."""
     check_settings(steps, cfg, candidates, resolution)
+    backend_options(backend, candidates=candidates)
     check_prompt(prompt)
     check_seed("seed", seed)
     if out is None:
@@ -191,6 +196,7 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
     """Generate every prompt (read from ``source``) into the run folder ``out``; resumable.
     Returns counts."""
     check_settings(steps, cfg, candidates, resolution)
+    backend_options(backend, candidates=candidates)
     if not prompts:
         raise InputError("no prompts to generate")
     if len(prompts) > MAX_ITEMS:

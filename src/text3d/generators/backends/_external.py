@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from text3d.assets.asset import Asset
+from text3d.assets.io import load_asset
 from text3d.errors import ModelNotAvailableError, one_line
 
 
@@ -34,8 +35,6 @@ def load_weights(loader, source: str, backend: str, how: str):
 
 def asset_from_mesh_file(writer, suffix: str, up: str = "y") -> Asset:
     """Let ``writer(path)`` write a mesh file, then load it as a normalized text3d asset."""
-    from text3d.assets.io import load_asset
-
     with tempfile.TemporaryDirectory(prefix="text3d-external-") as tmp:
         path = Path(tmp) / f"asset{suffix}"
         writer(path)

@@ -1,22 +1,49 @@
 """The embedded generator: rectified-flow DiT over block-VAE latents of 32³ grids.
 
-text (MiniLM token states) or image-encoder tokens → Euler sampling with classifier-free
-guidance → 4³ × 16 latent tokens → block VAE decoder → 32³ occupancy + color → marching
-cubes at 0.5 → colored mesh with smooth normals, normalized to [-0.5, 0.5]³.
+text (MiniLM token states) or image-encoder tokens → sampler (Euler with classifier-free
+guidance) → 4³ × 16 latent tokens per candidate → block VAE decoder → 32³ occupancy + color →
+mesher (marching cubes at 0.5) → selector (best of K by the point encoder) → post-processors
+(crease normals, normalization to [-0.5, 0.5]³, material).
+
+The models (VAE, DiT, latent statistics) come from the weights folder; the parts are named in
+its ``config.json`` (``rewriter``, ``sampler``, ``mesher``, ``selector``, ``postprocessors``; see
+:mod:`text3d.generators.parts`) and handed to :class:`EmbeddedGenerator` built.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from text3d.assets.asset import Asset
+from text3d.assets.voxels import VoxelGrid
+from text3d.device import resolve_device
+from text3d.encoders.minilm import shared_text_encoder
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
+from text3d.generators.parts import PartSpec, PartSpecs
+from text3d.generators.postprocess import Mesher, PostProcessor
+from text3d.generators.rewriters import Rewriter
+from text3d.generators.samplers import Sampler
+from text3d.generators.selectors import Selector
+from text3d.nn.checkpoint import load_folder, resolve_model_folder
 
 log = logging.getLogger(__name__)
 
 GENERATOR_FOLDER = "generator"
+
+DEFAULT_PARTS = PartSpecs(
+    rewriter=PartSpec("nearest_category"),
+    sampler=PartSpec("euler_flow", {"steps": 8, "cfg": 3.0}),
+    mesher=PartSpec("marching_cubes", {"level": 0.5, "rescue_peak": 0.75}),
+    selector=PartSpec("best_of_category", {"candidates": 6}),
+    postprocessors=(PartSpec("crease_normals", {"degrees": 70.0}), PartSpec("normalize"),
+                    PartSpec("material", {"roughness": 0.6})),
+)
+"""The parts of a weights folder whose ``config.json`` names none (those of the shipped model)."""
 
 
 @generators.register("embedded")
@@ -24,12 +51,11 @@ class EmbeddedGenerator(Generator):
     """Text- or image-token-conditioned 3D generator trained on toyworld."""
 
     name = "embedded"
-    default_steps = 8
-    default_cfg = 3.0
-    default_candidates = 6
+    options = frozenset({"candidates"})
 
-    def __init__(self, vae, dit, latent_mean: np.ndarray, latent_std: np.ndarray, device, model: str,
-                 sampler: dict | None = None) -> None:
+    def __init__(self, vae: Any, dit: Any, latent_mean: np.ndarray, latent_std: np.ndarray, device: Any, model: str,
+                 *, rewriter: Rewriter, sampler: Sampler, mesher: Mesher, selector: Selector,
+                 postprocessors: Sequence[PostProcessor] = ()) -> None:
         import torch
 
         self.vae = vae.eval().requires_grad_(False)
@@ -38,32 +64,47 @@ class EmbeddedGenerator(Generator):
         self.std = torch.as_tensor(latent_std, dtype=torch.float32, device=device)
         self.device = device
         self.model = model
-        sampler = sampler or {}
-        self.default_steps = int(sampler.get("steps", self.default_steps))
-        self.default_cfg = float(sampler.get("cfg", self.default_cfg))
-        self.default_candidates = int(sampler.get("candidates", self.default_candidates))
-        self._point_encoder = None
+        self.rewriter = rewriter
+        self.sampler = sampler
+        self.mesher = mesher
+        self.selector = selector
+        self.postprocessors = tuple(postprocessors)
+
+    @property
+    def default_steps(self) -> int:
+        return self.sampler.steps
+
+    @property
+    def default_cfg(self) -> float:
+        return self.sampler.cfg
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "EmbeddedGenerator":
-        from text3d.device import resolve_device
-        from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
-        from text3d.nn.checkpoint import load_folder, resolve_model_folder
+    def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None,
+                        candidates: int | None = None) -> "EmbeddedGenerator":
+        """The model of the weights folder ``name_or_path`` (default: the shipped one) with the parts
+        its config names; ``candidates`` replaces the selector's number of candidates."""
+        from text3d.nn.block_vae import BlockVAE, BlockVAEConfig  # torch: off the light import path
         from text3d.nn.dit import DiTConfig, FlowDiT
 
         folder = resolve_model_folder(name_or_path, GENERATOR_FOLDER)
         state, config = load_folder(folder)
+        specs = PartSpecs.from_config(config, DEFAULT_PARTS)
+        if candidates is not None:
+            specs = specs.with_args("selector", candidates=int(candidates))
         vae = BlockVAE(BlockVAEConfig(**config["vae"]))
         dit = FlowDiT(DiTConfig(**config["dit"]))
         vae.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("vae.")})
         dit.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("dit.")})
         dev = resolve_device(device)
+        parts = specs.build(str(dev))
         name = "embedded" if Path(folder).parent.name == "weights" else str(folder)
         return cls(vae.to(dev), dit.to(dev), np.array(config["latent_mean"]), np.array(config["latent_std"]), dev,
-                   f"text3d-flow-{name}", config.get("sampler"))
+                   f"text3d-flow-{name}", rewriter=parts.rewriter, sampler=parts.sampler, mesher=parts.mesher,
+                   selector=parts.selector, postprocessors=parts.postprocessors)
 
     # ------------------------------------------------------------------ sampling
-    def _context(self, condition: Condition):
+    def _context(self, condition: Condition) -> tuple[Any, Any, str]:
+        """(context (1, L, W), mask (1, L), modality) of the DiT's cross-attention."""
         import torch
 
         if condition.tokens is not None:
@@ -73,8 +114,6 @@ class EmbeddedGenerator(Generator):
                 tokens = tokens[None]
             context, mask = self.dit.condition(tokens, None, "image")
             return context, mask, "image"
-        from text3d.encoders.minilm import shared_text_encoder
-
         encoding = shared_text_encoder(str(self.device)).encode([condition.text])
         context, mask = self.dit.condition(encoding.tokens.float(), encoding.mask, "text")
         return context, mask, "text"
@@ -85,79 +124,47 @@ class EmbeddedGenerator(Generator):
         the noise of seed ``seed + j`` (so ``count=1`` is the single sample of ``seed``)."""
         import torch
 
-        from text3d.nn.flow import euler_sample
-
         with torch.inference_mode():
             context, mask, modality = self._context(condition)
             context, mask = context.expand(count, -1, -1), mask.expand(count, -1)
             null, null_mask = self.dit.null_condition(count, modality, self.device)
             shape = (1, self.dit.config.tokens, self.dit.config.token_dim)
-            noise = torch.cat([torch.randn(shape, generator=torch.Generator(device="cpu").manual_seed(int(seed) + j))
-                               for j in range(count)]).to(self.device)
-            x = euler_sample(self.dit, noise, context, mask, null, null_mask, steps=steps or self.default_steps,
-                             cfg=self.default_cfg if cfg is None else cfg)
+            noise = self.sampler.noise(shape, [int(seed) + j for j in range(count)], self.device)
+            x = self.sampler(self.dit, noise, context, mask, null, null_mask, steps=steps, cfg=cfg)
             return x * self.std + self.mean
 
-    def decode(self, latents: "torch.Tensor") -> list:  # noqa: F821
-        """Latent tokens (B, N, D) → B :class:`~text3d.assets.voxels.VoxelGrid`."""
+    def decode(self, latents: "torch.Tensor") -> list[VoxelGrid]:  # noqa: F821
+        """Latent tokens (B, N, D) → B voxel grids (occupancy (R, R, R), colors (R, R, R, 3))."""
         import torch
-
-        from text3d.assets.voxels import VoxelGrid
 
         with torch.inference_mode():
             occupancy, colors = self.vae.decode(latents)
         return [VoxelGrid(o.float().cpu().numpy(), c.permute(1, 2, 3, 0).float().cpu().numpy())
                 for o, c in zip(occupancy, colors)]
 
-    def point_encoder(self):
-        """The embedded point encoder that picks among candidates (loaded on first use)."""
-        if self._point_encoder is None:
-            from text3d.encoders.embedded import EmbeddedPointEncoder
-
-            self._point_encoder = EmbeddedPointEncoder.from_pretrained(device=str(self.device))
-        return self._point_encoder
-
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
-        """Sample ``candidates`` assets (seeds ``seed`` … ``seed + K - 1``) and keep the one the point
-        encoder finds most like the category the prompt names (:mod:`text3d.generators.best_of`);
-        one sample when the prompt names no single category or for image-token conditions."""
-        from text3d.assets.normals import crease_normals
-        from text3d.generators.closed_vocabulary import nearest_known_text
-
-        warnings: list[str] = []
-        info: dict = {"steps": steps or self.default_steps, "cfg": self.default_cfg if cfg is None else cfg}
-        target = None
-        if condition.tokens is None:
-            known = nearest_known_text(condition.prompt, condition.text)
-            if known.substitutions:
-                condition = Condition(prompt=condition.prompt, caption=known.text)
-                warnings.extend(known.warnings)
-                info["nearest_categories"] = [{"typed": noun, "category": g.name, "cosine": round(g.score, 3)}
-                                              for noun, g in known.substitutions]
-            target = known.category
-        count = max(1, self.default_candidates if candidates is None else int(candidates)) if target else 1
-        latents = self.sample_latents(condition, seed, steps, cfg, count)
-        grids = self.decode(latents)
-        empty = [float(grid.occupancy.max()) <= 0.5 for grid in grids]
-        for grid, is_empty in zip(grids, empty):
-            if is_empty:  # rescaled so that its densest region becomes the mesh
-                grid.occupancy = grid.occupancy / max(float(grid.occupancy.max()), 1e-6) * 0.75
-        meshes = [grid.to_asset(level=0.5) for grid in grids]
+                 cfg: float | None = None) -> GeneratorOutput:
+        """Rewrite the condition, sample the selector's number of candidates (seeds ``seed`` …
+        ``seed + K - 1``), mesh them, keep the one the selector picks and post-process it. One
+        sample when the prompt names no single category, or for image-token conditions."""
+        rewrite = self.rewriter(condition)
+        info: dict[str, Any] = {"steps": steps or self.sampler.steps, "cfg": self.sampler.cfg if cfg is None else cfg,
+                                **rewrite.info}
+        warnings = list(rewrite.warnings)
+        count = self.selector.count(rewrite.category)
+        meshed = [self.mesher(grid) for grid in self.decode(self.sample_latents(rewrite.condition, seed, steps, cfg,
+                                                                                  count))]
         chosen = 0
         if count > 1:
-            from text3d.generators.best_of import select_by_category
-
-            selection = select_by_category(meshes, target, self.point_encoder())
+            selection = self.selector([m.asset for m in meshed], rewrite.category)
             chosen = selection.index
-            info["candidates"] = {"count": count, "chosen_seed": seed + chosen, "category": target,
+            info["candidates"] = {"count": count, "chosen_seed": seed + chosen, "category": selection.category,
                                   "probabilities": [round(p, 4) for p in selection.probabilities]}
-        grid, asset = grids[chosen], meshes[chosen]
-        if empty[chosen]:
-            warnings.append("the sampled grid is empty at level 0.5; using its densest region")
-        v, f, n, source = crease_normals(asset.vertices, asset.faces, crease_degrees=70.0)
-        asset.vertices, asset.faces, asset.vertex_normals = v, f, n
-        asset.vertex_colors = asset.vertex_colors[source]
-        asset.roughness = 0.6
-        info["occupied_voxels"] = int((grid.occupancy > 0.5).sum())
-        return GeneratorOutput(asset=asset.normalized(), info=info, warnings=warnings)
+        kept = meshed[chosen]
+        if kept.warning:
+            warnings.append(kept.warning)
+        asset: Asset = kept.asset
+        for postprocess in self.postprocessors:
+            asset = postprocess(asset)
+        info["occupied_voxels"] = kept.occupied_voxels
+        return GeneratorOutput(asset=asset, info=info, warnings=warnings)

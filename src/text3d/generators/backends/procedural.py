@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from text3d.data.toyworld.instance import make_object, side_by_side
+from text3d.data.toyworld.objects import ToyObject
+from text3d.data.toyworld.parse import parse_prompt
+from text3d.data.toyworld.vocabulary import CATEGORIES
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
 
 log = logging.getLogger(__name__)
@@ -23,12 +27,7 @@ class ProceduralGenerator(Generator):
         return cls()
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
-        from text3d.data.toyworld.instance import make_object, side_by_side
-        from text3d.data.toyworld.objects import ToyObject
-        from text3d.data.toyworld.parse import parse_prompt
-        from text3d.data.toyworld.vocabulary import CATEGORIES
-
+                 cfg: float | None = None) -> GeneratorOutput:
         parsed = parse_prompt(condition.prompt)
         if condition.caption:  # the caption may add part colors and counts the prompt left open
             extra = parse_prompt(condition.caption)

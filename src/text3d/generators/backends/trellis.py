@@ -22,6 +22,8 @@ import logging
 
 import numpy as np
 
+from text3d.device import resolve_device
+from text3d.errors import InputError
 from text3d.generators.backends._external import asset_from_mesh_file, import_external, load_weights
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
 
@@ -46,8 +48,6 @@ class _TrellisBase(Generator):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "_TrellisBase":
-        from text3d.device import resolve_device
-
         pipelines = import_external("trellis.pipelines", cls.name, INSTALL)
         source = name_or_path or cls.default_model
         pipeline = load_weights(getattr(pipelines, cls.pipeline_class).from_pretrained, source, cls.name, INSTALL)
@@ -67,7 +67,7 @@ class _TrellisBase(Generator):
         raise NotImplementedError
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
+                 cfg: float | None = None) -> GeneratorOutput:
         import torch
 
         postprocessing = import_external("trellis.utils.postprocessing_utils", self.name, INSTALL)
@@ -116,8 +116,6 @@ class TrellisImageGenerator(_TrellisBase):
         """{"cond": DINOv2 tokens (1, 1374, 1024), "neg_cond": zeros}, or the injected tokens."""
         import torch
         from PIL import Image
-
-        from text3d.errors import InputError
 
         if condition.tokens is not None:
             tokens = torch.as_tensor(np.asarray(condition.tokens), dtype=torch.float32, device=self.device)

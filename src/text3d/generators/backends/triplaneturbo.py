@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from text3d.device import resolve_device
 from text3d.generators.backends._external import asset_from_mesh_file, import_external, load_weights
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
 
@@ -41,8 +42,6 @@ class TriplaneTurboGenerator(Generator):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "TriplaneTurboGenerator":
-        from text3d.device import resolve_device
-
         package = import_external("triplaneturbo_executable", cls.name, INSTALL)
         source = name_or_path or DEFAULT_WEIGHTS
         pipeline = load_weights(package.TriplaneTurboTextTo3DPipeline.from_pretrained, source, cls.name, INSTALL)
@@ -70,7 +69,7 @@ class TriplaneTurboGenerator(Generator):
             self.pipeline.encode_prompt = original
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
-                 cfg: float | None = None, candidates: int | None = None) -> GeneratorOutput:
+                 cfg: float | None = None) -> GeneratorOutput:
         import torch
 
         exporter = import_external("triplaneturbo_executable.utils.mesh_exporter", self.name, INSTALL)

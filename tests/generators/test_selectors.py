@@ -1,10 +1,10 @@
-"""Best-of-K selection: surface sampling and the point encoder's choice."""
+"""Candidate selectors: surface sampling, the point encoder's choice, how many candidates are drawn."""
 
 import numpy as np
 import pytest
 
 from text3d.assets.asset import Asset
-from text3d.generators.best_of import select_by_category, surface_points
+from text3d.generators.selectors import BestOfCategory, select_by_category, selectors, surface_points
 
 
 def cube() -> Asset:
@@ -52,6 +52,18 @@ def test_a_candidate_without_surface_scores_zero_and_loses():
     logits = np.zeros((1, len(CATEGORY_NAMES)), np.float32)
     selection = select_by_category([flat, cube()], "mug", FixedLogits(logits))
     assert selection.index == 1 and selection.probabilities[0] == 0.0 and selection.probabilities[1] > 0
+
+
+def test_best_of_category_draws_k_only_for_one_category_and_judges_with_its_encoder():
+    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
+
+    selector = selectors.get("best_of_category")(candidates=3)
+    assert isinstance(selector, BestOfCategory) and (selector.count("mug"), selector.count(None)) == (3, 1)
+    assert selectors.get("best_of_category")(candidates=0).count("mug") == 1  # at least one sample
+    logits = np.zeros((2, len(CATEGORY_NAMES)), np.float32)
+    logits[1, CATEGORY_NAMES.index("mug")] = 3.0
+    selector._encoder = FixedLogits(logits)  # stands in for the shipped point encoder
+    assert selector([cube(), cube()], "mug").index == 1
 
 
 @pytest.mark.slow

@@ -1,0 +1,65 @@
+"""Samplers of the embedded generator: noise → latent tokens, named in its ``config.json``.
+
+A sampler draws the starting noise of each candidate from its own seed and integrates the
+velocity model from that noise to data. It is a part, like TRELLIS's samplers named in its
+``pipeline.json``: ``{"name": "euler_flow", "args": {"steps": 8, "cfg": 3.0}}`` builds
+:class:`EulerFlowSampler` with those defaults; ``generate(steps=…, cfg=…)`` overrides them per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from text3d.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+
+
+class Sampler(Protocol):
+    """What the embedded backend asks of a sampler: default ``steps`` and ``cfg``, noise, integration."""
+
+    steps: int
+    cfg: float
+
+    def noise(self, shape: tuple[int, ...], seeds: Sequence[int], device: Any) -> "torch.Tensor": ...
+
+    def __call__(self, velocity: Any, noise: "torch.Tensor", context: "torch.Tensor", mask: "torch.Tensor",
+                 null_context: "torch.Tensor", null_mask: "torch.Tensor", steps: int | None = None,
+                 cfg: float | None = None) -> "torch.Tensor": ...
+
+
+samplers: Registry[Sampler] = Registry("sampler", ())
+"""Sampler name → class; ``args`` of the config are its constructor's keywords."""
+
+
+@samplers.register("euler_flow")
+@dataclass(frozen=True)
+class EulerFlowSampler:
+    """Rectified-flow Euler integration with classifier-free guidance (:func:`text3d.nn.flow.euler_sample`).
+
+    ``steps`` uniform steps from t = 0 (noise) to t = 1 (data); with guidance weight ``cfg`` the
+    velocity is v_∅ + cfg·(v_c − v_∅).
+    """
+
+    steps: int = 8
+    cfg: float = 3.0
+
+    def noise(self, shape: tuple[int, ...], seeds: Sequence[int], device: Any) -> "torch.Tensor":
+        """Standard normal noise (len(seeds), *shape[1:]); row j comes from a CPU generator seeded
+        ``seeds[j]``, so a candidate's sample does not depend on how many are drawn with it."""
+        import torch
+
+        rows = [torch.randn(shape, generator=torch.Generator(device="cpu").manual_seed(int(seed))) for seed in seeds]
+        return torch.cat(rows).to(device)
+
+    def __call__(self, velocity: Any, noise: "torch.Tensor", context: "torch.Tensor", mask: "torch.Tensor",
+                 null_context: "torch.Tensor", null_mask: "torch.Tensor", steps: int | None = None,
+                 cfg: float | None = None) -> "torch.Tensor":
+        """Data latents (B, N, D) from ``noise`` (B, N, D) under ``context`` (B, L, W) and its mask."""
+        from text3d.nn.flow import euler_sample  # imports torch: kept off the light import path
+
+        return euler_sample(velocity, noise, context, mask, null_context, null_mask, steps=steps or self.steps,
+                            cfg=self.cfg if cfg is None else cfg)
