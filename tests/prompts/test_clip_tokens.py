@@ -2,7 +2,7 @@ import pytest
 
 from text3d.data.toyworld.vocabulary import CATEGORIES
 from text3d.prompts import clip_tokens
-from text3d.prompts.backends.embedded import embedded_caption
+from text3d.prompts.embedded import embedded_caption
 from text3d.prompts.clip_tokens import (
     clip_preprocess,
     clip_token_count,

@@ -136,12 +136,12 @@ def test_sizes_ground_through_wordnet_adjectives():
 
 @pytest.mark.slow
 def test_the_augmenter_reads_the_hand_labelled_development_words():
-    from text3d.prompts.backends._prompt_parse import split_objects
+    from text3d.prompts.embedded import read_prompt
 
     listed = {w for info in CATEGORIES.values() for w in info.words + info.paraphrases}
     cases = [(word, name) for name, words in DEV_WORDS.items() for word in words]
     assert not listed & {word for word, _ in cases}
-    read = [getattr(split_objects(word)[0].category, "name", None) for word, _ in cases]
+    read = [getattr(read_prompt(word).objects[0].category, "name", None) for word, _ in cases]
     assert np.mean([got == name for got, (_, name) in zip(read, cases)]) >= 0.78  # measured 0.830
 
 
@@ -169,10 +169,10 @@ def test_a_category_word_s_later_senses_count_only_when_another_word_corroborate
     assert grounding.link_distance({1: 0}, {3: 0}) == float("inf")
 
 
-def test_nearest_category_always_answers_and_agrees_with_the_thresholded_minilm_tier():
-    from text3d.prompts.grounding import MINILM_MIN_SIMILARITY, minilm_category, nearest_category
+def test_category_by_word_similarity_always_answers_and_agrees_with_the_thresholded_minilm_tier():
+    from text3d.prompts.grounding import MINILM_MIN_SIMILARITY, category_by_word_similarity, minilm_category
 
-    near = nearest_category("champignon")
+    near = category_by_word_similarity("champignon")
     assert near.name == "mushroom" and near.source == "minilm-nearest"
     assert near.score < MINILM_MIN_SIMILARITY and minilm_category("champignon") is None
-    assert minilm_category("sailboat").name == nearest_category("sailboat").name == "sailboat"
+    assert minilm_category("sailboat").name == category_by_word_similarity("sailboat").name == "sailboat"

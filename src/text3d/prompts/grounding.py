@@ -196,11 +196,11 @@ def _vocabulary_vectors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> 
 def minilm_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
     """The category whose training words are most similar to ``phrase`` under MiniLM
     (mean cosine), or None below ``MINILM_MIN_SIMILARITY``."""
-    found = nearest_category(phrase, vocabulary)
+    found = category_by_word_similarity(phrase, vocabulary)
     return Grounding(found.name, "minilm", found.score) if found.score >= MINILM_MIN_SIMILARITY else None
 
 
-def nearest_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding:
+def category_by_word_similarity(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding:
     """The category whose training words are most similar to ``phrase`` under MiniLM (mean
     cosine), however low: what a closed-vocabulary generator builds for a word that grounds to
     nothing ("heli" → helicopter, "koi" → whatever is nearest)."""

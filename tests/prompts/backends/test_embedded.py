@@ -3,20 +3,23 @@ import pytest
 from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_PARAPHRASES, COLOR_WORDS, MATERIALS, SIZE_WORDS
 from text3d.errors import InputError
 from text3d.prompts import augment
-from text3d.prompts.backends.embedded import (
-    EmbeddedAugmenter,
-    article,
-    embedded_caption,
-    parse_object,
-    singular,
-    split_objects,
-)
+from text3d.prompts.backends.embedded import EmbeddedAugmenter
 from text3d.prompts.clip_tokens import clip_token_count
-from text3d.prompts.rules import check_caption, word_count
-from text3d.prompts.words import words
+from text3d.prompts.embedded import embedded_caption, read_prompt
+from text3d.prompts.embedded.read import read_object
+from text3d.prompts.rules import check_caption
+from text3d.text import word_count, words
 
 UNKNOWN = ["vintage brass telescope", "medieval iron helmet", "owl", "old leather saddle", "red apples",
            "car tire", "steaming bowl of ramen", "two antique pocket watches"]
+
+
+def parse_object(tokens: list[str]):
+    return read_object(tuple(tokens))
+
+
+def split_objects(prompt: str):
+    return read_prompt(prompt).objects
 
 
 def assert_valid(prompt: str, caption: str) -> None:
@@ -73,7 +76,7 @@ def test_words_outside_the_vocabulary_are_grounded_and_kept_as_typed():
     yacht = parse_object(["yacht"])
     assert yacht.category.name == "sailboat" and yacht.grounded is not None
     crimson = parse_object(["crimson", "ball"])
-    assert crimson.colors == [] and crimson.grounded_colors == {0: "red"}
+    assert crimson.colors == () and dict(crimson.grounded_colors) == {0: "red"}
     caption = embedded_caption("crimson yacht", seed=0)
     assert_valid("crimson yacht", caption)
     assert caption.startswith("A sailboat with") and caption.endswith("(crimson yacht).")  # typed words last
@@ -81,12 +84,12 @@ def test_words_outside_the_vocabulary_are_grounded_and_kept_as_typed():
     long = "average-sized crimson yacht with tall masts and many tiny flags flapping in the wind near the harbor"
     assert_valid(long, embedded_caption(long, seed=0))  # too long to repeat the prompt: typed words stay in place
     trailing = parse_object("yacht in rose".split())
-    assert trailing.category.name == "sailboat" and trailing.grounded_colors == {2: "pink"}
+    assert trailing.category.name == "sailboat" and dict(trailing.grounded_colors) == {2: "pink"}
 
 
 def test_grounding_does_not_touch_prompts_in_the_vocabulary():
     parsed = parse_object("small blue sailboat".split())
-    assert parsed.grounded is None and parsed.grounded_colors == {}
+    assert parsed.grounded is None and parsed.grounded_colors == ()
 
 
 def test_longest_category_match_wins_and_the_head_noun_decides():
@@ -136,17 +139,10 @@ def test_long_prompts_stay_within_the_limits():
 
 def test_attributes_of_the_vocabulary_are_recognized():
     for color_words in COLOR_WORDS.values():
-        assert parse_object([color_words[0], "ball"]).colors == [0]
+        assert parse_object([color_words[0], "ball"]).colors == (0,)
     for info in MATERIALS.values():
         assert parse_object([info.words[0], "chair"]).material == 0
     assert all(parse_object([w, "car"]).category.name == "car" for ws in SIZE_WORDS.values() for w in ws)
-
-
-def test_helpers():
-    assert [singular(w) for w in ("wheels", "benches", "ponies", "glass", "cactus", "canvas")] == \
-        ["wheel", "bench", "pony", "glass", "cactus", "canvas"]
-    assert [article(w) for w in ("owl", "unicorn", "hour glass", "boat", "umbrella")] == \
-        ["an", "a", "an", "a", "an"]
 
 
 def test_backend_through_the_stage():

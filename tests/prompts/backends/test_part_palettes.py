@@ -4,7 +4,7 @@ import numpy as np
 
 from text3d.data.toyworld.vocabulary import COLOR_NAMES
 from text3d.prompts.backends._part_palettes import main_color_shares, main_part
-from text3d.prompts.backends.embedded import embedded_caption
+from text3d.prompts.embedded import embedded_caption
 
 
 def test_main_color_shares_are_measured_from_toyworld_programs():

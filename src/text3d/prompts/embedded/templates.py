@@ -1,5 +1,5 @@
 """Caption templates of the embedded augmenter (``{a_head}``, ``{head}``, ``{parts}``, ``{objects}``,
-``{count}`` are filled in by :mod:`text3d.prompts.backends.embedded`)."""
+``{count}`` are filled in by :mod:`text3d.prompts.embedded.compose`)."""
 
 SINGLE_TEMPLATES = (
     "{a_head} with {parts}; a single object on a plain background.",
