@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from text3d.train.encoders import cosine_lr, multi_positive_nce, positives
+from text3d.train.encoders import multi_positive_nce, positives
+from text3d.train.loop import cosine_lr
 
 
 def test_positive_mask_follows_signatures():

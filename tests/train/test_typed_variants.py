@@ -3,7 +3,7 @@
 import numpy as np
 
 from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_PARAPHRASES, MATERIAL_PARAPHRASES, SIZE_PARAPHRASES
-from text3d.prompts.backends.embedded import embedded_caption
+from text3d.prompts.embedded import embedded_caption
 from text3d.prompts.grounding import ground_color, ground_size
 from text3d.train.generator import item_text_pool
 from text3d.train.typed_variants import color_alternatives, size_alternatives, typed_variant
@@ -35,9 +35,9 @@ def test_a_variant_swaps_colors_and_sizes_and_keeps_the_noun():
 
 
 def test_the_training_pool_holds_captions_of_retyped_prompts():
-    data = {"texts": [["red mug", "A red ceramic mug."]], "prompt": ["red mug"]}
-    pool = item_text_pool(data, seed=0, typed_variants=2)[0]
+    texts, prompts = [["red mug", "A red ceramic mug."]], ["red mug"]
+    pool = item_text_pool(texts, prompts, seed=0, typed_variants=2)[0]
     retyped = [text for text in pool if text.endswith(").")]
     assert pool[:2] == ["red mug", "A red ceramic mug."] and 1 <= len(retyped) <= 2
     assert all("red" in text and "mug" in text for text in retyped)
-    assert item_text_pool(data, seed=0, typed_variants=0)[0] == pool[:3]
+    assert item_text_pool(texts, prompts, seed=0, typed_variants=0)[0] == pool[:3]

@@ -11,6 +11,7 @@ hash of the arguments, so a rerun (or a resumed training) does not render again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,16 +19,24 @@ import multiprocessing as mp
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from text3d.data.toyworld.instance import item_spec, make_instance
+from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, category_index, color_index, load_programs
+from text3d.progress import track
+from text3d.render.cameras import Camera
+from text3d.render.points import sample_surface_points
+from text3d.render.renderer import render
+from text3d.store.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What to render: items ``index ∈ [0, n)`` of :func:`item_spec` from ``base_seed``."""
+    """What to render: items ``index ∈ [0, n)`` of :func:`item_spec` from ``base_seed``.
+    Its fields, hashed, name the cache file."""
 
     n: int
     base_seed: int = 0
@@ -43,19 +52,70 @@ class DataSpec:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _item_texts(instance) -> list[str]:
+@dataclass(frozen=True)
+class RenderedItem:
+    """What one item contributes (V views of S² pixels, R³ grid)."""
+
+    index: int
+    images: np.ndarray  # (V, S, S, 3) uint8
+    voxelized: bool  # the views show the voxel surface, not the mesh
+    category: int  # index into CATEGORY_NAMES
+    color: int  # index into COLOR_NAMES
+    kind: str  # "basic", "grouped", …
+    material: str
+    size: str
+    texts: tuple[str, ...]  # prompts and captions, the paraphrase left out
+    prompt: str
+    points: np.ndarray | None = None  # (4000, 3) float16 surface points
+    occupancy: np.ndarray | None = None  # (R, R, R) uint8, occupancy · 255
+    grid_colors: np.ndarray | None = None  # (R, R, R, 3) uint8, linear RGB · 255
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The rendered training set: N items, V views each, P point clouds (P ≤ N)."""
+
+    images: np.ndarray  # (N·V, S, S, 3) uint8, item-major
+    image_item: np.ndarray  # (N·V,) int64, the item of each image
+    voxelized: np.ndarray  # (N,) bool
+    category: np.ndarray  # (N,) int64
+    color: np.ndarray  # (N,) int64
+    grouped: np.ndarray  # (N,) bool, several objects: no single category or color
+    material: np.ndarray  # (N,) str
+    size: np.ndarray  # (N,) str
+    prompt: np.ndarray  # (N,) str, the short prompt
+    texts: tuple[tuple[str, ...], ...]  # (N,) each item's prompts and captions
+    points: np.ndarray | None = None  # (P, 4000, 3) float16
+    point_item: np.ndarray | None = None  # (P,) int64, the item of each cloud
+    occupancy: np.ndarray | None = None  # (N, R, R, R) uint8
+    grid_colors: np.ndarray | None = None  # (N, R, R, R, 3) uint8
+
+    @property
+    def items(self) -> int:
+        """N."""
+        return len(self.category)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The cache file's arrays (``texts`` as one JSON string ``texts_json``)."""
+        arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name != "texts" and getattr(self, f.name) is not None}
+        arrays["texts_json"] = np.array(json.dumps([list(t) for t in self.texts]))
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> TrainingData:
+        """Inverse of :meth:`to_arrays`."""
+        texts = tuple(tuple(t) for t in json.loads(str(arrays["texts_json"])))
+        return cls(texts=texts, **{k: v for k, v in arrays.items() if k != "texts_json"})
+
+
+def _item_texts(instance) -> tuple[str, ...]:
     texts = list(dict.fromkeys(list(instance.prompts.values()) + list(instance.captions)))
-    return [t for t in texts if t != instance.prompts.get("paraphrase")]
+    return tuple(t for t in texts if t != instance.prompts.get("paraphrase"))
 
 
-def render_item(index: int, spec: DataSpec) -> dict[str, Any]:
+def render_item(index: int, spec: DataSpec) -> RenderedItem:
     """Everything one item contributes (runs in a worker)."""
-    from text3d.data.toyworld.instance import item_spec, make_instance
-    from text3d.data.toyworld.style import load_programs
-    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, category_index, color_index
-    from text3d.render.cameras import Camera
-    from text3d.render.renderer import render
-
     programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
     category, seed = item_spec(index, spec.base_seed, programs)
     rng = np.random.default_rng([index, spec.base_seed, 99])
@@ -74,21 +134,17 @@ def render_item(index: int, spec: DataSpec) -> dict[str, Any]:
     rgb = render(asset, cams, background=background).rgb
     small = rgb.reshape(spec.views, spec.image_size, 2, spec.image_size, 2, 3).mean(axis=(2, 4))
     meta = instance.metadata()
-    out: dict[str, Any] = {
-        "index": index, "images": np.rint(small).astype(np.uint8), "voxelized": voxelized,
-        "category": category_index(category), "color": color_index(meta["color"]), "kind": instance.kind,
-        "material": meta["material"], "size": meta["size"], "texts": _item_texts(instance),
-        "prompt": instance.prompt,
-    }
+    points = None
     if spec.points_every and (index // len(programs)) % spec.points_every == 0:  # every category, 1/k seeds
-        from text3d.render.points import sample_surface_points
-
-        cloud = sample_surface_points(scene.to_asset(), 4000, 96)
-        out["points"] = cloud["points"].astype(np.float16)
-    if grid is not None:
-        out["occupancy"] = np.rint(grid.occupancy * 255).astype(np.uint8)
-        out["grid_colors"] = np.rint(np.clip(grid.colors, 0, 1) * 255).astype(np.uint8)
-    return out
+        points = sample_surface_points(scene.to_asset(), 4000, 96)["points"].astype(np.float16)
+    return RenderedItem(
+        index=index, images=np.rint(small).astype(np.uint8), voxelized=voxelized,
+        category=category_index(category), color=color_index(meta["color"]), kind=instance.kind,
+        material=meta["material"], size=meta["size"], texts=_item_texts(instance), prompt=instance.prompt,
+        points=points,
+        occupancy=None if grid is None else np.rint(grid.occupancy * 255).astype(np.uint8),
+        grid_colors=None if grid is None else np.rint(np.clip(grid.colors, 0, 1) * 255).astype(np.uint8),
+    )
 
 
 def _init_worker() -> None:
@@ -96,20 +152,16 @@ def _init_worker() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
-def _work(args: tuple[int, DataSpec]) -> dict[str, Any]:
+def _work(args: tuple[int, DataSpec]) -> RenderedItem:
     return render_item(*args)
 
 
-def build_data(spec: DataSpec, cache_dir: str | Path, workers: int = 0, progress: bool | None = None) -> dict[str, Any]:
-    """Render (or load from ``cache_dir``) the data of ``spec`` as a dict of arrays/lists."""
-    from text3d.progress import track
-    from text3d.store.atomic import write_atomic
-
+def build_data(spec: DataSpec, cache_dir: str | Path, workers: int = 0, progress: bool | None = None) -> TrainingData:
+    """Render (or load from ``cache_dir``) the data of ``spec``."""
     path = Path(cache_dir) / f"toyworld-{spec.key()}.npz"
     if path.exists():
-        with np.load(path, allow_pickle=False) as data:
-            loaded = {k: data[k] for k in data.files}
-        loaded["texts"] = json.loads(str(loaded.pop("texts_json")))
+        with np.load(path, allow_pickle=False) as arrays:
+            loaded = TrainingData.from_arrays({k: arrays[k] for k in arrays.files})
         log.info("training data: loaded %s", path)
         return loaded
     workers = workers or max(1, os.cpu_count() or 1)
@@ -121,31 +173,26 @@ def build_data(spec: DataSpec, cache_dir: str | Path, workers: int = 0, progress
             results = list(track(pool.imap(_work, jobs, chunksize=8), total=len(jobs), description="render data",
                                  enabled=progress))
     data = _stack(results, spec)
-    arrays = {k: v for k, v in data.items() if k != "texts"}
-    arrays["texts_json"] = np.array(json.dumps(data["texts"]))
-    write_atomic(path, lambda f: np.savez(f, **arrays))
+    write_atomic(path, lambda f: np.savez(f, **data.to_arrays()))
     return data
 
 
-def _stack(results: list[dict[str, Any]], spec: DataSpec) -> dict[str, Any]:
-    results.sort(key=lambda r: r["index"])
-    data: dict[str, Any] = {
-        "images": np.concatenate([r["images"] for r in results]),
-        "image_item": np.repeat(np.arange(len(results)), spec.views),
-        "voxelized": np.array([r["voxelized"] for r in results]),
-        "category": np.array([r["category"] for r in results], np.int64),
-        "color": np.array([r["color"] for r in results], np.int64),
-        "grouped": np.array([r["kind"] == "grouped" for r in results]),
-        "material": np.array([r["material"] for r in results]),
-        "size": np.array([r["size"] for r in results]),
-        "prompt": np.array([r["prompt"] for r in results]),
-        "texts": [r["texts"] for r in results],
-    }
-    with_points = [r for r in results if "points" in r]
-    if with_points:
-        data["points"] = np.stack([r["points"] for r in with_points])
-        data["point_item"] = np.array([r["index"] for r in with_points], np.int64)
-    if spec.grids:
-        data["occupancy"] = np.stack([r["occupancy"] for r in results])
-        data["grid_colors"] = np.stack([r["grid_colors"] for r in results])
-    return data
+def _stack(results: list[RenderedItem], spec: DataSpec) -> TrainingData:
+    results = sorted(results, key=lambda r: r.index)
+    with_points = [r for r in results if r.points is not None]
+    return TrainingData(
+        images=np.concatenate([r.images for r in results]),
+        image_item=np.repeat(np.arange(len(results)), spec.views),
+        voxelized=np.array([r.voxelized for r in results]),
+        category=np.array([r.category for r in results], np.int64),
+        color=np.array([r.color for r in results], np.int64),
+        grouped=np.array([r.kind == "grouped" for r in results]),
+        material=np.array([r.material for r in results]),
+        size=np.array([r.size for r in results]),
+        prompt=np.array([r.prompt for r in results]),
+        texts=tuple(r.texts for r in results),
+        points=np.stack([r.points for r in with_points]) if with_points else None,
+        point_item=np.array([r.index for r in with_points], np.int64) if with_points else None,
+        occupancy=np.stack([r.occupancy for r in results]) if spec.grids else None,
+        grid_colors=np.stack([r.grid_colors for r in results]) if spec.grids else None,
+    )

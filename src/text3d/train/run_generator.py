@@ -3,23 +3,46 @@ weights + model card (with a quick held-out check of what it generates)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import platform
 import time
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+import torch
 
-from text3d.train.generator import GeneratorTrainConfig
+from text3d.data.toyworld.instance import item_spec, make_instance
+from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, load_programs
+from text3d.encoders.embedded import EmbeddedImageEncoder
+from text3d.generators.backends.embedded import EmbeddedGenerator
+from text3d.generators.base import Condition
+from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
+from text3d.nn.checkpoint import load_folder, save_folder
+from text3d.render.cameras import Camera
+from text3d.render.renderer import render
+from text3d.train.config import (
+    GENERATOR_CHECK_N,
+    VAE_STAGES,
+    GeneratorTrainConfig,
+    reproduce_command,
+    settings_section,
+    stage_key,
+)
+from text3d.train.data import DataSpec, TrainingData, build_data
+from text3d.train.generator import encode_latents, save_generator, train_flow, train_vae
 
 log = logging.getLogger(__name__)
 
+DATA_VIEWS = 2
+"""Renders per item, for image conditioning (meshes only, no voxel views)."""
 
-def _card(config: GeneratorTrainConfig, data_info: dict[str, Any], seconds: dict[str, float],
-          quality: dict[str, Any], params: dict[str, int]) -> str:
+
+def generator_card(config: GeneratorTrainConfig, seconds: dict[str, float], quality: dict[str, Any],
+                   params: dict[str, int]) -> str:
+    """The model card: the model, its training (every setting of ``config``), measured quality."""
     rows = "\n".join(f"| `{k}` | {v} |" for k, v in quality.items()) or "| (not measured) | |"
     total = sum(seconds.values())
     return f"""# text3d embedded generator
@@ -31,8 +54,8 @@ depth {config.depth}) generates those tokens with cross-attention to all-MiniLM-
 path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); marching cubes at 0.5.
 
 * Parameters: block VAE {params['vae']:,}, DiT {params['dit']:,} (weights stored in float16).
-* Training data: toyworld training seeds (base seed 0), {data_info['items']:,} items (categories
-  round-robin) with exact 32³ grids (2× supersampled occupancy), two renders each for image
+* Training data: toyworld training seeds (base seed 0), {config.items:,} items (categories
+  round-robin) with exact 32³ grids (2× supersampled occupancy), {DATA_VIEWS} renders each for image
   conditioning, and their texts (prompts, captions, embedded-augmenter captions of the prompt
   and of {config.typed_variants} versions of it retyped with outside color/size words, whose
   caption ends with the typed words in parentheses; see `text3d.train.typed_variants`).
@@ -41,8 +64,9 @@ path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); mar
   {int(config.image_fraction * 100)} % of steps image-conditioned; EMA of the DiT weights; bf16 autocast.
 * Wall time: data {seconds['data'] / 60:.1f} min, VAE {seconds['vae'] / 60:.1f} min, DiT {seconds['dit'] / 60:.1f} min,
   total {total / 60:.1f} min on {platform.processor() or platform.machine()}.
-* Reproduce: `text3d train generator --out DIR --seed {config.seed} --steps {config.steps}`
+* Reproduce: `{reproduce_command("text3d train generator", config)}`
 
+{settings_section(GeneratorTrainConfig, dataclasses.asdict(config))}
 ## Measured quality
 
 | figure | value |
@@ -51,25 +75,16 @@ path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); mar
 """
 
 
-def quick_check(folder: Path, n: int = 90, seed: int = 1_000_000) -> dict[str, Any]:
+def quick_check(folder: Path, n: int = GENERATOR_CHECK_N, seed: int = 1_000_000) -> dict[str, Any]:
     """Generate from ``n`` held-out basic prompts; category and color as the embedded encoder sees them."""
-    from text3d.data.toyworld.instance import item_spec, make_instance
-    from text3d.data.toyworld.style import load_programs
-    from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES
-    from text3d.encoders.embedded import EmbeddedImageEncoder
-    from text3d.generators.backends.embedded import EmbeddedGenerator
-    from text3d.generators.base import Condition
-    from text3d.render.cameras import Camera
-    from text3d.render.renderer import render
-
-    generator = EmbeddedGenerator.from_pretrained(str(folder))
+    generator = EmbeddedGenerator.from_pretrained(str(folder), candidates=1)  # one sample: the model alone
     encoder = EmbeddedImageEncoder.from_pretrained()
     programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
     images, cats, colors = [], [], []
     for i in range(n):
         category, s = item_spec(i, seed, programs)
         instance = make_instance(category, s, kind="basic")
-        asset = generator.generate(Condition(instance.prompt), seed=i, candidates=1).asset  # the model alone
+        asset = generator.generate(Condition(instance.prompt), seed=i).asset
         images.append(render(asset, [Camera(yaw=45.0 * (i % 8), pitch=30.0, resolution=128)]).rgb[0])
         cats.append(CATEGORY_NAMES.index(category))
         colors.append(COLOR_NAMES.index(instance.attributes["color"]))
@@ -81,16 +96,12 @@ def quick_check(folder: Path, n: int = 90, seed: int = 1_000_000) -> dict[str, A
             "color_accuracy": round(float(np.mean((emb @ color_text.T).argmax(1) == np.array(colors))), 4)}
 
 
-def _cached_vae(out: Path, data: dict[str, Any], config: GeneratorTrainConfig, log_file, progress: bool | None):
+def _cached_vae(out: Path, data: TrainingData, config: GeneratorTrainConfig, log_file: IO[str],
+                progress: bool | None) -> BlockVAE:
     """The stage-1 VAE: trained once and kept in ``out/stage1-vae`` so a rerun (a resumed or
     re-tuned DiT training with the same data and VAE settings) skips it."""
-    from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
-    from text3d.nn.checkpoint import load_folder, save_folder
-    from text3d.train.generator import train_vae
-
     folder = out / "stage1-vae"
-    key = {"items": config.items, "vae_steps": config.vae_steps, "vae_batch": config.vae_batch,
-           "vae_lr": config.vae_lr, "latent": config.latent, "seed": config.seed}
+    key = stage_key(config, VAE_STAGES)
     if (folder / "config.json").exists():
         state, saved = load_folder(folder)
         if saved.get("key") == key:
@@ -103,20 +114,14 @@ def _cached_vae(out: Path, data: dict[str, Any], config: GeneratorTrainConfig, l
     return vae
 
 
-def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int = 90,
+def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int = GENERATOR_CHECK_N,
                     progress: bool | None = None) -> dict[str, Any]:
     """Train into ``out/generator``; returns timings and the quick check."""
-    import torch
-
-    from text3d.encoders.embedded import EmbeddedImageEncoder
-    from text3d.train.data import DataSpec, build_data
-    from text3d.train.generator import encode_latents, save_generator, train_flow
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    data = build_data(DataSpec(n=config.items, views=2, voxel_prob=0.0, grids=True), out / "cache",
+    data = build_data(DataSpec(n=config.items, views=DATA_VIEWS, voxel_prob=0.0, grids=True), out / "cache",
                       workers=config.workers, progress=progress)
     seconds["data"] = time.perf_counter() - start
     with (out / "train_log.jsonl").open("a") as log_file:
@@ -131,21 +136,20 @@ def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int 
         image_tokens = None
         if config.image_fraction > 0:
             encoder = EmbeddedImageEncoder.from_pretrained(device=config.device)
-            views = data["images"].shape[0] // config.items
-            image_tokens = encoder.tokens(list(data["images"])).half().reshape(config.items, views, -1,
-                                                                               encoder.config.width)
+            views = data.images.shape[0] // config.items
+            image_tokens = encoder.tokens(list(data.images)).half().reshape(config.items, views, -1,
+                                                                            encoder.config.width)
         dit = train_flow(data, standardized, config, log_file, image_tokens, progress,
                          checkpoint=out / "stage2-dit.pt")
         seconds["dit"] = time.perf_counter() - start
     params = {"vae": sum(p.numel() for p in vae.parameters()), "dit": sum(p.numel() for p in dit.parameters())}
-    data_info = {"items": config.items}
-    training = {"config": asdict(config), "seconds": {k: round(v, 1) for k, v in seconds.items()},
+    training = {"config": dataclasses.asdict(config), "seconds": {k: round(v, 1) for k, v in seconds.items()},
                 "torch": torch.__version__}
     folder = out / "generator"
-    save_generator(folder, vae, dit, mean, std, training, _card(config, data_info, seconds, {}, params))
+    save_generator(folder, vae, dit, mean, std, training, generator_card(config, seconds, {}, params))
     quality = quick_check(folder, check_n) if check_n else {}
     if quality:
         save_generator(folder, vae, dit, mean, std, {**training, "quality": quality},
-                       _card(config, data_info, seconds, quality, params))
+                       generator_card(config, seconds, quality, params))
     (out / "summary.json").write_text(json.dumps({"seconds": seconds, **quality}, indent=2))
     return {"seconds": {k: round(v, 1) for k, v in seconds.items()}, **quality}

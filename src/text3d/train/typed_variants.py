@@ -27,6 +27,7 @@ from text3d.data.toyworld.vocabulary import (
     SIZE_PARAPHRASES,
     SIZE_WORDS,
 )
+from text3d.prompts.grounding import ground_color, ground_size
 
 SIZE_ADJECTIVES = ("gigantic", "enormous", "colossal", "massive", "oversized", "jumbo", "immense", "diminutive",
                    "minuscule", "wee", "pocket-sized", "teeny", "moderate-sized", "medium-size", "mid-size")
@@ -50,8 +51,6 @@ def color_alternatives() -> dict[str, tuple[str, ...]]:
     """Palette color → one-word XKCD color names the augmenter grounds to it (held-out words removed)."""
     from matplotlib.colors import XKCD_COLORS
 
-    from text3d.prompts.grounding import ground_color
-
     banned = _held_out(COLOR_PARAPHRASES) | _held_out(COLOR_WORDS) | _category_words()
     found: dict[str, list[str]] = {color: [] for color in COLOR_WORDS}
     for key in sorted(XKCD_COLORS):
@@ -66,8 +65,6 @@ def color_alternatives() -> dict[str, tuple[str, ...]]:
 @functools.lru_cache(maxsize=1)
 def size_alternatives() -> dict[str, tuple[str, ...]]:
     """Toyworld size → the ``SIZE_ADJECTIVES`` WordNet ties to it (held-out words removed)."""
-    from text3d.prompts.grounding import ground_size
-
     banned = _held_out(SIZE_PARAPHRASES) | _held_out(SIZE_WORDS)
     found: dict[str, list[str]] = {size: [] for size in SIZE_WORDS}
     for word in SIZE_ADJECTIVES:

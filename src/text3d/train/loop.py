@@ -1,0 +1,55 @@
+"""What every training loop of :mod:`text3d.train` shares: the learning-rate schedule, the
+loss log (``train_log.jsonl``, one JSON record a line) and the optimizer step."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import IO, Any
+
+import torch
+
+
+def cosine_lr(step: int, total: int, warmup: int, peak: float) -> float:
+    """Linear warm-up to ``peak``, then cosine decay to 0:
+    lr = peak·(step+1)/warmup while step < warmup, else peak·½(1 + cos(π·min(1, (step − warmup)/(total − warmup))))."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, model: torch.nn.Module | None = None,
+                   clip: float = 1.0) -> None:
+    """Backward pass and update; with ``model``, gradients clipped to global norm ``clip`` first."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if model is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+
+
+class LossLog:
+    """Appends one record every ``every`` steps (and at the last one) to an open ``train_log.jsonl``,
+    with the seconds since the log was made (``time_s``)."""
+
+    def __init__(self, handle: IO[str], model: str, total: int, every: int = 25) -> None:
+        self.handle, self.model, self.total, self.every = handle, model, total, every
+        self.start = time.perf_counter()
+
+    def due(self, step: int) -> bool:
+        """Whether ``step`` is logged."""
+        return step % self.every == 0 or step == self.total - 1
+
+    def write(self, step: int, **values: Any) -> None:
+        """One line: ``{"model", "step", **values, "time_s"}``."""
+        record = {"model": self.model, "step": step, **values, "time_s": round(time.perf_counter() - self.start, 1)}
+        self.handle.write(json.dumps(record) + "\n")
+        self.handle.flush()

@@ -1,0 +1,76 @@
+"""``text3d train``'s options are made from the trainers' config dataclasses: same flags, ranges,
+defaults and help, and the values given on the command line reach the trainer's config."""
+
+import dataclasses
+import shlex
+
+import pytest
+import typer
+
+import text3d.train.run_encoders as run_encoders
+import text3d.train.run_generator as run_generator
+from text3d.cli import _register_commands, app, main
+from text3d.train.config import (
+    ENCODER_EVALUATE_N,
+    GENERATOR_CHECK_N,
+    EncoderTrainConfig,
+    GeneratorTrainConfig,
+    option_fields,
+    reproduce_command,
+)
+
+RUN_OPTIONS = {"encoders": {"out", "evaluate", "models", "wait"}, "generator": {"out", "check", "wait"}}
+RUN_DEFAULTS = {"encoders": ("evaluate", ENCODER_EVALUATE_N), "generator": ("check", GENERATOR_CHECK_N)}
+
+
+def command_params(name):
+    _register_commands()
+    group = typer.main.get_command(app).commands["train"]
+    return {p.name: p for p in group.commands[name].params}
+
+
+@pytest.mark.parametrize("name,config_type", [("encoders", EncoderTrainConfig), ("generator", GeneratorTrainConfig)])
+def test_cli_options_are_the_config_fields(name, config_type):
+    params = command_params(name)
+    fields = option_fields(config_type)
+    assert set(params) == {f.name for f in fields} | RUN_OPTIONS[name]
+    defaults = config_type()
+    for field in fields:
+        param = params[field.name]
+        assert param.default == getattr(defaults, field.name), field.name
+        assert param.opts == [field.metadata["flag"]] and param.help == field.metadata["doc"]
+        assert (param.min, param.max) == (field.metadata["low"], field.metadata["high"]), field.name
+    option, default = RUN_DEFAULTS[name]
+    assert params[option].default == default
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    calls = []
+    monkeypatch.setattr(run_generator, "train_generator", lambda out, config, check_n: calls.append((config, check_n))
+                        or {"seconds": {}})
+    monkeypatch.setattr(run_encoders, "train_encoders",
+                        lambda out, config, evaluate_n, models: calls.append((config, evaluate_n, models))
+                        or {"seconds": 0})
+    return calls
+
+
+def test_command_line_values_reach_the_generator_config(tmp_path, captured):
+    assert main(["train", "generator", "--out", str(tmp_path / "g"), "--steps", "7", "--items", "9",
+                 "--device", "cpu", "--check", "0"]) == 0
+    assert captured == [(GeneratorTrainConfig(steps=7, items=9, device="cpu"), 0)]
+
+
+def test_command_line_values_reach_the_encoder_config(tmp_path, captured):
+    assert main(["train", "encoders", "--out", str(tmp_path / "e"), "--point-steps", "5", "--seed", "3",
+                 "--models", "point"]) == 0
+    assert captured == [(EncoderTrainConfig(point_steps=5, seed=3), ENCODER_EVALUATE_N, ("point",))]
+
+
+@pytest.mark.parametrize("config", [GeneratorTrainConfig(seed=4, steps=11, batch=8),
+                                    EncoderTrainConfig(items=90, point_steps=3)])
+def test_the_cards_reproduce_command_gives_the_same_config(tmp_path, captured, config):
+    name = "generator" if isinstance(config, GeneratorTrainConfig) else "encoders"
+    command = reproduce_command(f"text3d train {name}", config).replace("DIR", str(tmp_path / "o"))
+    assert main(shlex.split(command)[1:]) == 0
+    assert captured[0][0] == dataclasses.replace(config, device=None, workers=0)
