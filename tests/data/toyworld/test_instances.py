@@ -13,7 +13,6 @@ from text3d.data.toyworld.instance import (
     make_object,
     split_of,
 )
-from text3d.data.toyworld.style import load_programs
 from text3d.data.toyworld.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS
 from text3d.data.toyworld.vocabulary import (
     CATEGORIES,
@@ -22,6 +21,7 @@ from text3d.data.toyworld.vocabulary import (
     MATERIAL_PARAPHRASES,
     PALETTE,
     SIZE_PARAPHRASES,
+    load_programs,
 )
 from text3d.errors import InputError
 

@@ -4,7 +4,12 @@ Seed ranges (disjoint):
 
 * ``TRAIN_SEEDS`` = [0, 1,000,000): training data of every embedded model.
 * ``HELDOUT_SEEDS`` = [1,000,000, 2,000,000): held-out evaluation; only these instances get
-  paraphrase prompts, whose words never occur in training text.
+  paraphrase prompts, whose words never occur in training text. They are split in two:
+  ``DEV_SEEDS`` = [1,000,000, 1,900,000), the development range, whose paraphrases use the
+  development word list, and ``TEST_SEEDS`` = [1,900,000, 2,000,000), the test range, whose
+  paraphrases use the separate test word list (:mod:`text3d.data.toyworld.attributes`).
+  Rules, thresholds, K and similar settings are chosen on training or development seeds and
+  words only; reported figures come from the test range.
 
 45 categories × 10⁶ training seeds give far more than 10,000 distinct instances; the
 attributes drawn per seed (12 colors × accents × materials × sizes × proportions × optional
@@ -19,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from text3d.data.toyworld.objects import ToyObject
+from text3d.data.toyworld.parts import COUNTABLE_PARTS
 from text3d.data.toyworld.shapes import Part, translation
-from text3d.data.toyworld.style import Style, load_programs
+from text3d.data.toyworld.style import Style
 from text3d.data.toyworld.text import (
     PartText,
     basic_prompt,
@@ -30,22 +36,51 @@ from text3d.data.toyworld.text import (
     paraphrase_prompt,
     refined_prompt,
 )
-from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, SIZES, category_index
+from text3d.data.toyworld.vocabulary import (
+    CATEGORIES,
+    CATEGORY_NAMES,
+    COLOR_NAMES,
+    SIZES,
+    category_index,
+    load_programs,
+)
 from text3d.errors import InputError
 
 TRAIN_SEEDS = range(0, 1_000_000)
 HELDOUT_SEEDS = range(1_000_000, 2_000_000)
+DEV_SEEDS = range(1_000_000, 1_900_000)
+TEST_SEEDS = range(1_900_000, 2_000_000)
+SEED_RANGES: dict[str, range] = {"train": TRAIN_SEEDS, "dev": DEV_SEEDS, "test": TEST_SEEDS}
+"""Each seed range by name; "dev" and "test" split the held-out range."""
+RANGE_TITLES = {"train": "training range", "dev": "development range", "test": "test range"}
 KINDS = ("basic", "refined", "complex", "grouped")
 KIND_WEIGHTS = (0.35, 0.3, 0.25, 0.1)
 
 
 def split_of(seed: int) -> str:
-    """"train" or "heldout" for a seed; other seeds are rejected."""
+    """"train" or "heldout" (development and test together, :func:`seed_range` tells them apart)."""
     if seed in TRAIN_SEEDS:
         return "train"
     if seed in HELDOUT_SEEDS:
         return "heldout"
     raise InputError(f"seed {seed}: outside the toyworld ranges [0, 2,000,000)")
+
+
+def seed_range(seed: int) -> str:
+    """"train", "dev" or "test": the range of ``seed`` (:data:`SEED_RANGES`); other seeds are rejected."""
+    for name, seeds in SEED_RANGES.items():
+        if seed in seeds:
+            return name
+    raise InputError(f"seed {seed}: outside the toyworld ranges [0, 2,000,000)")
+
+
+def describe_seeds(first: int, last: int) -> dict[str, str]:
+    """The range of seeds ``first``..``last`` (inclusive) and a line saying so
+    ("seeds 1,000,000–1,000,199: development range"); seeds across ranges name each one."""
+    names = list(dict.fromkeys(seed_range(s) for s in (first, *(r.start for r in SEED_RANGES.values()
+                                                              if first < r.start <= last), last)))
+    span = f"seed {first:,}" if first == last else f"seeds {first:,}–{last:,}"
+    return {"range": "+".join(names), "line": f"{span}: {' and '.join(RANGE_TITLES[n] for n in names)}"}
 
 
 def _rng(category: str, seed: int, stream: int) -> np.random.Generator:
@@ -112,9 +147,7 @@ def part_texts(obj: ToyObject) -> list[PartText]:
         area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
         areas[part.name] = areas.get(part.name, 0.0) + float(area)
     # counts only make sense for parts that really repeat (legs, wheels), not for pieces of one part
-    countable = {"legs", "wheels", "windows", "fins", "blocks", "block", "books", "blades", "arms", "engines",
-                 "spots", "petals", "eyes", "ears", "feet", "cushions"}
-    texts = [p if p.name in countable else PartText(p.name, p.color, p.material) for p in seen.values()]
+    texts = [p if p.name in COUNTABLE_PARTS else PartText(p.name, p.color, p.material) for p in seen.values()]
     return sorted(texts, key=lambda p: -areas[p.name])
 
 
@@ -189,7 +222,8 @@ def make_instance(category: str, seed: int, kind: str | None = None) -> Instance
         partner_info = (other, partner.attributes["main_color"])
         prompts["grouped"] = grouped_prompt(rng, category, color, other, partner_info[1])
     if split == "heldout":
-        prompts["paraphrase"] = paraphrase_prompt(rng, category, color, attrs["size"], attrs["material"])
+        prompts["paraphrase"] = paraphrase_prompt(rng, category, color, attrs["size"], attrs["material"],
+                                                  test=seed in TEST_SEEDS)
     texts = captions(rng, category, color, attrs["size"], attrs["shape"], attrs["material"], parts, partner_info)
     return Instance(category, seed, chosen, obj, partner, prompts, texts, attrs)
 

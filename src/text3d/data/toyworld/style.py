@@ -1,16 +1,14 @@
-"""What a category program receives: seeded randomness plus the instance's attributes,
-and the registry of category programs."""
+"""What a category program receives: seeded randomness plus the instance's attributes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
 
-from text3d.data.toyworld.shapes import Part
-from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_NAMES
+from text3d.data.toyworld.attributes import COLOR_NAMES
 
 T = TypeVar("T")
 
@@ -64,44 +62,3 @@ class Style:
     def stretch(self, word: str, factor: float) -> float:
         """``factor`` when the instance has proportion ``word``, else 1."""
         return factor if self.shape == word else 1.0
-
-
-Builder = Callable[[Style], list[Part]]
-
-
-@dataclass(frozen=True)
-class CategoryProgram:
-    """A category's geometry program and the materials its main parts may have."""
-
-    name: str
-    build: Builder
-    materials: tuple[str, ...]
-
-
-PROGRAMS: dict[str, CategoryProgram] = {}
-
-
-def category(name: str, materials: tuple[str, ...]) -> Callable[[Builder], Builder]:
-    """Register the program of category ``name`` (which must exist in the vocabulary)."""
-    if name not in CATEGORIES:
-        raise KeyError(f"category {name!r} is not in the toyworld vocabulary")
-
-    def decorate(build: Builder) -> Builder:
-        if name in PROGRAMS:
-            raise KeyError(f"category {name!r} has two programs")
-        PROGRAMS[name] = CategoryProgram(name, build, materials)
-        return build
-
-    return decorate
-
-
-def load_programs() -> dict[str, CategoryProgram]:
-    """Import every module of ``categories/`` once and return the filled registry."""
-    import importlib
-    import pkgutil
-
-    from text3d.data.toyworld import categories
-
-    for info in pkgutil.iter_modules(categories.__path__):
-        importlib.import_module(f"{categories.__name__}.{info.name}")
-    return PROGRAMS

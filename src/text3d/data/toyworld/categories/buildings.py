@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import Box, Extrusion, Lathe, Part, cylinder, place, sphere
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 
 def _color_from(s: Style, options: tuple[str, ...], *avoid: str) -> str:
@@ -29,7 +30,10 @@ def _arch(width: float, height: float, steps: int = 6) -> list[tuple[float, floa
 
 
 # --------------------------------------------------------------------------- house
-@category("house", materials=("wood", "stone", "plastic"))
+@category(CategoryInfo("house", "buildings", "house", synonyms=("cottage", "home"),
+    paraphrases=("bungalow", "dwelling"), test_paraphrases=("villa", "chalet", "homestead"),
+    parts=("walls", "roof", "door", "windows", "chimney"), shapes=("tall", "wide"), size_m=8.0,
+    materials=("wood", "stone", "plastic")))
 def house(s: Style) -> list[Part]:
     """Box walls under a gabled roof, a front door, windows and maybe a chimney."""
     width = s.uniform(0.74, 0.86) * s.stretch("wide", 1.3)
@@ -88,7 +92,10 @@ def house(s: Style) -> list[Part]:
 
 
 # --------------------------------------------------------------------------- castle tower
-@category("castle_tower", materials=("stone", "wood", "plastic"))
+@category(CategoryInfo("castle_tower", "buildings", "castle tower", synonyms=("tower", "turret"),
+    paraphrases=("keep", "fortress tower"), test_paraphrases=("donjon", "citadel", "bastion"),
+    parts=("tower", "battlements", "door", "windows"), shapes=("tall", "wide"), size_m=15.0,
+    materials=("stone", "wood", "plastic")))
 def castle_tower(s: Style) -> list[Part]:
     """A round tower with a corbelled parapet crowned by merlons, an arched door and slits."""
     radius = s.uniform(0.25, 0.3) * s.stretch("wide", 1.3)
@@ -132,7 +139,10 @@ def castle_tower(s: Style) -> list[Part]:
 
 
 # --------------------------------------------------------------------------- lighthouse
-@category("lighthouse", materials=("stone", "plastic", "wood"))
+@category(CategoryInfo("lighthouse", "buildings", "lighthouse", synonyms=("beacon tower", "light tower"),
+    paraphrases=("pharos", "coastal beacon"), test_paraphrases=("seamark", "daymark", "watchtower"),
+    parts=("tower", "stripes", "lantern", "roof"), shapes=("tall",), size_m=20.0,
+    materials=("stone", "plastic", "wood")))
 def lighthouse(s: Style) -> list[Part]:
     """A tall tapered striped tower with a gallery, a glowing lantern room and a domed roof."""
     height = s.uniform(0.82, 0.95) * s.stretch("tall", 1.3)
@@ -190,7 +200,10 @@ def _sail(length: float, width: float, spar: float) -> Extrusion:
                       (-spar / 2, root)], 0.065)
 
 
-@category("windmill", materials=("wood", "stone", "plastic"))
+@category(CategoryInfo("windmill", "buildings", "windmill", synonyms=("wind mill", "mill"),
+    paraphrases=("wind turbine", "grain mill"), test_paraphrases=("windpump", "gristmill", "aerogenerator"),
+    parts=("tower", "cap", "blades"), shapes=("tall",), size_m=12.0, materials=("wood", "stone", "plastic"),
+    counts=(("blades", 4),)))
 def windmill(s: Style) -> list[Part]:
     """A tapered tower with a cap and four big blades turning in front of it."""
     height = s.uniform(0.7, 0.8) * s.stretch("tall", 1.3)
@@ -233,7 +246,10 @@ def windmill(s: Style) -> list[Part]:
 
 
 # --------------------------------------------------------------------------- tent
-@category("tent", materials=("fabric", "plastic"))
+@category(CategoryInfo("tent", "buildings", "tent", synonyms=("camping tent", "pup tent"),
+    paraphrases=("teepee", "shelter"), test_paraphrases=("wigwam", "yurt", "marquee"),
+    parts=("canvas", "door", "poles"), shapes=("wide", "tall"), size_m=1.5, materials=("fabric", "plastic"),
+    main_part="canvas"))
 def tent(s: Style) -> list[Part]:
     """A ridge tent (triangular prism) or a teepee (cone), with a door flap and poles."""
     if s.chance(0.6):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from text3d.data.toyworld.categories.toys import aim, capsule, ccw, contrast, lathe_pieces, on_sphere
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import Box, Extrusion, Lathe, Part, Torus, cylinder, ellipsoid, place, sphere
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 
 def _eyes(name: str, center: tuple[float, float, float], radius: float, size: float, spread: float,
@@ -22,7 +23,11 @@ def _eyes(name: str, center: tuple[float, float, float], radius: float, size: fl
             for side in (-1.0, 1.0)]
 
 
-@category("snowman", materials=("plastic", "ceramic", "fabric"))
+@category(CategoryInfo("snowman", "characters", "snowman", synonyms=("snow man",),
+    paraphrases=("frosty figure", "snow figure"), test_paraphrases=("snowwoman", "snowperson", "snow sculpture"),
+    parts=("base", "body", "head", "hat", "nose"), shapes=("tall",), size_m=1.5,
+    materials=("plastic", "ceramic", "fabric"), main_part="body", shared_parts=("base", "head"),
+    typical_colors=("white",), one_material=True, named_material=False))
 def snowman(s: Style) -> list[Part]:
     """Three stacked balls, a carrot nose, coal eyes and buttons, a top hat or a bobble hat."""
     tall = s.stretch("tall", 1.2)
@@ -90,7 +95,11 @@ def snowman(s: Style) -> list[Part]:
     return parts
 
 
-@category("penguin", materials=("plastic", "fabric", "ceramic"))
+@category(CategoryInfo("penguin", "characters", "penguin", synonyms=("toy penguin",),
+    paraphrases=("emperor bird", "antarctic bird"), test_paraphrases=("gentoo", "adelie", "chinstrap"),
+    parts=("body", "belly", "head", "beak", "feet"), shapes=("tall", "short"), size_m=0.6,
+    materials=("plastic", "fabric", "ceramic"), counts=(("feet", 2),), main_part="body", shared_parts=("head",),
+    typical_colors=("black",), one_material=True))
 def penguin(s: Style) -> list[Part]:
     """An upright penguin: egg body, white belly, round head, orange beak and feet, flippers."""
     half = s.uniform(0.36, 0.42) * s.stretch("tall", 1.25) * s.stretch("short", 0.8)
@@ -128,7 +137,10 @@ def penguin(s: Style) -> list[Part]:
     return parts
 
 
-@category("fish", materials=("plastic", "rubber", "ceramic"))
+@category(CategoryInfo("fish", "characters", "fish", synonyms=("toy fish",), paraphrases=("goldfish", "trout"),
+    test_paraphrases=("carp", "minnow", "guppy"), parts=("body", "tail", "fin", "eyes"), shapes=("wide", "narrow"),
+    size_m=0.3, materials=("plastic", "rubber", "ceramic"), counts=(("eyes", 2),), shared_parts=("tail", "fin"),
+    typical_colors=("orange", "yellow", "blue"), one_material=True))
 def fish(s: Style) -> list[Part]:
     """A fish heading +X: deep flattened body, forked tail, dorsal and side fins, eyes, maybe stripes."""
     depth = s.uniform(0.24, 0.29) * s.stretch("wide", 1.3) * s.stretch("narrow", 0.72)
@@ -174,7 +186,11 @@ def fish(s: Style) -> list[Part]:
     return parts
 
 
-@category("robot", materials=("metal", "plastic"))
+@category(CategoryInfo("robot", "characters", "robot", synonyms=("toy robot", "android"),
+    paraphrases=("automaton", "mech"), test_paraphrases=("droid", "cyborg", "humanoid"),
+    parts=("torso", "head", "arms", "legs", "eyes"), shapes=("tall", "wide"), size_m=0.4,
+    materials=("metal", "plastic"), counts=(("legs", 2), ("arms", 2)), shared_parts=("head", "arms", "legs"),
+    typical_colors=("gray", "white", "blue"), one_material=True))
 def robot(s: Style) -> list[Part]:
     """A boxy robot: legs with feet, torso with a chest panel, hanging arms, a head with eyes."""
     tall = s.stretch("tall", 1.25)
@@ -236,7 +252,11 @@ def robot(s: Style) -> list[Part]:
     return parts
 
 
-@category("teddy_bear", materials=("fabric", "fabric", "plastic"))
+@category(CategoryInfo("teddy_bear", "characters", "teddy bear", synonyms=("bear", "toy bear"),
+    paraphrases=("plush bear", "stuffed bear"), test_paraphrases=("bruin", "plushie", "cuddly toy"),
+    parts=("body", "head", "ears", "arms", "legs", "snout"), size_m=0.4, materials=("fabric", "fabric", "plastic"),
+    counts=(("legs", 2), ("arms", 2), ("ears", 2)), main_part="body", shared_parts=("head", "ears", "arms", "legs"),
+    typical_colors=("brown", "white", "pink"), one_material=True))
 def teddy_bear(s: Style) -> list[Part]:
     """A sitting teddy: plump body, legs forward, arms, round head with ears and a light snout."""
     body_w, body_h = s.uniform(0.24, 0.28), s.uniform(0.28, 0.32)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import Box, Lathe, Part, Torus, cylinder, place
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 
 def _four_legs(s: Style, half_x: float, half_y: float, height: float, thick: float, color: str,
@@ -17,7 +18,10 @@ def _four_legs(s: Style, half_x: float, half_y: float, height: float, thick: flo
     return legs
 
 
-@category("chair", materials=("wood", "plastic", "metal"))
+@category(CategoryInfo("chair", "furniture", "chair", synonyms=("dining chair", "kitchen chair"),
+    paraphrases=("armchair", "side chair"), test_paraphrases=("recliner", "rocker", "throne"),
+    parts=("seat", "back", "legs", "arms"), shapes=("tall", "wide"), size_m=0.9,
+    materials=("wood", "plastic", "metal"), counts=(("legs", 4),)))
 def chair(s: Style) -> list[Part]:
     width = 0.5 * s.stretch("wide", 1.25)
     depth = 0.5
@@ -49,7 +53,10 @@ def chair(s: Style) -> list[Part]:
     return parts
 
 
-@category("table", materials=("wood", "metal", "stone", "plastic"))
+@category(CategoryInfo("table", "furniture", "table", synonyms=("dining table", "desk"),
+    paraphrases=("worktable", "countertop"), test_paraphrases=("sideboard", "console", "trestle"),
+    parts=("top", "legs"), shapes=("tall", "wide", "short"), size_m=0.75,
+    materials=("wood", "metal", "stone", "plastic")))
 def table(s: Style) -> list[Part]:
     width = 1.0 * s.stretch("wide", 1.3)
     depth = 0.6
@@ -72,7 +79,9 @@ def table(s: Style) -> list[Part]:
     return parts
 
 
-@category("stool", materials=("wood", "metal", "plastic"))
+@category(CategoryInfo("stool", "furniture", "stool", synonyms=("bar stool", "footstool"),
+    paraphrases=("tabouret", "perch seat"), test_paraphrases=("ottoman", "hassock", "pouf"), parts=("seat", "legs"),
+    shapes=("tall", "short"), size_m=0.6, materials=("wood", "metal", "plastic")))
 def stool(s: Style) -> list[Part]:
     height = 0.6 * s.stretch("tall", 1.4) * s.stretch("short", 0.65)
     radius = 0.22
@@ -90,7 +99,10 @@ def stool(s: Style) -> list[Part]:
     return parts
 
 
-@category("bed", materials=("wood", "metal"))
+@category(CategoryInfo("bed", "furniture", "bed", synonyms=("single bed", "cot"),
+    paraphrases=("bunk", "four-poster"), test_paraphrases=("futon", "daybed", "berth"),
+    parts=("frame", "mattress", "headboard", "pillow", "blanket"), shapes=("wide", "narrow"), size_m=0.9,
+    materials=("wood", "metal"), main_part="blanket"))
 def bed(s: Style) -> list[Part]:
     length, width = 1.0, 0.6 * s.stretch("wide", 1.4) * s.stretch("narrow", 0.8)
     frame_color = s.other_color(s.main, neutral=True) if s.chance(0.6) else s.accent
@@ -112,7 +124,9 @@ def bed(s: Style) -> list[Part]:
     return parts
 
 
-@category("sofa", materials=("fabric",))
+@category(CategoryInfo("sofa", "furniture", "sofa", synonyms=("couch", "settee"), paraphrases=("loveseat", "divan"),
+    test_paraphrases=("chesterfield", "davenport", "sectional"), parts=("seat", "back", "arms", "cushions", "legs"),
+    shapes=("wide",), size_m=0.9, materials=("fabric",), counts=(("arms", 2),)))
 def sofa(s: Style) -> list[Part]:
     width = 1.0 * s.stretch("wide", 1.3)
     depth = 0.45
@@ -134,7 +148,10 @@ def sofa(s: Style) -> list[Part]:
     return parts
 
 
-@category("bookshelf", materials=("wood", "metal", "plastic"))
+@category(CategoryInfo("bookshelf", "furniture", "bookshelf", synonyms=("bookcase", "shelf"),
+    paraphrases=("shelving unit", "book rack"), test_paraphrases=("etagere", "whatnot", "cabinet"),
+    parts=("frame", "shelves", "books"), shapes=("tall", "wide"), size_m=1.8,
+    materials=("wood", "metal", "plastic")))
 def bookshelf(s: Style) -> list[Part]:
     width = 0.7 * s.stretch("wide", 1.4)
     height = 1.0 * s.stretch("tall", 1.3)
@@ -160,7 +177,10 @@ def bookshelf(s: Style) -> list[Part]:
     return parts
 
 
-@category("lamp", materials=("metal", "ceramic", "plastic", "wood"))
+@category(CategoryInfo("lamp", "furniture", "lamp", synonyms=("table lamp", "desk lamp"),
+    paraphrases=("lantern light", "floor light"), test_paraphrases=("sconce", "luminaire", "nightlight"),
+    parts=("base", "stem", "shade"), shapes=("tall", "short"), size_m=0.5,
+    materials=("metal", "ceramic", "plastic", "wood"), main_part="shade"))
 def lamp(s: Style) -> list[Part]:
     stem_h = 0.55 * s.stretch("tall", 1.5) * s.stretch("short", 0.65)
     shade_color = s.main

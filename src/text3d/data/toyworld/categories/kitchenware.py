@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import Extrusion, Lathe, Part, Revolve, cylinder, place, shell_outline, sphere
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 
 def _loop_handle(height: float, reach: float, thick: float) -> Extrusion:
@@ -13,7 +14,9 @@ def _loop_handle(height: float, reach: float, thick: float) -> Extrusion:
                      thick)
 
 
-@category("mug", materials=("ceramic", "plastic", "metal"))
+@category(CategoryInfo("mug", "kitchenware", "mug", synonyms=("coffee mug", "cup"),
+    paraphrases=("tankard", "beaker"), test_paraphrases=("stein", "demitasse", "tumbler"), parts=("body", "handle"),
+    shapes=("tall", "wide"), size_m=0.1, materials=("ceramic", "plastic", "metal")))
 def mug(s: Style) -> list[Part]:
     radius = 0.3 * s.stretch("wide", 1.25)
     height = 0.7 * s.stretch("tall", 1.3)
@@ -28,7 +31,9 @@ def mug(s: Style) -> list[Part]:
     return parts
 
 
-@category("teapot", materials=("ceramic", "metal"))
+@category(CategoryInfo("teapot", "kitchenware", "teapot", synonyms=("tea pot", "kettle"),
+    paraphrases=("tea kettle", "brewer"), test_paraphrases=("samovar", "urn", "coffeepot"),
+    parts=("body", "lid", "spout", "handle"), shapes=("tall", "wide"), size_m=0.2, materials=("ceramic", "metal")))
 def teapot(s: Style) -> list[Part]:
     rx = 0.32 * s.stretch("wide", 1.2)
     rz = 0.24 * s.stretch("tall", 1.3)
@@ -48,7 +53,9 @@ def teapot(s: Style) -> list[Part]:
     return parts
 
 
-@category("bowl", materials=("ceramic", "wood", "plastic", "glass"))
+@category(CategoryInfo("bowl", "kitchenware", "bowl", synonyms=("salad bowl", "dish"),
+    paraphrases=("basin", "soup dish"), test_paraphrases=("tureen", "porringer", "ramekin"), parts=("body",),
+    shapes=("wide", "tall"), size_m=0.1, materials=("ceramic", "wood", "plastic", "glass")))
 def bowl(s: Style) -> list[Part]:
     radius = 0.5 * s.stretch("wide", 1.2)
     height = 0.32 * s.stretch("tall", 1.4)
@@ -67,7 +74,9 @@ def bowl(s: Style) -> list[Part]:
     return parts
 
 
-@category("bottle", materials=("glass", "plastic"))
+@category(CategoryInfo("bottle", "kitchenware", "bottle", synonyms=("water bottle", "flask"),
+    paraphrases=("carafe", "decanter"), test_paraphrases=("canteen", "vial", "flagon"),
+    parts=("body", "neck", "cap", "label"), shapes=("tall", "wide"), size_m=0.3, materials=("glass", "plastic")))
 def bottle(s: Style) -> list[Part]:
     radius = 0.16 * s.stretch("wide", 1.3)
     height = 0.62 * s.stretch("tall", 1.25)
@@ -86,7 +95,9 @@ def bottle(s: Style) -> list[Part]:
     return parts
 
 
-@category("wine_glass", materials=("glass",))
+@category(CategoryInfo("wine_glass", "kitchenware", "wine glass", synonyms=("goblet", "wineglass"),
+    paraphrases=("chalice", "stemware"), test_paraphrases=("snifter", "flute", "rummer"),
+    parts=("bowl", "stem", "foot"), shapes=("tall",), size_m=0.2, materials=("glass",)))
 def wine_glass(s: Style) -> list[Part]:
     stem_h = 0.4 * s.stretch("tall", 1.35)
     bowl_outer = [(0.05, 0.0), (0.16, 0.05), (0.24, 0.17), (0.25, 0.3), (0.22, 0.42)]
@@ -102,7 +113,9 @@ def wine_glass(s: Style) -> list[Part]:
     return parts
 
 
-@category("frying_pan", materials=("metal",))
+@category(CategoryInfo("frying_pan", "kitchenware", "frying pan", synonyms=("pan", "skillet"),
+    paraphrases=("wok", "griddle"), test_paraphrases=("saucepan", "sauteuse", "stewpan"), parts=("pan", "handle"),
+    shapes=("wide",), size_m=0.1, materials=("metal",)))
 def frying_pan(s: Style) -> list[Part]:
     radius = 0.32 * s.stretch("wide", 1.2)
     outer = [(radius * 0.8, 0.0), (radius, 0.14)]

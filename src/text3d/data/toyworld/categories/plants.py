@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import Lathe, Part, cylinder, ellipsoid, place, sphere
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 
 def _color_from(s: Style, options: tuple[str, ...], *avoid: str) -> str:
@@ -45,7 +46,10 @@ def _pot(s: Style, radius: float, height: float) -> tuple[list[Part], float]:
 
 
 # --------------------------------------------------------------------------- tree
-@category("tree", materials=("plastic", "wood"))
+@category(CategoryInfo("tree", "plants", "tree", synonyms=("oak tree", "leafy tree"),
+    paraphrases=("maple", "sapling"), test_paraphrases=("birch", "willow", "elm"), parts=("trunk", "canopy"),
+    shapes=("tall", "wide"), size_m=8.0, materials=("plastic", "wood"), main_part="canopy",
+    typical_colors=("green",), one_material=True, named_material=False))
 def tree(s: Style) -> list[Part]:
     """A brown trunk under a big round canopy (one ball, an oval or a cluster of balls)."""
     trunk_h = s.uniform(0.32, 0.4) * s.stretch("tall", 1.45)
@@ -82,7 +86,10 @@ def tree(s: Style) -> list[Part]:
 
 
 # --------------------------------------------------------------------------- pine tree
-@category("pine_tree", materials=("plastic", "wood"))
+@category(CategoryInfo("pine_tree", "plants", "pine tree", synonyms=("fir tree", "pine"),
+    paraphrases=("evergreen", "spruce"), test_paraphrases=("cedar", "larch", "conifer"), parts=("trunk", "needles"),
+    shapes=("tall", "narrow"), size_m=10.0, materials=("plastic", "wood"), main_part="needles",
+    typical_colors=("green",), one_material=True, named_material=False))
 def pine_tree(s: Style) -> list[Part]:
     """A short trunk under a stack of cones that shrink toward the tip."""
     tiers = s.integer(3, 5)
@@ -107,7 +114,10 @@ def pine_tree(s: Style) -> list[Part]:
 
 
 # --------------------------------------------------------------------------- cactus
-@category("cactus", materials=("plastic", "ceramic", "fabric"))
+@category(CategoryInfo("cactus", "plants", "cactus", synonyms=("potted cactus", "succulent"),
+    paraphrases=("saguaro", "desert plant"), test_paraphrases=("prickly pear", "cholla", "agave"),
+    parts=("pot", "stem", "arms"), shapes=("tall",), size_m=0.4, materials=("plastic", "ceramic", "fabric"),
+    main_part="stem", shared_parts=("arms",), typical_colors=("green",), one_material=True, named_material=False))
 def cactus(s: Style) -> list[Part]:
     """A rounded column in a pot with one to three bent arms."""
     pot_parts, soil = _pot(s, s.uniform(0.15, 0.18), s.uniform(0.2, 0.25))
@@ -132,7 +142,10 @@ def cactus(s: Style) -> list[Part]:
 
 
 # --------------------------------------------------------------------------- flower
-@category("flower", materials=("plastic", "fabric", "ceramic"))
+@category(CategoryInfo("flower", "plants", "flower", synonyms=("potted flower", "blossom"),
+    paraphrases=("daisy", "bloom"), test_paraphrases=("tulip", "lily", "poppy"),
+    parts=("pot", "stem", "petals", "center"), shapes=("tall",), size_m=0.3,
+    materials=("plastic", "fabric", "ceramic"), main_part="petals", one_material=True, named_material=False))
 def flower(s: Style) -> list[Part]:
     """A potted flower: stem with leaves and a head of petals around a center, facing forward."""
     pot_parts, soil = _pot(s, s.uniform(0.11, 0.13), s.uniform(0.16, 0.2))
@@ -201,7 +214,11 @@ def _mushroom(s: Style, scale: float, at: tuple[float, float], spots: int,
     return parts, cap_r
 
 
-@category("mushroom", materials=("plastic", "ceramic", "fabric", "wood"))
+@category(CategoryInfo("mushroom", "plants", "mushroom", synonyms=("toadstool",),
+    paraphrases=("fungus", "champignon"), test_paraphrases=("morel", "chanterelle", "truffle"),
+    parts=("stem", "cap", "spots"), shapes=("tall", "wide"), size_m=0.1,
+    materials=("plastic", "ceramic", "fabric", "wood"), main_part="cap", typical_colors=("red", "brown"),
+    one_material=True, named_material=False))
 def mushroom(s: Style) -> list[Part]:
     """A toadstool: white stem, a round cap with spots; sometimes a small one beside it."""
     spot_color = "white" if s.main != "white" and s.chance(0.8) else s.accent

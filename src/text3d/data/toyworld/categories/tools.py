@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from text3d.data.toyworld.categories.toys import aim, capsule, ccw, contrast
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import Box, Extrusion, Lathe, Part, cylinder, place, sphere
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 
 def _band(profile: list[tuple[float, float]], low: float, high: float, grow: float = 1.06) -> Lathe:
@@ -33,7 +34,9 @@ def _handle(s: Style, length: float, radius: float, knob: float, color: str, mat
     return parts
 
 
-@category("hammer", materials=("wood", "plastic", "rubber"))
+@category(CategoryInfo("hammer", "tools", "hammer", synonyms=("mallet", "claw hammer"),
+    paraphrases=("sledge", "gavel"), test_paraphrases=("maul", "sledgehammer", "peen"), parts=("handle", "head"),
+    size_m=0.3, materials=("wood", "plastic", "rubber")))
 def hammer(s: Style) -> list[Part]:
     """A hammer standing on its handle: a claw hammer with a metal head, or a round mallet."""
     length = s.uniform(0.78, 0.9)
@@ -65,7 +68,9 @@ def hammer(s: Style) -> list[Part]:
     return parts
 
 
-@category("screwdriver", materials=("plastic", "rubber", "wood"))
+@category(CategoryInfo("screwdriver", "tools", "screwdriver", synonyms=("driver", "screw driver"),
+    paraphrases=("turnscrew", "hex driver"), test_paraphrases=("phillips", "flathead", "nutdriver"),
+    parts=("handle", "shaft", "tip"), size_m=0.2, materials=("plastic", "rubber", "wood")))
 def screwdriver(s: Style) -> list[Part]:
     """A screwdriver on its fat handle: a metal shaft with a flat or a cross tip on top."""
     handle_len = s.uniform(0.34, 0.4)
@@ -100,7 +105,9 @@ def screwdriver(s: Style) -> list[Part]:
     return parts
 
 
-@category("axe", materials=("wood", "plastic", "metal"))
+@category(CategoryInfo("axe", "tools", "axe", synonyms=("hatchet", "ax"), paraphrases=("tomahawk", "cleaver"),
+    test_paraphrases=("adze", "poleaxe", "broadaxe"), parts=("handle", "blade"), size_m=0.6,
+    materials=("wood", "plastic", "metal")))
 def axe(s: Style) -> list[Part]:
     """An axe standing on its handle: a wedge-shaped blade (sometimes double) with a bright edge."""
     length = s.uniform(0.85, 1.0)
@@ -130,7 +137,9 @@ def axe(s: Style) -> list[Part]:
     return parts
 
 
-@category("shovel", materials=("metal", "plastic"))
+@category(CategoryInfo("shovel", "tools", "shovel", synonyms=("spade",), paraphrases=("scoop", "trowel"),
+    test_paraphrases=("digger", "entrencher", "mattock"), parts=("handle", "grip", "blade"), size_m=1.0,
+    materials=("metal", "plastic")))
 def shovel(s: Style) -> list[Part]:
     """A shovel standing on its blade: pointed or square blade, a long handle, a D- or T-grip."""
     width, height = s.uniform(0.38, 0.46), s.uniform(0.38, 0.46)

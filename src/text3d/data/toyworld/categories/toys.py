@@ -14,6 +14,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import (
     Box,
     Lathe,
@@ -25,7 +26,7 @@ from text3d.data.toyworld.shapes import (
     place,
     sphere,
 )
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 Point = tuple[float, float, float]
 
@@ -82,7 +83,9 @@ def contrast(s: Style, preferred: str, fallback: str) -> str:
 
 
 # --------------------------------------------------------------------------- toys
-@category("ball", materials=("rubber", "plastic"))
+@category(CategoryInfo("ball", "toys", "ball", synonyms=("beach ball", "toy ball"),
+    paraphrases=("sphere toy", "playball"), test_paraphrases=("football", "dodgeball", "kickball"),
+    parts=("body", "stripe"), size_m=0.3, materials=("rubber", "plastic")))
 def ball(s: Style) -> list[Part]:
     """A ball with up to three painted stripes around a tilted axis."""
     radius = 0.5
@@ -106,7 +109,9 @@ def ball(s: Style) -> list[Part]:
     return body + bands
 
 
-@category("spinning_top", materials=("wood", "plastic", "metal"))
+@category(CategoryInfo("spinning_top", "toys", "spinning top", synonyms=("toy top", "spin top"),
+    paraphrases=("whirligig", "spinner"), test_paraphrases=("dreidel", "teetotum", "gyroscope"),
+    parts=("body", "tip", "handle"), shapes=("tall", "wide"), size_m=0.1, materials=("wood", "plastic", "metal")))
 def spinning_top(s: Style) -> list[Part]:
     """A top on its point: a flared body, a metal tip and a stem handle, slightly tilted."""
     radius = s.uniform(0.4, 0.46) * s.stretch("wide", 1.3)
@@ -138,7 +143,9 @@ def spinning_top(s: Style) -> list[Part]:
     return parts
 
 
-@category("block_tower", materials=("wood", "plastic"))
+@category(CategoryInfo("block_tower", "toys", "block tower", synonyms=("stack of blocks", "toy blocks"),
+    paraphrases=("tower of cubes", "building bricks"), test_paraphrases=("jenga", "stacking toy", "toy pyramid"),
+    parts=("block",), shapes=("tall", "short"), size_m=0.3, materials=("wood", "plastic")))
 def block_tower(s: Style) -> list[Part]:
     """Toy blocks stacked a little crooked, big to small, maybe crowned by a round block or a ball."""
     low, high = {"tall": (4, 6), "short": (3, 4)}.get(s.shape or "", (3, 5))
@@ -171,7 +178,9 @@ def block_tower(s: Style) -> list[Part]:
     return parts
 
 
-@category("drum", materials=("wood", "metal", "plastic"))
+@category(CategoryInfo("drum", "toys", "drum", synonyms=("toy drum", "snare drum"),
+    paraphrases=("tom-tom", "tambour"), test_paraphrases=("bongo", "conga", "tabla"),
+    parts=("shell", "drumhead", "rim"), shapes=("tall", "wide"), size_m=0.4, materials=("wood", "metal", "plastic")))
 def drum(s: Style) -> list[Part]:
     """A drum: colored shell, light drumhead, two rims, and zigzag cords or lugs on the side."""
     radius = s.uniform(0.42, 0.48) * s.stretch("wide", 1.3)
@@ -209,7 +218,10 @@ def drum(s: Style) -> list[Part]:
     return parts
 
 
-@category("rubber_duck", materials=("rubber", "plastic"))
+@category(CategoryInfo("rubber_duck", "toys", "rubber duck", synonyms=("duck", "toy duck"),
+    paraphrases=("duckling", "bath duckie"), test_paraphrases=("mallard", "drake", "quacker"),
+    parts=("body", "head", "beak"), size_m=0.1, materials=("rubber", "plastic"), main_part="body",
+    shared_parts=("head",), typical_colors=("yellow",), one_material=True))
 def rubber_duck(s: Style) -> list[Part]:
     """A bath duck heading +X: round body with raised tail and wings, a big head, an orange beak."""
     length, width, depth = s.uniform(0.46, 0.52), s.uniform(0.32, 0.38), s.uniform(0.24, 0.29)

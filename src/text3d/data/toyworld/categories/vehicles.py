@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
+from text3d.data.toyworld.declaration import CategoryInfo, category
 from text3d.data.toyworld.shapes import Box, Extrusion, Lathe, Part, Torus, cylinder, ellipsoid, place
-from text3d.data.toyworld.style import Style, category
+from text3d.data.toyworld.style import Style
 
 
 def _wheels(s: Style, xs: list[float], half_track: float, radius: float, width: float, color: str) -> list[Part]:
@@ -18,7 +19,9 @@ def _wheels(s: Style, xs: list[float], half_track: float, radius: float, width: 
     return parts
 
 
-@category("sailboat", materials=("wood", "plastic"))
+@category(CategoryInfo("sailboat", "vehicles", "sailboat", synonyms=("sailing boat", "boat"),
+    paraphrases=("yacht", "sloop"), test_paraphrases=("catamaran", "schooner", "dinghy"),
+    parts=("hull", "mast", "sail", "flag"), shapes=("tall", "wide"), size_m=6.0, materials=("wood", "plastic")))
 def sailboat(s: Style) -> list[Part]:
     length = 1.0 * s.stretch("wide", 1.2)
     width, depth = 0.34, 0.22
@@ -45,7 +48,10 @@ def sailboat(s: Style) -> list[Part]:
     return parts
 
 
-@category("car", materials=("metal", "plastic"))
+@category(CategoryInfo("car", "vehicles", "car", synonyms=("automobile", "toy car"), paraphrases=("sedan", "coupe"),
+    test_paraphrases=("hatchback", "roadster", "convertible"),
+    parts=("body", "cabin", "wheels", "lights", "windows", "spoiler"), shapes=("wide", "short"), size_m=1.5,
+    materials=("metal", "plastic"), counts=(("wheels", 4),)))
 def car(s: Style) -> list[Part]:
     length, width = 1.0, 0.46 * s.stretch("wide", 1.2)
     body_h = 0.24 * s.stretch("short", 0.8)
@@ -72,7 +78,10 @@ def car(s: Style) -> list[Part]:
     return parts
 
 
-@category("truck", materials=("metal", "plastic"))
+@category(CategoryInfo("truck", "vehicles", "truck", synonyms=("lorry", "toy truck"),
+    paraphrases=("pickup", "hauler"), test_paraphrases=("tipper", "semitrailer", "eighteen-wheeler"),
+    parts=("cab", "cargo box", "wheels", "chassis", "windows"), shapes=("tall", "wide"), size_m=3.0,
+    materials=("metal", "plastic"), counts=(("wheels", 6),)))
 def truck(s: Style) -> list[Part]:
     width = 0.42 * s.stretch("wide", 1.2)
     box_h = 0.42 * s.stretch("tall", 1.3)
@@ -90,7 +99,10 @@ def truck(s: Style) -> list[Part]:
     return parts
 
 
-@category("airplane", materials=("metal", "plastic"))
+@category(CategoryInfo("airplane", "vehicles", "airplane", synonyms=("plane", "aeroplane"),
+    paraphrases=("jet", "airliner"), test_paraphrases=("glider", "biplane", "monoplane"),
+    parts=("fuselage", "wings", "tail", "engines"), shapes=("wide",), size_m=10.0, materials=("metal", "plastic"),
+    counts=(("wings", 2), ("engines", 2))))
 def airplane(s: Style) -> list[Part]:
     length = 1.0
     span = 1.0 * s.stretch("wide", 1.25)
@@ -114,7 +126,10 @@ def airplane(s: Style) -> list[Part]:
     return parts
 
 
-@category("helicopter", materials=("metal", "plastic"))
+@category(CategoryInfo("helicopter", "vehicles", "helicopter", synonyms=("chopper",),
+    paraphrases=("rotorcraft", "heli"), test_paraphrases=("whirlybird", "copter", "gyrocopter"),
+    parts=("cabin", "rotor", "tail boom", "skids", "windows", "tail"), size_m=4.0, materials=("metal", "plastic"),
+    counts=(("skids", 2),)))
 def helicopter(s: Style) -> list[Part]:
     parts = [
         Part("cabin", ellipsoid(0.3, 0.2, 0.2), s.main, s.material, place(x=0.1, z=0.3)),
@@ -132,7 +147,10 @@ def helicopter(s: Style) -> list[Part]:
     return parts
 
 
-@category("bicycle", materials=("metal",))
+@category(CategoryInfo("bicycle", "vehicles", "bicycle", synonyms=("bike",), paraphrases=("cycle", "two-wheeler"),
+    test_paraphrases=("tandem", "velocipede", "penny-farthing"),
+    parts=("frame", "wheels", "seat", "handlebar", "basket"), size_m=1.0, materials=("metal",),
+    counts=(("wheels", 2),)))
 def bicycle(s: Style) -> list[Part]:
     r = 0.26
     tube = 0.042
@@ -160,7 +178,10 @@ def bicycle(s: Style) -> list[Part]:
     return parts
 
 
-@category("rocket", materials=("metal", "plastic"))
+@category(CategoryInfo("rocket", "vehicles", "rocket", synonyms=("spaceship", "toy rocket"),
+    paraphrases=("spacecraft", "missile"), test_paraphrases=("starship", "shuttle", "launcher"),
+    parts=("body", "nose cone", "fins", "window"), shapes=("tall", "wide"), size_m=20.0,
+    materials=("metal", "plastic")))
 def rocket(s: Style) -> list[Part]:
     height = 1.0 * s.stretch("tall", 1.3)
     radius = 0.14 * s.stretch("wide", 1.3)
@@ -180,7 +201,10 @@ def rocket(s: Style) -> list[Part]:
     return parts
 
 
-@category("train", materials=("metal", "plastic", "wood"))
+@category(CategoryInfo("train", "vehicles", "train", synonyms=("locomotive", "steam engine"),
+    paraphrases=("railway engine", "choo-choo"), test_paraphrases=("shunter", "railcar", "tram"),
+    parts=("boiler", "cab", "chimney", "wheels", "roof", "windows", "cowcatcher", "chassis"), shapes=("tall",),
+    size_m=4.0, materials=("metal", "plastic", "wood"), counts=(("wheels", 6),)))
 def train(s: Style) -> list[Part]:
     width = 0.36
     r = 0.1
