@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from text3d.assets.io import MESH_SUFFIXES
+from text3d.assets.probe import MESH_SUFFIXES
 from text3d.errors import InputError, Text3DError, one_line
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunFolder
 

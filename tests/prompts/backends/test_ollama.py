@@ -93,13 +93,10 @@ def test_persistent_http_500_is_a_one_line_error_naming_the_server():
 
 def test_timeout_is_one_deadline_over_all_tries():
     """A server that never answers costs the caption's deadline once, not a timeout per try."""
-    import time
-
     with FakeOllama([Reply(content=GOOD, delay_s=1.5)]) as server:
-        start = time.monotonic()
         with pytest.raises(BackendError, match=r"no answer within the deadline of 0.3 s \(1 try"):
             stage_for(server.url, timeout_s=0.3, http_retries=3).augment("small blue sailboat")
-        assert time.monotonic() - start < 1.2  # 4 tries of 0.3 s each would take 1.2 s or more
+        assert len(server.requests) == 1  # a timeout per try would have sent 4 (counted, not timed)
 
 
 def test_malformed_json_is_retried_then_reported():
