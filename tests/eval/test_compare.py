@@ -1,4 +1,5 @@
-"""Comparing systems from metrics.json files (seed 000 Table I values as fixed data)."""
+"""Comparing systems from metrics.json files (Table I of the LLM-augmentation study for TRELLIS
+pipelines as fixed data)."""
 
 import json
 
@@ -10,7 +11,7 @@ from text3d.errors import InputError
 from text3d.eval.compare import compare_evaluations, metric_columns
 from text3d.store.atomic import write_json
 
-TABLE_I = [  # model, CLIP_user, CLIP_aug, FD, Std, Min, Max (seed 000)
+TABLE_I = [  # model, CLIP_user, CLIP_aug, FD, Std, Min, Max (the study's Table I)
     ("qwen3:0.6b", 29.88, 30.20, 532.86, 252.77, 60.67, 1053.95),
     ("gemma3:1b", 29.60, 29.90, 570.51, 236.44, 32.12, 1062.42),
     ("llama3.1:8b", 29.19, 29.64, 581.75, 240.81, 45.26, 1072.31),
@@ -44,7 +45,7 @@ def test_compare_table_correlations_and_plots(evaluations, tmp_path):
     fd = [r[3] for r in TABLE_I]
     assert pair["pearson_r"] == pytest.approx(np.corrcoef(user, fd)[0, 1], abs=1e-6)
     assert pair["spearman_r"] == pytest.approx(scipy.stats.spearmanr(user, fd).statistic, abs=1e-6)
-    assert pair["pearson_r"] < -0.8 and pair["n"] == 5  # seed 000: CLIP_user vs FD strongly negative
+    assert pair["pearson_r"] < -0.8 and pair["n"] == 5  # as in the study: CLIP_user vs FD strongly negative
     assert not any("latency" in c["x"] + c["y"] for c in document["correlations"])  # constant column
     markdown = (out / "compare.md").read_text()
     assert "| deepseek-r1:1.5b | 27.35 | 29.41 | 2.06 | 624.98 | 624.98 | 234.07 | 43.92 | 1093.52 |" in markdown
@@ -71,7 +72,8 @@ def test_two_systems_have_no_correlations_and_duplicate_names_are_numbered(tmp_p
 def test_metric_columns_flatten_statistics():
     columns = metric_columns({"fd_x": 1.0, "kd_x": 2.0, "kd_std_x": 0.1, "clip_user": 3.0, "n_items": 4,
                               "fd_per_asset": {"mean": 5.0, "std": 1.0, "min": 2.0, "max": 9.0},
-                              "latency_s": {"total": {"mean": 7.0}}})
+                              "latency_s": {"total": {"mean": 7.0}}, "r_at_1": None,
+                              "protocol": {"extractors": ["x"]}})
     assert columns == {"fd_x": 1.0, "kd_x": 2.0, "clip_user": 3.0, "fd_per_asset_mean": 5.0,
                        "fd_per_asset_std": 1.0, "fd_per_asset_min": 2.0, "fd_per_asset_max": 9.0,
                        "latency_total_mean": 7.0}

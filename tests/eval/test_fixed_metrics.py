@@ -1,8 +1,8 @@
 """metrics.json of a fixed run folder is byte-identical to the committed expected file.
 
-The expected file ``data/fixed_metrics.json`` was written by the evaluation code before the
-throughput work (batched renders, view/point reuse, batched feature extraction); any change
-to how views, points or features are produced that moves a metric shows up here. Values
+The expected file ``data/fixed_metrics.json`` is the reference output of this run; any change
+to how views, points or features are produced (batched renders, view/point reuse, batched
+feature extraction) that moves a metric shows up here. Values
 depend on the CPU renderer (Mesa llvmpipe) and the shipped embedded encoders.
 """
 
@@ -12,6 +12,7 @@ import pytest
 
 from tests.eval.runs import make_run
 from text3d.eval.protocol import EvalOptions, evaluate_run
+from text3d.eval.report import write_reports
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -28,7 +29,7 @@ def fixed_options() -> EvalOptions:
 def evaluate_fixed(root: Path) -> bytes:
     gen = make_run(root / "gen", GEN_SPECS, name="fixed:system")
     ref = make_run(root / "ref", REF_SPECS, captions=False)
-    evaluate_run(gen, root / "out", ref, fixed_options())
+    write_reports(evaluate_run(gen, root / "out", ref, fixed_options()), root / "out")
     return (root / "out" / "metrics.json").read_bytes()
 
 
@@ -36,7 +37,8 @@ def test_fixed_run_metrics_are_byte_identical(tmp_path):
     first = evaluate_fixed(tmp_path)
     assert first == EXPECTED.read_bytes()
     # a second evaluation reuses the views and points written by the first (fresh feature cache)
-    evaluate_run(tmp_path / "gen", tmp_path / "again", tmp_path / "ref", fixed_options())
+    write_reports(evaluate_run(tmp_path / "gen", tmp_path / "again", tmp_path / "ref", fixed_options()),
+                  tmp_path / "again")
     assert (tmp_path / "again" / "metrics.json").read_bytes() == first
 
 

@@ -12,6 +12,7 @@ from text3d.assets import Asset, save_asset
 from text3d.errors import InputError
 from text3d.eval.inputs import load_items, points_reusable, prepare_items
 from text3d.eval.protocol import EvalOptions, evaluate_run
+from text3d.eval.report import write_reports
 from text3d.store.folders import RunFolder
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -32,10 +33,11 @@ def test_one_item_run_is_refused_before_any_work(tmp_path):
 def test_one_prompt_r_at_k_is_null_with_a_warning(tmp_path):
     one = make_run(tmp_path / "one", [("box", "red")])
     result = evaluate_run(one, tmp_path / "out", None, ORACLE)
+    write_reports(result, tmp_path / "out")
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["r_at_1"] is None and metrics["r_at_5"] is None and metrics["r_at_10"] is None
     assert isinstance(metrics["clip_user"], float)
-    assert any("R@K is null" in w for w in metrics["warnings"]) and result.metrics["warnings"]
+    assert any("R@K is null" in w for w in metrics["warnings"]) and result.warnings == tuple(metrics["warnings"])
     assert "R@K is null" in (tmp_path / "out" / "report.md").read_text()
 
 

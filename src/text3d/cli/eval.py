@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import typer
@@ -9,6 +10,8 @@ import typer
 from text3d.cli._options import overwrite_option, seed_option, wait_option, wait_seconds
 from text3d.errors import InputError
 from text3d.limits import MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
+from text3d.store.locks import exclusive, folder_lock
+from text3d.store.outputs import check_evaluation_output, check_not_input, folder_kind
 
 eval_app = typer.Typer(
     name="eval",
@@ -70,11 +73,10 @@ def eval_command(
         return
     if generated is None or out is None:
         raise InputError("text3d eval needs --generated RUN_DIR and --out DIR (or: text3d eval compare A B --out DIR)")
-    from contextlib import ExitStack
-
+    # text3d.eval loads numpy, scipy, PIL and the encoders: imported here so `text3d --help` stays light
     from text3d.eval.protocol import EvalOptions, evaluate_run
-    from text3d.store.locks import exclusive, folder_lock
-    from text3d.store.outputs import check_evaluation_output, folder_kind
+    from text3d.eval.report import write_reports
+    from text3d.eval.tables import table_columns
 
     for option, run in (("--generated", generated), ("--reference", reference)):
         if run is not None and folder_kind(run) != "run":
@@ -92,11 +94,12 @@ def eval_command(
             stack.enter_context(exclusive(folder_lock(folder), str(folder), wait_seconds(wait)))
         check_evaluation_output(out, generated, overwrite)
         result = evaluate_run(generated, out, reference, options)
-    m = result.metrics
-    shown = [f"{k}={v}" for k, v in m.items() if k.startswith(("fd_", "kd_", "clip_", "r_at_"))
-             and not k.startswith("kd_std_") and isinstance(v, (int, float))]
-    typer.echo(f"evaluated {m['n_items']} items: {', '.join(shown)}")
-    typer.echo(f"wrote metrics.json, report.md and report.html to {result.out_dir}")
+        write_reports(result, out)
+    metrics = result.metrics
+    shown = [f"{c.name}={c.value(metrics)}" for c in table_columns(metrics)
+             if not c.path and c.value(metrics) is not None]
+    typer.echo(f"evaluated {result.n_items} items: {', '.join(shown)}")
+    typer.echo(f"wrote metrics.json, report.md and report.html to {out}")
 
 
 @eval_app.command("compare")
@@ -106,8 +109,7 @@ def compare_command(
 ) -> None:
     """Compare systems: one table, Pearson/Spearman between metrics, and the LLM-augmentation
     study's figures (CLIP_aug against FD, and against latency)."""
-    from text3d.eval.compare import compare_evaluations
-    from text3d.store.outputs import check_not_input, folder_kind
+    from text3d.eval.compare import compare_evaluations  # heavy, as above
 
     for folder in evaluations:
         check_not_input(out, [folder])

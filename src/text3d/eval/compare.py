@@ -1,10 +1,12 @@
-"""Comparing systems: one table across evaluations, metric correlations, seed 000's figures.
+"""Comparing systems: one table across evaluations, metric correlations, and the figures of
+the LLM-augmentation study for TRELLIS pipelines.
 
 ``compare_evaluations(dirs, out)`` reads each ``metrics.json`` (an evaluation --out folder or
 the file itself) and writes ``compare.json`` (rows and correlations), ``compare.md``,
-``compare.html``, ``clip_aug_vs_fd.png`` (seed 000 Fig. 2) and ``clip_delta.png`` (Fig. 3).
-Correlations (seed 000 §IV-C) are Pearson and Spearman between every pair of metric columns
-that at least 3 systems report.
+``compare.html``, ``clip_aug_vs_fd.png`` (the study's Fig. 2) and ``clip_delta.png`` (Fig. 3).
+The columns are the metric registry's (:func:`text3d.eval.tables.column_values`).
+Correlations (the study's §IV-C) are Pearson and Spearman between every pair of metric
+columns that at least 3 systems report.
 """
 
 from __future__ import annotations
@@ -19,17 +21,10 @@ import numpy as np
 
 from text3d.errors import InputError
 from text3d.eval import metrics as M
-from text3d.eval.protocol import rounded
-from text3d.eval.report import (
-    Table,
-    fmt,
-    html_page,
-    plots_html,
-    primary_fd,
-    table_fidelity,
-    table_i,
-    table_speed,
-)
+from text3d.eval import plots
+from text3d.eval.report import html_page, plots_html
+from text3d.eval.results import rounded
+from text3d.eval.tables import Table, column_values, fmt, metric_tables
 from text3d.store.atomic import write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -50,20 +45,8 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
 
 
 def metric_columns(metrics: dict[str, Any]) -> dict[str, float]:
-    """The scalar metrics of one evaluation, flattened (FD statistics and total latency included)."""
-    columns: dict[str, float] = {}
-    for key, value in metrics.items():
-        scalar = isinstance(value, (int, float)) and not key.startswith("kd_std_")
-        if scalar and key.startswith(("fd_", "kd_", "clip_", "r_at_")):
-            columns[key] = float(value)
-    for stat in ("mean", "std", "min", "max"):
-        value = (metrics.get("fd_per_asset") or {}).get(stat)
-        if value is not None:
-            columns[f"fd_per_asset_{stat}"] = float(value)
-    total = (metrics.get("latency_s") or {}).get("total", {}).get("mean")
-    if total is not None:
-        columns["latency_total_mean"] = float(total)
-    return columns
+    """The numeric registry columns of one evaluation (FD statistics and total latency included)."""
+    return column_values(metrics)
 
 
 def _unique_names(systems: list[str]) -> list[str]:
@@ -91,10 +74,14 @@ def correlation_table(columns: list[dict[str, float]]) -> list[dict[str, Any]]:
     return results
 
 
+def _primary_fd(metrics: dict[str, Any]) -> tuple[str | None, float | None]:
+    """(extractor, set FD) of the extractor whose per-asset FD statistics were computed."""
+    name = (metrics.get("protocol") or {}).get("fd_per_asset_extractor")
+    return (name, metrics.get(f"fd_{name}")) if name else (None, None)
+
+
 def compare_evaluations(dirs: list[str | Path], out: str | Path) -> dict[str, Any]:
     """Write the comparison of the evaluations in ``dirs`` to ``out``; returns compare.json's content."""
-    from text3d.eval import plots
-
     if len(dirs) < 2:
         raise InputError("compare needs at least two evaluation folders")
     out_dir = Path(out)
@@ -110,14 +97,14 @@ def compare_evaluations(dirs: list[str | Path], out: str | Path) -> dict[str, An
     write_json(out_dir / "compare.json", document)
 
     systems = list(zip(names, loaded))
-    tables = [table_i(systems), table_fidelity(systems), table_speed(systems)]
-    corr_rows = [[c["x"], c["y"], str(c["n"]), fmt(c["pearson_r"], 3), fmt(c["pearson_p"], 3),
-                  fmt(c["spearman_r"], 3), fmt(c["spearman_p"], 3)] for c in document["correlations"]]
-    tables.append(Table("Correlations between metrics across systems (seed 000 §IV-C)",
+    tables = metric_tables(systems)
+    corr_rows = [[c["x"], c["y"], str(c["n"]), fmt(c["pearson_r"], ".3f"), fmt(c["pearson_p"], ".3f"),
+                  fmt(c["spearman_r"], ".3f"), fmt(c["spearman_p"], ".3f")] for c in document["correlations"]]
+    tables.append(Table("Correlations between metrics across systems (the LLM-augmentation study's §IV-C)",
                         ["x", "y", "n", "Pearson r", "p", "Spearman ρ", "p"], corr_rows))
     plot_paths = []
-    fd_name = next((primary_fd(m)[0] for m in loaded if primary_fd(m)[0]), None)
-    scatter = [(n, m.get("clip_aug"), primary_fd(m)[1], f) for n, m, f in zip(names, loaded, families)]
+    fd_name = next((_primary_fd(m)[0] for m in loaded if _primary_fd(m)[0]), None)
+    scatter = [(n, m.get("clip_aug"), _primary_fd(m)[1], f) for n, m, f in zip(names, loaded, families)]
     scatter = [s for s in scatter if s[1] is not None and s[2] is not None]
     if scatter:
         plot_paths.append(plots.clip_aug_vs_fd([s[0] for s in scatter], [s[1] for s in scatter],

@@ -14,14 +14,17 @@ from typing import Any
 
 import numpy as np
 
+from text3d.assets.io import load_asset
 from text3d.errors import InputError
 from text3d.progress import track
+from text3d.render.points import sample_surface_points, write_point_ply
+from text3d.render.views import glb_is_whole, render_protocols, reusable_views
 from text3d.store.folders import AssetFolder, RunFolder
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RESOLUTION = 512
-"""Side of rendered views when none exist (seed 001 App. C renders at 512²)."""
+"""Side of rendered views when none exist (GAP3D App. C renders at 512²)."""
 
 
 @dataclass
@@ -73,7 +76,8 @@ def load_items(run_dir: str | Path, label: str = "run") -> list[EvalItem]:
 
 def run_identity(run_dir: str | Path) -> tuple[str, str]:
     """(system, family) of a run: run.yaml ``system``/``name`` and ``family``, else the folder
-    name; the family defaults to the part of the system name before ':' (seed 000 style)."""
+    name; the family defaults to the part of the system name before ':' (model tags such as
+    ``gemma3:12b``, as in the LLM-augmentation study)."""
     config = RunFolder(run_dir).read_config()
     system = str(config.get("system") or config.get("name") or Path(run_dir).resolve().name)
     family = str(config.get("family") or system.split(":")[0])
@@ -81,8 +85,6 @@ def run_identity(run_dir: str | Path) -> tuple[str, str]:
 
 
 def _load(folder: AssetFolder, label: str):
-    from text3d.assets.io import load_asset
-
     if not folder.asset_path.exists():
         raise InputError(f"{label}: {folder.root.name} has no asset.glb to render")
     try:
@@ -95,8 +97,6 @@ def _load(folder: AssetFolder, label: str):
 def points_reusable(folder: AssetFolder) -> bool:
     """True when ``points.ply`` exists and still stands for ``asset.glb``: the asset is missing,
     or it is a whole GLB (:func:`text3d.render.views.glb_is_whole`) not newer than the points."""
-    from text3d.render.views import glb_is_whole
-
     if not folder.points_path.is_file():
         return False
     asset = folder.asset_path
@@ -121,9 +121,6 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
     back-projection → FPS). A truncated or corrupt asset.glb, or one that renders blank,
     raises :class:`InputError` naming the item.
     """
-    from text3d.render.points import sample_surface_points, write_point_ply
-    from text3d.render.views import render_protocols, reusable_views
-
     views: dict[str, list[list[Path] | None]] = {p: [] for p in protocols}
     todo: list[tuple[int, list[str], bool]] = []
     for index, item in enumerate(items):

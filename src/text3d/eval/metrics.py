@@ -1,17 +1,20 @@
 """Evaluation metrics: pure functions on numpy arrays (no I/O, no models).
 
 Every function states its formula. Inputs are feature matrices with one sample per row;
-all arithmetic is float64. The conventions follow the seeds (DESIGN.md "Metrics"):
-FD as in pytorch-fid / clean-fid, KD as the unbiased MMD² of Bińkowski et al. with the
-cubic polynomial kernel, CLIP score as 100·cos, R@K as a top-K hit rate, and the
-per-token alignment metrics of seed 001 (App. C, eqs. 6–8).
+all arithmetic is float64. The conventions follow the papers the project reproduces: FD as
+in pytorch-fid / clean-fid, KD as the unbiased MMD² of Bińkowski et al. with the cubic
+polynomial kernel, CLIP score as 100·cos, R@K as a top-K hit rate (PRD / TriplaneTurbo,
+Ma et al., 2025), the per-asset FD statistics of the LLM-augmentation study for TRELLIS
+pipelines (its Table I), and the per-token alignment metrics of GAP3D (App. C, eqs. 6–8).
+Which metric an evaluation computes, and from which features, is declared in
+:mod:`text3d.eval.registry`.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +28,7 @@ FD_OFFSET = 1e-6
 FD_MAX_IMAGINARY = 1e-3
 """Largest tolerated |imaginary part| on the diagonal of (Σ₁Σ₂)^½ before FD fails."""
 COSINE_EPS = 1e-8
-"""ε of seed 001's per-token cosine and norm ratio."""
+"""ε of GAP3D's per-token cosine and norm ratio."""
 KERNEL_BLOCK_ELEMENTS = 16_000_000
 """Kernel-matrix entries computed at once by :func:`kernel_distance` (128 MB in float64)."""
 
@@ -168,7 +171,7 @@ def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_siz
     For each of ``subsets`` draws, m = min(N₁, N₂, subset_size) rows of a and of b are
     taken without replacement (``numpy.random.default_rng(seed)``, a's indices then b's) and
     MMD²ᵤ = Σ_{i≠j} k(aᵢ,aⱼ)/(m(m−1)) + Σ_{i≠j} k(bᵢ,bⱼ)/(m(m−1)) − 2·Σ_{i,j} k(aᵢ,bⱼ)/m².
-    Returns the mean and std (ddof 0) over subsets. Seeds print the mean ×100.
+    Returns the mean and std (ddof 0) over subsets; GAP3D prints the mean ×100.
 
     The sums for all subsets at once are 1ₛᵀK1ₛ with K computed once per pair of sets in
     row blocks (half of it for the symmetric within-set kernels), which gives the per-subset
@@ -212,7 +215,7 @@ def cosine_similarity_matrix(queries: np.ndarray, keys: np.ndarray) -> np.ndarra
 def clip_score(image_emb: np.ndarray, text_emb: np.ndarray) -> np.ndarray:
     """CLIP score per pair: 100·cos(imageᵢ, textᵢ) = 100·⟨iᵢ, tᵢ⟩/(‖iᵢ‖‖tᵢ‖), shape (N,).
 
-    Average over the views of an asset, then over assets, to get the seeds' CLIP score.
+    Average over the views of an asset, then over assets, to get the CLIP score the papers report.
     """
     images, texts = _as_features(image_emb, "image_emb"), _as_features(text_emb, "text_emb")
     if images.shape != texts.shape:
@@ -244,13 +247,13 @@ def r_precision(image_emb: np.ndarray, text_emb: np.ndarray, true_index: np.ndar
 
 def retrieval_recall(queries: np.ndarray, database: np.ndarray, true_index: np.ndarray,
                      ks: tuple[int, ...] = (1, 5, 10)) -> dict[int, float]:
-    """Top-K recall of cosine retrieval (seed 001 §5.3): share of queries whose true database
+    """Top-K recall of cosine retrieval (GAP3D §5.3): share of queries whose true database
     entry is among the K entries most cosine-similar to it (ties in the query's favour)."""
     return _recall_at_k(cosine_similarity_matrix(queries, database), true_index, ks)
 
 
 def alignment_metrics(pred: np.ndarray, target: np.ndarray, eps: float = COSINE_EPS) -> dict[str, float]:
-    """Seed 001 App. C metrics between generated tokens x̂ and targets x, shape (..., D).
+    """GAP3D's App. C metrics between generated tokens x̂ and targets x, shape (..., D).
 
     cos = mean over tokens of x̂·x / max(‖x̂‖‖x‖, ε); mse = mean over tokens and elements of
     (x̂ − x)² (i.e. Σ‖x̂−x‖²/(B·N·D)); norm_ratio = mean over tokens of ‖x̂‖/(‖x‖ + ε).
@@ -290,7 +293,7 @@ def correlations(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def summary_statistics(values: np.ndarray) -> dict[str, float]:
-    """{mean, std (ddof 0), min, max} of a 1-D array (seed 000 Table I's FD columns)."""
+    """{mean, std (ddof 0), min, max} of a 1-D array (the FD columns of the LLM-augmentation study's Table I)."""
     v = np.asarray(values, np.float64).ravel()
     if v.size == 0:
         raise ValueError("summary_statistics of an empty array")
@@ -303,3 +306,34 @@ def latency_statistics(seconds: np.ndarray) -> dict[str, float]:
     if v.size == 0:
         raise ValueError("latency_statistics of an empty array")
     return {"mean": float(v.mean()), "median": float(np.median(v)), "p95": float(np.percentile(v, 95))}
+
+
+def per_asset_fd(asset_features: Sequence[np.ndarray], reference: np.ndarray) -> np.ndarray:
+    """FD of each generated asset against the whole reference set, shape (N,) (the per-asset FD
+    statistics of the LLM-augmentation study for TRELLIS pipelines, Table I; the study
+    publishes no code).
+
+    For asset a with view features Xₐ (V×D) and the reference features R (all views of all
+    reference assets): FDₐ = ‖μₐ−μ_R‖² + Tr Σₐ + Tr Σ_R − 2·Tr (ΣₐΣ_R)^½, with Σₐ = cov(Xₐ)
+    (N−1). Reference items are not matched to generated ones (FD is a distribution distance),
+    so the only per-asset reading of FD is "how far this asset's views sit from the reference
+    distribution"; the set-level FD is the same formula with all assets pooled. Σₐ has rank
+    ≤ V−1, so the trace of the root is computed exactly through the V×V matrix
+    (:func:`frechet_distance_few_samples`) instead of a singular D×D ``sqrtm``. The values are
+    dominated by ‖μₐ−μ_R‖² + Tr Σ_R and are therefore larger than the set-level FD, as in the
+    study (hundreds, min ≈ 40, max ≈ 1100).
+    """
+    mu_r, sigma_r = mean_and_covariance(reference)
+    return np.array([frechet_distance_few_samples(f, mu_r, sigma_r) for f in asset_features])
+
+
+def latency_summary(timings: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """{stage: {mean, median, p95}} (seconds) over the items that recorded the stage, stages
+    sorted; ``total`` is each item's sum of stages unless a ``total`` stage is recorded."""
+    stages: dict[str, list[float]] = {}
+    for item in timings:
+        for stage, seconds in item.items():
+            stages.setdefault(stage, []).append(seconds)
+        if item and "total" not in item:
+            stages.setdefault("total", []).append(sum(item.values()))
+    return {stage: latency_statistics(np.array(values)) for stage, values in sorted(stages.items())}

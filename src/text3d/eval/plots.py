@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,8 +17,6 @@ _PNG_METADATA = {"Software": None}
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    import io
-
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata=_PNG_METADATA, bbox_inches="tight")
@@ -68,7 +67,8 @@ def latency_bars(latency: dict[str, dict[str, float]], path: Path) -> Path:
 
 def clip_aug_vs_fd(systems: Sequence[str], clip_aug: Sequence[float], fd: Sequence[float],
                    families: Sequence[str], fd_label: str, path: Path) -> Path:
-    """Seed 000 Fig. 2: CLIP_aug against FD, one point per system, coloured by family."""
+    """CLIP_aug against FD, one point per system, coloured by family (Fig. 2 of the
+    LLM-augmentation study for TRELLIS pipelines)."""
     figure = Figure(figsize=(6.0, 4.2))
     axes = figure.add_subplot()
     palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
@@ -85,7 +85,7 @@ def clip_aug_vs_fd(systems: Sequence[str], clip_aug: Sequence[float], fd: Sequen
 
 
 def clip_delta_bars(systems: Sequence[str], delta: Sequence[float], families: Sequence[str], path: Path) -> Path:
-    """Seed 000 Fig. 3: CLIP delta (aug − user) per system."""
+    """CLIP delta (aug − user) per system (Fig. 3 of the LLM-augmentation study)."""
     figure = Figure(figsize=(max(4.5, 0.55 * len(systems) + 2), 3.8))
     axes = figure.add_subplot()
     palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
