@@ -21,7 +21,7 @@ def test_named_categories_are_left_alone():
 
 def test_only_the_unnamed_object_of_a_pair_changes_and_plurals_stay_plural():
     from text3d.data.toyworld.vocabulary import CATEGORIES
-    from text3d.prompts.backends._prompt_parse import plural
+    from text3d.text import plural
 
     known = nearest_known_text("two red telescopes and a blue car", "two red telescopes and a blue car")
     (noun, nearest), = known.substitutions

@@ -12,7 +12,7 @@ from text3d.generators import Condition, create_generator
 from text3d.prompts import augment
 from text3d.render.cameras import protocol_cameras
 from text3d.render.renderer import render
-from text3d.runs.quality import quality_prompts
+from text3d.studies.generator import quality_prompts
 
 
 @pytest.mark.slow
