@@ -39,9 +39,14 @@ def doc(config_type: type, name: str) -> str:
     return next(f.metadata["doc"] for f in dataclasses.fields(config_type) if f.name == name)
 
 
+def ordered_fields(config_type: type) -> tuple[dataclasses.Field, ...]:
+    """The fields of ``config_type``: those that change what is trained, then the runtime ones."""
+    return tuple(sorted(dataclasses.fields(config_type), key=lambda f: f.metadata["stage"] == RUNTIME))
+
+
 def option_fields(config_type: type) -> tuple[dataclasses.Field, ...]:
-    """The fields of ``config_type`` that the CLI sets (they have a flag)."""
-    return tuple(f for f in dataclasses.fields(config_type) if f.metadata.get("flag"))
+    """The fields of ``config_type`` that the CLI sets (they have a flag), runtime ones last."""
+    return tuple(f for f in ordered_fields(config_type) if f.metadata.get("flag"))
 
 
 def stage_key(config: Any, stages: tuple[str, ...]) -> dict[str, Any]:
@@ -54,7 +59,7 @@ def settings_table(config_type: type, values: dict[str, Any]) -> str:
     """Markdown table of every field of ``config_type``: name, value in ``values`` (a recorded
     config), and doc. A field the record lacks is shown as "not recorded"."""
     rows = [f"| `{f.name}` | {values[f.name] if f.name in values else 'not recorded'} | {f.metadata['doc']} |"
-            for f in dataclasses.fields(config_type)]
+            for f in ordered_fields(config_type)]
     return "\n".join(["| setting | value | meaning |", "|---|---|---|", *rows])
 
 
@@ -75,10 +80,18 @@ def reproduce_command(command: str, config: Any, extra: tuple[str, ...] = ()) ->
 
 
 @dataclass(frozen=True)
-class EncoderTrainConfig:
-    """Settings of ``text3d train encoders`` (every one is recorded in the model cards)."""
+class TrainConfig:
+    """Settings every trainer has."""
 
     seed: int = setting(0, "Seed of initialization and batch sampling.", "shared", "--seed", 0, MAX_SEED)
+    device: str | None = setting(None, "cpu, cuda, mps (default: best available).", RUNTIME, "--device")
+    workers: int = setting(0, "Rendering processes (0 = one per core).", RUNTIME, "--workers", 0, MAX_WORKERS)
+
+
+@dataclass(frozen=True)
+class EncoderTrainConfig(TrainConfig):
+    """Settings of ``text3d train encoders`` (every one is recorded in the model cards)."""
+
     items: int = setting(12600, "Training items (toyworld seeds from 0).", "shared", "--items", 2, MAX_ITEMS)
     views: int = setting(6, "Random-camera renders per item.", "shared")
     steps: int = setting(2000, "Image-encoder optimizer steps.", "image", "--steps", 1, MAX_TRAIN_STEPS)
@@ -91,8 +104,6 @@ class EncoderTrainConfig:
     point_steps: int = setting(1000, "Point-encoder optimizer steps.", "point", "--point-steps", 1, MAX_TRAIN_STEPS)
     point_batch: int = setting(32, "Point-encoder batch size (clouds).", "point")
     point_sample: int = setting(1024, "Points drawn from each cloud per step.", "point")
-    device: str | None = setting(None, "cpu, cuda, mps (default: best available).", RUNTIME, "--device")
-    workers: int = setting(0, "Rendering processes (0 = one per core).", RUNTIME, "--workers", 0, MAX_WORKERS)
 
 
 ENCODER_MODELS = ("image", "point")
@@ -102,10 +113,9 @@ ENCODER_EVALUATE_N = 2400
 
 
 @dataclass(frozen=True)
-class GeneratorTrainConfig:
+class GeneratorTrainConfig(TrainConfig):
     """Settings of ``text3d train generator`` (every one is recorded in the model card)."""
 
-    seed: int = setting(0, "Seed of initialization and batch sampling.", "shared", "--seed", 0, MAX_SEED)
     items: int = setting(13500, "Training items (toyworld seeds from 0).", "shared", "--items", 2, MAX_ITEMS)
     vae_steps: int = setting(2500, "Block VAE optimizer steps.", "vae", "--vae-steps", 1, MAX_TRAIN_STEPS)
     vae_batch: int = setting(48, "Block VAE batch size (grids).", "vae")
@@ -121,8 +131,6 @@ class GeneratorTrainConfig:
     cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "dit")
     image_fraction: float = setting(0.25, "Fraction of DiT steps conditioned on image tokens.", "dit")
     typed_variants: int = setting(2, "Captions of each prompt retyped with outside color/size words.", "dit")
-    device: str | None = setting(None, "cpu, cuda, mps (default: best available).", RUNTIME, "--device")
-    workers: int = setting(0, "Rendering processes (0 = one per core).", RUNTIME, "--workers", 0, MAX_WORKERS)
     checkpoint_every: int = setting(250, "DiT steps between resumable checkpoints.", RUNTIME)
 
 

@@ -46,7 +46,7 @@ class DataSpec:
     points_every: int = 0  # 0: no points; k: points for the items of every k-th round of categories
     grids: bool = False
     grid_resolution: int = 32
-    version: int = 2
+    version: int = 2  # of what render_item produces: part of the cache key, so a change renders again
 
     def key(self) -> str:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]

@@ -14,7 +14,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from text3d.data.toyworld.instance import item_spec, make_instance
+from text3d.data.toyworld.instance import HELDOUT_SEEDS, item_spec, make_instance
 from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, load_programs
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.generators.backends.embedded import EmbeddedGenerator
@@ -75,7 +75,7 @@ path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); mar
 """
 
 
-def quick_check(folder: Path, n: int = GENERATOR_CHECK_N, seed: int = 1_000_000) -> dict[str, Any]:
+def quick_check(folder: Path, n: int = GENERATOR_CHECK_N, seed: int = HELDOUT_SEEDS.start) -> dict[str, Any]:
     """Generate from ``n`` held-out basic prompts; category and color as the embedded encoder sees them."""
     generator = EmbeddedGenerator.from_pretrained(str(folder), candidates=1)  # one sample: the model alone
     encoder = EmbeddedImageEncoder.from_pretrained()
