@@ -9,8 +9,12 @@ import typer
 
 from text3d.cli._options import wait_option, wait_seconds
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
+from text3d.store.locks import exclusive, folder_lock
+from text3d.store.outputs import check_job_output
 
-study_app = typer.Typer(help="Studies: generator quality against the procedural ground truth.", no_args_is_help=True)
+study_app = typer.Typer(help="Studies: generator quality against the procedural ground truth. Choose rules, thresholds "
+                             "and K on training or development seeds only; report figures from the test range.",
+                        no_args_is_help=True)
 
 
 @study_app.command("generator")
@@ -19,8 +23,8 @@ def generator_study(
     n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS,
                           help="Held-out instances (each gives a prompt and a paraphrase)."),
     seed: int = typer.Option(1_000_000, "--seed", min=1_000_000, max=MAX_SEED,
-                             help="Held-out base seed: [1,000,000, 1,900,000) development, "
-                                  "[1,900,000, 2,000,000) test."),
+                             help="Held-out base seed: [1,000,000, 1,900,000) development (choose settings "
+                                  "here), [1,900,000, 2,000,000) test (report these figures; test word list)."),
     backend: str = typer.Option("embedded", "--backend", help="Backend compared with procedural."),
     augment: str = typer.Option("embedded", "--augment", help="Augmenter used for both backends."),
     resolution: int = typer.Option(256, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
@@ -29,12 +33,15 @@ def generator_study(
                                    help="Best-of-K of the tested backend (its default when omitted)."),
     wait: bool = wait_option(),
 ) -> None:
-    """Compare a backend with the procedural assets of the same prompts (R@1, CLIP, category, color)."""
-    from text3d.runs.quality import compare_backends
-    from text3d.store.locks import exclusive, folder_lock
-    from text3d.store.outputs import check_job_output
+    """Compare a backend with the procedural assets of the same prompts (R@1, CLIP, category, color).
+
+    Prints which range the seeds lie in (also ``seeds`` in the JSON): settings are chosen on
+    development seeds, the figures to report come from the test range."""
+    # studies.generator imports the generators and eval (torch): not on the cold path of `text3d --help`
+    from text3d.studies.generator import compare_backends, study_seeds
 
     check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
+    typer.echo(study_seeds(n, seed)["line"], err=True)
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         figures = compare_backends(out, n, seed, backend, augment, resolution, candidates)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True, default=str))

@@ -47,10 +47,10 @@ COLOR_PARAPHRASES: dict[str, tuple[str, ...]] = {
 """Development color words (paraphrase prompts of development seeds only)."""
 
 COLOR_TEST_PARAPHRASES: dict[str, tuple[str, ...]] = {
-    "red": ("vermilion", "ruby"), "orange": ("amber", "apricot"), "yellow": ("canary", "mustard"),
-    "green": ("jade", "olive"), "blue": ("cobalt", "sapphire"), "purple": ("lavender", "mauve"),
-    "pink": ("fuchsia", "magenta"), "brown": ("chestnut", "coffee"), "black": ("onyx", "charcoal"),
-    "white": ("pearl", "cream"), "gray": ("pewter", "ash"), "teal": ("cyan", "aqua"),
+    "red": ("vermilion", "garnet"), "orange": ("persimmon", "marmalade"), "yellow": ("buttercup", "flaxen"),
+    "green": ("malachite", "verdant"), "blue": ("lapis",), "purple": ("amaranth", "damson"),
+    "pink": ("flamingo", "peony"), "brown": ("tawny", "toffee"), "black": ("onyx", "raven"),
+    "white": ("alabaster", "pearl"), "gray": ("pewter", "graphite"), "teal": ("peacock", "verdigris"),
 }
 """Test color words (paraphrase prompts of test seeds only)."""
 
@@ -88,9 +88,9 @@ MATERIAL_PARAPHRASES: dict[str, tuple[str, ...]] = {
 """Development material words."""
 
 MATERIAL_TEST_PARAPHRASES: dict[str, tuple[str, ...]] = {
-    "wood": ("teak", "bamboo"), "metal": ("brass", "aluminum"), "plastic": ("acrylic", "nylon"),
-    "glass": ("frosted",), "stone": ("limestone", "sandstone"), "fabric": ("cotton", "velvet"),
-    "ceramic": ("terracotta", "china"), "rubber": ("silicone", "neoprene"),
+    "wood": ("teak", "rosewood"), "metal": ("titanium", "zinc"), "plastic": ("acrylic", "nylon"),
+    "glass": ("frosted",), "stone": ("limestone", "basalt"), "fabric": ("cotton", "corduroy"),
+    "ceramic": ("stoneware", "china"), "rubber": ("silicone", "neoprene"),
 }
 """Test material words."""
 
@@ -107,7 +107,8 @@ SIZE_PARAPHRASES: dict[str, tuple[str, ...]] = {
 """Development size words."""
 
 SIZE_TEST_PARAPHRASES: dict[str, tuple[str, ...]] = {
-    "small": ("minuscule", "wee"), "medium": ("regular-sized", "standard-sized"), "large": ("enormous", "colossal"),
+    "small": ("pint-sized", "undersized"), "medium": ("regular-sized", "standard-sized"),
+    "large": ("mammoth", "hulking"),
 }
 """Test size words."""
 

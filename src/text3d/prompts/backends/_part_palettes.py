@@ -42,10 +42,10 @@ def _table_key() -> tuple:
 
 @functools.lru_cache(maxsize=None)
 def _category_key(category: str, registry_revision: int) -> str:
-    """SHA-256 hex of the category's declaration and its program's source file (a test category's
-    program lives outside toyworld's package)."""
+    """SHA-256 hex of the category's declaration, its program's name and its program's source file
+    (a test category's program lives outside toyworld's package)."""
     program = load_programs()[category]
-    digest = hashlib.sha256(repr(program.info).encode())
+    digest = hashlib.sha256(repr((program.info, program.build.__module__, program.build.__qualname__)).encode())
     source = inspect.getsourcefile(program.build)
     digest.update(Path(source).read_bytes() if source else program.build.__qualname__.encode())
     return digest.hexdigest()

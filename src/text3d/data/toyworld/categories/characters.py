@@ -24,7 +24,7 @@ def _eyes(name: str, center: tuple[float, float, float], radius: float, size: fl
 
 
 @category(CategoryInfo("snowman", "characters", "snowman", synonyms=("snow man",),
-    paraphrases=("frosty figure", "snow figure"), test_paraphrases=("snowwoman", "snowperson", "snow sculpture"),
+    paraphrases=("frosty figure", "snow figure"), test_paraphrases=("snowwoman", "snowperson", "snowgirl"),
     parts=("base", "body", "head", "hat", "nose"), shapes=("tall",), size_m=1.5,
     materials=("plastic", "ceramic", "fabric"), main_part="body", shared_parts=("base", "head"),
     typical_colors=("white",), one_material=True, named_material=False))
@@ -253,7 +253,7 @@ def robot(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("teddy_bear", "characters", "teddy bear", synonyms=("bear", "toy bear"),
-    paraphrases=("plush bear", "stuffed bear"), test_paraphrases=("bruin", "plushie", "cuddly toy"),
+    paraphrases=("plush bear", "stuffed bear"), test_paraphrases=("bruin", "plushie", "grizzly"),
     parts=("body", "head", "ears", "arms", "legs", "snout"), size_m=0.4, materials=("fabric", "fabric", "plastic"),
     counts=(("legs", 2), ("arms", 2), ("ears", 2)), main_part="body", shared_parts=("head", "ears", "arms", "legs"),
     typical_colors=("brown", "white", "pink"), one_material=True))

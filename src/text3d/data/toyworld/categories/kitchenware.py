@@ -32,7 +32,7 @@ def mug(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("teapot", "kitchenware", "teapot", synonyms=("tea pot", "kettle"),
-    paraphrases=("tea kettle", "brewer"), test_paraphrases=("samovar", "urn", "coffeepot"),
+    paraphrases=("tea kettle", "brewer"), test_paraphrases=("coffeepot", "cafetiere", "percolator"),
     parts=("body", "lid", "spout", "handle"), shapes=("tall", "wide"), size_m=0.2, materials=("ceramic", "metal")))
 def teapot(s: Style) -> list[Part]:
     rx = 0.32 * s.stretch("wide", 1.2)

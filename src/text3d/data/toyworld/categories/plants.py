@@ -115,7 +115,7 @@ def pine_tree(s: Style) -> list[Part]:
 
 # --------------------------------------------------------------------------- cactus
 @category(CategoryInfo("cactus", "plants", "cactus", synonyms=("potted cactus", "succulent"),
-    paraphrases=("saguaro", "desert plant"), test_paraphrases=("prickly pear", "cholla", "agave"),
+    paraphrases=("saguaro", "desert plant"), test_paraphrases=("cholla", "agave", "ocotillo"),
     parts=("pot", "stem", "arms"), shapes=("tall",), size_m=0.4, materials=("plastic", "ceramic", "fabric"),
     main_part="stem", shared_parts=("arms",), typical_colors=("green",), one_material=True, named_material=False))
 def cactus(s: Style) -> list[Part]:

@@ -144,7 +144,7 @@ def spinning_top(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("block_tower", "toys", "block tower", synonyms=("stack of blocks", "toy blocks"),
-    paraphrases=("tower of cubes", "building bricks"), test_paraphrases=("jenga", "stacking toy", "toy pyramid"),
+    paraphrases=("tower of cubes", "building bricks"), test_paraphrases=("jenga", "stacker", "ziggurat"),
     parts=("block",), shapes=("tall", "short"), size_m=0.3, materials=("wood", "plastic")))
 def block_tower(s: Style) -> list[Part]:
     """Toy blocks stacked a little crooked, big to small, maybe crowned by a round block or a ball."""

@@ -1,4 +1,4 @@
-"""Generator quality against the procedural ground truth (issue 7's protocol).
+"""The generator study: a backend's quality against the procedural ground truth.
 
 ``n`` held-out toyworld instances (alternately basic and refined prompts) give ``n``
 prompts and ``n`` paraphrases. Both backends generate all 2n prompts through the same
@@ -6,6 +6,10 @@ pipeline (same augmenter, same seeds) into run folders, ``text3d eval`` measures
 with the embedded encoders, and per item the category and dominant color the embedded
 CLIP-like encoder recognizes in the canonical4 views (mean embedding) are compared with the
 prompt's. Ratios put each figure of the tested backend beside the procedural one.
+
+The seeds' range is part of the figures (``seeds``): development seeds [1,000,000, 1,900,000)
+are for choosing rules, thresholds and K; the figures to report come from the test range
+[1,900,000, 2,000,000), whose paraphrases use the test word list. A study never mixes ranges.
 """
 
 from __future__ import annotations
@@ -16,18 +20,38 @@ from typing import Any
 
 import numpy as np
 
+from text3d.data.toys4k import prompt_id
+from text3d.data.toyworld.instance import describe_seeds, item_spec, make_instance, split_of
+from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, load_programs
+from text3d.encoders.base import create_extractor
+from text3d.errors import InputError
+from text3d.eval.protocol import EvalOptions, evaluate_run
+from text3d.eval.report import write_reports
+from text3d.runs.pipeline import generate_batch
+from text3d.store.atomic import write_json
+from text3d.store.folders import RunFolder
+
 log = logging.getLogger(__name__)
 
 
-def quality_prompts(n: int, seed: int = 1_000_000) -> list[dict[str, Any]]:
-    """Held-out prompts and paraphrases with the category and color they ask for."""
-    from text3d.data.toyworld.instance import item_spec, make_instance, split_of
-    from text3d.data.toyworld.style import load_programs
-    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
-    from text3d.errors import InputError
-
+def study_seeds(n: int, seed: int = 1_000_000) -> dict[str, Any]:
+    """The seeds of an ``n``-instance study from ``seed`` and the range they lie in
+    (``{"first", "last", "range", "line"}``); seeds outside the held-out range, or across the
+    development and test ranges, are refused."""
     if split_of(seed) != "heldout":
         raise InputError(f"seed {seed}: use a held-out seed (≥ 1,000,000)")
+    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    last = item_spec(max(n - 1, 0), seed, programs)[1]
+    described = describe_seeds(seed, last)
+    if "+" in described["range"]:
+        raise InputError(f"{described['line']}: a study's seeds must lie in one range; pick another --seed or --n")
+    return {"first": seed, "last": last, **described}
+
+
+def quality_prompts(n: int, seed: int = 1_000_000) -> list[dict[str, Any]]:
+    """Held-out prompts and paraphrases with the category and color they ask for (the
+    paraphrases in the development or test word list, after the seeds' range)."""
+    study_seeds(n, seed)
     programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
     rows = []
     for i in range(n):
@@ -44,11 +68,6 @@ def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
     ``category_match`` and ``color_match`` over all rows, and the same per row variant under
     ``by_variant`` ("prompt", "paraphrase")."""
     from PIL import Image
-
-    from text3d.data.toys4k import prompt_id
-    from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES
-    from text3d.encoders.base import create_extractor
-    from text3d.store.folders import RunFolder
 
     clip = create_extractor("embedded-clip")
     run = RunFolder(run_dir)
@@ -74,20 +93,22 @@ def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def compare_backends(out: str | Path, n: int = 200, seed: int = 1_000_000, backend: str = "embedded",
                      augment: str = "embedded", resolution: int = 256, candidates: int | None = None) -> dict[str, Any]:
-    """Generate, evaluate and compare ``backend`` with ``procedural``; writes ``comparison.json``."""
-    from text3d.eval.protocol import EvalOptions, evaluate_run
-    from text3d.runs.pipeline import generate_batch
-    from text3d.store.atomic import write_json
-
+    """Generate, evaluate and compare ``backend`` with ``procedural``; writes ``comparison.json``
+    (with ``seeds``: the seeds' range, :func:`study_seeds`)."""
     out = Path(out)
+    seeds = study_seeds(n, seed)
+    log.info("%s", seeds["line"])
     rows = quality_prompts(n, seed)
     prompts = [r["prompt"] for r in rows]
-    figures: dict[str, Any] = {"n_prompts": len(prompts), "seed": seed, "augment": augment, "candidates": candidates}
+    figures: dict[str, Any] = {"n_prompts": len(prompts), "seed": seed, "seeds": seeds, "augment": augment,
+                               "candidates": candidates}
     for name in ("procedural", backend):
         run_dir = out / name
         counts = generate_batch(prompts, run_dir, augment=augment, backend=name, resolution=resolution,
-                                candidates=candidates)
-        metrics = evaluate_run(run_dir, out / f"eval-{name}", options=EvalOptions(resolution=resolution)).metrics
+                                candidates=candidates if name == backend else None)  # procedural has no option
+        result = evaluate_run(run_dir, out / f"eval-{name}", options=EvalOptions(resolution=resolution))
+        write_reports(result, out / f"eval-{name}")
+        metrics = result.metrics
         figures[name] = {"generated": counts, "r_at_1": metrics.get("r_at_1"), "clip_user": metrics.get("clip_user"),
                          "clip_aug": metrics.get("clip_aug"), **recognized(run_dir, rows)}
         if "latency_s" in metrics:

@@ -1,10 +1,14 @@
-"""``text3d encoders evaluate``: the embedded encoders measured on held-out toyworld.
+"""The encoders study (``text3d encoders evaluate``): the embedded encoders on held-out toyworld.
 
 N held-out instances (seeds ≥ 1,000,000, never trained on) are rendered once each at
-128² (clip8 ring: yaw 45°·(i mod 8), pitch 30°, white background). Figures:
+128² (clip8 ring: yaw 45°·(i mod 8), pitch 30°, white background). The seeds' range is part
+of the figures (``seed_range``, ``seeds``): the development range [1,000,000, 1,900,000) is for
+choosing settings, the test range [1,900,000, 2,000,000) gives the figures to report; a run
+never mixes them. Figures:
 
 * ``category_r_at_1`` — argmax over the 45 prompts "a <noun>" equals the category
-  (``…_paraphrase``: the same with held-out nouns, "a yacht");
+  (``…_paraphrase``: the same with the range's first held-out noun, "a yacht" on development
+  seeds, "a catamaran" on test seeds);
 * ``color_accuracy`` — argmax over the 12 prompts "a <color> object" equals the color;
 * ``text_to_image_r_at_10`` — each of the first 1,000 instances' short prompt retrieves its
   render among the 1,000 renders within 10 (``…_paraphrase``: its paraphrase prompt;
@@ -21,20 +25,31 @@ import logging
 from typing import Any
 
 import numpy as np
+import torch
 
+from text3d.data.toyworld.instance import HELDOUT_SEEDS, describe_seeds, item_spec, make_instance
+from text3d.data.toyworld.vocabulary import (
+    CATEGORIES,
+    CATEGORY_NAMES,
+    COLOR_NAMES,
+    category_index,
+    color_index,
+    load_programs,
+)
+from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
 from text3d.errors import InputError
+from text3d.eval.metrics import frechet_distance, retrieval_recall
+from text3d.nn.vit import ImageTextModel
+from text3d.progress import track
+from text3d.render.cameras import Camera
+from text3d.render.points import sample_surface_points
+from text3d.render.renderer import render
 
 log = logging.getLogger(__name__)
 
 
 def _render_instances(specs: list[tuple[str, int]], with_points: bool, progress: bool | None = None
                       ) -> tuple[list[np.ndarray], list[Any], list[np.ndarray]]:
-    from text3d.data.toyworld.instance import make_instance
-    from text3d.progress import track
-    from text3d.render.cameras import Camera
-    from text3d.render.points import sample_surface_points
-    from text3d.render.renderer import render
-
     images, instances, clouds = [], [], []
     for i, (category, seed) in enumerate(track(specs, description="render held-out", enabled=progress)):
         instance = make_instance(category, seed)
@@ -47,15 +62,11 @@ def _render_instances(specs: list[tuple[str, int]], with_points: bool, progress:
     return images, instances, clouds
 
 
-def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder=None, point_encoder=None,
-                      device: str | None = None, points: int = 450, progress: bool | None = None) -> dict[str, Any]:
-    """The quality figures of the embedded encoders on ``n`` held-out instances from ``seed``."""
-    from text3d.data.toyworld.instance import HELDOUT_SEEDS, item_spec
-    from text3d.data.toyworld.style import load_programs
-    from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, category_index, color_index
-    from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
-    from text3d.eval.metrics import frechet_distance, retrieval_recall
-
+def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder: EmbeddedImageEncoder | None = None,
+                      point_encoder: EmbeddedPointEncoder | None = None, device: str | None = None, points: int = 450,
+                      progress: bool | None = None) -> dict[str, Any]:
+    """The quality figures of the embedded encoders on ``n`` held-out instances from ``seed``
+    (development seeds to choose settings on, test seeds for the figures to report)."""
     if seed not in HELDOUT_SEEDS:
         raise InputError(f"seed {seed}: inside the training range [0, {HELDOUT_SEEDS.start:,}); use a held-out seed "
                          f"in [{HELDOUT_SEEDS.start:,}, {HELDOUT_SEEDS.stop:,})")
@@ -64,8 +75,17 @@ def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder=None, 
     programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
     per_round = len(programs)
     specs = [item_spec(i, seed, programs) for i in range(n)]
-    if specs[-1][1] >= HELDOUT_SEEDS.stop:
+    half = n // 2
+    shifted_programs = programs[::2]
+    rounds = n // per_round + 1
+    shift_specs = [item_spec(i, seed + rounds, shifted_programs) for i in range(half)]
+    last = max(s for _, s in specs + shift_specs)
+    if last >= HELDOUT_SEEDS.stop:
         raise InputError(f"seed {seed} with --n {n} runs past the held-out range")
+    seeds = describe_seeds(seed, last)
+    if "+" in seeds["range"]:
+        raise InputError(f"{seeds['line']}: an evaluation's seeds must lie in one range; pick another --seed or --n")
+    log.info("%s", seeds["line"])
     image_encoder = image_encoder or EmbeddedImageEncoder.from_pretrained(device=device)
     point_encoder = point_encoder or EmbeddedPointEncoder.from_pretrained(device=device)
     images, instances, _ = _render_instances(specs, with_points=False, progress=progress)
@@ -75,9 +95,12 @@ def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder=None, 
     single = np.array([i.partner is None for i in instances])
 
     nouns = image_encoder.text_embeddings([f"a {CATEGORIES[c].noun}" for c in CATEGORY_NAMES])
-    para = image_encoder.text_embeddings([f"a {CATEGORIES[c].paraphrases[0]}" for c in CATEGORY_NAMES])
+    held_out = {c: CATEGORIES[c].test_paraphrases if seeds["range"] == "test" else CATEGORIES[c].paraphrases
+                for c in CATEGORY_NAMES}
+    para = image_encoder.text_embeddings([f"a {held_out[c][0]}" for c in CATEGORY_NAMES])
     color_text = image_encoder.text_embeddings([f"a {c} object" for c in COLOR_NAMES])
-    result: dict[str, Any] = {"seed": seed, "n": n, "n_single": int(single.sum())}
+    result: dict[str, Any] = {"seed": seed, "n": n, "seed_range": seeds["range"], "seeds": seeds["line"],
+                              "n_single": int(single.sum())}
     result["category_r_at_1"] = float(np.mean((emb @ nouns.T).argmax(1)[single] == categories[single]))
     result["category_r_at_1_paraphrase"] = float(np.mean((emb @ para.T).argmax(1)[single] == categories[single]))
     result["color_accuracy"] = float(np.mean((emb @ color_text.T).argmax(1)[single] == colors[single]))
@@ -100,10 +123,6 @@ def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder=None, 
     keep = single[:k]
     result["point_accuracy"] = float(np.mean(logits.argmax(1)[keep] == categories[:k][keep]))
 
-    half = n // 2
-    shifted_programs = programs[::2]
-    rounds = n // per_round + 1
-    shift_specs = [item_spec(i, seed + rounds, shifted_programs) for i in range(half)]
     shift_images, _, _ = _render_instances(shift_specs, with_points=False, progress=progress)
     shift_cls, _ = image_encoder.features(shift_images)
     a, b = cls[:half], cls[half:2 * half]
@@ -118,9 +137,7 @@ def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder=None, 
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
 
 
-def _head(encoder, images: list[np.ndarray], which: str) -> np.ndarray:
-    import torch
-
+def _head(encoder: EmbeddedImageEncoder, images: list[np.ndarray], which: str) -> np.ndarray:
     out = []
     with torch.inference_mode():
         for x in encoder._batches(images, 256):
@@ -130,12 +147,7 @@ def _head(encoder, images: list[np.ndarray], which: str) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _untrained_like(encoder):
+def _untrained_like(encoder: EmbeddedImageEncoder) -> EmbeddedImageEncoder:
     """A randomly initialized encoder of the same shape (seed 0): the FD baseline."""
-    import torch
-
-    from text3d.encoders.embedded import EmbeddedImageEncoder
-    from text3d.nn.vit import ImageTextModel
-
     torch.manual_seed(0)
     return EmbeddedImageEncoder(ImageTextModel(encoder.config).to(encoder.device), encoder.device)
