@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from text3d.data.toyworld.declaration import revision
 from text3d.data.toyworld.vocabulary import (
     CATEGORIES,
     COLOR_WORDS,
@@ -49,9 +50,13 @@ class Lexicon:
         return max((len(p) for p in self.phrases), default=1)
 
 
-@functools.lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
-    """Toyworld's vocabulary as the augmenter looks words up (built once)."""
+    """Toyworld's vocabulary as the augmenter looks words up (built again when a category is registered)."""
+    return _lexicon(revision())
+
+
+@functools.lru_cache(maxsize=1)
+def _lexicon(registry_revision: int) -> Lexicon:
     phrases: dict[tuple[str, ...], CategoryInfo] = {}
     for info in CATEGORIES.values():
         for name in info.words:
