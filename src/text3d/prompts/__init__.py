@@ -1,4 +1,5 @@
-"""Prompt augmentation (seed 000): short prompt → LLM → one caption under the caption rules.
+"""Prompt augmentation, as in the LLM-augmentation study of text-to-3D pipelines (Kim et al.,
+*Balancing Fidelity and Efficiency …*): short prompt → LLM → one caption under the caption rules.
 
 Public entry points: :func:`augment` (one prompt), :func:`augment_batch` (a resumable JSONL
 batch), :class:`PromptAugmenter` (a configured stage), :class:`AugmentResult`. Backends are

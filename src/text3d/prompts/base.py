@@ -5,7 +5,7 @@ turns one :class:`AugmentRequest` into one raw :class:`Completion`. Everything s
 backends — the caption rules, retries, the cache, accounting — lives in
 :mod:`text3d.prompts.augment`, which turns a short prompt into an :class:`AugmentResult`.
 
-Backends are named as seed 000 names its models: ``ollama:qwen3:0.6b`` is backend
+Backends are named as the LLM-augmentation study (Kim et al.) names its models: ``ollama:qwen3:0.6b`` is backend
 ``ollama`` with model ``qwen3:0.6b`` (everything after the first colon is the model).
 """
 

@@ -1,4 +1,5 @@
-"""The caption rules (DESIGN.md "Captions", seed 000): pure functions, no I/O.
+"""The caption rules of the LLM-augmentation study (Kim et al., *Balancing Fidelity and
+Efficiency …*): pure functions, no I/O.
 
 An augmented caption is one caption of at most 40 words that fits CLIP's 77-token window,
 keeps the user's content words and carries no reasoning, lists, quotes, headings, labels or
