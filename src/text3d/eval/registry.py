@@ -187,23 +187,24 @@ def _latency(x: MetricInputs) -> Measurement | None:
 
 _JOINT = frozenset({Input.CLIP_VIEWS, Input.PROMPTS})
 _IMAGES = frozenset({Input.VIEWS, Input.REFERENCE_VIEWS})
-_CLIP = {"recorded_as": "clip_extractor", "settings": ("clip_views",)}
+_CLIP_VIEWS = ("clip_views",)
 _KD = ("kd_subsets", "kd_subset_size")
 
 METRICS.add(Metric("clip_user", _JOINT, _clip_user, "higher", (Column("CLIP_user"),),
-                   Column("CLIP_user", name="clip_user"), **_CLIP,
+                   Column("CLIP_user", name="clip_user"), recorded_as="clip_extractor", settings=_CLIP_VIEWS,
                    description="100·cos between each CLIP view and the item's prompt, averaged over views, then "
                                "assets."))
 METRICS.add(Metric("clip_aug", _JOINT | {Input.CAPTIONS}, _clip_aug, "higher", (Column("CLIP_aug"),),
-                   Column("CLIP_aug", name="clip_aug"), **_CLIP,
+                   Column("CLIP_aug", name="clip_aug"), recorded_as="clip_extractor", settings=_CLIP_VIEWS,
                    description="the same against the item's caption, over the captioned assets."))
 METRICS.add(Metric("clip_delta", _JOINT | {Input.CAPTIONS}, _clip_delta, "higher", (Column("CLIP delta"),),
-                   Column("CLIP delta", name="clip_delta"), **_CLIP,
+                   Column("CLIP delta", name="clip_delta"), recorded_as="clip_extractor", settings=_CLIP_VIEWS,
                    description="mean over captioned assets of CLIP_aug − CLIP_user."))
 for _k in RETRIEVAL_KS:
-    METRICS.add(Metric(f"r_at_{_k}", _JOINT, _r_at(_k), "higher", (Column(f"R@{_k}"),), **_CLIP,
-                       description=f"share (%) of assets whose own prompt is among the {_k} prompts of the run "
-                                   "closest to its view-averaged image embedding."))
+    METRICS.add(Metric(f"r_at_{_k}", _JOINT, _r_at(_k), "higher", (Column(f"R@{_k}"),),
+                       recorded_as="clip_extractor", settings=_CLIP_VIEWS,
+                       description=f"share (%) of assets whose own prompt ranks in the top {_k} of the run's "
+                                   "distinct prompts by cosine to its view-averaged image embedding."))
 METRICS.add(Metric("fd_{extractor}", _IMAGES, _fd, "lower", (Column("FD ({extractor})"),),
                    description="Fréchet distance between Gaussians fitted to all views of all assets of each "
                                "set."))
