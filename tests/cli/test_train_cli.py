@@ -2,11 +2,15 @@
 defaults and help, and the values given on the command line reach the trainer's config."""
 
 import dataclasses
+import json
+import re
 import shlex
+from pathlib import Path
 
 import pytest
 import typer
 
+import text3d
 import text3d.train.run_encoders as run_encoders
 import text3d.train.run_generator as run_generator
 from text3d.cli import _register_commands, app, main
@@ -74,3 +78,12 @@ def test_the_cards_reproduce_command_gives_the_same_config(tmp_path, captured, c
     command = reproduce_command(f"text3d train {name}", config).replace("DIR", str(tmp_path / "o"))
     assert main(shlex.split(command)[1:]) == 0
     assert captured[0][0] == dataclasses.replace(config, device=None, workers=0)
+
+
+@pytest.mark.parametrize("folder", ["generator", "image-encoder", "point-encoder"])
+def test_the_shipped_cards_reproduce_command_gives_the_settings_of_their_weights(tmp_path, captured, folder):
+    weights = Path(text3d.__file__).parent / "weights" / folder
+    command = re.search(r"Reproduce: `(text3d train [^`]*)`", (weights / "README.md").read_text()).group(1)
+    assert main(shlex.split(command.replace("DIR", str(tmp_path / "o")))[1:]) == 0
+    recorded = json.loads((weights / "config.json").read_text())["training"]["config"]
+    assert dataclasses.asdict(captured[0][0]) == recorded
