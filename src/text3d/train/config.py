@@ -34,11 +34,6 @@ def setting(default: Any, doc: str, stage: str, flag: str | None = None,
                                                         "low": low, "high": high})
 
 
-def doc(config_type: type, name: str) -> str:
-    """The one-line doc of field ``name`` of ``config_type``."""
-    return next(f.metadata["doc"] for f in dataclasses.fields(config_type) if f.name == name)
-
-
 def ordered_fields(config_type: type) -> tuple[dataclasses.Field, ...]:
     """The fields of ``config_type``: those that change what is trained, then the runtime ones."""
     return tuple(sorted(dataclasses.fields(config_type), key=lambda f: f.metadata["stage"] == RUNTIME))
@@ -70,11 +65,12 @@ def settings_section(config_type: type, values: dict[str, Any]) -> str:
 
 
 def reproduce_command(command: str, config: Any, extra: tuple[str, ...] = ()) -> str:
-    """``text3d train …`` with every CLI setting of ``config`` that is not ``None`` (and ``extra``)."""
+    """``text3d train …`` with every CLI setting of ``config`` that changes what is trained (runtime
+    ones left out), then ``extra``."""
     parts = [command, "--out DIR"]
     for f in option_fields(type(config)):
         value = getattr(config, f.name)
-        if value is not None and f.metadata["stage"] != RUNTIME:
+        if f.metadata["stage"] != RUNTIME:
             parts.append(f"{f.metadata['flag']} {value}")
     return " ".join([*parts, *extra])
 
