@@ -86,7 +86,7 @@ def _measure_shares(category: str) -> dict[str, float]:
 
 def main_part(category: str, parts: tuple[str, ...], preferred: str | None = None) -> str:
     """The part that carries the object's color: the one most often painted in the main color
-    ("shovel": the blade, 1.0; its handle 0.44), ``preferred`` first among equals, then ``parts`` order."""
+    (a shovel's blade, 1.0; its handle 0.44), ``preferred`` first among equals, then ``parts`` order."""
     shares = main_color_shares(category)
     order = ([preferred] if preferred in parts else []) + [p for p in parts if p != preferred]
     return max(order, key=lambda p: (shares.get(p, -1.0), -order.index(p)))
