@@ -2,13 +2,13 @@ import pytest
 
 from text3d.data.toyworld.vocabulary import CATEGORIES
 from text3d.prompts import clip_tokens
-from text3d.prompts.embedded import embedded_caption
 from text3d.prompts.clip_tokens import (
     clip_preprocess,
     clip_token_count,
     estimate_clip_tokens,
     fits_clip_window,
 )
+from text3d.prompts.embedded import embedded_caption
 
 
 def test_counts_match_clip_bpe_including_start_and_end_tokens():

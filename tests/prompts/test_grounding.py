@@ -118,7 +118,7 @@ def fresh_caches():
 
 
 def test_without_wordnet_grounding_falls_back_to_minilm(monkeypatch, fresh_caches):
-    monkeypatch.setattr("text3d.prompts.wordnet.shared_wordnet", lambda: None)
+    monkeypatch.setattr("text3d.prompts.grounding.shared_wordnet", lambda: None)
     assert grounding.wordnet_category("yacht") is None and grounding.wordnet_color("crimson") is None
     assert ground_category("whirligig") is None or ground_category("whirligig").source == "minilm"
     assert ground_color("crimson").source == "xkcd-colors"  # the color table still knows it

@@ -1,6 +1,7 @@
 """The augmentation stage's small protocol: backend specs, requests, completions, results.
 
-A *backend* (one file in :mod:`text3d.prompts.backends`, registered in :data:`augmenters`)
+A *backend* (one file in :mod:`text3d.prompts.backends`, or the embedded augmenter's
+:mod:`text3d.prompts.embedded.augmenter`, registered in :data:`augmenters`)
 turns one :class:`AugmentRequest` into one raw :class:`Completion`. Everything shared by all
 backends — the caption rules, retries, the cache, accounting — lives in
 :mod:`text3d.prompts.augment`, which turns a short prompt into an :class:`AugmentResult`.
@@ -104,7 +105,7 @@ class Augmenter(Protocol):
         ...
 
 
-augmenters: Registry[Augmenter] = Registry("augmenter", ("text3d.prompts.backends",))
+augmenters: Registry[Augmenter] = Registry("augmenter", ("text3d.prompts.backends", "text3d.prompts.embedded"))
 """``--llm`` backend name → augmenter class (``embedded``, ``none``, ``ollama``, ``openai``, ``hf``)."""
 
 

@@ -38,14 +38,12 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_WORDS, PALETTE, SIZE_WORDS
-
-if TYPE_CHECKING:
-    from text3d.prompts.wordnet import WordNet
+from text3d.prompts.tables import cached_table, file_fingerprint
+from text3d.prompts.wordnet import WordNet, shared_wordnet
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +78,6 @@ def _frozen(vocabulary: Mapping[str, tuple[str, ...]] | None) -> tuple[tuple[str
 
 @functools.lru_cache(maxsize=8)
 def _category_ancestors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, list[dict[int, int]]]:
-    from text3d.prompts.wordnet import shared_wordnet
-
     wordnet = shared_wordnet()
     assert wordnet is not None
     return {name: [wordnet.ancestors(offset) for offset in _category_senses(wordnet, words)]
@@ -125,8 +121,6 @@ def names_object(phrase: str) -> bool | None:
     """Whether WordNet lists ``phrase`` as a noun with a concrete sense among its first
     ``WORDNET_SENSES`` (a telescope, an olive tree — not a yacht club, an organization);
     ``None`` when WordNet lacks the phrase or is not installed."""
-    from text3d.prompts.wordnet import shared_wordnet
-
     wordnet = shared_wordnet()
     phrase = " ".join(phrase.lower().split())
     if wordnet is None or not wordnet.senses(phrase):
@@ -142,8 +136,6 @@ def _queries(phrase: str) -> tuple[str, ...]:
 def wordnet_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None = None) -> Grounding | None:
     """The category nearest to ``phrase`` in WordNet's hypernym graph (the phrase, then its
     last word), or None when nothing is within ``WORDNET_MAX_DISTANCE``."""
-    from text3d.prompts.wordnet import shared_wordnet
-
     wordnet = shared_wordnet()
     if wordnet is None:
         return None
@@ -178,7 +170,6 @@ def _vocabulary_vectors(vocabulary: tuple[tuple[str, tuple[str, ...]], ...]) -> 
     are kept across processes (:mod:`text3d.prompts.tables`, keyed by the words, ``TEMPLATES``
     and the MiniLM files)."""
     from text3d.encoders.minilm import bundled_model_path
-    from text3d.prompts.tables import cached_table, file_fingerprint
 
     words = sorted({w for _name, ws in vocabulary for w in ws})
     model = bundled_model_path()
@@ -217,8 +208,6 @@ def gloss_category(phrase: str, vocabulary: Mapping[str, tuple[str, ...]] | None
     is "a metal urn with a spigot at the base; used in Russia to boil water for tea" → teapot.
     None below ``GLOSS_MIN_SIMILARITY``."""
     from text3d.encoders.minilm import shared_text_encoder
-    from text3d.prompts.wordnet import shared_wordnet
-
     wordnet = shared_wordnet()
     if wordnet is None:
         return None
@@ -264,8 +253,6 @@ def _size_word(word: str) -> str | None:
 def _wordnet_label(word: str, label_of: Callable[[str], str | None], poses: tuple[str, ...]) -> Grounding | None:
     """The label of the nearest lemma ``label_of`` knows: in a synset of ``word`` (distance 0) or one
     "similar to"/hypernym link away (1), + 0.1 × the sense rank."""
-    from text3d.prompts.wordnet import shared_wordnet
-
     wordnet = shared_wordnet()
     if wordnet is None:
         return None

@@ -21,8 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from text3d.prompts.cache import cache_dir
+from text3d.store.atomic import write_bytes
+from text3d.version import __version__
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_PACKAGE_ROOT = Path(__file__).parent.parent  # the text3d package folder
 
 TABLES_VERSION = 1
 """Bump when the layout of any table changes."""
@@ -32,16 +37,12 @@ _LOCK = threading.Lock()
 
 def tables_dir() -> Path:
     """``<cache_dir>/tables``."""
-    from text3d.prompts.cache import cache_dir
-
     return cache_dir() / TABLES_FOLDER
 
 
 def table_digest(name: str, key: Any) -> str:
     """SHA-256 hex of ``TABLES_VERSION``, text3d's version, ``name`` and ``repr(key)``."""
-    import text3d
-
-    text = repr((TABLES_VERSION, text3d.__version__, name, key))
+    text = repr((TABLES_VERSION, __version__, name, key))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -57,9 +58,7 @@ def file_fingerprint(*paths: str | Path) -> tuple[tuple[str, int, int], ...]:
 def source_fingerprint(*modules: str) -> str:
     """SHA-256 hex of the source text of the named text3d modules (a package: every ``.py`` file
     under it, sorted), for keys of tables computed by code. Nothing is imported."""
-    import text3d
-
-    root = Path(text3d.__file__).parent
+    root = _PACKAGE_ROOT
     digest = hashlib.sha256()
     for module in modules:
         parts = module.split(".")
@@ -97,8 +96,6 @@ def read_table(name: str, key: Any) -> Any | None:
 def write_table(name: str, key: Any, payload: Any) -> None:
     """Store ``payload`` (marshal-able) as table ``name`` for ``key``; older files of ``name`` are
     removed. Failures are logged at debug level and ignored."""
-    from text3d.store.atomic import write_bytes
-
     digest = table_digest(name, key)
     path = _path(name, digest)
     try:

@@ -71,7 +71,7 @@ def test_an_of_phrase_names_a_category_as_the_compound_it_paraphrases():
 
 def test_a_comma_segment_of_color_words_is_no_second_object_even_when_it_could_name_one():
     car = only("car, salmon")  # a salmon-colored car, not a car beside a fish
-    assert car.category.name == "car" and dict(car.grounded_colors) == {0: "orange"}  # XKCD salmon, nearest palette color
+    assert car.category.name == "car" and dict(car.grounded_colors) == {0: "orange"}  # XKCD salmon
     boat = only("sailboat, rose")
     assert boat.category.name == "sailboat" and [c for _, c in boat.grounded_colors] == ["pink"]
     assert [o.category.name for o in split_objects("sailboat, chair")] == ["sailboat", "chair"]

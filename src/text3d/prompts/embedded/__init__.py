@@ -8,17 +8,15 @@ names and MiniLM similarity (:mod:`text3d.prompts.grounding`), never toyworld's 
 lists: "crimson yacht" → "A sailboat with a pointed red wooden hull, … (crimson yacht)."
 
 Public: :func:`embedded_caption` (prompt → caption), :func:`read_prompt`, :func:`compose_caption`
-and the reading types. The registered ``embedded`` augmenter backend
-(:mod:`text3d.prompts.backends.embedded`) calls :func:`embedded_caption`.
+and the reading types; :class:`~.augmenter.EmbeddedAugmenter` is the ``embedded`` backend of
+:data:`text3d.prompts.base.augmenters`.
 """
 
+from text3d.prompts.embedded.augmenter import MODEL_VERSION, EmbeddedAugmenter
 from text3d.prompts.embedded.compose import compose_caption
 from text3d.prompts.embedded.read import read_prompt
 from text3d.prompts.embedded.reading import ObjectReading, Reading
 from text3d.text import MAX_CAPTION_WORDS
-
-MODEL_VERSION = "toyworld-v5"
-"""The version of the embedded augmenter's reading and templates (part of its identity)."""
 
 
 def embedded_caption(prompt: str, seed: int = 0, attempt: int = 0, max_words: int = MAX_CAPTION_WORDS) -> str:
@@ -26,4 +24,5 @@ def embedded_caption(prompt: str, seed: int = 0, attempt: int = 0, max_words: in
     return compose_caption(read_prompt(prompt), seed, attempt, max_words)
 
 
-__all__ = ["MODEL_VERSION", "ObjectReading", "Reading", "compose_caption", "embedded_caption", "read_prompt"]
+__all__ = ["MODEL_VERSION", "EmbeddedAugmenter", "ObjectReading", "Reading", "compose_caption", "embedded_caption",
+           "read_prompt"]

@@ -1,22 +1,25 @@
-"""``embedded``: the offline default augmenter — no network, no model, deterministic per seed.
+"""``embedded``: the offline default augmenter backend — no network, no model, deterministic per seed.
 
 It writes the object-centric captions a 3D-asset caption needs (shape, parts, colors,
-materials; one object, plain background) from toyworld's vocabulary; the reading and the
-caption are :mod:`text3d.prompts.embedded`'s.
+materials; one object, plain background) from toyworld's vocabulary.
 """
 
 from __future__ import annotations
 
 from text3d.errors import InputError
 from text3d.prompts.base import AugmentRequest, Completion, augmenters
-from text3d.prompts.embedded import MODEL_VERSION, embedded_caption
+from text3d.prompts.embedded.compose import compose_caption
+from text3d.prompts.embedded.read import read_prompt
 
-__all__ = ["EmbeddedAugmenter"]
+__all__ = ["MODEL_VERSION", "EmbeddedAugmenter"]
+
+MODEL_VERSION = "toyworld-v5"
+"""The version of the embedded augmenter's reading and templates (part of its identity)."""
 
 
 @augmenters.register("embedded")
 class EmbeddedAugmenter:
-    """Template captions from toyworld's vocabulary (:mod:`text3d.prompts.embedded`)."""
+    """Template captions from toyworld's vocabulary (:func:`~text3d.prompts.embedded.embedded_caption`)."""
 
     backend = "embedded"
     cacheable = False  # faster than a cache lookup
@@ -29,5 +32,5 @@ class EmbeddedAugmenter:
 
     def propose(self, request: AugmentRequest) -> Completion:
         """One caption for the request's prompt; no tokens are counted (no language model runs)."""
-        text = embedded_caption(request.prompt, request.seed, request.attempt, request.params.max_words)
+        text = compose_caption(read_prompt(request.prompt), request.seed, request.attempt, request.params.max_words)
         return Completion(text=text, model=self.model)

@@ -3,9 +3,8 @@ import pytest
 from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_PARAPHRASES, COLOR_WORDS, MATERIALS, SIZE_WORDS
 from text3d.errors import InputError
 from text3d.prompts import augment
-from text3d.prompts.backends.embedded import EmbeddedAugmenter
 from text3d.prompts.clip_tokens import clip_token_count
-from text3d.prompts.embedded import embedded_caption, read_prompt
+from text3d.prompts.embedded import EmbeddedAugmenter, embedded_caption, read_prompt
 from text3d.prompts.embedded.read import read_object
 from text3d.prompts.rules import check_caption
 from text3d.text import word_count, words
