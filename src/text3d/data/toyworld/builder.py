@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
+from text3d.data.toyworld.vocabulary import CATEGORIES, load_programs
 from text3d.errors import InputError, one_line
 from text3d.store.atomic import remove_stale_temporaries
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
@@ -50,7 +50,7 @@ class BuildConfig:
 
 def _resolved_categories(config: BuildConfig) -> tuple[str, ...]:
     programs = load_programs()
-    names = config.categories or tuple(c for c in CATEGORY_NAMES if c in programs)
+    names = config.categories or tuple(c for c in CATEGORIES if c in programs)
     unknown = [c for c in names if c not in programs]
     if unknown:
         raise InputError(f"unknown toyworld categories: {', '.join(unknown)}")

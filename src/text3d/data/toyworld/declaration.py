@@ -16,14 +16,21 @@ cache something derived from the registry key the cache on :func:`revision`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from text3d.data.toyworld.attributes import MATERIALS, PALETTE, SHAPE_WORDS
-from text3d.data.toyworld.shapes import Part
-from text3d.data.toyworld.style import Style
 
-Builder = Callable[[Style], list[Part]]
+if TYPE_CHECKING:  # the geometry (numpy) loads with the programs, not with the declarations
+    from text3d.data.toyworld.shapes import Part
+    from text3d.data.toyworld.style import Style
+
+Builder = Callable[["Style"], list["Part"]]
+V = TypeVar("V")
+CATEGORY_PACKAGE = "text3d.data.toyworld.categories"
+"""The package whose modules declare the built-in categories (imported on first use)."""
 
 
 @dataclass(frozen=True)
@@ -98,32 +105,73 @@ class CategoryProgram:
         return self.info.materials
 
 
-CATEGORIES: dict[str, CategoryInfo] = {}
+_DECLARED: dict[str, CategoryInfo] = {}
+_BUILDERS: dict[str, CategoryProgram] = {}
+_STATE = {"discovered": False, "revision": 0}
+
+
+def _discover() -> None:
+    """Import the built-in categories' modules once. They load on first use, not with the
+    vocabulary, so their geometry code (numpy) stays off the cold path of ``text3d --help``."""
+    if not _STATE["discovered"]:
+        _STATE["discovered"] = True
+        importlib.import_module(CATEGORY_PACKAGE)
+
+
+class _Registered(Mapping[str, V]):
+    """A read-only view of a registry that holds every built-in category once it is read."""
+
+    def __init__(self, entries: dict[str, V]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, name: str) -> V:
+        _discover()
+        return self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        _discover()
+        return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        _discover()
+        return len(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        _discover()
+        return name in self._entries
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+CATEGORIES: Mapping[str, CategoryInfo] = _Registered(_DECLARED)
 """Every registered category by name, in registration order (the order defines class indices)."""
-PROGRAMS: dict[str, CategoryProgram] = {}
-_REVISION = [0]
+PROGRAMS: Mapping[str, CategoryProgram] = _Registered(_BUILDERS)
+"""Every registered category's program by name, in the same order."""
 
 
 def revision() -> int:
     """A number that changes whenever a category is registered or removed (a cache key)."""
-    return _REVISION[0]
+    return _STATE["revision"]
 
 
 def register(info: CategoryInfo, build: Builder) -> None:
-    """Add a category: its declaration and program (a name may be registered once)."""
-    if info.name in CATEGORIES:
+    """Add a category: its declaration and program (a name may be registered once). The
+    built-in categories are registered first, so they keep their class indices."""
+    _discover()
+    if info.name in _DECLARED:
         raise KeyError(f"toyworld category {info.name!r} is registered twice")
     info.check()
-    CATEGORIES[info.name] = info
-    PROGRAMS[info.name] = CategoryProgram(info, build)
-    _REVISION[0] += 1
+    _DECLARED[info.name] = info
+    _BUILDERS[info.name] = CategoryProgram(info, build)
+    _STATE["revision"] += 1
 
 
 def unregister(name: str) -> None:
     """Remove a category added with :func:`register` (tests; built-in indices stay as they are)."""
-    CATEGORIES.pop(name, None)
-    PROGRAMS.pop(name, None)
-    _REVISION[0] += 1
+    _DECLARED.pop(name, None)
+    _BUILDERS.pop(name, None)
+    _STATE["revision"] += 1
 
 
 def category(info: CategoryInfo) -> Callable[[Builder], Builder]:

@@ -3,7 +3,7 @@
 Text-only readers (the prompt augmenter, the procedural backend's prompt parser, the caption
 writer) import this module. The categories themselves are declared next to their geometry
 programs in ``text3d.data.toyworld.categories`` (:mod:`text3d.data.toyworld.declaration`);
-importing this module registers them all, so :data:`CATEGORIES` is complete here.
+:data:`CATEGORIES` holds them all from its first read on (the modules load then).
 
 Words come in three sets (:mod:`text3d.data.toyworld.attributes`): *training* words
 (``CategoryInfo.synonyms``, ``COLOR_WORDS``, …) appear in training prompts and captions;
@@ -15,7 +15,9 @@ encoder instead of memorizing the training strings, on words no rule was chosen 
 
 from __future__ import annotations
 
-from text3d.data.toyworld import categories  # noqa: F401 - registers every built-in category
+from collections.abc import Mapping
+from typing import Any
+
 from text3d.data.toyworld.attributes import (
     COLOR_NAMES,
     COLOR_PARAPHRASES,
@@ -36,15 +38,25 @@ from text3d.data.toyworld.attributes import (
 from text3d.data.toyworld.declaration import CATEGORIES, PROGRAMS, CategoryInfo, CategoryProgram
 
 __all__ = [
-    "CATEGORIES", "CATEGORY_NAMES", "COLOR_NAMES", "COLOR_PARAPHRASES", "COLOR_TEST_PARAPHRASES", "COLOR_WORDS",
-    "GROUPS", "MATERIALS", "MATERIAL_PARAPHRASES", "MATERIAL_TEST_PARAPHRASES", "NUMBER_WORDS", "PALETTE",
+    "CATEGORIES", "COLOR_NAMES", "COLOR_PARAPHRASES", "COLOR_TEST_PARAPHRASES", "COLOR_WORDS",
+    "MATERIALS", "MATERIAL_PARAPHRASES", "MATERIAL_TEST_PARAPHRASES", "NUMBER_WORDS", "PALETTE",
     "SHAPE_WORDS", "SIZES", "SIZE_PARAPHRASES", "SIZE_TEST_PARAPHRASES", "SIZE_WORDS", "CategoryInfo",
     "MaterialInfo", "category_index", "color_index", "load_programs",
 ]
 
-CATEGORY_NAMES: tuple[str, ...] = tuple(CATEGORIES)
-"""The categories known when the vocabulary was loaded, in class-index order (trained models' classes)."""
-GROUPS: tuple[str, ...] = tuple(dict.fromkeys(c.group for c in CATEGORIES.values()))
+_SNAPSHOTS = {
+    "CATEGORY_NAMES": lambda: tuple(CATEGORIES),
+    "GROUPS": lambda: tuple(dict.fromkeys(c.group for c in CATEGORIES.values())),
+}
+"""``CATEGORY_NAMES``: the categories known at first read, in class-index order (trained models'
+classes); ``GROUPS``: their groups. Taken on first read, so importing this module stays light."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SNAPSHOTS:
+        value = globals()[name] = _SNAPSHOTS[name]()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def category_index(name: str) -> int:
@@ -57,6 +69,6 @@ def color_index(name: str) -> int:
     return COLOR_NAMES.index(name)
 
 
-def load_programs() -> dict[str, CategoryProgram]:
-    """Every registered category's program by name (the built-in ones are loaded with this module)."""
+def load_programs() -> Mapping[str, CategoryProgram]:
+    """Every registered category's program by name (the built-in ones load on first read)."""
     return PROGRAMS

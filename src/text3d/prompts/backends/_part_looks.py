@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
-from text3d.data.toyworld.declaration import CATEGORIES, revision
+from text3d.data.toyworld.declaration import revision
 from text3d.data.toyworld.parts import GROUP_MATERIALS, OWN_MATERIAL_PARTS, PART_LOOKS, PartLook
+from text3d.data.toyworld.vocabulary import CATEGORIES
 
 K = TypeVar("K")
 V = TypeVar("V")
