@@ -20,8 +20,11 @@ from typing import Any
 
 from text3d.data.toyworld.vocabulary import CATEGORIES, load_programs
 from text3d.errors import InputError, one_line
+from text3d.progress import track
+from text3d.render.cameras import PROTOCOLS
 from text3d.store.atomic import remove_stale_temporaries
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
+from text3d.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,8 @@ def _resolved_categories(config: BuildConfig) -> tuple[str, ...]:
 
 def build_item(index: int, config: BuildConfig, root: Path, categories: tuple[str, ...]) -> dict[str, Any]:
     """Write one item's asset folder; returns its manifest row (status done or failed)."""
-    import text3d
+    # the programs, the renderer and mesh export load when a build runs: this module is on the
+    # cold path of `text3d --help` (text3d.cli.data)
     from text3d.assets.io import save_asset
     from text3d.data.toyworld.instance import item_spec, make_instance
     from text3d.render.points import sample_surface_points, write_point_ply
@@ -89,7 +93,7 @@ def build_item(index: int, config: BuildConfig, root: Path, categories: tuple[st
             timings["points"] = time.perf_counter() - start
         meta = instance.metadata()
         meta.update({"backend": "procedural", "model": "toyworld", "caption": instance.captions[0],
-                     "timings_s": {k: round(v, 4) for k, v in timings.items()}, "version": text3d.__version__,
+                     "timings_s": {k: round(v, 4) for k, v in timings.items()}, "version": __version__,
                      "n_faces": asset.n_faces})
         folder.write_meta(meta)
         row.update({"kind": instance.kind, "prompt": instance.prompt, "captions": instance.captions,
@@ -113,8 +117,6 @@ def _worker(args: tuple[int, BuildConfig, Path, tuple[str, ...]]) -> dict[str, A
 
 def check_config(config: BuildConfig) -> tuple[str, ...]:
     """Refuse a build that cannot run (before its folder is touched); returns its categories."""
-    from text3d.render.cameras import PROTOCOLS
-
     if config.n < 1:
         raise InputError(f"--n {config.n}: must be at least 1")
     for protocol in config.views:
@@ -125,15 +127,13 @@ def check_config(config: BuildConfig) -> tuple[str, ...]:
 
 def build_toyworld(config: BuildConfig, out: str | Path, progress: bool | None = None) -> dict[str, Any]:
     """Build (or resume) the run folder ``out``; returns counts and timing."""
-    from text3d.progress import track
+    from text3d.data.toyworld.instance import item_spec  # the programs load when a build runs
 
     categories = check_config(config)
     run = RunFolder(out)
     wanted = {**config.to_dict(), "categories": list(categories)}
     previous = run.claim(wanted)
     run.write_config({**wanted, "n": max(config.n, int(previous.get("n", 0)))})
-
-    from text3d.data.toyworld.instance import item_spec
 
     rows = run.manifest.rows()
     pending = []
