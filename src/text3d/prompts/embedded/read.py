@@ -124,9 +124,9 @@ def _lists_parts(parsed: tuple[ObjectReading, ...]) -> bool:
     to its whole): then the pieces list parts of one object."""
     for index, piece in enumerate(parsed[1:], start=1):
         head = singular(piece.tokens[-1].lower()) if piece.tokens else ""
-        earlier = [p for p in parsed[:index] if p.category is not None]
-        parts = {singular(part.lower()) for p in earlier for part in p.category.parts}
-        described = {p.category.name for p in earlier if not p.simple}
+        earlier = [(p.category, p.simple) for p in parsed[:index] if p.category is not None]
+        parts = {singular(part.lower()) for category, _ in earlier for part in category.parts}
+        described = {category.name for category, simple in earlier if not simple}
         if head in parts or (piece.grounded is not None and piece.grounded.name in described):
             return True
     return False
