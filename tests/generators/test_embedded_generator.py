@@ -10,11 +10,13 @@ from text3d.assets.asset import Asset
 from text3d.assets.voxels import VoxelGrid
 from text3d.errors import InputError
 from text3d.generators import Condition, create_generator
-from text3d.generators.backends.embedded import DEFAULT_PARTS, EmbeddedGenerator
+from text3d.generators.backends.embedded import DEFAULT_PARTS, GENERATOR_FOLDER, EmbeddedGenerator
+from text3d.generators.parts import PartSpec, PartSpecs
 from text3d.generators.postprocess import CreaseNormals, MarchingCubes, Material, Normalize
 from text3d.generators.samplers import EulerFlowSampler
 from text3d.generators.selectors import BestOfCategory
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
+from text3d.nn.checkpoint import WEIGHTS_ROOT
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.train.generator import save_generator
 
@@ -45,6 +47,14 @@ def with_config(folder, tmp_path, **entries):
     config = json.loads((copy / "config.json").read_text())
     (copy / "config.json").write_text(json.dumps({**config, **entries}))
     return copy
+
+
+def test_the_shipped_config_names_every_part_and_they_are_the_defaults():
+    config = json.loads((WEIGHTS_ROOT / GENERATOR_FOLDER / "config.json").read_text())
+    assert {k: config[k] for k in DEFAULT_PARTS.to_config()} == DEFAULT_PARTS.to_config()
+    assert PartSpecs.from_config(config, DEFAULT_PARTS.with_args("sampler", steps=99)) == DEFAULT_PARTS
+    legacy = PartSpecs.from_config({"sampler": {"steps": 4, "cfg": 2.0}}, DEFAULT_PARTS)  # args without a name
+    assert legacy.sampler == PartSpec("euler_flow", {"steps": 4, "cfg": 2.0})
 
 
 def test_a_folder_naming_no_parts_gets_the_default_parts(tiny_generator):

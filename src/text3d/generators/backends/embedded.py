@@ -5,9 +5,9 @@ guidance) → 4³ × 16 latent tokens per candidate → block VAE decoder → 32
 mesher (marching cubes at 0.5) → selector (best of K by the point encoder) → post-processors
 (crease normals, normalization to [-0.5, 0.5]³, material).
 
-The models (VAE, DiT, latent statistics) come from the weights folder; the parts are named in
+The models (VAE, DiT, latent statistics) come from the weights folder. The parts are named in
 its ``config.json`` (``rewriter``, ``sampler``, ``mesher``, ``selector``, ``postprocessors``; see
-:mod:`text3d.generators.parts`) and handed to :class:`EmbeddedGenerator` built.
+:mod:`text3d.generators.parts`), built by ``from_pretrained`` and passed to ``__init__``.
 """
 
 from __future__ import annotations
