@@ -17,14 +17,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from text3d.assets.asset import Asset
 from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
-from text3d.encoders.embedded import EmbeddedPointEncoder
 from text3d.registry import Registry
+
+if TYPE_CHECKING:
+    from text3d.encoders.embedded import EmbeddedPointEncoder
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +106,18 @@ class BestOfCategory:
         self.candidates = max(1, int(candidates))
         self.weights = point_encoder
         self.device = device
-        self._encoder: EmbeddedPointEncoder | None = None
+        self._encoder: "EmbeddedPointEncoder | None" = None
 
     def count(self, category: str | None) -> int:
         """``candidates`` for a prompt of one category, else 1."""
         return self.candidates if category else 1
 
-    def encoder(self) -> EmbeddedPointEncoder:
+    def encoder(self) -> "EmbeddedPointEncoder":
         """The point encoder that judges the candidates (loaded on first use)."""
         if self._encoder is None:
+            # imports torch: backend discovery, on the path of every `text3d generate`, stays without it
+            from text3d.encoders.embedded import EmbeddedPointEncoder
+
             self._encoder = EmbeddedPointEncoder.from_pretrained(self.weights, device=self.device)
         return self._encoder
 
