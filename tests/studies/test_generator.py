@@ -39,3 +39,12 @@ def test_test_range_paraphrases_use_the_test_nouns():
         info = CATEGORIES[row["category"]]
         assert any(noun in row["prompt"] for noun in info.test_paraphrases), row
         assert not any(noun in row["prompt"].split() for noun in info.paraphrases), row
+
+
+def test_the_study_command_names_the_range_and_refuses_mixed_ranges(tmp_path, capsys):
+    from text3d.cli import main
+
+    code = main(["study", "generator", "--out", str(tmp_path / "study"), "--n", "200", "--seed", "1899999"])
+    captured = capsys.readouterr()
+    assert code != 0 and "development range and test range" in captured.err
+    assert not (tmp_path / "study" / "comparison.json").exists()

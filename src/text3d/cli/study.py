@@ -30,7 +30,8 @@ def generator_study(
     resolution: int = typer.Option(256, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="View size for the evaluation renders."),
     candidates: int = typer.Option(None, "--candidates", min=1, max=MAX_CANDIDATES,
-                                   help="Best-of-K of the tested backend (its default when omitted)."),
+                                   help="Best-of-K of the tested backend (its default when omitted; choose K on "
+                                        "development seeds)."),
     wait: bool = wait_option(),
 ) -> None:
     """Compare a backend with the procedural assets of the same prompts (R@1, CLIP, category, color).
