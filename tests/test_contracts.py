@@ -99,14 +99,9 @@ def batch(modality: str, count: int = 3, point_channels: int = 3) -> list:
     return [rng.uniform(-0.5, 0.5, (500, point_channels)).astype(np.float32) for _ in range(count)]
 
 
-KNOWN_BREACHES = {("embedded", "points"): "declares dim 192 (its image features) but its point features have 128"}
-
-
 def extractor_cases() -> list:
-    """(name, modality) for every registered extractor and modality; a known breach is a strict xfail."""
-    return [pytest.param(name, modality, marks=pytest.mark.xfail(reason=KNOWN_BREACHES[name, modality], strict=True))
-            if (name, modality) in KNOWN_BREACHES else pytest.param(name, modality)
-            for name in extractors.names() for modality in sorted(MODALITIES)]
+    """(name, modality) for every registered extractor and modality."""
+    return [pytest.param(name, modality) for name in extractors.names() for modality in sorted(MODALITIES)]
 
 
 @functools.cache
@@ -135,5 +130,5 @@ def test_extractor_contract(name, modality):
             features(inputs)
         return
     first, again = features(inputs), features(inputs)
-    assert first.shape == (3, extractor.dim) and first.dtype == np.float32
+    assert first.shape == (3, extractor.feature_dim(modality)) and first.dtype == np.float32
     assert np.isfinite(first).all() and np.array_equal(first, again)

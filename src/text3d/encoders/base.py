@@ -17,8 +17,9 @@ it (to load one model at a time), so they must be class attributes.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar
 
 import numpy as np
@@ -36,7 +37,8 @@ class FeatureExtractor:
 
     * ``name`` — the registered name;
     * ``modalities`` — a subset of {"image", "text", "points"};
-    * ``dim`` — D (instances may override it once weights are loaded);
+    * ``dim`` — D (instances may override it once weights are loaded); an extractor whose
+      modalities differ in D declares the others in ``dims`` ({modality: D});
     * ``joint_space`` — True when image and text features share one space (CLIP), so
       cosines between them are meaningful (CLIP score, R-precision).
 
@@ -47,10 +49,15 @@ class FeatureExtractor:
     name: ClassVar[str] = ""
     modalities: ClassVar[frozenset[str]] = frozenset()
     dim: int = 0
+    dims: Mapping[str, int] = MappingProxyType({})
     joint_space: ClassVar[bool] = False
     weights_id: str = ""
     point_channels: int = 3
     """Columns :meth:`point_features` reads per point: 3 (xyz) or 6 (xyz + normals)."""
+
+    def feature_dim(self, modality: str) -> int:
+        """D of ``modality``'s features (``"image"``, ``"text"`` or ``"points"``)."""
+        return self.dims.get(modality, self.dim)
 
     def image_features(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """uint8 RGB images (H, W, 3), any size → (N, D) float32."""

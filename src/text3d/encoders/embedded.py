@@ -104,6 +104,11 @@ class EmbeddedPointEncoder:
         dev = resolve_device(device)
         return cls(model.to(dev), dev, folder, int(config.get("points", 1024)))
 
+    @property
+    def feature_dim(self) -> int:
+        """D of the penultimate features: the last width of the classifier's head."""
+        return int(self.model.config.head[-1])
+
     def run(self, clouds: Sequence[np.ndarray], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """(features (N, 128), logits (N, classes)) of point clouds (each (P, 3), any P).
 

@@ -167,7 +167,8 @@ def image_group_features(extractor: FeatureExtractor, groups: Sequence[Sequence[
                 rows[digest] = row
             cache.remember(extractor, [d for d, _ in batch], features)
     for index, entry, digests in pending:
-        results[index] = np.stack([rows[d] for d in digests]) if digests else np.zeros((0, extractor.dim), np.float32)
+        empty = np.zeros((0, extractor.feature_dim("image")), np.float32)
+        results[index] = np.stack([rows[d] for d in digests]) if digests else empty
         cache.save(entry, results[index])
     return [np.asarray(r, np.float32) for r in results]
 
@@ -193,7 +194,7 @@ def _image_batches(files: list[tuple[str, Path]]) -> list[list[tuple[str, Path]]
 def text_features(extractor: FeatureExtractor, texts: Sequence[str], cache: FeatureCache) -> np.ndarray:
     """(N, D) features of ``texts``; each distinct text is encoded once and cached."""
     if not texts:
-        return np.zeros((0, extractor.dim), np.float32)
+        return np.zeros((0, extractor.feature_dim("text")), np.float32)
     unique = sorted(set(texts))
     found: dict[str, np.ndarray] = {}
     missing: list[str] = []
@@ -239,5 +240,5 @@ def point_cloud_features(extractor: FeatureExtractor, files: Sequence[Path], cac
                 rows[index] = row
                 cache.save(entry, row)
     if not files:
-        return np.zeros((0, extractor.dim), np.float32)
+        return np.zeros((0, extractor.feature_dim("points")), np.float32)
     return np.stack(rows).astype(np.float32)

@@ -119,6 +119,7 @@ class EmbeddedExtractor(FeatureExtractor):
         sibling = Path(weights).parent / "point-encoder" if weights else None
         self.points = EmbeddedPointEncoder.from_pretrained(sibling if sibling and sibling.exists() else None, device)
         self.dim = self.image.config.width
+        self.dims = {"points": self.points.feature_dim}
         self.weights_id = f"{_weights_id(self.image.folder)}|{_weights_id(self.points.folder)}"
         self._shared_id = _weights_id(self.image.folder) if self.image.folder is not None else None
 
