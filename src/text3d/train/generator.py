@@ -21,6 +21,7 @@ import torch
 
 from text3d.device import resolve_device
 from text3d.encoders.minilm import shared_text_encoder
+from text3d.generators.backends.embedded import DEFAULT_PARTS
 from text3d.nn import flow
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
 from text3d.nn.checkpoint import save_folder
@@ -37,8 +38,6 @@ log = logging.getLogger(__name__)
 
 VAE_WARMUP = 100
 """Block VAE linear warm-up steps."""
-SAMPLER = {"steps": 8, "cfg": 3.0}
-"""Sampler defaults stored with the weights: Euler steps and classifier-free guidance scale."""
 
 
 def grids_tensor(data: TrainingData, index: np.ndarray) -> torch.Tensor:
@@ -196,10 +195,11 @@ def train_flow(data: TrainingData, latents: np.ndarray, config: GeneratorTrainCo
 
 def save_generator(folder: Path, vae: BlockVAE, dit: FlowDiT, latent_mean: np.ndarray, latent_std: np.ndarray,
                    training: dict[str, Any], card: str) -> Path:
-    """One folder: VAE + DiT weights (float16), configs, latent statistics, sampler defaults."""
+    """One folder: VAE + DiT weights (float16), configs, latent statistics and the parts the
+    generator is assembled from (sampler, selector, rewriter, mesher, post-processors)."""
     state = {f"vae.{k}": v.half() for k, v in vae.state_dict().items()}
     state.update({f"dit.{k}": v.half() for k, v in dit.state_dict().items()})
     config = {"vae": vae.config.to_dict(), "dit": dit.config.to_dict(),
               "latent_mean": np.round(latent_mean, 6).tolist(), "latent_std": np.round(latent_std, 6).tolist(),
-              "sampler": dict(SAMPLER), "training": training}
+              **DEFAULT_PARTS.to_config(), "training": training}
     return save_folder(folder, state, config, card)
