@@ -47,7 +47,7 @@ def _replace_word(text: str, noun: str, replacement: str) -> tuple[str, int]:
 
 def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
     """``text`` (the caption of ``prompt``, or the prompt itself) with the words of each object of
-    ``prompt`` that names no toyworld category (:meth:`ObjectPhrase.unnamed_noun`) replaced by
+    ``prompt`` that names no toyworld category (:meth:`~text3d.prompts.embedded.ObjectReading.unnamed_noun`) replaced by
     the nearest category's noun
     (plural when typed plural). When the caption does not contain the typed noun (an LLM
     rephrased it), the prompt with the replacement is returned instead. ``category`` is the
