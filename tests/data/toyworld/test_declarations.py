@@ -2,7 +2,6 @@
 source of the embedded augmenter's part tables."""
 
 import inspect
-from collections import Counter
 
 import pytest
 
