@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from text3d.errors import InputError
+from text3d.text import word_count
 
 MAX_SEED = 2**63 - 1
 """RNG seeds are integers in [0, 2⁶³ − 1]; a batch's last seed (seed + n − 1) must fit too."""
@@ -71,7 +72,7 @@ def check_seed(name: str, seed: int, count: int = 1) -> None:
 def check_prompt_size(prompt: str, label: str = "prompt") -> None:
     """A prompt of more than :data:`MAX_PROMPT_WORDS_INPUT` words or :data:`MAX_PROMPT_CHARS`
     characters is refused (the same limit for augment, generate and batches)."""
-    words = len(prompt.split())
+    words = word_count(prompt)
     if words > MAX_PROMPT_WORDS_INPUT:
         raise InputError(f"{label} has {words:,} words, more than {MAX_PROMPT_WORDS_INPUT}: "
                          "give a short description of one object")

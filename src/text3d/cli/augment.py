@@ -15,12 +15,14 @@ from text3d.prompts.base import BackendUnavailableError, GenerationParams
 from text3d.prompts.batch import ResultsFile, augment_batch, read_prompts
 from text3d.store.atomic import dumps_json
 from text3d.store.outputs import check_not_input
+from text3d.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS
 
 log = logging.getLogger(__name__)
 
 
 def augment_command(
-    prompt: str | None = typer.Argument(None, help="A short prompt (≤ 6 words), e.g. 'small blue sailboat'."),
+    prompt: str | None = typer.Argument(
+        None, help=f"A short prompt (≤ {MAX_PROMPT_WORDS} words), e.g. 'small blue sailboat'."),
     llm: str = typer.Option("embedded", "--llm",
                             help="embedded, none, ollama:TAG, openai:MODEL or hf:REPO_OR_PATH."),
     seed: int = seed_option(help="Sampling seed (retries use seed + attempt)."),
@@ -36,7 +38,7 @@ def augment_command(
                                    help="Most tokens an LLM may generate per answer."),
     retries: int = typer.Option(2, "--retries", min=0, max=MAX_RETRIES,
                                 help="Retries when an answer breaks the caption rules."),
-    max_words: int = typer.Option(40, "--max-words", min=1, max=MAX_CAPTION_WORDS_LIMIT,
+    max_words: int = typer.Option(MAX_CAPTION_WORDS, "--max-words", min=1, max=MAX_CAPTION_WORDS_LIMIT,
                                   help="Most words in a caption."),
     timeout: float | None = typer.Option(None, "--timeout", callback=finite_range(0.0, MAX_TIMEOUT_S, low_open=True),
                                          help="Seconds an LLM server may take per caption, over all tries "

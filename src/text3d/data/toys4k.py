@@ -21,6 +21,7 @@ from typing import Any
 from text3d.assets.probe import MESH_SUFFIXES
 from text3d.errors import InputError, Text3DError, one_line
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunFolder
+from text3d.text import MAX_PROMPT_WORDS, word_count
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,10 @@ def _index_meshes(root: Path) -> dict[str, Path]:
 
 
 def _short_prompt(captions: list[str], category: str) -> str:
-    """The shortest caption if it has ≤ 6 words, else the category name (TRELLIS has no short prompts)."""
+    """The shortest caption if it has at most MAX_PROMPT_WORDS (6) words, else the category
+    name (TRELLIS has no short prompts)."""
     short = min(captions, key=len) if captions else ""
-    return short if short and len(short.split()) <= 6 else category.replace("_", " ")
+    return short if short and word_count(short) <= MAX_PROMPT_WORDS else category.replace("_", " ")
 
 
 def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit: int | None = None,

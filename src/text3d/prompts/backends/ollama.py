@@ -1,4 +1,5 @@
-"""``ollama:<tag>``: Ollama's chat API (``POST /api/chat``), as seed 000 ran its LLMs.
+"""``ollama:<tag>``: Ollama's chat API (``POST /api/chat``), as the LLM-augmentation study
+(Kim et al.) ran its LLMs.
 
 Request: ``{"model", "messages", "stream": false, "think": false, "options": {"temperature",
 "seed", "num_predict"}}``. Response: ``message.content`` (``message.thinking`` holds the
