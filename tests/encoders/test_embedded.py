@@ -6,7 +6,7 @@ import torch
 
 from text3d.encoders.base import create_extractor
 from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
-from text3d.errors import InputError, ModelNotAvailableError
+from text3d.errors import ModelNotAvailableError
 from text3d.nn.checkpoint import save_folder
 from text3d.nn.pointnet import PointNet, PointNetConfig
 from text3d.nn.vit import ImageTextModel, ViTConfig

@@ -125,5 +125,4 @@ def test_data_flows_one_way():
     assert not any(n.startswith("text3d.eval.protocol") for n in report)
     assert "text3d.eval.results" in protocol and "text3d.eval.results" in report
     for path in (SRC / "encoders").rglob("*.py"):
-        if path.name != "selfcheck.py":  # the encoders' self-check is a study, moving above eval
-            assert not any(n.startswith("text3d.eval") for n in imported_modules(path)), path
+        assert not any(n.startswith("text3d.eval") for n in imported_modules(path)), path
