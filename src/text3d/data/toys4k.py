@@ -18,8 +18,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from text3d.assets.io import load_asset, save_asset
 from text3d.assets.probe import MESH_SUFFIXES
 from text3d.errors import InputError, Text3DError, one_line
+from text3d.progress import track
+from text3d.render.views import render_views
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunFolder
 from text3d.text import MAX_PROMPT_WORDS, word_count
 
@@ -81,9 +84,6 @@ def _short_prompt(captions: list[str], category: str) -> str:
 def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit: int | None = None,
                   views: tuple[str, ...] = ("canonical4",), resolution: int = 512) -> dict[str, int]:
     """Convert a Toys4K-style folder into a run folder (normalized GLBs + views); resumable."""
-    from text3d.assets.io import load_asset, save_asset
-    from text3d.progress import track
-    from text3d.render.views import render_views
 
     root = Path(root)
     if not root.is_dir():

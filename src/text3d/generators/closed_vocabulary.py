@@ -20,7 +20,9 @@ import re
 from dataclasses import dataclass, field
 
 from text3d.data.toyworld.vocabulary import CATEGORIES
+from text3d.prompts.embedded import read_prompt
 from text3d.prompts.grounding import Grounding, category_by_word_similarity
+from text3d.text import plural
 
 
 @dataclass
@@ -52,8 +54,6 @@ def nearest_known_text(prompt: str, text: str) -> ClosedVocabularyText:
     (plural when typed plural). When the caption does not contain the typed noun (an LLM
     rephrased it), the prompt with the replacement is returned instead. ``category`` is the
     one category the prompt then asks for, when it names a single object."""
-    from text3d.prompts.embedded import read_prompt
-    from text3d.text import plural
 
     result = ClosedVocabularyText(text)
     rewritten_prompt = prompt

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from text3d.prompts.tables import cached_table, file_fingerprint
 from text3d.text import morphy_candidates
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,6 @@ class WordNet:
 
     def _table(self, kind: str, pos: str, parse):  # noqa: ANN001, ANN202 - parse: Path → table
         """The parsed ``<kind>.<pos>`` file, from the tables cache when it holds this file's parse."""
-        from text3d.prompts.tables import cached_table, file_fingerprint
 
         path = self.folder / f"{kind}.{pos}"
         return cached_table(f"wordnet-{kind}-{pos}", file_fingerprint(path), lambda: parse(path))

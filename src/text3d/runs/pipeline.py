@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from text3d.assets.asset import Asset
+from text3d.assets.io import save_asset
+from text3d.data.toys4k import prompt_id
 from text3d.errors import InputError, Text3DError, one_line
 from text3d.generators.base import Condition, Generator, backend_options, create_generator
 from text3d.limits import (
@@ -39,6 +41,10 @@ from text3d.limits import (
     check_range,
     check_seed,
 )
+from text3d.progress import track
+from text3d.prompts.augment import augment, server_options
+from text3d.render.preview import turntable_frames, write_gif
+from text3d.render.views import render_views
 from text3d.store.atomic import remove_stale_temporaries
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
 from text3d.store.locks import exclusive, folder_lock
@@ -49,6 +55,7 @@ from text3d.store.outputs import (
     clear_asset_outputs,
     removed_if_failed,
 )
+from text3d.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +79,10 @@ class GenerationResult:
     warnings: list[str] = field(default_factory=list)
 
     def meta(self) -> dict[str, Any]:
-        import text3d
-
         return {"prompt": self.prompt, "caption": self.caption, "backend": self.backend, "model": self.model,
                 "seed": self.seed, "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
                 "augment": self.augment, "info": self.info, "warnings": self.warnings,
-                "version": text3d.__version__, "n_faces": self.asset.n_faces}
+                "version": __version__, "n_faces": self.asset.n_faces}
 
 
 class Pipeline:
@@ -106,8 +111,6 @@ class Pipeline:
         augment_info = None
         caption = prompt
         if self.augment_name != "none":
-            from text3d.prompts.augment import augment, server_options
-
             start = time.perf_counter()
             result = augment(prompt, llm=self.augment_name, seed=seed,
                              **server_options(self.augment_name, self.timeout_s))
@@ -144,9 +147,6 @@ def check_settings(steps: int | None, cfg: float | None, candidates: int | None,
 def write_asset_folder(result: GenerationResult, out: str | Path, views: tuple[str, ...] = ("canonical4",),
                        resolution: int = 512, gif: bool = True) -> AssetFolder:
     """Export, render and describe ``result`` in the asset-folder contract (meta.json last)."""
-    from text3d.assets.io import save_asset
-    from text3d.render.preview import turntable_frames, write_gif
-    from text3d.render.views import render_views
 
     folder = AssetFolder(out)
     start = time.perf_counter()
@@ -242,9 +242,6 @@ def _generate_locked(prompts: list[str], run: RunFolder, augment: str, backend: 
                      seed: int, steps: int | None, cfg: float | None, model: str | None, device: str | None,
                      views: tuple[str, ...], resolution: int, gif: bool, progress: bool | None,
                      candidates: int | None, timeout_s: float | None) -> dict[str, int]:
-    from text3d.data.toys4k import prompt_id
-    from text3d.progress import track
-
     rows = run.manifest.rows()
     todo = [(i, p) for i, p in enumerate(prompts)
             if not (rows.get(prompt_id(i, p), {}).get("status") == STATUS_DONE

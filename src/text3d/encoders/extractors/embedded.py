@@ -29,13 +29,12 @@ import numpy as np
 
 from text3d.encoders.base import FeatureExtractor, extractors
 from text3d.encoders.batching import padded_batch
+from text3d.nn.checkpoint import weight_files
 
 
 def _weights_id(folder: Path | None) -> str:
     if folder is None:
         return "untrained"
-    from text3d.nn.checkpoint import weight_files
-
     sha = hashlib.sha1()
     for path in weight_files(folder):
         sha.update(path.read_bytes())
@@ -59,7 +58,7 @@ def _preprocess(images: Sequence[np.ndarray], size: int, device) -> "torch.Tenso
     import torch
     import torch.nn.functional as F
 
-    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD, preprocess_images
+    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD, preprocess_images  # imports torch, as above
 
     arrays = [np.asarray(image) for image in images]
     shapes = {a.shape for a in arrays}
@@ -113,6 +112,7 @@ class EmbeddedExtractor(FeatureExtractor):
     joint_space = False
 
     def __init__(self, weights: str | None = None, device: str | None = None) -> None:
+        # imports torch: discovering the registered extractors stays light
         from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
 
         self.image = EmbeddedImageEncoder.from_pretrained(weights, device)
@@ -142,7 +142,7 @@ class EmbeddedClipExtractor(FeatureExtractor):
     joint_space = True
 
     def __init__(self, weights: str | None = None, device: str | None = None) -> None:
-        from text3d.encoders.embedded import EmbeddedImageEncoder
+        from text3d.encoders.embedded import EmbeddedImageEncoder  # imports torch, as above
 
         self.image = EmbeddedImageEncoder.from_pretrained(weights, device)
         self.dim = self.image.config.embed_dim

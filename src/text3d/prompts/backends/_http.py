@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from text3d.errors import BackendError, InputError, one_line
+from text3d.progress import waiting
 from text3d.prompts.base import BackendUnavailableError
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,6 @@ class JSONClient:
     def post(self, path: str, body: dict[str, Any], deadline: float | None = None) -> dict[str, Any]:
         """POST ``body`` to ``base_url + path`` before ``deadline`` (``time.monotonic()`` seconds;
         default now + ``timeout_s``); see the module docstring for the failure policy."""
-        from text3d.progress import waiting
 
         url = self.base_url + path
         deadline = deadline if deadline is not None else time.monotonic() + self.timeout_s

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from text3d.device import resolve_device
 from text3d.errors import InputError, ModelNotAvailableError, one_line
 from text3d.prompts.base import AugmentRequest, Completion, augmenters
 
@@ -27,7 +28,6 @@ _LOAD_LOCK = threading.Lock()
 
 def load_chat_model(name: str, device: str | None = None) -> tuple[Any, Any]:
     """(tokenizer, model) for ``name`` on ``device``, loaded once per process."""
-    from text3d.device import resolve_device
 
     torch_device = resolve_device(device)
     key = (name, str(torch_device))
