@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from text3d.data.toyworld.instance import TEST_SEEDS
 from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
 from text3d.errors import InputError
 from text3d.nn.checkpoint import load_folder, save_folder
@@ -52,7 +53,7 @@ def encoder_card(title: str, what: str, training: dict[str, Any], quality: dict[
 * Reproduce: `{training['command']}`
 
 {settings_section(EncoderTrainConfig, c)}
-## Measured quality (held-out toyworld, `text3d encoders evaluate --seed {quality.get('seed')} --n {quality.get('n')}`)
+## Measured quality (test range, `text3d encoders evaluate --seed {quality.get('seed')} --n {quality.get('n')}`)
 
 | figure | value |
 |---|---|
@@ -116,8 +117,8 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
     image_model, point_model = trained["image"], trained["point"]
     image_encoder = EmbeddedImageEncoder(image_model, image_model.vit.pos.device)
     point_encoder = EmbeddedPointEncoder(point_model, next(point_model.parameters()).device, points=config.point_sample)
-    quality = evaluate_encoders(n=evaluate_n, image_encoder=image_encoder, point_encoder=point_encoder,
-                                progress=progress) if evaluate_n else {}
+    quality = evaluate_encoders(seed=TEST_SEEDS.start, n=evaluate_n, image_encoder=image_encoder,
+                                point_encoder=point_encoder, progress=progress) if evaluate_n else {}
     image_quality = {k: v for k, v in quality.items() if not k.startswith("point")}
     point_quality = {k: v for k, v in quality.items() if k.startswith("point") or k in ("seed", "n")}
     image_params = sum(p.numel() for p in image_model.parameters())

@@ -14,7 +14,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from text3d.data.toyworld.instance import HELDOUT_SEEDS, item_spec, make_instance
+from text3d.data.toyworld.instance import TEST_SEEDS, item_spec, make_instance
 from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, load_programs
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.generators.backends.embedded import EmbeddedGenerator
@@ -67,7 +67,7 @@ path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); mar
 * Reproduce: `{reproduce_command("text3d train generator", config)}`
 
 {settings_section(GeneratorTrainConfig, dataclasses.asdict(config))}
-## Measured quality
+## Measured quality (toyworld's test range)
 
 | figure | value |
 |---|---|
@@ -75,8 +75,9 @@ path); classifier-free guidance; Euler sampling (8 steps, CFG 3 by default); mar
 """
 
 
-def quick_check(folder: Path, n: int = GENERATOR_CHECK_N, seed: int = HELDOUT_SEEDS.start) -> dict[str, Any]:
-    """Generate from ``n`` held-out basic prompts; category and color as the embedded encoder sees them."""
+def quick_check(folder: Path, n: int = GENERATOR_CHECK_N, seed: int = TEST_SEEDS.start) -> dict[str, Any]:
+    """Generate from ``n`` basic prompts of toyworld's test range; category and color as the
+    embedded encoder sees them."""
     generator = EmbeddedGenerator.from_pretrained(str(folder), candidates=1)  # one sample: the model alone
     encoder = EmbeddedImageEncoder.from_pretrained()
     programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
