@@ -55,9 +55,14 @@ def test_seed_ranges_split_the_held_out_range():
         seed_range(2_000_000)
 
 
+FEWER_TEST_NOUNS = {"lighthouse", "hammer", "screwdriver"}
+"""Categories whose everyday English nouns are all taken by training, development or the
+hand-labelled development list of the grounding tests: two test nouns each."""
+
+
 def test_every_category_has_test_nouns_and_every_attribute_test_words():
     for info in CATEGORIES.values():
-        assert len(info.test_paraphrases) >= 3, info.name
+        assert len(info.test_paraphrases) >= (2 if info.name in FEWER_TEST_NOUNS else 3), info.name
     for test, dev in ((COLOR_TEST_PARAPHRASES, COLOR_PARAPHRASES), (SIZE_TEST_PARAPHRASES, SIZE_PARAPHRASES),
                       (MATERIAL_TEST_PARAPHRASES, MATERIAL_PARAPHRASES)):
         assert set(test) == set(dev) and all(test.values())
@@ -87,6 +92,20 @@ def test_test_words_are_in_no_rule_table():
         for path in (root / package).rglob("*.py"):
             for word in test_words() & set(_WORD.findall(path.read_text(encoding="utf-8").lower())):
                 found.setdefault(word, []).append(path.relative_to(root).as_posix())
+    assert not found
+
+
+def test_test_words_are_in_no_other_test():
+    """No test of the suite uses a test word: the hand-labelled development list of the grounding
+    tests (tests/prompts/test_grounding.py) and every example a rule was written against stay
+    apart from what the reported figures are measured on."""
+    tests = Path(__file__).resolve().parents[2]
+    found = {}
+    for path in tests.rglob("*.py"):
+        if path.resolve() == Path(__file__).resolve():
+            continue
+        for word in test_words() & set(_WORD.findall(path.read_text(encoding="utf-8").lower())):
+            found.setdefault(word, []).append(path.relative_to(tests).as_posix())
     assert not found
 
 

@@ -31,7 +31,7 @@ def _arch(width: float, height: float, steps: int = 6) -> list[tuple[float, floa
 
 # --------------------------------------------------------------------------- house
 @category(CategoryInfo("house", "buildings", "house", synonyms=("cottage", "home"),
-    paraphrases=("bungalow", "dwelling"), test_paraphrases=("villa", "chalet", "homestead"),
+    paraphrases=("bungalow", "dwelling"), test_paraphrases=("chalet", "homestead", "manor"),
     parts=("walls", "roof", "door", "windows", "chimney"), shapes=("tall", "wide"), size_m=8.0,
     materials=("wood", "stone", "plastic")))
 def house(s: Style) -> list[Part]:
@@ -93,7 +93,7 @@ def house(s: Style) -> list[Part]:
 
 # --------------------------------------------------------------------------- castle tower
 @category(CategoryInfo("castle_tower", "buildings", "castle tower", synonyms=("tower", "turret"),
-    paraphrases=("keep", "fortress tower"), test_paraphrases=("donjon", "citadel", "bastion"),
+    paraphrases=("keep", "fortress tower"), test_paraphrases=("donjon", "bastion", "belfry"),
     parts=("tower", "battlements", "door", "windows"), shapes=("tall", "wide"), size_m=15.0,
     materials=("stone", "wood", "plastic")))
 def castle_tower(s: Style) -> list[Part]:
@@ -140,7 +140,7 @@ def castle_tower(s: Style) -> list[Part]:
 
 # --------------------------------------------------------------------------- lighthouse
 @category(CategoryInfo("lighthouse", "buildings", "lighthouse", synonyms=("beacon tower", "light tower"),
-    paraphrases=("pharos", "coastal beacon"), test_paraphrases=("seamark", "daymark", "watchtower"),
+    paraphrases=("pharos", "coastal beacon"), test_paraphrases=("seamark", "daymark"),
     parts=("tower", "stripes", "lantern", "roof"), shapes=("tall",), size_m=20.0,
     materials=("stone", "plastic", "wood")))
 def lighthouse(s: Style) -> list[Part]:
@@ -247,7 +247,7 @@ def windmill(s: Style) -> list[Part]:
 
 # --------------------------------------------------------------------------- tent
 @category(CategoryInfo("tent", "buildings", "tent", synonyms=("camping tent", "pup tent"),
-    paraphrases=("teepee", "shelter"), test_paraphrases=("wigwam", "yurt", "marquee"),
+    paraphrases=("teepee", "shelter"), test_paraphrases=("marquee", "gazebo", "bivouac"),
     parts=("canvas", "door", "poles"), shapes=("wide", "tall"), size_m=1.5, materials=("fabric", "plastic"),
     main_part="canvas"))
 def tent(s: Style) -> list[Part]:

@@ -24,7 +24,7 @@ def _eyes(name: str, center: tuple[float, float, float], radius: float, size: fl
 
 
 @category(CategoryInfo("snowman", "characters", "snowman", synonyms=("snow man",),
-    paraphrases=("frosty figure", "snow figure"), test_paraphrases=("snowwoman", "snowperson", "snowgirl"),
+    paraphrases=("frosty figure", "snow figure"), test_paraphrases=("snowperson", "snowgirl", "snowboy"),
     parts=("base", "body", "head", "hat", "nose"), shapes=("tall",), size_m=1.5,
     materials=("plastic", "ceramic", "fabric"), main_part="body", shared_parts=("base", "head"),
     typical_colors=("white",), one_material=True, named_material=False))
@@ -96,7 +96,7 @@ def snowman(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("penguin", "characters", "penguin", synonyms=("toy penguin",),
-    paraphrases=("emperor bird", "antarctic bird"), test_paraphrases=("gentoo", "adelie", "chinstrap"),
+    paraphrases=("emperor bird", "antarctic bird"), test_paraphrases=("gentoo", "chinstrap", "rockhopper"),
     parts=("body", "belly", "head", "beak", "feet"), shapes=("tall", "short"), size_m=0.6,
     materials=("plastic", "fabric", "ceramic"), counts=(("feet", 2),), main_part="body", shared_parts=("head",),
     typical_colors=("black",), one_material=True))
@@ -138,7 +138,7 @@ def penguin(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("fish", "characters", "fish", synonyms=("toy fish",), paraphrases=("goldfish", "trout"),
-    test_paraphrases=("carp", "minnow", "guppy"), parts=("body", "tail", "fin", "eyes"), shapes=("wide", "narrow"),
+    test_paraphrases=("guppy", "tilapia", "herring"), parts=("body", "tail", "fin", "eyes"), shapes=("wide", "narrow"),
     size_m=0.3, materials=("plastic", "rubber", "ceramic"), counts=(("eyes", 2),), shared_parts=("tail", "fin"),
     typical_colors=("orange", "yellow", "blue"), one_material=True))
 def fish(s: Style) -> list[Part]:
@@ -187,7 +187,7 @@ def fish(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("robot", "characters", "robot", synonyms=("toy robot", "android"),
-    paraphrases=("automaton", "mech"), test_paraphrases=("droid", "cyborg", "humanoid"),
+    paraphrases=("automaton", "mech"), test_paraphrases=("golem", "mechanoid", "replicant"),
     parts=("torso", "head", "arms", "legs", "eyes"), shapes=("tall", "wide"), size_m=0.4,
     materials=("metal", "plastic"), counts=(("legs", 2), ("arms", 2)), shared_parts=("head", "arms", "legs"),
     typical_colors=("gray", "white", "blue"), one_material=True))

@@ -19,7 +19,7 @@ def _four_legs(s: Style, half_x: float, half_y: float, height: float, thick: flo
 
 
 @category(CategoryInfo("chair", "furniture", "chair", synonyms=("dining chair", "kitchen chair"),
-    paraphrases=("armchair", "side chair"), test_paraphrases=("recliner", "rocker", "throne"),
+    paraphrases=("armchair", "side chair"), test_paraphrases=("rocker", "highchair", "lounger"),
     parts=("seat", "back", "legs", "arms"), shapes=("tall", "wide"), size_m=0.9,
     materials=("wood", "plastic", "metal"), counts=(("legs", 4),)))
 def chair(s: Style) -> list[Part]:
@@ -54,7 +54,7 @@ def chair(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("table", "furniture", "table", synonyms=("dining table", "desk"),
-    paraphrases=("worktable", "countertop"), test_paraphrases=("sideboard", "console", "trestle"),
+    paraphrases=("worktable", "countertop"), test_paraphrases=("sideboard", "trestle", "bureau"),
     parts=("top", "legs"), shapes=("tall", "wide", "short"), size_m=0.75,
     materials=("wood", "metal", "stone", "plastic")))
 def table(s: Style) -> list[Part]:
@@ -80,7 +80,7 @@ def table(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("stool", "furniture", "stool", synonyms=("bar stool", "footstool"),
-    paraphrases=("tabouret", "perch seat"), test_paraphrases=("ottoman", "hassock", "pouf"), parts=("seat", "legs"),
+    paraphrases=("tabouret", "perch seat"), test_paraphrases=("ottoman", "pouf", "tuffet"), parts=("seat", "legs"),
     shapes=("tall", "short"), size_m=0.6, materials=("wood", "metal", "plastic")))
 def stool(s: Style) -> list[Part]:
     height = 0.6 * s.stretch("tall", 1.4) * s.stretch("short", 0.65)
@@ -100,7 +100,7 @@ def stool(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("bed", "furniture", "bed", synonyms=("single bed", "cot"),
-    paraphrases=("bunk", "four-poster"), test_paraphrases=("futon", "daybed", "berth"),
+    paraphrases=("bunk", "four-poster"), test_paraphrases=("daybed", "berth", "bedstead"),
     parts=("frame", "mattress", "headboard", "pillow", "blanket"), shapes=("wide", "narrow"), size_m=0.9,
     materials=("wood", "metal"), main_part="blanket"))
 def bed(s: Style) -> list[Part]:
@@ -125,7 +125,7 @@ def bed(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("sofa", "furniture", "sofa", synonyms=("couch", "settee"), paraphrases=("loveseat", "divan"),
-    test_paraphrases=("chesterfield", "davenport", "sectional"), parts=("seat", "back", "arms", "cushions", "legs"),
+    test_paraphrases=("davenport", "chaise", "canape"), parts=("seat", "back", "arms", "cushions", "legs"),
     shapes=("wide",), size_m=0.9, materials=("fabric",), counts=(("arms", 2),)))
 def sofa(s: Style) -> list[Part]:
     width = 1.0 * s.stretch("wide", 1.3)
@@ -178,7 +178,7 @@ def bookshelf(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("lamp", "furniture", "lamp", synonyms=("table lamp", "desk lamp"),
-    paraphrases=("lantern light", "floor light"), test_paraphrases=("sconce", "luminaire", "nightlight"),
+    paraphrases=("lantern light", "floor light"), test_paraphrases=("sconce", "luminaire", "lampstand"),
     parts=("base", "stem", "shade"), shapes=("tall", "short"), size_m=0.5,
     materials=("metal", "ceramic", "plastic", "wood"), main_part="shade"))
 def lamp(s: Style) -> list[Part]:

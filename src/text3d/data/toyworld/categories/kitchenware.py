@@ -15,7 +15,7 @@ def _loop_handle(height: float, reach: float, thick: float) -> Extrusion:
 
 
 @category(CategoryInfo("mug", "kitchenware", "mug", synonyms=("coffee mug", "cup"),
-    paraphrases=("tankard", "beaker"), test_paraphrases=("stein", "demitasse", "tumbler"), parts=("body", "handle"),
+    paraphrases=("tankard", "beaker"), test_paraphrases=("demitasse", "tumbler", "cuppa"), parts=("body", "handle"),
     shapes=("tall", "wide"), size_m=0.1, materials=("ceramic", "plastic", "metal")))
 def mug(s: Style) -> list[Part]:
     radius = 0.3 * s.stretch("wide", 1.25)
@@ -54,7 +54,7 @@ def teapot(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("bowl", "kitchenware", "bowl", synonyms=("salad bowl", "dish"),
-    paraphrases=("basin", "soup dish"), test_paraphrases=("tureen", "porringer", "ramekin"), parts=("body",),
+    paraphrases=("basin", "soup dish"), test_paraphrases=("ramekin", "terrine", "punchbowl"), parts=("body",),
     shapes=("wide", "tall"), size_m=0.1, materials=("ceramic", "wood", "plastic", "glass")))
 def bowl(s: Style) -> list[Part]:
     radius = 0.5 * s.stretch("wide", 1.2)
@@ -75,7 +75,7 @@ def bowl(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("bottle", "kitchenware", "bottle", synonyms=("water bottle", "flask"),
-    paraphrases=("carafe", "decanter"), test_paraphrases=("canteen", "vial", "flagon"),
+    paraphrases=("carafe", "decanter"), test_paraphrases=("ampoule", "demijohn", "phial"),
     parts=("body", "neck", "cap", "label"), shapes=("tall", "wide"), size_m=0.3, materials=("glass", "plastic")))
 def bottle(s: Style) -> list[Part]:
     radius = 0.16 * s.stretch("wide", 1.3)
@@ -96,7 +96,7 @@ def bottle(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("wine_glass", "kitchenware", "wine glass", synonyms=("goblet", "wineglass"),
-    paraphrases=("chalice", "stemware"), test_paraphrases=("snifter", "flute", "rummer"),
+    paraphrases=("chalice", "stemware"), test_paraphrases=("snifter", "rummer", "copita"),
     parts=("bowl", "stem", "foot"), shapes=("tall",), size_m=0.2, materials=("glass",)))
 def wine_glass(s: Style) -> list[Part]:
     stem_h = 0.4 * s.stretch("tall", 1.35)
@@ -114,7 +114,7 @@ def wine_glass(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("frying_pan", "kitchenware", "frying pan", synonyms=("pan", "skillet"),
-    paraphrases=("wok", "griddle"), test_paraphrases=("saucepan", "sauteuse", "stewpan"), parts=("pan", "handle"),
+    paraphrases=("wok", "griddle"), test_paraphrases=("sauteuse", "stewpan", "frypan"), parts=("pan", "handle"),
     shapes=("wide",), size_m=0.1, materials=("metal",)))
 def frying_pan(s: Style) -> list[Part]:
     radius = 0.32 * s.stretch("wide", 1.2)

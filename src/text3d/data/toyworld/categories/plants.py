@@ -47,7 +47,7 @@ def _pot(s: Style, radius: float, height: float) -> tuple[list[Part], float]:
 
 # --------------------------------------------------------------------------- tree
 @category(CategoryInfo("tree", "plants", "tree", synonyms=("oak tree", "leafy tree"),
-    paraphrases=("maple", "sapling"), test_paraphrases=("birch", "willow", "elm"), parts=("trunk", "canopy"),
+    paraphrases=("maple", "sapling"), test_paraphrases=("sycamore", "poplar", "beech"), parts=("trunk", "canopy"),
     shapes=("tall", "wide"), size_m=8.0, materials=("plastic", "wood"), main_part="canopy",
     typical_colors=("green",), one_material=True, named_material=False))
 def tree(s: Style) -> list[Part]:
@@ -87,7 +87,7 @@ def tree(s: Style) -> list[Part]:
 
 # --------------------------------------------------------------------------- pine tree
 @category(CategoryInfo("pine_tree", "plants", "pine tree", synonyms=("fir tree", "pine"),
-    paraphrases=("evergreen", "spruce"), test_paraphrases=("cedar", "larch", "conifer"), parts=("trunk", "needles"),
+    paraphrases=("evergreen", "spruce"), test_paraphrases=("larch", "hemlock", "sequoia"), parts=("trunk", "needles"),
     shapes=("tall", "narrow"), size_m=10.0, materials=("plastic", "wood"), main_part="needles",
     typical_colors=("green",), one_material=True, named_material=False))
 def pine_tree(s: Style) -> list[Part]:
@@ -115,7 +115,7 @@ def pine_tree(s: Style) -> list[Part]:
 
 # --------------------------------------------------------------------------- cactus
 @category(CategoryInfo("cactus", "plants", "cactus", synonyms=("potted cactus", "succulent"),
-    paraphrases=("saguaro", "desert plant"), test_paraphrases=("cholla", "agave", "ocotillo"),
+    paraphrases=("saguaro", "desert plant"), test_paraphrases=("agave", "ocotillo", "nopal"),
     parts=("pot", "stem", "arms"), shapes=("tall",), size_m=0.4, materials=("plastic", "ceramic", "fabric"),
     main_part="stem", shared_parts=("arms",), typical_colors=("green",), one_material=True, named_material=False))
 def cactus(s: Style) -> list[Part]:
@@ -143,7 +143,7 @@ def cactus(s: Style) -> list[Part]:
 
 # --------------------------------------------------------------------------- flower
 @category(CategoryInfo("flower", "plants", "flower", synonyms=("potted flower", "blossom"),
-    paraphrases=("daisy", "bloom"), test_paraphrases=("tulip", "lily", "poppy"),
+    paraphrases=("daisy", "bloom"), test_paraphrases=("poppy", "peony", "zinnia"),
     parts=("pot", "stem", "petals", "center"), shapes=("tall",), size_m=0.3,
     materials=("plastic", "fabric", "ceramic"), main_part="petals", one_material=True, named_material=False))
 def flower(s: Style) -> list[Part]:
@@ -215,7 +215,7 @@ def _mushroom(s: Style, scale: float, at: tuple[float, float], spots: int,
 
 
 @category(CategoryInfo("mushroom", "plants", "mushroom", synonyms=("toadstool",),
-    paraphrases=("fungus", "champignon"), test_paraphrases=("morel", "chanterelle", "truffle"),
+    paraphrases=("fungus", "champignon"), test_paraphrases=("truffle", "porcini", "shiitake"),
     parts=("stem", "cap", "spots"), shapes=("tall", "wide"), size_m=0.1,
     materials=("plastic", "ceramic", "fabric", "wood"), main_part="cap", typical_colors=("red", "brown"),
     one_material=True, named_material=False))

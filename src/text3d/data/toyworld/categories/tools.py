@@ -35,7 +35,7 @@ def _handle(s: Style, length: float, radius: float, knob: float, color: str, mat
 
 
 @category(CategoryInfo("hammer", "tools", "hammer", synonyms=("mallet", "claw hammer"),
-    paraphrases=("sledge", "gavel"), test_paraphrases=("maul", "sledgehammer", "peen"), parts=("handle", "head"),
+    paraphrases=("sledge", "gavel"), test_paraphrases=("peen", "beetle"), parts=("handle", "head"),
     size_m=0.3, materials=("wood", "plastic", "rubber")))
 def hammer(s: Style) -> list[Part]:
     """A hammer standing on its handle: a claw hammer with a metal head, or a round mallet."""
@@ -69,7 +69,7 @@ def hammer(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("screwdriver", "tools", "screwdriver", synonyms=("driver", "screw driver"),
-    paraphrases=("turnscrew", "hex driver"), test_paraphrases=("phillips", "flathead", "nutdriver"),
+    paraphrases=("turnscrew", "hex driver"), test_paraphrases=("flathead", "nutdriver"),
     parts=("handle", "shaft", "tip"), size_m=0.2, materials=("plastic", "rubber", "wood")))
 def screwdriver(s: Style) -> list[Part]:
     """A screwdriver on its fat handle: a metal shaft with a flat or a cross tip on top."""
@@ -106,7 +106,7 @@ def screwdriver(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("axe", "tools", "axe", synonyms=("hatchet", "ax"), paraphrases=("tomahawk", "cleaver"),
-    test_paraphrases=("adze", "poleaxe", "broadaxe"), parts=("handle", "blade"), size_m=0.6,
+    test_paraphrases=("adze", "poleaxe", "battleaxe"), parts=("handle", "blade"), size_m=0.6,
     materials=("wood", "plastic", "metal")))
 def axe(s: Style) -> list[Part]:
     """An axe standing on its handle: a wedge-shaped blade (sometimes double) with a bright edge."""

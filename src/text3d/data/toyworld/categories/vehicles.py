@@ -20,7 +20,7 @@ def _wheels(s: Style, xs: list[float], half_track: float, radius: float, width: 
 
 
 @category(CategoryInfo("sailboat", "vehicles", "sailboat", synonyms=("sailing boat", "boat"),
-    paraphrases=("yacht", "sloop"), test_paraphrases=("catamaran", "schooner", "dinghy"),
+    paraphrases=("yacht", "sloop"), test_paraphrases=("ketch", "yawl", "trimaran"),
     parts=("hull", "mast", "sail", "flag"), shapes=("tall", "wide"), size_m=6.0, materials=("wood", "plastic")))
 def sailboat(s: Style) -> list[Part]:
     length = 1.0 * s.stretch("wide", 1.2)
@@ -49,7 +49,7 @@ def sailboat(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("car", "vehicles", "car", synonyms=("automobile", "toy car"), paraphrases=("sedan", "coupe"),
-    test_paraphrases=("hatchback", "roadster", "convertible"),
+    test_paraphrases=("jalopy", "minivan", "runabout"),
     parts=("body", "cabin", "wheels", "lights", "windows", "spoiler"), shapes=("wide", "short"), size_m=1.5,
     materials=("metal", "plastic"), counts=(("wheels", 4),)))
 def car(s: Style) -> list[Part]:
@@ -100,7 +100,7 @@ def truck(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("airplane", "vehicles", "airplane", synonyms=("plane", "aeroplane"),
-    paraphrases=("jet", "airliner"), test_paraphrases=("glider", "biplane", "monoplane"),
+    paraphrases=("jet", "airliner"), test_paraphrases=("monoplane", "propliner", "turboprop"),
     parts=("fuselage", "wings", "tail", "engines"), shapes=("wide",), size_m=10.0, materials=("metal", "plastic"),
     counts=(("wings", 2), ("engines", 2))))
 def airplane(s: Style) -> list[Part]:
@@ -127,7 +127,7 @@ def airplane(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("helicopter", "vehicles", "helicopter", synonyms=("chopper",),
-    paraphrases=("rotorcraft", "heli"), test_paraphrases=("whirlybird", "copter", "gyrocopter"),
+    paraphrases=("rotorcraft", "heli"), test_paraphrases=("copter", "gyrocopter", "autogyro"),
     parts=("cabin", "rotor", "tail boom", "skids", "windows", "tail"), size_m=4.0, materials=("metal", "plastic"),
     counts=(("skids", 2),)))
 def helicopter(s: Style) -> list[Part]:
@@ -148,7 +148,7 @@ def helicopter(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("bicycle", "vehicles", "bicycle", synonyms=("bike",), paraphrases=("cycle", "two-wheeler"),
-    test_paraphrases=("tandem", "velocipede", "penny-farthing"),
+    test_paraphrases=("penny-farthing", "fixie", "tourer"),
     parts=("frame", "wheels", "seat", "handlebar", "basket"), size_m=1.0, materials=("metal",),
     counts=(("wheels", 2),)))
 def bicycle(s: Style) -> list[Part]:
@@ -179,7 +179,7 @@ def bicycle(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("rocket", "vehicles", "rocket", synonyms=("spaceship", "toy rocket"),
-    paraphrases=("spacecraft", "missile"), test_paraphrases=("starship", "shuttle", "launcher"),
+    paraphrases=("spacecraft", "missile"), test_paraphrases=("starship", "launcher", "spaceplane"),
     parts=("body", "nose cone", "fins", "window"), shapes=("tall", "wide"), size_m=20.0,
     materials=("metal", "plastic")))
 def rocket(s: Style) -> list[Part]:
@@ -202,7 +202,7 @@ def rocket(s: Style) -> list[Part]:
 
 
 @category(CategoryInfo("train", "vehicles", "train", synonyms=("locomotive", "steam engine"),
-    paraphrases=("railway engine", "choo-choo"), test_paraphrases=("shunter", "railcar", "tram"),
+    paraphrases=("railway engine", "choo-choo"), test_paraphrases=("shunter", "railcar", "railbus"),
     parts=("boiler", "cab", "chimney", "wheels", "roof", "windows", "cowcatcher", "chassis"), shapes=("tall",),
     size_m=4.0, materials=("metal", "plastic", "wood"), counts=(("wheels", 6),)))
 def train(s: Style) -> list[Part]:
