@@ -60,7 +60,7 @@ def writers(tmp_path, mesh, prompts):
                                      "data toyworld", "data prompts", "train generator", "study generator"])
 def test_a_second_writer_is_told_who_holds_the_output(cli, tmp_path, user_files, command):
     args, lock_file = writers(tmp_path, user_files / "box.glb", user_files / "prompts.txt")[command]
-    process = holder(lock_file, 30)
+    process = holder(lock_file, 600)  # killed below; long enough for a slow start under load
     try:
         cli.fails(*args, code=5, says=(f"in use by PID {process.pid}", "--wait"))
     finally:
@@ -70,7 +70,7 @@ def test_a_second_writer_is_told_who_holds_the_output(cli, tmp_path, user_files,
 
 def test_eval_waits_for_a_run_being_written(cli, tmp_path):
     run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
-    process = holder(run / ".text3d.lock", 30)
+    process = holder(run / ".text3d.lock", 600)  # killed below
     try:
         cli.fails("eval", "--generated", run, "--out", tmp_path / "e", code=5, says=(f"PID {process.pid}",))
     finally:
