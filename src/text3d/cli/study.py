@@ -42,8 +42,9 @@ def generator_study(
     from text3d.studies.generator import compare_backends, study_seeds
 
     check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
-    typer.echo(study_seeds(n, seed)["line"], err=True)
+    seeds = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        typer.echo(seeds, err=True)  # after the checks, so a refusal stays one line
         figures = compare_backends(out, n, seed, backend, augment, resolution, candidates)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True, default=str))
 
