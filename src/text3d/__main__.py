@@ -1,5 +1,3 @@
-import sys
+from text3d.cli import entry
 
-from text3d.cli import main
-
-sys.exit(main())
+entry()

@@ -1,4 +1,4 @@
-"""Load and save assets as GLB / glTF, OBJ and PLY through trimesh.
+"""Load and save assets as GLB / glTF, OBJ and PLY: GLB written by :mod:`text3d.assets.glb`, the rest by trimesh.
 
 Axis convention (TRELLIS ``to_glb``): text3d is z-up; files on disk are y-up. Writing
 applies ``v_file = v @ Y_UP`` with ``Y_UP = [[1,0,0],[0,0,-1],[0,1,0]]`` (row vectors, as
@@ -21,6 +21,7 @@ import numpy as np
 
 from text3d.assets.asset import Asset
 from text3d.assets.color import linear_to_srgb, srgb_to_linear, to_uint8
+from text3d.assets.glb import glb_bytes, png_bytes
 from text3d.assets.probe import check_readable, max_faces_limit, probe_face_count
 from text3d.errors import InputError, one_line
 from text3d.store.atomic import write_atomic, write_bytes
@@ -227,31 +228,26 @@ def _trimesh_for_export(asset: Asset, up: str, linear_colors: bool):
 
 def asset_to_glb_bytes(asset: Asset, up: str = "y") -> bytes:
     """Serialize an asset as GLB bytes (y-up, linear COLOR_0, non-metallic PBR material)."""
-    import trimesh
-
-    mesh = _trimesh_for_export(asset, up, linear_colors=True)
-    scene = trimesh.Scene()
-    scene.add_geometry(mesh, geom_name="asset", node_name="asset")
-
-    def stamp(tree: dict) -> None:
-        tree.setdefault("asset", {})["generator"] = "text3d"
-        if asset.metadata:
-            extras = {k: v for k, v in asset.metadata.items() if isinstance(v, (str, int, float, bool))}
-            tree["asset"]["extras"] = extras
-
-    return trimesh.exchange.gltf.export_glb(scene, include_normals=asset.vertex_normals is not None,
-                                            tree_postprocessor=stamp)
+    extras = {k: v for k, v in asset.metadata.items() if isinstance(v, (str, int, float, bool))}
+    return glb_bytes(
+        to_file_frame(asset.vertices.astype(np.float64), up), asset.faces,
+        normals=None if asset.vertex_normals is None else to_file_frame(asset.vertex_normals.astype(np.float64), up),
+        colors=None if asset.vertex_colors is None else to_uint8(asset.vertex_colors),
+        uv=asset.uv if asset.is_textured else None,
+        texture_png=png_bytes(asset.texture) if asset.is_textured else None,
+        roughness_attribute=None if asset.vertex_roughness is None else (ROUGHNESS_ATTRIBUTE, asset.vertex_roughness),
+        roughness=asset.roughness, metallic=asset.metallic, extras=extras or None)
 
 
 def save_asset(asset: Asset, path: str | Path, up: str = "y") -> Path:
     """Atomically write ``asset`` to ``path``; the suffix picks GLB, OBJ or PLY."""
-    import trimesh
-
     path = Path(path)
     asset.validate(str(path))
     suffix = path.suffix.lower()
     if suffix == ".glb":
         return write_bytes(path, asset_to_glb_bytes(asset, up))
+    import trimesh  # OBJ and PLY go through trimesh's exporters
+
     if suffix == ".ply":
         mesh = trimesh.Trimesh(to_file_frame(asset.vertices.astype(np.float64), up), asset.faces, process=False)
         colors = asset.vertex_colors

@@ -137,5 +137,30 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def entry() -> None:
+    """The console script: :func:`main`, then an exit that skips the interpreter's module teardown.
+
+    Tearing down torch's modules at interpreter exit costs ~0.6 s on 2 cores, a tenth of a
+    cold ``text3d generate``. Every file is already written (atomically) when ``main``
+    returns, so after flushing the streams and running the ``atexit`` handlers the process
+    leaves with ``os._exit``. A non-daemon thread still running keeps the normal exit,
+    which waits for it.
+    """
+    import atexit
+    import threading
+
+    code = main()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    logging.shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing left to deliver
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
