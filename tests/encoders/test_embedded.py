@@ -80,3 +80,28 @@ def test_registered_extractors(tiny_weights):
     img, txt = clip_ext.image_features(images), clip_ext.text_features(["a cup"])
     assert img.shape == txt.shape == (1, 8)
     assert cls_ext.weights_id != clip_ext.weights_id or "point" not in clip_ext.weights_id
+
+
+def test_shared_rows_do_not_hold_the_encoders_whole_output(tiny_weights):
+    from text3d.encoders.extractors.embedded import _shared, encode_images
+
+    encoder = EmbeddedImageEncoder.from_pretrained(tiny_weights / "image-encoder")
+    images = [np.full((16, 16, 3), value, np.uint8) for value in (10, 120, 240)]
+    cls, joint = encode_images(encoder, images, "tiny-weights-test")
+    width, embed = encoder.config.width, encoder.config.embed_dim
+    assert cls.shape == (3, width) and joint.shape == (3, embed)
+    rows = [row for key, row in _shared.items() if key[0] == "tiny-weights-test"]
+    assert len(rows) == 3
+    for row in (r for pair in rows for r in pair):
+        # a row whose owner is strided is a view into the (B, tokens, width) output: it keeps every token alive
+        owner = row if row.base is None else row.base
+        assert isinstance(owner, np.ndarray) and owner.flags.c_contiguous and owner.size <= 3 * max(width, embed)
+
+
+def test_point_batches_never_cut_a_cloud_to_a_shorter_neighbour(tiny_weights):
+    encoder = EmbeddedPointEncoder.from_pretrained(tiny_weights / "point-encoder")
+    rng = np.random.default_rng(0)
+    clouds = [rng.normal(size=(n, 3)).astype(np.float32) for n in (64, 20, 200, 64, 33)]
+    together, _ = encoder.run(clouds, batch_size=4)
+    alone = np.concatenate([encoder.run([c], batch_size=1)[0] for c in clouds])
+    assert np.allclose(together, alone, atol=1e-5)

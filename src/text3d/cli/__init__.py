@@ -144,13 +144,14 @@ def entry() -> None:
     cold ``text3d generate``. Every file is already written (atomically) when ``main``
     returns, so after flushing the streams and running the ``atexit`` handlers the process
     leaves with ``os._exit``. A non-daemon thread still running keeps the normal exit,
-    which waits for it.
+    which waits for it, and so does a profiler or debugger (``python -m cProfile -m text3d``
+    writes its report after the program returns).
     """
     import atexit
     import threading
 
     code = main()
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    if sys.getprofile() is not None or sys.gettrace() is not None or any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)
     logging.shutdown()
     atexit._run_exitfuncs()
