@@ -151,7 +151,8 @@ def entry() -> None:
     import threading
 
     code = main()
-    if sys.getprofile() is not None or sys.gettrace() is not None or any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    workers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if sys.getprofile() is not None or sys.gettrace() is not None or workers:
         sys.exit(code)
     logging.shutdown()
     atexit._run_exitfuncs()
