@@ -79,3 +79,19 @@ def test_depth_pass_keeps_the_color_pixels(marked_asset):
         assert np.array_equal(plain.rgb, both.rgb)
         assert np.array_equal(plain.mask, both.mask)
         assert np.all(both.normals[~both.mask] == 0) and np.all(both.depth[~both.mask] == 0)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"antialias": True}, {"depth": True, "normals": True},
+                                    {"antialias": True, "depth": True}])
+def test_views_drawn_in_groups_match_views_drawn_alone(marked_asset, monkeypatch, kwargs):
+    import text3d.render.renderer as renderer_module
+
+    cameras = protocol_cameras("clip8", 40)
+    monkeypatch.setattr(renderer_module, "GROUP_VIEWS", 3)  # groups of 3, 3 and 2
+    grouped = render(marked_asset, cameras, **kwargs)
+    for i, camera in enumerate(cameras):
+        alone = render(marked_asset, [camera], **kwargs)
+        assert np.array_equal(grouped.rgb[i], alone.rgb[0]) and np.array_equal(grouped.mask[i], alone.mask[0])
+        for name in ("depth", "normals"):
+            if getattr(alone, name) is not None:
+                assert np.array_equal(getattr(grouped, name)[i], getattr(alone, name)[0])

@@ -102,6 +102,10 @@ void main() {
 """
 
 _FLOATS_PER_VERTEX = 13  # position 3, normal 3, color 4, uv 2, roughness 1
+GROUP_VIEWS = 8
+GROUP_PIXELS = 8 * 512 * 512
+"""Views queued before reading back: at most 8, and at most as many pixels as 8 views at 512²
+(with 4× MSAA ≈ 36 bytes per pixel of kept targets, ≈ 75 MB)."""
 
 
 @dataclass
@@ -153,7 +157,7 @@ class Renderer:
             ) from None
         self.samples = min(samples, int(self.ctx.max_samples))
         self.program = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
-        self._targets: dict[tuple[int, bool], tuple] = {}
+        self._targets_by_kind: dict[tuple[int, bool, bool], list[tuple]] = {}
         log.debug("renderer: %s, %d samples", self.backend_name, self.samples)
 
     @classmethod
@@ -170,25 +174,26 @@ class Renderer:
         return f"OpenGL {info['GL_VERSION']} on {info['GL_RENDERER']} (EGL)"
 
     # ------------------------------------------------------------------ buffers
-    def _target(self, size: int, aux: bool, antialias: bool = False):
-        """(draw framebuffer, readable framebuffer) for a square ``size`` image."""
+    def _targets(self, size: int, count: int, aux: bool, antialias: bool = False) -> list[tuple]:
+        """``count`` (draw framebuffer, readable framebuffer) pairs for square ``size`` images,
+        one per view of a group, created on first use and kept."""
         key = (size, aux, antialias and self.samples > 1)
-        if key not in self._targets:
-            ctx = self.ctx
+        pool = self._targets_by_kind.setdefault(key, [])
+        ctx = self.ctx
+        while len(pool) < count:
             if aux:
                 color = ctx.renderbuffer((size, size), components=4, dtype="f4")
                 fbo = ctx.framebuffer(color_attachments=[ctx.renderbuffer((size, size), 4), color],
                                       depth_attachment=ctx.depth_renderbuffer((size, size)))
-                self._targets[key] = (fbo, fbo)
-            else:
-                samples = self.samples if antialias and self.samples > 1 else 0
-                draw = ctx.framebuffer(
-                    color_attachments=[ctx.renderbuffer((size, size), 4, samples=samples)],
-                    depth_attachment=ctx.depth_renderbuffer((size, size), samples=samples))
-                read = draw if not samples else ctx.framebuffer(
-                    color_attachments=[ctx.renderbuffer((size, size), 4)])
-                self._targets[key] = (draw, read)
-        return self._targets[key]
+                pool.append((fbo, fbo))
+                continue
+            samples = self.samples if antialias and self.samples > 1 else 0
+            draw = ctx.framebuffer(
+                color_attachments=[ctx.renderbuffer((size, size), 4, samples=samples)],
+                depth_attachment=ctx.depth_renderbuffer((size, size), samples=samples))
+            read = draw if not samples else ctx.framebuffer(color_attachments=[ctx.renderbuffer((size, size), 4)])
+            pool.append((draw, read))
+        return pool[:count]
 
     def _upload(self, asset: Asset):
         vertices = asset.vertices
@@ -240,8 +245,11 @@ class Renderer:
                depth: bool = False, normals: bool = False, antialias: bool = False) -> RenderResult:
         """Render ``asset`` from every camera. All cameras must share one resolution.
 
-        The mesh is uploaded once and the views are drawn one after another into reused
-        targets, each read straight into one (N, H, W, 4) array. Without multisampling the
+        The mesh is uploaded once. Views are drawn in groups, each view into its own kept
+        target, and read back (straight into one (N, H, W, 4) array) only after the whole group
+        is queued: Mesa's llvmpipe bins the next view on the calling thread while its worker
+        threads rasterize the previous ones (~1.4× faster than reading each view back at once,
+        pixel-identical). Without multisampling the
         colour and the normals/depth come from one pass with two attachments (the colour
         attachment is the same as a colour-only pass's); with it, a second pass without
         multisampling writes the exact normals/depth.
@@ -260,24 +268,32 @@ class Renderer:
         count = len(cameras)
         rgba = np.empty((count, size, size, 4), np.uint8)  # rows bottom-up, as OpenGL reads them
         aux = np.empty((count, size, size, 4), np.float32) if want_aux else None  # (normal xyz, depth)
+        group = max(1, min(GROUP_VIEWS, GROUP_PIXELS // (size * size)))
         vao, buffers, texture = self._upload(asset)
         try:
-            for i, camera in enumerate(cameras):
-                if one_pass:
-                    fbo, _ = self._target(size, aux=True)
-                    self._draw(vao, camera, fbo, color_clear, texture)
-                    fbo.read_into(rgba[i], components=4, dtype="f1", attachment=0)
-                    fbo.read_into(aux[i], components=4, dtype="f4", attachment=1)
-                    continue
-                draw, read = self._target(size, aux=False, antialias=antialias)
-                self._draw(vao, camera, draw, color_clear, texture)
-                if read is not draw:
-                    self.ctx.copy_framebuffer(read, draw)
-                read.read_into(rgba[i], components=4, dtype="f1")
-                if want_aux:
-                    fbo, _ = self._target(size, aux=True)
-                    self._draw(vao, camera, fbo, (0.0, 0.0, 0.0, 0.0), texture)
-                    fbo.read_into(aux[i], components=4, dtype="f4", attachment=1)
+            for start in range(0, count, group):
+                views = list(enumerate(cameras[start:start + group], start))
+                color_targets = [] if one_pass else self._targets(size, len(views), aux=False, antialias=antialias)
+                aux_targets = self._targets(size, len(views), aux=True) if want_aux else []
+                # 1. queue every view's draws, each into its own target
+                for j, (_, camera) in enumerate(views):
+                    if one_pass:
+                        self._draw(vao, camera, aux_targets[j][0], color_clear, texture)
+                        continue
+                    draw, read = color_targets[j]
+                    self._draw(vao, camera, draw, color_clear, texture)
+                    if read is not draw:
+                        self.ctx.copy_framebuffer(read, draw)
+                    if want_aux:
+                        self._draw(vao, camera, aux_targets[j][0], (0.0, 0.0, 0.0, 0.0), texture)
+                # 2. read them back
+                for j, (i, _) in enumerate(views):
+                    if one_pass:
+                        aux_targets[j][0].read_into(rgba[i], components=4, dtype="f1", attachment=0)
+                    else:
+                        color_targets[j][1].read_into(rgba[i], components=4, dtype="f1")
+                    if want_aux:
+                        aux_targets[j][0].read_into(aux[i], components=4, dtype="f4", attachment=1)
         finally:
             vao.release()
             for buffer in buffers:
