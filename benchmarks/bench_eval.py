@@ -93,8 +93,8 @@ def main() -> None:
               f"{args.n}; default extractors, cold feature cache; {args.repeats} run(s) each, interleaved; "
               f"{os.cpu_count()} cores, 1-min load {os.getloadavg()[0]:.1f}")
         for repeat in range(args.repeats):
-            for label, source in versions.items():
-                out = workdir / f"out-{len(outputs)}-{repeat}"
+            for number, (label, source) in enumerate(versions.items()):
+                out = workdir / f"out-{number}-{repeat}"  # a fresh --out (and feature cache) per run
                 cli = [sys.executable, "-m", "text3d", "eval", "--generated", str(gen), "--reference", str(ref),
                        "--out", str(out)]
                 wall, peak, code, err = run_with_rusage(cli, {**env, "PYTHONPATH": source})
