@@ -13,6 +13,7 @@ from text3d.train.config import (
     DIT_STAGES,
     RUNTIME,
     VAE_STAGES,
+    AlignerTrainConfig,
     EncoderTrainConfig,
     GeneratorTrainConfig,
     settings_section,
@@ -22,7 +23,7 @@ from text3d.train.data import TrainingData
 from text3d.train.run_encoders import encoder_card
 from text3d.train.run_generator import generator_card
 
-CONFIGS = (EncoderTrainConfig, GeneratorTrainConfig)
+CONFIGS = (EncoderTrainConfig, GeneratorTrainConfig, AlignerTrainConfig)
 WEIGHTS = Path(text3d.__file__).parent / "weights"
 
 

@@ -1,4 +1,4 @@
-"""``text3d train encoders`` and ``text3d train generator``.
+"""``text3d train encoders``, ``text3d train generator`` and ``text3d train aligner``.
 
 Each command's training options are made from the fields of its trainer's config dataclass
 (:mod:`text3d.train.config`): flag, range, default and help are the field's, never restated here.
@@ -26,13 +26,14 @@ from text3d.train.config import (
     ENCODER_EVALUATE_N,
     ENCODER_MODELS,
     GENERATOR_CHECK_N,
+    AlignerTrainConfig,
     EncoderTrainConfig,
     GeneratorTrainConfig,
     option_fields,
 )
 
 TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-encoder", "point-encoder",
-                  "stage1-vae", "generator")
+                  "stage1-vae", "generator", "aligner-stage1", "aligner-stage2")
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
 train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_is_help=True)
@@ -109,6 +110,23 @@ def generator_command(
 
     with _training_folder(out, wait):
         figures = train_generator(out, config, check_n=check)
+    typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+@train_app.command("aligner")
+@with_config_options(AlignerTrainConfig)
+def aligner_command(
+    config: AlignerTrainConfig,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for aligner-stage1/ or aligner-stage2/, the loss log "
+                             "and the target cache."),
+    wait: bool = wait_option(),
+) -> None:
+    """Train GAP3D's aligner (soft tokens + flow DiT onto image-encoder tokens), stage 1 or 2."""
+    # the trainers import torch at their top: kept out of `text3d --help`
+    from text3d.train.run_aligner import train_aligner
+
+    with _training_folder(out, wait):
+        figures = train_aligner(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
 
 

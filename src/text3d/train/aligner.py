@@ -1,0 +1,260 @@
+"""``text3d train aligner``'s training core: GAP3D's (Gkotsi et al., 2026) alignment DiT and soft tokens.
+
+The targets are the frozen embedded image encoder's final-norm tokens of each pair's image
+(:class:`AlignerData`), split into the three groups the DiT generates: CLS = tokens[:, :1],
+registers = tokens[:, 1:1+R], patches = tokens[:, 1+R:]. The condition C is the frozen
+all-MiniLM-L6-v2's hidden states at s soft tokens appended to a caption
+(:class:`~text3d.nn.soft_prompt.SoftPromptEncoder`); a caption is drawn at random among the
+pair's captions at every step (GAP3D App. A.1.2). AdamW trains the soft tokens and the DiT on the
+grouped rectified-flow loss (:func:`~text3d.nn.aligner_flow.aligner_flow_loss`, §4.2) under a
+cosine schedule with linear warm-up; the frozen encoders keep their weights.
+
+Random streams, all from ``config.seed``: torch's global RNG initializes the DiT and the soft
+tokens (seed), a numpy generator draws the batch and the captions (seed + 1), a torch generator
+draws the flow noise, t and the condition dropout (seed + 2). A checkpoint holds the last two and
+the optimizer, so a resumed run gives the weights of an uninterrupted one, bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from text3d.device import resolve_device
+from text3d.encoders.minilm import MAX_TOKENS, JsonTokenizer, MiniLMTextEncoder, bundled_model_path, shared_text_encoder
+from text3d.errors import InputError
+from text3d.nn.aligner import GROUPS, AlignerConfig, AlignerDiT
+from text3d.nn.aligner_flow import aligner_euler_sample, aligner_flow_loss
+from text3d.nn.checkpoint import load_folder, save_folder
+from text3d.nn.soft_prompt import SoftPromptEncoder
+from text3d.progress import track
+from text3d.store.atomic import write_atomic
+from text3d.train.config import ALIGNER_STAGES, AlignerTrainConfig, stage_key
+from text3d.train.loop import LossLog, cosine_lr, set_lr
+
+log = logging.getLogger(__name__)
+
+SOFT_TOKENS_FILE = "soft_tokens.safetensors"
+"""The trained soft tokens (s, 384) beside the DiT's ``model.safetensors``; MiniLM itself is not saved."""
+CLIP_NORM = 1.0
+"""Global gradient-norm clip over every trained parameter."""
+
+
+@dataclass(frozen=True)
+class AlignerData:
+    """Training pairs: image-encoder tokens (N, 1 + R + G², D) float32, the captions of each pair, and
+    the layout of the token sequence (``registers``, ``grid``)."""
+
+    tokens: torch.Tensor
+    captions: tuple[tuple[str, ...], ...]
+    registers: int
+    grid: int
+
+    def groups(self) -> dict[str, torch.Tensor]:
+        """{cls (N, 1, D), registers (N, R, D), patches (N, G², D)}: views of ``tokens``."""
+        r = 1 + self.registers
+        return {"cls": self.tokens[:, :1], "registers": self.tokens[:, 1:r], "patches": self.tokens[:, r:]}
+
+
+def check_architecture(config: AlignerTrainConfig) -> None:
+    """Refuse (one line) a DiT shape the blocks cannot build: width must split into heads whose
+    size is divisible by 4 (2D RoPE rotates channel pairs, half for rows, half for columns)."""
+    if config.width % config.heads or (config.width // config.heads) % 4:
+        raise InputError(f"--width {config.width} / --heads {config.heads}: the head size width / heads must be "
+                         "a whole number divisible by 4")
+
+
+def build_models(config: AlignerTrainConfig, registers: int, grid: int, token_dim: int,
+                 text_encoder: MiniLMTextEncoder) -> tuple[AlignerDiT, SoftPromptEncoder]:
+    """A fresh DiT for the token layout and soft tokens on the frozen MiniLM, initialized from
+    torch's global RNG (seed it first)."""
+    check_architecture(config)
+    hidden = text_encoder.model.config.hidden_size
+    dit = AlignerDiT(AlignerConfig(grid=grid, registers=registers, token_dim=token_dim, width=config.width,
+                                   depth=config.depth, heads=config.heads, cond_dim=hidden))
+    return dit, SoftPromptEncoder(text_encoder.model, config.soft_tokens)
+
+
+@functools.lru_cache(maxsize=1)
+def _tokenizer() -> JsonTokenizer:
+    return JsonTokenizer(bundled_model_path() / "tokenizer.json")
+
+
+def caption_condition(encoder: SoftPromptEncoder, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """C (B, s, 384) and its mask (B, s) of ``texts`` (MiniLM's tokenizer: right padding, at most
+    64 tokens with [CLS] and [SEP])."""
+    batch = _tokenizer()(list(texts), max_length=MAX_TOKENS)
+    device = encoder.soft.device
+    return encoder(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+
+
+def trainable_parameters(dit: AlignerDiT, encoder: SoftPromptEncoder) -> list[dict[str, Any]]:
+    """AdamW groups: the DiT's weight matrices with decay; its biases, norms, role/position and null
+    embeddings and the soft tokens without (they are inputs, not maps)."""
+    decay = [p for p in dit.parameters() if p.ndim == 2]
+    rest = [p for p in dit.parameters() if p.ndim != 2]
+    return [{"params": decay, "decay": True}, {"params": [*rest, encoder.soft], "decay": False}]
+
+
+def load_initial(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder) -> None:
+    """Copy the DiT and soft tokens of a saved aligner (a stage-1 result) into ``dit`` and ``encoder``;
+    refuse one whose shapes differ."""
+    state, saved = load_folder(folder)
+    soft = _load_soft(folder)
+    if AlignerConfig(**saved["model"]) != dit.config or soft.shape != encoder.soft.shape:
+        raise InputError(f"--init {folder}: its DiT {saved['model']} with {soft.shape[0]} soft tokens differs from "
+                         f"this run's {dit.config.to_dict()} with {encoder.soft_tokens}; give the same "
+                         "--width, --depth, --heads and --soft-tokens")
+    dit.load_state_dict(state)
+    with torch.no_grad():
+        encoder.soft.copy_(soft)
+
+
+class _Checkpoint:
+    """The resumable state in one file, written atomically; valid only for a run whose settings
+    (:data:`~text3d.train.config.ALIGNER_STAGES`) match the key it was written with."""
+
+    def __init__(self, path: Path | None, config: AlignerTrainConfig) -> None:
+        self.path, self.every, self.total = path, config.checkpoint_every, config.steps
+        self.key = stage_key(config, ALIGNER_STAGES)
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state when there is one written with this key (on the CPU)."""
+        if self.path is None or not self.path.exists():
+            return None
+        saved = torch.load(self.path, map_location="cpu", weights_only=False)
+        if saved.get("key") == self.key:
+            return saved
+        log.warning("%s was written with other settings; training the aligner from the start", self.path)
+        return None
+
+    def save_after(self, done: int, state: Callable[[], dict[str, Any]]) -> None:
+        """Save ``state()`` when ``done`` steps end a checkpoint interval (not after the last step)."""
+        if self.path is not None and done % self.every == 0 and done < self.total:
+            saved = {"key": self.key, "step": done, **state()}
+            write_atomic(self.path, lambda handle: torch.save(saved, handle))
+
+    def remove(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file: IO[str],
+                        init: Path | None = None, progress: bool | None = None, checkpoint: Path | None = None,
+                        log_every: int = 25) -> tuple[AlignerDiT, SoftPromptEncoder]:
+    """Train the DiT and the soft tokens on ``data``; returns both in eval mode.
+
+    ``init``: a saved aligner to start from (stage 2 from stage 1). With ``checkpoint``, the
+    trained weights, optimizer and random states are saved there atomically every
+    ``config.checkpoint_every`` steps, and a run with the same settings resumes from it (the file
+    is removed when training ends)."""
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed + 1)
+    generator = torch.Generator(device=device).manual_seed(config.seed + 2)
+    text_encoder = shared_text_encoder(config.device)
+    dit, encoder = build_models(config, data.registers, data.grid, data.tokens.shape[-1], text_encoder)
+    if init is not None:
+        load_initial(init, dit, encoder)
+        log.info("starting from the aligner in %s", init)
+    dit, encoder = dit.to(device).train(), encoder.to(device).train()
+    groups = trainable_parameters(dit, encoder)
+    optimizer = torch.optim.AdamW([{"params": g["params"], "weight_decay": config.weight_decay if g["decay"] else 0.0}
+                                   for g in groups], lr=config.lr, betas=(0.9, 0.99))
+    params = [p for g in groups for p in g["params"]]
+    weights = {"patches": config.patch_weight, "cls": config.cls_weight, "registers": config.register_weight}
+    targets = data.groups()
+    resumable = _Checkpoint(checkpoint, config)
+    first_step = 0
+    saved = resumable.load()
+    if saved is not None:
+        dit.load_state_dict(saved["model"])
+        with torch.no_grad():
+            encoder.soft.copy_(saved["soft"])
+        optimizer.load_state_dict(saved["optimizer"])
+        rng.bit_generator.state = saved["rng"]
+        generator.set_state(saved["generator"])
+        first_step = int(saved["step"])
+        log.info("resuming the aligner at step %d from %s", first_step, checkpoint)
+    losses = LossLog(log_file, f"aligner-stage{config.stage}", config.steps, every=log_every)
+    for step in track(range(first_step, config.steps), description=f"aligner stage {config.stage}",
+                      enabled=progress, total=config.steps - first_step):
+        set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))
+        index = rng.integers(len(data.captions), size=config.batch)
+        texts = [data.captions[i][int(rng.integers(len(data.captions[i])))] for i in index]
+        rows = torch.from_numpy(index)
+        x1 = {k: targets[k][rows].to(device) for k in GROUPS}
+        cond, mask = caption_condition(encoder, texts)
+        loss, parts = aligner_flow_loss(dit, x1, cond, weights, config.drop_prob, generator, cond_mask=mask)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, CLIP_NORM)
+        optimizer.step()
+        if losses.due(step):
+            losses.write(step, loss=round(loss.item(), 5), **{k: round(v.item(), 5) for k, v in parts.items()},
+                         lr=round(optimizer.param_groups[0]["lr"], 7))
+        resumable.save_after(step + 1, lambda: {"model": dit.state_dict(), "soft": encoder.soft.detach().clone(),
+                                                "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                                                "generator": generator.get_state()})
+    resumable.remove()
+    return dit.eval(), encoder.eval()
+
+
+def save_aligner(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder, config: dict[str, Any],
+                 card: str) -> Path:
+    """One folder: ``soft_tokens.safetensors`` (just the soft tokens), then the DiT's
+    ``model.safetensors`` + ``config.json`` (``{"model", "soft_tokens", …, **config}``) + card,
+    float32."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{SOFT_TOKENS_FILE}.tmp"
+    save_file({"soft": encoder.soft.detach().contiguous().cpu()}, str(tmp), metadata={"format": "pt"})
+    tmp.replace(folder / SOFT_TOKENS_FILE)
+    full = {"model": dit.config.to_dict(), "soft_tokens": encoder.soft_tokens,
+            "text_encoder": "all-MiniLM-L6-v2 (frozen)", **config}
+    return save_folder(folder, dit.state_dict(), full, card)
+
+
+def _load_soft(folder: Path) -> torch.Tensor:
+    from safetensors.torch import load_file
+
+    path = Path(folder) / SOFT_TOKENS_FILE
+    if not path.exists():
+        raise InputError(f"{folder}: no {SOFT_TOKENS_FILE}; give a folder written by `text3d train aligner`")
+    return load_file(str(path))["soft"].float()
+
+
+def load_aligner(folder: str | Path, device: str | None = None) -> tuple[AlignerDiT, SoftPromptEncoder]:
+    """(DiT, soft-prompt encoder over the shared frozen MiniLM) of a folder written by
+    :func:`save_aligner`, in eval mode on ``device``."""
+    folder = Path(folder)
+    if not (folder / "config.json").exists():
+        raise InputError(f"{folder}: no config.json; give a folder written by `text3d train aligner`")
+    state, saved = load_folder(folder)
+    dit = AlignerDiT(AlignerConfig(**saved["model"]))
+    dit.load_state_dict(state)
+    soft = _load_soft(folder)
+    text_encoder = shared_text_encoder(device)
+    encoder = SoftPromptEncoder(text_encoder.model, soft.shape[0])
+    with torch.no_grad():
+        encoder.soft.copy_(soft)
+    dev = resolve_device(device)
+    return dit.to(dev).eval(), encoder.to(dev).eval()
+
+
+def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[str], steps: int = 32,
+                  cfg: float = 3.0, seed: int = 0) -> torch.Tensor:
+    """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]."""
+    with torch.no_grad():
+        cond, mask = caption_condition(encoder, texts)
+        generator = torch.Generator(device=cond.device).manual_seed(seed)
+        groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask)
+    return torch.cat([groups[k] for k in GROUPS], dim=1)

@@ -1,0 +1,190 @@
+"""``text3d train aligner`` on a tiny configuration and a fake pair source: the loss falls, a resumed
+run ends with the weights of an uninterrupted one, only the soft tokens and the DiT train, the
+folder loads back and samples, and stage 2 starts from a stage-1 folder."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import text3d.train.aligner as aligner_module
+from text3d.data.toyworld.instance import TRAIN_SEEDS
+from text3d.encoders.embedded import EmbeddedImageEncoder
+from text3d.encoders.minilm import shared_text_encoder
+from text3d.errors import InputError
+from text3d.nn.aligner import AlignerDiT
+from text3d.nn.soft_prompt import SoftPromptEncoder
+from text3d.train.aligner import AlignerData, load_aligner, sample_tokens
+from text3d.train.config import AlignerTrainConfig, settings_table
+from text3d.train.run_aligner import train_aligner
+
+pytest.importorskip("safetensors")
+
+TINY = AlignerTrainConfig(items=3, steps=6, batch=4, lr=1e-3, warmup=1, soft_tokens=2, width=32, depth=1, heads=2,
+                          device="cpu", checkpoint_every=2)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine the tiny steps run several times faster."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@dataclasses.dataclass(frozen=True)
+class FakePair:
+    image: np.ndarray
+    caption: str
+    seed: int
+    captions: tuple[str, ...] = ()
+
+
+class FakePairs:
+    """pairs(stage, seeds, resolution): one flat-colored image per seed, 2 captions for even seeds."""
+
+    COLORS = ("red", "green", "blue", "yellow")
+
+    def __init__(self):
+        self.seeds = []
+
+    def __call__(self, stage, seeds, resolution=64):
+        for seed in seeds:
+            self.seeds.append(seed)
+            color = self.COLORS[seed % 4]
+            image = np.zeros((resolution, resolution, 3), np.uint8)
+            image[..., seed % 3] = 200 if stage == 1 else 120
+            image[resolution // 4: resolution // 2, resolution // 4:] = 255
+            captions = (f"a {color} cube", f"one {color} block") if seed % 2 == 0 else ()
+            yield FakePair(image, f"a {color} cube", seed, captions)
+
+
+def weights(folder):
+    dit, encoder = load_aligner(folder, device="cpu")
+    return {**{k: v.clone() for k, v in dit.state_dict().items()}, "soft": encoder.soft.detach().clone()}
+
+
+@pytest.fixture(scope="module")
+def stage1(tmp_path_factory):
+    out = tmp_path_factory.mktemp("aligner")
+    source = FakePairs()
+    summary = train_aligner(out, TINY, pair_source=source, progress=False)
+    return out, summary, source
+
+
+def test_stage1_writes_a_folder_that_loads_and_samples_tokens(stage1):
+    out, summary, source = stage1
+    folder = out / "aligner-stage1"
+    assert summary["folder"] == str(folder) and summary["pairs"] == 3
+    assert {p.name for p in folder.iterdir()} >= {"config.json", "model.safetensors", "soft_tokens.safetensors",
+                                                  "README.md"}
+    assert source.seeds == [0, 1, 2] and all(s in TRAIN_SEEDS for s in source.seeds)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["training"]["config"] == dataclasses.asdict(TINY)
+    assert config["training"]["data"]["pairs"] == 3 and config["training"]["data"]["captions"] == 5
+    assert settings_table(AlignerTrainConfig, config["training"]["config"]) in (folder / "README.md").read_text()
+    assert not (out / "aligner-stage1.pt").exists()  # the checkpoint goes once training ends
+
+    dit, encoder = load_aligner(folder, device="cpu")
+    assert isinstance(dit, AlignerDiT) and isinstance(encoder, SoftPromptEncoder)
+    assert encoder.soft_tokens == 2 and (dit.config.width, dit.config.depth) == (32, 1)
+    tokens = sample_tokens(dit, encoder, ["a red cube", "a long caption about two green blocks"], steps=2)
+    assert tokens.shape == (2, 1 + 4 + 64, 192) and torch.isfinite(tokens).all()
+    again = sample_tokens(dit, encoder, ["a red cube", "a long caption about two green blocks"], steps=2)
+    assert torch.equal(tokens, again)
+
+
+def test_only_the_soft_tokens_and_the_dit_train(tmp_path, monkeypatch):
+    minilm = shared_text_encoder("cpu").model
+    before = {k: v.clone() for k, v in minilm.state_dict().items()}
+    made = []
+    real = EmbeddedImageEncoder.from_pretrained
+    monkeypatch.setattr(EmbeddedImageEncoder, "from_pretrained", classmethod(
+        lambda cls, *a, **k: made.append(real(*a, **k)) or made[-1]))
+    optimizers = []
+    real_adamw = torch.optim.AdamW
+
+    def recording_adamw(groups, **kwargs):
+        optimizers.append(real_adamw(groups, **kwargs))
+        return optimizers[-1]
+
+    monkeypatch.setattr(aligner_module.torch.optim, "AdamW", recording_adamw)
+    models = []
+    real_build = aligner_module.build_models
+    monkeypatch.setattr(aligner_module, "build_models", lambda *a: models.append(real_build(*a)) or models[-1])
+    train_aligner(tmp_path, dataclasses.replace(TINY, steps=3), pair_source=FakePairs(), progress=False)
+
+    shipped = real().model.state_dict()  # a fresh copy of the image encoder's weights
+    assert all(torch.equal(v, made[0].model.state_dict()[k]) for k, v in shipped.items())
+    assert not any(p.requires_grad for p in made[0].model.parameters())
+    assert all(torch.equal(v, minilm.state_dict()[k]) for k, v in before.items())
+    assert not any(p.requires_grad for p in minilm.parameters())
+    dit, encoder = models[0]
+    trained = {id(p) for g in optimizers[0].param_groups for p in g["params"]}
+    assert trained == {id(p) for p in dit.parameters()} | {id(encoder.soft)}
+
+
+def test_the_targets_split_into_cls_registers_and_patches():
+    tokens = torch.arange(2 * 7 * 3, dtype=torch.float32).view(2, 7, 3)  # 1 CLS, 2 registers, 2×2 patches
+    groups = AlignerData(tokens, (("a",), ("b",)), registers=2, grid=2).groups()
+    assert torch.equal(groups["cls"], tokens[:, :1]) and torch.equal(groups["registers"], tokens[:, 1:3])
+    assert torch.equal(groups["patches"], tokens[:, 3:])
+
+
+def test_the_loss_falls_over_a_few_dozen_steps(tmp_path):
+    config = dataclasses.replace(TINY, items=2, steps=30, batch=4, lr=3e-3, warmup=2, drop_prob=0.0, width=64,
+                                 heads=4)
+    train_aligner(tmp_path, config, pair_source=FakePairs(), progress=False, log_every=1)
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert len(losses) == 30 and all(np.isfinite(losses))
+    assert np.mean(losses[-10:]) < 0.75 * np.mean(losses[:5]), losses
+
+
+def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, monkeypatch, stage1):
+    out, _, _ = stage1
+    real_loss, calls = aligner_module.aligner_flow_loss, []
+
+    def failing_loss(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # killed during step 3, after the checkpoint of step 2
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(aligner_module, "aligner_flow_loss", failing_loss)
+    with pytest.raises(KeyboardInterrupt):
+        train_aligner(tmp_path, TINY, pair_source=FakePairs(), progress=False)
+    assert (tmp_path / "aligner-stage1.pt").exists() and not (tmp_path / "aligner-stage1").exists()
+
+    monkeypatch.setattr(aligner_module, "aligner_flow_loss", real_loss)
+    source = FakePairs()
+    train_aligner(tmp_path, TINY, pair_source=source, progress=False)
+    assert source.seeds == []  # the targets come from the run folder's cache
+    steps = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert steps == [0, 5]  # the first pass logged step 0; the resumed one started at 2 and logged the last
+    resumed, uninterrupted = weights(tmp_path / "aligner-stage1"), weights(out / "aligner-stage1")
+    assert resumed.keys() == uninterrupted.keys()
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)
+
+
+def test_stage2_starts_from_the_stage1_weights(tmp_path, stage1):
+    out, _, _ = stage1
+    source = FakePairs()
+    frozen = dataclasses.replace(TINY, stage=2, steps=1, lr=0.0, init=str(out))  # lr 0: the weights stay put
+    train_aligner(tmp_path, frozen, pair_source=source, progress=False)
+    start, stage1_weights = weights(tmp_path / "aligner-stage2"), weights(out / "aligner-stage1")
+    assert all(torch.equal(start[k], stage1_weights[k]) for k in start)
+    config = json.loads((tmp_path / "aligner-stage2" / "config.json").read_text())
+    assert config["training"]["init"] == str(out / "aligner-stage1")
+    assert "toyworld single objects" in config["training"]["data"]["source"]
+
+    fresh = dataclasses.replace(frozen, init=None)
+    train_aligner(tmp_path / "fresh", fresh, pair_source=source, progress=False)
+    assert not torch.equal(weights(tmp_path / "fresh" / "aligner-stage2")["soft"], stage1_weights["soft"])
+    with pytest.raises(InputError, match="--width"):
+        train_aligner(tmp_path / "wide", dataclasses.replace(frozen, width=64), pair_source=source, progress=False)
+    with pytest.raises(InputError, match="--init"):
+        train_aligner(tmp_path / "none", dataclasses.replace(frozen, init=str(tmp_path / "missing")),
+                      pair_source=source, progress=False)
