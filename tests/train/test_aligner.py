@@ -188,3 +188,24 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, stage1):
     with pytest.raises(InputError, match="--init"):
         train_aligner(tmp_path / "none", dataclasses.replace(frozen, init=str(tmp_path / "missing")),
                       pair_source=source, progress=False)
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch, caplog):
+    real_loss, calls = aligner_module.aligner_flow_loss, []
+
+    def failing_loss(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(aligner_module, "aligner_flow_loss", failing_loss)
+    with pytest.raises(KeyboardInterrupt):
+        train_aligner(tmp_path, TINY, pair_source=FakePairs(), progress=False, log_every=1)
+    monkeypatch.setattr(aligner_module, "aligner_flow_loss", real_loss)
+    with caplog.at_level("WARNING", logger="text3d.train.aligner"):
+        train_aligner(tmp_path, dataclasses.replace(TINY, lr=5e-4, checkpoint_every=3), pair_source=FakePairs(),
+                      progress=False, log_every=1)
+    assert any("written with other settings" in r.getMessage() for r in caplog.records)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    assert steps == [0, 1, 2, 0, 1, 2, 3, 4, 5]  # checkpoint_every is a runtime setting; lr is not

@@ -150,7 +150,9 @@ class AlignerTrainConfig(TrainConfig):
     of a few steps took 0.8 CPU-seconds a step (one thread, batch 16 of ~25-token captions), so
     2 × 1,000 steps take ~27 CPU-minutes (~35 allowing for a second thread's overhead), and making the
     2 × 1,000 pairs ~0.07 (stage 1) + ~0.19 (stage 2) CPU-seconds a pair, ~4 more. The DiT has 3.7 M
-    parameters (15 MB of float32 weights), the 16 soft tokens 25 kB.
+    parameters (15 MB of float32 weights), the 16 soft tokens 25 kB. The steps are small (batch 16 of
+    short sequences): on a machine shared with other jobs two torch threads ran ~9× slower a step than
+    one, so run it there with ``OMP_NUM_THREADS=1``.
     """
 
     stage: int = setting(1, "Training data: 1 = multi-object scenes, 2 = single objects at their least-occluded view.",
