@@ -1,0 +1,46 @@
+"""``text3d align …``: GAP3D's text → image-encoder-token aligner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from text3d.limits import MAX_ITEMS, MAX_SEED
+
+align_app = typer.Typer(help="GAP3D: align a language model's latents to the image encoder's tokens.",
+                        no_args_is_help=True)
+
+SHIPPED = {"stage 1": "aligner-stage1", "stage 2": "aligner-stage2"}
+
+
+@align_app.command("evaluate")
+def evaluate_command(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for alignment.json and alignment.md."),
+    seed: int = typer.Option(1_900_000, "--seed", min=1_000_000, max=MAX_SEED,
+                             help="First held-out seed: [1,000,000, 1,900,000) development, [1,900,000, "
+                                  "2,000,000) test (report these)."),
+    n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Held-out pairs per domain (scenes, objects)."),
+    stage1: str = typer.Option("aligner-stage1", "--stage1", help="Stage-1 aligner folder (default: shipped)."),
+    stage2: str = typer.Option("aligner-stage2", "--stage2", help="Stage-2 aligner folder (default: shipped)."),
+    steps: int = typer.Option(32, "--steps", min=1, max=1000, help="Euler steps."),
+    cfg: float = typer.Option(3.0, "--cfg", min=0.0, max=50.0, help="Classifier-free guidance scale."),
+    as_json: bool = typer.Option(False, "--json", help="Print alignment.json instead of the tables."),
+) -> None:
+    """Tables 1–2 of GAP3D: token alignment (cos, MSE, norm ratio per group) and text→image retrieval."""
+    # studies.aligner imports torch and the models: not on the cold path of `text3d --help`
+    from text3d.nn.checkpoint import resolve_model_folder
+    from text3d.studies.aligner import alignment_seeds, evaluate_aligners, tables_markdown, write_tables
+
+    described = alignment_seeds(seed, n)
+    folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
+               (("stage 1", stage1), ("stage 2", stage2))}
+    typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
+    result = evaluate_aligners(folders, seed, n, steps, cfg)
+    write_tables(result, out)
+    typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(align_app, name="align")

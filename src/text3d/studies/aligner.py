@@ -1,0 +1,158 @@
+"""GAP3D's alignment tables (Gkotsi et al., 2026, Tables 1–2) for trained aligner folders.
+
+For held-out toyworld pairs of both curriculum kinds — "general" multi-object scenes (the
+paper's MS-COCO column) and single objects at their least-occluded view (its Toys4K column) —
+the aligner generates the image encoder's tokens from each caption, and they are compared with
+the true tokens of the pair's image:
+
+* Table 1, per token group (CLS, registers, patches; App. C, eqs. 6–8), over B samples of N
+  tokens of width D: cos = 1/(B·N) Σ x̂·x / max(‖x̂‖‖x‖, ε); MSE = 1/(B·N·D) Σ ‖x̂ − x‖²;
+  norm ratio = 1/(B·N) Σ ‖x̂‖ / (‖x‖ + ε), ε = 1e-8.
+* Table 2, zero-shot text→image retrieval (§5.3): each caption's generated CLS (or mean-pooled
+  generated patches) queries the database of the true CLS (or mean-pooled true patches) of all
+  B images by cosine; R@K (%) = share of captions whose own image ranks in the top K.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from text3d.align.scenes import pairs as toyworld_pairs
+from text3d.data.toyworld.instance import describe_seeds, split_of
+from text3d.encoders.embedded import EmbeddedImageEncoder
+from text3d.errors import InputError
+from text3d.nn.aligner import GROUPS
+from text3d.progress import track
+from text3d.store.atomic import write_text
+from text3d.train.aligner import load_aligner, sample_tokens
+
+log = logging.getLogger(__name__)
+
+EPS = 1e-8
+KS = (1, 5, 10)
+DOMAINS = {1: "general", 2: "objects"}
+"""Pair kinds by curriculum stage: stage-1 scenes (general domain), stage-2 single objects."""
+PairSource = Callable[..., Iterator[Any]]
+
+
+def group_alignment(generated: torch.Tensor, target: torch.Tensor, eps: float = EPS) -> dict[str, float]:
+    """{cos, mse, norm_ratio} of generated vs target tokens (B, N, D) (App. C, eqs. 6–8)."""
+    g, x = generated.double(), target.double()
+    gn, xn = g.norm(dim=-1), x.norm(dim=-1)  # (B, N)
+    cos = ((g * x).sum(-1) / torch.clamp(gn * xn, min=eps)).mean()
+    mse = ((g - x) ** 2).mean()
+    ratio = (gn / (xn + eps)).mean()
+    return {"cos": float(cos), "mse": float(mse), "norm_ratio": float(ratio)}
+
+
+def retrieval_recall(queries: torch.Tensor, database: torch.Tensor, ks: Sequence[int] = KS) -> dict[str, float]:
+    """R@K (%) of query i finding database row i among all rows by cosine; queries, database (B, D)."""
+    q = torch.nn.functional.normalize(queries.double(), dim=-1)
+    d = torch.nn.functional.normalize(database.double(), dim=-1)
+    scores = q @ d.T  # (B, B)
+    own = scores.diagonal().unsqueeze(1)
+    rank = (scores > own).sum(dim=1)  # 0 = first; ties count in the query's favour
+    return {f"r_at_{k}": float(100.0 * (rank < k).double().mean()) for k in ks}
+
+
+@dataclass(frozen=True)
+class HeldOutPairs:
+    """True tokens (B, 1 + R + G², D) and captions of held-out pairs of one kind."""
+
+    tokens: torch.Tensor
+    captions: tuple[str, ...]
+    registers: int
+
+    def split(self, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{cls (B,1,D), registers (B,R,D), patches (B,G²,D)} of a token sequence laid out like the encoder's."""
+        r = self.registers
+        return {"cls": tokens[:, :1], "registers": tokens[:, 1:1 + r], "patches": tokens[:, 1 + r:]}
+
+
+def held_out_pairs(stage: int, seeds: Iterable[int], encoder: EmbeddedImageEncoder,
+                   pair_source: PairSource | None = None) -> HeldOutPairs:
+    """Render the pairs of ``seeds`` (each pair's first caption) and encode their true tokens."""
+    source = pair_source or toyworld_pairs
+    seeds = list(seeds)
+    made = list(track(source(stage, seeds, resolution=encoder.config.image_size), total=len(seeds),
+                      description=f"held-out {DOMAINS[stage]} pairs"))
+    images = [np.asarray(p.image, np.uint8) for p in made]
+    captions = tuple(p.caption for p in made)
+    return HeldOutPairs(tokens=encoder.tokens(images).float(), captions=captions, registers=encoder.config.registers)
+
+
+def evaluate_aligner(folder: str | Path, data: HeldOutPairs, steps: int = 32, cfg: float = 3.0, seed: int = 0,
+                     batch: int = 64) -> dict[str, Any]:
+    """Table 1 and Table 2 entries of one aligner folder on one set of held-out pairs."""
+    dit, encoder = load_aligner(folder)
+    generated = torch.cat([sample_tokens(dit, encoder, list(data.captions[i:i + batch]), steps, cfg, seed + i)
+                           for i in range(0, len(data.captions), batch)])
+    fake, true = data.split(generated), data.split(data.tokens)
+    table1 = {group: group_alignment(fake[group], true[group]) for group in GROUPS}
+    table2 = {"cls": retrieval_recall(fake["cls"][:, 0], true["cls"][:, 0]),
+              "pooled_patches": retrieval_recall(fake["patches"].mean(1), true["patches"].mean(1))}
+    return {"alignment": table1, "retrieval": table2}
+
+
+def alignment_seeds(first_seed: int, n: int) -> dict[str, str]:
+    """The range of seeds ``first_seed``..``first_seed + n − 1``; training seeds, or seeds across the
+    development and test ranges, are refused."""
+    if split_of(first_seed) != "heldout":
+        raise InputError(f"--seed {first_seed}: use a held-out seed (≥ 1,000,000)")
+    described = describe_seeds(first_seed, first_seed + n - 1)
+    if "+" in described["range"]:
+        raise InputError(f"{described['line']}: the pairs must lie in one range; pick another --seed or --n")
+    return described
+
+
+def evaluate_aligners(folders: dict[str, Path], first_seed: int, n: int, steps: int = 32, cfg: float = 3.0,
+                      pair_source: PairSource | None = None) -> dict[str, Any]:
+    """Both tables for every named folder ({"stage 1": …, "stage 2": …}) on ``n`` held-out pairs of
+    each kind from ``first_seed``."""
+    described = alignment_seeds(first_seed, n)
+    encoder = EmbeddedImageEncoder.from_pretrained(None)
+    seeds = range(first_seed, first_seed + n)
+    data = {DOMAINS[stage]: held_out_pairs(stage, seeds, encoder, pair_source) for stage in DOMAINS}
+    rows = {name: {domain: evaluate_aligner(folder, pairs, steps, cfg) for domain, pairs in data.items()}
+            for name, folder in folders.items()}
+    return {"seeds": described, "n": n, "steps": steps, "cfg": cfg,
+            "folders": {k: str(v) for k, v in folders.items()}, "rows": rows}
+
+
+def tables_markdown(result: dict[str, Any]) -> str:
+    """Table 1 (cos / MSE / norm ratio per group and domain) and Table 2 (R@1/5/10) in the paper's layout."""
+    domains = list(DOMAINS.values())
+    head1 = " | ".join(f"{d} {g} {m}" for d in domains for g in ("patches", "cls", "registers")
+                       for m in ("cos↑", "MSE↓", "norm r.→1"))
+    lines = [f"Held-out pairs: {result['seeds']['line']}, n = {result['n']} per domain; "
+             f"{result['steps']} Euler steps, CFG {result['cfg']}.", "",
+             "**Table 1** — generated vs true image-encoder tokens", "",
+             f"| model | {head1} |", "|---|" + "---|" * (len(domains) * 9)]
+    for name, row in result["rows"].items():
+        cells = [f"{row[d]['alignment'][g][m]:.3f}" for d in domains for g in ("patches", "cls", "registers")
+                 for m in ("cos", "mse", "norm_ratio")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    head2 = " | ".join(f"{d} {q} R@{k}" for d in domains for q in ("pooled-patch", "CLS") for k in KS)
+    lines += ["", f"**Table 2** — zero-shot text→image retrieval among {result['n']} (%)", "",
+              f"| model | {head2} |", "|---|" + "---|" * (len(domains) * 6)]
+    for name, row in result["rows"].items():
+        cells = [f"{row[d]['retrieval'][q][f'r_at_{k}']:.1f}" for d in domains
+                 for q in ("pooled_patches", "cls") for k in KS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
+    """Write ``alignment.json`` and ``alignment.md`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return (write_text(out / "alignment.json", json.dumps(result, indent=2) + "\n"),
+            write_text(out / "alignment.md", tables_markdown(result)))

@@ -1,0 +1,17 @@
+"""``text3d align evaluate`` refuses bad seeds and missing aligner folders in one line, before any work."""
+
+import pytest
+
+from text3d.cli import main
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "5"], "--seed"),
+    (["--seed", "1899995", "--n", "10"], "one range"),
+    (["--stage1", "/nonexistent/aligner"], "no config.json"),
+])
+def test_refusals_are_one_line(tmp_path, capsys, args, message):
+    code = main(["align", "evaluate", "--out", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,66 @@
+"""GAP3D's alignment tables: the App. C formulas, retrieval recall, and the study on a tiny aligner."""
+
+import json
+
+import pytest
+import torch
+
+from tests.train.test_aligner import TINY, FakePairs
+from text3d.errors import InputError
+from text3d.studies.aligner import (
+    alignment_seeds,
+    evaluate_aligners,
+    group_alignment,
+    retrieval_recall,
+    tables_markdown,
+    write_tables,
+)
+from text3d.train.run_aligner import train_aligner
+
+
+def test_group_alignment_follows_the_formulas():
+    x = torch.randn(3, 5, 8, generator=torch.Generator().manual_seed(0))
+    same = group_alignment(x, x)
+    assert same["cos"] == pytest.approx(1.0) and same["mse"] == 0.0 and same["norm_ratio"] == pytest.approx(1.0)
+    doubled = group_alignment(2 * x, x)
+    assert doubled["cos"] == pytest.approx(1.0) and doubled["norm_ratio"] == pytest.approx(2.0)
+    assert doubled["mse"] == pytest.approx(float((x.double() ** 2).mean()))
+    flipped = group_alignment(-x, x)
+    assert flipped["cos"] == pytest.approx(-1.0) and flipped["mse"] == pytest.approx(4 * float((x.double() ** 2).mean()))
+    e1, e2 = torch.tensor([[[1.0, 0.0]]]), torch.tensor([[[0.0, 3.0]]])
+    assert group_alignment(e1, e2) == pytest.approx({"cos": 0.0, "mse": 5.0, "norm_ratio": 1 / 3})
+
+
+def test_retrieval_recall_ranks_each_querys_own_row():
+    database = torch.eye(12)
+    assert retrieval_recall(database, database) == {"r_at_1": 100.0, "r_at_5": 100.0, "r_at_10": 100.0}
+    shifted = torch.roll(database, 1, dims=0)  # query i looks exactly like row i - 1
+    recall = retrieval_recall(shifted, database)
+    assert recall["r_at_1"] == 0.0 and recall["r_at_10"] == 100.0  # 11 rows tie at 0, its own among them
+
+
+def test_seeds_must_be_held_out_and_in_one_range():
+    with pytest.raises(InputError, match="held-out"):
+        alignment_seeds(5, 10)
+    with pytest.raises(InputError, match="one range"):
+        alignment_seeds(1_899_995, 10)
+    assert alignment_seeds(1_900_000, 10)["range"] == "test"
+
+
+def test_study_writes_both_tables_for_each_stage(tmp_path):
+    torch.set_num_threads(1)
+    train_aligner(tmp_path / "run", TINY, pair_source=FakePairs(), progress=False)
+    folder = tmp_path / "run" / "aligner-stage1"
+    result = evaluate_aligners({"stage 1": folder, "again": folder}, 1_900_000, 6, steps=2, pair_source=FakePairs())
+    assert set(result["rows"]) == {"stage 1", "again"} and result["seeds"]["range"] == "test"
+    for row in result["rows"].values():
+        assert set(row) == {"general", "objects"}
+        for domain in row.values():
+            assert set(domain["alignment"]) == {"cls", "registers", "patches"}
+            assert 0.0 < domain["alignment"]["patches"]["norm_ratio"] and domain["alignment"]["cls"]["mse"] > 0
+            assert set(domain["retrieval"]) == {"cls", "pooled_patches"}
+            assert all(0.0 <= v <= 100.0 for v in domain["retrieval"]["cls"].values())
+    assert result["rows"]["stage 1"] == result["rows"]["again"]  # seeded sampling
+    json_path, md_path = write_tables(result, tmp_path / "out")
+    assert json.loads(json_path.read_text())["n"] == 6
+    assert md_path.read_text() == tables_markdown(result) and "**Table 2**" in md_path.read_text()
