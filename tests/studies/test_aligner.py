@@ -26,7 +26,8 @@ def test_group_alignment_follows_the_formulas():
     assert doubled["cos"] == pytest.approx(1.0) and doubled["norm_ratio"] == pytest.approx(2.0)
     assert doubled["mse"] == pytest.approx(float((x.double() ** 2).mean()))
     flipped = group_alignment(-x, x)
-    assert flipped["cos"] == pytest.approx(-1.0) and flipped["mse"] == pytest.approx(4 * float((x.double() ** 2).mean()))
+    assert flipped["cos"] == pytest.approx(-1.0)
+    assert flipped["mse"] == pytest.approx(4 * float((x.double() ** 2).mean()))
     e1, e2 = torch.tensor([[[1.0, 0.0]]]), torch.tensor([[[0.0, 3.0]]])
     assert group_alignment(e1, e2) == pytest.approx({"cos": 0.0, "mse": 5.0, "norm_ratio": 1 / 3})
 
