@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from text3d.align.sampling import load_aligner, sample_tokens
 from text3d.align.scenes import pairs as toyworld_pairs
 from text3d.data.toyworld.instance import describe_seeds, split_of
 from text3d.encoders.embedded import EmbeddedImageEncoder
@@ -32,7 +33,6 @@ from text3d.errors import InputError
 from text3d.nn.aligner import GROUPS
 from text3d.progress import track
 from text3d.store.atomic import write_text
-from text3d.train.aligner import load_aligner, sample_tokens
 
 log = logging.getLogger(__name__)
 

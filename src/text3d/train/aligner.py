@@ -17,9 +17,8 @@ the optimizer, so a resumed run gives the weights of an uninterrupted one, bit f
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -27,11 +26,18 @@ from typing import IO, Any
 import numpy as np
 import torch
 
+from text3d.align.sampling import (  # noqa: F401 (load_aligner, sample_tokens: re-exported for the trainer's users)
+    SOFT_TOKENS_FILE,
+    caption_condition,
+    load_aligner,
+    load_soft,
+    sample_tokens,
+)
 from text3d.device import resolve_device
-from text3d.encoders.minilm import MAX_TOKENS, JsonTokenizer, MiniLMTextEncoder, bundled_model_path, shared_text_encoder
+from text3d.encoders.minilm import MiniLMTextEncoder, shared_text_encoder
 from text3d.errors import InputError
 from text3d.nn.aligner import GROUPS, AlignerConfig, AlignerDiT
-from text3d.nn.aligner_flow import aligner_euler_sample, aligner_flow_loss
+from text3d.nn.aligner_flow import aligner_flow_loss
 from text3d.nn.checkpoint import load_folder, save_folder
 from text3d.nn.soft_prompt import SoftPromptEncoder
 from text3d.progress import track
@@ -41,8 +47,6 @@ from text3d.train.loop import LossLog, cosine_lr, set_lr
 
 log = logging.getLogger(__name__)
 
-SOFT_TOKENS_FILE = "soft_tokens.safetensors"
-"""The trained soft tokens (s, 384) beside the DiT's ``model.safetensors``; MiniLM itself is not saved."""
 CLIP_NORM = 1.0
 """Global gradient-norm clip over every trained parameter."""
 
@@ -82,19 +86,6 @@ def build_models(config: AlignerTrainConfig, registers: int, grid: int, token_di
     return dit, SoftPromptEncoder(text_encoder.model, config.soft_tokens)
 
 
-@functools.lru_cache(maxsize=1)
-def _tokenizer() -> JsonTokenizer:
-    return JsonTokenizer(bundled_model_path() / "tokenizer.json")
-
-
-def caption_condition(encoder: SoftPromptEncoder, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """C (B, s, 384) and its mask (B, s) of ``texts`` (MiniLM's tokenizer: right padding, at most
-    64 tokens with [CLS] and [SEP])."""
-    batch = _tokenizer()(list(texts), max_length=MAX_TOKENS)
-    device = encoder.soft.device
-    return encoder(batch["input_ids"].to(device), batch["attention_mask"].to(device))
-
-
 def trainable_parameters(dit: AlignerDiT, encoder: SoftPromptEncoder) -> list[dict[str, Any]]:
     """AdamW groups: the DiT's weight matrices with decay; its biases, norms, role/position and null
     embeddings and the soft tokens without (they are inputs, not maps)."""
@@ -107,7 +98,7 @@ def load_initial(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder) -> N
     """Copy the DiT and soft tokens of a saved aligner (a stage-1 result) into ``dit`` and ``encoder``;
     refuse one whose shapes differ."""
     state, saved = load_folder(folder)
-    soft = _load_soft(folder)
+    soft = load_soft(folder)
     if AlignerConfig(**saved["model"]) != dit.config or soft.shape != encoder.soft.shape:
         raise InputError(f"--init {folder}: its DiT {saved['model']} with {soft.shape[0]} soft tokens differs from "
                          f"this run's {dit.config.to_dict()} with {encoder.soft_tokens}; give the same "
@@ -221,40 +212,3 @@ def save_aligner(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder, conf
     full = {"model": dit.config.to_dict(), "soft_tokens": encoder.soft_tokens,
             "text_encoder": "all-MiniLM-L6-v2 (frozen)", **config}
     return save_folder(folder, dit.state_dict(), full, card)
-
-
-def _load_soft(folder: Path) -> torch.Tensor:
-    from safetensors.torch import load_file
-
-    path = Path(folder) / SOFT_TOKENS_FILE
-    if not path.exists():
-        raise InputError(f"{folder}: no {SOFT_TOKENS_FILE}; give a folder written by `text3d train aligner`")
-    return load_file(str(path))["soft"].float()
-
-
-def load_aligner(folder: str | Path, device: str | None = None) -> tuple[AlignerDiT, SoftPromptEncoder]:
-    """(DiT, soft-prompt encoder over the shared frozen MiniLM) of a folder written by
-    :func:`save_aligner`, in eval mode on ``device``."""
-    folder = Path(folder)
-    if not (folder / "config.json").exists():
-        raise InputError(f"{folder}: no config.json; give a folder written by `text3d train aligner`")
-    state, saved = load_folder(folder)
-    dit = AlignerDiT(AlignerConfig(**saved["model"]))
-    dit.load_state_dict(state)
-    soft = _load_soft(folder)
-    text_encoder = shared_text_encoder(device)
-    encoder = SoftPromptEncoder(text_encoder.model, soft.shape[0])
-    with torch.no_grad():
-        encoder.soft.copy_(soft)
-    dev = resolve_device(device)
-    return dit.to(dev).eval(), encoder.to(dev).eval()
-
-
-def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[str], steps: int = 32,
-                  cfg: float = 3.0, seed: int = 0) -> torch.Tensor:
-    """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]."""
-    with torch.no_grad():
-        cond, mask = caption_condition(encoder, texts)
-        generator = torch.Generator(device=cond.device).manual_seed(seed)
-        groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask)
-    return torch.cat([groups[k] for k in GROUPS], dim=1)

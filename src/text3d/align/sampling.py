@@ -1,0 +1,77 @@
+"""Sampling GAP3D's (Gkotsi et al., 2026) aligner: caption → soft-prompt condition C → Euler/CFG
+sampling of the image encoder's tokens [CLS, registers, patches], which then condition an
+image-token generator (``Condition(tokens=…)``) in place of a real image's tokens.
+
+A trained aligner folder (written by ``text3d train aligner``) holds the DiT's ``config.json`` +
+``model.safetensors`` and ``soft_tokens.safetensors`` (s, 384); the frozen all-MiniLM-L6-v2 is the
+shipped one, not saved again.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from text3d.device import resolve_device
+from text3d.encoders.minilm import MAX_TOKENS, JsonTokenizer, bundled_model_path, shared_text_encoder
+from text3d.errors import InputError
+from text3d.nn.aligner import GROUPS, AlignerConfig, AlignerDiT
+from text3d.nn.aligner_flow import aligner_euler_sample
+from text3d.nn.checkpoint import load_folder
+from text3d.nn.soft_prompt import SoftPromptEncoder
+
+SOFT_TOKENS_FILE = "soft_tokens.safetensors"
+"""The trained soft tokens (s, 384) beside the DiT's ``model.safetensors``; MiniLM itself is not saved."""
+
+
+@functools.lru_cache(maxsize=1)
+def _tokenizer() -> JsonTokenizer:
+    return JsonTokenizer(bundled_model_path() / "tokenizer.json")
+
+
+def caption_condition(encoder: SoftPromptEncoder, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """C (B, s, 384) and its mask (B, s) of ``texts`` (MiniLM's tokenizer: right padding, at most
+    64 tokens with [CLS] and [SEP])."""
+    batch = _tokenizer()(list(texts), max_length=MAX_TOKENS)
+    device = encoder.soft.device
+    return encoder(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+
+
+def load_soft(folder: Path) -> torch.Tensor:
+    from safetensors.torch import load_file
+
+    path = Path(folder) / SOFT_TOKENS_FILE
+    if not path.exists():
+        raise InputError(f"{folder}: no {SOFT_TOKENS_FILE}; give a folder written by `text3d train aligner`")
+    return load_file(str(path))["soft"].float()
+
+
+def load_aligner(folder: str | Path, device: str | None = None) -> tuple[AlignerDiT, SoftPromptEncoder]:
+    """(DiT, soft-prompt encoder over the shared frozen MiniLM) of a folder written by
+    :func:`save_aligner`, in eval mode on ``device``."""
+    folder = Path(folder)
+    if not (folder / "config.json").exists():
+        raise InputError(f"{folder}: no config.json; give a folder written by `text3d train aligner`")
+    state, saved = load_folder(folder)
+    dit = AlignerDiT(AlignerConfig(**saved["model"]))
+    dit.load_state_dict(state)
+    soft = load_soft(folder)
+    text_encoder = shared_text_encoder(device)
+    encoder = SoftPromptEncoder(text_encoder.model, soft.shape[0])
+    with torch.no_grad():
+        encoder.soft.copy_(soft)
+    dev = resolve_device(device)
+    return dit.to(dev).eval(), encoder.to(dev).eval()
+
+
+def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[str], steps: int = 32,
+                  cfg: float = 3.0, seed: int = 0) -> torch.Tensor:
+    """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]."""
+    with torch.no_grad():
+        cond, mask = caption_condition(encoder, texts)
+        generator = torch.Generator(device=cond.device).manual_seed(seed)
+        groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask)
+    return torch.cat([groups[k] for k in GROUPS], dim=1)
