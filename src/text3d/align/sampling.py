@@ -75,3 +75,26 @@ def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[s
         generator = torch.Generator(device=cond.device).manual_seed(seed)
         groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask)
     return torch.cat([groups[k] for k in GROUPS], dim=1)
+
+
+class TokenAligner:
+    """A caption → image-encoder tokens (1 + R + G², D) callable over a trained aligner folder: what
+    ``text3d generate --conditioning gap3d`` puts between the augmenter and an image-token generator."""
+
+    def __init__(self, dit: AlignerDiT, encoder: SoftPromptEncoder, folder: Path, steps: int = 32,
+                 cfg: float = 3.0) -> None:
+        self.dit, self.encoder, self.folder, self.steps, self.cfg = dit, encoder, folder, steps, cfg
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path | None = None, device: str | None = None, steps: int = 32,
+                        cfg: float = 3.0) -> "TokenAligner":
+        """The aligner in ``folder`` (default: the shipped stage-2 aligner, ``aligner-stage2``)."""
+        from text3d.nn.checkpoint import resolve_model_folder
+
+        path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
+        dit, encoder = load_aligner(path, device)
+        return cls(dit, encoder, path, steps, cfg)
+
+    def __call__(self, text: str, seed: int = 0) -> torch.Tensor:
+        """Tokens (1 + R + G², D) of ``text``, [CLS, registers, patches], sampled from seed ``seed``."""
+        return sample_tokens(self.dit, self.encoder, [text], self.steps, self.cfg, seed)[0]

@@ -36,6 +36,10 @@ def generate_command(
                                   help="Seconds an LLM server may take per caption, over all tries (default 60)."),
     overwrite: bool = overwrite_option("an earlier asset"),
     wait: bool = wait_option(),
+    conditioning: str = typer.Option("text", "--conditioning",
+                                     help="text (the backend's text path) or gap3d (GAP3D: image-encoder tokens "
+                                          "generated from the caption condition the backend's image path)."),
+    aligner: str = typer.Option(None, "--aligner", help="GAP3D aligner folder (default: the shipped stage-2 one)."),
     as_json: bool = typer.Option(False, "--json", help="Print meta.json on stdout."),
 ) -> None:
     """Generate a 3D asset from a prompt: augment, generate, export GLB, render views."""
@@ -48,6 +52,9 @@ def generate_command(
     if prompts is not None:
         from text3d.prompts.batch import read_prompts
 
+        if conditioning != "text":
+            raise InputError("--conditioning gap3d works on one PROMPT; --prompts batches use the text path")
+
         counts = generate_batch(read_prompts(prompts), out, augment=augment, backend=backend, seed=seed,
                                 steps=steps, cfg=cfg, model=model, device=device, resolution=resolution,
                                 candidates=candidates, timeout_s=timeout, source=prompts,
@@ -59,7 +66,8 @@ def generate_command(
         return
     result = generate(prompt, out=out, augment=augment, backend=backend, seed=seed, steps=steps, cfg=cfg,
                       model=model, device=device, resolution=resolution, gif=gif, candidates=candidates,
-                      timeout_s=timeout, overwrite=overwrite, wait_s=wait_seconds(wait))
+                      timeout_s=timeout, overwrite=overwrite, wait_s=wait_seconds(wait), conditioning=conditioning,
+                      aligner=aligner)
     if as_json:
         typer.echo(json.dumps(result.meta(), indent=2, sort_keys=True, default=str))
     else:

@@ -59,6 +59,8 @@ class Generator:
 
     name: ClassVar[str] = ""
     options: ClassVar[frozenset[str]] = frozenset()
+    token_conditioned: ClassVar[bool] = False
+    """True when ``generate`` honours ``Condition.tokens`` (image-encoder tokens, e.g. GAP3D's)."""
     model: str = ""
     default_steps: int | None = None
     default_cfg: float | None = None

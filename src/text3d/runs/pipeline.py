@@ -29,7 +29,7 @@ from text3d.assets.asset import Asset
 from text3d.assets.io import save_asset
 from text3d.data.toys4k import prompt_id
 from text3d.errors import InputError, Text3DError, one_line
-from text3d.generators.base import Condition, Generator, backend_options, create_generator
+from text3d.generators.base import Condition, Generator, backend_options, create_generator, generators
 from text3d.limits import (
     MAX_CANDIDATES,
     MAX_CFG,
@@ -94,15 +94,22 @@ class Pipeline:
 
     def __init__(self, backend: str = DEFAULT_BACKEND, augment: str = DEFAULT_AUGMENT, model: str | None = None,
                  device: str | None = None, steps: int | None = None, cfg: float | None = None,
-                 candidates: int | None = None, timeout_s: float | None = None) -> None:
+                 candidates: int | None = None, timeout_s: float | None = None, conditioning: str = "text",
+                 aligner: str | None = None) -> None:
         check_settings(steps, cfg, candidates)
         check_range("timeout", timeout_s, 1e-3)
+        check_conditioning(conditioning, backend, aligner)
         self.timeout_s = timeout_s
         self.backend_name = backend
         self.augment_name = augment
         self.steps = steps
         self.cfg = cfg
         self.generator: Generator = create_generator(backend, model, device, candidates=candidates)
+        self.aligner = None
+        if conditioning == "gap3d":
+            from text3d.align.sampling import TokenAligner  # imports torch, like the generator it feeds
+
+            self.aligner = TokenAligner.from_pretrained(aligner, device)
 
     def __call__(self, prompt: str, seed: int = 0) -> GenerationResult:
         check_prompt(prompt)
@@ -117,10 +124,18 @@ class Pipeline:
             timings["augment"] = time.perf_counter() - start
             caption = result.caption or prompt
             augment_info = {k: v for k, v in result.to_dict().items() if k != "prompt"}
+        tokens = None
+        if self.aligner is not None:  # GAP3D: the caption's generated image-encoder tokens condition the backend
+            start = time.perf_counter()
+            tokens = self.aligner(caption, seed)
+            timings["align"] = time.perf_counter() - start
         start = time.perf_counter()
-        output = self.generator.generate(Condition(prompt=prompt, caption=caption if caption != prompt else None),
-                                         seed=seed, steps=self.steps, cfg=self.cfg)
+        output = self.generator.generate(Condition(prompt=prompt, caption=caption if caption != prompt else None,
+                                                   tokens=tokens), seed=seed, steps=self.steps, cfg=self.cfg)
         timings["generate"] = time.perf_counter() - start
+        if self.aligner is not None:
+            output.info["conditioning"] = {"kind": "gap3d", "aligner": str(self.aligner.folder),
+                                           "steps": self.aligner.steps, "cfg": self.aligner.cfg}
         for warning in output.warnings:
             log.warning("%s", warning)
         return GenerationResult(prompt=prompt, caption=caption, asset=output.asset, backend=self.backend_name,
@@ -133,6 +148,22 @@ def check_prompt(prompt: str) -> None:
     if not prompt or not prompt.strip():
         raise InputError("prompt is empty")
     check_prompt_size(prompt)
+
+
+CONDITIONINGS = ("text", "gap3d")
+"""What conditions the generator: its own text path, or GAP3D's image-encoder tokens generated from the caption."""
+
+
+def check_conditioning(conditioning: str, backend: str, aligner: str | None = None) -> None:
+    """Refuse an unknown conditioning, ``gap3d`` for a backend that takes no image-encoder tokens, and an
+    aligner without ``gap3d``."""
+    if aligner is not None and conditioning != "gap3d":
+        raise InputError(f"--aligner {aligner}: an aligner is used only with --conditioning gap3d")
+    if conditioning not in CONDITIONINGS:
+        raise InputError(f"--conditioning {conditioning!r}: use one of {', '.join(CONDITIONINGS)}")
+    if conditioning == "gap3d" and not generators.get(backend).token_conditioned:
+        takes = ", ".join(n for n in generators.names() if generators.get(n).token_conditioned)
+        raise InputError(f"--conditioning gap3d: backend {backend!r} takes no image-encoder tokens (use {takes})")
 
 
 def check_settings(steps: int | None, cfg: float | None, candidates: int | None,
@@ -166,18 +197,21 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
              backend: str = DEFAULT_BACKEND, seed: int = 0, steps: int | None = None, cfg: float | None = None,
              model: str | None = None, device: str | None = None, views: tuple[str, ...] = ("canonical4",),
              resolution: int = 512, gif: bool = True, candidates: int | None = None,
-             timeout_s: float | None = None, overwrite: bool = False, wait_s: float = 0.0) -> GenerationResult:
+             timeout_s: float | None = None, overwrite: bool = False, wait_s: float = 0.0,
+             conditioning: str = "text", aligner: str | None = None) -> GenerationResult:
     """Generate one asset; with ``out``, also write its asset folder (an earlier asset there is
     replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``).
     ``candidates`` is the backend's option (see :class:`Pipeline`), checked before any output."""
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
+    check_conditioning(conditioning, backend, aligner)
     check_prompt(prompt)
     check_seed("seed", seed)
     if out is None:
-        return Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s)(prompt, seed=seed)
+        return Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s, conditioning,
+                        aligner)(prompt, seed=seed)
     check_asset_output(out, overwrite)
-    pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s)
+    pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s, conditioning, aligner)
     with removed_if_failed(out), exclusive(folder_lock(out), str(out), wait_s):
         kind = check_asset_output(out, overwrite)  # again, now that no other writer can change it
         result = pipeline(prompt, seed=seed)

@@ -52,6 +52,7 @@ class EmbeddedGenerator(Generator):
 
     name = "embedded"
     options = frozenset({"candidates"})
+    token_conditioned = True
 
     def __init__(self, vae: Any, dit: Any, latent_mean: np.ndarray, latent_std: np.ndarray, device: Any, model: str,
                  *, rewriter: Rewriter, sampler: Sampler, mesher: Mesher, selector: Selector,
