@@ -18,7 +18,6 @@ the optimizer, so a resumed run gives the weights of an uninterrupted one, bit f
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -41,9 +40,8 @@ from text3d.nn.aligner_flow import aligner_flow_loss
 from text3d.nn.checkpoint import load_folder, save_folder
 from text3d.nn.soft_prompt import SoftPromptEncoder
 from text3d.progress import track
-from text3d.store.atomic import write_atomic
 from text3d.train.config import ALIGNER_STAGES, AlignerTrainConfig, stage_key
-from text3d.train.loop import LossLog, cosine_lr, set_lr
+from text3d.train.loop import Checkpoint, LossLog, cosine_lr, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -107,36 +105,6 @@ def load_initial(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder) -> N
     with torch.no_grad():
         encoder.soft.copy_(soft)
 
-
-class _Checkpoint:
-    """The resumable state in one file, written atomically; valid only for a run whose settings
-    (:data:`~text3d.train.config.ALIGNER_STAGES`) match the key it was written with."""
-
-    def __init__(self, path: Path | None, config: AlignerTrainConfig) -> None:
-        self.path, self.every, self.total = path, config.checkpoint_every, config.steps
-        self.key = stage_key(config, ALIGNER_STAGES)
-
-    def load(self) -> dict[str, Any] | None:
-        """The saved state when there is one written with this key (on the CPU)."""
-        if self.path is None or not self.path.exists():
-            return None
-        saved = torch.load(self.path, map_location="cpu", weights_only=False)
-        if saved.get("key") == self.key:
-            return saved
-        log.warning("%s was written with other settings; training the aligner from the start", self.path)
-        return None
-
-    def save_after(self, done: int, state: Callable[[], dict[str, Any]]) -> None:
-        """Save ``state()`` when ``done`` steps end a checkpoint interval (not after the last step)."""
-        if self.path is not None and done % self.every == 0 and done < self.total:
-            saved = {"key": self.key, "step": done, **state()}
-            write_atomic(self.path, lambda handle: torch.save(saved, handle))
-
-    def remove(self) -> None:
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
-
-
 def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file: IO[str],
                         init: Path | None = None, progress: bool | None = None, checkpoint: Path | None = None,
                         log_every: int = 25) -> tuple[AlignerDiT, SoftPromptEncoder]:
@@ -162,7 +130,8 @@ def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file:
     params = [p for g in groups for p in g["params"]]
     weights = {"patches": config.patch_weight, "cls": config.cls_weight, "registers": config.register_weight}
     targets = data.groups()
-    resumable = _Checkpoint(checkpoint, config)
+    resumable = Checkpoint(checkpoint, stage_key(config, ALIGNER_STAGES), config.checkpoint_every, config.steps,
+                           "aligner")
     first_step = 0
     saved = resumable.load()
     if saved is not None:

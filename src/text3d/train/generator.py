@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,10 +28,9 @@ from text3d.nn.checkpoint import save_folder
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.progress import track
 from text3d.prompts import augment
-from text3d.store.atomic import write_atomic
 from text3d.train.config import DIT_STAGES, GeneratorTrainConfig, stage_key
 from text3d.train.data import TrainingData
-from text3d.train.loop import LossLog, cosine_lr, optimizer_step, set_lr
+from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
 from text3d.train.typed_variants import typed_variant
 
 log = logging.getLogger(__name__)
@@ -96,36 +95,6 @@ def item_text_pool(texts: Sequence[Sequence[str]], prompts: Sequence[str], seed:
         pools.append(list(dict.fromkeys(list(own) + [e for e in extra if e])))
     return pools
 
-
-class _Checkpoint:
-    """The DiT's resumable state in one file, written atomically; valid only for a run whose
-    settings (:data:`~text3d.train.config.DIT_STAGES`) match the key it was written with."""
-
-    def __init__(self, path: Path | None, config: GeneratorTrainConfig) -> None:
-        self.path, self.every, self.total = path, config.checkpoint_every, config.steps
-        self.key = stage_key(config, DIT_STAGES)
-
-    def load(self, device: torch.device) -> dict[str, Any] | None:
-        """The saved state when there is one written with this key."""
-        if self.path is None or not self.path.exists():
-            return None
-        saved = torch.load(self.path, map_location=device, weights_only=False)
-        if saved.get("key") == self.key:
-            return saved
-        log.warning("%s was written with other settings; training the DiT from the start", self.path)
-        return None
-
-    def save_after(self, done: int, state: Callable[[], dict[str, Any]]) -> None:
-        """Save ``state()`` when ``done`` steps end a checkpoint interval (not after the last step)."""
-        if self.path is not None and done % self.every == 0 and done < self.total:
-            saved = {"key": self.key, "step": done, **state()}
-            write_atomic(self.path, lambda handle: torch.save(saved, handle))
-
-    def remove(self) -> None:
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
-
-
 def train_flow(data: TrainingData, latents: np.ndarray, config: GeneratorTrainConfig, log_file: IO[str],
                image_tokens: torch.Tensor | None = None, progress: bool | None = None,
                checkpoint: Path | None = None) -> FlowDiT:
@@ -146,7 +115,8 @@ def train_flow(data: TrainingData, latents: np.ndarray, config: GeneratorTrainCo
                               image_dim=image_tokens.shape[-1] if image_tokens is not None else 192)).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    resumable = _Checkpoint(checkpoint, config)
+    resumable = Checkpoint(checkpoint, stage_key(config, DIT_STAGES), config.checkpoint_every, config.steps,
+                           "DiT")
     first_step = 0
     saved = resumable.load(device)
     if saved is not None:

@@ -4,11 +4,18 @@ loss log (``train_log.jsonl``, one JSON record a line) and the optimizer step.""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
 import torch
+
+from text3d.store.atomic import write_atomic
+
+log = logging.getLogger(__name__)
 
 
 def cosine_lr(step: int, total: int, warmup: int, peak: float) -> float:
@@ -53,3 +60,31 @@ class LossLog:
         record = {"model": self.model, "step": step, **values, "time_s": round(time.perf_counter() - self.start, 1)}
         self.handle.write(json.dumps(record) + "\n")
         self.handle.flush()
+
+
+class Checkpoint:
+    """A trainer's resumable state in one file, written atomically; valid only for a run whose
+    stage settings match ``key`` (:func:`text3d.train.config.stage_key`) it was written with."""
+
+    def __init__(self, path: Path | None, key: dict[str, Any], every: int, total: int, what: str) -> None:
+        self.path, self.key, self.every, self.total, self.what = path, key, every, total, what
+
+    def load(self, device: torch.device | str = "cpu") -> dict[str, Any] | None:
+        """The saved state when there is one written with this key (tensors on ``device``)."""
+        if self.path is None or not self.path.exists():
+            return None
+        saved = torch.load(self.path, map_location=device, weights_only=False)
+        if saved.get("key") == self.key:
+            return saved
+        log.warning("%s was written with other settings; training the %s from the start", self.path, self.what)
+        return None
+
+    def save_after(self, done: int, state: Callable[[], dict[str, Any]]) -> None:
+        """Save ``state()`` when ``done`` steps end a checkpoint interval (not after the last step)."""
+        if self.path is not None and done % self.every == 0 and done < self.total:
+            saved = {"key": self.key, "step": done, **state()}
+            write_atomic(self.path, lambda handle: torch.save(saved, handle))
+
+    def remove(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
