@@ -15,3 +15,23 @@ def test_refusals_are_one_line(tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "5"], "--seed"),
+    (["--seed", "1899999", "--n", "3"], "one range"),
+    (["--stage2", "/nonexistent/aligner"], "no config.json"),
+])
+def test_evaluate_3d_refusals_are_one_line(tmp_path, capsys, args, message):
+    code = main(["align", "evaluate-3d", "--out", str(tmp_path / "out"), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_3d_refuses_a_file_as_out(tmp_path, capsys):
+    (tmp_path / "out").write_text("mine")
+    code = main(["align", "evaluate-3d", "--out", str(tmp_path / "out"), "--n", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "is a file" in err[0], err
+    assert (tmp_path / "out").read_text() == "mine"

@@ -46,3 +46,38 @@ def test_refusals_come_before_any_output(tmp_path, kwargs, message):
     with pytest.raises(InputError, match=message):
         generate("red chair", out=tmp_path / "a", **kwargs)
     assert not (tmp_path / "a").exists()
+
+
+class FixedTokens:
+    """A TokenSource giving the same tokens to every caption, recording what it was asked."""
+
+    def __init__(self):
+        self.calls = []
+        self.tokens = torch.randn(1 + 4 + 64, 192, generator=torch.Generator().manual_seed(0))
+
+    def __call__(self, text, seed=0):
+        self.calls.append((text, seed))
+        return self.tokens
+
+    def describe(self):
+        return {"kind": "fixed-tokens"}
+
+
+def test_a_batch_takes_any_token_source_and_records_it(tmp_path):
+    import yaml
+
+    from text3d.runs.pipeline import generate_batch
+    from text3d.store.folders import RunFolder
+
+    source = FixedTokens()
+    prompts = ["red wooden chair", "blue mug"]
+    counts = generate_batch(prompts, tmp_path / "run", augment="none", seed=10, steps=2, resolution=32,
+                            progress=False, conditioning="gap3d", aligner=source)
+    assert counts["done"] == 2 and source.calls == [("red wooden chair", 10), ("blue mug", 11)]
+    config = yaml.safe_load((tmp_path / "run" / "run.yaml").read_text())
+    assert config["conditioning"] == "gap3d" and config["aligner"] == {"kind": "fixed-tokens"}
+    run = RunFolder(tmp_path / "run")
+    metas = [run.item(row["id"]).read_meta() for row in run.manifest.rows().values()]
+    assert all(m["info"]["conditioning"] == {"kind": "fixed-tokens"} for m in metas)
+    with pytest.raises(InputError, match="other settings|other job|another"):  # a text run is another job
+        generate_batch(prompts, tmp_path / "run", augment="none", seed=10, steps=2, resolution=32, progress=False)

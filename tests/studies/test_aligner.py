@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,8 +12,10 @@ from text3d.studies.aligner import (
     alignment_seeds,
     evaluate_aligners,
     group_alignment,
+    retrieval_figure,
     retrieval_recall,
     tables_markdown,
+    top_matches,
     write_tables,
 )
 from text3d.train.run_aligner import train_aligner
@@ -52,7 +55,8 @@ def test_study_writes_both_tables_for_each_stage(tmp_path):
     torch.set_num_threads(1)
     train_aligner(tmp_path / "run", TINY, pair_source=FakePairs(), progress=False)
     folder = tmp_path / "run" / "aligner-stage1"
-    result = evaluate_aligners({"stage 1": folder, "again": folder}, 1_900_000, 6, steps=2, pair_source=FakePairs())
+    result = evaluate_aligners({"stage 1": folder, "again": folder}, 1_900_000, 6, steps=2, pair_source=FakePairs(),
+                               figures=tmp_path / "figures")
     assert set(result["rows"]) == {"stage 1", "again"} and result["seeds"]["range"] == "test"
     for row in result["rows"].values():
         assert set(row) == {"general", "objects"}
@@ -65,3 +69,25 @@ def test_study_writes_both_tables_for_each_stage(tmp_path):
     json_path, md_path = write_tables(result, tmp_path / "out")
     assert json.loads(json_path.read_text())["n"] == 6
     assert md_path.read_text() == tables_markdown(result) and "**Table 2**" in md_path.read_text()
+    for row in result["rows"].values():  # top-4 by generated CLS, own rank consistent with R@1
+        top = row["objects"]["top"]
+        assert len(top) == 6 and all(len(t) == 4 for t in top)
+        hits = sum(t[0] == i for i, t in enumerate(top))
+        assert hits <= round(row["objects"]["retrieval"]["cls"]["r_at_1"] * 6 / 100)
+    assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == [
+        "retrieval_again_general.png", "retrieval_again_objects.png",
+        "retrieval_stage1_general.png", "retrieval_stage1_objects.png"]
+
+
+def test_top_matches_and_the_retrieval_figure_frame_the_own_image_green():
+    database = torch.eye(5)
+    queries = database.clone()
+    queries[1] = database[2]  # query 1 finds image 2 first
+    top = top_matches(queries, database, k=2)
+    assert top[0, 0] == 0 and top[1, 0] == 2 and top.shape == (5, 2)
+    images = np.full((5, 8, 8, 3), 40, np.uint8)
+    figure = retrieval_figure(images, ["a red chair"] * 5, top.tolist(), [0], cell=16)
+    green = (figure[..., 1] > 150) & (figure[..., 0] < 50)
+    assert green.any()  # query 0's own image is retrieved first: framed green
+    missed = retrieval_figure(images, ["a"] * 5, [[1, 2]] * 5, [0], cell=16)
+    assert not ((missed[..., 1] > 150) & (missed[..., 0] < 50)).any()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 
@@ -77,6 +78,17 @@ def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[s
     return torch.cat([groups[k] for k in GROUPS], dim=1)
 
 
+class TokenSource(Protocol):
+    """caption → image-encoder tokens (1 + R + G², D) for an image-token generator: a trained
+    aligner, or (for the tables' upper bound) the true tokens of a held-out image."""
+
+    def __call__(self, text: str, seed: int = 0) -> torch.Tensor: ...
+
+    def describe(self) -> dict[str, Any]:
+        """What made the tokens, for ``meta.json`` (``info.conditioning``) and ``run.yaml``."""
+        ...
+
+
 class TokenAligner:
     """A caption → image-encoder tokens (1 + R + G², D) callable over a trained aligner folder: what
     ``text3d generate --conditioning gap3d`` puts between the augmenter and an image-token generator."""
@@ -98,3 +110,6 @@ class TokenAligner:
     def __call__(self, text: str, seed: int = 0) -> torch.Tensor:
         """Tokens (1 + R + G², D) of ``text``, [CLS, registers, patches], sampled from seed ``seed``."""
         return sample_tokens(self.dit, self.encoder, [text], self.steps, self.cfg, seed)[0]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "gap3d", "aligner": str(self.folder), "steps": self.steps, "cfg": self.cfg}

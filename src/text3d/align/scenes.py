@@ -85,7 +85,7 @@ class ScenePair:
     (every text the pair may be trained with); ``objects``: the toyworld categories the caption
     names, in its order; ``mask``: bool (H, W), the objects' pixels; ``camera``: the camera the
     image was rendered from (for a general scene, in the scene frame shifted so its look-at
-    point is the origin).
+    point is the origin); ``asset``: the single object of a stage-2 pair (None for a scene).
     """
 
     image: np.ndarray
@@ -95,6 +95,7 @@ class ScenePair:
     captions: tuple[str, ...] = ()
     mask: np.ndarray | None = None
     camera: Camera | None = None
+    asset: Asset | None = None
 
 
 def _category_names() -> tuple[str, ...]:
@@ -296,7 +297,7 @@ def stage2_pair(seed: int, resolution: int = 64, background: str = "white") -> S
     rng = np.random.default_rng([STAGE2_STREAM, seed])
     captions = tuple(instance.captions)
     return ScenePair(image=image, caption=captions[int(rng.integers(len(captions)))], seed=seed,
-                     objects=(category,), captions=captions, mask=mask, camera=view.camera)
+                     objects=(category,), captions=captions, mask=mask, camera=view.camera, asset=asset)
 
 
 def pairs(stage: int, seeds: Iterable[int], resolution: int = 64) -> Iterator[ScenePair]:

@@ -52,13 +52,10 @@ def generate_command(
     if prompts is not None:
         from text3d.prompts.batch import read_prompts
 
-        if conditioning != "text":
-            raise InputError("--conditioning gap3d works on one PROMPT; --prompts batches use the text path")
-
         counts = generate_batch(read_prompts(prompts), out, augment=augment, backend=backend, seed=seed,
                                 steps=steps, cfg=cfg, model=model, device=device, resolution=resolution,
                                 candidates=candidates, timeout_s=timeout, source=prompts,
-                                wait_s=wait_seconds(wait))
+                                wait_s=wait_seconds(wait), conditioning=conditioning, aligner=aligner)
         typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
                    f"{counts['failed']} failed → {out}")
         if counts["failed"]:

@@ -18,12 +18,14 @@ into a new run folder or the run of the same prompts and settings, and the folde
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from text3d.assets.asset import Asset
 from text3d.assets.io import save_asset
@@ -56,6 +58,9 @@ from text3d.store.outputs import (
     removed_if_failed,
 )
 from text3d.version import __version__
+
+if TYPE_CHECKING:
+    from text3d.align.sampling import TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +95,13 @@ class Pipeline:
 
     ``steps`` and ``cfg`` go to every ``generate`` call; ``candidates`` is an option of the
     backend's constructor (the embedded backend's best-of-K), refused in one line by a backend
-    without it."""
+    without it. With ``conditioning="gap3d"``, ``aligner`` is a trained aligner's folder (default:
+    the shipped stage-2 one) or any :class:`~text3d.align.sampling.TokenSource`."""
 
     def __init__(self, backend: str = DEFAULT_BACKEND, augment: str = DEFAULT_AUGMENT, model: str | None = None,
                  device: str | None = None, steps: int | None = None, cfg: float | None = None,
                  candidates: int | None = None, timeout_s: float | None = None, conditioning: str = "text",
-                 aligner: str | None = None) -> None:
+                 aligner: str | Path | TokenSource | None = None) -> None:
         check_settings(steps, cfg, candidates)
         check_range("timeout", timeout_s, 1e-3)
         check_conditioning(conditioning, backend, aligner)
@@ -105,11 +111,13 @@ class Pipeline:
         self.steps = steps
         self.cfg = cfg
         self.generator: Generator = create_generator(backend, model, device, candidates=candidates)
-        self.aligner = None
-        if conditioning == "gap3d":
+        self.aligner: TokenSource | None = None
+        if conditioning == "gap3d" and (aligner is None or isinstance(aligner, (str, Path))):
             from text3d.align.sampling import TokenAligner  # imports torch, like the generator it feeds
 
             self.aligner = TokenAligner.from_pretrained(aligner, device)
+        elif conditioning == "gap3d":
+            self.aligner = aligner
 
     def __call__(self, prompt: str, seed: int = 0) -> GenerationResult:
         check_prompt(prompt)
@@ -134,8 +142,7 @@ class Pipeline:
                                                    tokens=tokens), seed=seed, steps=self.steps, cfg=self.cfg)
         timings["generate"] = time.perf_counter() - start
         if self.aligner is not None:
-            output.info["conditioning"] = {"kind": "gap3d", "aligner": str(self.aligner.folder),
-                                           "steps": self.aligner.steps, "cfg": self.aligner.cfg}
+            output.info["conditioning"] = self.aligner.describe()
         for warning in output.warnings:
             log.warning("%s", warning)
         return GenerationResult(prompt=prompt, caption=caption, asset=output.asset, backend=self.backend_name,
@@ -154,7 +161,7 @@ CONDITIONINGS = ("text", "gap3d")
 """What conditions the generator: its own text path, or GAP3D's image-encoder tokens generated from the caption."""
 
 
-def check_conditioning(conditioning: str, backend: str, aligner: str | None = None) -> None:
+def check_conditioning(conditioning: str, backend: str, aligner: str | Path | TokenSource | None = None) -> None:
     """Refuse an unknown conditioning, ``gap3d`` for a backend that takes no image-encoder tokens, and an
     aligner without ``gap3d``."""
     if aligner is not None and conditioning != "gap3d":
@@ -198,7 +205,7 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
              model: str | None = None, device: str | None = None, views: tuple[str, ...] = ("canonical4",),
              resolution: int = 512, gif: bool = True, candidates: int | None = None,
              timeout_s: float | None = None, overwrite: bool = False, wait_s: float = 0.0,
-             conditioning: str = "text", aligner: str | None = None) -> GenerationResult:
+             conditioning: str = "text", aligner: str | Path | TokenSource | None = None) -> GenerationResult:
     """Generate one asset; with ``out``, also write its asset folder (an earlier asset there is
     replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``).
     ``candidates`` is the backend's option (see :class:`Pipeline`), checked before any output."""
@@ -226,11 +233,13 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
                    cfg: float | None = None, model: str | None = None, device: str | None = None,
                    views: tuple[str, ...] = ("canonical4",), resolution: int = 512, gif: bool = False,
                    progress: bool | None = None, candidates: int | None = None, timeout_s: float | None = None,
-                   source: str | Path | None = None, wait_s: float = 0.0) -> dict[str, int]:
+                   source: str | Path | None = None, wait_s: float = 0.0, conditioning: str = "text",
+                   aligner: str | Path | TokenSource | None = None) -> dict[str, int]:
     """Generate every prompt (read from ``source``) into the run folder ``out``; resumable.
-    Returns counts."""
+    ``conditioning`` and ``aligner`` as in :class:`Pipeline`. Returns counts."""
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
+    check_conditioning(conditioning, backend, aligner)
     if not prompts:
         raise InputError("no prompts to generate")
     if len(prompts) > MAX_ITEMS:
@@ -243,12 +252,17 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
               "steps": steps, "cfg": cfg, "views": list(views), "resolution": resolution}
     if candidates is not None:  # only when given, so that earlier run folders still resume
         config["candidates"] = candidates
+    if conditioning != "text":  # likewise
+        config["conditioning"] = conditioning
+        config["aligner"] = aligner.describe() if hasattr(aligner, "describe") else \
+            (None if aligner is None else str(aligner))
     config["prompts_sha256"] = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
     with exclusive(folder_lock(out), str(out), wait_s):
         check_run_output(out)
         _claim_run(RunFolder(out), config, prompts)
-        return _generate_locked(prompts, RunFolder(out), augment, backend, seed, steps, cfg, model, device,
-                                views, resolution, gif, progress, candidates, timeout_s)
+        pipeline = functools.partial(Pipeline, backend, augment, model, device, steps, cfg, candidates, timeout_s,
+                                     conditioning, aligner)
+        return _generate_locked(prompts, RunFolder(out), pipeline, seed, views, resolution, gif, progress)
 
 
 def _claim_run(run: RunFolder, config: dict[str, Any], prompts: list[str]) -> None:
@@ -272,16 +286,14 @@ def _same_prompts(run: RunFolder, prompts: list[str]) -> bool:
     return True
 
 
-def _generate_locked(prompts: list[str], run: RunFolder, augment: str, backend: str,
-                     seed: int, steps: int | None, cfg: float | None, model: str | None, device: str | None,
-                     views: tuple[str, ...], resolution: int, gif: bool, progress: bool | None,
-                     candidates: int | None, timeout_s: float | None) -> dict[str, int]:
+def _generate_locked(prompts: list[str], run: RunFolder, make_pipeline: Callable[[], Pipeline], seed: int,
+                     views: tuple[str, ...], resolution: int, gif: bool, progress: bool | None) -> dict[str, int]:
     rows = run.manifest.rows()
     todo = [(i, p) for i, p in enumerate(prompts)
             if not (rows.get(prompt_id(i, p), {}).get("status") == STATUS_DONE
                     and run.item(prompt_id(i, p)).is_complete())]
     counts = {"done": 0, "failed": 0, "skipped": len(prompts) - len(todo)}
-    pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s) if todo else None
+    pipeline = make_pipeline() if todo else None  # no model loads when every item is done
     for index, prompt in track(todo, description="generate", enabled=progress):
         item_id = prompt_id(index, prompt)
         row: dict[str, Any] = {"id": item_id, "index": index, "prompt": prompt, "kind": "prompt"}

@@ -32,7 +32,7 @@ from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.errors import InputError
 from text3d.nn.aligner import GROUPS
 from text3d.progress import track
-from text3d.store.atomic import write_text
+from text3d.store.atomic import write_png, write_text
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,12 @@ def retrieval_recall(queries: torch.Tensor, database: torch.Tensor, ks: Sequence
 
 @dataclass(frozen=True)
 class HeldOutPairs:
-    """True tokens (B, 1 + R + G², D) and captions of held-out pairs of one kind."""
+    """True tokens (B, 1 + R + G², D), captions and images (B, H, W, 3) uint8 of held-out pairs of one kind."""
 
     tokens: torch.Tensor
     captions: tuple[str, ...]
     registers: int
+    images: np.ndarray | None = None
 
     def split(self, tokens: torch.Tensor) -> dict[str, torch.Tensor]:
         """{cls (B,1,D), registers (B,R,D), patches (B,G²,D)} of a token sequence laid out like the encoder's."""
@@ -86,12 +87,14 @@ def held_out_pairs(stage: int, seeds: Iterable[int], encoder: EmbeddedImageEncod
                       description=f"held-out {DOMAINS[stage]} pairs"))
     images = [np.asarray(p.image, np.uint8) for p in made]
     captions = tuple(p.caption for p in made)
-    return HeldOutPairs(tokens=encoder.tokens(images).float(), captions=captions, registers=encoder.config.registers)
+    return HeldOutPairs(tokens=encoder.tokens(images).float(), captions=captions, registers=encoder.config.registers,
+                        images=np.stack(images))
 
 
 def evaluate_aligner(folder: str | Path, data: HeldOutPairs, steps: int = 32, cfg: float = 3.0, seed: int = 0,
                      batch: int = 64) -> dict[str, Any]:
-    """Table 1 and Table 2 entries of one aligner folder on one set of held-out pairs."""
+    """Table 1 and Table 2 entries of one aligner folder on one set of held-out pairs, and
+    ``top``: each caption's 4 best database rows by generated CLS (for the retrieval figure)."""
     dit, encoder = load_aligner(folder)
     generated = torch.cat([sample_tokens(dit, encoder, list(data.captions[i:i + batch]), steps, cfg, seed + i)
                            for i in range(0, len(data.captions), batch)])
@@ -99,7 +102,46 @@ def evaluate_aligner(folder: str | Path, data: HeldOutPairs, steps: int = 32, cf
     table1 = {group: group_alignment(fake[group], true[group]) for group in GROUPS}
     table2 = {"cls": retrieval_recall(fake["cls"][:, 0], true["cls"][:, 0]),
               "pooled_patches": retrieval_recall(fake["patches"].mean(1), true["patches"].mean(1))}
-    return {"alignment": table1, "retrieval": table2}
+    return {"alignment": table1, "retrieval": table2,
+            "top": top_matches(fake["cls"][:, 0], true["cls"][:, 0], FIGURE_TOP).tolist()}
+
+
+FIGURE_TOP = 4
+"""Retrieved images per query in the retrieval figure (the paper's Fig. 2 shows 4)."""
+FIGURE_ROWS = 6
+
+
+def top_matches(queries: torch.Tensor, database: torch.Tensor, k: int = FIGURE_TOP) -> np.ndarray:
+    """Indices (B, k) of each query's k most cosine-similar database rows, best first; (B, D) each."""
+    q = torch.nn.functional.normalize(queries.double(), dim=-1)
+    d = torch.nn.functional.normalize(database.double(), dim=-1)
+    return (q @ d.T).topk(min(k, len(d)), dim=1).indices.numpy()
+
+
+def retrieval_figure(images: np.ndarray, captions: Sequence[str], top: Sequence[Sequence[int]],
+                     queries: Sequence[int], cell: int = 96) -> np.ndarray:
+    """The paper's Fig. 2 as an image (H, W, 3) uint8: per query a row with its true image (GT)
+    and its top retrieved images, the query's own image framed green where it was retrieved;
+    the caption is written above the row."""
+    from PIL import Image, ImageDraw
+
+    k, pad, text_h, frame = len(top[0]), 6, 14, 3
+    width = pad + (k + 1) * (cell + pad)
+    canvas = Image.new("RGB", (width, len(queries) * (text_h + cell + 2 * pad) + pad), "white")
+    draw = ImageDraw.Draw(canvas)
+    chars = max(8, (width - 2 * pad) // 6)  # PIL's default bitmap font is 6 px wide
+    for r, q in enumerate(queries):
+        y = pad + r * (text_h + cell + 2 * pad)
+        caption = captions[q] if len(captions[q]) <= chars else captions[q][:chars - 1] + "…"
+        draw.text((pad, y), caption, fill=(0, 0, 0))
+        y += text_h
+        for c, index in enumerate([q, *top[q]]):
+            x = pad + c * (cell + pad)
+            color = (120, 120, 120) if c == 0 else (0, 170, 0) if index == q else (225, 225, 225)
+            draw.rectangle([x - frame, y - frame, x + cell + frame - 1, y + cell + frame - 1], fill=color)
+            canvas.paste(Image.fromarray(images[index]).resize((cell, cell), Image.NEAREST), (x, y))
+        draw.text((pad, y + cell + 1), "GT", fill=(90, 90, 90))
+    return np.asarray(canvas)
 
 
 def alignment_seeds(first_seed: int, n: int) -> dict[str, str]:
@@ -114,15 +156,22 @@ def alignment_seeds(first_seed: int, n: int) -> dict[str, str]:
 
 
 def evaluate_aligners(folders: dict[str, Path], first_seed: int, n: int, steps: int = 32, cfg: float = 3.0,
-                      pair_source: PairSource | None = None) -> dict[str, Any]:
+                      pair_source: PairSource | None = None, figures: str | Path | None = None) -> dict[str, Any]:
     """Both tables for every named folder ({"stage 1": …, "stage 2": …}) on ``n`` held-out pairs of
-    each kind from ``first_seed``."""
+    each kind from ``first_seed``; with ``figures``, a retrieval figure per folder and kind there
+    (``retrieval_stage2_objects.png``, …)."""
     described = alignment_seeds(first_seed, n)
     encoder = EmbeddedImageEncoder.from_pretrained(None)
     seeds = range(first_seed, first_seed + n)
     data = {DOMAINS[stage]: held_out_pairs(stage, seeds, encoder, pair_source) for stage in DOMAINS}
     rows = {name: {domain: evaluate_aligner(folder, pairs, steps, cfg) for domain, pairs in data.items()}
             for name, folder in folders.items()}
+    if figures is not None:  # the first FIGURE_ROWS queries: shown as they come, not picked
+        for name, row in rows.items():
+            for domain, pairs in data.items():
+                queries = range(min(FIGURE_ROWS, len(pairs.captions)))
+                write_png(Path(figures) / f"retrieval_{name.replace(' ', '')}_{domain}.png",
+                          retrieval_figure(pairs.images, pairs.captions, row[domain]["top"], queries))
     return {"seeds": described, "n": n, "steps": steps, "cfg": cfg,
             "folders": {k: str(v) for k, v in folders.items()}, "rows": rows}
 
