@@ -123,7 +123,7 @@ def test_cfg_sampling_matches_hand_euler():
     b, steps = 2, 3
     _, cond, mask = make_batch(config, b)
 
-    def by_hand(cfg: float | None) -> dict:
+    def by_hand(cfg: float | None, phi: float = 0.0) -> dict:
         g = torch.Generator().manual_seed(11)
         x = {k: torch.randn(shape, generator=g) for k, shape in group_shapes(config, b).items()}
         with torch.no_grad():
@@ -132,7 +132,12 @@ def test_cfg_sampling_matches_hand_euler():
                 v = model(x, t, cond, mask)
                 if cfg is not None:
                     v_null = model(x, t, cond, mask, torch.ones(b, dtype=torch.bool))
-                    v = {k: v_null[k] + cfg * (v[k] - v_null[k]) for k in GROUPS}
+                    guided = {k: v_null[k] + cfg * (v[k] - v_null[k]) for k in GROUPS}
+                    for k in GROUPS:  # rescale each sample's guided velocity towards the conditional σ
+                        sigma_c = v[k].std(dim=(1, 2), keepdim=True)
+                        sigma_g = guided[k].std(dim=(1, 2), keepdim=True)
+                        guided[k] = phi * guided[k] * sigma_c / sigma_g + (1 - phi) * guided[k]
+                    v = guided
                 x = {k: x[k] + v[k] / steps for k in GROUPS}
         return x
 
@@ -143,6 +148,12 @@ def test_cfg_sampling_matches_hand_euler():
     expected = by_hand(2.5)
     assert all(torch.allclose(guided[k], expected[k], atol=1e-5) for k in GROUPS)
     assert not torch.allclose(guided["patches"], plain["patches"], atol=1e-3)  # guidance does something
+    for phi in (0.7, 1.0):
+        rescaled = aligner_euler_sample(model, cond, steps, 2.5, torch.Generator().manual_seed(11), cond_mask=mask,
+                                        guidance_rescale=phi)
+        expected = by_hand(2.5, phi)
+        assert all(torch.allclose(rescaled[k], expected[k], atol=1e-5) for k in GROUPS)
+        assert not torch.allclose(rescaled["patches"], guided["patches"], atol=1e-4)
 
 
 def test_patch_positions_enter_only_through_rope():

@@ -91,3 +91,30 @@ def test_top_matches_and_the_retrieval_figure_frame_the_own_image_green():
     assert green.any()  # query 0's own image is retrieved first: framed green
     missed = retrieval_figure(images, ["a"] * 5, [[1, 2]] * 5, [0], cell=16)
     assert not ((missed[..., 1] > 150) & (missed[..., 0] < 50)).any()
+
+
+def test_calibration_brings_norm_ratios_to_one_on_its_pairs_and_keeps_cosines(tmp_path):
+    import shutil
+
+    from text3d.align.sampling import TokenAligner, sampling_settings, write_sampling
+    from text3d.encoders.embedded import EmbeddedImageEncoder
+    from text3d.studies.aligner import calibrate_aligner, evaluate_aligner, held_out_pairs
+
+    torch.set_num_threads(1)
+    train_aligner(tmp_path / "run", TINY, pair_source=FakePairs(), progress=False)
+    folder = tmp_path / "aligner"
+    shutil.copytree(tmp_path / "run" / "aligner-stage1", folder)
+    assert sampling_settings(folder)["token_scale"] is None  # the trainer writes the neutral block
+    with pytest.raises(InputError, match="development seeds"):
+        calibrate_aligner(folder, 1_900_000, 4, steps=2, pair_source=FakePairs())
+    sampling = calibrate_aligner(folder, 1_000_000, 4, steps=2, pair_source=FakePairs())
+    assert sampling["steps"] == 2 and sampling["chosen_on"]["domain"] == "general"
+    data = held_out_pairs(1, range(1_000_000, 1_000_004), EmbeddedImageEncoder.from_pretrained(None), FakePairs())
+    before = evaluate_aligner(folder, data, steps=2)
+    write_sampling(folder, sampling)
+    assert TokenAligner.from_pretrained(folder).steps == 2
+    after = evaluate_aligner(folder, data)
+    for group in ("cls", "registers", "patches"):
+        assert after["alignment"][group]["norm_ratio"] == pytest.approx(1.0, abs=1e-4)
+        assert after["alignment"][group]["cos"] == pytest.approx(before["alignment"][group]["cos"], abs=1e-6)
+        assert before["alignment"][group]["norm_ratio"] != pytest.approx(1.0, abs=1e-3)

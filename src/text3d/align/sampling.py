@@ -10,7 +10,7 @@ shipped one, not saved again.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,12 @@ from text3d.nn.aligner import GROUPS, AlignerConfig, AlignerDiT
 from text3d.nn.aligner_flow import aligner_euler_sample
 from text3d.nn.checkpoint import load_folder
 from text3d.nn.soft_prompt import SoftPromptEncoder
+
+SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "guidance_rescale": 0.0, "token_scale": None}
+"""Sampler settings of an aligner folder whose ``config.json`` has no ``"sampling"`` block; a
+shipped aligner's block holds the settings chosen for it on development seeds (its model card).
+``token_scale``: {group: s_k}, each group's sampled tokens multiplied by s_k (None: 1), the
+calibration ``text3d align calibrate`` measures on development pairs."""
 
 SOFT_TOKENS_FILE = "soft_tokens.safetensors"
 """The trained soft tokens (s, 384) beside the DiT's ``model.safetensors``; MiniLM itself is not saved."""
@@ -50,6 +56,33 @@ def load_soft(folder: Path) -> torch.Tensor:
     return load_file(str(path))["soft"].float()
 
 
+def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
+    """{steps, cfg, guidance_rescale, token_scale}: each ``given`` value that is not None, else the folder's
+    ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`."""
+    import json
+
+    path = Path(folder) / "config.json"
+    saved = json.loads(path.read_text()).get("sampling", {}) if path.exists() else {}
+    unknown = set(given) - set(SAMPLING)
+    if unknown:
+        raise TypeError(f"unknown sampler settings: {', '.join(sorted(unknown))}")
+    return {k: given[k] if given.get(k) is not None else saved.get(k, default) for k, default in SAMPLING.items()}
+
+
+def write_sampling(folder: str | Path, sampling: Mapping[str, Any]) -> Path:
+    """Replace the ``"sampling"`` block of the aligner folder's ``config.json`` (atomically)."""
+    import json
+
+    from text3d.store.atomic import write_json
+
+    path = Path(folder) / "config.json"
+    if not path.exists():
+        raise InputError(f"{folder}: no config.json; give a folder written by `text3d train aligner`")
+    config = json.loads(path.read_text())
+    config["sampling"] = dict(sampling)
+    return write_json(path, config)
+
+
 def load_aligner(folder: str | Path, device: str | None = None) -> tuple[AlignerDiT, SoftPromptEncoder]:
     """(DiT, soft-prompt encoder over the shared frozen MiniLM) of a folder written by
     :func:`save_aligner`, in eval mode on ``device``."""
@@ -69,13 +102,18 @@ def load_aligner(folder: str | Path, device: str | None = None) -> tuple[Aligner
 
 
 def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[str], steps: int = 32,
-                  cfg: float = 3.0, seed: int = 0) -> torch.Tensor:
-    """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]."""
+                  cfg: float = 3.0, seed: int = 0, guidance_rescale: float = 0.0,
+                  token_scale: Mapping[str, float] | None = None) -> torch.Tensor:
+    """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]
+    (``guidance_rescale``: see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`; ``token_scale``:
+    see :data:`SAMPLING`)."""
     with torch.no_grad():
         cond, mask = caption_condition(encoder, texts)
         generator = torch.Generator(device=cond.device).manual_seed(seed)
-        groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask)
-    return torch.cat([groups[k] for k in GROUPS], dim=1)
+        groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask,
+                                      guidance_rescale=guidance_rescale)
+    scale = token_scale or {}
+    return torch.cat([groups[k] * float(scale.get(k, 1.0)) for k in GROUPS], dim=1)
 
 
 class TokenSource(Protocol):
@@ -94,22 +132,35 @@ class TokenAligner:
     ``text3d generate --conditioning gap3d`` puts between the augmenter and an image-token generator."""
 
     def __init__(self, dit: AlignerDiT, encoder: SoftPromptEncoder, folder: Path, steps: int = 32,
-                 cfg: float = 3.0) -> None:
+                 cfg: float = 3.0, guidance_rescale: float = 0.0, token_scale: Mapping[str, float] | None = None,
+                 ) -> None:
         self.dit, self.encoder, self.folder, self.steps, self.cfg = dit, encoder, folder, steps, cfg
+        self.guidance_rescale, self.token_scale = guidance_rescale, token_scale
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path | None = None, device: str | None = None, steps: int = 32,
-                        cfg: float = 3.0) -> "TokenAligner":
-        """The aligner in ``folder`` (default: the shipped stage-2 aligner, ``aligner-stage2``)."""
+    def from_pretrained(cls, folder: str | Path | None = None, device: str | None = None, steps: int | None = None,
+                        cfg: float | None = None, guidance_rescale: float | None = None,
+                        token_scale: Mapping[str, float] | None = None) -> "TokenAligner":
+        """The aligner in ``folder`` (default: the shipped stage-2 aligner, ``aligner-stage2``);
+        sampler settings left None are the folder's (:func:`sampling_settings`)."""
         from text3d.nn.checkpoint import resolve_model_folder
 
         path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
         dit, encoder = load_aligner(path, device)
-        return cls(dit, encoder, path, steps, cfg)
+        settings = sampling_settings(path, steps=steps, cfg=cfg, guidance_rescale=guidance_rescale,
+                                     token_scale=token_scale)
+        return cls(dit, encoder, path, **settings)
 
     def __call__(self, text: str, seed: int = 0) -> torch.Tensor:
         """Tokens (1 + R + G², D) of ``text``, [CLS, registers, patches], sampled from seed ``seed``."""
-        return sample_tokens(self.dit, self.encoder, [text], self.steps, self.cfg, seed)[0]
+        return sample_tokens(self.dit, self.encoder, [text], self.steps, self.cfg, seed, self.guidance_rescale,
+                             self.token_scale)[0]
+
+    def sample(self, texts: Sequence[str], seed: int = 0) -> torch.Tensor:
+        """Tokens (B, 1 + R + G², D) of ``texts`` in one batch (one noise draw from ``seed``)."""
+        return sample_tokens(self.dit, self.encoder, texts, self.steps, self.cfg, seed, self.guidance_rescale,
+                             self.token_scale)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "gap3d", "aligner": str(self.folder), "steps": self.steps, "cfg": self.cfg}
+        return {"kind": "gap3d", "aligner": str(self.folder), "steps": self.steps, "cfg": self.cfg,
+                "guidance_rescale": self.guidance_rescale, "token_scale": self.token_scale}

@@ -26,8 +26,11 @@ def evaluate_command(
     n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Held-out pairs per domain (scenes, objects)."),
     stage1: str = typer.Option("aligner-stage1", "--stage1", help="Stage-1 aligner folder (default: shipped)."),
     stage2: str = typer.Option("aligner-stage2", "--stage2", help="Stage-2 aligner folder (default: shipped)."),
-    steps: int = typer.Option(32, "--steps", min=1, max=1000, help="Euler steps."),
-    cfg: float = typer.Option(3.0, "--cfg", min=0.0, max=50.0, help="Classifier-free guidance scale."),
+    steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
+    cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0,
+                              help="Classifier-free guidance scale (default: each aligner's)."),
+    domains: str = typer.Option("general,objects", "--domains",
+                                help="Held-out pair kinds: general (scenes) and/or objects."),
     as_json: bool = typer.Option(False, "--json", help="Print alignment.json instead of the tables."),
 ) -> None:
     """Tables 1–2 of GAP3D: token alignment (cos, MSE, norm ratio per group) and text→image retrieval."""
@@ -39,7 +42,8 @@ def evaluate_command(
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
     typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
-    result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out)
+    result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out,
+                               domains=tuple(d.strip() for d in domains.split(",") if d.strip()))
     write_tables(result, out)
     typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
 
@@ -53,8 +57,9 @@ def evaluate_3d_command(
     n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Held-out objects."),
     stage1: str = typer.Option("aligner-stage1", "--stage1", help="Stage-1 aligner folder (default: shipped)."),
     stage2: str = typer.Option("aligner-stage2", "--stage2", help="Stage-2 aligner folder (default: shipped)."),
-    steps: int = typer.Option(32, "--steps", min=1, max=1000, help="Euler steps of the aligner."),
-    cfg: float = typer.Option(3.0, "--cfg", min=0.0, max=50.0, help="Classifier-free guidance of the aligner."),
+    steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
+    cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0,
+                              help="Classifier-free guidance (default: each aligner's)."),
     resolution: int = typer.Option(128, "--resolution", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="Size of the evaluated views."),
     as_json: bool = typer.Option(False, "--json", help="Print gap3d_3d.json instead of the tables."),
@@ -76,6 +81,34 @@ def evaluate_3d_command(
     typer.echo(described["line"], err=True)
     result = evaluate_rows(out, seed, n, folders, steps, cfg, resolution)
     typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
+
+
+@align_app.command("calibrate")
+def calibrate_command(
+    aligner: Path = typer.Option(..., "--aligner", help="Aligner folder whose config.json gets the sampling block."),
+    seed: int = typer.Option(1_000_000, "--seed", min=1_000_000, max=MAX_SEED,
+                             help="First development seed, in [1,000,000, 1,900,000); test seeds are refused."),
+    n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Development pairs of the aligner's own kind."),
+    steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: the folder's)."),
+    cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0, help="Guidance scale (default: the folder's)."),
+    guidance_rescale: float = typer.Option(None, "--guidance-rescale", min=0.0, max=1.0,
+                                           help="Guidance rescale φ (default: the folder's)."),
+) -> None:
+    """Choose an aligner's sampling block on development pairs: the given steps, CFG and guidance
+    rescale, and per-group token scales that bring the norm ratio to 1 (cosines are unchanged)."""
+    from text3d.align.sampling import write_sampling
+    from text3d.studies.aligner import alignment_seeds, calibrate_aligner
+
+    described = alignment_seeds(seed, n)
+    if described["range"] != "dev":
+        raise InputError(f"--seed {seed}: calibrate on development seeds [1,000,000, 1,900,000); the test range "
+                         "is for the figures you report")
+    if not (aligner / "config.json").exists():
+        raise InputError(f"--aligner {aligner}: no config.json; give a folder written by `text3d train aligner`")
+    typer.echo(described["line"], err=True)
+    sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale)
+    write_sampling(aligner, sampling)
+    typer.echo(json.dumps(sampling, indent=2))
 
 
 def register(app: typer.Typer) -> None:

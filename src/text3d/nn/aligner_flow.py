@@ -49,15 +49,27 @@ def aligner_flow_loss(model: Velocity, x1: Mapping[str, torch.Tensor], cond: tor
     return loss, {k: value.detach() for k, value in per_group.items()}
 
 
+def rescaled(guided: torch.Tensor, conditional: torch.Tensor, phi: float) -> torch.Tensor:
+    """φ·guided·σ(conditional)/σ(guided) + (1 − φ)·guided; σ per sample over (N, D) of (B, N, D)."""
+    spread = guided.float().std(dim=(1, 2), keepdim=True).clamp_min(1e-8)
+    ratio = conditional.float().std(dim=(1, 2), keepdim=True) / spread
+    return phi * guided * ratio + (1 - phi) * guided
+
+
 @torch.no_grad()
 def aligner_euler_sample(model: Velocity, cond: torch.Tensor, steps: int = 32, cfg: float = 3.0,
                          generator: torch.Generator | None = None, *,
-                         cond_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                         cond_mask: torch.Tensor | None = None,
+                         guidance_rescale: float = 0.0) -> dict[str, torch.Tensor]:
     """Integrate dx/dt = v from noise (t = 0) to tokens (t = 1) in ``steps`` uniform Euler steps.
 
     v = v_∅ + cfg·(v_c − v_∅), with v_∅ the prediction under the null condition; cfg = 1 runs the
-    conditional model alone. ``model`` needs a ``config`` (:class:`~text3d.nn.aligner.AlignerConfig`)
-    for the token shapes. Returns {cls (B, 1, D), registers (B, R, D), patches (B, G², D)}.
+    conditional model alone. ``guidance_rescale`` φ pulls the guided velocity's scale back to the
+    conditional one's, per sample and group (Lin et al., 2024, "Common Diffusion Noise Schedules and
+    Sample Steps are Flawed", §3.4): v ← φ·v·σ(v_c)/σ(v) + (1 − φ)·v, σ over tokens × channels;
+    guidance inflates the tokens' norms without it. ``model`` needs a ``config``
+    (:class:`~text3d.nn.aligner.AlignerConfig`) for the token shapes. Returns {cls (B, 1, D),
+    registers (B, R, D), patches (B, G², D)}.
     """
     b, device = cond.shape[0], cond.device
     x = {k: torch.randn(shape, device=device, generator=generator)
@@ -73,6 +85,8 @@ def aligner_euler_sample(model: Velocity, cond: torch.Tensor, steps: int = 32, c
         if guided:
             v_both = model({k: torch.cat([x[k], x[k]]) for k in GROUPS}, torch.cat([t, t]), both_cond, both_mask, drop)
             v = {k: v_both[k][b:] + cfg * (v_both[k][:b] - v_both[k][b:]) for k in GROUPS}
+            if guidance_rescale:
+                v = {k: rescaled(v[k], v_both[k][:b], guidance_rescale) for k in GROUPS}
         else:
             v = model(x, t, cond, cond_mask)
         x = {k: x[k] + v[k].float() / steps for k in GROUPS}

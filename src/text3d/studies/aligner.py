@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from text3d.align.sampling import load_aligner, sample_tokens
+from text3d.align.sampling import TokenAligner
 from text3d.align.scenes import pairs as toyworld_pairs
 from text3d.data.toyworld.instance import describe_seeds, split_of
 from text3d.encoders.embedded import EmbeddedImageEncoder
@@ -91,19 +91,21 @@ def held_out_pairs(stage: int, seeds: Iterable[int], encoder: EmbeddedImageEncod
                         images=np.stack(images))
 
 
-def evaluate_aligner(folder: str | Path, data: HeldOutPairs, steps: int = 32, cfg: float = 3.0, seed: int = 0,
-                     batch: int = 64) -> dict[str, Any]:
-    """Table 1 and Table 2 entries of one aligner folder on one set of held-out pairs, and
-    ``top``: each caption's 4 best database rows by generated CLS (for the retrieval figure)."""
-    dit, encoder = load_aligner(folder)
-    generated = torch.cat([sample_tokens(dit, encoder, list(data.captions[i:i + batch]), steps, cfg, seed + i)
+def evaluate_aligner(folder: str | Path, data: HeldOutPairs, steps: int | None = None, cfg: float | None = None,
+                     seed: int = 0, batch: int = 64, **sampling: Any) -> dict[str, Any]:
+    """Table 1 and Table 2 entries of one aligner folder on one set of held-out pairs (sampler
+    settings left None are the folder's), ``top``: each caption's 4 best database rows by
+    generated CLS (for the retrieval figure), and ``sampling``: the settings used."""
+    aligner = TokenAligner.from_pretrained(folder, steps=steps, cfg=cfg, **sampling)
+    generated = torch.cat([aligner.sample(list(data.captions[i:i + batch]), seed + i)
                            for i in range(0, len(data.captions), batch)])
     fake, true = data.split(generated), data.split(data.tokens)
     table1 = {group: group_alignment(fake[group], true[group]) for group in GROUPS}
     table2 = {"cls": retrieval_recall(fake["cls"][:, 0], true["cls"][:, 0]),
               "pooled_patches": retrieval_recall(fake["patches"].mean(1), true["patches"].mean(1))}
     return {"alignment": table1, "retrieval": table2,
-            "top": top_matches(fake["cls"][:, 0], true["cls"][:, 0], FIGURE_TOP).tolist()}
+            "top": top_matches(fake["cls"][:, 0], true["cls"][:, 0], FIGURE_TOP).tolist(),
+            "sampling": {k: v for k, v in aligner.describe().items() if k not in ("kind", "aligner")}}
 
 
 FIGURE_TOP = 4
@@ -155,15 +157,21 @@ def alignment_seeds(first_seed: int, n: int) -> dict[str, str]:
     return described
 
 
-def evaluate_aligners(folders: dict[str, Path], first_seed: int, n: int, steps: int = 32, cfg: float = 3.0,
-                      pair_source: PairSource | None = None, figures: str | Path | None = None) -> dict[str, Any]:
+def evaluate_aligners(folders: dict[str, Path], first_seed: int, n: int, steps: int | None = None,
+                      cfg: float | None = None, pair_source: PairSource | None = None,
+                      figures: str | Path | None = None, domains: Sequence[str] = tuple(DOMAINS.values()),
+                      ) -> dict[str, Any]:
     """Both tables for every named folder ({"stage 1": …, "stage 2": …}) on ``n`` held-out pairs of
-    each kind from ``first_seed``; with ``figures``, a retrieval figure per folder and kind there
-    (``retrieval_stage2_objects.png``, …)."""
+    each kind in ``domains`` from ``first_seed`` (sampler settings left None are each folder's);
+    with ``figures``, a retrieval figure per folder and kind there (``retrieval_stage2_objects.png``, …)."""
     described = alignment_seeds(first_seed, n)
+    unknown = [d for d in domains if d not in DOMAINS.values()]
+    if unknown or not domains:
+        raise InputError(f"--domains {','.join(domains)}: use {' and/or '.join(DOMAINS.values())}")
     encoder = EmbeddedImageEncoder.from_pretrained(None)
     seeds = range(first_seed, first_seed + n)
-    data = {DOMAINS[stage]: held_out_pairs(stage, seeds, encoder, pair_source) for stage in DOMAINS}
+    data = {DOMAINS[stage]: held_out_pairs(stage, seeds, encoder, pair_source) for stage in DOMAINS
+            if DOMAINS[stage] in domains}
     rows = {name: {domain: evaluate_aligner(folder, pairs, steps, cfg) for domain, pairs in data.items()}
             for name, folder in folders.items()}
     if figures is not None:  # the first FIGURE_ROWS queries: shown as they come, not picked
@@ -172,17 +180,19 @@ def evaluate_aligners(folders: dict[str, Path], first_seed: int, n: int, steps: 
                 queries = range(min(FIGURE_ROWS, len(pairs.captions)))
                 write_png(Path(figures) / f"retrieval_{name.replace(' ', '')}_{domain}.png",
                           retrieval_figure(pairs.images, pairs.captions, row[domain]["top"], queries))
-    return {"seeds": described, "n": n, "steps": steps, "cfg": cfg,
+    return {"seeds": described, "n": n, "domains": list(data),
             "folders": {k: str(v) for k, v in folders.items()}, "rows": rows}
 
 
 def tables_markdown(result: dict[str, Any]) -> str:
     """Table 1 (cos / MSE / norm ratio per group and domain) and Table 2 (R@1/5/10) in the paper's layout."""
-    domains = list(DOMAINS.values())
+    domains = result["domains"]
     head1 = " | ".join(f"{d} {g} {m}" for d in domains for g in ("patches", "cls", "registers")
                        for m in ("cos↑", "MSE↓", "norm r.→1"))
-    lines = [f"Held-out pairs: {result['seeds']['line']}, n = {result['n']} per domain; "
-             f"{result['steps']} Euler steps, CFG {result['cfg']}.", "",
+    settings = "; ".join(f"{name}: {s['steps']} Euler steps, CFG {s['cfg']}, guidance rescale "
+                         f"{s['guidance_rescale']}, token scale {s['token_scale']}"
+                         for name, row in result["rows"].items() for s in [next(iter(row.values()))["sampling"]])
+    lines = [f"Held-out pairs: {result['seeds']['line']}, n = {result['n']} per domain.", f"Sampling — {settings}.", "",
              "**Table 1** — generated vs true image-encoder tokens", "",
              f"| model | {head1} |", "|---|" + "---|" * (len(domains) * 9)]
     for name, row in result["rows"].items():
@@ -205,3 +215,27 @@ def write_tables(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     return (write_text(out / "alignment.json", json.dumps(result, indent=2) + "\n"),
             write_text(out / "alignment.md", tables_markdown(result)))
+
+
+def calibrate_aligner(folder: str | Path, first_seed: int, n: int, steps: int | None = None,
+                      cfg: float | None = None, guidance_rescale: float | None = None,
+                      pair_source: PairSource | None = None) -> dict[str, Any]:
+    """The ``"sampling"`` block of an aligner folder, measured on ``n`` development pairs of the
+    aligner's own curriculum kind: the given sampler settings (else the folder's) and
+    ``token_scale`` s_k = 1 / mean_i(‖x̂_ik‖ / ‖x_ik‖), which brings each group's norm ratio
+    (App. C, eq. 8) to 1 on those pairs; cosines and retrieval are scale-free, so unchanged.
+    Test seeds are refused: what is chosen here is reported on them."""
+    described = alignment_seeds(first_seed, n)
+    if described["range"] != "dev":
+        raise InputError(f"--seed {first_seed}: calibrate on development seeds [1,000,000, 1,900,000); "
+                         "the test range is for the figures you report")
+    saved = json.loads((Path(folder) / "config.json").read_text())
+    stage = int(saved.get("training", {}).get("config", {}).get("stage", 2))
+    data = held_out_pairs(stage, range(first_seed, first_seed + n), EmbeddedImageEncoder.from_pretrained(None),
+                          pair_source)
+    measured = evaluate_aligner(folder, data, steps, cfg, guidance_rescale=guidance_rescale, token_scale={})
+    settings = {k: v for k, v in measured["sampling"].items() if k != "token_scale"}
+    ratios = {g: measured["alignment"][g]["norm_ratio"] for g in GROUPS}
+    return {**settings, "token_scale": {g: round(1.0 / r, 6) for g, r in ratios.items()},
+            "chosen_on": {"seeds": described["line"], "domain": DOMAINS[stage], "n": n,
+                          "norm_ratio_before": {g: round(r, 6) for g, r in ratios.items()}}}

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from text3d.align.sampling import TokenAligner, TokenSource, sample_tokens
+from text3d.align.sampling import TokenAligner, TokenSource
 from text3d.align.scenes import ScenePair, pairs
 from text3d.data.toys4k import prompt_id
 from text3d.encoders.embedded import EmbeddedImageEncoder
@@ -125,8 +125,9 @@ def write_reference(objects: Sequence[ScenePair], out: Path, resolution: int) ->
     return out
 
 
-def token_sources(rows: Sequence[Row], objects: Sequence[ScenePair], folders: dict[str, Path], steps: int,
-                  cfg: float, batch: int = 64) -> dict[str, TokenSource]:
+def token_sources(rows: Sequence[Row], objects: Sequence[ScenePair], folders: dict[str, Path],
+                  steps: int | None = None, cfg: float | None = None, guidance_rescale: float | None = None,
+                  batch: int = 64) -> dict[str, TokenSource]:
     """The tokens of every gap3d row, made beforehand: the true render's, or an aligner's sampled
     in batches of ``batch`` captions (batch k from seed k·batch); "… prompted" rows append
     :data:`PROMPTED_SUFFIX` to the aligner's input text only."""
@@ -138,9 +139,10 @@ def token_sources(rows: Sequence[Row], objects: Sequence[ScenePair], folders: di
             tokens = encoder.tokens([p.image for p in objects]).float()
             sources[kind] = ItemTokens(tokens, captions, {"kind": "true-tokens", "encoder": "embedded"})
             continue
-        aligner = TokenAligner.from_pretrained(folders[kind.removesuffix(" prompted")], steps=steps, cfg=cfg)
+        aligner = TokenAligner.from_pretrained(folders[kind.removesuffix(" prompted")], steps=steps, cfg=cfg,
+                                               guidance_rescale=guidance_rescale)
         texts = [f"{c} {PROMPTED_SUFFIX}" if kind.endswith(" prompted") else c for c in captions]
-        tokens = torch.cat([sample_tokens(aligner.dit, aligner.encoder, texts[i:i + batch], steps, cfg, i)
+        tokens = torch.cat([aligner.sample(texts[i:i + batch], i)
                             for i in track(range(0, len(texts), batch), description=f"{kind} tokens")])
         description = {**aligner.describe(), "batch": batch}
         if kind.endswith(" prompted"):
@@ -149,8 +151,9 @@ def token_sources(rows: Sequence[Row], objects: Sequence[ScenePair], folders: di
     return sources
 
 
-def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, Path], steps: int = 32,
-                  cfg: float = 3.0, resolution: int = 128, rows: Sequence[Row] = ROWS) -> dict[str, Any]:
+def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, Path], steps: int | None = None,
+                  cfg: float | None = None, resolution: int = 128, rows: Sequence[Row] = ROWS,
+                  guidance_rescale: float | None = None) -> dict[str, Any]:
     """Generate every row's run, evaluate each against the true objects, and write
     ``gap3d_3d.json`` and ``gap3d_3d.md`` into ``out`` (runs under ``runs/``, evaluations under
     ``eval/``). Runs and evaluations already done are reused."""
@@ -161,7 +164,7 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
     objects = object_pairs(first_seed, n, encoder_size)
     reference = write_reference(objects, out / "runs" / "reference", resolution)
     captions = [p.caption for p in objects]
-    sources = token_sources(rows, objects, folders, steps, cfg)
+    sources = token_sources(rows, objects, folders, steps, cfg, guidance_rescale)
     metrics: dict[str, dict[str, Any]] = {}
     for row in rows:
         run = out / "runs" / row.name
@@ -179,7 +182,8 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
                                               cache_dir=out / "cache" / "features"))
         write_reports(evaluation, evaluated.parent)
         metrics[row.name] = evaluation.metrics
-    result = {"seeds": described, "n": n, "steps": steps, "cfg": cfg, "resolution": resolution,
+    sampling = {kind: s.describe() for kind, s in sources.items() if kind != "true"}
+    result = {"seeds": described, "n": n, "sampling": sampling, "resolution": resolution,
               "folders": {k: str(v) for k, v in folders.items()}, "prompted_suffix": PROMPTED_SUFFIX,
               "metrics": metrics, "bars": bars(metrics)}
     write_json(out / "gap3d_3d.json", result)
@@ -212,8 +216,11 @@ def bars(metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def tables_markdown(result: dict[str, Any]) -> str:
     """Table 3 and Table 4 in the eval registry's layout, R@1 beside them, and the bars."""
     metrics = result["metrics"]
-    lines = [f"Held-out objects: {result['seeds']['line']}, n = {result['n']}; aligner {result['steps']} Euler "
-             f"steps, CFG {result['cfg']}; views at {result['resolution']} px; reference = the true objects.", ""]
+    settings = "; ".join(f"{kind}: {s['steps']} Euler steps, CFG {s['cfg']}, guidance rescale "
+                         f"{s['guidance_rescale']}, token scale {s['token_scale']}"
+                         for kind, s in result["sampling"].items() if "prompt_suffix" not in s)
+    lines = [f"Held-out objects: {result['seeds']['line']}, n = {result['n']}; views at {result['resolution']} px; "
+             f"reference = the true objects.", f"Aligners — {settings or 'none'}.", ""]
     for title, names in (("Table 3 — text-to-3D through GAP3D tokens", TABLE3),
                          ("Table 4 — prompting vs fine-tuning (App. D)", TABLE4)):
         systems = [(name, metrics[name]) for name in names if name in metrics]

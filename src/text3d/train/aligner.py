@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from text3d.align.sampling import (  # noqa: F401 (load_aligner, sample_tokens: re-exported for the trainer's users)
+    SAMPLING,
     SOFT_TOKENS_FILE,
     caption_condition,
     load_aligner,
@@ -179,5 +180,5 @@ def save_aligner(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder, conf
     save_file({"soft": encoder.soft.detach().contiguous().cpu()}, str(tmp), metadata={"format": "pt"})
     tmp.replace(folder / SOFT_TOKENS_FILE)
     full = {"model": dit.config.to_dict(), "soft_tokens": encoder.soft_tokens,
-            "text_encoder": "all-MiniLM-L6-v2 (frozen)", **config}
+            "text_encoder": "all-MiniLM-L6-v2 (frozen)", "sampling": dict(SAMPLING), **config}
     return save_folder(folder, dit.state_dict(), full, card)
