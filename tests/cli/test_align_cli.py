@@ -35,3 +35,19 @@ def test_evaluate_3d_refuses_a_file_as_out(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "is a file" in err[0], err
     assert (tmp_path / "out").read_text() == "mine"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "1900000"], "development seeds"),
+    (["--seed", "5"], "--seed"),
+])
+def test_calibrate_refuses_test_seeds_and_folders_without_config(tmp_path, capsys, args, message):
+    folder = tmp_path / "aligner"
+    folder.mkdir()
+    code = main(["align", "calibrate", "--aligner", str(folder), *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and message in err[0], err
+    code = main(["align", "calibrate", "--aligner", str(folder)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "no config.json" in err[0], err
+    assert list(folder.iterdir()) == []
