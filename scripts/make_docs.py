@@ -3,6 +3,7 @@
     .venv/bin/python scripts/make_docs.py toyworld      # docs/toyworld_contact_sheet.png
     .venv/bin/python scripts/make_docs.py generated     # docs/generated_contact_sheet.png + turntable GIF
     .venv/bin/python scripts/make_docs.py paraphrases   # docs/generated_paraphrases_sheet.png
+    .venv/bin/python scripts/make_docs.py gap3d         # docs/gap3d_contact_sheet.png
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def toyworld_sheet() -> Path:
     """Two instances of every category at 128², labelled with their prompts."""
     from text3d.data.toyworld.instance import make_instance
-    from text3d.data.toyworld.style import load_programs
-    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
+    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
     from text3d.render.cameras import Camera
     from text3d.render.preview import contact_sheet
     from text3d.render.renderer import render
@@ -41,8 +41,7 @@ def toyworld_sheet() -> Path:
 def _held_out_prompts(variant: str) -> list[str]:
     """24 held-out instances (24 categories, basic and refined): their prompts or paraphrases."""
     from text3d.data.toyworld.instance import item_spec, make_instance
-    from text3d.data.toyworld.style import load_programs
-    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
+    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
 
     programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
     prompts = []
@@ -90,7 +89,37 @@ def paraphrase_sheet() -> Path:
                                     pipeline)
 
 
+def gap3d_sheet() -> Path:
+    """12 test-range prompts (12 categories, basic and refined) through the embedded generator's
+    text path (top row) and through GAP3D's shipped stage-2 aligner (bottom row), same seeds,
+    one sample each; the augmenter writes the caption both paths read."""
+    from text3d.data.toyworld.instance import item_spec, make_instance
+    from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
+    from text3d.render.cameras import Camera
+    from text3d.render.preview import contact_sheet
+    from text3d.render.renderer import render
+    from text3d.runs.pipeline import Pipeline
+
+    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    prompts = []
+    for i in range(12):
+        category, seed = item_spec(i * 2, 1_900_000, programs)
+        prompts.append(make_instance(category, seed, kind="basic" if i % 2 == 0 else "refined").prompt)
+    images, labels = [], []
+    for conditioning in ("text", "gap3d"):
+        pipeline = Pipeline(backend="embedded", augment="embedded", candidates=1, conditioning=conditioning)
+        for i, prompt in enumerate(prompts):
+            images.append(render(pipeline(prompt, seed=i).asset, [Camera(yaw=35, pitch=25, resolution=128)],
+                                 antialias=True).rgb[0])
+            labels.append(f"{conditioning}: {prompt}")
+    path = DOCS / "gap3d_contact_sheet.png"
+    sheet = contact_sheet(images, labels, columns=12, cell=128)
+    Image.fromarray(sheet).quantize(colors=256, method=Image.MEDIANCUT).save(path, optimize=True)
+    return path
+
+
 if __name__ == "__main__":
-    targets = {"toyworld": toyworld_sheet, "generated": generated_sheet, "paraphrases": paraphrase_sheet}
+    targets = {"toyworld": toyworld_sheet, "generated": generated_sheet, "paraphrases": paraphrase_sheet,
+               "gap3d": gap3d_sheet}
     for name in sys.argv[1:] or list(targets):
         print(f"wrote {targets[name]()}")
