@@ -24,7 +24,7 @@ def augment_command(
     prompt: str | None = typer.Argument(
         None, help=f"A short prompt (≤ {MAX_PROMPT_WORDS} words), e.g. 'small blue sailboat'."),
     llm: str = typer.Option("embedded", "--llm",
-                            help="embedded, none, ollama:TAG, openai:MODEL or hf:REPO_OR_PATH."),
+                            help="embedded, none, llamacpp:TAG_OR_GGUF, ollama:TAG, openai:MODEL or hf:REPO_OR_PATH."),
     seed: int = seed_option(help="Sampling seed (retries use seed + attempt)."),
     json_output: bool = typer.Option(False, "--json", help="Print the result (or batch summary) as JSON."),
     prompts: Path | None = typer.Option(None, "--prompts",

@@ -3,7 +3,7 @@
 
 Public entry points: :func:`augment` (one prompt), :func:`augment_batch` (a resumable JSONL
 batch), :class:`PromptAugmenter` (a configured stage), :class:`AugmentResult`. Backends are
-named like ``embedded``, ``none``, ``ollama:qwen3:0.6b``, ``openai:MODEL``, ``hf:REPO``.
+named like ``embedded``, ``none``, ``llamacpp:smollm2:135m``, ``ollama:qwen3:0.6b``, ``openai:MODEL``, ``hf:REPO``.
 """
 
 from __future__ import annotations

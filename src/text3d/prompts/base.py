@@ -38,7 +38,8 @@ def parse_llm_spec(spec: str) -> BackendSpec:
     """Split ``"ollama:qwen3:0.6b"`` into backend ``ollama`` and model ``qwen3:0.6b``."""
     text = spec.strip()
     if not text:
-        raise InputError("--llm is empty: use embedded, none, ollama:qwen3:0.6b, openai:MODEL or hf:REPO")
+        raise InputError("--llm is empty: use embedded, none, llamacpp:smollm2:135m, ollama:qwen3:0.6b, "
+                         "openai:MODEL or hf:REPO")
     backend, _, model = text.partition(":")
     backend = backend.strip().lower()
     if not backend:
