@@ -49,5 +49,40 @@ def generator_study(
     typer.echo(json.dumps(figures, indent=2, sort_keys=True, default=str))
 
 
+@study_app.command("augment")
+def augment_study(
+    llms: str = typer.Option(..., "--llms", help="Comma-separated --llm specs, one Table I row each "
+                                                 "(e.g. none,embedded,llamacpp:smollm2:135m)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for run folders, evaluations, tables, figures."),
+    n: int = typer.Option(8, "--n", min=2, max=MAX_ITEMS, help="Prompts (toyworld: held-out instances)."),
+    backend: str = typer.Option("embedded", "--backend", help="Generator backend of every row."),
+    seeds: list[int] = typer.Option([0], "--seeds", min=0, max=MAX_SEED,
+                                    help="Generator seed; repeat it for mean ± std over seeds."),
+    dataset: str = typer.Option("toyworld", "--dataset", help="toyworld (held-out instances, reference assets) "
+                                                              "or prompts:FILE (no reference: CLIP only)."),
+    seed: int = typer.Option(1_000_000, "--seed", min=1_000_000, max=MAX_SEED,
+                             help="Held-out base seed of toyworld: [1,000,000, 1,900,000) development, "
+                                  "[1,900,000, 2,000,000) test (report these figures)."),
+    resolution: int = typer.Option(128, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
+                                   help="View size of the generated and reference renders."),
+    candidates: int = typer.Option(None, "--candidates", min=1, max=MAX_CANDIDATES,
+                                   help="Best-of-K of the backend (its default when omitted)."),
+    wait: bool = wait_option(),
+) -> None:
+    """The LLM prompt-augmentation study (Kim et al., Balancing Fidelity and Efficiency…): Table I
+    with intent kept, the cost table, correlations with bootstrap CIs, Figs. 2–4, report.html."""
+    from text3d.studies.augment import STUDY_FILES, StudyConfig, check_study, parse_llms, run_study
+
+    config = StudyConfig(llms=parse_llms(llms), n=n, backend=backend, seeds=tuple(dict.fromkeys(seeds)),
+                         dataset=dataset, heldout_seed=seed, resolution=resolution, candidates=candidates)
+    data = check_study(config)  # every refusal before any output
+    check_job_output(out, STUDY_FILES, "a study")
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        if data.seeds:
+            typer.echo(data.seeds["line"], err=True)
+        run_study(out, config)
+    typer.echo((out / "study.md").read_text())
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(study_app, name="study")

@@ -1,0 +1,23 @@
+"""`text3d study augment` refuses a bad --llms entry, dataset or seed range in one line, before any output."""
+
+import pytest
+
+from text3d.cli import main
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--llms", "none,nosuch:model"], "unknown augmenter 'nosuch'"),
+    (["--llms", "none,embedded,none"], "more than once"),
+    (["--llms", "none,"], "--llm is empty"),
+    (["--llms", "none", "--dataset", "toyland"], "use toyworld or prompts:FILE"),
+    (["--llms", "none", "--dataset", "prompts:/nonexistent/prompts.txt"], "no such prompts file"),
+    (["--llms", "none", "--seed", "1899999", "--n", "200"], "development range and test range"),
+    (["--llms", "none", "--backend", "nosuch"], "nosuch"),
+])
+def test_refusals_are_one_line_and_write_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "study"
+    code = main(["study", "augment", "--out", str(out), "--n", "2", *args])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

@@ -1,0 +1,89 @@
+"""The LLM-augmentation study: Table I and cost rows, intent kept from recognized categories,
+resume without regenerating, identical study.json for the same seeds, error bars over seeds."""
+
+import shutil
+
+import pytest
+import torch
+
+from text3d.studies import generator
+from text3d.studies.augment import StudyConfig, run_study, size_class
+
+torch.set_num_threads(1)
+CONFIG = StudyConfig(llms=["none", "embedded"], n=3, backend="procedural", resolution=32, bootstrap=50)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("augment") / "study"
+    return out, run_study(out, CONFIG)
+
+
+def test_table_one_and_cost_have_a_row_per_llm_and_the_papers_columns(study):
+    out, document = study
+    table = document["table_i"]
+    assert table["headers"][:4] == ["Size", "Model", "CLIP_user ↑", "CLIP_aug ↑"]
+    for header in ("FD (embedded) ↓", "Std FD_embedded ↓", "Min FD_embedded ↓", "Max FD_embedded ↓",
+                   "Intent kept ↑"):
+        assert header in table["headers"]
+    assert [row[:2] for row in table["rows"]] == [["–", "none"], ["–", "embedded"]]
+    assert all(len(row) == len(table["headers"]) for row in table["rows"])
+    none, embedded = document["rows"]
+    assert none["clip_delta"] == 0.0 and none["clip_aug"] == none["clip_user"]  # the caption is the prompt
+    assert embedded["clip_aug"] != embedded["clip_user"]
+    assert "| – | embedded |" in (out / "study.md").read_text()
+    cost = (out / "cost.md").read_text()
+    assert "Caption latency p95 (s)" in cost and "| none |" in cost and "| embedded |" in cost
+    for scope in ("across_llms", "across_assets"):
+        assert f"clip_aug_vs_fd_{scope}" in document["correlations"]
+    assert document["correlations"]["clip_user_vs_fd_across_assets"]["n"] == 6
+    for name in ("fig2_clip_aug_vs_fd.png", "fig3_clip_delta.png", "fig4_qualitative.png", "report.html",
+                 "compare/compare.json"):
+        assert (out / name).is_file(), name
+
+
+def test_intent_kept_is_the_recognized_category_share(study, tmp_path, monkeypatch):
+    out, document = study
+    run_dir = out / "runs" / "embedded" / "seed-0"
+    rows = [r for r in generator.quality_prompts(3, 1_000_000) if r["variant"] == "prompt"]
+    assert document["rows"][1]["intent_kept"] == pytest.approx(generator.recognized(run_dir, rows)["category_match"])
+    seen = []
+
+    def fake(run_dir, rows):
+        seen.append([r["category"] for r in rows])
+        return {"category_match": 0.25, "color_match": 0.0, "by_variant": {}}
+
+    monkeypatch.setattr(generator, "recognized", fake)
+    copy = tmp_path / "study"
+    shutil.copytree(out, copy)
+    resumed = run_study(copy, CONFIG)
+    assert [row["intent_kept"] for row in resumed["rows"]] == [0.25, 0.25]
+    assert seen and seen[0] == [r["category"] for r in rows]
+
+
+def test_resume_regenerates_and_reevaluates_nothing_and_same_seed_gives_the_same_study(study, tmp_path):
+    out, document = study
+    files = [p for p in (out / "runs").rglob("*") if p.is_file() and "items" in p.parts]
+    files += list((out / "evals").rglob("metrics.json")) + list((out / "reference").rglob("meta.json"))
+    assert len(files) > 20
+    before = {p: p.stat().st_mtime_ns for p in files}
+    run_study(out, CONFIG)
+    assert {p: p.stat().st_mtime_ns for p in files} == before
+    fresh = tmp_path / "again"
+    run_study(fresh, CONFIG)
+    assert (fresh / "study.json").read_bytes() == (out / "study.json").read_bytes()
+
+
+def test_several_generator_seeds_give_mean_and_std(tmp_path):
+    config = StudyConfig(llms=["none"], n=2, backend="procedural", resolution=32, seeds=(0, 1), bootstrap=20)
+    document = run_study(tmp_path / "seeds", config)
+    (row,) = document["rows"]
+    assert "±" in document["table_i"]["rows"][0][2]
+    assert row["clip_user_std"] is not None and row["clip_user_std"] >= 0
+    assert sorted(p.name for p in (tmp_path / "seeds" / "evals" / "none").iterdir()) == ["seed-0", "seed-1"]
+
+
+def test_size_classes_of_known_and_unknown_models():
+    assert size_class("embedded") == "–" and size_class("none") == "–"
+    assert size_class("llamacpp:smollm2:135m") == "135M" and size_class("llamacpp:gemma3:270m") == "270M"
+    assert size_class("ollama:qwen3:0.6b") == "?"
