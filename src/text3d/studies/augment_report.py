@@ -194,6 +194,11 @@ def qualitative_sheet(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return write_bytes(path, buffer.getvalue())
 
 
+def fd_label(key: str | None) -> str:
+    """``fd_embedded`` → ``FD (embedded)``."""
+    return f"FD ({key[len('fd_'):]})" if key else "FD"
+
+
 def write_study(out: Path, config: Any, data: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Write every output of the study into ``out``; returns study.json's content. ``config`` and
     ``data`` are :mod:`text3d.studies.augment`'s StudyConfig and Dataset (not imported: that
@@ -222,7 +227,7 @@ def write_study(out: Path, config: Any, data: Any, rows: list[dict[str, Any]]) -
     scatter = [s for s in scatter if s[1] is not None and s[2] is not None]
     if scatter:
         figures.append(plots.clip_aug_vs_fd([s[0] for s in scatter], [s[1] for s in scatter],
-                                            [s[2] for s in scatter], [s[3] for s in scatter], fd_key or "FD",
+                                            [s[2] for s in scatter], [s[3] for s in scatter], fd_label(fd_key),
                                             out / "fig2_clip_aug_vs_fd.png"))
     deltas = [(r["model"], r.get("clip_delta"), r["family"]) for r in numbers if r.get("clip_delta") is not None]
     if deltas:
@@ -238,6 +243,9 @@ def write_study(out: Path, config: Any, data: Any, rows: list[dict[str, Any]]) -
             f"generator seeds {', '.join(map(str, config.seeds))}"
             + ("; mean ± std over seeds" if seeds > 1 else "") + ".")
     markdown = ["# LLM prompt-augmentation study", "", line, "", table.markdown()]
+    markdown += [correlation_table(corr).markdown()] if "note" not in corr else [corr["note"], ""]
+    markdown += ["Cost per LLM: cost.md. Per-LLM evaluations: evals/; first seed compared: compare/.", ""]
+    markdown += [f"![{p.stem}]({p.name})" for p in figures] + [""]
     write_text(out / "study.md", "\n".join(markdown))
     write_text(out / "cost.md", "\n".join(["# Cost of augmentation", "", line, "", costs.markdown()]))
     notes = [f"<p>{line}</p>"] + ([f"<p>{corr['note']}</p>"] if "note" in corr else [])
