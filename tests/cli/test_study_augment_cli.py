@@ -21,3 +21,19 @@ def test_refusals_are_one_line_and_write_nothing(tmp_path, capsys, args, message
     assert code != 0
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_the_command_resumes_its_own_folder_and_refuses_a_foreign_one(tmp_path, capsys):
+    import torch
+
+    torch.set_num_threads(1)
+    out = tmp_path / "study"
+    args = ["study", "augment", "--out", str(out), "--n", "2", "--llms", "none", "--backend", "procedural",
+            "--resolution", "32"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "| – | none |" in first and (out / "cost.json").is_file()
+    assert main(args) == 0  # every file the study wrote is its own
+    assert capsys.readouterr().out == first
+    (out / "notes.txt").write_text("mine")
+    assert main(args) != 0 and "notes.txt" in capsys.readouterr().err

@@ -41,7 +41,7 @@ SIZE_CLASSES: dict[str, str] = {
 """Size class of the known models (the study's first column); an unknown model is "?"."""
 
 STUDY_FILES: tuple[str, ...] = ("reference", "runs", "evals", "compare", "study.md", "study.json", "cost.md",
-                                "correlations.json", "fig*.png", "report.html")
+                                "cost.json", "correlations.json", "fig*.png", "report.html")
 """Everything a study writes into its folder (a folder holding only these is resumed)."""
 
 
