@@ -87,3 +87,21 @@ def test_size_classes_of_known_and_unknown_models():
     assert size_class("embedded") == "–" and size_class("none") == "–"
     assert size_class("llamacpp:smollm2:135m") == "135M" and size_class("llamacpp:gemma3:270m") == "270M"
     assert size_class("ollama:qwen3:0.6b") == "?"
+
+
+def test_a_killed_run_redoes_only_its_missing_item_and_evaluation(study, tmp_path):
+    out, document = study
+    copy = tmp_path / "study"
+    shutil.copytree(out, copy)
+    run = copy / "runs" / "embedded" / "seed-0" / "items"
+    lost, *kept = sorted(run.iterdir())
+    (lost / "asset.glb").unlink()  # as if killed while writing this item
+    kept_files = {p: p.stat().st_mtime_ns for d in kept for p in d.rglob("*") if p.is_file()}
+    none_eval = copy / "evals" / "none" / "seed-0" / "metrics.json"
+    embedded_eval = copy / "evals" / "embedded" / "seed-0" / "metrics.json"
+    stamps = none_eval.stat().st_mtime_ns, embedded_eval.stat().st_mtime_ns
+    resumed = run_study(copy, CONFIG)
+    assert (lost / "asset.glb").is_file()
+    assert {p: p.stat().st_mtime_ns for p in kept_files} == kept_files
+    assert none_eval.stat().st_mtime_ns == stamps[0] and embedded_eval.stat().st_mtime_ns != stamps[1]
+    assert resumed == document
