@@ -105,3 +105,6 @@ def test_a_killed_run_redoes_only_its_missing_item_and_evaluation(study, tmp_pat
     assert {p: p.stat().st_mtime_ns for p in kept_files} == kept_files
     assert none_eval.stat().st_mtime_ns == stamps[0] and embedded_eval.stat().st_mtime_ns != stamps[1]
     assert resumed == document
+    (none_eval.parent / "report.html").unlink()  # an evaluation killed while writing its reports
+    run_study(copy, CONFIG)
+    assert none_eval.stat().st_mtime_ns != stamps[0] and (none_eval.parent / "report.html").is_file()

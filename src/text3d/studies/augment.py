@@ -202,7 +202,7 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
     if counts["failed"]:
         raise InputError(f"{llm}, seed {seed}: {counts['failed']} prompts failed to generate (see "
                          f"{run_dir}/manifest.jsonl); run the study again to retry them")
-    if counts["done"] or not (eval_dir / "metrics.json").is_file():
+    if counts["done"] or not (eval_dir / "report.html").is_file():  # report.html: write_reports' last file
         family = parse_llm_spec(llm).backend
         result = evaluate_run(run_dir, eval_dir, reference=reference,
                               options=EvalOptions(resolution=config.resolution, point_resolution=config.resolution,
