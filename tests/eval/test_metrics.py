@@ -218,3 +218,16 @@ def test_bad_inputs_raise():
         M.kernel_distance(np.zeros((1, 3)), np.zeros((5, 3)))
     with pytest.raises(ValueError):
         M.clip_score(np.zeros((2, 3)), np.zeros((3, 3)))
+
+
+def test_fd_with_fewer_samples_than_dimensions_is_exact():
+    """N ≤ D makes ΣₐΣ_b singular; FD then comes from the nuclear norm of CₐC_bᵀ, which must
+    agree with the V×V eigenvalue route to rounding (sqrtm is only good to ~1e-6 here)."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((4, 64)) * 1.5
+    b = rng.standard_normal((5, 64)) + 0.2
+    mu_b, sigma_b = M.mean_and_covariance(b)
+    exact = M.frechet_distance_few_samples(a, mu_b, sigma_b)
+    assert M.frechet_distance(a, b) == pytest.approx(exact, rel=1e-12)
+    assert M.frechet_distance(b, a) == pytest.approx(exact, rel=1e-12)
+    assert abs(M.frechet_distance(a, a)) < 1e-9

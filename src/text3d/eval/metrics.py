@@ -98,9 +98,32 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     :func:`frechet_distance_from_statistics` for the numerical safeguards. Units: squared
     feature units. Symmetric, and 0 for identical sets.
     """
+    a, b = _as_features(a, "features a"), _as_features(b, "features b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"FD: feature dimensions differ, {a.shape[1]} vs {b.shape[1]}")
+    if min(len(a), len(b)) <= a.shape[1]:
+        return _frechet_distance_low_rank(a, b)
     mu_a, sigma_a = mean_and_covariance(a)
     mu_b, sigma_b = mean_and_covariance(b)
     return frechet_distance_from_statistics(mu_a, sigma_a, mu_b, sigma_b)
+
+
+def _frechet_distance_low_rank(a: np.ndarray, b: np.ndarray) -> float:
+    """FD from the samples when ΣₐΣ_b is singular (min(Nₐ, N_b) ≤ D).
+
+    With Cₐ, C_b the centred samples, Σₐ = CₐᵀCₐ/(Nₐ−1) and ΣₐΣ_b has the same non-zero
+    eigenvalues as (CₐC_bᵀ)(CₐC_bᵀ)ᵀ/((Nₐ−1)(N_b−1)), so Tr (ΣₐΣ_b)^½ is the nuclear norm
+    ‖CₐC_bᵀ‖_* / √((Nₐ−1)(N_b−1)): exact, with no D×D root of a singular matrix (whose
+    last digits vary with the BLAS build).
+    """
+    for name, x in (("a", a), ("b", b)):
+        if len(x) < 2:
+            raise ValueError(f"FD: features {name} need at least 2 samples for a covariance, got {len(x)}")
+    ca, cb = a - a.mean(axis=0), b - b.mean(axis=0)
+    ka, kb = len(a) - 1.0, len(b) - 1.0
+    diff = a.mean(axis=0) - b.mean(axis=0)
+    root_trace = float(np.linalg.svd(ca @ cb.T, compute_uv=False).sum()) / np.sqrt(ka * kb)
+    return float(diff @ diff + np.sum(ca * ca) / ka + np.sum(cb * cb) / kb - 2.0 * root_trace)
 
 
 def frechet_distance_few_samples(samples: np.ndarray, ref_mu: np.ndarray, ref_sigma: np.ndarray) -> float:
