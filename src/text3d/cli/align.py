@@ -16,16 +16,25 @@ align_app = typer.Typer(help="GAP3D: align a language model's latents to the ima
 SHIPPED = {"stage 1": "aligner-stage1", "stage 2": "aligner-stage2"}
 
 
+def held_out_seed_option() -> int:
+    return typer.Option(1_900_000, "--seed", min=1_000_000, max=MAX_SEED,
+                        help="First held-out seed: [1,000,000, 1,900,000) development, [1,900,000, "
+                             "2,000,000) test (report these).")
+
+
+def stage_option(stage: int) -> str:
+    return typer.Option(SHIPPED[f"stage {stage}"], f"--stage{stage}",
+                        help=f"Stage-{stage} aligner folder (default: shipped).")
+
+
 @align_app.command("evaluate")
 def evaluate_command(
     out: Path = typer.Option(..., "--out", "-o",
                              help="Folder for alignment.json, alignment.md and the retrieval figures."),
-    seed: int = typer.Option(1_900_000, "--seed", min=1_000_000, max=MAX_SEED,
-                             help="First held-out seed: [1,000,000, 1,900,000) development, [1,900,000, "
-                                  "2,000,000) test (report these)."),
+    seed: int = held_out_seed_option(),
     n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Held-out pairs per domain (scenes, objects)."),
-    stage1: str = typer.Option("aligner-stage1", "--stage1", help="Stage-1 aligner folder (default: shipped)."),
-    stage2: str = typer.Option("aligner-stage2", "--stage2", help="Stage-2 aligner folder (default: shipped)."),
+    stage1: str = stage_option(1),
+    stage2: str = stage_option(2),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
     cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0,
                               help="Classifier-free guidance scale (default: each aligner's)."),
@@ -51,12 +60,10 @@ def evaluate_command(
 @align_app.command("evaluate-3d")
 def evaluate_3d_command(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for runs/, eval/, gap3d_3d.json and gap3d_3d.md."),
-    seed: int = typer.Option(1_900_000, "--seed", min=1_000_000, max=MAX_SEED,
-                             help="First held-out seed: [1,000,000, 1,900,000) development, [1,900,000, "
-                                  "2,000,000) test (report these)."),
+    seed: int = held_out_seed_option(),
     n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Held-out objects."),
-    stage1: str = typer.Option("aligner-stage1", "--stage1", help="Stage-1 aligner folder (default: shipped)."),
-    stage2: str = typer.Option("aligner-stage2", "--stage2", help="Stage-2 aligner folder (default: shipped)."),
+    stage1: str = stage_option(1),
+    stage2: str = stage_option(2),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
     cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0,
                               help="Classifier-free guidance (default: each aligner's)."),

@@ -34,8 +34,24 @@ from text3d.nn.rope import apply_rope, identity_angles, rope_2d_angles
 GROUPS = ("cls", "registers", "patches")
 
 
+class TokenCounts:
+    """Counts of an image encoder's token sequence [CLS (1), registers (R), patches (G × G)]
+    for a class with ``grid`` (G) and ``registers`` (R) attributes."""
+
+    grid: int
+    registers: int
+
+    @property
+    def patches(self) -> int:
+        return self.grid * self.grid
+
+    @property
+    def tokens(self) -> int:
+        return 1 + self.registers + self.patches
+
+
 @dataclass
-class AlignerConfig:
+class AlignerConfig(TokenCounts):
     """Target token layout (grid, registers, token_dim), trunk size, and condition width."""
 
     grid: int = 8
@@ -50,14 +66,6 @@ class AlignerConfig:
     rope: bool = True  # False: patches carry no position at all (the model is then patch-permutation equivariant)
     rope_base: float = 10000.0
     qk_norm: bool = True
-
-    @property
-    def patches(self) -> int:
-        return self.grid * self.grid
-
-    @property
-    def tokens(self) -> int:
-        return 1 + self.registers + self.patches
 
     @property
     def head_dim(self) -> int:

@@ -35,7 +35,7 @@ from text3d.encoders.base import resolve_weights
 from text3d.encoders.hf import hf_weights_id, load_pretrained
 from text3d.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, to_rgb_uint8
 from text3d.errors import InputError
-from text3d.nn.aligner import GROUPS, AlignerConfig
+from text3d.nn.aligner import GROUPS, AlignerConfig, TokenCounts
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +47,12 @@ LAYER_NORM_EPS = 1e-5  # F.layer_norm's default, which TRELLIS uses
 
 
 @dataclass(frozen=True)
-class TokenLayout:
+class TokenLayout(TokenCounts):
     """An image encoder's token sequence [CLS (1), registers (R), patches (G × G)], each ``token_dim`` wide."""
 
     registers: int
     grid: int
     token_dim: int
-
-    @property
-    def patches(self) -> int:
-        return self.grid * self.grid
-
-    @property
-    def tokens(self) -> int:
-        return 1 + self.registers + self.patches
 
     def aligner_sizes(self) -> dict[str, int]:
         """The :class:`~text3d.nn.aligner.AlignerConfig` fields fixed by the target: grid, registers, token_dim."""

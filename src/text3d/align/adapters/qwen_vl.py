@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from text3d.device import resolve_device
 from text3d.encoders.base import resolve_weights
 from text3d.encoders.hf import hf_weights_id, load_pretrained, read_json_file
 from text3d.encoders.preprocess import to_rgb_uint8
 from text3d.errors import InputError
+from text3d.nn.soft_prompt import FrozenSoftPrompt, splice_soft_tokens
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _text_config(config: Any) -> Any:
     return getattr(config, "text_config", None) or config
 
 
-class QwenVLSoftPrompt(nn.Module):
+class QwenVLSoftPrompt(FrozenSoftPrompt):
     """(input_ids (B, L), attention_mask (B, L)[, pixel_values, image_grid_thw]) → (C (B, s, hidden), mask (B, s)).
 
     The wrapped ``Qwen2_5_VLForConditionalGeneration`` is frozen (``requires_grad`` off, eval mode);
@@ -56,12 +56,11 @@ class QwenVLSoftPrompt(nn.Module):
     :meth:`tokenize` makes them.
     """
 
+    backbone_attr = "vlm"
+
     def __init__(self, vlm: Any, tokenizer: Any, image_processor: Any = None, soft_tokens: int = 64,
                  init_std: float = 0.02, chat_template: str | None = None) -> None:
-        super().__init__()
-        if soft_tokens < 1:
-            raise ValueError(f"soft_tokens must be at least 1, got {soft_tokens}")
-        self.vlm = vlm.eval().requires_grad_(False)
+        super().__init__(vlm, soft_tokens, int(_text_config(vlm.config).hidden_size), init_std)
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.chat_template = chat_template or getattr(tokenizer, "chat_template", None)
@@ -76,8 +75,6 @@ class QwenVLSoftPrompt(nn.Module):
         # Id standing for the soft slots and the padding where token ids are needed (M-RoPE indices):
         # any plain text token; their embeddings are replaced or masked.
         self.filler_id = min(set(range(len(vision_ids) + 1)) - vision_ids)
-        hidden = int(_text_config(config).hidden_size)
-        self.soft = nn.Parameter(torch.randn(soft_tokens, hidden) * init_std)
         self.weights_id = ""
 
     @classmethod
@@ -99,20 +96,6 @@ class QwenVLSoftPrompt(nn.Module):
         encoder.weights_id = hf_weights_id(source)
         log.info("loaded %s from %s (hidden %d, %d soft tokens)", NAME, source, encoder.hidden_size, soft_tokens)
         return encoder.to(resolve_device(device))
-
-    @property
-    def soft_tokens(self) -> int:
-        return self.soft.shape[0]
-
-    @property
-    def hidden_size(self) -> int:
-        return self.soft.shape[1]
-
-    def train(self, mode: bool = True) -> "QwenVLSoftPrompt":
-        """Train mode for the soft tokens only; the frozen VLM stays in eval mode."""
-        super().train(mode)
-        self.vlm.eval()
-        return self
 
     def tokenize(self, texts: Sequence[str], images: Sequence[Any] | None = None) -> dict[str, torch.Tensor]:
         """Chat-templated prompts → {input_ids (B, L), attention_mask (B, L)} right-padded, plus
@@ -181,39 +164,17 @@ class QwenVLSoftPrompt(nn.Module):
 
         ``attention_mask`` must be right padding (each row's ones first); None means no padding.
         """
-        b, length = input_ids.shape
-        s = self.soft_tokens
-        device = input_ids.device
-        if attention_mask is None:
-            attention_mask = torch.ones(b, length, dtype=torch.long, device=device)
-        mask = attention_mask.bool()
-        lengths = mask.sum(dim=1)  # (B,) real tokens per row
-        positions = torch.arange(length, device=device)
-        if not torch.equal(mask, positions[None] < lengths[:, None]):
-            raise ValueError("QwenVLSoftPrompt needs right-padded prompts (real tokens first in every row)")
         if (pixel_values is None) != (image_grid_thw is None):
             raise ValueError("pixel_values and image_grid_thw go together")
-
         words = self.vlm.get_input_embeddings()(input_ids)  # (B, L, D)
-        soft = self.soft.to(words.dtype)
-        # Source of each of the L + s slots of a row: the prompt (slot < n_b), a soft token
-        # (n_b ≤ slot < n_b + s), or the row's padding, shifted right by s.
-        slots = torch.arange(length + s, device=device)[None].expand(b, -1)  # (B, L + s)
-        offset = slots - lengths[:, None]
-        is_soft = (offset >= 0) & (offset < s)
-        source = torch.where(offset < 0, slots, (slots - s).clamp(0, max(length - 1, 0)))
-        embeds = words.gather(1, source[..., None].expand(-1, -1, words.shape[-1]))  # (B, L + s, D)
-        embeds = torch.where(is_soft[..., None], soft[offset.clamp(0, s - 1)], embeds)
-        full_mask = (slots < (lengths + s)[:, None]).long()  # (B, L + s)
-        ids = torch.where(offset < 0, input_ids.gather(1, source), torch.full_like(source, self.filler_id))
-
-        grid = None if image_grid_thw is None else image_grid_thw.to(device)
+        splice = splice_soft_tokens(words, self.soft, attention_mask, "QwenVLSoftPrompt")
+        # the soft slots carry a filler id, so the rope index does not take them for image tokens
+        ids = torch.where(splice.is_prompt, input_ids.gather(1, splice.source),
+                          torch.full_like(splice.source, self.filler_id))
+        grid = None if image_grid_thw is None else image_grid_thw.to(input_ids.device)
         # The backbone puts the vision tower's features where the embeddings are the image placeholder's.
-        position_ids = self._positions(ids, full_mask, grid)  # (3, B, L + s)
-        out = self.vlm.model(inputs_embeds=embeds, attention_mask=full_mask, position_ids=position_ids,
+        position_ids = self._positions(ids, splice.mask, grid)  # (3, B, L + s)
+        out = self.vlm.model(inputs_embeds=splice.embeds, attention_mask=splice.mask, position_ids=position_ids,
                              pixel_values=pixel_values, image_grid_thw=grid, use_cache=False)
-        states = out.last_hidden_state  # (B, L + s, D), after the final RMSNorm
-        read = lengths[:, None] + torch.arange(s, device=device)[None]  # (B, s) soft-token slots
-        cond = states.gather(1, read[..., None].expand(-1, -1, states.shape[-1])).float()
-        return cond, torch.ones(b, s, dtype=torch.bool, device=device)
+        return splice.read_out(out.last_hidden_state)  # (B, L + s, D), after the final RMSNorm
 
