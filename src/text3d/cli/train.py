@@ -1,4 +1,4 @@
-"""``text3d train encoders``, ``text3d train generator`` and ``text3d train aligner``.
+"""``text3d train encoders``, ``text3d train generator``, ``text3d train aligner`` and ``text3d train lm``.
 
 Each command's training options are made from the fields of its trainer's config dataclass
 (:mod:`text3d.train.config`): flag, range, default and help are the field's, never restated here.
@@ -31,9 +31,10 @@ from text3d.train.config import (
     GeneratorTrainConfig,
     option_fields,
 )
+from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
 
 TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-encoder", "point-encoder",
-                  "stage1-vae", "generator", "aligner-stage1", "aligner-stage2")
+                  "stage1-vae", "generator", "aligner-stage1", "aligner-stage2", "toyworld-lm-*", "summary-*.json")
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
 train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_is_help=True)
@@ -127,6 +128,28 @@ def aligner_command(
 
     with _training_folder(out, wait):
         figures = train_aligner(out, config)
+    typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+@train_app.command("lm")
+@with_config_options(LMTrainConfig)
+def lm_command(
+    config: LMTrainConfig,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for toyworld-lm-SIZE/, the loss log and the pair cache "
+                             "(one folder can hold all three sizes)."),
+    evaluate: int = typer.Option(LM_EVALUATE_N, "--evaluate", min=0, max=MAX_ITEMS,
+                                 help="Test-range instances checked for the model card (0 = skip)."),
+    dev: int = typer.Option(0, "--dev", min=0, max=MAX_ITEMS,
+                            help="Development-range instances checked too (0 = skip)."),
+    wait: bool = wait_option(),
+) -> None:
+    """Train one size (s, m, l) of the toyworld caption LM for `--llm hf:toyworld-lm:SIZE`; write weights + card."""
+    # the trainer imports torch and transformers at its top: kept out of `text3d --help`
+    from text3d.train.run_lm import train_lm_size
+
+    lm_shape(config.size)
+    with _training_folder(out, wait):
+        figures = train_lm_size(out, config, evaluate_n=evaluate, dev_n=dev)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
 
 

@@ -7,6 +7,10 @@ process and device. Prompts are rendered with the tokenizer's chat template and
 think block, other templates ignore the flag. Sampling is seeded (seed + attempt) inside a
 forked RNG so the caller's random state is untouched; temperature 0 decodes greedily.
 Heavy imports stay inside functions.
+
+``hf:toyworld-lm:s`` (``m``, ``l``) names the toyworld caption LMs shipped in the package
+(``text3d/weights/toyworld-lm-<size>``, trained by ``text3d train lm``); any other name is passed
+to transformers unchanged.
 """
 
 from __future__ import annotations
@@ -22,7 +26,24 @@ from text3d.prompts.base import AugmentRequest, Completion, augmenters
 
 log = logging.getLogger(__name__)
 
+SHIPPED_PREFIX = "toyworld-lm:"
+"""``hf:toyworld-lm:<size>`` → the shipped folder ``weights/toyworld-lm-<size>``."""
 _LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
+def model_source(name: str) -> str:
+    """What transformers loads for ``name``: a shipped toyworld LM's folder, else ``name`` itself."""
+    if not name.startswith(SHIPPED_PREFIX):
+        return name
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    size = name[len(SHIPPED_PREFIX):]
+    folder = WEIGHTS_ROOT / f"toyworld-lm-{size}"
+    if not size or "/" in size or not (folder / "config.json").exists():
+        shipped = sorted(p.name.removeprefix("toyworld-lm-") for p in WEIGHTS_ROOT.glob("toyworld-lm-*"))
+        raise ModelNotAvailableError(f"hf:{name}: no shipped toyworld LM of that size (shipped: "
+                                     f"{', '.join(shipped) or 'none'})")
+    return str(folder)
 _LOAD_LOCK = threading.Lock()
 
 
@@ -35,9 +56,10 @@ def load_chat_model(name: str, device: str | None = None) -> tuple[Any, Any]:
         if key not in _LOADED:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            source = model_source(name)
             try:
-                tokenizer = AutoTokenizer.from_pretrained(name)
-                model = AutoModelForCausalLM.from_pretrained(name, dtype="auto")
+                tokenizer = AutoTokenizer.from_pretrained(source)
+                model = AutoModelForCausalLM.from_pretrained(source, dtype="auto")
             except (OSError, ValueError, KeyError) as exc:
                 raise ModelNotAvailableError(
                     f"hf:{name}: cannot load the model ({one_line(str(exc), 160)})") from None
