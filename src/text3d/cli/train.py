@@ -31,6 +31,7 @@ from text3d.train.config import (
     GeneratorTrainConfig,
     option_fields,
 )
+from text3d.train.evaluator_config import EvaluatorTrainConfig
 from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
 
 TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-encoder", "point-encoder",
@@ -150,6 +151,22 @@ def lm_command(
     lm_shape(config.size)
     with _training_folder(out, wait):
         figures = train_lm_size(out, config, evaluate_n=evaluate, dev_n=dev)
+    typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+@train_app.command("evaluator")
+@with_config_options(EvaluatorTrainConfig)
+def evaluator_command(
+    config: EvaluatorTrainConfig,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for evaluator/, the loss log and the sample cache."),
+    wait: bool = wait_option(),
+) -> None:
+    """Train the embedded multidimensional evaluator (HyperScore-style: alignment, geometry, texture, overall)."""
+    # the trainer imports torch at its top: kept out of `text3d --help`
+    from text3d.train.evaluator import train_evaluator
+
+    with _training_folder(out, wait):
+        figures = train_evaluator(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
 
 

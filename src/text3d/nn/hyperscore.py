@@ -1,0 +1,202 @@
+"""A multidimensional 3D quality evaluator in the style of MATE-3D's HyperScore (Zhang et al., 2024).
+
+Placement: the network lives here, in :mod:`text3d.nn` (torch only, no I/O); the
+``Evaluator`` protocol and its registered backends are in :mod:`text3d.eval.evaluators`, the
+degradations it is trained on in :mod:`text3d.data.toyworld.degrade`, the training in
+:mod:`text3d.train.evaluator`.
+
+Shared feature extractor F(x, t): for each of V views (64² renders),
+
+* a frozen copy of the embedded image encoder's ViT gives its CLS token and the 8×8 patch
+  grid average-pooled to ``grid``² tokens (semantics: category, color);
+* a small trainable conv stem gives ``grid``² tokens of low-level appearance (bumps, holes,
+  speckle, washed-out color) that a ViT trained for category and color may discard;
+
+the prompt's all-MiniLM-L6-v2 token states (from its input token embeddings, so the
+gradient of a score reaches them), and one token made of the CLIP-like cosines between each
+view and the prompt in the image encoder's frozen joint space (its strongest alignment cue).
+All tokens are projected to ``width``, tagged with a learned view / slot embedding, and mixed by
+``depth`` masked self-attention blocks.
+
+Per-dimension conditioning (HyperScore's condition features and hypernetwork): each quality
+dimension i has a learned condition embedding f_c^i; π(f_c^i) is the query of an attention
+pooling over the fused tokens, and a hypernetwork maps π(f_c^i) to the weights and bias of
+the dimension's score head: q_i = 10·σ(⟨W(f_c^i), h(pool_i)⟩ + b(f_c^i)) ∈ [0, 10].
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from text3d.nn.blocks import MLP, Attention
+from text3d.nn.vit import ViT, ViTConfig
+
+DIMENSIONS = ("alignment", "geometry", "texture", "overall")
+
+
+@dataclass
+class HyperScoreConfig:
+    """Shape of the evaluator (every field is written to ``config.json``)."""
+
+    width: int = 128
+    depth: int = 2
+    heads: int = 4
+    views: int = 4
+    grid: int = 2
+    text_dim: int = 384
+    stem_channels: tuple[int, ...] = (32, 64)
+    dimensions: tuple[str, ...] = DIMENSIONS
+    vit: dict = field(default_factory=lambda: ViTConfig().to_dict())
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["stem_channels"] = list(self.stem_channels)
+        data["dimensions"] = list(self.dimensions)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "HyperScoreConfig":
+        data = dict(data)
+        data["stem_channels"] = tuple(data["stem_channels"])
+        data["dimensions"] = tuple(data["dimensions"])
+        return cls(**data)
+
+    @property
+    def vit_tokens(self) -> int:
+        """Frozen-ViT tokens kept per view: CLS + grid² pooled patches."""
+        return 1 + self.grid * self.grid
+
+
+class MaskedBlock(nn.Module):
+    """Pre-norm self-attention (padding keys masked) + MLP."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = MLP(dim, 2.0)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        x = x + self.attn(h, context=h, context_mask=mask)
+        return x + self.mlp(self.norm2(x))
+
+
+class ConvStem(nn.Module):
+    """Images (N, 3, 64, 64) → (N, grid², C): a 4×4 stride-4 patchify convolution (16² cells), then
+    stride-2 3×3 convolutions, then average-pooled to grid². (3×3 convolutions at 32² cost 5× more
+    on a CPU, for detail a 64² render barely has.)"""
+
+    def __init__(self, channels: tuple[int, ...], grid: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 4, stride=4), nn.GELU()]
+        previous = channels[0]
+        for width in channels[1:]:
+            layers += [nn.Conv2d(previous, width, 3, stride=2, padding=1), nn.GELU()]
+            previous = width
+        self.net = nn.Sequential(*layers)
+        self.grid = grid
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = F.adaptive_avg_pool2d(self.net(images), self.grid)  # (N, C, g, g)
+        return x.flatten(2).transpose(1, 2)
+
+
+class HyperScore(nn.Module):
+    """(views, text token states) → scores (B, n_dimensions) in [0, 10]."""
+
+    def __init__(self, config: HyperScoreConfig) -> None:
+        super().__init__()
+        self.config = config
+        w, g = config.width, config.grid
+        vit_config = ViTConfig(**config.vit)
+        self.vit = ViT(vit_config).requires_grad_(False)
+        # the image encoder's frozen joint-space projections: a CLIP-like cos(view, prompt) per view
+        self.image_proj = nn.Linear(vit_config.width, vit_config.embed_dim).requires_grad_(False)
+        self.text_proj_clip = nn.Sequential(nn.Linear(vit_config.text_dim, 512), nn.GELU(),
+                                            nn.Linear(512, vit_config.embed_dim)).requires_grad_(False)
+        self.similarity = nn.Linear(config.views, w)  # cosines of the V views → one token
+        self.vit_proj = nn.Linear(self.vit.config.width, w)
+        self.stem = ConvStem(config.stem_channels, g)
+        self.stem_proj = nn.Linear(config.stem_channels[-1], w)
+        self.text_proj = nn.Linear(config.text_dim, w)
+        per_view = config.vit_tokens + g * g
+        self.view_pos = nn.Parameter(torch.randn(config.views, per_view, w) * 0.02)  # view × slot
+        self.text_pos = nn.Parameter(torch.randn(1, 1, w) * 0.02)
+        self.blocks = nn.ModuleList(MaskedBlock(w, config.heads) for _ in range(config.depth))
+        self.norm = nn.LayerNorm(w)
+        n = len(config.dimensions)
+        self.conditions = nn.Parameter(torch.randn(n, w) * 0.02)  # f_c^i
+        self.condition_mlp = nn.Sequential(nn.Linear(w, w), nn.GELU(), nn.Linear(w, w))  # π
+        self.pool = Attention(w, config.heads)
+        self.hidden = nn.Sequential(nn.Linear(w, w), nn.GELU())  # h
+        self.hyper = nn.Linear(w, w + 1)  # π(f_c^i) → (W_i, b_i)
+
+    def train(self, mode: bool = True) -> "HyperScore":
+        super().train(mode)
+        self.vit.eval()  # frozen: no dropout / statistics either way
+        return self
+
+    def load_image_encoder(self, model: nn.Module) -> None:
+        """Copy the frozen parts (ViT, joint-space projections) from an
+        :class:`~text3d.nn.vit.ImageTextModel`."""
+        self.vit.load_state_dict(model.vit.state_dict())
+        self.image_proj.load_state_dict(model.image_proj.state_dict())
+        self.text_proj_clip.load_state_dict(model.text_proj.state_dict())
+
+    def view_text_cosines(self, cls: torch.Tensor, text_states: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
+        """cos(image_proj(CLS_v), text_proj(MiniLM sentence vector)) per view: (B, V).
+
+        The sentence vector is the mask-weighted mean of the token states, L2-normalized
+        (all-MiniLM-L6-v2's pooling), as the embedded CLIP-like score computes it."""
+        weights = text_mask.unsqueeze(-1).to(text_states.dtype)
+        sentence = F.normalize((text_states * weights).sum(1) / weights.sum(1).clamp_min(1e-9), dim=-1)
+        text = F.normalize(self.text_proj_clip(sentence), dim=-1)  # (B, E)
+        image = F.normalize(self.image_proj(cls), dim=-1)  # (B, V, E)
+        return (image * text[:, None]).sum(-1)
+
+    def vit_features(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalized images (B, V, 3, S, S) → frozen-ViT tokens (B, V, 1 + grid², vit width)."""
+        b, v = images.shape[:2]
+        tokens = self.vit(images.flatten(0, 1))  # (B·V, 1 + R + P, width)
+        cls = tokens[:, :1]
+        side = int(round(self.vit.config.patches ** 0.5))
+        patches = tokens[:, 1 + self.vit.config.registers:].transpose(1, 2)
+        patches = patches.reshape(len(tokens), -1, side, side)
+        pooled = F.adaptive_avg_pool2d(patches, self.config.grid).flatten(2).transpose(1, 2)
+        return torch.cat([cls, pooled], dim=1).reshape(b, v, self.config.vit_tokens, -1)
+
+    def forward(self, images: torch.Tensor, text_states: torch.Tensor, text_mask: torch.Tensor,
+                vit_tokens: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores (B, n_dimensions) in [0, 10].
+
+        images: normalized views (B, V, 3, S, S); text_states: MiniLM token states (B, L, 384);
+        text_mask: (B, L), 1 for real tokens; vit_tokens: precomputed :meth:`vit_features`
+        (training caches them), else they are computed from ``images``.
+        """
+        b, v = images.shape[:2]
+        if vit_tokens is None:
+            with torch.no_grad():
+                vit_tokens = self.vit_features(images)
+        semantic = self.vit_proj(vit_tokens.to(self.vit_proj.weight.dtype))  # (B, V, 1 + g², w)
+        low = self.stem_proj(self.stem(images.flatten(0, 1))).reshape(b, v, -1, self.config.width)
+        visual = (torch.cat([semantic, low], dim=2) + self.view_pos[:v]).flatten(1, 2)  # (B, V·T, w)
+        text = self.text_proj(text_states) + self.text_pos
+        cosines = self.view_text_cosines(vit_tokens[:, :, 0].to(text_states.dtype), text_states, text_mask)
+        similarity = self.similarity(4.0 * cosines).unsqueeze(1)  # (B, 1, w)
+        x = torch.cat([similarity, visual, text], dim=1)
+        mask = torch.cat([torch.ones(b, 1 + visual.shape[1], dtype=torch.bool, device=x.device),
+                          text_mask.to(torch.bool)], dim=1)
+        for block in self.blocks:
+            x = block(x, mask)
+        x = self.norm(x)
+        query = self.condition_mlp(self.conditions)  # π(f_c^i): (n, w)
+        pooled = self.pool(query.unsqueeze(0).expand(b, -1, -1), context=x, context_mask=mask)  # (B, n, w)
+        weights = self.hyper(query)  # (n, w + 1)
+        logits = (self.hidden(pooled) * weights[:, :-1]).sum(-1) + weights[:, -1]
+        return 10.0 * torch.sigmoid(logits)

@@ -1,0 +1,46 @@
+"""Settings of ``text3d train evaluator`` (standard library only, so ``text3d --help`` stays light).
+
+Defaults were sized on this 2-core CPU shared with other jobs: ~35 ms (one core) to build,
+degrade and render one sample (4 views at 128² area-downsampled to 64²), ~15 ms per view for
+the frozen ViT's tokens, ~0.5 s per optimizer step at batch 32; 5,400 samples and 1,000 steps
+keep the whole run within 20 wall-minutes (under 45 CPU-minutes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from text3d.limits import MAX_ITEMS
+from text3d.train.config import MAX_BATCH, MAX_TRAIN_STEPS, RUNTIME, TrainConfig, setting
+
+
+@dataclass(frozen=True)
+class EvaluatorTrainConfig(TrainConfig):
+    """Settings of ``text3d train evaluator`` (every one is recorded in the model card)."""
+
+    items: int = setting(4500, "Training samples (toyworld training seeds from 0, one degradation each).",
+                         "data", "--items", 2, MAX_ITEMS)
+    dev_items: int = setting(300, "Development samples (seeds from 1,000,000) for the training report.",
+                             "data", "--dev-items", 0, MAX_ITEMS)
+    test_items: int = setting(600, "Test samples (seeds from 1,900,000) for the model card.", "data",
+                              "--test-items", 0, MAX_ITEMS)
+    clean_fraction: float = setting(0.2, "Share of undegraded samples.", "data")
+    voxel_fraction: float = setting(0.15, "Share of samples built from the 32³ voxel surface (as a grid "
+                                    "generator outputs) before degrading.", "data")
+    steps: int = setting(1000, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
+    batch: int = setting(32, "Batch size (samples).", "evaluator", "--batch", 2, MAX_BATCH)
+    lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0)
+    warmup: int = setting(100, "Linear warm-up steps.", "evaluator")
+    weight_decay: float = setting(0.02, "AdamW weight decay.", "evaluator")
+    width: int = setting(128, "Fusion transformer width.", "evaluator", "--width", 8, 4096)
+    depth: int = setting(2, "Fusion transformer blocks.", "evaluator", "--depth", 1, 64)
+    image_encoder: str | None = setting(None, "Image-encoder folder whose ViT is copied, frozen, into the "
+                                        "evaluator (default: the shipped one).", "data", "--image-encoder")
+    checkpoint_every: int = setting(200, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
+                                    1, MAX_TRAIN_STEPS)
+
+
+DATA_STAGES = ("shared", "data")
+"""Stages the rendered sample cache depends on."""
+EVALUATOR_STAGES = ("shared", "data", "evaluator")
+"""Stages a training checkpoint depends on."""

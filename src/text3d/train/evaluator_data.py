@@ -1,0 +1,150 @@
+"""Training and evaluation samples of the multidimensional evaluator, rendered in worker processes.
+
+Sample ``index`` of a range starting at ``base_seed`` is the toyworld item
+:func:`~text3d.data.toyworld.instance.item_spec` (categories round-robin), one controlled
+degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views:
+
+* degradation: none with probability ``clean``, else alignment / geometry / texture with equal
+  probability, one of that dimension's kinds uniformly, strength s ~ U[0.1, 1];
+* with probability ``voxel`` the asset is first replaced by its 32³ voxel surface (the look of
+  a grid generator's output, still level 10);
+* text: the item's own prompt (55 %), its complex prompt (25 %) or one of its captions (20 %),
+  drawn independently of the degradation so that the text type tells nothing about the level;
+* views: yaw θ₀ + 0/90/180/270° (θ₀ ~ U[0, 90°)), pitch ~ U[20°, 40°], r 2, FoV 40°, white
+  background, rendered at 128² and area-downsampled to 64².
+
+Samples are cached on disk by a hash of the spec, so a resumed training does not render again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from text3d.data.toyworld.degrade import ALIGNMENT_LEVELS, ASSET_DEGRADATIONS, Levels, degrade_asset, misaligned
+from text3d.data.toyworld.instance import item_spec, make_instance
+from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
+from text3d.progress import track
+from text3d.render.cameras import Camera
+from text3d.render.renderer import render
+from text3d.store.atomic import write_atomic
+
+log = logging.getLogger(__name__)
+
+VIEWS = 4
+IMAGE_SIZE = 64
+_BY_DIMENSION = {
+    "alignment": tuple(ALIGNMENT_LEVELS),
+    "geometry": tuple(k for k, (d, _) in ASSET_DEGRADATIONS.items() if d == "geometry"),
+    "texture": tuple(k for k, (d, _) in ASSET_DEGRADATIONS.items() if d == "texture"),
+}
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """Samples ``index ∈ [0, n)`` from ``base_seed``; hashed, the fields name the cache file."""
+
+    n: int
+    base_seed: int = 0
+    clean: float = 0.2
+    voxel: float = 0.15
+    version: int = 1
+
+    def key(self) -> str:
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def view_cameras(rng: np.random.Generator, resolution: int = 2 * IMAGE_SIZE) -> list[Camera]:
+    """Four cameras 90° apart from a random start yaw, at one random pitch in [20°, 40°]."""
+    start, pitch = float(rng.uniform(0, 90)), float(rng.uniform(20, 40))
+    return [Camera(yaw=start + 90.0 * k, pitch=pitch, resolution=resolution) for k in range(VIEWS)]
+
+
+def render_small(asset, cameras: list[Camera]) -> np.ndarray:
+    """(V, 64, 64, 3) uint8 views: rendered at 2× and area-downsampled."""
+    rgb = render(asset, cameras, background="white").rgb.astype(np.float32)
+    v, size = len(cameras), rgb.shape[1] // 2
+    return np.rint(rgb.reshape(v, size, 2, size, 2, 3).mean(axis=(2, 4))).astype(np.uint8)
+
+
+def make_sample(index: int, spec: SampleSpec) -> dict:
+    """One sample: views (V, 64, 64, 3) uint8, text, levels (4,), degradation name and strength."""
+    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    category, seed = item_spec(index, spec.base_seed, programs)
+    rng = np.random.default_rng([index, spec.base_seed, 7])
+    instance = make_instance(category, seed)
+    u = rng.random()
+    text = instance.prompt if u < 0.55 else instance.prompts["complex"] if u < 0.8 else \
+        instance.captions[int(rng.integers(len(instance.captions)))]
+    dimension = None if rng.random() < spec.clean else ("alignment", "geometry", "texture")[int(rng.integers(3))]
+    kind = "none" if dimension is None else _BY_DIMENSION[dimension][int(rng.integers(len(_BY_DIMENSION[dimension])))]
+    strength = float(rng.uniform(0.1, 1.0))
+    voxel = bool(rng.random() < spec.voxel)
+    levels = Levels()
+    if dimension == "alignment":
+        asset, levels, done = misaligned(instance, kind, rng)
+        kind, strength = done.split(":")[0], 1.0
+    else:
+        asset = instance.scene().to_asset()
+    if voxel and dimension != "alignment":  # a misaligned asset keeps its mesh: its scene is not at hand
+        asset = instance.scene().voxel_grid(32).to_asset()
+    if dimension in ("geometry", "texture"):
+        asset, levels = degrade_asset(asset, kind, strength, rng)
+    images = render_small(asset, view_cameras(rng))
+    return {"index": index, "images": images, "text": text, "levels": levels.as_array(), "kind": kind,
+            "strength": strength if dimension else 0.0, "category": category}
+
+
+def _init_worker() -> None:
+    os.environ["LP_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def _work(args: tuple[int, SampleSpec]) -> dict:
+    return make_sample(*args)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """N samples: images (N, V, 64, 64, 3) uint8, texts (N,), levels (N, 4), kinds (N,), strengths (N,)."""
+
+    images: np.ndarray
+    texts: np.ndarray
+    levels: np.ndarray
+    kinds: np.ndarray
+    strengths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.levels)
+
+
+def build_samples(spec: SampleSpec, cache_dir: str | Path | None, workers: int = 0,
+                  progress: bool | None = None) -> Samples:
+    """Render (or load from ``cache_dir``) the samples of ``spec``."""
+    path = None if cache_dir is None else Path(cache_dir) / f"evaluator-{spec.key()}.npz"
+    if path is not None and path.exists():
+        with np.load(path, allow_pickle=False) as arrays:
+            return Samples(**{k: arrays[k] for k in arrays.files})
+    workers = workers or max(1, os.cpu_count() or 1)
+    jobs = [(i, spec) for i in range(spec.n)]
+    if workers == 1 or spec.n < 16:
+        rows = list(track(map(_work, jobs), total=len(jobs), description="render samples", enabled=progress))
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+            rows = list(track(pool.imap(_work, jobs, chunksize=8), total=len(jobs), description="render samples",
+                              enabled=progress))
+    rows.sort(key=lambda r: r["index"])
+    samples = Samples(images=np.stack([r["images"] for r in rows]), texts=np.array([r["text"] for r in rows]),
+                      levels=np.stack([r["levels"] for r in rows]), kinds=np.array([r["kind"] for r in rows]),
+                      strengths=np.array([r["strength"] for r in rows], np.float32))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lambda f: np.savez(f, **asdict(samples)))
+    return samples
