@@ -35,7 +35,8 @@ from text3d.train.evaluator_config import EvaluatorTrainConfig
 from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
 
 TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-encoder", "point-encoder",
-                  "stage1-vae", "generator", "aligner-stage1", "aligner-stage2", "toyworld-lm-*", "summary-*.json")
+                  "stage1-vae", "generator", "aligner-stage1", "aligner-stage2", "toyworld-lm-*", "summary-*.json",
+                  "evaluator")
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
 train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_is_help=True)
