@@ -200,3 +200,12 @@ class HyperScore(nn.Module):
         weights = self.hyper(query)  # (n, w + 1)
         logits = (self.hidden(pooled) * weights[:, :-1]).sum(-1) + weights[:, -1]
         return 10.0 * torch.sigmoid(logits)
+
+
+def views_tensor(images) -> torch.Tensor:
+    """uint8 views (B, V, S, S, 3) (numpy or tensor) → normalized float (B, V, 3, S, S): (x/255 − 0.5)/0.25,
+    the embedded ViT's input normalization."""
+    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD
+
+    x = torch.as_tensor(images).float().div(255.0)
+    return (x.permute(0, 1, 4, 2, 3) - PIXEL_MEAN) / PIXEL_STD

@@ -1,0 +1,3 @@
+"""Word-level semantic bias of text-to-3D generators (seed 003): localization and quantization
+from an evaluator's gradients with respect to the prompt's token embeddings
+(:mod:`text3d.bias.localize`, :mod:`text3d.bias.words`, :mod:`text3d.bias.report`)."""

@@ -1,0 +1,1 @@
+"""Evaluator backends: one module per registered name."""
