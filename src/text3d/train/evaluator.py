@@ -26,8 +26,7 @@ from text3d.data.toyworld.instance import DEV_SEEDS, TEST_SEEDS, describe_seeds,
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.encoders.minilm import shared_text_encoder
 from text3d.nn.checkpoint import save_folder
-from text3d.nn.hyperscore import HyperScore, HyperScoreConfig
-from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD
+from text3d.nn.hyperscore import HyperScore, HyperScoreConfig, views_tensor
 from text3d.progress import track
 from text3d.train.config import reproduce_command, settings_section, stage_key
 from text3d.train.evaluator_config import DATA_STAGES, EVALUATOR_STAGES, EvaluatorTrainConfig
@@ -37,12 +36,6 @@ from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, se
 log = logging.getLogger(__name__)
 
 FOLDER = "evaluator"
-
-
-def images_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 views (B, V, S, S, 3) → normalized float (B, V, 3, S, S): (x/255 − 0.5)/0.25."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
-    return (x.permute(0, 1, 4, 2, 3) - PIXEL_MEAN) / PIXEL_STD
 
 
 def text_states(texts: list[str], batch: int = 64) -> dict[str, torch.Tensor]:
@@ -76,7 +69,7 @@ def vit_tokens(model: HyperScore, images: np.ndarray, batch: int = 64, progress:
     starts = range(0, len(images), batch)
     with torch.inference_mode():
         for start in track(starts, total=len(starts), description="image tokens", enabled=progress):
-            chunks.append(model.vit_features(images_tensor(images[start:start + batch])).half())
+            chunks.append(model.vit_features(views_tensor(images[start:start + batch])).half())
     return torch.cat(chunks)
 
 
@@ -89,7 +82,7 @@ def predict(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: d
         for start in range(0, len(samples), batch):
             stop = start + batch
             text, mask = pad_states([states[t] for t in samples.texts[start:stop]])
-            out.append(model(images_tensor(samples.images[start:stop]), text, mask,
+            out.append(model(views_tensor(samples.images[start:stop]), text, mask,
                              vit_tokens=tokens[start:stop].float()).numpy())
     return np.concatenate(out)
 
@@ -135,13 +128,13 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
         set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))
         index = rng.integers(len(samples), size=config.batch)
         shift = int(rng.integers(4))  # the same object seen from a rotated start view
-        images = torch.roll(images_tensor(samples.images[index]), shift, dims=1)
+        images = torch.roll(views_tensor(samples.images[index]), shift, dims=1)
         vit = torch.roll(tokens[index].float(), shift, dims=1)
         text, mask = pad_states([states[t] for t in samples.texts[index]])
         loss = torch.nn.functional.mse_loss(model(images, text, mask, vit_tokens=vit) / 10.0, target[index])
         optimizer_step(optimizer, loss, model)
         if losses.due(step):
-            losses.write(step, loss=round(float(loss), 5), lr=optimizer.param_groups[0]["lr"])
+            losses.write(step, loss=round(float(loss.detach()), 5), lr=optimizer.param_groups[0]["lr"])
         checkpoint.save_after(step + 1, lambda: {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                                  "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()})
     checkpoint.remove()

@@ -31,9 +31,9 @@ import numpy as np
 from text3d.data.toyworld.degrade import ALIGNMENT_LEVELS, ASSET_DEGRADATIONS, Levels, degrade_asset, misaligned
 from text3d.data.toyworld.instance import item_spec, make_instance
 from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
+from text3d.eval.evaluators.base import render_small
 from text3d.progress import track
 from text3d.render.cameras import Camera
-from text3d.render.renderer import render
 from text3d.store.atomic import write_atomic
 
 log = logging.getLogger(__name__)
@@ -65,13 +65,6 @@ def view_cameras(rng: np.random.Generator, resolution: int = 2 * IMAGE_SIZE) -> 
     """Four cameras 90° apart from a random start yaw, at one random pitch in [20°, 40°]."""
     start, pitch = float(rng.uniform(0, 90)), float(rng.uniform(20, 40))
     return [Camera(yaw=start + 90.0 * k, pitch=pitch, resolution=resolution) for k in range(VIEWS)]
-
-
-def render_small(asset, cameras: list[Camera]) -> np.ndarray:
-    """(V, 64, 64, 3) uint8 views: rendered at 2× and area-downsampled."""
-    rgb = render(asset, cameras, background="white").rgb.astype(np.float32)
-    v, size = len(cameras), rgb.shape[1] // 2
-    return np.rint(rgb.reshape(v, size, 2, size, 2, 3).mean(axis=(2, 4))).astype(np.uint8)
 
 
 def make_sample(index: int, spec: SampleSpec) -> dict:

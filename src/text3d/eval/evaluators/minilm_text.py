@@ -8,7 +8,8 @@ from text3d.encoders.minilm import MiniLMTextEncoder, bundled_model_path
 
 
 @functools.lru_cache(maxsize=1)
-def _vocabulary():
+def minilm_tokenizer():
+    """The bundled all-MiniLM-L6-v2 ``tokenizer.json`` (a ``tokenizers.Tokenizer``; no torch)."""
     from tokenizers import Tokenizer
 
     return Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
@@ -20,6 +21,6 @@ def minilm_embed(encoder: MiniLMTextEncoder, prompt: str) -> tuple:
     :meth:`MiniLMTextEncoder.forward_embeddings`."""
     batch = encoder.tokenize([prompt])
     ids = batch["input_ids"]
-    vocabulary = _vocabulary()
+    vocabulary = minilm_tokenizer()
     pieces = [vocabulary.id_to_token(int(i)) or "[UNK]" for i in ids[0].tolist()]
     return encoder.embed_tokens(ids).detach(), batch["attention_mask"], pieces

@@ -31,12 +31,14 @@ def load_network(model: str | Path | None = None):
 class HyperScoreEvaluator(Evaluator):
     """A trained :class:`~text3d.nn.hyperscore.HyperScore` with the frozen MiniLM text encoder.
 
-    ``network`` (a HyperScore module) replaces the weights folder: tests build tiny ones."""
+    ``network`` (a HyperScore module) replaces the weights folder and ``text_encoder`` the shared
+    MiniLM: tests build tiny or float64 ones."""
 
     name = "embedded-hyperscore"
     scale = "0–10"
 
-    def __init__(self, model: str | Path | None = None, device: str | None = None, network=None) -> None:
+    def __init__(self, model: str | Path | None = None, device: str | None = None, network=None,
+                 text_encoder=None) -> None:
         from text3d.encoders.minilm import shared_text_encoder
 
         self.device = resolve_device(device)
@@ -44,7 +46,7 @@ class HyperScoreEvaluator(Evaluator):
         self.network = network.to(self.device).eval().requires_grad_(False)
         self.dimensions = tuple(network.config.dimensions)
         self.views = network.config.views
-        self.text_encoder = shared_text_encoder(str(self.device))
+        self.text_encoder = text_encoder or shared_text_encoder(str(self.device))
 
     def _embed(self, prompt: str) -> tuple:
         return minilm_embed(self.text_encoder, prompt)
@@ -55,4 +57,5 @@ class HyperScoreEvaluator(Evaluator):
 
         d = len(views)
         states, _ = self.text_encoder.forward_embeddings(embeddings.expand(d, -1, -1), mask.expand(d, -1))
-        return self.network(views_tensor(views).to(self.device), states, mask.expand(d, -1))
+        images = views_tensor(views).to(self.device, embeddings.dtype)
+        return self.network(images, states, mask.expand(d, -1))

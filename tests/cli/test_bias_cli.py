@@ -1,0 +1,60 @@
+"""``text3d bias localize`` writes the JSON and CSV tables, a heat-map PNG per prompt and an HTML
+page, resumes a finished folder, and refuses a bad prompts file with one line."""
+
+import csv
+import json
+
+import torch
+from PIL import Image
+
+from tests.nn.test_hyperscore import tiny_network
+from text3d.cli import main
+from text3d.nn.checkpoint import save_folder
+
+torch.set_num_threads(1)
+
+
+def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("# two prompts\nsmall red teapot\n\na blue wooden chair with four legs\n")
+    weights = tmp_path / "tiny-evaluator"
+    network = tiny_network(views=4)
+    save_folder(weights, network.state_dict(), {"model": network.config.to_dict()})
+    out = tmp_path / "loc"
+    args = ["bias", "localize", "--prompts", str(prompts), "--backend", "procedural", "--evaluator",
+            "embedded-hyperscore", "--evaluator-model", str(weights), "--samples", "2", "--out", str(out)]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    table = json.loads((out / "localization.json").read_text())
+    assert summary["prompts"] == len(table["prompts"]) == 2
+    assert table["settings"]["dimension"] == "overall"
+    rows = {r["prompt"]: r for r in table["prompts"]}
+    chair = rows["a blue wooden chair with four legs"]
+    assert len(chair["scores"]["overall"]) == 2
+    assert chair["w_h"] in {"blue", "wooden", "chair", "four", "legs"} and chair["w_l"] != "a"
+    content = [w for w in chair["words"] if w["content"]]
+    assert max(content, key=lambda w: w["attribution"])["word"] == chair["w_h"]
+    assert abs(table["q_g"] - sum(r["q_l"] for r in table["prompts"]) / 2) < 1e-5
+    assert all(abs(r["bias"] - (r["q_l"] - r["q_g"])) < 1e-5 for r in table["prompts"])
+    with (out / "localization.csv").open() as handle:
+        assert [r["prompt"] for r in csv.DictReader(handle)] == ["small red teapot", chair["prompt"]]
+    for index in range(2):
+        with Image.open(out / "heatmaps" / f"{index:03d}.png") as image:
+            assert image.width > 100 and image.height > 50
+    page = (out / "index.html").read_text()
+    assert "heatmaps/001.png" in page and "teapot" in page
+    # a rerun with the same settings resumes (nothing to redo) and writes the same table
+    assert main(args) == 0
+    assert json.loads((out / "localization.json").read_text())["prompts"] == table["prompts"]
+
+
+def test_bad_prompts_file_is_one_line(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n\n")
+    code = main(["bias", "localize", "--prompts", str(empty), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert err == f"text3d: error: {empty}: contains no prompts"
+    code = main(["bias", "localize", "--prompts", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o")])
+    assert code == 2 and "no such prompts file" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,55 @@
+"""The HyperScore-style evaluator network: shapes, score range, frozen image encoder, and that a
+score's gradient reaches the text token states (and so the token embeddings before them)."""
+
+import torch
+
+from text3d.nn.hyperscore import HyperScore, HyperScoreConfig, views_tensor
+from text3d.nn.vit import ViTConfig
+
+torch.set_num_threads(1)
+
+
+def tiny_network(seed: int = 0, views: int = 2) -> HyperScore:
+    """A HyperScore small enough for tests: width 16, one block, a 1-block ViT of width 16."""
+    torch.manual_seed(seed)
+    vit = ViTConfig(patch_size=16, width=16, depth=1, heads=2, embed_dim=8).to_dict()
+    return HyperScore(HyperScoreConfig(width=16, depth=1, heads=2, views=views, stem_channels=(4, 8), vit=vit))
+
+
+def test_scores_are_in_range_per_dimension_and_the_vit_is_frozen():
+    net = tiny_network()
+    images = views_tensor(torch.randint(0, 256, (3, 2, 64, 64, 3), dtype=torch.uint8))
+    states = torch.randn(3, 5, 384)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 1, 0, 0, 0]])
+    scores = net(images, states, mask)
+    assert scores.shape == (3, len(net.config.dimensions)) == (3, 4)
+    assert bool(((scores >= 0) & (scores <= 10)).all())
+    assert not any(p.requires_grad for p in net.vit.parameters())
+    assert not any(p.requires_grad for p in net.text_proj_clip.parameters())
+    net.train()
+    assert not net.vit.training  # the frozen copy never switches to training mode
+
+
+def test_padding_tokens_do_not_change_the_scores():
+    net = tiny_network().eval()
+    images = views_tensor(torch.randint(0, 256, (1, 2, 64, 64, 3), dtype=torch.uint8))
+    states = torch.randn(1, 3, 384)
+    short = net(images, states, torch.ones(1, 3, dtype=torch.long))
+    padded = net(images, torch.cat([states, torch.randn(1, 4, 384)], 1),
+                 torch.tensor([[1, 1, 1, 0, 0, 0, 0]]))
+    torch.testing.assert_close(short, padded, rtol=1e-5, atol=1e-5)
+
+
+def test_each_dimension_has_its_own_gradient_with_respect_to_the_text():
+    net = tiny_network(seed=1)
+    images = views_tensor(torch.randint(0, 256, (1, 2, 64, 64, 3), dtype=torch.uint8))
+    states = torch.randn(1, 4, 384, requires_grad=True)
+    scores = net(images, states, torch.ones(1, 4, dtype=torch.long))
+    grads = [torch.autograd.grad(scores[0, i], states, retain_graph=True)[0] for i in range(4)]
+    assert all(g.abs().sum() > 0 for g in grads)
+    assert not torch.allclose(grads[0], grads[1])  # condition embeddings make the dimensions differ
+
+
+def test_config_round_trips_through_json():
+    config = tiny_network().config
+    assert HyperScoreConfig.from_dict(config.to_dict()) == config
