@@ -27,12 +27,19 @@ class LMShape:
 
 
 LM_SIZES: dict[str, LMShape] = {
-    "s": LMShape(hidden=64, layers=2, heads=2, intermediate=176, lr=3e-3),
-    "m": LMShape(hidden=128, layers=4, heads=4, intermediate=344, lr=2e-3),
-    "l": LMShape(hidden=192, layers=6, heads=6, intermediate=512, lr=1.5e-3),
+    "s": LMShape(hidden=64, layers=2, heads=2, intermediate=176, lr=1.2e-2),
+    "m": LMShape(hidden=128, layers=4, heads=4, intermediate=344, lr=4e-3),
+    "l": LMShape(hidden=192, layers=6, heads=6, intermediate=512, lr=4e-3),
 }
 """The family: one architecture (head width 32), widths and depths only differ (≈0.15 M, 0.9 M,
-2.8 M parameters with the shipped 848-entry vocabulary); same data, steps and batch for every size."""
+2.8 M parameters with the shipped 784-entry vocabulary); same data, steps and batch for every size.
+
+The peak learning rates were picked by development-range caption loss (nats per token, 256 pairs
+from seed 1,000,000) after 200-step runs (cosine over 200 steps, batch 32), the best or, when two
+tied, the lower: s 1e-3 1.913, 3e-3 1.074, 6e-3 0.749, 1.2e-2 0.555; m 1e-3 0.887, 2e-3 0.542,
+4e-3 0.440, 8e-3 0.443; l 1e-3 0.518, 2e-3 0.410, 4e-3 0.385. Short runs favour large rates; the
+shipped runs are 900 steps.
+"""
 
 
 @dataclass(frozen=True)

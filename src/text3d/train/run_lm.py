@@ -117,13 +117,16 @@ def lm_card(size: str, training: dict[str, Any], quality: dict[str, Any], dev: d
         rows = "\n".join(f"| `{k}` | {v} |" for k, v in figures.items())
         return f"| figure | value |\n|---|---|\n{rows}\n"
 
+    # the settings are recorded in training.json, not in transformers' config.json
+    settings = settings_section(LMTrainConfig, c).replace("(`config.json`, `training.config`)",
+                                                          "(`training.json`, `config`)")
     return f"""# toyworld-lm-{size}
 
-A causal LM (transformers `LlamaForCausalLM`: RoPE, SwiGLU, RMSNorm, tied embeddings; width
-{shape.hidden}, {shape.layers} blocks, {shape.heads} heads, MLP {shape.intermediate}) that writes a toyworld
-caption for a short prompt. One of three sizes (`toyworld-lm-s`, `-m`, `-l`) of one architecture,
-trained on the same pairs with the same tokenizer, steps and batch, so a study can vary size alone.
-Use it as `--llm hf:toyworld-lm:{size}` (the `hf` backend resolves the name to this folder).
+A causal LM (transformers `LlamaForCausalLM`: RoPE, SwiGLU, RMSNorm, tied embeddings; width {shape.hidden},
+{shape.layers} blocks, {shape.heads} heads, MLP {shape.intermediate}) that writes a toyworld caption for a short
+prompt. One of three sizes (`toyworld-lm-s`, `-m`, `-l`) of one architecture, trained on the same pairs with
+the same tokenizer, steps and batch, so a study can vary size alone. Use it as `--llm hf:toyworld-lm:{size}`
+(the `hf` backend resolves the name to this folder).
 
 * Parameters: {training['parameters']:,}; weights float32, {training['weights_bytes'] / 1e6:.2f} MB.
 * Tokenizer: byte-level BPE, {training['vocab']} entries, trained on the training pairs. Chat template:
@@ -135,16 +138,17 @@ Use it as `--llm hf:toyworld-lm:{size}` (the `hf` backend resolves the name to t
   its captions, kept when the caption passes the caption rules unchanged: {training['pairs']:,} pairs
   ({training['dropped']} longer than {MAX_LENGTH} tokens dropped). Loss on caption tokens and `<|end|>` only.
 * Training: seed {c['seed']}, {c['steps']} AdamW steps at batch {c['batch']}, peak lr {c['lr']}, cosine;
-  float32, one CPU thread. Final training loss {training['final_loss']}, development-range caption loss
-  {training['dev_loss']} (nats per token, {c['dev_pairs']} pairs from seed {DEV_SEEDS.start:,}).
-* Cost on {training['hardware']} (torch {training['torch']}): {training['cpu_minutes']:.1f} CPU-minutes,
-  {training['wall_minutes']:.1f} min wall for this size (pairs and tokenizer: {training['data_seconds']:.0f} s,
-  shared by the sizes).
-* Hyper-parameters: only the peak learning rate differs by size; it was picked from short runs compared by
-  their development-range loss (see the repository's `text3d/train/lm.py`); nothing was tuned on the test range.
+  float32, one CPU thread. Caption loss after training (nats per token): {training['final_loss']} on 512
+  training pairs, {training['dev_loss']} on {c['dev_pairs']} development-range pairs (seed {DEV_SEEDS.start:,}).
+* Cost on {training['hardware']} (torch {training['torch']}, a 2-core machine shared with other jobs):
+  {training['cpu_minutes']:.1f} CPU-minutes, {training['wall_minutes']:.1f} min wall for this size; pairs and
+  tokenizer {training['data_seconds']:.0f} s, shared by the sizes.
+* Hyper-parameters: only the peak learning rate differs by size; it was picked from 200-step runs compared
+  by their development-range loss (`LM_SIZES` in `text3d/train/lm_config.py` lists them); nothing was
+  tuned on the test range.
 * Reproduce: `{training['command']}`
 
-{settings_section(LMTrainConfig, c)}
+{settings}
 ## Measured quality on the test range
 
 First answers through `text3d`'s `hf` backend and the caption rules (no retries; temperature 0.7,
@@ -160,7 +164,9 @@ instance's category.
 ## Limitations
 
 Tiny models trained for minutes on template captions: they copy toyworld's caption styles, know only
-toyworld's vocabulary (unseen words fall apart into byte pieces), and do not follow instructions.
+toyworld's vocabulary (unseen words fall apart into byte pieces, so paraphrase prompts fail), and do not
+follow instructions. Every size sees the same {c['steps'] * c['batch']:,} pairs ({c['steps']} × {c['batch']}, under one
+epoch): at this budget the larger sizes are compute-limited, so differences between sizes are small.
 """
 
 

@@ -1,0 +1,30 @@
+"""``text3d train lm``: an unknown size is a one-line usage error that writes nothing, and each shipped
+card's reproduce command gives the settings its weights were trained with."""
+
+import dataclasses
+import json
+import re
+import shlex
+
+import pytest
+
+import text3d.train.run_lm as run_lm
+from text3d.cli import main
+from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+
+def test_an_unknown_size_is_a_one_line_error(tmp_path, capsys):
+    assert main(["train", "lm", "--size", "xl", "--out", str(tmp_path / "o")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "--size 'xl'" in error and "\n" not in error
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("size", ["s", "m", "l"])
+def test_the_shipped_cards_reproduce_command_gives_the_settings_of_their_weights(tmp_path, monkeypatch, size):
+    calls = []
+    monkeypatch.setattr(run_lm, "train_lm_size", lambda out, config, evaluate_n, dev_n: calls.append(config) or {})
+    folder = WEIGHTS_ROOT / f"toyworld-lm-{size}"
+    command = re.search(r"Reproduce: `(text3d train [^`]*)`", (folder / "README.md").read_text()).group(1)
+    assert main(shlex.split(command.replace("DIR", str(tmp_path / "o")))[1:]) == 0
+    assert dataclasses.asdict(calls[0]) == json.loads((folder / "training.json").read_text())["config"]
