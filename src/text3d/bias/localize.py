@@ -58,6 +58,7 @@ class LocalizeSettings:
     evaluator_model: str | None = None
     steps: int | None = None
     cfg: float | None = None
+    candidates: int | None = None
 
 
 def localize_prompt(prompt: str, generator: Generator, evaluator: Evaluator, settings: LocalizeSettings,
