@@ -1,5 +1,6 @@
-"""``text3d train evaluator`` end to end at toy size: samples from the right seed ranges, a weights
-folder the ``embedded-hyperscore`` backend loads, figures and a model card with the command."""
+"""``text3d train evaluator`` end to end at toy size: samples whose levels match their degradation, a
+killed run that resumes from its checkpoint, a weights folder the ``embedded-hyperscore`` backend
+loads, figures and a model card with the command."""
 
 import json
 
@@ -7,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
+import text3d.train.evaluator as evaluator_training
 from text3d.eval.evaluators.backends.hyperscore import HyperScoreEvaluator, load_network
 from text3d.train.evaluator import train_evaluator
 from text3d.train.evaluator_config import EvaluatorTrainConfig
 from text3d.train.evaluator_data import SampleSpec, build_samples
+from text3d.train.loop import optimizer_step
 
 torch.set_num_threads(1)
 
@@ -27,10 +30,23 @@ def test_samples_have_levels_that_match_their_degradation():
         assert levels[3] == pytest.approx(levels[:3].mean(), rel=1e-6)
 
 
-def test_toy_training_writes_a_loadable_evaluator_with_its_card(tmp_path):
+def test_toy_training_resumes_and_writes_a_loadable_evaluator_with_its_card(tmp_path, monkeypatch):
     config = EvaluatorTrainConfig(items=4, dev_items=0, test_items=4, steps=3, batch=4, width=16, depth=1,
                                   workers=1, checkpoint_every=2)
-    figures = train_evaluator(tmp_path, config, progress=False)
+    calls = []
+
+    def killed_at_the_third_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return optimizer_step(*args, **kwargs)
+
+    monkeypatch.setattr(evaluator_training, "optimizer_step", killed_at_the_third_step)
+    with pytest.raises(KeyboardInterrupt):
+        train_evaluator(tmp_path, config, progress=False)
+    assert torch.load(tmp_path / "evaluator.pt", weights_only=False)["step"] == 2
+    monkeypatch.setattr(evaluator_training, "optimizer_step", optimizer_step)
+    figures = train_evaluator(tmp_path, config, progress=False)  # resumes at step 2: one step left
     assert set(figures["test"]["spearman"]) == {"alignment", "geometry", "texture", "overall"}
     assert "test range" in figures["test"]["seeds"]
     folder = tmp_path / "evaluator"
@@ -39,7 +55,8 @@ def test_toy_training_writes_a_loadable_evaluator_with_its_card(tmp_path):
     card = (folder / "README.md").read_text()
     assert "Spearman" in card and "text3d train evaluator" in card
     assert not (tmp_path / "evaluator.pt").exists()  # the checkpoint goes once training is done
-    assert [json.loads(line).get("step") for line in (tmp_path / "train_log.jsonl").open()][-1] == 2
+    steps = [json.loads(line).get("step") for line in (tmp_path / "train_log.jsonl").open()]
+    assert steps == [None, 0, None, 2]  # data, step 0, [killed], data again, the last step only
     evaluator = HyperScoreEvaluator(network=load_network(folder), device="cpu")
     views = np.full((1, 4, 64, 64, 3), 255, np.uint8)
     scores = evaluator.score(list(views), ["red chair"])
