@@ -133,17 +133,11 @@ def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file:
     targets = data.groups()
     resumable = Checkpoint(checkpoint, stage_key(config, ALIGNER_STAGES), config.checkpoint_every, config.steps,
                            "aligner")
-    first_step = 0
-    saved = resumable.load()
+    first_step, saved = resumable.restore(dit, optimizer, rng)
     if saved is not None:
-        dit.load_state_dict(saved["model"])
         with torch.no_grad():
             encoder.soft.copy_(saved["soft"])
-        optimizer.load_state_dict(saved["optimizer"])
-        rng.bit_generator.state = saved["rng"]
         generator.set_state(saved["generator"])
-        first_step = int(saved["step"])
-        log.info("resuming the aligner at step %d from %s", first_step, checkpoint)
     losses = LossLog(log_file, f"aligner-stage{config.stage}", config.steps, every=log_every)
     for step in track(range(first_step, config.steps), description=f"aligner stage {config.stage}",
                       enabled=progress, total=config.steps - first_step):

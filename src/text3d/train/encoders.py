@@ -28,7 +28,7 @@ from text3d.progress import track
 from text3d.render.points import normalize_to_unit_sphere
 from text3d.train.config import EncoderTrainConfig
 from text3d.train.data import TrainingData
-from text3d.train.loop import LossLog, cosine_lr, optimizer_step, set_lr
+from text3d.train.loop import LossLog, adamw_decay_groups, cosine_lr, optimizer_step, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +134,7 @@ def train_image_encoder(data: TrainingData, config: EncoderTrainConfig, log_file
     grouped = torch.from_numpy(data.grouped)
     model_config = ViTConfig(image_size=images.shape[1], categories=len(CATEGORY_NAMES), colors=len(COLOR_NAMES))
     model = ImageTextModel(model_config).to(device)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.98))
+    optimizer = adamw_decay_groups(model, config.lr, config.weight_decay, betas=(0.9, 0.98))
     use_bf16 = device.type in ("cpu", "cuda")
     losses = LossLog(log_file, "image-encoder", config.steps)
     model.train()

@@ -31,7 +31,7 @@ from text3d.progress import track
 from text3d.train.config import reproduce_command, settings_section, stage_key
 from text3d.train.evaluator_config import DATA_STAGES, EVALUATOR_STAGES, EvaluatorTrainConfig
 from text3d.train.evaluator_data import Samples, SampleSpec, build_samples
-from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
+from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, optimizer_step, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -104,22 +104,12 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
            config: EvaluatorTrainConfig, out: Path, log_file, progress: bool | None) -> None:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in trainable if p.ndim >= 2]
-    rest = [p for p in trainable if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": rest, "weight_decay": 0.0}], lr=config.lr)
+    optimizer = adamw_decay_groups(model, config.lr, config.weight_decay)
     checkpoint = Checkpoint(out / "evaluator.pt", stage_key(config, EVALUATOR_STAGES), config.checkpoint_every,
                             config.steps, "evaluator")
-    start = 0
-    saved = checkpoint.load()
+    start, saved = checkpoint.restore(model, optimizer, rng)
     if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        rng.bit_generator.state = saved["rng"]
         torch.set_rng_state(saved["torch_rng"])
-        start = saved["step"]
-        log.info("evaluator: resuming at step %d", start)
     losses = LossLog(log_file, "evaluator", config.steps)
     target = torch.from_numpy(samples.levels) / 10.0
     model.train()

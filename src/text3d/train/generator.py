@@ -117,16 +117,10 @@ def train_flow(data: TrainingData, latents: np.ndarray, config: GeneratorTrainCo
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     resumable = Checkpoint(checkpoint, stage_key(config, DIT_STAGES), config.checkpoint_every, config.steps,
                            "DiT")
-    first_step = 0
-    saved = resumable.load(device)
+    first_step, saved = resumable.restore(model, optimizer, rng, device)
     if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
         ema = saved["ema"]
-        rng.bit_generator.state = saved["rng"]
         generator.set_state(saved["generator"].cpu() if device.type != "cpu" else saved["generator"])
-        first_step = int(saved["step"])
-        log.info("resuming the flow DiT at step %d from %s", first_step, checkpoint)
     losses = LossLog(log_file, "flow-dit", config.steps)
     use_bf16 = device.type in ("cpu", "cuda")
     for step in track(range(first_step, config.steps), description="flow DiT", enabled=progress,

@@ -31,7 +31,7 @@ from text3d.prompts.rules import apply_rules
 from text3d.store.atomic import write_json
 from text3d.train.config import stage_key
 from text3d.train.lm_config import LM_STAGES, LMShape, LMTrainConfig, lm_shape
-from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
+from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, optimizer_step, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -177,21 +177,11 @@ def train_lm(rows: list[tuple[list[int], list[int]]], dev_rows: list[tuple[list[
     assert config.lr is not None
     device = torch.device(config.device or "cpu")
     model = make_model(lm_shape(config.size), tokenizer, config.seed).to(device)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    other = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": other, "weight_decay": 0.0}], lr=config.lr, betas=(0.9, 0.98))
+    optimizer = adamw_decay_groups(model, config.lr, config.weight_decay, betas=(0.9, 0.98))
     rng = np.random.default_rng([config.seed, 7])
     resumable = Checkpoint(checkpoint, stage_key(config, LM_STAGES), config.checkpoint_every, config.steps,
                            f"toyworld-lm-{config.size}")
-    first_step = 0
-    saved = resumable.load()
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        rng.bit_generator.state = saved["rng"]
-        first_step = int(saved["step"])
-        log.info("resuming toyworld-lm-%s at step %d from %s", config.size, first_step, checkpoint)
+    first_step, _ = resumable.restore(model, optimizer, rng)
     losses = LossLog(log_file, f"toyworld-lm-{config.size}", config.steps, every=log_every)
     pad = tokenizer.pad_token_id
     model.train()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import torch
 
 from text3d.store.atomic import write_atomic
@@ -62,6 +63,16 @@ class LossLog:
         self.handle.flush()
 
 
+def adamw_decay_groups(model: torch.nn.Module, lr: float, weight_decay: float,
+                       betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.AdamW:
+    """AdamW whose weight decay applies to the trainable matrices (ndim ≥ 2) only; biases and
+    norm gains (ndim < 2) are not decayed."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW([{"params": [p for p in trainable if p.ndim >= 2], "weight_decay": weight_decay},
+                              {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0}],
+                             lr=lr, betas=betas)
+
+
 class Checkpoint:
     """A trainer's resumable state in one file, written atomically; valid only for a run whose
     stage settings match ``key`` (:func:`text3d.train.config.stage_key`) it was written with."""
@@ -78,6 +89,20 @@ class Checkpoint:
             return saved
         log.warning("%s was written with other settings; training the %s from the start", self.path, self.what)
         return None
+
+    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rng: np.random.Generator,
+                device: torch.device | str = "cpu") -> tuple[int, dict[str, Any] | None]:
+        """Load a matching saved state into ``model``, ``optimizer`` and ``rng``: (first step to run,
+        the saved dict for any further state), or (0, None) when there is none."""
+        saved = self.load(device)
+        if saved is None:
+            return 0, None
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        rng.bit_generator.state = saved["rng"]
+        step = int(saved["step"])
+        log.info("resuming the %s at step %d from %s", self.what, step, self.path)
+        return step, saved
 
     def save_after(self, done: int, state: Callable[[], dict[str, Any]]) -> None:
         """Save ``state()`` when ``done`` steps end a checkpoint interval (not after the last step)."""
