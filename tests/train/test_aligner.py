@@ -26,14 +26,6 @@ TINY = AlignerTrainConfig(items=3, steps=6, batch=4, lr=1e-3, warmup=1, soft_tok
                           device="cpu", checkpoint_every=2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine the tiny steps run several times faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @dataclasses.dataclass(frozen=True)
 class FakePair:

@@ -31,13 +31,6 @@ from text3d.train.lm_config import LM_SIZES, LMShape, LMTrainConfig, lm_shape
 TINY_SHAPE = LMShape(hidden=16, layers=1, heads=2, intermediate=32, lr=1e-2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def pairs():
