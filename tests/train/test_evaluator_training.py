@@ -61,3 +61,17 @@ def test_toy_training_resumes_and_writes_a_loadable_evaluator_with_its_card(tmp_
     views = np.full((1, 4, 64, 64, 3), 255, np.uint8)
     scores = evaluator.score(list(views), ["red chair"])
     assert scores.shape == (1, 4) and bool(((scores >= 0) & (scores <= 10)).all())
+
+
+def test_ranking_term_is_lower_for_scores_in_the_order_of_the_levels():
+    levels = torch.tensor([[10.0, 10.0, 2.0, 22 / 3], [4.0, 6.0, 10.0, 20 / 3], [7.0, 3.0, 6.0, 16 / 3]])
+    weights = torch.tensor([1.0, 2.0, 1.0, 1.0])
+    ordered, reversed_ = 5 + 0.1 * (levels - 5), 5 - 0.1 * (levels - 5)
+
+    def rank_term(scores):
+        loss = evaluator_training.evaluator_loss
+        return float(loss(scores, levels, weights, 1.0) - loss(scores, levels, weights, 0.0))
+
+    assert 0 < rank_term(ordered) < rank_term(reversed_)
+    same = levels[:1].expand(3, -1)  # no pair differs by more than 0.5: MSE only
+    assert float(evaluator_training.evaluator_loss(same + 1, same, weights, 1.0)) == pytest.approx(0.01)

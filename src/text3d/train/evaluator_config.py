@@ -4,7 +4,14 @@ Defaults were sized on this 2-core CPU shared with other jobs: ~35 ms (one core)
 degrade and render one sample (4 views at 128² area-downsampled to 64²), ~15 ms per view for
 the frozen ViT's tokens, ~0.35 s per optimizer step at batch 32. Measured with the defaults on
 that machine (other jobs running): 17.5 wall-minutes, of which samples + ViT tokens 11.7 and the
-1,000 steps 5.7.
+1,000 steps 5.7. Training runs on one torch thread (two ran a step ~8× slower there, oversubscribed)
+and caches the ViT tokens next to the samples, so a rerun on the same samples skips both.
+
+``rank_weight`` 1 with ``geometry_weight`` 2 (and luminance edge maps fed to the stem, 2,000 steps)
+did not help on the development samples (Spearman alignment 0.55, geometry 0.32, texture 0.64,
+overall 0.53 against 0.61 / 0.32 / 0.64 / 0.63), so both default to off (plain MSE). That run fit
+geometry on its training samples (ρ 0.67 on 600 of them) but not on new objects: the limit is
+generalization from ~100 objects per category, not visibility.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ class EvaluatorTrainConfig(TrainConfig):
     lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0)
     warmup: int = setting(100, "Linear warm-up steps.", "evaluator")
     weight_decay: float = setting(0.02, "AdamW weight decay.", "evaluator")
+    rank_weight: float = setting(0.0, "Weight λ of the pairwise (RankNet) ranking loss next to the MSE.",
+                                 "evaluator")
+    geometry_weight: float = setting(1.0, "Loss weight of the geometry dimension (the others 1).", "evaluator")
     width: int = setting(128, "Fusion transformer width.", "evaluator", "--width", 8, 4096)
     depth: int = setting(2, "Fusion transformer blocks.", "evaluator", "--depth", 1, 64)
     image_encoder: str | None = setting(None, "Image-encoder folder whose ViT is copied, frozen, into the "
