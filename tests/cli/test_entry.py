@@ -26,3 +26,16 @@ def test_a_running_worker_thread_is_waited_for():
                "threading.Thread(target=late).start()\n"
                "sys.argv = ['text3d', '--help']; from text3d.cli import entry; entry()")
     assert proc.returncode == 0 and "worker finished" in proc.stdout
+
+
+def test_commands_are_registered_once_per_process(capsys):
+    """typer appends on every registration; a second main() must not list the commands again."""
+    from text3d.cli import app, main
+
+    main(["--help"])
+    counts = len(app.registered_commands), len(app.registered_groups)
+    main(["--help"])
+    capsys.readouterr()
+    assert (len(app.registered_commands), len(app.registered_groups)) == counts
+    names = [c.name for c in app.registered_commands]
+    assert len(names) == len(set(names)) and "generate" in names

@@ -30,11 +30,20 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progr
     logging.getLogger("text3d").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+_registered: list[bool] = []
+
+
 def _register_commands() -> None:
+    """Add every cli module's commands to ``app``, once per process: typer appends on each
+    ``add_typer``/``command`` call, so a second registration would list every command twice
+    (and make each later ``main()`` call slower, as in-process tests call it thousands of times)."""
+    if _registered:
+        return
     for module in import_submodules(__name__):
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
+    _registered.append(True)
 
 
 def _configure_logging() -> None:
