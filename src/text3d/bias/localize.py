@@ -1,4 +1,4 @@
-"""Word-level bias localization and quantization (seed 003, "Multimodal Semantic Bias Mitigation for
+"""Word-level bias localization and quantization ("Multimodal Semantic Bias Mitigation for
 Diverse Text-To-3D Generation", §1–2).
 
 Placement: :mod:`text3d.bias` sits beside ``studies : runs : train`` (it drives a generator and an

@@ -1,4 +1,4 @@
-"""``text3d bias localize``: word-level bias localization (seed 003 §1–2)."""
+"""``text3d bias localize``: word-level bias localization (Multimodal Semantic Bias Mitigation, §1–2)."""
 
 from __future__ import annotations
 
