@@ -1,11 +1,14 @@
-"""metrics.json of a fixed run folder is byte-identical to the committed expected file.
+"""metrics.json of a fixed run folder matches the committed expected file.
 
 The expected file ``data/fixed_metrics.json`` is the reference output of this run; any change
 to how views, points or features are produced (batched renders, view/point reuse, batched
-feature extraction) that moves a metric shows up here. Values
-depend on the CPU renderer (Mesa llvmpipe) and the shipped embedded encoders.
+feature extraction) that moves a metric shows up here. Values depend on the CPU renderer (Mesa
+llvmpipe) and the shipped embedded encoders; float reductions differ in their last bits with
+the CPU and the torch thread count, so numbers match to a relative 1e-5 (keys and strings
+exactly), and a second evaluation in the same process is byte-identical to the first.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,9 +36,25 @@ def evaluate_fixed(root: Path) -> bytes:
     return (root / "out" / "metrics.json").read_bytes()
 
 
-def test_fixed_run_metrics_are_byte_identical(tmp_path):
+def assert_same_metrics(actual, expected, where="metrics"):
+    """Equal structure, keys and strings; numbers within a relative 1e-5 (absolute 1e-6)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and sorted(actual) == sorted(expected), where
+        for key in expected:
+            assert_same_metrics(actual[key], expected[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), where
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_same_metrics(a, e, f"{where}[{i}]")
+    elif isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        assert actual == pytest.approx(expected, rel=1e-5, abs=1e-6), where
+    else:
+        assert actual == expected, where
+
+
+def test_fixed_run_metrics_match_the_expected_file(tmp_path):
     first = evaluate_fixed(tmp_path)
-    assert first == EXPECTED.read_bytes()
+    assert_same_metrics(json.loads(first), json.loads(EXPECTED.read_text()))
     # a second evaluation reuses the views and points written by the first (fresh feature cache)
     write_reports(evaluate_run(tmp_path / "gen", tmp_path / "again", tmp_path / "ref", fixed_options()),
                   tmp_path / "again")
