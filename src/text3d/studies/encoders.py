@@ -32,9 +32,9 @@ from text3d.data.toyworld.vocabulary import (
     CATEGORIES,
     CATEGORY_NAMES,
     COLOR_NAMES,
+    built_categories,
     category_index,
     color_index,
-    load_programs,
 )
 from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
 from text3d.errors import InputError
@@ -72,7 +72,7 @@ def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder: Embed
                          f"in [{HELDOUT_SEEDS.start:,}, {HELDOUT_SEEDS.stop:,})")
     if n < 90:
         raise InputError(f"--n {n}: need at least 90 instances (two per category)")
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     per_round = len(programs)
     specs = [item_spec(i, seed, programs) for i in range(n)]
     half = n // 2

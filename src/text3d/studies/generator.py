@@ -22,7 +22,7 @@ import numpy as np
 
 from text3d.data.toys4k import prompt_id
 from text3d.data.toyworld.instance import describe_seeds, item_spec, make_instance, split_of
-from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, load_programs
+from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, built_categories
 from text3d.encoders.base import create_extractor
 from text3d.errors import InputError
 from text3d.eval.protocol import EvalOptions, evaluate_run
@@ -40,7 +40,7 @@ def study_seeds(n: int, seed: int = 1_000_000) -> dict[str, Any]:
     development and test ranges, are refused."""
     if split_of(seed) != "heldout":
         raise InputError(f"seed {seed}: use a held-out seed (≥ 1,000,000)")
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     last = item_spec(max(n - 1, 0), seed, programs)[1]
     described = describe_seeds(seed, last)
     if "+" in described["range"]:
@@ -52,7 +52,7 @@ def quality_prompts(n: int, seed: int = 1_000_000) -> list[dict[str, Any]]:
     """Held-out prompts and paraphrases with the category and color they ask for (the
     paraphrases in the development or test word list, after the seeds' range)."""
     study_seeds(n, seed)
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     rows = []
     for i in range(n):
         category, s = item_spec(i, seed, programs)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from text3d.data.toyworld.instance import item_spec, make_instance
-from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, category_index, color_index, load_programs
+from text3d.data.toyworld.vocabulary import built_categories, category_index, color_index
 from text3d.progress import track
 from text3d.render.cameras import Camera
 from text3d.render.points import sample_surface_points
@@ -116,7 +116,7 @@ def _item_texts(instance) -> tuple[str, ...]:
 
 def render_item(index: int, spec: DataSpec) -> RenderedItem:
     """Everything one item contributes (runs in a worker)."""
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     category, seed = item_spec(index, spec.base_seed, programs)
     rng = np.random.default_rng([index, spec.base_seed, 99])
     instance = make_instance(category, seed)

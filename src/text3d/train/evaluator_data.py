@@ -30,7 +30,7 @@ import numpy as np
 
 from text3d.data.toyworld.degrade import ALIGNMENT_LEVELS, ASSET_DEGRADATIONS, Levels, degrade_asset, misaligned
 from text3d.data.toyworld.instance import item_spec, make_instance
-from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
+from text3d.data.toyworld.vocabulary import built_categories
 from text3d.eval.evaluators.base import render_small
 from text3d.progress import track
 from text3d.render.cameras import Camera
@@ -69,7 +69,7 @@ def view_cameras(rng: np.random.Generator, resolution: int = 2 * IMAGE_SIZE) -> 
 
 def make_sample(index: int, spec: SampleSpec) -> dict:
     """One sample: views (V, 64, 64, 3) uint8, text, levels (4,), degradation name and strength."""
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     category, seed = item_spec(index, spec.base_seed, programs)
     rng = np.random.default_rng([index, spec.base_seed, 7])
     instance = make_instance(category, seed)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from text3d.data.toyworld.instance import DEV_SEEDS, item_spec, make_instance
-from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
+from text3d.data.toyworld.vocabulary import built_categories
 from text3d.progress import track
 from text3d.prompts.rules import apply_rules
 from text3d.store.atomic import write_json
@@ -49,7 +49,7 @@ MAX_LENGTH = 96
 def lm_pairs(n: int, base_seed: int = 0) -> list[tuple[str, str]]:
     """(prompt, caption) pairs of toyworld instances ``0 … n−1`` from ``base_seed`` whose caption
     passes the caption rules for its prompt unchanged (see the module doc)."""
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     pairs: list[tuple[str, str]] = []
     for index in range(n):
         category, seed = item_spec(index, base_seed, programs)

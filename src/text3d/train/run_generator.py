@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from text3d.data.toyworld.instance import TEST_SEEDS, item_spec, make_instance
-from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, load_programs
+from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, built_categories
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.generators.backends.embedded import EmbeddedGenerator
 from text3d.generators.base import Condition
@@ -80,7 +80,7 @@ def quick_check(folder: Path, n: int = GENERATOR_CHECK_N, seed: int = TEST_SEEDS
     embedded encoder sees them."""
     generator = EmbeddedGenerator.from_pretrained(str(folder), candidates=1)  # one sample: the model alone
     encoder = EmbeddedImageEncoder.from_pretrained()
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     images, cats, colors = [], [], []
     for i in range(n):
         category, s = item_spec(i, seed, programs)

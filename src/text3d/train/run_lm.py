@@ -24,7 +24,7 @@ import torch
 
 from text3d.data.toyworld.instance import DEV_SEEDS, TEST_SEEDS, item_spec, make_instance
 from text3d.data.toyworld.parse import parse_prompt
-from text3d.data.toyworld.vocabulary import CATEGORY_NAMES, load_programs
+from text3d.data.toyworld.vocabulary import built_categories
 from text3d.errors import BackendError
 from text3d.progress import track
 from text3d.store.atomic import write_json, write_text
@@ -80,7 +80,7 @@ def evaluate_lm(model: str, seeds: range, n: int, progress: bool | None = None) 
     from text3d.prompts.base import GenerationParams
 
     augmenter = PromptAugmenter(f"hf:{model}", GenerationParams(max_retries=0, max_tokens=128), cache=False)
-    programs = tuple(c for c in CATEGORY_NAMES if c in load_programs())
+    programs = built_categories()
     kinds = {"": [], "paraphrase_": []}
     for index in track(range(n), description=f"check {Path(model).name}", enabled=progress):
         category, seed = item_spec(index, seeds.start, programs)

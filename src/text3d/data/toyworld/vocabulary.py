@@ -41,7 +41,7 @@ __all__ = [
     "CATEGORIES", "COLOR_NAMES", "COLOR_PARAPHRASES", "COLOR_TEST_PARAPHRASES", "COLOR_WORDS",
     "MATERIALS", "MATERIAL_PARAPHRASES", "MATERIAL_TEST_PARAPHRASES", "NUMBER_WORDS", "PALETTE",
     "SHAPE_WORDS", "SIZES", "SIZE_PARAPHRASES", "SIZE_TEST_PARAPHRASES", "SIZE_WORDS", "CategoryInfo",
-    "MaterialInfo", "category_index", "color_index", "load_programs",
+    "MaterialInfo", "built_categories", "category_index", "color_index", "load_programs",
 ]
 
 _SNAPSHOTS = {
@@ -72,3 +72,9 @@ def color_index(name: str) -> int:
 def load_programs() -> Mapping[str, CategoryProgram]:
     """Every registered category's program by name (the built-in ones load on first read)."""
     return PROGRAMS
+
+
+def built_categories() -> tuple[str, ...]:
+    """The categories of :data:`CATEGORY_NAMES` that have a program (so toyworld can build them), in order."""
+    programs = load_programs()
+    return tuple(c for c in __getattr__("CATEGORY_NAMES") if c in programs)  # the lazy snapshot, from inside
