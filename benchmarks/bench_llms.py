@@ -81,7 +81,7 @@ def main() -> None:
         return
     rows = [run_child(llm, args.n) for llm in args.rows.split(",") if llm.strip()]
     base = next((r["captions_per_s"] for r in rows if r["llm"] == "none" and "error" not in r), None)
-    print(f"{'llm':24} {'load s':>7} {'median s':>9} {'p95 s':>7} {'captions/s':>11} {'vs none':>9} "
+    print(f"{'llm':24} {'load+1 s':>7} {'median s':>9} {'p95 s':>7} {'captions/s':>11} {'vs none':>9} "
           f"{'pass':>5} {'retries':>7} {'peak MB':>8}")
     for r in rows:
         if "error" in r:
