@@ -33,10 +33,11 @@ from text3d.train.config import (
 )
 from text3d.train.evaluator_config import EvaluatorTrainConfig
 from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
+from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 
 TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-encoder", "point-encoder",
                   "stage1-vae", "generator", "aligner-stage1", "aligner-stage2", "toyworld-lm-*", "summary-*.json",
-                  "evaluator")
+                  "evaluator", "toyworld-mvdiffusion")
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
 train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_is_help=True)
@@ -168,6 +169,23 @@ def evaluator_command(
 
     with _training_folder(out, wait):
         figures = train_evaluator(out, config)
+    typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+@train_app.command("mvdiffusion")
+@with_config_options(MVDiffusionTrainConfig)
+def mvdiffusion_command(
+    config: MVDiffusionTrainConfig,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for toyworld-mvdiffusion/, the loss log and the "
+                             "render cache."),
+    wait: bool = wait_option(),
+) -> None:
+    """Train the embedded multi-view diffusion teacher (4 views of RGB + normal + depth); write weights + card."""
+    # the trainer imports torch at its top: kept out of `text3d --help`
+    from text3d.train.mvdiffusion import train_mvdiffusion
+
+    with _training_folder(out, wait):
+        figures = train_mvdiffusion(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
 
 

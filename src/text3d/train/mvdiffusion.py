@@ -1,0 +1,203 @@
+"""``text3d train mvdiffusion``: the embedded multi-view diffusion teacher, trained on renders only.
+
+Pipeline: toyworld training items (seeds from 0) rendered as 4 views of RGB + normal + depth at
+32² (:mod:`text3d.train.mvdiffusion_data`) and the MiniLM token states of their texts, computed
+once and cached → :class:`~text3d.nn.mvdiffusion.MultiViewDiT` trained by rectified flow
+(:func:`text3d.nn.flow.flow_loss`: x_s = s·x₁ + (1 − s)·ε, target velocity x₁ − ε, logit-normal s),
+with condition dropout for classifier-free guidance and an EMA of the weights → held-out check
+(:mod:`text3d.train.mvdiffusion_eval`: the embedded image encoder's category accuracy and R@1 of
+samples against the true renders of the same prompts) on development and test prompts →
+``toyworld-mvdiffusion/`` (EMA weights in float16, config.json, model card). Seeded and resumable
+(a checkpoint every ``checkpoint_every`` steps; the render and text caches are reused).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from text3d.data.toyworld.instance import DEV_SEEDS, TEST_SEEDS, describe_seeds
+from text3d.data.toyworld.vocabulary import built_categories
+from text3d.encoders.embedded import EmbeddedImageEncoder
+from text3d.encoders.minilm import shared_text_encoder
+from text3d.nn.checkpoint import save_folder
+from text3d.nn.flow import flow_loss
+from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig, camera_features, sample_views
+from text3d.nn.teachers.base import TextEncoder
+from text3d.nn.teachers.embedded import MODEL_NAME, EmbeddedMVTeacher
+from text3d.progress import track
+from text3d.store.atomic import write_atomic, write_json
+from text3d.train.config import reproduce_command, stage_key
+from text3d.train.evaluator import pad_states, text_states
+from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, optimizer_step, set_lr
+from text3d.train.mvdiffusion_card import model_card
+from text3d.train.mvdiffusion_config import MODEL_STAGES, MVDiffusionTrainConfig
+from text3d.train.mvdiffusion_data import ViewSet, ViewSpec, build_views, dequantize
+from text3d.train.mvdiffusion_eval import recognition, rgb_uint8, silhouette_agreement
+
+log = logging.getLogger(__name__)
+
+FOLDER = MODEL_NAME
+
+
+def minilm_text_encoder(device: str = "cpu") -> TextEncoder:
+    """The teacher's text encoder: prompts → (all-MiniLM-L6-v2 token states (B, L, 384), mask (B, L))."""
+    encoder = shared_text_encoder(device)
+
+    def encode(prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        encoding = encoder.encode(list(prompts))
+        return encoding.tokens.float(), encoding.mask.bool()
+
+    return encode
+
+
+def load_embedded_teacher(path: str | Path | None = None, device: str = "cpu") -> EmbeddedMVTeacher:
+    """The embedded teacher (default: the shipped weights) with its MiniLM text encoder."""
+    return EmbeddedMVTeacher.from_pretrained(path, device, minilm_text_encoder(device))
+
+
+def cached_text_states(texts: list[str], path: Path) -> dict[str, torch.Tensor]:
+    """MiniLM token states of ``texts`` (:func:`~text3d.train.evaluator.text_states`), kept in float16 at
+    ``path`` so that a resumed run skips the text encoder."""
+    if path.exists():
+        cached = torch.load(path, weights_only=True)
+        if set(cached) == set(texts):
+            return {k: v.float() for k, v in cached.items()}
+    states = {k: v.half() for k, v in text_states(texts).items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lambda f: torch.save(states, f))
+    return {k: v.float() for k, v in states.items()}  # a fresh run trains on what a resumed one reads
+
+
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """θ_ema ← d·θ_ema + (1 − d)·θ."""
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), model.parameters()):
+            e.lerp_(p, 1.0 - decay)
+
+
+def _train(model: MultiViewDiT, ema: MultiViewDiT, data: ViewSet, states: dict[str, torch.Tensor],
+           config: MVDiffusionTrainConfig, out: Path, log_file, progress: bool | None) -> None:
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    optimizer = adamw_decay_groups(model, config.lr, config.weight_decay)
+    checkpoint = Checkpoint(out / "mvdiffusion.pt", stage_key(config, MODEL_STAGES), config.checkpoint_every,
+                            config.steps, "multi-view teacher")
+    start, saved = checkpoint.restore(model, optimizer, rng)
+    if saved is not None:
+        ema.load_state_dict(saved["ema"])
+        torch.set_rng_state(saved["torch_rng"])
+    losses = LossLog(log_file, "mvdiffusion", config.steps)
+    views = torch.from_numpy(data.views)  # (N, V, 7, S, S) uint8
+    cameras = camera_features(torch.from_numpy(data.c2w))  # (N, V, 16)
+    model.train()
+    for step in track(range(start, config.steps), total=config.steps - start, description="train mvdiffusion",
+                      enabled=progress):
+        set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))
+        index = rng.integers(len(data), size=config.batch)
+        pick = rng.integers(data.texts.shape[1], size=config.batch)  # the prompt or the caption
+        drop = torch.from_numpy(rng.random(config.batch) < config.cond_dropout)
+        text, mask = pad_states([states[data.texts[i, p]] for i, p in zip(index, pick)])
+        context, context_mask = model.text_context(text, mask, drop)
+        cams = cameras[index]
+
+        def velocity(x: torch.Tensor, s: torch.Tensor, c: torch.Tensor, m: torch.Tensor,
+                     cams: torch.Tensor = cams) -> torch.Tensor:
+            return model(x, s, cams, c, m)
+
+        loss = flow_loss(velocity, dequantize_t(views[index]), context, context_mask)
+        optimizer_step(optimizer, loss, model)
+        update_ema(ema, model, min(config.ema, (1 + step) / (10 + step)))
+        if losses.due(step):
+            losses.write(step, loss=round(float(loss.detach()), 5), lr=optimizer.param_groups[0]["lr"])
+        checkpoint.save_after(step + 1, lambda: {"model": model.state_dict(), "ema": ema.state_dict(),
+                                                 "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                                                 "torch_rng": torch.get_rng_state()})
+    checkpoint.remove()
+
+
+def dequantize_t(views: torch.Tensor) -> torch.Tensor:
+    """uint8 views → float32 in [−1, 1] (torch twin of :func:`~text3d.train.mvdiffusion_data.dequantize`)."""
+    return views.float() / 127.5 - 1.0
+
+
+def sample_held_out(model: MultiViewDiT, data: ViewSet, steps: int, guidance: float, seed: int,
+                    batch: int = 30, progress: bool | None = None) -> np.ndarray:
+    """Samples (N, V, 7, S, S) float32 for the held-out items' prompts at their cameras (seeded)."""
+    model.eval()
+    states = text_states(list(data.texts[:, 0]))
+    cameras = camera_features(torch.from_numpy(data.c2w))
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    for start in track(range(0, len(data), batch), total=-(-len(data) // batch), description="sample views",
+                       enabled=progress):
+        stop = start + batch
+        text, mask = pad_states([states[t] for t in data.texts[start:stop, 0]])
+        out.append(sample_views(model, text, mask.bool(), cameras[start:stop], steps, guidance, generator).numpy())
+    return np.concatenate(out)
+
+
+def check(model: MultiViewDiT, encoder: EmbeddedImageEncoder, n: int, base_seed: int,
+          config: MVDiffusionTrainConfig, out: Path, progress: bool | None = None,
+          guidance: float | None = None) -> dict[str, Any]:
+    """Recognition figures of samples for ``n`` held-out prompts from ``base_seed`` (canonical4 views)."""
+    truth = build_views(ViewSpec(n, base_seed, config.image_size, random_cameras=False), out / "cache",
+                        config.workers, progress)
+    w = config.guidance if guidance is None else guidance
+    samples = sample_held_out(model, truth, config.sample_steps, w, config.seed, progress=progress)
+    figures = recognition(encoder, rgb_uint8(samples), rgb_uint8(dequantize(truth.views)), list(truth.categories))
+    last = base_seed + (n - 1) // len(built_categories())
+    return {"seeds": describe_seeds(base_seed, last)["line"], "guidance": w, "sample_steps": config.sample_steps,
+            **figures, "silhouette_agreement": silhouette_agreement(samples),
+            "silhouette_agreement_true_renders": silhouette_agreement(dequantize(truth.views))}
+
+
+def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress: bool | None = None,
+                      image_encoder: str | None = None) -> dict[str, Any]:
+    """Train into ``out/toyworld-mvdiffusion`` and return the measured figures."""
+    # one thread: on the shared 2-core machine two threads oversubscribe (see the other trainers)
+    torch.set_num_threads(1)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    data = build_views(ViewSpec(config.items, 0, config.image_size, True, config.pitch_low, config.pitch_high),
+                       out / "cache", config.workers, progress)
+    states = cached_text_states(sorted(set(data.texts.ravel().tolist())), out / "cache" / f"mvdiffusion-text-"
+                                f"{ViewSpec(config.items, 0, config.image_size).key()}.pt")
+    data_seconds = time.perf_counter() - t0
+    torch.manual_seed(config.seed)
+    model_config = MVDiffusionConfig(image_size=config.image_size, patch_size=config.patch_size, width=config.width,
+                                     depth=config.depth, heads=config.heads)
+    model = MultiViewDiT(model_config)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    t1 = time.perf_counter()
+    with (out / "train_log.jsonl").open("a") as log_file:
+        _train(model, ema, data, states, config, out, log_file, progress)
+    train_seconds = time.perf_counter() - t1
+    encoder = EmbeddedImageEncoder.from_pretrained(image_encoder, "cpu")
+    quality: dict[str, Any] = {}
+    for name, n, base in (("dev", config.dev_prompts, DEV_SEEDS.start), ("test", config.test_prompts,
+                                                                          TEST_SEEDS.start)):
+        if n:
+            quality[name] = check(ema, encoder, n, base, config, out, progress)
+    training = {"config": dataclasses.asdict(config), "items": len(data), "data_seconds": round(data_seconds, 1),
+                "train_seconds": round(train_seconds, 1), "check_seconds": round(time.perf_counter() - t1
+                                                                                 - train_seconds, 1),
+                "hardware": platform.processor() or platform.machine(),
+                "command": reproduce_command("text3d train mvdiffusion", config)}
+    params = sum(p.numel() for p in ema.parameters())
+    save_folder(out / FOLDER, {k: v.half() for k, v in ema.state_dict().items()},
+                {"model": model_config.to_dict(), "training": training, "quality": quality},
+                model_card(training, quality, params))
+    figures = {"seconds": round(time.perf_counter() - t0, 1), "parameters": params, **quality}
+    write_json(out / "summary.json", figures)
+    return figures

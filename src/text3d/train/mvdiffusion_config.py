@@ -1,0 +1,55 @@
+"""Settings of ``text3d train mvdiffusion`` (standard library only, so ``text3d --help`` stays light).
+
+Sized on this 2-core CPU shared with other jobs, one torch thread: the default model (width 192,
+depth 6, 4 views × 64 patch tokens of 4×4 pixels) runs ~1.1 s an optimizer step at batch 16, so
+the 2,400 default steps take ~45 minutes; rendering the 4,500 training items (4 views at 64²
+with normals and depth, area-downsampled to 32²) and their MiniLM states a few more, and the
+held-out check (Euler sampling of 90 + 90 prompts) ~4, within 60 CPU-minutes in all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from text3d.limits import MAX_ITEMS
+from text3d.train.config import MAX_BATCH, MAX_TRAIN_STEPS, MAX_WIDTH, RUNTIME, TrainConfig, setting
+
+
+@dataclass(frozen=True)
+class MVDiffusionTrainConfig(TrainConfig):
+    """Settings of ``text3d train mvdiffusion`` (every one is recorded in the model card)."""
+
+    items: int = setting(4500, "Training items (toyworld training seeds from 0), 4 views each.", "data",
+                         "--items", 2, MAX_ITEMS)
+    image_size: int = setting(32, "Side of each view in pixels (rendered at twice that, area-downsampled).",
+                              "data", "--image-size", 8, 128)
+    pitch_low: float = setting(10.0, "Lowest camera pitch of the training views (degrees).", "data")
+    pitch_high: float = setting(40.0, "Highest camera pitch of the training views (degrees).", "data")
+    steps: int = setting(2400, "Optimizer steps.", "model", "--steps", 1, MAX_TRAIN_STEPS)
+    batch: int = setting(16, "Batch size (objects, 4 views each).", "model", "--batch", 1, MAX_BATCH)
+    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "model", "--lr", 0.0, 1.0)
+    warmup: int = setting(100, "Linear warm-up steps.", "model")
+    weight_decay: float = setting(0.01, "AdamW weight decay (matrices only).", "model")
+    width: int = setting(192, "Transformer width.", "model", "--width", 8, MAX_WIDTH)
+    depth: int = setting(6, "Transformer blocks.", "model", "--depth", 1, 64)
+    heads: int = setting(6, "Attention heads.", "model", "--heads", 1, 64)
+    patch_size: int = setting(4, "Patch side in pixels (one token per patch and view).", "model",
+                              "--patch-size", 1, 64)
+    cond_dropout: float = setting(0.1, "Fraction of prompts dropped in training (classifier-free guidance).", "model")
+    ema: float = setting(0.999, "Decay of the exponential moving average of the weights that is shipped "
+                         "(ramped as min(ema, (1 + n)/(10 + n)) after n steps).", "model")
+    dev_prompts: int = setting(90, "Development prompts (seeds from 1,000,000) sampled for the training report.",
+                               "check", "--dev-prompts", 0, MAX_ITEMS)
+    test_prompts: int = setting(90, "Test prompts (seeds from 1,900,000) sampled for the model card.", "check",
+                                "--test-prompts", 0, MAX_ITEMS)
+    sample_steps: int = setting(20, "Euler steps of the held-out samples.", "check", "--sample-steps", 1, 1000)
+    guidance: float = setting(3.0, "Classifier-free guidance scale of the held-out samples.", "check",
+                              "--guidance", 0.0, 100.0)
+    checkpoint_every: int = setting(200, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
+                                    1, MAX_TRAIN_STEPS)
+
+
+DATA_STAGES = ("shared", "data")
+"""Stages the rendered view cache depends on."""
+MODEL_STAGES = ("shared", "data", "model")
+"""Stages a training checkpoint depends on."""
