@@ -1,4 +1,5 @@
-"""``text3d bias localize``: word-level bias localization (Multimodal Semantic Bias Mitigation, §1–2)."""
+"""``text3d bias localize`` (word-level bias localization) and ``text3d bias augment`` (semantic and
+visual augmentation), after "Multimodal Semantic Bias Mitigation for Diverse Text-To-3D Generation"."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import seed_option, wait_option, wait_seconds
+from text3d.cli._options import finite_range, seed_option, wait_option, wait_seconds
 from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES
 from text3d.store.locks import exclusive, folder_lock
@@ -60,6 +61,86 @@ def localize_command(
     summary = {"prompts": len(table["prompts"]), "q_g": table["q_g"], "out": str(out),
                "w_h": {r["prompt"]: r["w_h"] for r in table["prompts"][:5]}}
     typer.echo(json.dumps(summary, indent=2))
+
+
+AUGMENT_FILES = ("run.yaml", "manifest.jsonl", "manifest.jsonl.lock", "contexts.jsonl", "items", "pairs.jsonl",
+                 "summary.json")
+"""What an augmentation folder holds: a rerun with the same settings resumes it."""
+
+
+@bias_app.command("augment")
+def augment_command(
+    table: Path = typer.Option(..., "--table", help="Folder of a text3d bias localize run (localization.json)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: contexts, assets, pairs.jsonl, summary.json."),
+    llm: str = typer.Option("embedded", "--llm", help="Augmenter that writes the contexts: embedded, "
+                                                      "llamacpp:smollm2:135m, openai:MODEL, hf:REPO, ollama:TAG."),
+    k: int = typer.Option(4, "--k", "-K", min=1, max=64, help="Context prompts kept per prompt (K)."),
+    generator: str = typer.Option("procedural", "--generator", "-g", help="External generator of the contexts' "
+                                                                          "assets (text3d info lists them)."),
+    evaluator: str = typer.Option("embedded-hyperscore", "--evaluator", "-e",
+                                  help="Ranking model: embedded-hyperscore or clip."),
+    review: Path = typer.Option(None, "--review", help="Review file (.json or .csv): written on the first run; "
+                                                       "accept/reject decisions in it are read on the next."),
+    dimension: str = typer.Option(None, "--dimension",
+                                  help="Score compared (default: overall, or the evaluator's only one)."),
+    evaluator_model: str = typer.Option(None, "--evaluator-model", help="Evaluator weights (default: embedded)."),
+    generator_model: str = typer.Option(None, "--generator-model", help="External generator's weights."),
+    retries: int = typer.Option(3, "--retries", min=0, max=16, help="Retries of a context that fails a filter."),
+    margin: float = typer.Option(0.0, "--margin", callback=finite_range(0.0, 100.0),
+                                 help="A new asset wins when its score beats the original's by more than this."),
+    seed: int = seed_option(0, "Seed of the contexts' sampling and of the external generator."),
+    timeout: float = typer.Option(None, "--timeout", callback=finite_range(0.0, 3600.0, low_open=True),
+                                  help="Seconds one context may take with a server LLM, over all its tries."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, mps (default: best available)."),
+    wait: bool = wait_option(),
+) -> None:
+    """Write K context prompts per prompt that keep w_h and w_l, make and rank their assets, store the pairs."""
+    from text3d.bias.augment import read_table, run_augment, table_digest
+    from text3d.bias.context import CONTEXT_PROMPT_VERSION, ContextSettings, ContextWriter, create_backend
+    from text3d.bias.filters import FilterBounds
+    from text3d.bias.visual import Source
+    from text3d.eval.evaluators import create_evaluator
+    from text3d.generators.base import create_generator, generators
+    from text3d.prompts.augment import server_options
+    from text3d.prompts.base import augmenters, parse_llm_spec
+    from text3d.store.outputs import check_not_input
+
+    rows, localized = read_table(table)
+    check_not_input(out, [table])
+    check_job_output(out, AUGMENT_FILES, "an augmentation run")
+    if review is not None:
+        check_not_input(review, [table / "localization.json"], "--review")
+    generators.get(generator)  # one-line errors for unknown names before any model loads
+    augmenters.get(parse_llm_spec(llm).backend)
+    scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
+    chosen = dimension or ("overall" if "overall" in scorer.dimensions else scorer.dimensions[0])
+    scorer.dimension_index(chosen)
+    context_settings = ContextSettings(k=k, max_retries=retries, seed=seed)
+    bounds = FilterBounds()
+    original_source = Source(localized["backend"], localized.get("model"), int(localized.get("seed", 0)),
+                             localized.get("steps"), localized.get("cfg"))
+    external_source = Source(generator, generator_model, seed)
+    config = {"task": "bias-augment", "table_sha256": table_digest(rows), "llm": llm, "k": k, "retries": retries,
+              "temperature": context_settings.temperature, "context_prompt_version": CONTEXT_PROMPT_VERSION,
+              "bounds": vars(bounds).copy(), "generator": generator, "generator_model": generator_model,
+              "original": {**vars(original_source), "candidates": localized.get("candidates")},
+              "evaluator": evaluator, "evaluator_model": evaluator_model, "dimension": chosen, "margin": margin,
+              "seed": seed}
+
+    def make_writer() -> ContextWriter:
+        return ContextWriter(create_backend(llm, **server_options(llm, timeout)), context_settings, bounds)
+
+    def make_original():
+        return create_generator(original_source.backend, model=original_source.model, device=device,
+                                candidates=localized.get("candidates"))
+
+    def make_external():
+        return create_generator(generator, model=generator_model, device=device)
+
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        summary = run_augment(rows, out, config, make_writer, make_original, original_source, make_external,
+                              external_source, scorer, chosen, k, margin, review)
+    typer.echo(json.dumps({**summary, "out": str(out)}, indent=2))
 
 
 def register(app: typer.Typer) -> None:
