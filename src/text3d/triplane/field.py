@@ -10,8 +10,8 @@ units) and a linear RGB albedo in [0, 1] (sigmoid), the color convention of
 
 With ``texture_channels > 0`` the first C − texture_channels channels feed the SDF head and
 the last ones the color head, TriplaneTurbo's geometry and texture triplanes θ_geo / θ_tex.
-``sdf_bias = "sphere"`` adds ‖p‖ − radius to the decoded SDF, so zero planes and a zero
-output layer already describe a sphere (the shape prior of threestudio's implicit SDF).
+``sdf_bias = "sphere"`` adds ‖p‖ − radius to the decoded SDF, so zero planes and the
+small initial output layer describe nearly a sphere (the shape prior of threestudio's implicit SDF).
 """
 
 from __future__ import annotations
@@ -65,8 +65,9 @@ def _mlp(inputs: int, hidden: int, layers: int, outputs: int) -> nn.Sequential:
     for a, b in zip(dims[:-1], dims[1:]):
         modules += [nn.Linear(a, b), nn.SiLU()]
     last = nn.Linear(dims[-1], outputs)
-    nn.init.zeros_(last.weight)  # zero output layer: the field starts as the SDF bias, grey color
-    nn.init.zeros_(last.bias)
+    with torch.no_grad():  # small output layer: the field starts near the SDF bias, near grey
+        last.weight.mul_(0.1)
+        last.bias.zero_()
     return nn.Sequential(*modules, last)
 
 
@@ -113,10 +114,10 @@ class TriplaneField(nn.Module):
         flat = planes.reshape(b * 3, *planes.shape[2:])  # (3B, C, R, R)
         sampled = F.grid_sample(flat, grids.reshape(b * 3, 1, p, 2), mode="bilinear",
                                 padding_mode="border", align_corners=True)  # (3B, C, 1, P)
-        sampled = sampled.reshape(b, 3, -1, p).permute(0, 3, 1, 2)  # (B, P, 3, C)
+        sampled = sampled.reshape(b, 3, planes.shape[2], p).permute(0, 3, 1, 2)  # (B, P, 3, C)
         if self.config.aggregate == "sum":
             return sampled.sum(dim=2)
-        return sampled.reshape(b, p, -1)
+        return sampled.reshape(b, p, 3 * planes.shape[2])
 
     def _bias(self, points: torch.Tensor) -> torch.Tensor:
         if self.config.sdf_bias == "sphere":
