@@ -98,6 +98,7 @@ def augment_command(
     from text3d.bias.augment import read_table, run_augment, table_digest
     from text3d.bias.context import CONTEXT_PROMPT_VERSION, ContextSettings, ContextWriter, create_backend
     from text3d.bias.filters import FilterBounds
+    from text3d.bias.review import read_review
     from text3d.bias.visual import Source
     from text3d.eval.evaluators import create_evaluator
     from text3d.generators.base import create_generator, generators
@@ -110,6 +111,7 @@ def augment_command(
     check_job_output(out, AUGMENT_FILES, "an augmentation run")
     if review is not None:
         check_not_input(review, [table / "localization.json"], "--review")
+        read_review(review)  # a malformed review file is refused before any model loads
     generators.get(generator)  # one-line errors for unknown names before any model loads
     augmenters.get(parse_llm_spec(llm).backend)
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
