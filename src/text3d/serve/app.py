@@ -9,6 +9,7 @@ Endpoints (OpenAPI at ``/docs``)::
     DELETE /v1/jobs/{id}                              cancel (finished items stay)
     GET    /v1/jobs/{id}/items/{k}/asset.glb          likewise turntable.gif, meta.json, views/<protocol>/<file>
     GET    /v1/health
+    GET    /  and  /v1/jobs/{id}/gallery, /report …   the web app (text3d.serve.web)
 
 Refusals are 4xx with ``{"detail": "<one line naming the input and the problem>"}``. With a
 token every ``/v1/jobs`` endpoint needs ``Authorization: Bearer <token>``; cross-origin
@@ -34,6 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from text3d.errors import Text3DError, one_line
 from text3d.serve.jobs import FINISHED, JobConflict, JobNotFound, JobStore, QueueFull
 from text3d.serve.schemas import Health, JobAccepted, JobList, JobRequest, JobState, JobStatus
+from text3d.serve.web import mount_web
 from text3d.version import __version__
 
 MAX_BODY_BYTES = 256 * 1024
@@ -200,4 +202,5 @@ def create_app(store: JobStore, token: str | None = None, cors_origins: tuple[st
         """A rendered view (``000.png`` …) or ``cameras.json`` of a protocol the job rendered."""
         return send(store.item_file(job_id, index, name, protocol=protocol))
 
+    mount_web(app, store, guarded)  # the page at /, its files, /v1/options and each job's gallery and report
     return app

@@ -1,0 +1,190 @@
+"""The web app in a real browser: Debian's Chromium (``/usr/bin/chromium``, installed by
+scripts/setup.sh) driven by Playwright against a real ``text3d serve`` with a token.
+
+Through the page only, the test sets the token, submits a batch, watches the job's progress
+bar advance, waits for the model in the three.js viewer, checks by pixels that the WebGL
+canvas shows it (and that the background and wireframe controls change the picture), downloads
+the GLB and parses it, and reads the gallery with its prompt-kind filter. With
+``TEXT3D_UPDATE_DOCS=1`` it also saves the page as docs/web_app.png (the README's screenshot).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from text3d.assets.io import load_asset
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.is_file():
+    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed; scripts/setup.sh installs it",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="playwright is not installed; scripts/setup.sh installs the `web` extra")
+
+LIMIT_S = 120.0
+"""How long the test waits for the service, the page or the job (a hang, never a timing check)."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the test may run as root in a container
+    "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",  # WebGL on the CPU
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-quic",
+]
+TOKEN = "web-test-token"
+PROMPTS = ["small blue sailboat", "red wooden chair", "green table", "yellow chair with four legs",
+           "blue sailboat beside red chair", "tall white lamp"]
+"""Six items of the fast procedural backend, each with a turntable GIF: the job lasts several of
+the service's 0.5 s event intervals, so the bar shows counts between none and all."""
+BACKGROUND = (0xEE, 0xF1, 0xF5)  # the page's default background, #eef1f5
+DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "web_app.png"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def service(tmp_path):
+    """(base URL, process) of ``text3d serve --token`` on a free port; killed with its workers afterwards."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "text3d", "serve", "--port", str(port), "--data",
+                                str(tmp_path / "data"), "--workers", "1", "--token", TOKEN],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + LIMIT_S
+        while True:
+            assert process.poll() is None, process.stderr.read().decode()
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "text3d serve did not answer"
+                time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+        process.stderr.close()
+
+
+@pytest.fixture
+def page(service):
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.set_default_timeout(LIMIT_S * 1000)
+            page.goto(service + "/")
+            page.wait_for_selector("body[data-ready]")
+            yield page
+            assert not errors, errors  # no uncaught exception in the page's scripts
+        finally:
+            browser.close()
+
+
+def pixels(page, selector: str) -> np.ndarray:
+    """(H, W, 3) uint8 screenshot of one element."""
+    return np.asarray(Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB"))
+
+
+def share_unlike(image: np.ndarray, color: tuple[int, int, int], tolerance: int = 12) -> float:
+    """Fraction of pixels whose largest channel difference to ``color`` exceeds ``tolerance``."""
+    return float((np.abs(image.astype(int) - np.array(color)).max(axis=2) > tolerance).mean())
+
+
+def set_color(page, selector: str, hex_color: str) -> None:
+    page.eval_on_selector(selector, "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", hex_color)
+
+
+def test_the_page_generates_shows_and_downloads_a_model(page, service, tmp_path):
+    # without the token the page says why it cannot list jobs; with it the message goes
+    assert "bearer token" in page.inner_text("#error")
+    page.fill("#token", TOKEN)
+    page.dispatch_event("#token", "change")
+    page.wait_for_selector("#error", state="hidden")
+
+    # record every value the jobs' progress bars take, and the job states, as the page draws them
+    page.evaluate("""() => { window.seen = [];
+        new MutationObserver(() => document.querySelectorAll('#jobs .job').forEach((job) =>
+            window.seen.push([job.dataset.state, Number(job.querySelector('progress').value)])))
+          .observe(document.getElementById('jobs'), {subtree: true, childList: true, attributes: true}); }""")
+    page.fill("#prompt", "\n".join(PROMPTS))
+    page.fill("#backend", "procedural")
+    page.select_option("#resolution", "256")
+    page.check("#gif")
+    page.click("#submit")
+
+    page.wait_for_selector("#viewer[data-loaded]")
+    page.wait_for_selector(".job[data-state=done]")
+    job_id = page.get_attribute(".job[data-state=done]", "data-job")
+    status = httpx.get(f"{service}/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert status["progress"]["done"] == len(PROMPTS), status
+    seen = [entry for entry in page.evaluate("window.seen") if entry[0]]  # a card is added, then drawn
+    values = [value for _, value in seen]
+    assert seen[0][0] in ("queued", "running") and values[0] < 1, seen[:3]
+    assert any(0 < value < 1 for value in values), f"no partial progress among {sorted(set(values))}"
+    assert values == sorted(values) and values[-1] == 1.0  # the bar only moves forward, to full
+    # the caption beside the prompt box is the augmenter's caption of the first item
+    assert page.inner_text("#caption") == status["items"][0]["caption"]
+
+    # the WebGL canvas shows the model: more than 2% of its pixels differ from the background
+    page.wait_for_timeout(300)
+    solid = pixels(page, "#viewer canvas")
+    assert share_unlike(solid[8:16, 8:16], BACKGROUND) == 0  # near a corner: the background itself
+    covered = share_unlike(solid, BACKGROUND)
+    assert covered > 0.02, f"{covered:.1%} of the canvas differs from the background"
+    set_color(page, "#background", "#203040")
+    dark = pixels(page, "#viewer canvas")
+    assert share_unlike(dark[8:16, 8:16], (0x20, 0x30, 0x40)) == 0 and share_unlike(dark, (0x20, 0x30, 0x40)) > 0.02
+    set_color(page, "#background", "#eef1f5")
+    page.check("#wireframe")
+    wire = pixels(page, "#viewer canvas")
+    changed = float((np.abs(wire.astype(int) - solid.astype(int)).max(axis=2) > 12).mean())
+    assert changed > 0.005 and share_unlike(wire, BACKGROUND) > 0.005, (changed, share_unlike(wire, BACKGROUND))
+    page.uncheck("#wireframe")
+
+    # the download link gives the asset's GLB, which parses into a mesh
+    with page.expect_download() as download:
+        page.click("#download")
+    saved = tmp_path / "download.glb"
+    download.value.save_as(saved)
+    loaded = page.get_attribute("#viewer", "data-loaded")
+    served = httpx.get(f"{service}/v1/jobs/{loaded.replace('/', '/items/')}/asset.glb",
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+    assert saved.read_bytes() == served.content
+    assert load_asset(saved).n_faces > 0
+
+    # the gallery lists every asset with a thumbnail and metrics; the kind filter narrows it
+    page.wait_for_function(f"document.querySelectorAll('#gallery .card').length === {len(PROMPTS)}")
+    page.wait_for_function("[...document.querySelectorAll('#gallery .card img')].every((i) => i.naturalWidth > 0)")
+    assert page.locator("#gallery .card tr[data-metric=faces]").count() == len(PROMPTS)
+    kinds = page.eval_on_selector_all("#gallery .card", "cards => cards.map((c) => c.dataset.kind)")
+    assert "grouped" in kinds and "refined" in kinds
+    page.select_option("#kind-filter", "grouped")
+    page.wait_for_function(f"document.querySelectorAll('#gallery .card').length === {kinds.count('grouped')}")
+    assert set(page.eval_on_selector_all("#gallery .card", "cards => cards.map((c) => c.dataset.kind)")) == {"grouped"}
+    page.select_option("#kind-filter", "")
+    assert "not been evaluated" in page.inner_text("#report")
+
+    if os.environ.get("TEXT3D_UPDATE_DOCS") == "1":
+        page.locator("#gallery .card[data-index='0']").click()
+        page.wait_for_function(f"document.getElementById('viewer').dataset.loaded === '{job_id}/0'")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(DOCS_SHOT), full_page=True)
