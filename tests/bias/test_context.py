@@ -158,3 +158,12 @@ def test_bad_review_files_are_one_line_errors(tmp_path):
     (tmp_path / "r.csv").write_text("prompt,text\nx,y\n")
     with pytest.raises(InputError, match="lacks context, review"):
         read_review(tmp_path / "r.csv")
+
+
+def test_bounds_are_measured_on_the_development_range_only():
+    from text3d.bias.bounds import measure_bounds
+
+    with pytest.raises(ValueError, match="leave the development range"):
+        measure_bounds(n=46, first_seed=1_899_999)  # the 46th item is seed 1,900,000
+    with pytest.raises(ValueError, match="leave the development range"):
+        measure_bounds(n=10, first_seed=1_900_000)

@@ -64,7 +64,7 @@ def localize_command(
 
 
 AUGMENT_FILES = ("run.yaml", "manifest.jsonl", "manifest.jsonl.lock", "contexts.jsonl", "items", "pairs.jsonl",
-                 "summary.json")
+                 "summary.json", "review.json", "review.csv")
 """What an augmentation folder holds: a rerun with the same settings resumes it."""
 
 
