@@ -3,7 +3,7 @@ scripts/setup.sh) driven by Playwright against a real ``text3d serve`` with a to
 
 Through the page only, the test sets the token, submits a batch, watches the job's progress
 bar advance, waits for the model in the three.js viewer, checks by pixels that the WebGL
-canvas shows it (and that the background and wireframe controls change the picture), downloads
+canvas shows it (and that background, orbit, reset and wireframe change the picture), downloads
 the GLB and parses it, and reads the gallery with its prompt-kind filter. With
 ``TEXT3D_UPDATE_DOCS=1`` it also saves the page as docs/web_app.png (the README's screenshot).
 """
@@ -109,6 +109,11 @@ def share_unlike(image: np.ndarray, color: tuple[int, int, int], tolerance: int 
     return float((np.abs(image.astype(int) - np.array(color)).max(axis=2) > tolerance).mean())
 
 
+def changed_share(image: np.ndarray, before: np.ndarray, tolerance: int = 12) -> float:
+    """Fraction of pixels that changed by more than ``tolerance`` in some channel."""
+    return float((np.abs(image.astype(int) - before.astype(int)).max(axis=2) > tolerance).mean())
+
+
 def set_color(page, selector: str, hex_color: str) -> None:
     page.eval_on_selector(selector, "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", hex_color)
 
@@ -154,9 +159,18 @@ def test_the_page_generates_shows_and_downloads_a_model(page, service, tmp_path)
     dark = pixels(page, "#viewer canvas")
     assert share_unlike(dark[8:16, 8:16], (0x20, 0x30, 0x40)) == 0 and share_unlike(dark, (0x20, 0x30, 0x40)) > 0.02
     set_color(page, "#background", "#eef1f5")
+    # dragging orbits the camera (the picture changes); "reset view" brings the first picture back
+    box = page.locator("#viewer canvas").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 150, box["y"] + box["height"] / 2 + 40, steps=5)
+    page.mouse.up()
+    assert changed_share(pixels(page, "#viewer canvas"), solid) > 0.005
+    page.click("#reset-view")
+    assert changed_share(pixels(page, "#viewer canvas"), solid) < 0.001
     page.check("#wireframe")
     wire = pixels(page, "#viewer canvas")
-    changed = float((np.abs(wire.astype(int) - solid.astype(int)).max(axis=2) > 12).mean())
+    changed = changed_share(wire, solid)
     assert changed > 0.005 and share_unlike(wire, BACKGROUND) > 0.005, (changed, share_unlike(wire, BACKGROUND))
     page.uncheck("#wireframe")
 

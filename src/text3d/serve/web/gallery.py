@@ -25,15 +25,12 @@ from pydantic import BaseModel, Field
 
 from text3d.assets.probe import probe_face_count
 from text3d.data.toys4k import prompt_id
-from text3d.data.toyworld.instance import KINDS
 from text3d.errors import InputError, one_line
 from text3d.serve.jobs import Job, JobNotFound
 from text3d.store.folders import STATUS_DONE
 
 log = logging.getLogger(__name__)
 
-ROW_KINDS = (*KINDS, "paraphrase")
-"""Kinds a manifest row may name (toyworld's, plus held-out paraphrases)."""
 THUMBNAIL_PROTOCOLS = ("canonical4", "clip8", "turntable", "depth20")
 """The first of these a job rendered gives each item's thumbnail (its view 000.png)."""
 REPORT_FILES = ("report.html", "metrics.json", "per_item.csv")
@@ -133,6 +130,9 @@ def _asset_metrics(folder: Path, seconds: dict[str, float]) -> dict[str, float]:
 
 def gallery(job: Job) -> Gallery:
     """Every item of ``job`` with its kind, caption, thumbnail and metrics."""
+    from text3d.data.toyworld.instance import KINDS  # toyworld builds its categories: only when asked for
+
+    row_kinds = (*KINDS, "paraphrase")  # kinds a study's manifest row may name
     run = job.run
     rows = {row.get("index"): row for row in run.manifest.rows().values()}
     evaluation = _per_item_metrics(run.root)
@@ -143,7 +143,7 @@ def gallery(job: Job) -> Gallery:
         if row.get("prompt") != prompt:
             row = {}
         item_id = prompt_id(index, prompt)
-        kind = row.get("kind") if row.get("kind") in ROW_KINDS else prompt_kind(prompt)
+        kind = row.get("kind") if row.get("kind") in row_kinds else prompt_kind(prompt)
         state = row.get("status") or "pending"
         item = GalleryItem(index=index, prompt=prompt, kind=kind, state=state, caption=row.get("caption"))
         if state == STATUS_DONE:
@@ -155,7 +155,7 @@ def gallery(job: Job) -> Gallery:
     names = {"faces": "Faces", "glb_kib": "GLB KiB", "seconds_total": "Seconds"}
     if evaluation:
         names.update(evaluation_columns())
-    kinds = [k for k in ROW_KINDS if any(i.kind == k for i in items)]
+    kinds = [k for k in row_kinds if any(i.kind == k for i in items)]
     return Gallery(id=job.id, state=job.state, kinds=kinds, evaluated=bool(evaluation), metric_names=names,
                    items=items)
 

@@ -92,22 +92,34 @@ function showLatest(status) {
   }
 }
 
+const following = new Set();
+
 async function follow(id) {
+  if (following.has(id)) return;
+  following.add(id);
+  let status;
   try {
-    for await (const { event, data } of api.events(`v1/jobs/${id}/events`)) {
-      if (event === 'progress') update(data);
-      if (event === 'end') break;
+    try {
+      for await (const { event, data } of api.events(`v1/jobs/${id}/events`)) {
+        if (event === 'progress') update(data);
+        if (event === 'end') break;
+      }
+    } catch (error) {
+      if (error.status === 401) throw error;  // polling would be refused too
     }
-  } catch (error) {
-    if (error.status === 401) showError(error.message);
-  }
-  let status = await api.getJSON(`v1/jobs/${id}`);
-  while (!FINISHED.includes(status.state)) {  // the stream broke early: poll instead
-    update(status);
-    await api.sleep(POLL_MS);
     status = await api.getJSON(`v1/jobs/${id}`);
+    while (!FINISHED.includes(status.state)) {  // the stream broke early: poll instead
+      update(status);
+      await api.sleep(POLL_MS);
+      status = await api.getJSON(`v1/jobs/${id}`);
+    }
+    update(status);
+  } catch (error) {
+    showError(error.message);
+    return;
+  } finally {
+    following.delete(id);
   }
-  update(status);
   await gallery.refreshJobs(id === latestJob ? id : null);
 }
 
@@ -214,6 +226,10 @@ async function main() {
   $('token').addEventListener('change', () => {
     api.setToken($('token').value.trim());
     loadJobs().then(() => showError('')).catch((error) => showError(error.message));
+  });
+  $('token-form').addEventListener('submit', (event) => {  // Enter in the token field
+    event.preventDefault();
+    $('token').dispatchEvent(new Event('change'));
   });
   $('job-form').addEventListener('submit', submit);
   await startViewer();
