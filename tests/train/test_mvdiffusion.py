@@ -14,7 +14,7 @@ import text3d.train.mvdiffusion as mvdiffusion_training
 from text3d.cli import main
 from text3d.nn.teachers.base import Teacher
 from text3d.train.loop import optimizer_step
-from text3d.train.mvdiffusion import load_embedded_teacher, train_mvdiffusion
+from text3d.train.mvdiffusion import evaluate_folder, load_embedded_teacher, train_mvdiffusion
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 from text3d.train.mvdiffusion_data import ViewSpec, build_views, dequantize, encode_views, item_cameras, make_item
 from text3d.train.mvdiffusion_eval import recognition, rgb_uint8, silhouette_agreement
@@ -92,6 +92,8 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_and_loads_as_a_tea
     folder = tmp_path / "resumed" / "toyworld-mvdiffusion"
     card = (folder / "README.md").read_text()
     assert "text3d train mvdiffusion" in card and "R@1" in card and f"{test['r_at_1']:.3f}" in card
+    dev = evaluate_folder(folder, tmp_path / "cache", "dev", n=3, guidance=2.0, sample_steps=1)
+    assert dev["n"] == 3 and dev["guidance"] == 2.0 and "development range" in dev["seeds"]
     teacher = load_embedded_teacher(folder)
     assert isinstance(teacher, Teacher)
     x = torch.zeros(1, 4, 7, 8, 8)

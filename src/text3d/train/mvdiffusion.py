@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import os
 import platform
 import time
 from collections.abc import Sequence
@@ -76,6 +77,12 @@ def cached_text_states(texts: list[str], path: Path) -> dict[str, torch.Tensor]:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda f: torch.save(states, f))
     return {k: v.float() for k, v in states.items()}  # a fresh run trains on what a resumed one reads
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (user + system), in seconds."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
@@ -147,10 +154,10 @@ def sample_held_out(model: MultiViewDiT, data: ViewSet, steps: int, guidance: fl
 
 
 def check(model: MultiViewDiT, encoder: EmbeddedImageEncoder, n: int, base_seed: int,
-          config: MVDiffusionTrainConfig, out: Path, progress: bool | None = None,
+          config: MVDiffusionTrainConfig, cache: Path, progress: bool | None = None,
           guidance: float | None = None) -> dict[str, Any]:
     """Recognition figures of samples for ``n`` held-out prompts from ``base_seed`` (canonical4 views)."""
-    truth = build_views(ViewSpec(n, base_seed, config.image_size, random_cameras=False), out / "cache",
+    truth = build_views(ViewSpec(n, base_seed, config.image_size, random_cameras=False), cache,
                         config.workers, progress)
     w = config.guidance if guidance is None else guidance
     samples = sample_held_out(model, truth, config.sample_steps, w, config.seed, progress=progress)
@@ -168,7 +175,7 @@ def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress:
     torch.set_num_threads(1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     data = build_views(ViewSpec(config.items, 0, config.image_size, True, config.pitch_low, config.pitch_high),
                        out / "cache", config.workers, progress)
     states = cached_text_states(sorted(set(data.texts.ravel().tolist())), out / "cache" / f"mvdiffusion-text-"
@@ -188,10 +195,11 @@ def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress:
     for name, n, base in (("dev", config.dev_prompts, DEV_SEEDS.start), ("test", config.test_prompts,
                                                                           TEST_SEEDS.start)):
         if n:
-            quality[name] = check(ema, encoder, n, base, config, out, progress)
+            quality[name] = check(ema, encoder, n, base, config, out / "cache", progress)
     training = {"config": dataclasses.asdict(config), "items": len(data), "data_seconds": round(data_seconds, 1),
                 "train_seconds": round(train_seconds, 1), "check_seconds": round(time.perf_counter() - t1
                                                                                  - train_seconds, 1),
+                "cpu_minutes": round((cpu_seconds() - c0) / 60, 1),
                 "hardware": platform.processor() or platform.machine(),
                 "command": reproduce_command("text3d train mvdiffusion", config)}
     params = sum(p.numel() for p in ema.parameters())
@@ -201,3 +209,19 @@ def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress:
     figures = {"seconds": round(time.perf_counter() - t0, 1), "parameters": params, **quality}
     write_json(out / "summary.json", figures)
     return figures
+
+
+def evaluate_folder(folder: str | Path, cache: str | Path, split: str = "dev", n: int = 90, guidance: float = 3.0,
+                    sample_steps: int = 20, seed: int = 0, image_encoder: str | None = None) -> dict[str, Any]:
+    """:func:`check` of a trained model folder on ``n`` prompts of ``split`` ("dev" to choose settings
+    such as the guidance scale, "test" to report), with renders cached under ``cache``."""
+    from text3d.nn.checkpoint import load_folder
+
+    state, saved = load_folder(Path(folder))
+    model = MultiViewDiT(MVDiffusionConfig(**saved["model"]))
+    model.load_state_dict(state)
+    config = dataclasses.replace(MVDiffusionTrainConfig(), image_size=model.config.image_size, seed=seed,
+                                 sample_steps=sample_steps, workers=1)
+    base = {"dev": DEV_SEEDS.start, "test": TEST_SEEDS.start}[split]
+    encoder = EmbeddedImageEncoder.from_pretrained(image_encoder, "cpu")
+    return check(model, encoder, n, base, config, Path(cache), guidance=guidance)

@@ -52,7 +52,8 @@ t + prompts + cameras → the guided denoised views x̂₀ (x_t = (1 − t)·x�
   {c['warmup']}), {c['cond_dropout']:.0%} of prompts dropped for classifier-free guidance, EMA {c['ema']}.
 * Wall time on {training['hardware']} (2 cores shared with other jobs, one torch thread): data
   {training['data_seconds'] / 60:.1f} min, training {training['train_seconds'] / 60:.1f} min, held-out check
-  {training['check_seconds'] / 60:.1f} min.
+  {training['check_seconds'] / 60:.1f} min; {training.get('cpu_minutes', 'not recorded')} CPU-minutes in all
+  (rendering workers included).
 * Reproduce: `{training['command']}`
 
 ## Measured by itself (held-out prompts, canonical views)
