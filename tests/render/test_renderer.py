@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from text3d.assets.asset import Asset
 from text3d.render.cameras import Camera, protocol_cameras
 from text3d.render.renderer import render
 
@@ -95,3 +96,23 @@ def test_views_drawn_in_groups_match_views_drawn_alone(marked_asset, monkeypatch
         for name in ("depth", "normals"):
             if getattr(alone, name) is not None:
                 assert np.array_equal(getattr(grouped, name)[i], getattr(alone, name)[0])
+
+
+def test_specialised_programs_match_the_general_paths(sphere_asset):
+    """Each asset gets a program without the parts it does not use; the parts kept compute the
+    same pixels: zero vertex normals (the general path's fallback to face normals) render like
+    no normals, and a white texture like no texture."""
+    import trimesh
+
+    cams = protocol_cameras("canonical4", 64)
+    flat = render(sphere_asset, cams)
+    zero_normals = sphere_asset.copy()
+    zero_normals.vertex_normals = np.zeros_like(sphere_asset.vertices)
+    assert np.array_equal(render(zero_normals, cams).rgb, flat.rgb)
+    box = trimesh.creation.box((0.5, 0.4, 0.3))
+    colors = np.tile([[0.8, 0.3, 0.2, 1.0]], (len(box.vertices), 1))
+    plain = Asset(vertices=box.vertices, faces=box.faces, vertex_colors=colors)
+    white = Asset(vertices=box.vertices, faces=box.faces, vertex_colors=colors, uv=np.zeros((len(box.vertices), 2)),
+                  texture=np.full((8, 8, 3), 255, np.uint8))
+    assert white.is_textured
+    assert np.array_equal(render(white, cams).rgb, render(plain, cams).rgb)

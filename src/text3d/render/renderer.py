@@ -25,48 +25,67 @@ log = logging.getLogger(__name__)
 
 BACKGROUNDS = {"black": (0.0, 0.0, 0.0, 1.0), "white": (1.0, 1.0, 1.0, 1.0), "transparent": (0.0, 0.0, 0.0, 0.0)}
 
+# One source for every program; each program keeps only what an asset and a call need
+# (TEXTURED, VERTEX_NORMALS, AUX), so llvmpipe neither samples an unbound texture nor
+# interpolates unused varyings. The arithmetic on what remains is the same expressions,
+# so the pixels are the same as the full program's (tests/render/test_renderer.py checks).
 _VERTEX_SHADER = """
-#version 330
 uniform mat4 u_mvp;
-uniform mat4 u_view;
 in vec3 in_pos;
-in vec3 in_normal;
 in vec4 in_color;
-in vec2 in_uv;
 in float in_rough;
 out vec3 v_world;
-out vec3 v_normal;
 out vec4 v_color;
-out vec2 v_uv;
 out float v_rough;
+#ifdef VERTEX_NORMALS
+in vec3 in_normal;
+out vec3 v_normal;
+#endif
+#ifdef TEXTURED
+in vec2 in_uv;
+out vec2 v_uv;
+#endif
+#ifdef AUX
+uniform mat4 u_view;
 out float v_depth;
+#endif
 void main() {
     vec4 p = vec4(in_pos, 1.0);
     gl_Position = u_mvp * p;
     v_world = in_pos;
-    v_normal = in_normal;
     v_color = in_color;
-    v_uv = in_uv;
     v_rough = in_rough;
+#ifdef VERTEX_NORMALS
+    v_normal = in_normal;
+#endif
+#ifdef TEXTURED
+    v_uv = in_uv;
+#endif
+#ifdef AUX
     v_depth = -(u_view * p).z;
+#endif
 }
 """
 
 _FRAGMENT_SHADER = """
-#version 330
 uniform vec3 u_eye;
 uniform vec3 u_key;
 uniform vec3 u_fill;
-uniform bool u_textured;
-uniform sampler2D u_texture;
 in vec3 v_world;
-in vec3 v_normal;
 in vec4 v_color;
-in vec2 v_uv;
 in float v_rough;
-in float v_depth;
 layout(location = 0) out vec4 out_color;
+#ifdef VERTEX_NORMALS
+in vec3 v_normal;
+#endif
+#ifdef TEXTURED
+uniform sampler2D u_texture;
+in vec2 v_uv;
+#endif
+#ifdef AUX
+in float v_depth;
 layout(location = 1) out vec4 out_aux;
+#endif
 
 vec3 to_linear(vec3 c) {
     return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(vec3(0.04045), c));
@@ -76,18 +95,22 @@ vec3 to_srgb(vec3 c) {
     return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(vec3(0.0031308), c));
 }
 void main() {
+#ifdef VERTEX_NORMALS
     vec3 n = v_normal;
-    if (dot(n, n) < 0.25) {
+    if (dot(n, n) < 0.25) {  // interpolated across a crease: fall back to the face normal
         n = cross(dFdx(v_world), dFdy(v_world));
     }
+#else
+    vec3 n = cross(dFdx(v_world), dFdy(v_world));
+#endif
     n = normalize(n);
     vec3 view = normalize(u_eye - v_world);
     if (dot(n, view) < 0.0) n = -n;
     vec4 base = v_color;
-    if (u_textured) {
-        vec4 t = texture(u_texture, v_uv);
-        base *= vec4(to_linear(t.rgb), t.a);
-    }
+#ifdef TEXTURED
+    vec4 t = texture(u_texture, v_uv);
+    base *= vec4(to_linear(t.rgb), t.a);
+#endif
     float r = clamp(v_rough, 0.05, 1.0);
     float ambient = mix(0.20, 0.34, 0.5 + 0.5 * n.z);
     float key = max(dot(n, u_key), 0.0);
@@ -97,11 +120,15 @@ void main() {
     float spec = pow(max(dot(n, h), 0.0), shininess) * (1.0 - r) * (1.0 - r) * 0.5;
     vec3 color = base.rgb * (ambient + 0.72 * key + 0.22 * fill) + vec3(spec);
     out_color = vec4(to_srgb(color), 1.0);
+#ifdef AUX
     out_aux = vec4(n, v_depth);
+#endif
 }
 """
 
-_FLOATS_PER_VERTEX = 13  # position 3, normal 3, color 4, uv 2, roughness 1
+# (attribute, moderngl format, first column) in the interleaved float32 vertex buffer
+_ATTRIBUTES = (("in_pos", "3f", 0), ("in_normal", "3f", 3), ("in_color", "4f", 6), ("in_uv", "2f", 10),
+               ("in_rough", "1f", 12))
 GROUP_VIEWS = 8
 GROUP_PIXELS = 8 * 512 * 512
 """Views queued before reading back: at most 8, and at most as many pixels as 8 views at 512²
@@ -156,7 +183,7 @@ class Renderer:
                 "install Mesa's EGL (libegl1 libegl-mesa0 libgl1-mesa-dri) with scripts/setup.sh"
             ) from None
         self.samples = min(samples, int(self.ctx.max_samples))
-        self.program = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+        self._programs: dict[tuple[bool, bool, bool], object] = {}
         self._targets_by_kind: dict[tuple[int, bool, bool], list[tuple]] = {}
         log.debug("renderer: %s, %d samples", self.backend_name, self.samples)
 
@@ -195,11 +222,22 @@ class Renderer:
             pool.append((draw, read))
         return pool[:count]
 
-    def _upload(self, asset: Asset):
-        vertices = asset.vertices
-        n = len(vertices)
-        data = np.zeros((n, _FLOATS_PER_VERTEX), np.float32)
-        data[:, 0:3] = vertices
+    def program(self, textured: bool, normals: bool, aux: bool):
+        """The shading program for textured / vertex-normal assets, with or without the
+        normals/depth output, compiled on first use and kept."""
+        key = (textured, normals, aux)
+        if key not in self._programs:
+            names = ("TEXTURED", "VERTEX_NORMALS", "AUX")
+            header = "#version 330\n" + "".join(f"#define {n}\n" for n, on in zip(names, key) if on)
+            self._programs[key] = self.ctx.program(vertex_shader=header + _VERTEX_SHADER,
+                                                   fragment_shader=header + _FRAGMENT_SHADER)
+        return self._programs[key]
+
+    def _upload(self, asset: Asset) -> tuple[object, list, object]:
+        """(vertex buffer, [buffers and texture to release], texture or None); the buffer holds
+        13 float32 per vertex: position 3, normal 3, linear RGBA 4, uv 2, roughness 1."""
+        data = np.zeros((asset.n_vertices, 13), np.float32)
+        data[:, 0:3] = asset.vertices
         if asset.vertex_normals is not None:
             data[:, 3:6] = asset.vertex_normals
         data[:, 6:10] = asset.colors_or_default() if not asset.is_textured or asset.vertex_colors is not None else 1.0
@@ -208,9 +246,6 @@ class Renderer:
         data[:, 12] = asset.vertex_roughness if asset.vertex_roughness is not None else asset.roughness
         vbo = self.ctx.buffer(data.tobytes())
         ibo = self.ctx.buffer(asset.faces.astype(np.int32).tobytes())
-        vao = self.ctx.vertex_array(
-            self.program, [(vbo, "3f 3f 4f 2f 1f", "in_pos", "in_normal", "in_color", "in_uv", "in_rough")],
-            index_buffer=ibo, index_element_size=4)
         texture = None
         if asset.is_textured:
             image = np.ascontiguousarray(np.flipud(asset.texture))
@@ -218,42 +253,60 @@ class Renderer:
                 image = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], axis=2)
             texture = self.ctx.texture((image.shape[1], image.shape[0]), 4, image.tobytes())
             texture.build_mipmaps()
-        return vao, [vbo, ibo] + ([texture] if texture else []), texture
+        return (vbo, ibo), [vbo, ibo] + ([texture] if texture else []), texture
+
+    def _vertex_array(self, program, buffers: tuple):
+        """``program``'s view of the uploaded buffers: attributes it does not read are skipped."""
+        vbo, ibo = buffers
+        layout, names = [], []
+        for name, fmt, _ in _ATTRIBUTES:
+            if name in program:
+                layout.append(fmt)
+                names.append(name)
+            else:
+                layout.append(f"{4 * int(fmt[0])}x")
+        return self.ctx.vertex_array(program, [(vbo, " ".join(layout), *names)], index_buffer=ibo,
+                                     index_element_size=4)
 
     # ------------------------------------------------------------------ drawing
-    def _draw(self, vao, camera: Camera, fbo, clear: tuple[float, ...], texture) -> None:
-        import moderngl
+    @staticmethod
+    def _uniforms(camera: Camera) -> dict[str, object]:
+        """Per-view uniform values: matrices as column-major float32 bytes, vectors as tuples."""
+        view = camera.view_matrix()
+        key, fill = _camera_lights(camera)
+        return {"u_mvp": (camera.projection_matrix() @ view).T.astype(np.float32).tobytes(),
+                "u_view": view.T.astype(np.float32).tobytes(), "u_eye": tuple(camera.position().tolist()),
+                "u_key": tuple(key.tolist()), "u_fill": tuple(fill.tolist())}
 
+    def _draw(self, vao, program, uniforms: dict, fbo, clear: tuple[float, ...], texture) -> None:
         fbo.use()
         fbo.clear(*clear, depth=1.0)
-        self.ctx.enable(moderngl.DEPTH_TEST)
-        self.ctx.disable(moderngl.CULL_FACE)
-        mvp = camera.projection_matrix() @ camera.view_matrix()
-        key, fill = _camera_lights(camera)
-        self.program["u_mvp"].write(mvp.T.astype(np.float32).tobytes())
-        self.program["u_view"].write(camera.view_matrix().T.astype(np.float32).tobytes())
-        self.program["u_eye"].value = tuple(camera.position().tolist())
-        self.program["u_key"].value = tuple(key.tolist())
-        self.program["u_fill"].value = tuple(fill.tolist())
-        self.program["u_textured"].value = texture is not None
+        for name, value in uniforms.items():
+            if name in program:
+                if isinstance(value, bytes):
+                    program[name].write(value)
+                else:
+                    program[name].value = value
         if texture is not None:
             texture.use(0)
-            self.program["u_texture"].value = 0
+            program["u_texture"].value = 0
         vao.render()
 
     def render(self, asset: Asset, cameras: list[Camera], background: str = "white",
                depth: bool = False, normals: bool = False, antialias: bool = False) -> RenderResult:
         """Render ``asset`` from every camera. All cameras must share one resolution.
 
-        The mesh is uploaded once. Views are drawn in groups, each view into its own kept
-        target, and read back (straight into one (N, H, W, 4) array) only after the whole group
-        is queued: Mesa's llvmpipe bins the next view on the calling thread while its worker
-        threads rasterize the previous ones (~1.4× faster than reading each view back at once,
-        pixel-identical). Without multisampling the
-        colour and the normals/depth come from one pass with two attachments (the colour
-        attachment is the same as a colour-only pass's); with it, a second pass without
-        multisampling writes the exact normals/depth.
+        The mesh is uploaded once, drawn with the program specialised to it (:meth:`program`).
+        Views are drawn in groups, each view into its own kept target, and read back only after
+        the whole group is queued: Mesa's llvmpipe bins the next view on the calling thread
+        while its worker threads rasterize the previous ones (~1.4× faster than reading each
+        view back at once, pixel-identical). Without multisampling the colour and the
+        normals/depth come from one pass with two attachments (the colour attachment is the
+        same as a colour-only pass's); with it, a second pass without multisampling writes the
+        exact normals/depth.
         """
+        import moderngl
+
         if background not in BACKGROUNDS:
             raise InputError(f"background {background!r}: use one of {', '.join(BACKGROUNDS)}")
         if not cameras:
@@ -263,13 +316,25 @@ class Renderer:
             raise InputError("render: all cameras of one call must share one resolution")
         clear = BACKGROUNDS[background]
         color_clear = (*clear[:3], 0.0)
+        transparent = clear[3] == 0.0
         want_aux = depth or normals
         one_pass = want_aux and not (antialias and self.samples > 1)
         count = len(cameras)
-        rgba = np.empty((count, size, size, 4), np.uint8)  # rows bottom-up, as OpenGL reads them
+        # rows bottom-up, as OpenGL reads them; opaque backgrounds read RGB straight from the
+        # driver (a swizzle there is ~10× cheaper than dropping alpha in numpy) and RGBA for α
+        rgba = np.empty((count, size, size, 4), np.uint8)
+        rgb = None if transparent else np.empty((count, size, size, 3), np.uint8)
         aux = np.empty((count, size, size, 4), np.float32) if want_aux else None  # (normal xyz, depth)
         group = max(1, min(GROUP_VIEWS, GROUP_PIXELS // (size * size)))
-        vao, buffers, texture = self._upload(asset)
+        textured, has_normals = asset.is_textured, asset.vertex_normals is not None
+        color_program = self.program(textured, has_normals, one_pass)
+        aux_program = self.program(textured, has_normals, True) if want_aux else None
+        buffers, owned, texture = self._upload(asset)
+        arrays = {color_program: self._vertex_array(color_program, buffers)}
+        if aux_program is not None and aux_program not in arrays:
+            arrays[aux_program] = self._vertex_array(aux_program, buffers)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        self.ctx.disable(moderngl.CULL_FACE)
         try:
             for start in range(0, count, group):
                 views = list(enumerate(cameras[start:start + group], start))
@@ -277,31 +342,36 @@ class Renderer:
                 aux_targets = self._targets(size, len(views), aux=True) if want_aux else []
                 # 1. queue every view's draws, each into its own target
                 for j, (_, camera) in enumerate(views):
+                    uniforms = self._uniforms(camera)
                     if one_pass:
-                        self._draw(vao, camera, aux_targets[j][0], color_clear, texture)
+                        self._draw(arrays[color_program], color_program, uniforms, aux_targets[j][0], color_clear,
+                                   texture)
                         continue
                     draw, read = color_targets[j]
-                    self._draw(vao, camera, draw, color_clear, texture)
+                    self._draw(arrays[color_program], color_program, uniforms, draw, color_clear, texture)
                     if read is not draw:
                         self.ctx.copy_framebuffer(read, draw)
                     if want_aux:
-                        self._draw(vao, camera, aux_targets[j][0], (0.0, 0.0, 0.0, 0.0), texture)
+                        self._draw(arrays[aux_program], aux_program, uniforms, aux_targets[j][0],
+                                   (0.0, 0.0, 0.0, 0.0), texture)
                 # 2. read them back
                 for j, (i, _) in enumerate(views):
-                    if one_pass:
-                        aux_targets[j][0].read_into(rgba[i], components=4, dtype="f1", attachment=0)
-                    else:
-                        color_targets[j][1].read_into(rgba[i], components=4, dtype="f1")
+                    source = aux_targets[j][0] if one_pass else color_targets[j][1]
+                    source.read_into(rgba[i], components=4, dtype="f1", attachment=0)
+                    if rgb is not None:
+                        source.read_into(rgb[i], components=3, dtype="f1", attachment=0, alignment=1)
                     if want_aux:
                         aux_targets[j][0].read_into(aux[i], components=4, dtype="f4", attachment=1)
         finally:
-            vao.release()
-            for buffer in buffers:
+            for vao in arrays.values():
+                vao.release()
+            for buffer in owned:
                 buffer.release()
         rgba = rgba[:, ::-1]
-        rgb = self._finish(rgba, transparent=clear[3] == 0.0)
+        mask = rgba[..., 3] >= 128
+        rgb = self._finish(rgba, transparent=True) if rgb is None else np.ascontiguousarray(rgb[:, ::-1])
         if aux is None:
-            return RenderResult(rgb=rgb, mask=rgba[..., 3] >= 128, cameras=list(cameras))
+            return RenderResult(rgb=rgb, mask=mask, cameras=list(cameras))
         aux = aux[:, ::-1]
         mask = aux[..., 3] > 0
         return RenderResult(
