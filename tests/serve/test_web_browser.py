@@ -4,7 +4,8 @@ scripts/setup.sh) driven by Playwright against a real ``text3d serve`` with a to
 Through the page only, the test sets the token, submits a batch, watches the job's progress
 bar advance, waits for the model in the three.js viewer, checks by pixels that the WebGL
 canvas shows it (and that background, orbit, reset and wireframe change the picture), downloads
-the GLB and parses it, and reads the gallery with its prompt-kind filter. With
+the GLB and parses it, reads the gallery with its prompt-kind filter, and, once the run is
+evaluated, its report and per-asset scores. With
 ``TEXT3D_UPDATE_DOCS=1`` it also saves the page as docs/web_app.png (the README's screenshot).
 """
 
@@ -197,8 +198,25 @@ def test_the_page_generates_shows_and_downloads_a_model(page, service, tmp_path)
     page.select_option("#kind-filter", "")
     assert "not been evaluated" in page.inner_text("#report")
 
-    if os.environ.get("TEXT3D_UPDATE_DOCS") == "1":
-        page.locator("#gallery .card[data-index='0']").click()
-        page.wait_for_function(f"document.getElementById('viewer').dataset.loaded === '{job_id}/0'")
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(DOCS_SHOT), full_page=True)
+    # once `text3d eval` has written its report into the run, the page shows it and the scores per asset
+    from text3d.eval.protocol import EvalOptions, evaluate_run
+    from text3d.eval.report import write_reports
+
+    run = tmp_path / "data" / "jobs" / job_id / "run"
+    write_reports(evaluate_run(run, run, options=EvalOptions(clip_views="canonical4")), run)
+    page.click("#gallery-refresh")
+    heading = page.frame_locator("#report iframe[sandbox='']").locator("h1")
+    heading.wait_for()
+    assert heading.inner_text().startswith("Evaluation")
+    page.wait_for_function(f"document.querySelectorAll('#gallery .card tr[data-metric=clip_user]').length === "
+                           f"{len(PROMPTS)}")
+    if os.environ.get("TEXT3D_UPDATE_DOCS") == "1":  # the README's screenshot: model, caption, gallery, report
+        page.wait_for_function("[...document.querySelectorAll('#gallery .card img')].every((i) => i.naturalWidth)")
+        page.locator("#report iframe").scroll_into_view_if_needed()  # the report's frame paints once it is seen
+        page.wait_for_timeout(300)
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
+        shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(DOCS_SHOT, optimize=True)  # 256 colors: 1/3 the size
+    page.locator("#gallery .card[data-index='4']").click()  # a gallery card opens its asset in the viewer
+    page.wait_for_function(f"document.getElementById('viewer').dataset.loaded === '{job_id}/4'")
+    assert page.inner_text("#caption") == status["items"][4]["caption"]
+    assert changed_share(pixels(page, "#viewer canvas"), solid) > 0.02  # another model

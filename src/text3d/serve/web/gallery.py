@@ -56,7 +56,7 @@ class Gallery(BaseModel):
     id: str
     state: str
     kinds: list[str]
-    evaluated: bool
+    evaluated: bool = Field(description="The run holds an evaluation report (report.html).")
     metric_names: dict[str, str] = Field(description="Metric key → its column header.")
     items: list[GalleryItem]
 
@@ -156,7 +156,8 @@ def gallery(job: Job) -> Gallery:
     if evaluation:
         names.update(evaluation_columns())
     kinds = [k for k in row_kinds if any(i.kind == k for i in items)]
-    return Gallery(id=job.id, state=job.state, kinds=kinds, evaluated=bool(evaluation), metric_names=names,
+    return Gallery(id=job.id, state=job.state, kinds=kinds, evaluated=(run.root / "report.html").is_file(),
+                   metric_names=names,
                    items=items)
 
 

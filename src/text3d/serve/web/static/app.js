@@ -69,7 +69,7 @@ function update(status) {
       const view = document.createElement('button');
       view.type = 'button';
       view.textContent = 'view';
-      view.addEventListener('click', () => open(status.id, item.index, item.prompt));
+      view.addEventListener('click', () => open(status.id, item.index, item.prompt, item.caption));
       actions.append(view);
     }
     row.append(actions);
@@ -82,13 +82,10 @@ function update(status) {
 // The caption beside the prompt box, and the first finished asset in the viewer.
 function showLatest(status) {
   const first = status.items.find((item) => item.caption) || status.items[0];
-  if (first?.caption) {
-    $('caption').textContent = first.caption;
-    $('caption').classList.remove('muted');
-  }
+  if (first?.caption) showCaption(first.caption);
   const ready = status.items.find((item) => item.state === 'done');
   if (ready && $('viewer').dataset.job !== status.id && !$('viewer').dataset.opening) {
-    open(status.id, ready.index, ready.prompt);
+    open(status.id, ready.index, ready.prompt, ready.caption);
   }
 }
 
@@ -123,8 +120,14 @@ async function follow(id) {
   await gallery.refreshJobs(id === latestJob ? id : null);
 }
 
-// Fetch item `index` of job `id` with the token, show it, and offer the same bytes for download.
-async function open(id, index, prompt) {
+function showCaption(caption) {
+  $('caption').textContent = caption;
+  $('caption').classList.remove('muted');
+}
+
+// Fetch item `index` of job `id` with the token, show it (its caption beside the prompt box), and
+// offer the same bytes for download.
+async function open(id, index, prompt, caption) {
   if (!viewer) return;
   const box = $('viewer');
   box.dataset.opening = `${id}/${index}`;
@@ -137,6 +140,7 @@ async function open(id, index, prompt) {
     link.download = `${slug(prompt)}.glb`;
     link.hidden = false;
     $('viewer-title').textContent = prompt;
+    if (caption) showCaption(caption);
     box.dataset.job = id;
     box.dataset.loaded = `${id}/${index}`;
     $('viewer-error').hidden = true;
@@ -220,7 +224,7 @@ async function startViewer() {
 async function main() {
   gallery = new Gallery({
     select: $('gallery-job'), filter: $('kind-filter'), grid: $('gallery'), count: $('gallery-count'),
-    report: $('report'), onOpen: open,
+    report: $('report'), refresh: $('gallery-refresh'), onOpen: open,
   });
   $('token').value = api.token();
   $('token').addEventListener('change', () => {

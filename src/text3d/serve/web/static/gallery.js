@@ -27,12 +27,13 @@ function jobLabel(job) {
 }
 
 export class Gallery {
-  // onOpen(jobId, index, prompt): show an item in the viewer
-  constructor({ select, filter, grid, count, report, onOpen }) {
+  // onOpen(jobId, index, prompt, caption): show an item in the viewer
+  constructor({ select, filter, grid, count, report, refresh, onOpen }) {
     Object.assign(this, { select, filter, grid, count, report, onOpen });
     this.data = null;
     this.urls = [];
     select.addEventListener('change', () => this.load(select.value));
+    refresh.addEventListener('click', () => this.refreshJobs(select.value || null));
     filter.addEventListener('change', () => this.render());
   }
 
@@ -88,7 +89,7 @@ export class Gallery {
       element('div', {}, element('b', { textContent: item.prompt }), ' ', element('span', { class: 'kind', textContent: item.kind })),
       element('div', { class: 'caption', textContent: item.caption || (item.state === 'done' ? '' : item.state) }),
       element('table', {}, ...rows));
-    if (item.state === 'done') card.addEventListener('click', () => this.onOpen(this.data.id, item.index, item.prompt));
+    if (item.state === 'done') card.addEventListener('click', () => this.onOpen(this.data.id, item.index, item.prompt, item.caption));
     return card;
   }
 
