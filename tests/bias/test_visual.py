@@ -91,6 +91,7 @@ def test_only_winners_become_pairs_and_the_run_folder_is_right(tmp_path):
     meta = json.loads((run.root / "items" / item_id("context", PROMPT, C1) / "meta.json").read_text())
     assert meta["prompt"] == C1 and meta["original_prompt"] == PROMPT and meta["seed"] == 7
     assert manifest[item_id("original", PROMPT)]["seed"] == 3
+    assert [manifest[item_id("context", PROMPT, c)]["seed"] for c in (C1, C2, C3)] == [7, 8, 9]  # seed + c
     assert winner(7.0, 5.0) and not winner(5.0, 5.0) and not winner(7.0, 5.0, margin=2.5)
 
 

@@ -6,7 +6,8 @@ Text-To-3D Generation", §3 and Algorithm 1) over a localization table, in one r
     manifest.jsonl    one row per asset (original x_n, context x_nc): scores, win
     items/<id>/       asset folders (asset.glb, meta.json)
     pairs.jsonl       the pairs {x_nc, t_n} of the winners
-    summary.json      acceptance rate of each filter, kept contexts, winners, pairs, seconds
+    summary.json      acceptance rate of each filter, kept contexts, winners, pairs, wall and CPU seconds
+                      of this run's work (CPU seconds: this process, all its threads)
 
 plus the review file when one is named (:mod:`text3d.bias.review`). Resumable: a prompt whose
 contexts are complete is not asked again, an asset that is done is not made again; a review that
@@ -132,16 +133,16 @@ def run_augment(rows: Sequence[dict[str, Any]], out: str | Path, config: dict[st
     run.claim(config, ignore=())
     run.write_config(config)
     decisions = read_review(review) if review else {}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results, failed = write_contexts(rows, run, make_writer, k, decisions, max_slots or 2 * k)
-    contexts_s = time.perf_counter() - start
+    contexts_s, contexts_cpu = time.perf_counter() - start, time.process_time() - cpu
     if review:
         write_review(review, review_rows(results, decisions))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     lazy = _LazyGenerators(original, external)
     counts = augment_visual(results, run, lazy.original, original_source, lazy.external, external_source,
                             evaluator, dimension, margin, progress)
-    visual_s = time.perf_counter() - start
+    visual_s, visual_cpu = time.perf_counter() - start, time.process_time() - cpu
     pairs = build_pairs(results, run)
     write_pairs(run, pairs)
     kept = [len(r["kept"]) for r in results]
@@ -155,6 +156,7 @@ def run_augment(rows: Sequence[dict[str, Any]], out: str | Path, config: dict[st
         "winners": len(pairs), "win_rate": round(len(pairs) / len(contexts_made), 4) if contexts_made else None,
         "pairs": len(pairs), "items": counts,
         "seconds": {"contexts": round(contexts_s, 2), "visual": round(visual_s, 2)},
+        "cpu_seconds": {"contexts": round(contexts_cpu, 2), "visual": round(visual_cpu, 2)},
     }
     write_json(run.root / "summary.json", summary)
     return summary

@@ -4,7 +4,8 @@ many-to-many pairs {x_nc, t_n}.
 
 For an original pair {x_n, t_n} and each kept context prompt t_nc:
 
-1. an external generator G_e (any backend; ``procedural`` by default) makes x_nc = G_e(t_nc);
+1. an external generator G_e (any backend; ``procedural`` by default) makes x_nc = G_e(t_nc), with
+   seed ``seed + c`` for the prompt's c-th candidate;
 2. the ranking model ψ (an evaluator of :mod:`text3d.eval.evaluators`, on one dimension) scores
    both assets against the *original* prompt: x_nc wins when ψ(x_nc, t_n) > ψ(x_n, t_n) + margin
    (the paper ranks the pair with HPSv2; a tie loses);
@@ -30,7 +31,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from text3d.assets.io import save_asset
@@ -100,6 +101,14 @@ def make_item(run: RunFolder, kind: str, prompt: str, context: str | None, gener
     return row
 
 
+def context_index(row: dict[str, Any], text: str) -> int:
+    """The position of ``text`` among the prompt's candidates (among its kept contexts when the row
+    lists no candidates): the external generator draws context c with seed ``seed + c``, so two
+    contexts that parse alike still get different assets, and a context keeps its seed on a rerun."""
+    texts = [c["text"] for c in row.get("candidates", [])] or list(row["kept"])
+    return texts.index(text) if text in texts else len(texts)
+
+
 def winner(q_context: float, q_original: float, margin: float = 0.0) -> bool:
     """The ranking rule: x_nc wins over x_n when ψ(x_nc, t_n) > ψ(x_n, t_n) + margin."""
     return q_context > q_original + margin
@@ -111,20 +120,22 @@ def augment_visual(contexts: Sequence[dict[str, Any]], run: RunFolder, original:
     """Make and rank the assets of every prompt's kept contexts (``contexts``: rows with ``prompt``
     and ``kept``), resuming ``run``; returns counts of made, skipped and failed items."""
     rows = run.manifest.rows()
-    work: list[tuple[str, str, str | None]] = []
+    work: list[tuple[str, str, str | None, int]] = []
     for row in contexts:
-        work.append(("original", row["prompt"], None))
-        work += [("context", row["prompt"], text) for text in row["kept"]]
+        work.append(("original", row["prompt"], None, original_source.seed))
+        work += [("context", row["prompt"], text, external_source.seed + context_index(row, text))
+                 for text in row["kept"]]
     counts = {"made": 0, "skipped": 0, "failed": 0}
     todo = []
-    for kind, prompt, context in work:
+    for kind, prompt, context, seed in work:
         ident = item_id(kind, prompt, context)
         if rows.get(ident, {}).get("status") == STATUS_DONE and run.item(ident).is_complete():
             counts["skipped"] += 1
         else:
-            todo.append((kind, prompt, context))
-    for kind, prompt, context in track(todo, total=len(todo), description="visual", enabled=progress):
+            todo.append((kind, prompt, context, seed))
+    for kind, prompt, context, seed in track(todo, total=len(todo), description="visual", enabled=progress):
         generator, source = (original, original_source) if kind == "original" else (external, external_source)
+        source = replace(source, seed=seed)
         try:
             row = make_item(run, kind, prompt, context, generator, source, evaluator, dimension)
             counts["made"] += 1
