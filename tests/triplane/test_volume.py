@@ -64,3 +64,17 @@ def test_camera_lists_are_checked(sphere):
         render_volume(field, planes, [CAMERAS[:1], CAMERAS[:1]])
     with pytest.raises(InputError, match="resolution"):
         render_volume(field, planes, [CAMERAS[0], Camera(yaw=0, pitch=0, resolution=32)])
+
+
+def test_checkpointed_chunks_give_the_same_gradients():
+    field = TriplaneField(TriplaneConfig(channels=4, resolution=8))
+    planes = field.init_planes(1, std=0.2, generator=torch.Generator().manual_seed(3))
+    cams = [Camera(yaw=40, pitch=10, resolution=12)]
+    grads = []
+    for checkpoint in (False, True):
+        p = planes.clone().requires_grad_(True)
+        out = render_volume(field, p, cams, samples=16, max_points=17 * 40, checkpoint=checkpoint,
+                            perturb=True, generator=torch.Generator().manual_seed(0))
+        (out.rgb.sum() + out.normals.sum() + out.eikonal).backward()
+        grads.append(p.grad)
+    assert grads[0].abs().sum() > 0 and torch.allclose(grads[0], grads[1], atol=1e-6)
