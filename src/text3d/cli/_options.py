@@ -47,3 +47,10 @@ def overwrite_option(what: str) -> bool:
 def wait_seconds(wait: bool) -> float:
     """``--wait`` → wait without limit; else fail at once."""
     return math.inf if wait else 0.0
+
+
+def executor_option() -> str:
+    return typer.Option("local", "--executor",
+                        help="Where the items run: local (this process), ray (a local Ray cluster) or ray:ADDRESS "
+                             "(a running cluster, e.g. ray:auto or ray:ray://HEAD:10001; see docs/ray.md). "
+                             "The outputs are the same.")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import overwrite_option, seed_option, wait_option, wait_seconds
+from text3d.cli._options import executor_option, overwrite_option, seed_option, wait_option, wait_seconds
 from text3d.errors import InputError
 from text3d.limits import MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
 from text3d.store.locks import exclusive, folder_lock
@@ -67,6 +67,7 @@ def eval_command(
     out: Path = typer.Option(None, "--out", "-o", help="Folder for metrics.json, report.md, report.html, plots."),
     overwrite: bool = overwrite_option("an earlier evaluation"),
     wait: bool = wait_option(),
+    executor: str = executor_option(),
 ) -> None:
     """Run the standard evaluation protocol on a run folder (see `text3d eval compare` too)."""
     if ctx.invoked_subcommand is not None:
@@ -93,7 +94,7 @@ def eval_command(
         for folder in dict.fromkeys(p.resolve() for p in (out, generated, reference) if p is not None):
             stack.enter_context(exclusive(folder_lock(folder), str(folder), wait_seconds(wait)))
         check_evaluation_output(out, generated, overwrite)
-        result = evaluate_run(generated, out, reference, options)
+        result = evaluate_run(generated, out, reference, options, executor=executor)
         write_reports(result, out)
     metrics = result.metrics
     shown = [f"{c.name}={c.value(metrics)}" for c in table_columns(metrics)

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import finite_range, overwrite_option, seed_option, wait_option, wait_seconds
+from text3d.cli._options import (
+    executor_option,
+    finite_range,
+    overwrite_option,
+    seed_option,
+    wait_option,
+    wait_seconds,
+)
 from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES, MAX_CFG, MAX_RESOLUTION, MAX_STEPS, MAX_TIMEOUT_S, MIN_RESOLUTION
 
@@ -42,6 +49,7 @@ def generate_command(
                                           "generated from the caption condition the backend's image path)."),
     aligner: str = typer.Option(None, "--aligner", help="GAP3D aligner folder (default: the shipped stage-2 one)."),
     as_json: bool = typer.Option(False, "--json", help="Print meta.json on stdout."),
+    executor: str = executor_option(),
 ) -> None:
     """Generate a 3D asset from a prompt: augment, generate, export GLB, render views."""
     import json
@@ -50,13 +58,16 @@ def generate_command(
 
     if (prompt is None) == (prompts is None):
         raise InputError("give either a PROMPT or --prompts FILE")
+    if prompts is None and executor != "local":
+        raise InputError(f"--executor {executor}: one prompt runs here; an executor spreads a --prompts batch")
     if prompts is not None:
         from text3d.prompts.batch import read_prompts
 
         counts = generate_batch(read_prompts(prompts), out, augment=augment, backend=backend, seed=seed,
                                 steps=steps, cfg=cfg, model=model, device=device, resolution=resolution,
                                 candidates=candidates, timeout_s=timeout, source=prompts,
-                                wait_s=wait_seconds(wait), conditioning=conditioning, aligner=aligner)
+                                wait_s=wait_seconds(wait), conditioning=conditioning, aligner=aligner,
+                                executor=executor)
         typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
                    f"{counts['failed']} failed → {out}")
         if counts["failed"]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import wait_option, wait_seconds
+from text3d.cli._options import executor_option, wait_option, wait_seconds
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import check_job_output
@@ -33,19 +33,25 @@ def generator_study(
                                    help="Best-of-K of the tested backend (its default when omitted; choose K on "
                                         "development seeds)."),
     wait: bool = wait_option(),
+    executor: str = executor_option(),
 ) -> None:
     """Compare a backend with the procedural assets of the same prompts (R@1, CLIP, category, color).
 
     Prints which range the seeds lie in (also ``seeds`` in the JSON): settings are chosen on
     development seeds, the figures to report come from the test range."""
     # studies.generator imports the generators and eval (torch): not on the cold path of `text3d --help`
+    from text3d.executors import check_executor
     from text3d.studies.generator import compare_backends, study_seeds
 
+    check_executor(executor)
     check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
     seeds = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         typer.echo(seeds, err=True)  # after the checks, so a refusal stays one line
-        figures = compare_backends(out, n, seed, backend, augment, resolution, candidates)
+        from text3d.executors import using_executor
+
+        with using_executor(executor) as running:  # one cluster for both backends' batches and evaluations
+            figures = compare_backends(out, n, seed, backend, augment, resolution, candidates, executor=running)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True, default=str))
 
 
@@ -68,6 +74,7 @@ def augment_study(
     candidates: int = typer.Option(None, "--candidates", min=1, max=MAX_CANDIDATES,
                                    help="Best-of-K of the backend (its default when omitted)."),
     wait: bool = wait_option(),
+    executor: str = executor_option(),
 ) -> None:
     """The LLM prompt-augmentation study (Kim et al., Balancing Fidelity and Efficiency…): Table I
     with intent kept, the cost table, correlations with bootstrap CIs, Figs. 2–4, report.html."""
@@ -75,12 +82,18 @@ def augment_study(
 
     config = StudyConfig(llms=parse_llms(llms), n=n, backend=backend, seeds=tuple(dict.fromkeys(seeds)),
                          dataset=dataset, heldout_seed=seed, resolution=resolution, candidates=candidates)
+    from text3d.executors import check_executor
+
     data = check_study(config)  # every refusal before any output
+    check_executor(executor)
     check_job_output(out, STUDY_FILES, "a study")
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         if data.seeds:
             typer.echo(data.seeds["line"], err=True)
-        run_study(out, config)
+        from text3d.executors import using_executor
+
+        with using_executor(executor) as running:  # one cluster for every row's batch and evaluation
+            run_study(out, config, executor=running)
     typer.echo((out / "study.md").read_text())
 
 

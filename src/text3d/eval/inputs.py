@@ -16,7 +16,7 @@ import numpy as np
 
 from text3d.assets.io import load_asset
 from text3d.errors import InputError
-from text3d.progress import track
+from text3d.executors import Executor, Stage, using_executor
 from text3d.render.points import sample_surface_points, write_point_ply
 from text3d.render.views import glb_is_whole, render_protocols, reusable_views
 from text3d.store.folders import AssetFolder, RunFolder
@@ -107,9 +107,42 @@ def points_reusable(folder: AssetFolder) -> bool:
     return folder.points_path.stat().st_mtime_ns >= asset.stat().st_mtime_ns
 
 
+@dataclass(frozen=True)
+class CompleteJob:
+    """One item to complete: its folder, the view protocols to render at ``resolution``, and
+    (n_points, depth resolution) when its points are to be sampled."""
+
+    folder: str
+    protocols: tuple[str, ...]
+    resolution: int
+    points: tuple[int, int] | None
+    name: str
+
+
+def _no_models() -> None:
+    """Setup of the completing stage: rendering loads no model."""
+
+
+def complete_item(_: None, job: CompleteJob) -> str:
+    """Render the missing views and sample the points of one item into its folder; returns the folder."""
+    folder = AssetFolder(job.folder)
+    asset = _load(folder, job.name)
+    if job.protocols:
+        dirs = {protocol: folder.views_dir(protocol) for protocol in job.protocols}
+        render_protocols(asset, dirs, job.resolution, source=folder.asset_path, label=job.name)
+    if job.points is not None:
+        try:
+            cloud = sample_surface_points(asset, n_points=job.points[0], resolution=job.points[1])
+        except InputError as exc:
+            raise InputError(f"{job.name}: {exc}") from None
+        write_point_ply(folder.points_path, cloud["points"], cloud["normals"], cloud["colors"])
+    return job.folder
+
+
 def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution: int | None,
                   render_missing: bool = True, points: tuple[int, int] | None = None,
-                  label: str = "run") -> tuple[dict[str, list[list[Path]]], list[Path]]:
+                  label: str = "run", executor: str | Executor | None = None
+                  ) -> tuple[dict[str, list[list[Path]]], list[Path]]:
     """The view files of every protocol and (with ``points`` = (n_points, resolution)) the
     ``points.ply`` of every item; ({protocol: [files per item]}, [points path per item]).
 
@@ -119,7 +152,8 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
     asset is loaded once: its missing protocols are rendered in one batched call (shared
     cameras drawn once) at ``resolution`` (512 when None) and its points sampled (depth20 →
     back-projection → FPS). A truncated or corrupt asset.glb, or one that renders blank,
-    raises :class:`InputError` naming the item.
+    raises :class:`InputError` naming the item. ``executor`` runs the items
+    (:mod:`text3d.executors`; default this process).
     """
     views: dict[str, list[list[Path] | None]] = {p: [] for p in protocols}
     todo: list[tuple[int, list[str], bool]] = []
@@ -138,21 +172,14 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
         item, missing = lacking[0]
         raise InputError(f"{label}: {len(lacking)} items lack {'/'.join(missing)} views (first: {item.id}; missing, "
                          "stale or of other cameras); allow rendering or run `text3d render` first")
-    for index, missing, need_points in track(todo, description=f"rendering/sampling ({label})"):
-        item = items[index]
-        name = f"{label} item {item.id}"
-        asset = _load(item.folder, name)
-        if missing:
-            dirs = {protocol: item.folder.views_dir(protocol) for protocol in missing}
-            render_protocols(asset, dirs, resolution or DEFAULT_RESOLUTION, source=item.folder.asset_path, label=name)
+    jobs = [CompleteJob(str(items[i].folder.root), tuple(m), resolution or DEFAULT_RESOLUTION, points if p else None,
+                        f"{label} item {items[i].id}") for i, m, p in todo]
+    stage = Stage(f"rendering/sampling ({label})", _no_models, complete_item)
+    with using_executor(executor) as running:
+        for position, _ in running.map(stage, jobs):
+            index, missing, _ = todo[position]
             for protocol in missing:
-                views[protocol][index] = item.folder.view_paths(protocol)
-        if need_points:
-            try:
-                cloud = sample_surface_points(asset, n_points=points[0], resolution=points[1])
-            except InputError as exc:
-                raise InputError(f"{name}: {exc}") from None
-            write_point_ply(item.folder.points_path, cloud["points"], cloud["normals"], cloud["colors"])
+                views[protocol][index] = items[index].folder.view_paths(protocol)
     if todo:
         log.info("%s: rendered views of %d and sampled points of %d items", label,
                  sum(1 for _, m, _ in todo if m), sum(1 for _, _, p in todo if p))

@@ -48,6 +48,7 @@ from text3d.eval.inputs import EvalItem, load_items, prepare_items, read_cloud, 
 from text3d.eval.metric_inputs import Input, MetricInputs
 from text3d.eval.registry import METRICS, Metric, MetricRegistry
 from text3d.eval.results import AssetRow, EvaluationProtocol, EvaluationResult, rounded
+from text3d.executors import Executor, check_executor, using_executor
 
 log = logging.getLogger(__name__)
 
@@ -139,19 +140,20 @@ class _Sources:
 
 
 def _prepare(items: list[EvalItem], ref_items: list[EvalItem] | None, needed: set[Input],
-             options: EvalOptions) -> _Sources:
+             options: EvalOptions, executor: str | Executor | None = None) -> _Sources:
     """Render missing views and sample missing points for the inputs in ``needed``."""
     protocols = tuple(dict.fromkeys(([options.views] if Input.VIEWS in needed else [])
                                     + ([options.clip_views] if Input.CLIP_VIEWS in needed else [])))
     point_plan = (options.n_points, options.point_resolution)
     views, points = prepare_items(items, protocols, options.resolution, options.render_missing,
-                                  point_plan if Input.POINTS in needed else None, "generated")
+                                  point_plan if Input.POINTS in needed else None, "generated", executor)
     ref_views: dict[str, list[list[Path]]] = {}
     ref_points: list[Path] = []
     if ref_items is not None:
         ref_views, ref_points = prepare_items(
             ref_items, (options.views,) if Input.REFERENCE_VIEWS in needed else (), options.resolution,
-            options.render_missing, point_plan if Input.REFERENCE_POINTS in needed else None, "reference")
+            options.render_missing, point_plan if Input.REFERENCE_POINTS in needed else None, "reference",
+            executor)
     return _Sources(views.get(options.views) if Input.VIEWS in needed else None,
                     ref_views.get(options.views) if Input.REFERENCE_VIEWS in needed else None,
                     views.get(options.clip_views) if Input.CLIP_VIEWS in needed else None,
@@ -202,13 +204,15 @@ def _check_sizes(items: list[EvalItem], ref_items: list[EvalItem] | None, genera
 
 
 def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path | None = None,
-                 options: EvalOptions | None = None, registry: MetricRegistry = METRICS) -> EvaluationResult:
+                 options: EvalOptions | None = None, registry: MetricRegistry = METRICS,
+                 executor: str | Executor | None = None) -> EvaluationResult:
     """Evaluate the run folder ``generated`` (against ``reference`` if given) with the metrics of
     ``registry``; returns the result and writes no report.
 
     ``out`` is the evaluation folder: the feature cache lives in ``out/cache/features`` unless
     ``options.cache_dir`` or ``$TEXT3D_CACHE_DIR`` names another place. Missing views and points
-    are written into the run folders' items.
+    are written into the run folders' items, by ``executor`` (:mod:`text3d.executors`: ``local``,
+    ``ray[:ADDRESS]``; features and metrics are computed here either way, so the figures are the same).
     """
     options = options or EvalOptions()
     items = load_items(generated, "generated")
@@ -220,7 +224,9 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
         raise InputError("without --reference only CLIP metrics exist; add a joint image-text extractor")
     _check_sizes(items, ref_items, generated, reference)
     cache = FeatureCache(options.cache_dir or default_cache_dir(out))
-    sources = _prepare(items, ref_items, {i for metric, _ in plan for i in metric.inputs}, options)
+    check_executor(executor)
+    with using_executor(executor) as running:  # one cluster for the generated and the reference run
+        sources = _prepare(items, ref_items, {i for metric, _ in plan for i in metric.inputs}, options, running)
 
     values: dict[str, Any] = {}
     per_item: list[dict[str, float | None]] = [{} for _ in items]

@@ -31,6 +31,7 @@ from text3d.assets.asset import Asset
 from text3d.assets.io import save_asset
 from text3d.data.toys4k import prompt_id
 from text3d.errors import InputError, Text3DError, one_line
+from text3d.executors import Executor, Stage, check_executor, using_executor
 from text3d.generators.base import Condition, Generator, backend_options, create_generator, generators
 from text3d.limits import (
     MAX_CANDIDATES,
@@ -43,7 +44,6 @@ from text3d.limits import (
     check_range,
     check_seed,
 )
-from text3d.progress import track
 from text3d.prompts.augment import augment, server_options
 from text3d.render.preview import turntable_frames, write_gif
 from text3d.render.views import render_views
@@ -234,12 +234,15 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
                    views: tuple[str, ...] = ("canonical4",), resolution: int = 512, gif: bool = False,
                    progress: bool | None = None, candidates: int | None = None, timeout_s: float | None = None,
                    source: str | Path | None = None, wait_s: float = 0.0, conditioning: str = "text",
-                   aligner: str | Path | TokenSource | None = None) -> dict[str, int]:
+                   aligner: str | Path | TokenSource | None = None,
+                   executor: str | Executor | None = None) -> dict[str, int]:
     """Generate every prompt (read from ``source``) into the run folder ``out``; resumable.
-    ``conditioning`` and ``aligner`` as in :class:`Pipeline`. Returns counts."""
+    ``conditioning`` and ``aligner`` as in :class:`Pipeline`; ``executor`` runs the items (``local``,
+    ``ray[:ADDRESS]`` or an :class:`~text3d.executors.Executor`; the outputs are the same). Returns counts."""
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
     check_conditioning(conditioning, backend, aligner)
+    check_executor(executor)
     if not prompts:
         raise InputError("no prompts to generate")
     if len(prompts) > MAX_ITEMS:
@@ -262,7 +265,8 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
         _claim_run(RunFolder(out), config, prompts)
         pipeline = functools.partial(Pipeline, backend, augment, model, device, steps, cfg, candidates, timeout_s,
                                      conditioning, aligner)
-        return _generate_locked(prompts, RunFolder(out), pipeline, seed, views, resolution, gif, progress)
+        return _generate_locked(prompts, RunFolder(out), pipeline, seed, views, resolution, gif, progress,
+                                executor, device)
 
 
 def _claim_run(run: RunFolder, config: dict[str, Any], prompts: list[str]) -> None:
@@ -286,28 +290,52 @@ def _same_prompts(run: RunFolder, prompts: list[str]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class ItemJob:
+    """One batch item for the generate stage: where it goes and how it is rendered."""
+
+    index: int
+    prompt: str
+    seed: int
+    folder: str
+    views: tuple[str, ...]
+    resolution: int
+    gif: bool
+
+
+def generate_item(pipeline: Pipeline, job: ItemJob) -> dict[str, Any]:
+    """The generate stage on one item: generate, write its asset folder, return its manifest row
+    (``status`` failed with a one-line ``error`` when the pipeline refuses the prompt)."""
+    item_id = Path(job.folder).name
+    row: dict[str, Any] = {"id": item_id, "index": job.index, "prompt": job.prompt, "kind": "prompt"}
+    try:
+        result = pipeline(job.prompt, seed=job.seed)
+        write_asset_folder(result, job.folder, job.views, job.resolution, job.gif)
+        row.update({"status": STATUS_DONE, "caption": result.caption, "captions": [result.caption],
+                    "outputs": {"asset": f"items/{item_id}/asset.glb"},
+                    "timings_s": {k: round(v, 4) for k, v in result.timings.items()}})
+    except Text3DError as exc:
+        row.update({"status": STATUS_FAILED, "error": one_line(str(exc))})
+    return row
+
+
 def _generate_locked(prompts: list[str], run: RunFolder, make_pipeline: Callable[[], Pipeline], seed: int,
-                     views: tuple[str, ...], resolution: int, gif: bool, progress: bool | None) -> dict[str, int]:
+                     views: tuple[str, ...], resolution: int, gif: bool, progress: bool | None,
+                     executor: str | Executor | None = None, device: str | None = None) -> dict[str, int]:
     rows = run.manifest.rows()
     todo = [(i, p) for i, p in enumerate(prompts)
             if not (rows.get(prompt_id(i, p), {}).get("status") == STATUS_DONE
                     and run.item(prompt_id(i, p)).is_complete())]
     counts = {"done": 0, "failed": 0, "skipped": len(prompts) - len(todo)}
-    pipeline = make_pipeline() if todo else None  # no model loads when every item is done
-    for index, prompt in track(todo, description="generate", enabled=progress):
-        item_id = prompt_id(index, prompt)
-        row: dict[str, Any] = {"id": item_id, "index": index, "prompt": prompt, "kind": "prompt"}
-        remove_stale_temporaries(run.items_dir / item_id)
-        try:
-            result = pipeline(prompt, seed=seed + index)
-            write_asset_folder(result, run.items_dir / item_id, views, resolution, gif)
-            row.update({"status": STATUS_DONE, "caption": result.caption, "captions": [result.caption],
-                        "outputs": {"asset": f"items/{item_id}/asset.glb"},
-                        "timings_s": {k: round(v, 4) for k, v in result.timings.items()}})
-            counts["done"] += 1
-        except Text3DError as exc:
-            row.update({"status": STATUS_FAILED, "error": one_line(str(exc))})
-            counts["failed"] += 1
-        run.manifest.update(row)
+    jobs = [ItemJob(index, prompt, seed + index, str(run.items_dir / prompt_id(index, prompt)), tuple(views),
+                    resolution, gif) for index, prompt in todo]
+    for job in jobs:
+        remove_stale_temporaries(Path(job.folder))
+    # the executor calls make_pipeline once per worker, and not at all when every item is done
+    stage = Stage("generate", make_pipeline, generate_item, gpu=True, device=device)
+    with using_executor(executor) as running:
+        for _, row in running.map(stage, jobs, progress=progress):
+            counts["done" if row["status"] == STATUS_DONE else "failed"] += 1
+            run.manifest.update(row)  # as each item finishes: a killed batch keeps it
     run.manifest.compact(sort_key="index")
     return counts

@@ -186,9 +186,10 @@ def augment_costs(run_dir: Path) -> dict[str, Any]:
 
 
 def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
-            reference: Path | None) -> dict[str, Any]:
+            reference: Path | None, executor: Any = None) -> dict[str, Any]:
     """Generate (resuming), evaluate (reused when nothing new was generated) and measure one
-    (LLM, generator seed) cell; returns its figures and per-item rows."""
+    (LLM, generator seed) cell; returns its figures and per-item rows. ``executor`` runs the items
+    (:mod:`text3d.executors`)."""
     from text3d.eval.protocol import EvalOptions, evaluate_run
     from text3d.eval.report import write_reports
     from text3d.runs.pipeline import generate_batch
@@ -198,7 +199,7 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
     eval_dir = out / "evals" / slug(llm) / f"seed-{seed}"
     counts = generate_batch(data.prompts, run_dir, augment=llm, backend=config.backend, seed=seed,
                             views=("canonical4", "clip8"), resolution=config.resolution,
-                            candidates=config.candidates, progress=False)
+                            candidates=config.candidates, progress=False, executor=executor)
     if counts["failed"]:
         raise InputError(f"{llm}, seed {seed}: {counts['failed']} prompts failed to generate (see "
                          f"{run_dir}/manifest.jsonl); run the study again to retry them")
@@ -206,7 +207,7 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
         family = parse_llm_spec(llm).backend
         result = evaluate_run(run_dir, eval_dir, reference=reference,
                               options=EvalOptions(resolution=config.resolution, point_resolution=config.resolution,
-                                                  system=llm, family=family))
+                                                  system=llm, family=family), executor=executor)
         write_reports(result, eval_dir)
     else:
         log.info("%s seed %d: evaluation reused", llm, seed)
@@ -235,9 +236,10 @@ def aggregate(cells: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_study(out: str | Path, config: StudyConfig) -> dict[str, Any]:
+def run_study(out: str | Path, config: StudyConfig, executor: Any = None) -> dict[str, Any]:
     """Run (or resume) the whole study into ``out`` and write its tables, correlations,
-    figures and report.html; returns study.json's content."""
+    figures and report.html; returns study.json's content. ``executor``: ``local`` (None), ``ray[:ADDRESS]``
+    or an :class:`~text3d.executors.Executor` for the batches and evaluations."""
     from text3d.studies.augment_report import write_study
 
     out = Path(out)
@@ -247,7 +249,7 @@ def run_study(out: str | Path, config: StudyConfig) -> dict[str, Any]:
     reference = build_reference(out, data, config.resolution)
     rows = []
     for llm in llms:
-        cells = [run_row(out, config, data, llm, s, reference) for s in config.seeds]
+        cells = [run_row(out, config, data, llm, s, reference, executor) for s in config.seeds]
         rows.append({"llm": llm, "family": parse_llm_spec(llm).backend, "size": size_class(llm),
                      "by_seed": {str(s): c["figures"] for s, c in zip(config.seeds, cells)},
                      "mean": aggregate([c["figures"] for c in cells]),

@@ -27,6 +27,7 @@ from text3d.encoders.base import create_extractor
 from text3d.errors import InputError
 from text3d.eval.protocol import EvalOptions, evaluate_run
 from text3d.eval.report import write_reports
+from text3d.executors import Executor
 from text3d.runs.pipeline import generate_batch
 from text3d.store.atomic import write_json
 from text3d.store.folders import RunFolder
@@ -92,9 +93,11 @@ def recognized(run_dir: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def compare_backends(out: str | Path, n: int = 200, seed: int = 1_000_000, backend: str = "embedded",
-                     augment: str = "embedded", resolution: int = 256, candidates: int | None = None) -> dict[str, Any]:
+                     augment: str = "embedded", resolution: int = 256, candidates: int | None = None,
+                     executor: str | Executor | None = None) -> dict[str, Any]:
     """Generate, evaluate and compare ``backend`` with ``procedural``; writes ``comparison.json``
-    (with ``seeds``: the seeds' range, :func:`study_seeds`)."""
+    (with ``seeds``: the seeds' range, :func:`study_seeds`). ``executor`` runs the batches' items
+    (:mod:`text3d.executors`; the figures are the same)."""
     out = Path(out)
     seeds = study_seeds(n, seed)
     log.info("%s", seeds["line"])
@@ -105,8 +108,10 @@ def compare_backends(out: str | Path, n: int = 200, seed: int = 1_000_000, backe
     for name in ("procedural", backend):
         run_dir = out / name
         counts = generate_batch(prompts, run_dir, augment=augment, backend=name, resolution=resolution,
-                                candidates=candidates if name == backend else None)  # procedural has no option
-        result = evaluate_run(run_dir, out / f"eval-{name}", options=EvalOptions(resolution=resolution))
+                                candidates=candidates if name == backend else None,  # procedural has no option
+                                executor=executor)
+        result = evaluate_run(run_dir, out / f"eval-{name}", options=EvalOptions(resolution=resolution),
+                              executor=executor)
         write_reports(result, out / f"eval-{name}")
         metrics = result.metrics
         figures[name] = {"generated": counts, "r_at_1": metrics.get("r_at_1"), "clip_user": metrics.get("clip_user"),
