@@ -81,3 +81,10 @@ def test_fitting_a_target_silhouette_reduces_the_loss(sphere):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_a_field_without_surface_renders_the_background():
+    field = TriplaneField(TriplaneConfig(channels=4, resolution=8, sdf_bias_radius=-0.1))  # sdf > 0 everywhere
+    out = render_mesh(field, field.init_planes(2), [CAMERA], resolution=16, background=0.25)
+    assert out.opacity.abs().sum() == 0 and torch.allclose(out.rgb, torch.full_like(out.rgb, 0.25))
+    assert (out.triangle_id == -1).all() and len(out.meshes[0].faces) == 0

@@ -25,7 +25,7 @@ import torch
 from text3d.render.cameras import Camera
 from text3d.render.raster import rasterize
 from text3d.triplane.field import TriplaneField
-from text3d.triplane.marching import MarchedMesh, march, vertex_normals
+from text3d.triplane.marching import MarchedMesh, marching_cubes, vertex_normals
 from text3d.triplane.rays import camera_rays, cameras_per_item, project
 
 
@@ -36,7 +36,8 @@ class MeshRender:
     ``rgb``: (B, V, H, W, 3) linear albedo over the background, antialiased; ``opacity``:
     (B, V, H, W) antialiased coverage; ``depth``: (B, V, H, W) camera z, 0 on background;
     ``normals``: (B, V, H, W, 3) world unit normals (0 on background); ``triangle_id``:
-    (B, V, H, W) int64, −1 on background; ``meshes``: the B marched meshes.
+    (B, V, H, W) int64, −1 on background; ``meshes``: the B marched meshes (empty, and the
+    views plain background without gradients, where a field has no negative SDF on the lattice).
     """
 
     rgb: torch.Tensor
@@ -178,11 +179,15 @@ def render_marched(mesh: MarchedMesh, colors: torch.Tensor | None, cameras: Sequ
     """Render one differentiable mesh with per-vertex ``colors`` (V, 3) (or ``pixel_color``:
     surface points (N, 3) → colors (N, 3)) from ``cameras``: dict of (V, H, W, …) tensors."""
     vertices, faces = mesh.vertices, mesh.faces
+    bg = torch.as_tensor(background, dtype=vertices.dtype).expand(3)
+    if not len(faces):  # nothing to draw: background, no coverage
+        shape = (len(cameras), cameras[0].resolution, cameras[0].resolution)
+        return {"rgb": bg.expand(*shape, 3).clone(), "opacity": torch.zeros(shape), "depth": torch.zeros(shape),
+                "normals": torch.zeros(*shape, 3), "triangle_id": torch.full(shape, -1, dtype=torch.long)}
     vertices_np, faces_np = vertices.detach().cpu().numpy(), faces.numpy()
     raster = rasterize(vertices_np, faces_np, list(cameras))
     edges, adjacent = edge_faces(faces_np)
     normals_v = vertex_normals(vertices, faces)
-    bg = torch.as_tensor(background, dtype=vertices.dtype).expand(3)
     out: dict[str, list[torch.Tensor]] = {"rgb": [], "opacity": [], "depth": [], "normals": [], "triangle_id": []}
     for view, camera in enumerate(cameras):
         ids_np = raster.triangle_id[view]
@@ -224,7 +229,11 @@ def render_mesh(field: TriplaneField, planes: torch.Tensor,
     results, meshes = [], []
     for b, cams in enumerate(views):
         plane = planes[b:b + 1]
-        mesh = march(field, plane, resolution)
+        grid = field.sdf_grid(plane, resolution)[0]
+        if grid.detach().min() < 0:
+            mesh = marching_cubes(grid, field.config.bound)
+        else:  # no surface (e.g. early in training): an empty mesh renders the background
+            mesh = MarchedMesh(vertices=grid.new_zeros(0, 3), faces=torch.zeros(0, 3, dtype=torch.long))
         meshes.append(mesh)
         if color == "vertex":
             colors = field.rgb(plane, mesh.vertices[None])[0]
