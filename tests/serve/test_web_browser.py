@@ -38,6 +38,7 @@ LIMIT_S = 120.0
 """How long the test waits for the service, the page or the job (a hang, never a timing check)."""
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the test may run as root in a container
+    "--disable-dev-shm-usage",  # containers often have a 64 MB /dev/shm
     "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",  # WebGL on the CPU
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
     "--disable-quic",
