@@ -130,6 +130,14 @@ def test_an_evaluated_run_shows_its_report_and_per_asset_scores(finished):
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 
 
+@pytest.mark.parametrize("job_id", ["..%2f..%2fjobs", "..", "%2e%2e", "0" * 31 + "g", "a" * 33, "%00", "é"])
+@pytest.mark.parametrize("what", ["gallery", "report", "report.html"])
+def test_bad_job_ids_are_a_404_with_one_line(finished, job_id, what):
+    client = finished[0]
+    answer = client.get(f"/v1/jobs/{job_id}/{what}")
+    assert answer.status_code == 404 and "\n" not in answer.json()["detail"]
+
+
 def test_report_files_are_only_the_evaluation_s_fixed_names(finished):
     client, job_id, _ = finished
     job = client.app.state.store.get(job_id)

@@ -118,7 +118,7 @@ def _asset_metrics(folder: Path, seconds: dict[str, float]) -> dict[str, float]:
         metrics["glb_kib"] = round(glb.stat().st_size / 1024, 1)
         try:
             faces = probe_face_count(glb)
-        except InputError as exc:
+        except (InputError, OSError) as exc:  # a damaged file: the gallery still lists the item
             log.warning("%s", one_line(str(exc)))
             faces = None
         if faces is not None:

@@ -17,13 +17,12 @@ folder; the report routes open only the fixed names of :data:`~text3d.serve.web.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.params import Depends
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
@@ -79,11 +78,11 @@ def mount_web(app: FastAPI, store: JobStore, guarded: list[Depends]) -> None:
         """The job's items with prompt kind, caption, thumbnail path and per-asset metrics."""
         return gallery(store.get(job_id))
 
-    @router.get("/v1/jobs/{job_id}/report", dependencies=guarded, tags=["web"])
-    def job_report(job_id: str) -> JSONResponse:
-        """metrics.json of the job's run once ``text3d eval`` evaluated it (404 before)."""
-        path = report_file(store.get(job_id), "metrics.json")
-        return JSONResponse(json.loads(path.read_text(encoding="utf-8")))
+    @router.get("/v1/jobs/{job_id}/report", dependencies=guarded, tags=["web"], response_class=FileResponse,
+                responses={200: {"content": {"application/json": {}}}})
+    def job_report(job_id: str) -> FileResponse:
+        """metrics.json of the job's run once ``text3d eval`` evaluated it (404 before), as written."""
+        return FileResponse(report_file(store.get(job_id), "metrics.json"), media_type="application/json")
 
     @router.get("/v1/jobs/{job_id}/report.html", dependencies=guarded, tags=["web"], response_class=FileResponse)
     def job_report_html(job_id: str) -> FileResponse:
