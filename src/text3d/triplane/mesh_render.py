@@ -7,11 +7,10 @@ split (Laine et al., 2020) over text3d's OpenGL rasterizer.
    gives perspective-correct barycentrics and depth that are differentiable in the vertices;
    attributes (colors from the triplane, normals) are interpolated with them.
 4. Silhouettes are antialiased analytically so coverage has gradients: for every pair of
-   4-neighbour pixels p (covered) and q (background), the mesh's outermost silhouette edge
-   (one adjacent face towards the camera, the other away) crosses the segment p → q at
-   fraction t (2D, projected vertices); p keeps coverage min(1, ½ + t), q gets max(0, t − ½) of p's value over the
-   background. Edges between two covered pixels (occlusion inside the object) are not
-   antialiased.
+   4-neighbour pixels p (front) and q (background, or a clearly deeper face), the mesh's
+   outermost silhouette edge in front of q (one adjacent face towards the camera, the other
+   away) crosses the segment p → q at fraction t (2D, projected vertices); p keeps
+   min(1, ½ + t) of its value and q takes max(0, t − ½) of p's (nvdiffrast's antialias op).
 """
 
 from __future__ import annotations
@@ -109,35 +108,54 @@ def silhouette_edges(vertices: np.ndarray, faces: np.ndarray, edges: np.ndarray,
     return edges[boundary | flips]
 
 
-def antialias(image: torch.Tensor, mask: np.ndarray, pixels: torch.Tensor, silhouettes: np.ndarray,
-              background: torch.Tensor, chunk: int = 512) -> torch.Tensor:
-    """Blend ``image`` (H, W, C) with ``background`` (C,) across silhouette edges (see the
-    module docstring); ``mask`` (H, W) covered pixels, ``pixels`` (V, 2) projected vertices in
-    (u, v) pixel units, ``silhouettes`` (S, 2) vertex indices. Gradients reach ``pixels``.
+def _pairs(mask: np.ndarray, ids: np.ndarray, depth: np.ndarray, di: int, dj: int, min_gap: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """4-neighbour pairs across a possible silhouette, oriented p (front) → q (behind):
+    covered / background, or two faces whose depths differ by more than ``min_gap`` (H, W).
+    Returns (pi, pj, qi, qj, depth of q (inf on background))."""
+    h, w = mask.shape
+    a, b = (slice(0, h - di), slice(0, w - dj)), (slice(di, h), slice(dj, w))
+    za = np.where(mask[a], depth[a], np.inf)
+    zb = np.where(mask[b], depth[b], np.inf)
+    both = mask[a] & mask[b]
+    gap = np.abs(np.where(both, depth[a] - depth[b], 0.0))
+    edge = (mask[a] != mask[b]) | (both & (ids[a] != ids[b]) & (gap > min_gap[a]))
+    ai, aj = np.nonzero(edge)
+    bi, bj = ai + di, aj + dj
+    a_front = za[ai, aj] < zb[ai, aj]
+    pi, pj = np.where(a_front, ai, bi), np.where(a_front, aj, bj)
+    qi, qj = np.where(a_front, bi, ai), np.where(a_front, bj, aj)
+    return pi, pj, qi, qj, np.maximum(za[ai, aj], zb[ai, aj])
 
-    For a pair p (covered) → q (background) the outermost silhouette edge crossing the segment
-    gives t. A covered pixel's coverage is the product of its pairs' (separable at corners); a
-    background pixel adds each covered neighbour's share.
+
+def antialias(image: torch.Tensor, triangle_id: np.ndarray, depth: np.ndarray, pixels: torch.Tensor,
+              vertex_depth: np.ndarray, silhouettes: np.ndarray, focal: float, chunk: int = 512) -> torch.Tensor:
+    """Blend ``image`` (H, W, C) across silhouette edges (see the module docstring), in the
+    manner of nvdiffrast's antialiasing: for a pair p (front) → q (behind: background, or a
+    face more than 3 pixel footprints deeper) the outermost silhouette edge crossing the segment
+    in front of q gives t, and p += (min(1, ½ + t) − 1)(X_p − X_q), q += max(0, t − ½)(X_p − X_q).
+    ``triangle_id`` / ``depth`` (H, W): the raster; ``pixels`` (V, 2) projected vertices in
+    (u, v) pixel units and ``vertex_depth`` (V,) their camera z; ``silhouettes`` (S, 2) vertex
+    indices. Gradients reach ``pixels`` and ``image``.
     """
     h, w, c = image.shape
     flat = image.reshape(-1, c)
-    log_keep = torch.zeros(h * w, dtype=flat.dtype)  # covered pixels: Σ log coverage
-    spill = torch.zeros_like(flat)  # background pixels: Σ coverage · (neighbour − background)
     if not len(silhouettes):
         return image
+    mask = triangle_id >= 0
     ends = pixels.detach().double().numpy()[silhouettes]  # (S, 2, 2)
     a_np, e_np = ends[:, 0], ends[:, 1] - ends[:, 0]
+    z_ends = vertex_depth[silhouettes]  # (S, 2)
+    delta = torch.zeros_like(flat)
     for di, dj in ((0, 1), (1, 0)):
-        a, b = mask[: h - di, : w - dj], mask[di:, dj:]
-        ai, aj = np.nonzero(a != b)
-        if not len(ai):
+        pi, pj, qi, qj, z_q = _pairs(mask, triangle_id, depth, di, dj, 3.0 * depth / focal)
+        if not len(pi):
             continue
-        a_is_fg = a[ai, aj]
-        bi, bj = ai + di, aj + dj
-        pi, pj = np.where(a_is_fg, ai, bi), np.where(a_is_fg, aj, bj)  # covered pixel
-        qi, qj = np.where(a_is_fg, bi, ai), np.where(a_is_fg, bj, aj)  # background pixel
         start = np.stack([pj + 0.5, pi + 0.5], -1)  # (n, 2) pixel centers (u, v)
         step = np.stack([qj - pj, qi - pi], -1).astype(np.float64)  # ±(1, 0) or ±(0, 1)
+        # as in nvdiffrast, a mostly vertical edge is resolved along rows and a mostly
+        # horizontal one along columns, so a diagonal edge is not blended twice
+        steep = (np.abs(e_np[:, 1]) >= np.abs(e_np[:, 0])) if dj else (np.abs(e_np[:, 0]) > np.abs(e_np[:, 1]))
         chosen = np.full(len(pi), -1)
         for s0 in range(0, len(pi), chunk):  # outermost silhouette crossing, chunked (n × S)
             sp, sd = start[s0:s0 + chunk, None], step[s0:s0 + chunk, None]
@@ -147,11 +165,9 @@ def antialias(image: torch.Tensor, mask: np.ndarray, pixels: torch.Tensor, silho
             safe = np.where(ok, denom, 1.0)
             t = (rel[..., 0] * e_np[None, :, 1] - rel[..., 1] * e_np[None, :, 0]) / safe
             s = (rel[..., 0] * sd[..., 1] - rel[..., 1] * sd[..., 0]) / safe
-            hit = ok & (t >= 0) & (t <= 1) & (s >= -1e-6) & (s <= 1 + 1e-6)
-            # as in nvdiffrast, a mostly vertical edge is resolved along rows and a mostly
-            # horizontal one along columns, so a diagonal edge is not blended twice
-            hit &= (np.abs(e_np[None, :, 1]) >= np.abs(e_np[None, :, 0])) if dj else \
-                (np.abs(e_np[None, :, 0]) > np.abs(e_np[None, :, 1]))
+            z_edge = z_ends[None, :, 0] + s * (z_ends[None, :, 1] - z_ends[None, :, 0])
+            hit = ok & steep[None] & (t >= 0) & (t <= 1) & (s >= -1e-6) & (s <= 1 + 1e-6)
+            hit &= z_edge < z_q[s0:s0 + chunk, None]  # the edge is in front of q's surface
             best = np.where(hit, t, -1.0).argmax(axis=1)
             chosen[s0:s0 + chunk] = np.where(hit.any(axis=1), best, -1)
         keep = chosen >= 0
@@ -162,15 +178,13 @@ def antialias(image: torch.Tensor, mask: np.ndarray, pixels: torch.Tensor, silho
         rel_t = ends_t[:, 0] - torch.from_numpy(start[keep]).to(pixels.dtype)
         d = torch.from_numpy(step[keep]).to(pixels.dtype)
         cross = d[:, 0] * edge_t[:, 1] - d[:, 1] * edge_t[:, 0]  # ≠ 0: the edge crosses the segment
-        t = (rel_t[:, 0] * edge_t[:, 1] - rel_t[:, 1] * edge_t[:, 0]) / cross
-        t = t.clamp(0.0, 1.0)
+        t = ((rel_t[:, 0] * edge_t[:, 1] - rel_t[:, 1] * edge_t[:, 0]) / cross).clamp(0.0, 1.0)
         p_idx = torch.from_numpy(pi[keep] * w + pj[keep])
         q_idx = torch.from_numpy(qi[keep] * w + qj[keep])
-        log_keep = log_keep.index_add(0, p_idx, torch.log((0.5 + t).clamp(max=1.0)))
-        spill = spill.index_add(0, q_idx, (t - 0.5).clamp(min=0.0)[:, None] * (flat[p_idx] - background))
-    covered = torch.from_numpy(mask.reshape(-1))[:, None]
-    out = torch.where(covered, background + (flat - background) * torch.exp(log_keep)[:, None], flat + spill)
-    return out.reshape(h, w, c)
+        diff = flat[p_idx] - flat[q_idx]
+        delta = delta.index_add(0, p_idx, ((0.5 + t).clamp(max=1.0) - 1.0)[:, None] * diff)
+        delta = delta.index_add(0, q_idx, (t - 0.5).clamp(min=0.0)[:, None] * diff)
+    return (flat + delta).reshape(h, w, c)
 
 
 def render_marched(mesh: MarchedMesh, colors: torch.Tensor | None, cameras: Sequence[Camera],
@@ -204,9 +218,10 @@ def render_marched(mesh: MarchedMesh, colors: torch.Tensor | None, cameras: Sequ
         normal = normal / normal.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         mask = covered.to(vertices.dtype)
         image = torch.cat([rgb + (1.0 - mask)[..., None] * bg, mask[..., None]], dim=-1)
-        pixels, _ = project(vertices, camera)
+        pixels, vertex_depth = project(vertices, camera)
         silhouettes = silhouette_edges(vertices_np, faces_np, edges, adjacent, camera.position())
-        image = antialias(image, ids_np >= 0, pixels, silhouettes, torch.cat([bg, bg.new_zeros(1)]))
+        image = antialias(image, ids_np, raster.depth[view], pixels, vertex_depth.detach().numpy(), silhouettes,
+                          camera.focal())
         out["rgb"].append(image[..., :3])
         out["opacity"].append(image[..., 3])
         out["depth"].append(depth)
