@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,8 +162,7 @@ class ContextWriter:
 
     def write(self, prompt: str, w_h: str | None, w_l: str | None,
               previous: dict[str, Any] | None = None, review: dict[tuple[str, str], str] | None = None,
-              max_slots: int | None = None, on_candidate: Callable[[Candidate], None] | None = None,
-              ) -> ContextResult:
+              max_slots: int | None = None) -> ContextResult:
         """Fill ``prompt``'s K contexts. ``previous`` is an earlier result of this prompt (its
         candidates and slots are kept; new slots continue after them), ``review`` the reviewer's
         decisions by (prompt, context); at most ``max_slots`` slots in all (default 2K)."""
@@ -186,11 +185,9 @@ class ContextWriter:
             deadline = time.monotonic() + budget if budget else None
             for attempt in range(self.settings.max_retries + 1):
                 text = self._ask(prompt, messages, slot, attempt, deadline)
-                report = self._check(text, prompt, keep, result.kept, review)
+                report = self._check(text, prompt, keep, result.kept)
                 candidate = Candidate(text, slot, attempt, report.to_dict(), ACCEPT if report.accepted else REJECT)
                 result.candidates.append(candidate.to_dict())
-                if on_candidate is not None:
-                    on_candidate(candidate)
                 if decide(candidate.to_dict(), review, prompt) == ACCEPT:
                     result.kept.append(text)
                     break
@@ -205,8 +202,7 @@ class ContextWriter:
         result.latency_s += time.perf_counter() - start
         return result
 
-    def _check(self, text: str, prompt: str, keep: list[str], kept: list[str],
-               review: dict[tuple[str, str], str]) -> FilterReport:
+    def _check(self, text: str, prompt: str, keep: list[str], kept: list[str]) -> FilterReport:
         if not text.strip():
             return FilterReport(text=text, missing=list(keep), passed=dict.fromkeys(("words", "length"), False),
                                 reasons=["words", "length"])
