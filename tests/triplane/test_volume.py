@@ -78,3 +78,18 @@ def test_checkpointed_chunks_give_the_same_gradients():
         (out.rgb.sum() + out.normals.sum() + out.eikonal).backward()
         grads.append(p.grad)
     assert grads[0].abs().sum() > 0 and torch.allclose(grads[0], grads[1], atol=1e-6)
+
+
+def test_skipping_empty_intervals_keeps_images_and_gradients():
+    field = TriplaneField(TriplaneConfig(channels=8, resolution=16))
+    planes = field.init_planes(1, std=0.1, generator=torch.Generator().manual_seed(2))
+    cams = [Camera(yaw=60, pitch=15, resolution=16)]
+    results = []
+    for skip in (False, True):
+        p = planes.clone().requires_grad_(True)
+        out = render_volume(field, p, cams, samples=32, skip=skip)
+        (out.rgb.mean() + out.opacity.mean() + out.normals.mean()).backward()
+        results.append((out, p.grad))
+    (full, g_full), (skipped, g_skip) = results
+    assert torch.allclose(full.rgb, skipped.rgb, atol=1e-3) and torch.allclose(full.opacity, skipped.opacity, atol=1e-3)
+    assert (g_full - g_skip).norm() < 0.01 * g_full.norm()
