@@ -3,15 +3,14 @@ the GPU driver where there is one.
 
 One pass renders shaded RGB(A), multisampled when ``antialias`` is asked for; an optional
 second pass without multisampling writes exact per-pixel world normals and depth (so back-projected points
-never mix foreground and background). Shading happens in linear space and is written as
-sRGB: a hemisphere ambient term, a key and a fill light fixed to the camera (so every view
-is lit alike) and a Blinn-Phong highlight whose width follows the roughness. Faces are
-two-sided; meshes without vertex normals are shaded flat from screen-space derivatives.
+never mix foreground and background). The shading (text3d.render.glsl) is lit by a key and
+a fill light fixed to the camera, so every view is lit alike.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -20,115 +19,12 @@ import numpy as np
 from text3d.assets.asset import Asset
 from text3d.errors import BackendError, InputError
 from text3d.render.cameras import Camera
+from text3d.render.glsl import ATTRIBUTES, FRAGMENT_SHADER, VERTEX_SHADER
 
 log = logging.getLogger(__name__)
 
 BACKGROUNDS = {"black": (0.0, 0.0, 0.0, 1.0), "white": (1.0, 1.0, 1.0, 1.0), "transparent": (0.0, 0.0, 0.0, 0.0)}
 
-# One source for every program; each program keeps only what an asset and a call need
-# (TEXTURED, VERTEX_NORMALS, AUX), so llvmpipe neither samples an unbound texture nor
-# interpolates unused varyings. The arithmetic on what remains is the same expressions,
-# so the pixels are the same as the full program's (tests/render/test_renderer.py checks).
-_VERTEX_SHADER = """
-uniform mat4 u_mvp;
-in vec3 in_pos;
-in vec4 in_color;
-in float in_rough;
-out vec3 v_world;
-out vec4 v_color;
-out float v_rough;
-#ifdef VERTEX_NORMALS
-in vec3 in_normal;
-out vec3 v_normal;
-#endif
-#ifdef TEXTURED
-in vec2 in_uv;
-out vec2 v_uv;
-#endif
-#ifdef AUX
-uniform mat4 u_view;
-out float v_depth;
-#endif
-void main() {
-    vec4 p = vec4(in_pos, 1.0);
-    gl_Position = u_mvp * p;
-    v_world = in_pos;
-    v_color = in_color;
-    v_rough = in_rough;
-#ifdef VERTEX_NORMALS
-    v_normal = in_normal;
-#endif
-#ifdef TEXTURED
-    v_uv = in_uv;
-#endif
-#ifdef AUX
-    v_depth = -(u_view * p).z;
-#endif
-}
-"""
-
-_FRAGMENT_SHADER = """
-uniform vec3 u_eye;
-uniform vec3 u_key;
-uniform vec3 u_fill;
-in vec3 v_world;
-in vec4 v_color;
-in float v_rough;
-layout(location = 0) out vec4 out_color;
-#ifdef VERTEX_NORMALS
-in vec3 v_normal;
-#endif
-#ifdef TEXTURED
-uniform sampler2D u_texture;
-in vec2 v_uv;
-#endif
-#ifdef AUX
-in float v_depth;
-layout(location = 1) out vec4 out_aux;
-#endif
-
-vec3 to_linear(vec3 c) {
-    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(vec3(0.04045), c));
-}
-vec3 to_srgb(vec3 c) {
-    c = clamp(c, 0.0, 1.0);
-    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(vec3(0.0031308), c));
-}
-void main() {
-#ifdef VERTEX_NORMALS
-    vec3 n = v_normal;
-    if (dot(n, n) < 0.25) {  // interpolated across a crease: fall back to the face normal
-        n = cross(dFdx(v_world), dFdy(v_world));
-    }
-#else
-    vec3 n = cross(dFdx(v_world), dFdy(v_world));
-#endif
-    n = normalize(n);
-    vec3 view = normalize(u_eye - v_world);
-    if (dot(n, view) < 0.0) n = -n;
-    vec4 base = v_color;
-#ifdef TEXTURED
-    vec4 t = texture(u_texture, v_uv);
-    base *= vec4(to_linear(t.rgb), t.a);
-#endif
-    float r = clamp(v_rough, 0.05, 1.0);
-    float ambient = mix(0.20, 0.34, 0.5 + 0.5 * n.z);
-    float key = max(dot(n, u_key), 0.0);
-    float fill = max(dot(n, u_fill), 0.0);
-    vec3 h = normalize(u_key + view);
-    float shininess = clamp(2.0 / (r * r * r * r) - 2.0, 1.0, 2048.0);
-    float spec = pow(max(dot(n, h), 0.0), shininess) * (1.0 - r) * (1.0 - r) * 0.5;
-    vec3 color = base.rgb * (ambient + 0.72 * key + 0.22 * fill) + vec3(spec);
-    out_color = vec4(to_srgb(color), 1.0);
-#ifdef AUX
-    out_aux = vec4(n, v_depth);
-#endif
-}
-"""
-
-# (attribute, moderngl format, first column) in the interleaved float32 vertex buffer
-_ATTRIBUTES = (("in_pos", "3f", 0), ("in_normal", "3f", 3), ("in_color", "4f", 6), ("in_uv", "2f", 10),
-               ("in_rough", "1f", 12))
 GROUP_VIEWS = 8
 GROUP_PIXELS = 8 * 512 * 512
 """Views queued before reading back: at most 8, and at most as many pixels as 8 views at 512²
@@ -160,6 +56,19 @@ def _camera_lights(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
     return key / np.linalg.norm(key), fill / np.linalg.norm(fill)
 
 
+def rasterizer_threads() -> int:
+    """llvmpipe rasterizer threads when LP_NUM_THREADS is not set: one more than the cores
+    this process may run on. Each view's tiles are shared out among the threads and a view
+    ends when its last tile does; with one thread per core, a core idles while the other
+    finishes its last tiles, with one more the spare thread fills it (benchmarks/bench_render.py,
+    2 cores: 4 views at 512² in ~57 ms instead of ~62, pixel-identical)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores + 1
+
+
 class Renderer:
     """A process-wide offscreen renderer; create it once and reuse it (context start ≈ 0.3 s)."""
 
@@ -175,6 +84,10 @@ class Renderer:
         """
         import moderngl
 
+        # llvmpipe reads LP_NUM_THREADS when the first context of the process starts
+        self.threads = os.environ.get("LP_NUM_THREADS") or str(rasterizer_threads())
+        chosen = "LP_NUM_THREADS" not in os.environ
+        os.environ["LP_NUM_THREADS"] = self.threads
         try:
             self.ctx = moderngl.create_context(standalone=True, backend="egl")
         except Exception as exc:  # EGL / driver failures come as several exception types
@@ -182,6 +95,9 @@ class Renderer:
                 f"offscreen OpenGL through EGL is unavailable ({type(exc).__name__}: {exc}); "
                 "install Mesa's EGL (libegl1 libegl-mesa0 libgl1-mesa-dri) with scripts/setup.sh"
             ) from None
+        finally:
+            if chosen:  # only this context's choice: child processes and other GL users keep theirs
+                del os.environ["LP_NUM_THREADS"]
         self.samples = min(samples, int(self.ctx.max_samples))
         self._programs: dict[tuple[bool, bool, bool], object] = {}
         self._targets_by_kind: dict[tuple[int, bool, bool], list[tuple]] = {}
@@ -229,8 +145,8 @@ class Renderer:
         if key not in self._programs:
             names = ("TEXTURED", "VERTEX_NORMALS", "AUX")
             header = "#version 330\n" + "".join(f"#define {n}\n" for n, on in zip(names, key) if on)
-            self._programs[key] = self.ctx.program(vertex_shader=header + _VERTEX_SHADER,
-                                                   fragment_shader=header + _FRAGMENT_SHADER)
+            self._programs[key] = self.ctx.program(vertex_shader=header + VERTEX_SHADER,
+                                                   fragment_shader=header + FRAGMENT_SHADER)
         return self._programs[key]
 
     def _upload(self, asset: Asset) -> tuple[object, list, object]:
@@ -244,8 +160,8 @@ class Renderer:
         if asset.is_textured:
             data[:, 10:12] = asset.uv
         data[:, 12] = asset.vertex_roughness if asset.vertex_roughness is not None else asset.roughness
-        vbo = self.ctx.buffer(data.tobytes())
-        ibo = self.ctx.buffer(asset.faces.astype(np.int32).tobytes())
+        vbo = self.ctx.buffer(data)
+        ibo = self.ctx.buffer(np.ascontiguousarray(asset.faces, np.int32))
         texture = None
         if asset.is_textured:
             image = np.ascontiguousarray(np.flipud(asset.texture))
@@ -259,7 +175,7 @@ class Renderer:
         """``program``'s view of the uploaded buffers: attributes it does not read are skipped."""
         vbo, ibo = buffers
         layout, names = [], []
-        for name, fmt, _ in _ATTRIBUTES:
+        for name, fmt, _ in ATTRIBUTES:
             if name in program:
                 layout.append(fmt)
                 names.append(name)
