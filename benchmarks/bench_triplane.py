@@ -4,9 +4,9 @@ Default :class:`TriplaneConfig` (C 16, R 32, MLP 2×32), planes N(0, 0.1²) over
 Per view, medians of 5 runs, one torch thread:
 
 * volume rendering (64 samples/ray, normals) without gradients, and forward + backward;
-  baseline: the same forward + backward with normals from autograd (double backward through
-  ``grid_sample``) at every sample, as a plain NeuS renderer computes them, instead of central
-  differences at the samples of weight > 1e-3 only;
+  baselines: the same forward + backward without skipping empty intervals, and a plain NeuS
+  graph (every sample, normals from autograd, i.e. double backward through ``grid_sample``)
+  instead of central differences at the intervals of weight > 1e-3 only;
 * mesh rendering (48³ marching cubes) forward + backward; baseline: text3d's OpenGL renderer
   drawing the extracted mesh (no gradients);
 * extraction: 64³ marching cubes to an Asset, then GLB bytes.
@@ -52,8 +52,8 @@ def main() -> None:
             with torch.no_grad():
                 render_volume(field, planes, cams)
 
-        def volume_train(cams=cams):
-            out = render_volume(field, trainable, cams)
+        def volume_train(cams=cams, skip=True):
+            out = render_volume(field, trainable, cams, skip=skip)
             (out.rgb.mean() + out.normals.mean()).backward()
 
         def mesh_train(cams=cams):
@@ -62,16 +62,18 @@ def main() -> None:
 
         infer, _ = median_seconds(volume_infer, repeats=5, warmup=1)
         train, _ = median_seconds(volume_train, repeats=5, warmup=1)
+        train_full, _ = median_seconds(lambda cams=cams: volume_train(cams, skip=False), repeats=3, warmup=1)
         field.sdf_gradient = autograd_gradient  # baseline: double backward at every sample
         volume.NORMAL_MIN_WEIGHT = -1.0
-        train_base, _ = median_seconds(volume_train, repeats=3, warmup=1)
+        train_base, _ = median_seconds(lambda cams=cams: volume_train(cams, skip=False), repeats=3, warmup=1)
         volume.NORMAL_MIN_WEIGHT = threshold
         del field.sdf_gradient
         mesh, _ = median_seconds(mesh_train, repeats=5, warmup=1)
         gl, _ = median_seconds(lambda cams=cams: render(asset, cams), repeats=5, warmup=1)
         ms = lambda s, n=per_view: f"{1000 * s / n:7.1f} ms/view"  # noqa: E731
-        print(f"{size}²: volume no-grad {ms(infer)} | volume fwd+bwd {ms(train)} "
-              f"(autograd normals at every sample {ms(train_base)}, ×{train_base / train:.1f})")
+        print(f"{size}²: volume no-grad {ms(infer)} | volume fwd+bwd {ms(train)}; without skipping "
+              f"{ms(train_full)} (×{train_full / train:.1f}); plain NeuS graph, autograd normals at every sample "
+              f"{ms(train_base)} (×{train_base / train:.1f})")
         print(f"{size}²: mesh fwd+bwd {ms(mesh)} (OpenGL render of the mesh, no gradients: {ms(gl)}, "
               f"ratio ×{mesh / gl:.1f})")
     extract, _ = median_seconds(lambda: asset_to_glb_bytes(extract_asset(field, planes, 64)), repeats=5, warmup=1)
