@@ -90,3 +90,21 @@ def test_v_prediction_schedule(tmp_path):
     v = teacher.unet(x[0], torch.full((2,), k), encoder_hidden_states=text8(["x", "x"])[0]).sample
     expected = a.sqrt() * x[0] - (1 - a).sqrt() * v
     assert torch.allclose(teacher.denoise(x, t, ["x"], torch.zeros(1, 2, 4, 4))[0], expected, atol=1e-4)
+
+
+def test_a_pipeline_with_a_vae_takes_rgb_views_and_works_on_latents(tmp_path):
+    folder = save_tiny_pipeline(tmp_path / "sd-vae", cameras=False)
+    vae = diffusers.AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8),
+                                  down_block_types=("DownEncoderBlock2D",) * 2,
+                                  up_block_types=("UpDecoderBlock2D",) * 2, norm_num_groups=4, scaling_factor=0.5)
+    vae.save_pretrained(folder / "vae")
+    teacher = load_teacher("stable-diffusion", str(folder), text_encoder=text8)
+    assert teacher.channels == 3
+    rgb = torch.rand(1, 2, 3, 16, 16) * 2 - 1
+    latents = teacher.encode(rgb)
+    assert latents.shape == (1, 2, 4, 8, 8)
+    expected = teacher.vae.encode(rgb[0]).latent_dist.mean * 0.5
+    assert torch.allclose(latents[0], expected, atol=1e-5)
+    x0 = teacher.denoise(teacher.add_noise(latents, torch.randn_like(latents), torch.tensor(0.4)), torch.tensor(0.4),
+                         ["a chair"], torch.zeros(1, 2, 4, 4), guidance=2.0)
+    assert x0.shape == latents.shape

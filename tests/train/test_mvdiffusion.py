@@ -20,7 +20,7 @@ from text3d.train.mvdiffusion_data import ViewSpec, build_views, dequantize, enc
 from text3d.train.mvdiffusion_eval import recognition, rgb_uint8, silhouette_agreement
 
 TINY = dict(items=4, image_size=8, patch_size=4, width=16, depth=1, heads=2, steps=4, batch=2, warmup=1,
-            dev_prompts=0, test_prompts=4, sample_steps=2, workers=1, checkpoint_every=2)
+            time_sampling="uniform", dev_prompts=0, test_prompts=4, sample_steps=2, workers=1, checkpoint_every=2)
 
 
 def test_views_hold_rgb_normals_and_depth_at_the_item_cameras():

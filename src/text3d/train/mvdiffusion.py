@@ -19,7 +19,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,9 @@ from text3d.data.toyworld.instance import DEV_SEEDS, TEST_SEEDS, describe_seeds
 from text3d.data.toyworld.vocabulary import built_categories
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.encoders.minilm import shared_text_encoder
+from text3d.errors import InputError
 from text3d.nn.checkpoint import save_folder
-from text3d.nn.flow import flow_loss
+from text3d.nn.flow import sample_timesteps
 from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig, camera_features, sample_views
 from text3d.nn.teachers.base import TextEncoder
 from text3d.nn.teachers.embedded import MODEL_NAME, EmbeddedMVTeacher
@@ -85,6 +86,23 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def mv_flow_loss(model: Callable[..., torch.Tensor], x1: torch.Tensor, context: torch.Tensor,
+                 context_mask: torch.Tensor, time_sampling: str = "logit-normal") -> torch.Tensor:
+    """Rectified-flow loss ‖v_θ(x_s, s) − (x₁ − ε)‖², x_s = s·x₁ + (1 − s)·ε, as
+    :func:`text3d.nn.flow.flow_loss`, with s ~ σ(N(0, 1)) ("logit-normal") or U(0, 1) ("uniform": the
+    ends of the path, where the last Euler steps remove the fine noise, get more weight)."""
+    noise = torch.randn(x1.shape, device=x1.device)
+    if time_sampling == "uniform":
+        s = torch.rand(x1.shape[0], device=x1.device)
+    elif time_sampling == "logit-normal":
+        s = sample_timesteps(x1.shape[0], x1.device)
+    else:
+        raise InputError(f"time sampling {time_sampling!r}: use logit-normal or uniform")
+    shape = (-1, *[1] * (x1.dim() - 1))
+    v = model(s.view(shape) * x1 + (1 - s.view(shape)) * noise, s, context, context_mask)
+    return ((v.float() - (x1 - noise)) ** 2).mean()
+
+
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     """θ_ema ← d·θ_ema + (1 − d)·θ."""
     with torch.no_grad():
@@ -121,7 +139,7 @@ def _train(model: MultiViewDiT, ema: MultiViewDiT, data: ViewSet, states: dict[s
                      cams: torch.Tensor = cams) -> torch.Tensor:
             return model(x, s, cams, c, m)
 
-        loss = flow_loss(velocity, dequantize_t(views[index]), context, context_mask)
+        loss = mv_flow_loss(velocity, dequantize_t(views[index]), context, context_mask, config.time_sampling)
         optimizer_step(optimizer, loss, model)
         update_ema(ema, model, min(config.ema, (1 + step) / (10 + step)))
         if losses.due(step):

@@ -35,6 +35,8 @@ class MVDiffusionTrainConfig(TrainConfig):
     heads: int = setting(6, "Attention heads.", "model", "--heads", 1, 64)
     patch_size: int = setting(4, "Patch side in pixels (one token per patch and view).", "model",
                               "--patch-size", 1, 64)
+    time_sampling: str = setting("logit-normal", "Flow times of training: logit-normal (σ(N(0, 1)), as SD3) or "
+                                 "uniform.", "model", "--time-sampling")
     cond_dropout: float = setting(0.1, "Fraction of prompts dropped in training (classifier-free guidance).", "model")
     ema: float = setting(0.999, "Decay of the exponential moving average of the weights that is shipped "
                          "(ramped as min(ema, (1 + n)/(10 + n)) after n steps).", "model")
