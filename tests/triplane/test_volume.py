@@ -93,3 +93,15 @@ def test_skipping_empty_intervals_keeps_images_and_gradients():
     (full, g_full), (skipped, g_skip) = results
     assert torch.allclose(full.rgb, skipped.rgb, atol=1e-3) and torch.allclose(full.opacity, skipped.opacity, atol=1e-3)
     assert (g_full - g_skip).norm() < 0.01 * g_full.norm()
+
+
+def test_bad_render_settings_are_input_errors(sphere):
+    from text3d.triplane import render_mesh
+
+    field, planes = sphere
+    with pytest.raises(InputError, match="inv_s"):
+        render_volume(field, planes, CAMERAS[:1], inv_s=0.0)
+    with pytest.raises(InputError, match="samples"):
+        render_volume(field, planes, CAMERAS[:1], samples=1)
+    with pytest.raises(InputError, match="color"):
+        render_mesh(field, planes, CAMERAS[:1], color="texture")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from text3d.errors import InputError
 from text3d.render.cameras import Camera
 from text3d.render.raster import rasterize
 from text3d.triplane.field import TriplaneField
@@ -239,7 +240,7 @@ def render_mesh(field: TriplaneField, planes: torch.Tensor,
     positions (interior shading and silhouettes) and colors."""
     field.check_planes(planes)
     if color not in ("vertex", "pixel"):
-        raise ValueError(f"render_mesh color {color!r}: use 'vertex' or 'pixel'")
+        raise InputError(f"render_mesh color {color!r}: use 'vertex' or 'pixel'")
     views = cameras_per_item(cameras, planes.shape[0])
     results, meshes = [], []
     for b, cams in enumerate(views):

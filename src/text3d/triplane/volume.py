@@ -84,6 +84,8 @@ def render_volume(field: TriplaneField, planes: torch.Tensor,
     field.check_planes(planes)
     if samples < 2:
         raise InputError(f"render_volume samples {samples}: need at least 2")
+    if not inv_s > 0:
+        raise InputError(f"render_volume inv_s {inv_s}: the NeuS sharpness must be positive (1/world units)")
     views = cameras_per_item(cameras, planes.shape[0])
     size = views[0][0].resolution
     bg = torch.as_tensor(background, dtype=torch.float32).expand(3)
