@@ -194,5 +194,10 @@ def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
     code = main(["bias", "augment", "--table", str(tmp_path / "none"), "--out", str(tmp_path / "o2")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "no localization.json" in err
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "localization.json").write_text('{"prompts": [{"w_h": "x"}]}')
+    code = main(["bias", "augment", "--table", str(tmp_path / "broken"), "--out", str(tmp_path / "o3")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "not a localization table" in err
     code = main([*args[:-2], "--review", str(tmp_path / "review.txt")])
     assert code == 2 and ".json or .csv" in capsys.readouterr().err
