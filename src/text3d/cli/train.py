@@ -106,10 +106,25 @@ def generator_command(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for generator/, the loss log and the data cache."),
     check: int = typer.Option(GENERATOR_CHECK_N, "--check", min=0, max=MAX_ITEMS,
                               help="Held-out prompts generated for the model card (0 = skip)."),
+    finetune: Path = typer.Option(None, "--finetune", help="Fine-tune instead: a text3d bias augment folder or its "
+                                  "pairs.jsonl; --out becomes the new model folder (see --finetune-steps)."),
+    finetune_steps: int = typer.Option(300, "--finetune-steps", min=1, max=1_000_000,
+                                       help="With --finetune: optimizer steps."),
+    replay: float = typer.Option(0.5, "--replay", min=0.0, max=1.0,
+                                 help="With --finetune: share of each batch replayed from toyworld training items."),
+    base: str = typer.Option(None, "--model", help="With --finetune: the generator folder to start from."),
     wait: bool = wait_option(),
 ) -> None:
     """Train the embedded generator (block VAE + rectified-flow DiT); write weights + card."""
     # the trainers import torch at their top: kept out of `text3d --help`
+    if finetune is not None:
+        from text3d.train.generator_finetune import FinetuneConfig, finetune_generator
+
+        settings = FinetuneConfig(steps=finetune_steps, replay=replay, seed=config.seed, device=config.device)
+        with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+            summary = finetune_generator(finetune, out, settings, base=base)
+        typer.echo(json.dumps({k: v for k, v in summary.items() if k != "key"}, indent=2, sort_keys=True))
+        return
     from text3d.train.run_generator import train_generator
 
     with _training_folder(out, wait):

@@ -23,6 +23,7 @@ from text3d.assets.asset import Asset
 from text3d.assets.voxels import VoxelGrid
 from text3d.device import resolve_device
 from text3d.encoders.minilm import shared_text_encoder
+from text3d.errors import InputError
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
 from text3d.generators.parts import PartSpec, PartSpecs
 from text3d.generators.postprocess import Mesher, PostProcessor
@@ -89,6 +90,9 @@ class EmbeddedGenerator(Generator):
 
         folder = resolve_model_folder(name_or_path, GENERATOR_FOLDER)
         state, config = load_folder(folder)
+        if not {"vae", "dit", "latent_mean", "latent_std"} <= set(config):
+            raise InputError(f"--model {folder}: not an embedded generator model folder (config.json has no "
+                             "vae/dit/latent statistics)")
         specs = PartSpecs.from_config(config, DEFAULT_PARTS)
         if candidates is not None:
             specs = specs.with_args("selector", candidates=int(candidates))

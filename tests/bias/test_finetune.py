@@ -1,0 +1,127 @@
+"""Fine-tuning the embedded generator on bias-mitigation pairs (``text3d train generator --finetune``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from text3d.assets.io import save_asset
+from text3d.data.toyworld.instance import item_spec, make_instance
+from text3d.data.toyworld.vocabulary import built_categories
+from text3d.errors import InputError
+from text3d.generators.backends.embedded import EmbeddedGenerator
+from text3d.nn.checkpoint import load_folder, resolve_model_folder
+from text3d.train import generator_finetune as ft
+
+TINY = ft.FinetuneConfig(steps=4, batch=4, replay_items=3, warmup=1, checkpoint_every=2, lr=1e-3)
+
+
+def _pairs(root: Path, n: int = 3) -> Path:
+    programs = built_categories()
+    rows = []
+    for i in range(n):
+        category, seed = item_spec(i, 1_000_000, programs)
+        instance = make_instance(category, seed, kind="basic")
+        save_asset(instance.scene().to_asset(), root / f"items/{i}/asset.glb")
+        rows.append({"asset": f"items/{i}/asset.glb", "text": instance.prompt,
+                     "context": f"{instance.prompt} on a wooden shelf"})
+    (root / "pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory) -> Path:
+    return _pairs(tmp_path_factory.mktemp("augment"))
+
+
+def test_asset_grid_matches_the_exact_toyworld_grid():
+    programs = built_categories()
+    ious = []
+    for i in (0, 1, 4):  # ball (an open part: the closing matters), spinning top, rubber duck
+        category, seed = item_spec(i, 1_000_000, programs)
+        scene = make_instance(category, seed, kind="basic").scene()
+        mine, exact = ft.asset_grid(scene.to_asset(), samples=60_000), scene.voxel_grid(32)
+        a, b = mine.occupancy > 0.5, exact.occupancy > 0.5
+        ious.append((a & b).sum() / (a | b).sum())
+    assert min(ious) > 0.8, ious
+
+
+def test_finetune_runs_resumes_and_loads_with_model(pairs, tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    out = tmp_path / "model"
+    calls = []
+    real = ft.optimizer_step
+
+    def interrupted(optimizer, loss, model=None, clip=1.0):
+        calls.append(1)
+        if len(calls) == 3:  # after the checkpoint at step 2
+            raise KeyboardInterrupt
+        real(optimizer, loss, model, clip)
+
+    monkeypatch.setattr(ft, "optimizer_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ft.finetune_generator(pairs, out, TINY)
+    assert (out / "finetune.pt").exists() and not (out / "config.json").exists()
+    monkeypatch.setattr(ft, "optimizer_step", real)
+    resumed = []
+    monkeypatch.setattr(ft, "optimizer_step", lambda *a, **k: (resumed.append(1), real(*a, **k)))
+    summary = ft.finetune_generator(pairs / "pairs.jsonl", out, TINY)
+    assert len(resumed) == TINY.steps - 2  # steps 2 and 3 only
+    assert summary["pairs"] == 3 and not (out / "finetune.pt").exists()
+    assert (out / "model.safetensors").exists() and (out / ft.CARD_FILE).exists()
+    card = (out / ft.CARD_FILE).read_text()
+    assert "pairs.jsonl" in card and "Steps: 4" in card and "seed 0" in card
+    # a finished folder is not trained again
+    again = []
+    monkeypatch.setattr(ft, "optimizer_step", lambda *a, **k: again.append(1))
+    ft.finetune_generator(pairs, out, TINY)
+    assert not again
+
+    tuned, _ = load_folder(out)
+    base, _ = load_folder(resolve_model_folder(None, "generator"))
+    dit_keys = [k for k in tuned if k.startswith("dit.")]
+    assert any(not torch.equal(tuned[k], base[k]) for k in dit_keys)
+    assert all(torch.equal(tuned[k], base[k]) for k in tuned if k.startswith("vae."))
+    generator = EmbeddedGenerator.from_pretrained(str(out), device="cpu", candidates=1)
+    assert generator.model.endswith(str(out))
+    from text3d.generators.base import Condition
+
+    shipped = EmbeddedGenerator.from_pretrained(None, device="cpu", candidates=1)
+    a = generator.sample_latents(Condition("orange ball"), seed=3, steps=2)
+    b = shipped.sample_latents(Condition("orange ball"), seed=3, steps=2)
+    assert not np.allclose(a.numpy(), b.numpy())
+
+
+def test_model_that_is_not_a_generator_is_refused_in_one_line(tmp_path):
+    from text3d.nn.checkpoint import save_folder
+
+    save_folder(tmp_path, {"w": torch.zeros(2)}, {"model": {"width": 2}})
+    with pytest.raises(InputError) as info:
+        EmbeddedGenerator.from_pretrained(str(tmp_path), device="cpu")
+    assert "not an embedded generator" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("content, needle", [
+    (None, "no pairs.jsonl"),
+    ("not json\n", "line 1"),
+    ('{"asset": "items/nothing.glb", "text": "x"}\n', "does not exist"),
+    ("\n", "no pairs"),
+])
+def test_malformed_pairs_are_refused_in_one_line(tmp_path, content, needle):
+    if content is not None:
+        (tmp_path / "pairs.jsonl").write_text(content)
+    with pytest.raises(InputError) as info:
+        ft.read_pairs(tmp_path)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_finetune_option(tmp_path, capsys):
+    from text3d.cli import main
+
+    code = main(["train", "generator", "--finetune", str(tmp_path / "none"), "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "no pairs.jsonl" in err and len(err.splitlines()) == 1
