@@ -8,7 +8,7 @@ Figures on the held-out views, text3d's OpenGL renderer of the extracted 48³ me
 object's own render: silhouette IoU and PSNR, for the fitted triplane and, as the baseline in
 the same run, the unfitted field (the sphere prior). One torch thread; seconds per fit.
 
-    .venv/bin/python benchmarks/bench_triplane_fit.py [categories ...]
+    .venv/bin/python benchmarks/bench_triplane_fit.py [--renderers both|volume|mesh] [categories ...]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def scores(asset, reference, cameras) -> tuple[float, float]:
     return float(iou), float(10 * np.log10(255.0 ** 2 / max(mse, 1e-12)))
 
 
-def main(categories: list[str]) -> None:
+def main(categories: list[str], renderers: str = "both") -> None:
     from text3d.data.toyworld.instance import make_object
     from text3d.render.cameras import Camera, protocol_cameras
     from text3d.render.renderer import render
@@ -55,7 +55,7 @@ def main(categories: list[str]) -> None:
             prior = scores(extract_asset(field, planes, 48), reference, held_out)
         start = time.perf_counter()
         fit_views(field, planes, train, torch.from_numpy(target.rgb).float() / 255.0,
-                  torch.from_numpy(target.mask).float(), FitConfig())
+                  torch.from_numpy(target.mask).float(), FitConfig(renderers=renderers))
         seconds = time.perf_counter() - start
         with torch.no_grad():
             fitted = scores(extract_asset(field, planes.detach(), 48), reference, held_out)
@@ -68,4 +68,9 @@ def main(categories: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["chair", "airplane", "mug", "pine_tree"])
+    args = sys.argv[1:]
+    mode = "both"
+    if args[:1] == ["--renderers"]:
+        mode, args = args[1], args[2:]
+    print(f"renderers: {mode}")
+    main(args or ["chair", "airplane", "mug", "pine_tree"], mode)

@@ -38,3 +38,17 @@ def test_fit_checks_its_inputs():
         fit_views(field, field.init_planes(1), cams, torch.zeros(2, 8, 8, 3), torch.zeros(2, 8, 8))
     with pytest.raises(InputError, match="one triplane"):
         fit_views(field, field.init_planes(2), cams, torch.zeros(1, 8, 8, 3), torch.zeros(1, 8, 8))
+
+
+@pytest.mark.parametrize("renderers", ["volume", "mesh"])
+def test_each_renderer_alone_also_fits(renderers):
+    ball = trimesh.creation.icosphere(2, radius=0.4)
+    cams = [Camera(yaw=90 * k, pitch=20, resolution=16) for k in range(2)]
+    views = render(Asset(ball.vertices, ball.faces), cams)
+    field = TriplaneField(TriplaneConfig(channels=4, resolution=8, sdf_bias_radius=0.3))
+    losses = fit_views(field, field.init_planes(1), cams, torch.from_numpy(views.rgb).float() / 255,
+                       torch.from_numpy(views.mask).float(),
+                       FitConfig(steps=8, views_per_step=2, mesh_resolution=16, samples=16, renderers=renderers))
+    assert losses[-1] < 0.7 * losses[0]
+    with pytest.raises(InputError, match="renderers"):
+        FitConfig(renderers="raster")

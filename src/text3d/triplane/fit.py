@@ -6,7 +6,8 @@ lighting (:func:`text3d.triplane.shading.shade`) and takes the mean squared erro
 target sRGB images and masks, plus an eikonal term λ·(‖∇sdf‖ − 1)² on the volume samples
 (IGR, Gropp et al., 2020). As in NeuS, the sharpness s grows during training (linearly from
 ``inv_s_start`` to ``inv_s_end``); mesh rendering joins after ``mesh_after`` steps, once the
-SDF has a surface worth meshing. How well a fit reproduces unseen views bounds what the
+SDF has a surface worth meshing (``renderers`` = "volume" or "mesh" keeps one of the two, the
+paper's dual-rendering ablation). How well a fit reproduces unseen views bounds what the
 distillation can reach with this representation at this size.
 """
 
@@ -42,7 +43,12 @@ class FitConfig:
     eikonal: float = 0.1
     mesh_after: int = 30          # steps of volume rendering only before mesh rendering joins
     mesh_resolution: int = 32
+    renderers: str = "both"       # "both", "volume" or "mesh" (the dual-rendering ablation)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.renderers not in ("both", "volume", "mesh"):
+            raise InputError(f"fit renderers {self.renderers!r}: use 'both', 'volume' or 'mesh'")
 
 
 def fit_views(field: TriplaneField, planes: torch.Tensor, cameras: Sequence[Camera], images: torch.Tensor,
@@ -68,17 +74,20 @@ def fit_views(field: TriplaneField, planes: torch.Tensor, cameras: Sequence[Came
         target, target_mask = images[pick], masks[pick]
         inv_s = config.inv_s_start + (config.inv_s_end - config.inv_s_start) * step / max(1, config.steps - 1)
         optimizer.zero_grad()
-        vol = render_volume(field, planes, cams, samples=config.samples, inv_s=inv_s, perturb=True,
-                            generator=generator, background=0.0)
-        image = shade(vol.rgb[0], vol.normals[0], vol.opacity[0], cams)
-        loss = (image - target).square().mean() + (vol.opacity[0] - target_mask).square().mean()
-        loss = loss + config.eikonal * vol.eikonal
-        if step >= config.mesh_after:
+        loss = planes.new_zeros(())
+        if config.renderers != "mesh":
+            vol = render_volume(field, planes, cams, samples=config.samples, inv_s=inv_s, perturb=True,
+                                generator=generator, background=0.0)
+            image = shade(vol.rgb[0], vol.normals[0], vol.opacity[0], cams)
+            loss = (image - target).square().mean() + (vol.opacity[0] - target_mask).square().mean()
+            loss = loss + config.eikonal * vol.eikonal
+        if config.renderers != "volume" and (step >= config.mesh_after or config.renderers == "mesh"):
             mesh = render_mesh(field, planes, cams, resolution=config.mesh_resolution, background=0.0)
             image = shade(mesh.rgb[0], mesh.normals[0], mesh.opacity[0], cams)
             loss = loss + (image - target).square().mean() + (mesh.opacity[0] - target_mask).square().mean()
-        loss.backward()
-        optimizer.step()
+        if loss.requires_grad:  # a mesh-only step of a field without surface has nothing to learn from
+            loss.backward()
+            optimizer.step()
         losses.append(float(loss.detach()))
         if step % 25 == 0:
             log.debug("fit step %d: loss %.4f (inv_s %.0f)", step, losses[-1], inv_s)
