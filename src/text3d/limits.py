@@ -10,6 +10,7 @@ only costs memory or time past them (``--candidates 1000`` needed 2.1 GB and nev
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from text3d.errors import InputError
 from text3d.text import word_count
@@ -71,7 +72,16 @@ def check_seed(name: str, seed: int, count: int = 1) -> None:
 
 def check_prompt_size(prompt: str, label: str = "prompt") -> None:
     """A prompt of more than :data:`MAX_PROMPT_WORDS_INPUT` words or :data:`MAX_PROMPT_CHARS`
-    characters is refused (the same limit for augment, generate and batches)."""
+    characters is refused (the same limit for augment, generate and batches), and so is one with a
+    control character (a prompt is one line of text; tab is allowed), a lone surrogate, or nothing
+    visible (only spaces and format characters such as U+200B)."""
+    for char in prompt:
+        category = unicodedata.category(char)
+        if (category == "Cc" and char != "\t") or category == "Cs":
+            kind = "an unpaired surrogate" if category == "Cs" else "the control character"
+            raise InputError(f"{label} has {kind} U+{ord(char):04X}: give one line of text")
+    if prompt and all(c.isspace() or unicodedata.category(c) == "Cf" for c in prompt):
+        raise InputError(f"{label} is empty (only invisible characters)")
     words = word_count(prompt)
     if words > MAX_PROMPT_WORDS_INPUT:
         raise InputError(f"{label} has {words:,} words, more than {MAX_PROMPT_WORDS_INPUT}: "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Generic, TypeVar
@@ -51,6 +52,8 @@ class Registry(Generic[T]):
         self._packages = packages
         self._entries: dict[str, Callable[..., T]] = {}
         self._discovered = False
+        self._discovering = False
+        self._lock = threading.RLock()
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator that registers a factory (usually a class) under ``name``."""
@@ -67,9 +70,16 @@ class Registry(Generic[T]):
     def _discover(self) -> None:
         if self._discovered:
             return
-        self._discovered = True
-        for package_name in self._packages:
-            import_submodules(package_name)
+        with self._lock:  # another thread waits here until every backend is registered (a service's first requests)
+            if self._discovered or self._discovering:  # done, or this thread is importing (a nested lookup)
+                return
+            self._discovering = True
+            try:
+                for package_name in self._packages:
+                    import_submodules(package_name)
+            finally:
+                self._discovering = False
+                self._discovered = True
 
     def names(self) -> list[str]:
         """All registered names, sorted."""

@@ -73,3 +73,15 @@ def test_default_encoder_does_not_import_transformers():
 def test_unknown_implementation_is_refused():
     with pytest.raises(ValueError, match="implementation"):
         MiniLMTextEncoder.from_pretrained(implementation="onnx")
+
+
+def test_the_shared_encoder_first_made_in_inference_mode_still_trains_a_soft_prompt(monkeypatch):
+    """The embedded generator asks for it inside inference_mode; GAP3D's trainer later backpropagates through it."""
+    import torch
+
+    from text3d.encoders import minilm
+
+    monkeypatch.setattr(minilm, "_SHARED", {})
+    with torch.inference_mode():
+        encoder = minilm.shared_text_encoder("cpu")
+    assert not any(p.is_inference() for p in encoder.model.parameters())

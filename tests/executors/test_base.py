@@ -7,6 +7,7 @@ import pytest
 from text3d.cli import main
 from text3d.errors import InputError
 from text3d.executors import Stage, check_executor, create_executor, executor_names, using_executor
+from text3d.executors.base import parse_executor
 from text3d.executors.local import LocalExecutor
 
 
@@ -18,7 +19,7 @@ def test_both_executors_are_registered():
                                           ("ray", ("ray", None)), ("ray:auto", ("ray", "auto")),
                                           ("ray:ray://head:10001", ("ray", "ray://head:10001"))])
 def test_specs_split_at_the_first_colon(spec, parsed):
-    assert check_executor(spec) == parsed
+    assert parse_executor(spec) == parsed
 
 
 @pytest.mark.parametrize("spec, message", [("dask", "unknown executor 'dask'"), ("ray:", "give an address"),
@@ -81,3 +82,10 @@ def test_cli_refuses_an_unknown_executor_before_any_output(tmp_path, capsys):
 def test_cli_refuses_an_executor_for_one_prompt(tmp_path, capsys):
     code = main(["generate", "small blue sailboat", "--out", str(tmp_path / "one"), "--executor", "ray"])
     assert code == 2 and "--prompts batch" in capsys.readouterr().err
+
+
+def test_an_unreachable_cluster_is_refused_before_any_output(tmp_path):
+    with pytest.raises(InputError, match="cannot reach the cluster"):
+        check_executor("ray:127.0.0.1:1")  # nothing listens on port 1
+    with pytest.raises(InputError, match="give HOST:PORT"):
+        check_executor("ray:nohost")

@@ -205,8 +205,13 @@ _SHARED_LOCK = threading.Lock()
 
 def shared_text_encoder(device: str | None = None) -> MiniLMTextEncoder:
     """A process-wide encoder per device (text3d's own forward; loading takes ~0.1 s)."""
+    import torch
+
     key = device or "auto"
     with _SHARED_LOCK:
         if key not in _SHARED:
-            _SHARED[key] = MiniLMTextEncoder.from_pretrained(device=device)
+            # a first call inside inference_mode (the embedded generator's sampling) would make the weights
+            # inference tensors, which a later trainer (GAP3D's soft prompt) cannot backpropagate through
+            with torch.inference_mode(False):
+                _SHARED[key] = MiniLMTextEncoder.from_pretrained(device=device)
         return _SHARED[key]

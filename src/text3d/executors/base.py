@@ -69,8 +69,17 @@ executors: Registry[Executor] = Registry("executor", ("text3d.executors",))
 
 
 def check_executor(spec: str | Executor | None) -> tuple[str, str | None]:
+    """:func:`parse_executor`, and a cluster address that answers no TCP connection refused in one line."""
+    name, address = parse_executor(spec)
+    factory = executors.get(name)
+    if address is not None and hasattr(factory, "check_address"):  # refused before any output
+        factory.check_address(address)
+    return name, address
+
+
+def parse_executor(spec: str | Executor | None) -> tuple[str, str | None]:
     """(name, address or None) of an ``--executor`` spec; a one-line :class:`InputError` for an unknown
-    name or a misplaced address. Nothing starts."""
+    name or a misplaced address. Nothing starts, nothing is contacted."""
     if spec is None or not isinstance(spec, str):
         return (getattr(spec, "name", "local"), None)
     name, sep, address = spec.strip().partition(":")
@@ -90,7 +99,7 @@ def create_executor(spec: str | Executor | None = None) -> Executor:
     an executor passes through and None is ``local``."""
     if spec is not None and not isinstance(spec, str):
         return spec
-    name, address = check_executor(spec or "local")
+    name, address = parse_executor(spec or "local")
     factory = executors.get(name)
     return factory(address=address) if address is not None else factory()
 

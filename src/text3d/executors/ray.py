@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import sys
 import time
 import uuid
@@ -87,12 +88,27 @@ def _ray() -> Any:
     return ray
 
 
+def _check_reachable(address: str | None, timeout_s: float = 10.0) -> None:
+    """Refuse in one line a HOST:PORT (or ray://HOST:PORT) that takes no TCP connection: ``ray.init``
+    would retry it for minutes. ``auto`` and None are left to Ray (it fails fast on its own)."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--executor ray:{address}: give HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise InputError(f"--executor ray:{address}: cannot reach the cluster ({exc.strerror or exc})") from None
+
+
 @executors.register("ray")
 class RayExecutor:
     """Maps stages over Ray actors; see the module docstring."""
 
     name = "ray"
     takes_address = True
+    check_address = staticmethod(_check_reachable)
 
     def __init__(self, address: str | None = None, config: RayConfig | None = None) -> None:
         self.config = config or RayConfig(address=address)
@@ -111,6 +127,7 @@ class RayExecutor:
             self.startup_s = self.startup_s or 0.0
             return
         start = time.perf_counter()
+        _check_reachable(self.config.address)
         try:
             ray.init(address=self.config.address, num_cpus=None if self.config.address else self.config.num_cpus,
                      include_dashboard=False, logging_level=logging.WARNING, log_to_driver=True)

@@ -100,6 +100,10 @@ def check_request(request: JobRequest, max_batch: int) -> None:
             raise InputError(f"augment {request.augment!r}: a model is named by its id, never by a path")
 
 
+MAX_RETRIES = 1
+"""Times a job whose worker process was killed (not one that exited with an error) runs again."""
+
+
 @dataclass
 class Job:
     """A job: its request, its state and, while it runs, its worker process."""
@@ -112,6 +116,7 @@ class Job:
     started: str | None = None
     finished: str | None = None
     error: str | None = None
+    retries: int = 0
     process: subprocess.Popen | None = None
 
     @property
@@ -121,7 +126,7 @@ class Job:
     def record(self) -> dict:
         """What job.json holds."""
         return {"id": self.id, "request": self.request.model_dump(), "state": self.state, "created": self.created,
-                "started": self.started, "finished": self.finished, "error": self.error}
+                "started": self.started, "finished": self.finished, "error": self.error, "retries": self.retries}
 
     @classmethod
     def load(cls, folder: Path) -> Job:
@@ -130,7 +135,7 @@ class Job:
         doc = json.loads((folder / "job.json").read_text(encoding="utf-8"))
         return cls(id=doc["id"], folder=folder, request=JobRequest.model_validate(doc["request"]),
                    state=doc["state"], created=doc["created"], started=doc.get("started"),
-                   finished=doc.get("finished"), error=doc.get("error"))
+                   finished=doc.get("finished"), error=doc.get("error"), retries=int(doc.get("retries", 0)))
 
 
 class JobStore:
@@ -273,7 +278,7 @@ class JobStore:
     def _fields(job: Job) -> dict:
         return {"id": job.id, "state": job.state, "created": job.created, "started": job.started,
                 "finished": job.finished, "backend": job.request.backend, "augment": job.request.augment,
-                "error": job.error}
+                "error": job.error, "retries": job.retries}
 
     def items(self, job: Job) -> list[JobItem]:
         """Every item of ``job`` as its run folder's manifest describes it (pending when it has no row)."""
@@ -351,6 +356,14 @@ class JobStore:
                     return  # state stays "running" on disk: the next service resumes the job
                 self._durations.append(time.monotonic() - start)
                 if job.state == "cancelled":
+                    continue
+                if code < 0 and job.retries < MAX_RETRIES:  # killed by a signal: run it again, from its run folder
+                    job.retries += 1
+                    job.state = "queued"
+                    self._queue.appendleft(job)
+                    self._save(job)
+                    self._cond.notify()
+                    log.warning("job %s: worker process killed (signal %d); retried", job.id, -code)
                     continue
                 job.state = "done" if code in (0, 1) else "failed"
                 job.error = None if code in (0, 1) else _last_line(job.folder / "worker.log", code)

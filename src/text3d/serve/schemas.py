@@ -101,6 +101,8 @@ class JobSummary(BaseModel):
     augment: str
     progress: Progress
     error: str | None = None
+    retries: int = Field(0, description="Times the job's worker process was killed (a signal, out of memory) and "
+                                        "the job ran again from its finished items; at most once.")
 
 
 class JobStatus(JobSummary):
