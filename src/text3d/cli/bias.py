@@ -145,5 +145,72 @@ def augment_command(
     typer.echo(json.dumps({**summary, "out": str(out)}, indent=2))
 
 
+STUDY_FILES = ("study.json", "localize", "augment-*", "model-*", "eval", "tables.json", "tables.md")
+"""What a bias study folder holds: a rerun with the same settings resumes it."""
+
+
+@bias_app.command("study")
+def study_command(
+    out: Path = typer.Option(..., "--out", "-o", help="Study folder: localize/, augment-*/, model-*/, eval/, tables."),
+    n: int = typer.Option(20, "--n", min=1, max=100_000, help="Held-out toyworld prompts per kind."),
+    split: str = typer.Option("test", "--split", help="Seeds of the held-out prompts: test (reported figures) or "
+                                                      "dev (for choosing settings)."),
+    seed: int = seed_option(0, "Seed of generation, contexts and fine-tuning."),
+    localize_n: int = typer.Option(40, "--localize-n", min=1, max=100_000,
+                                   help="Development prompts localized and augmented (the fine-tuning side)."),
+    samples: int = typer.Option(2, "--samples", "-D", min=1, max=256, help="Assets per localized prompt (D)."),
+    k: int = typer.Option(2, "--k", "-K", min=1, max=64, help="Context prompts kept per prompt (K)."),
+    variants: str = typer.Option("random,w_h,w_l,full", "--variants",
+                                 help="Word choices: random (no gradient guidance), w_h, w_l, full."),
+    evaluator: str = typer.Option("clip", "--evaluator", "-e", help="Evaluator: clip or embedded-hyperscore."),
+    evaluator_model: str = typer.Option(None, "--evaluator-model", help="Evaluator weights (default: embedded)."),
+    llm: str = typer.Option("embedded", "--llm", help="Augmenter that writes the contexts."),
+    external: str = typer.Option("procedural", "--generator", "-g", help="External generator of the contexts' assets."),
+    candidates: int = typer.Option(1, "--candidates", min=1, max=MAX_CANDIDATES,
+                                   help="Best-of-K of the embedded generator (1: the model alone)."),
+    finetune_steps: int = typer.Option(300, "--finetune-steps", min=1, max=1_000_000, help="Fine-tuning steps."),
+    replay: float = typer.Option(0.5, "--replay", callback=finite_range(0.0, 1.0),
+                                 help="Share of each fine-tuning batch replayed from toyworld training items."),
+    base: str = typer.Option(None, "--base", help="Base generator folder (default: the shipped one)."),
+    models: list[str] = typer.Option([], "--model", help="Other generator folders evaluated beside (repeatable)."),
+    mate3d: Path = typer.Option(None, "--mate3d", help="MATE-3D prompt list (CSV or JSON with categories)."),
+    t3bench: Path = typer.Option(None, "--t3bench", help="T³Bench folder or track file (prompt_*.txt)."),
+    device: str = typer.Option(None, "--device", help="cpu, cuda, mps (default: best available)."),
+    wait: bool = wait_option(),
+) -> None:
+    """Before/after study: localize → augment (per word choice) → fine-tune → evaluate by prompt kind."""
+    from text3d.bias.readers import read_mate3d, read_t3bench
+    from text3d.bias.study import Study, StudySettings
+    from text3d.eval.evaluators import create_evaluator
+    from text3d.train.generator_finetune import FinetuneConfig, finetune_generator, load_base
+
+    benchmarks = {}
+    if mate3d is not None:
+        benchmarks["mate3d"] = read_mate3d(mate3d)
+    if t3bench is not None:
+        benchmarks["t3bench"] = read_t3bench(t3bench)
+    extra = {}
+    for model in models:
+        load_base(model, "cpu")  # a folder that is not a generator is refused before any work
+        extra[Path(model).name] = str(model)
+    settings = StudySettings(n=n, split=split, seed=seed, localize_n=localize_n, samples=samples, k=k,
+                             candidates=candidates, evaluator=evaluator, evaluator_model=evaluator_model, llm=llm,
+                             external=external, variants=tuple(v.strip() for v in variants.split(",") if v.strip()),
+                             finetune={"steps": finetune_steps, "replay": replay, "seed": seed}, base=base,
+                             benchmarks={name: str(path) for name, path in (("mate3d", mate3d), ("t3bench", t3bench))
+                                         if path})
+    check_job_output(out, STUDY_FILES, "a bias study")
+    scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
+
+    def finetune(pairs: Path, folder: Path, options: dict, start: str | None) -> None:
+        finetune_generator(pairs, folder, FinetuneConfig(**options, device=device), base=start)
+
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        record = Study(out, settings, scorer, finetune, benchmarks, device=device, extra_models=extra).run()
+    typer.echo((out / "tables.md").read_text())
+    typer.echo(json.dumps({"out": str(out), "checks": record["checks"], "seconds": record["seconds_this_run"]},
+                          indent=2))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(bias_app, name="bias")
