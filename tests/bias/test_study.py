@@ -98,3 +98,20 @@ def test_tiny_study_runs_end_to_end_and_resumes_after_a_kill(tmp_path, monkeypat
     with pytest.raises(InputError, match="other settings"):
         Study(tmp_path, StudySettings(n=2, split="dev", localize_n=1, samples=1, k=1, variants=("full",),
                                       finetune=TINY_FT), evaluator, _finetune).run()
+
+
+def test_cli_refuses_bad_inputs_in_one_line(tmp_path, capsys):
+    from text3d.cli import main
+    from text3d.nn.checkpoint import save_folder
+
+    (tmp_path / "bad.csv").write_text("text,score\nA red apple,3\n")
+    save_folder(tmp_path / "notgen", {"w": torch.zeros(2)}, {"model": {"width": 2}})
+    cases = [(["--mate3d", str(tmp_path / "bad.csv")], "category column"),
+             (["--model", str(tmp_path / "notgen")], "not an embedded generator"),
+             (["--split", "train"], "use dev or test"),
+             (["--evaluator", "embedded-hyperscore", "--evaluator-model", str(tmp_path / "none")], "no config.json")]
+    for extra, needle in cases:
+        code = main(["bias", "study", "--out", str(tmp_path / "out"), *extra])
+        err = capsys.readouterr().err.strip()
+        assert code != 0 and needle in err and len(err.splitlines()) == 1, (extra, err)
+    assert not (tmp_path / "out" / "eval").exists()

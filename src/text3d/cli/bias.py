@@ -145,7 +145,7 @@ def augment_command(
     typer.echo(json.dumps({**summary, "out": str(out)}, indent=2))
 
 
-STUDY_FILES = ("study.json", "localize", "augment-*", "model-*", "eval", "tables.json", "tables.md")
+STUDY_FILES = ("study.json", "localize", "augment-*", "model-*", "replay-cache", "eval", "tables.json", "tables.md")
 """What a bias study folder holds: a rerun with the same settings resumes it."""
 
 
@@ -203,7 +203,8 @@ def study_command(
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
 
     def finetune(pairs: Path, folder: Path, options: dict, start: str | None) -> None:
-        finetune_generator(pairs, folder, FinetuneConfig(**options, device=device), base=start)
+        finetune_generator(pairs, folder, FinetuneConfig(**options, device=device), base=start,
+                           cache=folder.parent / "replay-cache")  # shared by the variants
 
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         record = Study(out, settings, scorer, finetune, benchmarks, device=device, extra_models=extra).run()

@@ -64,7 +64,7 @@ class FinetuneConfig:
     lr: float = setting(5e-5, "Peak learning rate (AdamW, warm-up then cosine).", "dit")
     warmup: int = setting(20, "Linear warm-up steps.", "dit")
     replay: float = setting(0.5, "Share of each batch drawn from replayed toyworld training items.", "dit")
-    replay_items: int = setting(1024, "Toyworld training items (seeds from 0) available for replay.", "dit")
+    replay_items: int = setting(512, "Toyworld training items (seeds from 0) available for replay.", "dit")
     context_text: float = setting(0.5, "Probability that a pair is conditioned on its context prompt t_nc "
                                        "instead of the original prompt t_n.", "dit")
     cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "dit")
@@ -232,10 +232,11 @@ def finetune_key(config: FinetuneConfig, pairs_sha: str, base_config: dict[str, 
 
 
 def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfig, base: str | Path | None = None,
-                       progress: bool | None = None) -> dict[str, Any]:
+                       progress: bool | None = None, cache: str | Path | None = None) -> dict[str, Any]:
     """Fine-tune the generator ``base`` (default: the shipped one) on ``pairs`` into the model folder
     ``out``; a finished folder with the same settings is returned as is, an interrupted one resumes.
-    Returns the summary written into the model's config (``finetune``)."""
+    ``cache``: folder of the encoded replay items (default ``out/cache``; several runs may share
+    one). Returns the summary written into the model's config (``finetune``)."""
     out = Path(out)
     rows, pairs_file = read_pairs(pairs)
     device = resolve_device(config.device)
@@ -250,7 +251,8 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     pair_latents = encode_grids(vae, [asset_grid(load_asset(r["asset"]), seed=config.seed) for r in rows])
-    replay_latents, replay_pools = replay_set(vae, config.replay_items, out / "cache", key["base"], progress)
+    replay_latents, replay_pools = replay_set(vae, config.replay_items, Path(cache) if cache else out / "cache",
+                                               key["base"], progress)
     mean = np.asarray(base_config["latent_mean"], np.float32)
     std = np.asarray(base_config["latent_std"], np.float32)
     x_pairs = torch.from_numpy((pair_latents - mean) / std).float()
