@@ -92,6 +92,9 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_and_loads_as_a_tea
     folder = tmp_path / "resumed" / "toyworld-mvdiffusion"
     card = (folder / "README.md").read_text()
     assert "text3d train mvdiffusion" in card and "R@1" in card and f"{test['r_at_1']:.3f}" in card
+    denoised = test["denoise_t0.5"]
+    assert denoised["own_prompt"]["n"] == denoised["shuffled_prompt"]["n"] == 4
+    assert f"| test | 0.5 | {denoised['own_prompt']['category_accuracy']:.3f} |" in card
     dev = evaluate_folder(folder, tmp_path / "cache", "dev", n=3, guidance=2.0, sample_steps=1)
     assert dev["n"] == 3 and dev["guidance"] == 2.0 and "development range" in dev["seeds"]
     teacher = load_embedded_teacher(folder)

@@ -33,7 +33,7 @@ from text3d.encoders.minilm import shared_text_encoder
 from text3d.errors import InputError
 from text3d.nn.checkpoint import save_folder
 from text3d.nn.flow import sample_timesteps
-from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig, camera_features, sample_views
+from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig, camera_features, sample_views, velocity_to_x0
 from text3d.nn.teachers.base import TextEncoder
 from text3d.nn.teachers.embedded import MODEL_NAME, EmbeddedMVTeacher
 from text3d.progress import track
@@ -49,6 +49,8 @@ from text3d.train.mvdiffusion_eval import recognition, rgb_uint8, silhouette_agr
 log = logging.getLogger(__name__)
 
 FOLDER = MODEL_NAME
+DENOISE_LEVELS = (0.5, 0.8)
+"""Noise levels t of the held-out one-step denoising check (the teacher as score distillation reads it)."""
 
 
 def minilm_text_encoder(device: str = "cpu") -> TextEncoder:
@@ -171,6 +173,32 @@ def sample_held_out(model: MultiViewDiT, data: ViewSet, steps: int, guidance: fl
     return np.concatenate(out)
 
 
+@torch.no_grad()
+def denoised_held_out(model: MultiViewDiT, data: ViewSet, t: float, guidance: float, seed: int,
+                      prompts: list[str] | None = None, batch: int = 30) -> np.ndarray:
+    """The teacher's one-step estimate x̂₀ (N, V, 7, S, S) of the true views noised to level ``t``
+    (x_t = (1 − t)·x₀ + t·ε; the quantity score distillation reads), for ``prompts`` (default: each
+    item's own)."""
+    model.eval()
+    prompts = list(data.texts[:, 0]) if prompts is None else prompts
+    states = text_states(sorted(set(prompts)))
+    cameras = camera_features(torch.from_numpy(data.c2w))
+    generator = torch.Generator().manual_seed(seed)
+    out = []
+    for start in range(0, len(data), batch):
+        stop = min(start + batch, len(data))
+        x0 = dequantize_t(torch.from_numpy(data.views[start:stop]))
+        xt = (1 - t) * x0 + t * torch.randn(x0.shape, generator=generator)
+        text, mask = pad_states([states[p] for p in prompts[start:stop]])
+        context, context_mask = model.text_context(text, mask.bool())
+        null, null_mask = model.null_context(stop - start, "cpu")
+        s = torch.full((stop - start,), 1 - t)
+        v_c = model(xt, s, cameras[start:stop], context, context_mask)
+        v_u = model(xt, s, cameras[start:stop], null, null_mask)
+        out.append(velocity_to_x0(xt, s, v_u + guidance * (v_c - v_u)).numpy())
+    return np.concatenate(out)
+
+
 def check(model: MultiViewDiT, encoder: EmbeddedImageEncoder, n: int, base_seed: int,
           config: MVDiffusionTrainConfig, cache: Path, progress: bool | None = None,
           guidance: float | None = None) -> dict[str, Any]:
@@ -179,8 +207,16 @@ def check(model: MultiViewDiT, encoder: EmbeddedImageEncoder, n: int, base_seed:
                         config.workers, progress)
     w = config.guidance if guidance is None else guidance
     samples = sample_held_out(model, truth, config.sample_steps, w, config.seed, progress=progress)
-    figures = recognition(encoder, rgb_uint8(samples), rgb_uint8(dequantize(truth.views)), list(truth.categories))
+    categories = list(truth.categories)
+    figures: dict[str, Any] = recognition(encoder, rgb_uint8(samples), rgb_uint8(dequantize(truth.views)), categories)
     last = base_seed + (n - 1) // len(built_categories())
+    true_rgb = rgb_uint8(dequantize(truth.views))
+    shuffled = list(np.roll(truth.texts[:, 0], 1))  # each item denoised with its neighbour's prompt
+    for t in DENOISE_LEVELS:
+        own = denoised_held_out(model, truth, t, w, config.seed)
+        other = denoised_held_out(model, truth, t, w, config.seed, shuffled)
+        figures[f"denoise_t{t}"] = {"own_prompt": recognition(encoder, rgb_uint8(own), true_rgb, categories),
+                                    "shuffled_prompt": recognition(encoder, rgb_uint8(other), true_rgb, categories)}
     return {"seeds": describe_seeds(base_seed, last)["line"], "guidance": w, "sample_steps": config.sample_steps,
             **figures, "silhouette_agreement": silhouette_agreement(samples),
             "silhouette_agreement_true_renders": silhouette_agreement(dequantize(truth.views))}

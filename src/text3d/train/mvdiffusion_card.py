@@ -26,6 +26,21 @@ def quality_table(quality: dict[str, Any]) -> str:
     return "\n".join([head, "|---|" + "---|" * len(names), *rows])
 
 
+def denoising_table(quality: dict[str, Any]) -> str:
+    """Markdown table of the one-step denoising check: category accuracy and R@1 of x̂₀ with each
+    item's own prompt and with a shuffled one, per noise level and measured range."""
+    rows = []
+    for name in ("dev", "test"):
+        for key in sorted(k for k in quality.get(name, {}) if k.startswith("denoise_t")):
+            own, other = quality[name][key]["own_prompt"], quality[name][key]["shuffled_prompt"]
+            rows.append(f"| {name} | {key.removeprefix('denoise_t')} | {own['category_accuracy']:.3f} | "
+                        f"{other['category_accuracy']:.3f} | {own['r_at_1']:.3f} | {other['r_at_1']:.3f} |")
+    if not rows:
+        return "(not measured)"
+    return "\n".join(["| range | t | category acc., own prompt | shuffled prompt | R@1, own prompt | shuffled prompt |",
+                      "|---|---|---|---|---|---|", *rows])
+
+
 def model_card(training: dict[str, Any], quality: dict[str, Any], params: int) -> str:
     """The README.md of ``toyworld-mvdiffusion/``: what it is, data, training, measured figures."""
     c = training["config"]
@@ -65,5 +80,11 @@ category head (logits averaged over the 4 views) names the prompt's category. R@
 mean view embedding is nearest to the true renders of its own prompt among the N prompts.
 
 {quality_table(quality)}
+
+One-step denoising, the quantity score distillation reads: the true views noised to level t
+(x_t = (1 − t)·x₀ + t·ε) and denoised once (x̂₀, same guidance), with each item's own prompt and
+with its neighbour's prompt (shuffled), read by the same encoder:
+
+{denoising_table(quality)}
 
 {settings_section(MVDiffusionTrainConfig, c)}"""
