@@ -1,0 +1,261 @@
+"""``text3d train turbo``: progressive rendering distillation (PRD) of TriplaneTurbo (Ma et al., 2025).
+
+The student (:class:`~text3d.triplane.student.TriplaneStudent`: the teacher's frozen backbone with
+PETA adapters) learns to make triplanes in K steps without reading any 3D data. One optimizer step:
+for a batch of prompts, planes start as noise; at each step k = 0 … K − 1 the student predicts clean
+planes ẑ_k from z_k, ẑ_k is rendered from a random ring of the teacher's views by volume rendering and
+by mesh rasterization (dual rendering), each render x is noised to a teacher level t ~ U(t_min, t_hi)
+(t_hi annealed from ``t_max`` to ``t_max_end``) and the frozen teacher's guided estimate x̂₀ is the
+target of score distillation in image space, L_k = ‖x − sg(x̂₀)‖² (+ λ·eikonal on the volume samples);
+its gradient is back-propagated at once (the graphs of the K steps never coexist) and the next step
+starts from the prediction renoised, z_{k+1} = s_{k+1}·sg(ẑ_k) + (1 − s_{k+1})·ε. The gradients of
+the K steps are summed into one update of the trainable parameters.
+
+Prompts are texts of toyworld training seeds (:func:`toyworld_prompts` never builds a mesh); a probe
+loss (fixed development prompts, noise, views and teacher times) tracks progress. Seeded and
+resumable (a checkpoint every ``checkpoint_every`` steps); the output is a student folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from text3d.data.toyworld.instance import DEV_SEEDS, KIND_WEIGHTS, KINDS, TRAIN_SEEDS, item_spec, make_object
+from text3d.data.toyworld.text import basic_prompt, refined_prompt
+from text3d.data.toyworld.vocabulary import built_categories, category_index
+from text3d.errors import InputError
+from text3d.nn.mvdiffusion import MultiViewDiT
+from text3d.nn.teachers.base import Teacher
+from text3d.progress import track
+from text3d.store.atomic import write_json
+from text3d.train.config import reproduce_command, stage_key
+from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, set_lr
+from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, PRDTrainConfig
+from text3d.train.prd_views import c2w_tensor, random_views, render_teacher_views
+from text3d.triplane.student import StudentConfig, TriplaneStudent
+
+log = logging.getLogger(__name__)
+
+FOLDER = "triplane-turbo"
+"""The trained student's folder inside ``--out``."""
+
+
+def toyworld_prompts(n: int, base_seed: int) -> list[str]:
+    """Prompts of the items ``index ∈ [0, n)`` from ``base_seed`` (toyworld's round-robin item order),
+    made from the object's attributes only, so no mesh is built: the item's "basic" prompt when its
+    drawn prompt kind is basic, else its "refined" one (both equal :func:`make_instance`'s)."""
+    categories = built_categories()
+    out = []
+    for index in range(n):
+        category, seed = item_spec(index, base_seed, categories)
+        rng = np.random.default_rng([category_index(category), seed, 1])  # make_instance's text stream
+        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_WEIGHTS))]
+        attrs = make_object(category, seed).attributes
+        basic = basic_prompt(rng, category, attrs["main_color"])
+        refined = refined_prompt(rng, category, attrs["main_color"], attrs["size"], attrs["shape"], attrs["material"])
+        out.append(basic if kind == "basic" else refined)
+    return out
+
+
+class TextStates:
+    """Prompts → padded (states (B, L, D), mask (B, L)) through a teacher's text encoder, cached."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder, self.cache = encoder, {}
+
+    def __call__(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        missing = [p for p in dict.fromkeys(prompts) if p not in self.cache]
+        if missing:
+            states, mask = self.encoder(missing)
+            for row, prompt in enumerate(missing):
+                length = int(mask[row].sum())
+                self.cache[prompt] = states[row, :length].float()
+        rows = [self.cache[p] for p in prompts]
+        width = max(len(r) for r in rows)
+        states = torch.zeros(len(rows), width, rows[0].shape[-1])
+        mask = torch.zeros(len(rows), width, dtype=torch.bool)
+        for i, r in enumerate(rows):
+            states[i, :len(r)], mask[i, :len(r)] = r, True
+        return states, mask
+
+
+def _lerp(a: float, b: float, frac: float) -> float:
+    return a + (b - a) * frac
+
+
+def distillation_loss(student: TriplaneStudent, planes: torch.Tensor, teacher: Teacher, prompts: Sequence[str],
+                      config: PRDTrainConfig, frac: float, rng: np.random.Generator, generator: torch.Generator,
+                      t_values: Sequence[float] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """Score distillation of one step's planes (B, 3, C, R, R): Σ over renderers of the mean
+    ‖x − sg(x̂₀)‖², plus the eikonal term; ``frac`` ∈ [0, 1] is the training progress (NeuS sharpness
+    and t_hi anneal); ``t_values`` (B) fixes the teacher times (probe)."""
+    size = teacher.model.config.image_size
+    rings = random_views(rng, planes.shape[0], teacher.views, size)
+    c2w = c2w_tensor(rings)
+    inv_s = _lerp(config.inv_s_start, config.inv_s_end, frac)
+    t_hi = _lerp(config.t_max, config.t_max_end, frac)
+    kinds = ("volume", "mesh") if config.renderers == "both" else (config.renderers,)
+    loss, parts = planes.new_zeros(()), {}
+    for kind in kinds:
+        views, eikonal = render_teacher_views(student.field, planes, rings, kind, config.samples, inv_s,
+                                              config.mesh_resolution, generator)
+        x0 = teacher.encode(views)
+        if t_values is None:
+            t = config.t_min + (max(t_hi, config.t_min) - config.t_min) * torch.rand(len(prompts), generator=generator)
+        else:
+            t = torch.as_tensor(t_values, dtype=torch.float32)
+        noise = torch.randn(x0.shape, generator=generator)
+        with torch.no_grad():
+            target = teacher.denoise(teacher.add_noise(x0.detach(), noise, t), t, list(prompts), c2w, config.guidance)
+        term = (x0 - target).square().mean()
+        parts[kind] = float(term.detach())
+        loss = loss + term
+        if eikonal is not None and config.eikonal > 0:
+            loss = loss + config.eikonal * eikonal
+            parts["eikonal"] = float(eikonal.detach())
+    return loss, parts
+
+
+def prd_step(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str], texts: TextStates,
+             config: PRDTrainConfig, frac: float, rng: np.random.Generator,
+             generator: torch.Generator) -> dict[str, float]:
+    """The K supervised denoising steps of one batch; gradients accumulate in the trainable parameters
+    (the caller zeroes them before and applies the update after). Returns the mean loss terms."""
+    states, mask = texts(prompts)
+    times = student.times()
+    z = student.noise(len(prompts), generator)
+    totals: dict[str, float] = {}
+    for k in range(len(times) - 1):
+        context, context_mask = student.text_context(states, mask)  # per step: its graph is freed by backward
+        planes = student.denoise(z, times[k], context, context_mask)
+        loss, parts = distillation_loss(student, planes, teacher, prompts, config, frac, rng, generator)
+        if loss.requires_grad:  # a mesh-only step of a field without surface has nothing to learn from
+            loss.backward()
+        for key, value in {"loss": float(loss.detach()), **parts}.items():
+            totals[key] = totals.get(key, 0.0) + value / (len(times) - 1)
+        if k + 2 < len(times):
+            z = student.renoise(planes.detach(), times[k + 1], generator)
+    return totals
+
+
+@torch.no_grad()
+def probe_loss(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str], texts: TextStates,
+               config: PRDTrainConfig, seed: int) -> dict[str, float]:
+    """Distillation loss of the K-step samples of fixed ``prompts`` with fixed noise, views and teacher
+    times t ∈ {¼, ½, ¾} (cycled), at the final NeuS sharpness: comparable across training steps."""
+    generator = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    states, mask = texts(prompts)
+    planes = student.sample(states, mask, generator=generator)
+    t_values = [(0.25, 0.5, 0.75)[i % 3] for i in range(len(prompts))]
+    _, parts = distillation_loss(student, planes, teacher, prompts, config, 1.0, rng, generator, t_values)
+    return parts
+
+
+def _check(config: PRDTrainConfig, teacher: Teacher) -> MultiViewDiT:
+    if config.adaptation not in ADAPTATIONS:
+        raise InputError(f"--adaptation {config.adaptation!r}: use {', '.join(ADAPTATIONS)}")
+    if config.renderers not in RENDERERS:
+        raise InputError(f"--renderers {config.renderers!r}: use {', '.join(RENDERERS)}")
+    backbone = getattr(teacher, "model", None)
+    if not isinstance(backbone, MultiViewDiT) or not hasattr(teacher, "text_encoder"):
+        raise InputError(f"teacher {getattr(teacher, 'name', teacher)!r}: the student adapts the embedded "
+                         "multi-view teacher's backbone (a toyworld-mvdiffusion folder)")
+    return backbone
+
+
+def student_config(config: PRDTrainConfig) -> StudentConfig:
+    return StudentConfig(adaptation=config.adaptation, steps=config.denoise_steps,
+                         plane_channels=config.plane_channels, texture_channels=config.texture_channels,
+                         lora_rank=config.lora_rank, cross_rank=config.cross_rank)
+
+
+def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None = None,
+              progress: bool | None = None) -> dict[str, Any]:
+    """Distill a student into ``out/triplane-turbo`` (``teacher``: default, the embedded one from
+    ``config.teacher``) and return the figures (parameter report, first and last probe losses)."""
+    from text3d.train.mvdiffusion import cpu_seconds, load_embedded_teacher
+
+    torch.set_num_threads(1)  # the shared 2-core machine: two threads oversubscribe
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    if teacher is None:
+        teacher = load_embedded_teacher(config.teacher)
+    backbone = _check(config, teacher)
+    prompts = toyworld_prompts(config.prompts, TRAIN_SEEDS.start)
+    probe = toyworld_prompts(config.probe_prompts, DEV_SEEDS.start)
+    texts = TextStates(teacher.text_encoder)
+    torch.manual_seed(config.seed)
+    student = TriplaneStudent(backbone, student_config(config))
+    optimizer = adamw_decay_groups(student, config.lr, config.weight_decay)
+    trainable = [p for p in student.parameters() if p.requires_grad]
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    checkpoint = Checkpoint(out / "prd.pt", stage_key(config, MODEL_STAGES), config.checkpoint_every, config.steps,
+                            "triplane student")
+    start, saved = checkpoint.restore(student, optimizer, rng)
+    probes: list[dict[str, Any]] = []
+    if saved is not None:
+        generator.set_state(saved["generator"])
+        probes = saved["probes"]
+    with (out / "train_log.jsonl").open("a") as log_file:
+        losses = LossLog(log_file, "prd", config.steps)
+        for step in track(range(start, config.steps), total=config.steps - start, description="train turbo",
+                          enabled=progress):
+            if probe and step % config.probe_every == 0 and not any(p["step"] == step for p in probes):
+                probes.append({"step": step, **probe_loss(student, teacher, probe, texts, config, config.seed + 1)})
+                losses.write(step, probe=probes[-1])
+            set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))
+            optimizer.zero_grad(set_to_none=True)
+            pick = rng.integers(len(prompts), size=config.batch)
+            terms = prd_step(student, teacher, [prompts[i] for i in pick], texts, config,
+                             step / max(1, config.steps - 1), rng, generator)
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            if losses.due(step):
+                losses.write(step, **{k: round(v, 5) for k, v in terms.items()}, lr=optimizer.param_groups[0]["lr"])
+            checkpoint.save_after(step + 1, lambda: {"model": student.state_dict(), "optimizer": optimizer.state_dict(),
+                                                     "rng": rng.bit_generator.state,
+                                                     "generator": generator.get_state(), "probes": probes})
+    if probe:
+        probes.append({"step": config.steps, **probe_loss(student, teacher, probe, texts, config, config.seed + 1)})
+    checkpoint.remove()
+    report = student.parameter_report()
+    training = {"config": dataclasses.asdict(config), "teacher": str(getattr(teacher, "folder", None)),
+                "seconds": round(time.perf_counter() - t0, 1), "cpu_minutes": round((cpu_seconds() - c0) / 60, 1),
+                "command": reproduce_command("text3d train turbo", config)}
+    student.save(out / FOLDER, card=_card(report, training, probes), extra={"training": training,
+                                                                            "parameters": report, "probes": probes})
+    figures = {"parameters": report, "probe_first": probes[0] if probes else None,
+               "probe_last": probes[-1] if probes else None, "seconds": training["seconds"],
+               "cpu_minutes": training["cpu_minutes"]}
+    write_json(out / "summary.json", figures)
+    return figures
+
+
+def _card(report: dict[str, Any], training: dict[str, Any], probes: list[dict[str, Any]]) -> str:
+    """The student's model card (README.md)."""
+    rows = "\n".join(f"| {p['step']} | " + " | ".join(f"{p.get(k, float('nan')):.4f}" for k in ("volume", "mesh"))
+                     + " |" for p in probes)
+    config = training["config"]
+    return (f"# TriplaneTurbo student ({config['adaptation']}, K = {config['denoise_steps']})\n\n"
+            "A few-step triplane generator distilled by progressive rendering distillation (TriplaneTurbo, "
+            "Ma et al., 2025) from the embedded multi-view teacher, without 3D data: prompts of toyworld "
+            "training seeds only.\n\n"
+            f"Trainable parameters: {report['trainable']:,} of {report['total']:,} "
+            f"({100 * report['trainable_fraction']:.2f} %; {100 * report['trainable_per_backbone']:.2f} % of the "
+            f"frozen backbone's {report['backbone']:,}; the paper's PETA: 2.5 %).\n\n"
+            f"Teacher: `{training['teacher']}`. Training: {training['seconds']} s, "
+            f"{training['cpu_minutes']} CPU-minutes.\n\n"
+            "## Probe loss (development prompts, fixed noise, views and teacher times)\n\n"
+            f"| step | volume | mesh |\n|---|---|---|\n{rows}\n\n"
+            f"Reproduce: `{training['command']}`\n")

@@ -1,0 +1,61 @@
+"""Settings of ``text3d train turbo`` (standard library only, so ``text3d --help`` stays light).
+
+Sized on this 2-core CPU, one torch thread, default teacher (width 192, depth 6, 32² views): one
+denoising step of one prompt costs ~0.3 s of dual rendering (4 views at 32², volume with 24
+samples a ray + marching cubes at 32³ and OpenGL rasterization, forward and backward) and ~0.15 s
+of student and teacher passes, so an optimizer step (batch 2, K = 4 supervised steps) takes ~4 s
+and the default 1,200 steps ~80 CPU-minutes, within the 90 of the issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from text3d.limits import MAX_ITEMS
+from text3d.train.config import MAX_BATCH, MAX_TRAIN_STEPS, RUNTIME, TrainConfig, setting
+
+
+@dataclass(frozen=True)
+class PRDTrainConfig(TrainConfig):
+    """Settings of ``text3d train turbo`` (every one is recorded in the student's config.json)."""
+
+    teacher: str | None = setting(None, "Embedded multi-view teacher folder (default: the shipped one).", "shared",
+                                  "--teacher")
+    adaptation: str = setting("peta", "Student adaptation: peta, lora (basic LoRA) or full (full fine-tuning).",
+                              "model", "--adaptation")
+    denoise_steps: int = setting(4, "K, the student's denoising steps (each one supervised).", "model",
+                                 "--denoise-steps", 1, 4)
+    plane_channels: int = setting(8, "Channels of each plane.", "model", "--plane-channels", 2, 64)
+    texture_channels: int = setting(4, "Of which feed the color head (the texture triplane).", "model")
+    lora_rank: int = setting(4, "Rank of the LoRA adapters.", "model", "--lora-rank", 1, 256)
+    cross_rank: int = setting(8, "Bottleneck of the cross-plane adapters (peta).", "model")
+    prompts: int = setting(4500, "Training prompts (toyworld training seeds from 0; texts only).", "model",
+                           "--prompts", 1, MAX_ITEMS)
+    steps: int = setting(1200, "Optimizer steps.", "model", "--steps", 1, MAX_TRAIN_STEPS)
+    batch: int = setting(2, "Prompts per optimizer step.", "model", "--batch", 1, MAX_BATCH)
+    lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "model", "--lr", 0.0, 1.0)
+    warmup: int = setting(20, "Linear warm-up steps.", "model")
+    weight_decay: float = setting(0.0, "AdamW weight decay (matrices only).", "model")
+    renderers: str = setting("both", "Renders supervised: both (volume + mesh), volume or mesh.", "model",
+                             "--renderers")
+    samples: int = setting(24, "Volume-rendering samples per ray.", "model")
+    inv_s_start: float = setting(32.0, "NeuS sharpness at the first step (1/world units).", "model")
+    inv_s_end: float = setting(128.0, "NeuS sharpness at the last step.", "model")
+    mesh_resolution: int = setting(32, "Marching-cubes lattice of mesh rendering.", "model")
+    eikonal: float = setting(0.1, "Weight of the eikonal term (‖∇sdf‖ − 1)² on the volume samples.", "model")
+    guidance: float = setting(5.0, "Teacher classifier-free guidance scale.", "model", "--guidance", 0.0, 100.0)
+    t_min: float = setting(0.02, "Lowest teacher noise level t of score distillation.", "model")
+    t_max: float = setting(0.98, "Highest teacher noise level t at the first step.", "model", "--t-max", 0.0, 1.0)
+    t_max_end: float = setting(0.5, "Highest teacher noise level at the last step (linear anneal).", "model",
+                               "--t-max-end", 0.0, 1.0)
+    probe_prompts: int = setting(4, "Development prompts of the fixed-noise probe loss (0 = none).", "check",
+                                 "--probe-prompts", 0, 1000)
+    probe_every: int = setting(25, "Steps between probe losses.", RUNTIME, "--probe-every", 1, MAX_TRAIN_STEPS)
+    checkpoint_every: int = setting(25, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
+                                    1, MAX_TRAIN_STEPS)
+
+
+MODEL_STAGES = ("shared", "model")
+"""Stages a PRD checkpoint depends on."""
+ADAPTATIONS = ("peta", "lora", "full")
+RENDERERS = ("both", "volume", "mesh")
