@@ -34,10 +34,11 @@ from text3d.train.config import (
 from text3d.train.evaluator_config import EvaluatorTrainConfig
 from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
+from text3d.train.prd_config import PRDTrainConfig
 
 TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-encoder", "point-encoder",
                   "stage1-vae", "generator", "aligner-stage1", "aligner-stage2", "toyworld-lm-*", "summary-*.json",
-                  "evaluator", "toyworld-mvdiffusion")
+                  "evaluator", "toyworld-mvdiffusion", "triplane-turbo")
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
 train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_is_help=True)
@@ -202,6 +203,27 @@ def mvdiffusion_command(
     with _training_folder(out, wait):
         figures = train_mvdiffusion(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+@train_app.command("turbo")
+@with_config_options(PRDTrainConfig)
+def turbo_command(
+    config: PRDTrainConfig,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for triplane-turbo/ (the student), the loss log and "
+                             "the checkpoint."),
+    wait: bool = wait_option(),
+) -> None:
+    """Distill the few-step triplane student (PETA on the teacher's backbone) by progressive rendering
+    distillation from the embedded multi-view teacher; no 3D data is read."""
+    # the trainer imports torch at its top: kept out of `text3d --help`
+    from text3d.train.prd import train_prd
+
+    with _training_folder(out, wait):
+        figures = train_prd(out, config)
+    typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+train_app.command("prd", help="Same as `text3d train turbo` (the issue's name).")(turbo_command)
 
 
 def _training_folder(out: Path, wait: bool):
