@@ -160,11 +160,16 @@ def probe_loss(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str
     return parts
 
 
-def _check(config: PRDTrainConfig, teacher: Teacher) -> MultiViewDiT:
+def check_settings(config: PRDTrainConfig) -> None:
+    """One-line errors for an unknown adaptation or renderer choice (before any model loads)."""
     if config.adaptation not in ADAPTATIONS:
         raise InputError(f"--adaptation {config.adaptation!r}: use {', '.join(ADAPTATIONS)}")
     if config.renderers not in RENDERERS:
         raise InputError(f"--renderers {config.renderers!r}: use {', '.join(RENDERERS)}")
+
+
+def teacher_backbone(teacher: Teacher) -> MultiViewDiT:
+    """The backbone the student adapts: the embedded multi-view teacher's own network."""
     backbone = getattr(teacher, "model", None)
     if not isinstance(backbone, MultiViewDiT) or not hasattr(teacher, "text_encoder"):
         raise InputError(f"teacher {getattr(teacher, 'name', teacher)!r}: the student adapts the embedded "
@@ -188,9 +193,10 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), cpu_seconds()
+    check_settings(config)
     if teacher is None:
         teacher = load_embedded_teacher(config.teacher)
-    backbone = _check(config, teacher)
+    backbone = teacher_backbone(teacher)
     prompts = toyworld_prompts(config.prompts, TRAIN_SEEDS.start)
     probe = toyworld_prompts(config.probe_prompts, DEV_SEEDS.start)
     texts = TextStates(teacher.text_encoder)
