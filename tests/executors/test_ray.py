@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,9 +64,9 @@ def figures(eval_result) -> dict:
 
 
 def test_ray_generates_and_evaluates_what_local_does(tmp_path, cluster):
-    local = generate_batch(PROMPTS[:3], tmp_path / "local", **SETTINGS)
-    remote = generate_batch(PROMPTS[:3], tmp_path / "ray", executor=cluster, **SETTINGS)
-    assert local == remote == {"done": 3, "failed": 0, "skipped": 0}
+    local = generate_batch(PROMPTS[:2], tmp_path / "local", **SETTINGS)
+    remote = generate_batch(PROMPTS[:2], tmp_path / "ray", executor=cluster, **SETTINGS)
+    assert local == remote == {"done": 2, "failed": 0, "skipped": 0}
     assert run_files(tmp_path / "ray") == run_files(tmp_path / "local")  # byte-identical GLBs and views
     assert rows_without_timings(tmp_path / "ray") == rows_without_timings(tmp_path / "local")
     # the evaluation renders the missing clip8 views on the cluster; the figures are the local ones
@@ -90,6 +92,40 @@ def test_a_killed_batch_resumes_with_only_the_missing_items(tmp_path, cluster):
     assert counts == {"done": 2, "failed": 0, "skipped": 2}
     assert {i: (run / "items" / i / "asset.glb").stat().st_mtime_ns for i in kept} == kept  # not redone
     assert run_files(run) == before and len(RunFolder(run).manifest.rows()) == 4
+
+
+def test_a_batch_whose_driver_is_killed_resumes(tmp_path, cluster):
+    """A real kill: ``text3d generate --executor ray:ADDRESS`` is SIGKILLed after its first finished item;
+    the same batch run again (here in process, on the same cluster) does only the rest."""
+    prompts = [f"{color} {thing}" for color in ("red", "blue", "green", "yellow") for thing in ("chair", "mug", "lamp")]
+    source = tmp_path / "prompts.txt"
+    source.write_text("\n".join(prompts) + "\n")
+    run = tmp_path / "run"
+    cluster.close()  # its actors hold the cluster's 2 CPUs until closed; the other driver needs them
+    address = ray.get_runtime_context().gcs_address
+    driver = subprocess.Popen([sys.executable, "-m", "text3d", "generate", "--prompts", str(source), "--out", str(run),
+                               "--backend", "procedural", "--augment", "none", "--resolution", "64",
+                               "--executor", f"ray:{address}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and driver.poll() is None:
+            rows = RunFolder(run).manifest.rows() if (run / "manifest.jsonl").exists() else {}
+            if any(row.get("status") == "done" for row in rows.values()):
+                break
+            time.sleep(0.05)
+        assert driver.poll() is None, f"the batch ended before the kill: {driver.stderr.read().decode()[-500:]}"
+    finally:
+        driver.kill()
+        driver.wait(30)
+        driver.stderr.close()
+    kept = {row["id"]: (run / "items" / row["id"] / "meta.json").stat().st_mtime_ns
+            for row in RunFolder(run).manifest.rows().values() if row.get("status") == "done"}
+    assert 1 <= len(kept) < len(prompts)
+    counts = generate_batch(prompts, run, augment="none", backend="procedural", resolution=64, progress=False,
+                            executor=cluster)
+    assert counts == {"done": len(prompts) - len(kept), "failed": 0, "skipped": len(kept)}
+    assert {i: (run / "items" / i / "meta.json").stat().st_mtime_ns for i in kept} == kept
+    assert all(row["status"] == "done" for row in RunFolder(run).manifest.rows().values())
 
 
 def _setup_marker(folder: str) -> str:
