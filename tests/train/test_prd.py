@@ -1,0 +1,165 @@
+"""Progressive rendering distillation on a tiny random teacher: the prompts, the renders in the
+teacher's view space, one PRD step's gradients, resuming, and training without any 3D asset."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from text3d.data.toyworld import shapes
+from text3d.data.toyworld.instance import TRAIN_SEEDS, item_spec, make_instance
+from text3d.data.toyworld.vocabulary import built_categories
+from text3d.errors import InputError
+from text3d.nn.checkpoint import load_folder
+from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig
+from text3d.nn.teachers.embedded import EmbeddedMVTeacher
+from text3d.render.cameras import Camera
+from text3d.train import prd
+from text3d.train.prd import TextStates, prd_step, student_config, toyworld_prompts, train_prd
+from text3d.train.prd_config import PRDTrainConfig
+from text3d.train.prd_views import render_teacher_views
+from text3d.triplane import TriplaneConfig, TriplaneField
+from text3d.triplane.student import TriplaneStudent
+
+
+def hashed_text(prompts):
+    """A stand-in text encoder: 5 token states per prompt, seeded by the prompt's text."""
+    rows = [torch.randn(5, 384, generator=torch.Generator().manual_seed(zlib.crc32(p.encode()))) for p in prompts]
+    return torch.stack(rows), torch.ones(len(prompts), 5, dtype=torch.bool)
+
+
+def tiny_teacher() -> EmbeddedMVTeacher:
+    torch.manual_seed(0)
+    model = MultiViewDiT(MVDiffusionConfig(image_size=16, width=32, depth=2, heads=2))
+    with torch.no_grad():  # a fresh DiT's zero-initialized layers, made non-zero as after training
+        model.out.weight.normal_(std=0.02)
+        for block in model.blocks:
+            block.ada.weight.normal_(std=0.02)
+            block.cross.out.weight.normal_(std=0.02)
+    return EmbeddedMVTeacher(model, hashed_text)
+
+
+TINY = PRDTrainConfig(prompts=6, steps=3, batch=1, denoise_steps=2, probe_prompts=2, probe_every=2, samples=8,
+                      mesh_resolution=16, checkpoint_every=1, plane_channels=4, texture_channels=2, lora_rank=2)
+
+
+def test_prompts_are_the_training_items_texts_made_without_meshes():
+    prompts = toyworld_prompts(8, TRAIN_SEEDS.start)
+    for index, prompt in enumerate(prompts):
+        category, seed = item_spec(index, 0, built_categories())
+        assert seed in TRAIN_SEEDS
+        instance = make_instance(category, seed)
+        assert prompt == instance.prompts["basic" if instance.kind == "basic" else "refined"]
+    assert len(set(prompts)) == len(prompts)
+
+
+def test_renders_map_to_the_teachers_view_space():
+    field = TriplaneField(TriplaneConfig(channels=4, resolution=8))  # zero planes: the prior sphere, r = 0.3
+    planes = torch.zeros(field.config.plane_shape(1))
+    ring = [[Camera(yaw=90.0 * k, pitch=20.0, resolution=16) for k in range(4)]]
+    for kind in ("volume", "mesh"):
+        views, _ = render_teacher_views(field, planes, ring, kind, samples=64, inv_s=256.0, mesh_resolution=24)
+        assert views.shape == (1, 4, 7, 16, 16)
+        corner, center = views[0, :, :, 0, 0], views[0, :, :, 8, 8]
+        assert torch.allclose(corner, torch.tensor([1.0, 1, 1, 0, 0, 0, 1]).expand(4, 7), atol=1e-3)  # white, far
+        assert torch.allclose(center[:, 6], torch.full((4,), -0.3), atol=0.03)  # depth z − 2 on the sphere
+        assert torch.allclose(center[:, 3:6].norm(dim=-1), torch.ones(4), atol=0.03)  # unit normals
+        assert (center[:, :3] < 0.9).all()  # shaded grey, not background
+
+
+def test_one_prd_step_gives_finite_gradients_only_to_trainable_parameters():
+    teacher = tiny_teacher()
+    before = {k: v.clone() for k, v in teacher.model.state_dict().items()}
+    torch.manual_seed(0)
+    student = TriplaneStudent(teacher.model, student_config(TINY))
+    with torch.no_grad():  # as after a first update: the zero-initialized plane head passes gradients back
+        student.backbone.plane_out.weight.normal_(std=0.05)
+    terms = prd_step(student, teacher, ["a red chair"], TextStates(hashed_text), TINY, 0.0,
+                     np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert set(terms) == {"loss", "volume", "mesh", "eikonal"} and all(np.isfinite(list(terms.values())))
+    for name, p in student.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        else:
+            assert p.grad is None, name
+    # through the frozen trunk to every adapter (LoRA's A waits for its zero-initialized B to move)
+    nonzero = {n for n, p in student.named_parameters() if p.requires_grad and p.grad.abs().sum() > 0}
+    assert {n for n, _ in student.named_parameters() if n.endswith(".up")} <= nonzero  # every LoRA B
+    assert {"backbone.plane_in.weight", "backbone.plane_out.weight", "backbone.plane_embed",
+            "backbone.cross.0.up.weight", "backbone.cross.1.up.weight", "field.sdf_head.2.weight",
+            "field.rgb_head.2.weight"} <= nonzero
+    assert all(p.grad is None for p in teacher.model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in teacher.model.state_dict().items())
+    assert not any(p.requires_grad for p in teacher.model.parameters())
+
+
+def _final_state(out):
+    state, config = load_folder(out / prd.FOLDER)
+    return state, config
+
+
+def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
+    reference = tmp_path / "reference"
+    train_prd(reference, TINY, teacher=tiny_teacher(), progress=False)
+    calls = {"n": 0}
+    real_step = prd.prd_step
+
+    def killed_at_the_third_step(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    resumed = tmp_path / "resumed"
+    monkeypatch.setattr(prd, "prd_step", killed_at_the_third_step)
+    with pytest.raises(KeyboardInterrupt):
+        train_prd(resumed, TINY, teacher=tiny_teacher(), progress=False)
+    assert (resumed / "prd.pt").exists()
+    monkeypatch.setattr(prd, "prd_step", real_step)
+    figures = train_prd(resumed, TINY, teacher=tiny_teacher(), progress=False)
+    assert not (resumed / "prd.pt").exists()
+    (a, config_a), (b, config_b) = _final_state(reference), _final_state(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert config_a["probes"] == config_b["probes"] and [p["step"] for p in config_b["probes"]] == [0, 2, 3]
+    assert figures["probe_last"]["step"] == 3 and figures["parameters"]["trainable"] > 0
+    card = (resumed / prd.FOLDER / "README.md").read_text()
+    assert "2.5 %" in card and "text3d train turbo" in card
+
+
+def test_training_reads_no_3d_asset(tmp_path, monkeypatch):
+    def no_meshes(*args, **kwargs):
+        raise AssertionError("a toyworld mesh was built during distillation")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    for primitive in [shapes.Primitive, *subclasses(shapes.Primitive)]:
+        monkeypatch.setattr(primitive, "mesh", no_meshes)
+        monkeypatch.setattr(primitive, "contains", no_meshes)
+    monkeypatch.setattr(shapes.Part, "world_mesh", no_meshes)
+    monkeypatch.setattr(prd, "make_instance", no_meshes, raising=False)
+    config = dataclasses.replace(TINY, steps=2, adaptation="lora", renderers="both")
+    figures = train_prd(tmp_path / "run", config, teacher=tiny_teacher(), progress=False)
+    assert figures["probe_last"]["step"] == 2
+    log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert any("loss" in r for r in log) and any("probe" in r for r in log)
+
+
+def test_bad_settings_and_teachers_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match="--adaptation 'adapters'"):
+        train_prd(tmp_path / "a", dataclasses.replace(TINY, adaptation="adapters"), teacher=tiny_teacher())
+    with pytest.raises(InputError, match="--renderers"):
+        train_prd(tmp_path / "b", dataclasses.replace(TINY, renderers="points"), teacher=tiny_teacher())
+
+    class OtherTeacher:
+        name, views, channels = "stable-diffusion", 1, 3
+
+    with pytest.raises(InputError, match="embedded multi-view teacher's backbone"):
+        train_prd(tmp_path / "c", TINY, teacher=OtherTeacher())
