@@ -1,0 +1,43 @@
+"""The embedded-turbo backend on a tiny random student folder: K-step assets in the unit cube,
+seeded, and a one-line error without a trained student."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from text3d.errors import ModelNotAvailableError
+from text3d.generators.base import Condition, create_generator
+from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig
+from text3d.triplane.student import StudentConfig, TriplaneStudent
+
+
+@pytest.fixture(scope="module")
+def student_folder(tmp_path_factory):
+    torch.manual_seed(0)
+    backbone = MultiViewDiT(MVDiffusionConfig(image_size=8, patch_size=4, width=16, depth=1, heads=2))
+    student = TriplaneStudent(backbone, StudentConfig(steps=2, plane_channels=4, texture_channels=2, hidden=8))
+    with torch.no_grad():  # a student whose planes depend on the noise and the text
+        student.backbone.plane_out.weight.normal_(std=0.05)
+    return student.save(tmp_path_factory.mktemp("turbo") / "triplane-turbo")
+
+
+def test_generates_a_seeded_asset_in_k_steps(student_folder):
+    generator = create_generator("embedded-turbo", str(student_folder))
+    assert generator.default_steps == 2
+    first, again = (generator.generate(Condition("a red chair"), seed=4) for _ in range(2))
+    other = generator.generate(Condition("a red chair"), seed=5, steps=1)
+    for output in (first, other):
+        asset = output.asset
+        assert asset.n_faces > 0 and np.abs(asset.vertices).max() <= 0.5 + 1e-5
+        assert asset.vertex_colors.shape == (asset.n_vertices, 4) and 0 <= asset.vertex_colors.min()
+    assert first.info["steps"] == 2 and other.info["steps"] == 1
+    assert np.array_equal(first.asset.vertices, again.asset.vertices)
+    assert not np.array_equal(first.asset.vertices, other.asset.vertices)
+
+
+def test_missing_student_is_a_one_line_error(tmp_path):
+    with pytest.raises(ModelNotAvailableError, match="embedded-turbo") as info:
+        create_generator("embedded-turbo", str(tmp_path / "nothing"))
+    assert "\n" not in str(info.value) and "text3d train turbo" in str(info.value)
