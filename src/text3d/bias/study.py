@@ -143,8 +143,8 @@ def _claim(out: Path, settings: StudySettings) -> None:
     mine = json.loads(json.dumps(asdict(settings)))
     if path.exists():
         saved = json.loads(path.read_text())
-        if saved != mine:
-            changed = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k))
+        changed = sorted(k for k in set(saved) | set(mine) if saved.get(k) != mine.get(k) and k != "variants")
+        if changed:  # variants may be added or left out: each has its own folders
             raise InputError(f"--out {out}: a study with other settings ({', '.join(changed)}); use another folder")
     out.mkdir(parents=True, exist_ok=True)
     write_json(path, mine)

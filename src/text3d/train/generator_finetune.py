@@ -69,7 +69,7 @@ class FinetuneConfig:
                                        "instead of the original prompt t_n.", "dit")
     cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "dit")
     seed: int = setting(0, "Seed of batch sampling, noise and flow times.", "dit")
-    checkpoint_every: int = setting(50, "Steps between resumable checkpoints.", RUNTIME)
+    checkpoint_every: int = setting(25, "Steps between resumable checkpoints.", RUNTIME)
     device: str | None = setting(None, "cpu, cuda, mps (default: best available).", RUNTIME)
 
     def __post_init__(self) -> None:
