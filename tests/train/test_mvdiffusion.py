@@ -95,6 +95,7 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_and_loads_as_a_tea
     denoised = test["denoise_t0.5"]
     assert denoised["own_prompt"]["n"] == denoised["shuffled_prompt"]["n"] == 4
     assert f"| test | 0.5 | {denoised['own_prompt']['category_accuracy']:.3f} |" in card
+    assert denoised['blurred_input']['n'] == 4
     dev = evaluate_folder(folder, tmp_path / "cache", "dev", n=3, guidance=2.0, sample_steps=1)
     assert dev["n"] == 3 and dev["guidance"] == 2.0 and "development range" in dev["seeds"]
     teacher = load_embedded_teacher(folder)
@@ -114,3 +115,19 @@ def test_cli_trains_with_its_flags(tmp_path, capsys):
     config = json.loads((out / "toyworld-mvdiffusion" / "config.json").read_text())
     assert config["model"]["width"] == 8 and config["training"]["config"]["steps"] == 1
     assert summary["parameters"] > 0
+
+
+def test_blurred_baseline_filters_the_same_noised_views():
+    from text3d.train.mvdiffusion import blurred_held_out, noised_held_out
+    from text3d.train.mvdiffusion_data import ViewSet
+
+    views = np.full((2, 4, 7, 8, 8), 255, np.uint8)
+    views[:, :, :, 4, 4] = 0  # one dark pixel
+    data = ViewSet(views, np.zeros((2, 4, 4, 4), np.float32), np.array(["chair", "lamp"]), np.array([["a"] * 2] * 2))
+    clean = blurred_held_out(data, 0.0, seed=0)
+    assert clean.shape == (2, 4, 7, 8, 8)
+    assert clean[0, 0, 0, 4, 4] == pytest.approx(1 - 2 * 4 / 16)  # centre weight 4/16 of a −1 pixel among +1
+    assert clean[0, 0, 0, 2, 2] == pytest.approx(1.0)
+    first = [xt for _, _, xt in noised_held_out(data, 0.5, seed=3)]
+    again = [xt for _, _, xt in noised_held_out(data, 0.5, seed=3)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))

@@ -173,6 +173,27 @@ def sample_held_out(model: MultiViewDiT, data: ViewSet, steps: int, guidance: fl
     return np.concatenate(out)
 
 
+def noised_held_out(data: ViewSet, t: float, seed: int, batch: int = 30):
+    """Yield (start, stop, x_t) of the true views noised to level ``t``: x_t = (1 − t)·x₀ + t·ε (seeded)."""
+    generator = torch.Generator().manual_seed(seed)
+    for start in range(0, len(data), batch):
+        stop = min(start + batch, len(data))
+        x0 = dequantize_t(torch.from_numpy(data.views[start:stop]))
+        yield start, stop, (1 - t) * x0 + t * torch.randn(x0.shape, generator=generator)
+
+
+def blurred_held_out(data: ViewSet, t: float, seed: int) -> np.ndarray:
+    """The classical baseline of :func:`denoised_held_out`: x_t (the same noise) rescaled by 1/(1 − t)
+    and smoothed by a 3×3 binomial filter, [1 2 1]ᵀ[1 2 1]/16, per channel."""
+    kernel = torch.tensor([1.0, 2.0, 1.0])
+    kernel = (kernel[:, None] * kernel[None]) / 16
+    out = []
+    for _, _, xt in noised_held_out(data, t, seed):
+        flat = xt.reshape(-1, 1, *xt.shape[-2:]) / (1 - t)
+        out.append(torch.nn.functional.conv2d(flat, kernel[None, None], padding=1).reshape(xt.shape).numpy())
+    return np.concatenate(out)
+
+
 @torch.no_grad()
 def denoised_held_out(model: MultiViewDiT, data: ViewSet, t: float, guidance: float, seed: int,
                       prompts: list[str] | None = None, batch: int = 30) -> np.ndarray:
@@ -183,12 +204,8 @@ def denoised_held_out(model: MultiViewDiT, data: ViewSet, t: float, guidance: fl
     prompts = list(data.texts[:, 0]) if prompts is None else prompts
     states = text_states(sorted(set(prompts)))
     cameras = camera_features(torch.from_numpy(data.c2w))
-    generator = torch.Generator().manual_seed(seed)
     out = []
-    for start in range(0, len(data), batch):
-        stop = min(start + batch, len(data))
-        x0 = dequantize_t(torch.from_numpy(data.views[start:stop]))
-        xt = (1 - t) * x0 + t * torch.randn(x0.shape, generator=generator)
+    for start, stop, xt in noised_held_out(data, t, seed, batch):
         text, mask = pad_states([states[p] for p in prompts[start:stop]])
         context, context_mask = model.text_context(text, mask.bool())
         null, null_mask = model.null_context(stop - start, "cpu")
@@ -215,8 +232,10 @@ def check(model: MultiViewDiT, encoder: EmbeddedImageEncoder, n: int, base_seed:
     for t in DENOISE_LEVELS:
         own = denoised_held_out(model, truth, t, w, config.seed)
         other = denoised_held_out(model, truth, t, w, config.seed, shuffled)
+        blurred = blurred_held_out(truth, t, config.seed)
         figures[f"denoise_t{t}"] = {"own_prompt": recognition(encoder, rgb_uint8(own), true_rgb, categories),
-                                    "shuffled_prompt": recognition(encoder, rgb_uint8(other), true_rgb, categories)}
+                                    "shuffled_prompt": recognition(encoder, rgb_uint8(other), true_rgb, categories),
+                                    "blurred_input": recognition(encoder, rgb_uint8(blurred), true_rgb, categories)}
     return {"seeds": describe_seeds(base_seed, last)["line"], "guidance": w, "sample_steps": config.sample_steps,
             **figures, "silhouette_agreement": silhouette_agreement(samples),
             "silhouette_agreement_true_renders": silhouette_agreement(dequantize(truth.views))}
