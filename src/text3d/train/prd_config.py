@@ -1,10 +1,10 @@
 """Settings of ``text3d train turbo`` (standard library only, so ``text3d --help`` stays light).
 
-Sized on this 2-core CPU, one torch thread: measured with a width-128, depth-6 teacher at 32²
-views, an optimizer step (batch 2, K = 4 supervised steps, each rendered 4 views × (volume with
-24 samples a ray + marching cubes at 32³ and OpenGL rasterization), forward and backward, and
-the guided teacher pass) costs ~1.9 CPU-seconds, so the default 1,200 steps take ~40–50
-CPU-minutes with the default width-192 teacher, within the 90 of the issue.
+Sized on this 2-core CPU, one torch thread: measured with a teacher of the default shape (width
+128, depth 6, 32² views), an optimizer step (batch 2, K = 4 supervised steps, each rendering 4
+views by volume rendering with 24 samples a ray and by marching cubes at 32³ + OpenGL
+rasterization, forward and backward, and the guided teacher pass) costs ~1.9 CPU-seconds, so the
+default 1,200 steps take ~40 CPU-minutes, within the 90 of the issue.
 """
 
 from __future__ import annotations
