@@ -89,3 +89,12 @@ def test_an_unreachable_cluster_is_refused_before_any_output(tmp_path):
         check_executor("ray:127.0.0.1:1")  # nothing listens on port 1
     with pytest.raises(InputError, match="give HOST:PORT"):
         check_executor("ray:nohost")
+
+
+def test_eval_refuses_an_unknown_executor_before_any_output(tmp_path, capsys):
+    from tests.eval.runs import make_run
+
+    run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
+    code = main(["eval", "--generated", str(run), "--out", str(tmp_path / "eval"), "--executor", "local:x"])
+    assert code == 2 and "takes no address" in capsys.readouterr().err
+    assert not (tmp_path / "eval").exists()

@@ -78,7 +78,9 @@ def eval_command(
     from text3d.eval.protocol import EvalOptions, evaluate_run
     from text3d.eval.report import write_reports
     from text3d.eval.tables import table_columns
+    from text3d.executors import check_executor
 
+    check_executor(executor)
     for option, run in (("--generated", generated), ("--reference", reference)):
         if run is not None and folder_kind(run) != "run":
             raise InputError(f"{option} {run}: not a run folder (no manifest.jsonl)")
