@@ -24,7 +24,7 @@ from text3d.train.prd import TextStates, prd_step, student_config, toyworld_prom
 from text3d.train.prd_config import PRDTrainConfig
 from text3d.train.prd_views import render_teacher_views
 from text3d.triplane import TriplaneConfig, TriplaneField
-from text3d.triplane.student import TriplaneStudent
+from text3d.triplane.student import StudentField, TriplaneStudent
 
 
 def hashed_text(prompts):
@@ -70,6 +70,18 @@ def test_renders_map_to_the_teachers_view_space():
         assert torch.allclose(center[:, 6], torch.full((4,), -0.3), atol=0.03)  # depth z − 2 on the sphere
         assert torch.allclose(center[:, 3:6].norm(dim=-1), torch.ones(4), atol=0.03)  # unit normals
         assert (center[:, :3] < 0.9).all()  # shaded grey, not background
+
+
+def test_a_field_without_surface_renders_the_background():
+    field = StudentField(TriplaneConfig(channels=4, resolution=8, texture_channels=2, sdf_bias="none"))
+    with torch.no_grad():  # SDF = 1 everywhere: no surface, no interval of any opacity
+        field.sdf_head[-1].weight.zero_()
+        field.sdf_head[-1].bias.fill_(1.0)
+    ring = [[Camera(yaw=90.0 * k, pitch=20.0, resolution=16) for k in range(4)]]
+    for kind in ("volume", "mesh"):
+        views, _ = render_teacher_views(field, torch.zeros(field.config.plane_shape(1)), ring, kind)
+        background = torch.tensor([1.0, 1, 1, 0, 0, 0, 1])[None, :, None, None].expand(4, 7, 16, 16)
+        assert torch.allclose(views[0], background), kind
 
 
 def test_one_prd_step_gives_finite_gradients_only_to_trainable_parameters():
