@@ -87,6 +87,10 @@ def test_size_classes_of_known_and_unknown_models():
     assert size_class("embedded") == "–" and size_class("none") == "–"
     assert size_class("llamacpp:smollm2:135m") == "135M" and size_class("llamacpp:gemma3:270m") == "270M"
     assert size_class("ollama:qwen3:0.6b") == "?"
+    # the shipped toyworld LMs are counted from their safetensors headers: the study separates size
+    sizes = [size_class(f"hf:toyworld-lm:{s}") for s in "sml"]
+    assert all(x.endswith("M") for x in sizes) and float(sizes[2][:-1]) >= 10 * float(sizes[0][:-1])
+    assert size_class("hf:toyworld-lm:nosuch") == "?"
 
 
 def test_a_killed_run_redoes_only_its_missing_item_and_evaluation(study, tmp_path):

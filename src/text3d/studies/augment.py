@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from text3d.errors import InputError
+from text3d.errors import InputError, ModelNotAvailableError
+from text3d.prompts.backends.hf import model_source
 from text3d.prompts.base import augmenters, parse_llm_spec
 
 log = logging.getLogger(__name__)
@@ -36,19 +37,39 @@ SIZE_CLASSES: dict[str, str] = {
     "none": "–", "embedded": "–",
     "llamacpp:smollm2:135m": "135M", "ollama:smollm2:135m": "135M",
     "llamacpp:gemma3:270m": "270M", "ollama:gemma3:270m": "270M",
-    "toyworld-lm:s": "S", "toyworld-lm:m": "M", "toyworld-lm:l": "L",
 }
-"""Size class of the known models (the study's first column); an unknown model is "?"."""
+"""Size class of the known models (the study's first column); a local ``hf:`` folder is counted
+(:func:`safetensors_parameters`); any other model is "?"."""
 
 STUDY_FILES: tuple[str, ...] = ("reference", "runs", "evals", "compare", "study.md", "study.json", "cost.md",
                                 "cost.json", "correlations.json", "fig*.png", "report.html")
 """Everything a study writes into its folder (a folder holding only these is resumed)."""
 
 
+def safetensors_parameters(folder: Path) -> int:
+    """Parameters of the ``*.safetensors`` files in ``folder``: Σ over tensors of ∏ shape, read from
+    each file's JSON header (8-byte little-endian length, then the header), no weights loaded."""
+    total = 0
+    for path in sorted(folder.glob("*.safetensors")):
+        with path.open("rb") as handle:
+            header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
+        total += sum(int(np.prod(t["shape"], dtype=np.int64)) for k, t in header.items() if k != "__metadata__")
+    return total
+
+
 def size_class(llm: str) -> str:
-    """The size class of an ``--llm`` spec ("–" for the baselines, "?" when unknown)."""
+    """The size class of an ``--llm`` spec: "–" for the baselines, the published size of a known
+    model, the counted parameters of a local ``hf:`` model folder ("2.81M"), else "?"."""
     spec = parse_llm_spec(llm)
-    return SIZE_CLASSES.get(str(spec), SIZE_CLASSES.get(spec.backend, "?") if not spec.model else "?")
+    known = SIZE_CLASSES.get(str(spec), SIZE_CLASSES.get(spec.backend, "?") if not spec.model else "?")
+    if known != "?" or spec.backend != "hf":
+        return known
+    try:
+        folder = Path(model_source(spec.model))
+    except ModelNotAvailableError:
+        return "?"
+    count = safetensors_parameters(folder) if folder.is_dir() else 0
+    return f"{count / 1e6:.2f}M" if count else "?"
 
 
 def parse_llms(text: str) -> list[str]:
