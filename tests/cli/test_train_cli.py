@@ -23,7 +23,9 @@ from text3d.train.config import (
     reproduce_command,
 )
 
-RUN_OPTIONS = {"encoders": {"out", "evaluate", "models", "wait"}, "generator": {"out", "check", "wait"}}
+# generator: --finetune PAIRS (with --finetune-steps, --replay, --model BASE) fine-tunes instead of training
+RUN_OPTIONS = {"encoders": {"out", "evaluate", "models", "wait"},
+               "generator": {"out", "check", "wait", "finetune", "finetune_steps", "replay", "base"}}
 RUN_DEFAULTS = {"encoders": ("evaluate", ENCODER_EVALUATE_N), "generator": ("check", GENERATOR_CHECK_N)}
 
 
