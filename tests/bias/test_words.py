@@ -58,3 +58,12 @@ def test_ties_pick_the_first_and_prompts_of_function_words_fall_back_to_all_word
 def test_lengths_must_agree():
     with pytest.raises(ValueError, match="differ in length"):
         aggregate_words("chair", ["chair"], [(0, 5)], [1.0, 2.0])
+
+
+def test_grouped_prompts_never_pick_the_preposition_to():
+    # "next to" in toyworld's grouped prompts: "to" carries gradient but is no content word
+    text = "red chair next to blue table"
+    spans = word_spans(text)
+    words = aggregate_words(text, [text[s:e] for s, e in spans], spans, [0.5, 0.4, 0.3, 0.05, 0.2, 0.6])
+    high, low = extreme_words(words)
+    assert (high.word, low.word) == ("table", "blue")

@@ -26,7 +26,7 @@ from text3d.text import lemma_forms, words
 
 FUNCTION_WORDS = frozenset("""
 a an the this that these those some any each every either neither no another such
-of in on at by for from with without within into onto over under above below behind beside
+of to in on at by for from with without within into onto over under above below behind beside
 besides between among around through across along near beyond toward towards upon off out up down
 and or but nor so yet as than then if while because although though whereas
 it its it's he she they them their theirs his her hers him we us our you your i me my mine
