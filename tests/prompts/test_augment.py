@@ -160,3 +160,29 @@ def test_public_augment_with_the_embedded_default():
 def test_invalid_parameters_are_input_errors():
     with pytest.raises(InputError):
         PromptAugmenter("embedded", GenerationParams(max_retries=-1))
+
+
+def test_a_caption_that_broke_the_rules_after_every_retry_is_cached_and_flagged_again(tmp_path, caplog):
+    # seeded sampling gives the same failure again: a study's second run must not pay for it twice
+    cache = AugmentCache(tmp_path / "c.sqlite")
+    stage, backend = staged([DRIFT], retries=1, cache=cache)
+    first = stage.augment("small blue sailboat", seed=1)
+    with caplog.at_level(logging.WARNING):
+        again = stage.augment("small blue sailboat", seed=1)
+    assert len(backend.requests) == 2 and not first.rules_passed  # both attempts, once
+    assert again.cached and not again.rules_passed and again.violations == first.violations
+    assert "breaks the rules" in caplog.text and "cached" in caplog.text
+    strict, strict_backend = staged([DRIFT], retries=1, cache=cache, strict=True)
+    with pytest.raises(BackendError, match="breaks the rules"):  # strict never takes a failure from cache
+        strict.augment("small blue sailboat", seed=1)
+    assert len(strict_backend.requests) == 2
+
+
+def test_a_failure_cut_short_by_the_time_budget_is_asked_again(tmp_path):
+    cache = AugmentCache(tmp_path / "c.sqlite")
+    stage, backend = staged([DRIFT], retries=3, cache=cache)
+    stage.backend.timeout_s = 1e-9  # the deadline has passed before the first retry
+    for _ in range(2):
+        result = stage.augment("small blue sailboat", seed=1)
+        assert not result.cached and result.retries == 0
+    assert len(backend.requests) == 2

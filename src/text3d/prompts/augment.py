@@ -149,14 +149,23 @@ class PromptAugmenter:
             key = cache_key(self.backend.backend, self.backend.model, prompt, self._key_params(), seed,
                             endpoint=getattr(self.backend, "endpoint", ""))
             hit = self.cache.get(key)
-            if hit is not None and hit.get("rules_passed") and hit.get("caption"):
+            if hit is not None and hit.get("caption") and (hit.get("rules_passed") or not self.strict):
                 result = AugmentResult.from_dict(hit)
                 result.cached, result.warnings = True, warnings
+                if not result.rules_passed:
+                    log.warning("%s: caption for %r breaks the rules (%s; cached)", self.label, prompt,
+                                "; ".join(result.violations))
                 return result
         result = self._generate(prompt, seed, warnings)
-        if self.cache is not None and key is not None and result.rules_passed:
-            self.cache.put(key, result.to_dict())  # a caption that broke the rules is never served again
+        if self.cache is not None and key is not None and self._settled(result):
+            self.cache.put(key, result.to_dict())
         return result
+
+    def _settled(self, result: AugmentResult) -> bool:
+        """Whether asking again with the same seed gives the same answer, so the cache may keep it:
+        a caption that passed, or one that still broke the rules after every retry (sampling is
+        seeded). One cut short by the time budget is not settled: more time may give a better one."""
+        return result.rules_passed or result.retries >= self.params.max_retries
 
     def _generate(self, prompt: str, seed: int, warnings: list[str]) -> AugmentResult:
         messages = build_messages(prompt, self.params)
