@@ -15,8 +15,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import multiprocessing as mp
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,11 +22,11 @@ import numpy as np
 
 from text3d.data.toyworld.instance import item_spec, make_instance
 from text3d.data.toyworld.vocabulary import built_categories, category_index, color_index
-from text3d.progress import track
 from text3d.render.cameras import Camera
 from text3d.render.points import sample_surface_points
 from text3d.render.renderer import render
 from text3d.store.atomic import write_atomic
+from text3d.train.pool import map_in_workers
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +145,6 @@ def render_item(index: int, spec: DataSpec) -> RenderedItem:
     )
 
 
-def _init_worker() -> None:
-    os.environ["LP_NUM_THREADS"] = "1"
-    os.environ["OMP_NUM_THREADS"] = "1"
-
-
 def _work(args: tuple[int, DataSpec]) -> RenderedItem:
     return render_item(*args)
 
@@ -164,14 +157,8 @@ def build_data(spec: DataSpec, cache_dir: str | Path, workers: int = 0, progress
             loaded = TrainingData.from_arrays({k: arrays[k] for k in arrays.files})
         log.info("training data: loaded %s", path)
         return loaded
-    workers = workers or max(1, os.cpu_count() or 1)
-    jobs = [(i, spec) for i in range(spec.n)]
-    if workers == 1:
-        results = list(track(map(_work, jobs), total=len(jobs), description="render data", enabled=progress))
-    else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            results = list(track(pool.imap(_work, jobs, chunksize=8), total=len(jobs), description="render data",
-                                 enabled=progress))
+    results = map_in_workers(_work, [(i, spec) for i in range(spec.n)], "render data", workers, progress,
+                             chunksize=8)
     data = _stack(results, spec)
     write_atomic(path, lambda f: np.savez(f, **data.to_arrays()))
     return data

@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing as mp
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,9 +30,9 @@ from text3d.data.toyworld.degrade import ALIGNMENT_LEVELS, ASSET_DEGRADATIONS, L
 from text3d.data.toyworld.instance import item_spec, make_instance
 from text3d.data.toyworld.vocabulary import built_categories
 from text3d.eval.evaluators.base import render_small
-from text3d.progress import track
 from text3d.render.cameras import Camera
 from text3d.store.atomic import write_atomic
+from text3d.train.pool import map_in_workers
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +93,6 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
             "strength": strength if dimension else 0.0, "category": category}
 
 
-def _init_worker() -> None:
-    os.environ["LP_NUM_THREADS"] = "1"
-    os.environ["OMP_NUM_THREADS"] = "1"
-
-
 def _work(args: tuple[int, SampleSpec]) -> dict:
     return make_sample(*args)
 
@@ -125,14 +118,8 @@ def build_samples(spec: SampleSpec, cache_dir: str | Path | None, workers: int =
     if path is not None and path.exists():
         with np.load(path, allow_pickle=False) as arrays:
             return Samples(**{k: arrays[k] for k in arrays.files})
-    workers = workers or max(1, os.cpu_count() or 1)
-    jobs = [(i, spec) for i in range(spec.n)]
-    if workers == 1 or spec.n < 16:
-        rows = list(track(map(_work, jobs), total=len(jobs), description="render samples", enabled=progress))
-    else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            rows = list(track(pool.imap(_work, jobs, chunksize=8), total=len(jobs), description="render samples",
-                              enabled=progress))
+    rows = map_in_workers(_work, [(i, spec) for i in range(spec.n)], "render samples", workers, progress,
+                          chunksize=8, serial_below=16)
     rows.sort(key=lambda r: r["index"])
     samples = Samples(images=np.stack([r["images"] for r in rows]), texts=np.array([r["text"] for r in rows]),
                       levels=np.stack([r["levels"] for r in rows]), kinds=np.array([r["kind"] for r in rows]),

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,9 +27,9 @@ import numpy as np
 
 from text3d.data.toyworld.instance import item_spec, make_instance
 from text3d.data.toyworld.vocabulary import built_categories
-from text3d.progress import track
 from text3d.render.cameras import Camera, canonical4
 from text3d.store.atomic import write_atomic
+from text3d.train.pool import map_in_workers
 
 VIEWS = 4
 
@@ -98,11 +96,6 @@ def make_item(index: int, spec: ViewSpec) -> dict:
             "category": category, "texts": texts}
 
 
-def _init_worker() -> None:
-    os.environ["LP_NUM_THREADS"] = "1"
-    os.environ["OMP_NUM_THREADS"] = "1"
-
-
 def _work(args: tuple[int, ViewSpec]) -> dict:
     return make_item(*args)
 
@@ -127,14 +120,8 @@ def build_views(spec: ViewSpec, cache_dir: str | Path | None, workers: int = 0,
     if path is not None and path.exists():
         with np.load(path, allow_pickle=False) as arrays:
             return ViewSet(**{k: arrays[k] for k in arrays.files})
-    workers = workers or max(1, os.cpu_count() or 1)
-    jobs = [(i, spec) for i in range(spec.n)]
-    if workers == 1 or spec.n < 16:
-        rows = list(track(map(_work, jobs), total=len(jobs), description="render views", enabled=progress))
-    else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            rows = list(track(pool.imap(_work, jobs, chunksize=8), total=len(jobs), description="render views",
-                              enabled=progress))
+    rows = map_in_workers(_work, [(i, spec) for i in range(spec.n)], "render views", workers, progress,
+                          chunksize=8, serial_below=16)
     rows.sort(key=lambda r: r["index"])
     views = ViewSet(views=np.stack([r["views"] for r in rows]), c2w=np.stack([r["c2w"] for r in rows]),
                     categories=np.array([r["category"] for r in rows]), texts=np.array([r["texts"] for r in rows]))

@@ -13,8 +13,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import multiprocessing as mp
-import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -37,6 +35,7 @@ from text3d.train.aligner import (
     train_aligner_model,
 )
 from text3d.train.config import AlignerTrainConfig, reproduce_command, settings_section
+from text3d.train.pool import map_in_workers
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +98,6 @@ Rendered = tuple[np.ndarray, tuple[str, ...], int]
 """One pair as kept: image (H, W, 3) uint8, its captions, its seed."""
 
 
-def _init_worker() -> None:
-    os.environ["LP_NUM_THREADS"] = "1"
-    os.environ["OMP_NUM_THREADS"] = "1"
-
-
 def _render_chunk(job: tuple[int, tuple[int, ...], int]) -> list[Rendered]:
     stage, seeds, resolution = job
     return [(np.asarray(p.image, dtype=np.uint8), pair_captions(p), int(p.seed))
@@ -118,14 +112,8 @@ def render_pairs(stage: int, seeds: range, resolution: int, pair_source: PairSou
         made = pair_source(stage, seeds, resolution=resolution)
         return [(np.asarray(p.image, dtype=np.uint8), pair_captions(p), int(p.seed))
                 for p in track(made, total=len(seeds), description="render pairs", enabled=progress)]
-    workers = workers or max(1, os.cpu_count() or 1)
     jobs = [(stage, tuple(seeds[i:i + RENDER_CHUNK]), resolution) for i in range(0, len(seeds), RENDER_CHUNK)]
-    if workers == 1:
-        chunks = list(track(map(_render_chunk, jobs), total=len(jobs), description="render pairs", enabled=progress))
-    else:
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-            chunks = list(track(pool.imap(_render_chunk, jobs), total=len(jobs), description="render pairs",
-                                enabled=progress))
+    chunks = map_in_workers(_render_chunk, jobs, "render pairs", workers, progress)
     return [pair for chunk in chunks for pair in chunk]
 
 
