@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serve.test_serve_process import free_port
+from tests.serve.service import kill_service, start_service
 
 LIMIT_S = 600.0
 """How long a test waits before it fails (a hang, never a timing check)."""
@@ -32,29 +31,8 @@ PEAK_BOUND_MB = 1500
 
 
 def start(data: Path, workers: int, token: str | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    args = [sys.executable, "-m", "text3d", "serve", "--port", str(port), "--data", str(data),
-            "--workers", str(workers), "--queue-size", "64"] + (["--token", token] if token else [])
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read().decode()
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=5).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("text3d serve did not answer")
-
-
-def stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(30)
-    process.stderr.close()
+    return start_service(data, "--workers", str(workers), "--queue-size", "64",
+                         *(["--token", token] if token else []))
 
 
 def tree_rss_mb(root: int) -> float:
@@ -115,7 +93,7 @@ def test_fifty_concurrent_jobs_on_two_workers_all_finish_with_bounded_memory(tmp
     finally:
         running[0] = False
         sampler.join(5)
-        stop(process)
+        kill_service(process)
     assert [f["state"] for f in finals] == ["done"] * 50
     assert all(f["progress"]["done"] == 1 for f in finals)
     print(f"peak resident memory of the service and its workers: {peak[0]:.0f} MB")
@@ -155,7 +133,7 @@ def test_a_worker_killed_mid_job_is_retried_once_and_says_so(tmp_path):
                     and time.monotonic() < deadline:
                 time.sleep(0.2)
     finally:
-        stop(process)
+        kill_service(process)
     assert final["state"] == "done" and final["retries"] == 1, final
     assert final["progress"]["done"] == len(prompts) and len(kept) < len(prompts)
     after = {p.parent.name: p.stat().st_mtime_ns for p in (run / "items").glob("*/meta.json")}
@@ -234,4 +212,4 @@ def test_forty_one_bad_requests_get_a_4xx_json_error_never_a_5xx(tmp_path):
                 assert "Traceback" not in answer.text and 'File "' not in answer.text, where
             assert client.get("/v1/health").status_code == 200  # still serving
     finally:
-        stop(process)
+        kill_service(process)

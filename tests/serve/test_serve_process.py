@@ -3,49 +3,22 @@ service started again resumes the job without redoing or losing a finished item.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.serve.service import free_port, kill_service, start_service
 from text3d.assets.io import load_asset
 
 LIMIT_S = 120.0
-"""How long the test waits for the service or a job before it fails (a hang, never a timing check)."""
+"""How long the test waits for a job before it fails (a hang, never a timing check)."""
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 def start(data: Path, port: int) -> subprocess.Popen:
-    """``python -m text3d serve`` in its own process group; returns once /v1/health answers."""
-    process = subprocess.Popen([sys.executable, "-m", "text3d", "serve", "--port", str(port), "--data", str(data),
-                                "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    deadline = time.monotonic() + LIMIT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read().decode()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=5).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("text3d serve did not answer")
+    return start_service(data, "--workers", "1", port=port)[0]
 
-def kill(process: subprocess.Popen) -> None:
-    """SIGKILL the service and everything it started (a crash or an OOM kill)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(30)
-    process.stderr.close()
 
 def status(port: int, job_id: str) -> dict:
     return httpx.get(f"http://127.0.0.1:{port}/v1/jobs/{job_id}", timeout=10).json()
@@ -65,7 +38,7 @@ def test_a_killed_service_resumes_its_job_and_keeps_finished_items(tmp_path):
         while status(port, job_id)["progress"]["done"] < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        kill(service)
+        kill_service(service)
     run = data / "jobs" / job_id / "run"
     kept = {p.parent.name: p.stat().st_mtime_ns for p in (run / "items").glob("*/meta.json")}
     assert 1 <= len(kept) < len(prompts), f"{len(kept)} items were done when the service was killed"
@@ -83,4 +56,4 @@ def test_a_killed_service_resumes_its_job_and_keeps_finished_items(tmp_path):
         (tmp_path / "last.glb").write_bytes(glb.content)
         assert load_asset(tmp_path / "last.glb").n_faces > 0
     finally:
-        kill(service)
+        kill_service(service)

@@ -13,11 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -25,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.serve.service import kill_service, start_service
 from text3d.assets.io import load_asset
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,35 +48,14 @@ BACKGROUND = (0xEE, 0xF1, 0xF5)  # the page's default background, #eef1f5
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "web_app.png"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def service(tmp_path):
-    """(base URL, process) of ``text3d serve --token`` on a free port; killed with its workers afterwards."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "text3d", "serve", "--port", str(port), "--data",
-                                str(tmp_path / "data"), "--workers", "1", "--token", TOKEN],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    """The base URL of ``text3d serve --token`` on a free port; killed with its workers afterwards."""
+    process, url = start_service(tmp_path / "data", "--workers", "1", "--token", TOKEN)
     try:
-        deadline = time.monotonic() + LIMIT_S
-        while True:
-            assert process.poll() is None, process.stderr.read().decode()
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "text3d serve did not answer"
-                time.sleep(0.2)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(30)
-        process.stderr.close()
+        kill_service(process)
 
 
 @pytest.fixture
