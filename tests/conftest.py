@@ -38,3 +38,24 @@ def sphere_asset() -> Asset:
     sphere = trimesh.creation.icosphere(3, radius=0.4)
     colors = np.concatenate([np.abs(sphere.vertices) / 0.4, np.ones((len(sphere.vertices), 1))], axis=1)
     return Asset(vertices=sphere.vertices, faces=sphere.faces, vertex_colors=np.clip(colors, 0, 1))
+
+
+@pytest.fixture
+def interrupt_at(monkeypatch):
+    """``interrupt_at(owner, "name", n)`` makes ``owner.name`` raise KeyboardInterrupt on its n-th
+    call (a Ctrl-C or a kill in the middle of a run) and returns the real one, to put back with
+    ``monkeypatch.setattr`` when the test resumes the run."""
+
+    def patch(owner, name: str, n: int):
+        real, calls = getattr(owner, name), [0]
+
+        def interrupted(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, interrupted)
+        return real
+
+    return patch

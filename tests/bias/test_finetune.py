@@ -50,19 +50,10 @@ def test_asset_grid_matches_the_exact_toyworld_grid():
     assert min(ious) > 0.8, ious
 
 
-def test_finetune_runs_resumes_and_loads_with_model(pairs, tmp_path, monkeypatch):
+def test_finetune_runs_resumes_and_loads_with_model(pairs, tmp_path, monkeypatch, interrupt_at):
     torch.set_num_threads(1)
     out = tmp_path / "model"
-    calls = []
-    real = ft.optimizer_step
-
-    def interrupted(optimizer, loss, model=None, clip=1.0):
-        calls.append(1)
-        if len(calls) == 3:  # after the checkpoint at step 2
-            raise KeyboardInterrupt
-        real(optimizer, loss, model, clip)
-
-    monkeypatch.setattr(ft, "optimizer_step", interrupted)
+    real = interrupt_at(ft, "optimizer_step", 3)  # after the checkpoint at step 2
     with pytest.raises(KeyboardInterrupt):
         ft.finetune_generator(pairs, out, TINY)
     assert (out / "finetune.pt").exists() and not (out / "config.json").exists()

@@ -135,17 +135,10 @@ def test_the_loss_falls_over_a_few_dozen_steps(tmp_path):
     assert np.mean(losses[-10:]) < 0.75 * np.mean(losses[:5]), losses
 
 
-def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, monkeypatch, stage1):
+def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, monkeypatch, stage1,
+                                                                           interrupt_at):
     out, _, _ = stage1
-    real_loss, calls = aligner_module.aligner_flow_loss, []
-
-    def failing_loss(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt  # killed during step 3, after the checkpoint of step 2
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(aligner_module, "aligner_flow_loss", failing_loss)
+    real_loss = interrupt_at(aligner_module, "aligner_flow_loss", 4)  # during step 3, after step 2's checkpoint
     with pytest.raises(KeyboardInterrupt):
         train_aligner(tmp_path, TINY, pair_source=FakePairs(), progress=False)
     assert (tmp_path / "aligner-stage1.pt").exists() and not (tmp_path / "aligner-stage1").exists()
@@ -182,16 +175,8 @@ def test_stage2_starts_from_the_stage1_weights(tmp_path, stage1):
                       pair_source=source, progress=False)
 
 
-def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch, caplog):
-    real_loss, calls = aligner_module.aligner_flow_loss, []
-
-    def failing_loss(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(aligner_module, "aligner_flow_loss", failing_loss)
+def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch, caplog, interrupt_at):
+    real_loss = interrupt_at(aligner_module, "aligner_flow_loss", 4)
     with pytest.raises(KeyboardInterrupt):
         train_aligner(tmp_path, TINY, pair_source=FakePairs(), progress=False, log_every=1)
     monkeypatch.setattr(aligner_module, "aligner_flow_loss", real_loss)

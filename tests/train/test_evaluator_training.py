@@ -30,18 +30,10 @@ def test_samples_have_levels_that_match_their_degradation():
         assert levels[3] == pytest.approx(levels[:3].mean(), rel=1e-6)
 
 
-def test_toy_training_resumes_and_writes_a_loadable_evaluator_with_its_card(tmp_path, monkeypatch):
+def test_toy_training_resumes_and_writes_a_loadable_evaluator_with_its_card(tmp_path, monkeypatch, interrupt_at):
     config = EvaluatorTrainConfig(items=4, dev_items=0, test_items=4, steps=3, batch=4, width=16, depth=1,
                                   workers=1, checkpoint_every=2)
-    calls = []
-
-    def killed_at_the_third_step(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return optimizer_step(*args, **kwargs)
-
-    monkeypatch.setattr(evaluator_training, "optimizer_step", killed_at_the_third_step)
+    interrupt_at(evaluator_training, "optimizer_step", 3)
     with pytest.raises(KeyboardInterrupt):
         train_evaluator(tmp_path, config, progress=False)
     assert torch.load(tmp_path / "evaluator.pt", weights_only=False)["step"] == 2

@@ -51,20 +51,12 @@ def test_stage1_vae_is_reused_on_a_rerun(trained, caplog):
     assert any("reusing the stage-1 VAE" in r.getMessage() for r in caplog.records)
 
 
-def test_interrupted_dit_training_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+def test_interrupted_dit_training_resumes_from_its_checkpoint(tmp_path, monkeypatch, interrupt_at):
     import text3d.nn.flow as flow
 
     config = GeneratorTrainConfig(items=45, vae_steps=2, vae_batch=4, steps=6, batch=4, width=32, depth=1,
                                   warmup=1, workers=1, image_fraction=0.0, checkpoint_every=2)
-    real_loss, calls = flow.flow_loss, []
-
-    def failing_loss(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt  # killed during step 4, after the checkpoint of step 4
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(flow, "flow_loss", failing_loss)
+    real_loss = interrupt_at(flow, "flow_loss", 5)  # during step 4, after the checkpoint of step 4
     with pytest.raises(KeyboardInterrupt):
         train_generator(tmp_path, config, check_n=0, progress=False)
     assert (tmp_path / "stage2-dit.pt").exists() and not (tmp_path / "generator").exists()

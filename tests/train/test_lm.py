@@ -89,21 +89,13 @@ def _tiny_config(**changes) -> LMTrainConfig:
                          **changes)
 
 
-def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tokenizer, pairs, tmp_path, monkeypatch):
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tokenizer, pairs, tmp_path, monkeypatch,
+                                                                     interrupt_at):
     monkeypatch.setitem(LM_SIZES, "s", TINY_SHAPE)
     rows = [encode_pair(tokenizer, p, c) for p, c in pairs[:16]]
     whole = train_lm(rows, rows[:2], tokenizer, _tiny_config(), io.StringIO())
     checkpoint = tmp_path / "lm-s.pt"
-    calls = {"n": 0}
-    original = lm_module.optimizer_step
-
-    def dies_at_step_five(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt
-        original(*args, **kwargs)
-
-    monkeypatch.setattr(lm_module, "optimizer_step", dies_at_step_five)
+    original = interrupt_at(lm_module, "optimizer_step", 5)
     with pytest.raises(KeyboardInterrupt):
         train_lm(rows, rows[:2], tokenizer, _tiny_config(), io.StringIO(), checkpoint)
     assert torch.load(checkpoint, weights_only=False)["step"] == 3

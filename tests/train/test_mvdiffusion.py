@@ -64,18 +64,11 @@ def test_recognition_scores_true_renders_against_themselves(tmp_path):
     assert blank["r_at_1"] <= 0.17  # every blank sample is the same: it finds one object at most
 
 
-def test_killed_training_resumes_to_the_uninterrupted_weights_and_loads_as_a_teacher(tmp_path, monkeypatch):
+def test_killed_training_resumes_to_the_uninterrupted_weights_and_loads_as_a_teacher(tmp_path, monkeypatch,
+                                                                                    interrupt_at):
     config = MVDiffusionTrainConfig(**TINY)
     train_mvdiffusion(tmp_path / "whole", config, progress=False)
-    calls = []
-
-    def killed_at_the_third_step(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return optimizer_step(*args, **kwargs)
-
-    monkeypatch.setattr(mvdiffusion_training, "optimizer_step", killed_at_the_third_step)
+    interrupt_at(mvdiffusion_training, "optimizer_step", 3)
     with pytest.raises(KeyboardInterrupt):
         train_mvdiffusion(tmp_path / "resumed", config, progress=False)
     assert torch.load(tmp_path / "resumed" / "mvdiffusion.pt", weights_only=False)["step"] == 2

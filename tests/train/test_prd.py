@@ -115,20 +115,11 @@ def _final_state(out):
     return state, config
 
 
-def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
+def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch, interrupt_at):
     reference = tmp_path / "reference"
     train_prd(reference, TINY, teacher=tiny_teacher(), progress=False)
-    calls = {"n": 0}
-    real_step = prd.prd_step
-
-    def killed_at_the_third_step(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_step(*args, **kwargs)
-
     resumed = tmp_path / "resumed"
-    monkeypatch.setattr(prd, "prd_step", killed_at_the_third_step)
+    real_step = interrupt_at(prd, "prd_step", 3)
     with pytest.raises(KeyboardInterrupt):
         train_prd(resumed, TINY, teacher=tiny_teacher(), progress=False)
     assert (resumed / "prd.pt").exists()
