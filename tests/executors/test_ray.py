@@ -160,3 +160,14 @@ def _refuse(_: None, item: int) -> int:
 def test_a_stage_error_reaches_the_caller_as_itself(cluster):
     with pytest.raises(InputError, match="^item 1: refused$"):
         list(cluster.map(Stage("refuse", lambda: None, _refuse), [0, 1, 2]))
+
+
+def _environment(_: None, name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_actors_sleep_instead_of_spinning_and_keep_the_jobs_environment(cluster):
+    # torch threads × actors exceed the cores; spinning OpenMP threads would starve the other actors
+    stage = Stage("environment", lambda: None, _environment)
+    values = dict(cluster.map(stage, ["OMP_WAIT_POLICY", "HF_HUB_OFFLINE"]))
+    assert values == {0: "PASSIVE", 1: "1"}

@@ -372,10 +372,22 @@ class JobStore:
             log.info("job %s %s", job.id, job.state)
 
     def _launch(self, job: Job) -> subprocess.Popen:
-        env = {**os.environ, "TEXT3D_PROGRESS": "0", "TEXT3D_SERVE_PARENT": str(os.getpid())}
+        env = {**_thread_limits(self.workers), **os.environ,
+               "TEXT3D_PROGRESS": "0", "TEXT3D_SERVE_PARENT": str(os.getpid())}
         with (job.folder / "worker.log").open("ab") as stderr:
             return subprocess.Popen([sys.executable, "-m", "text3d.serve.runner", str(job.folder)],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+
+
+def _thread_limits(workers: int) -> dict[str, str]:
+    """Threads per worker process: the cores shared among ``workers`` concurrent jobs.
+
+    torch (OpenMP) and Mesa's llvmpipe each start one thread per core in every process; with
+    two jobs on two cores that is four busy threads thrashing two cores. The user's own
+    settings win (they are applied after these).
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "LP_NUM_THREADS": threads}
 
 
 def _progress(items: list[JobItem]) -> Progress:
