@@ -1,6 +1,7 @@
 """The LLM-augmentation study: Table I and cost rows, intent kept from recognized categories,
 resume without regenerating, identical study.json for the same seeds, error bars over seeds."""
 
+import json
 import shutil
 
 import pytest
@@ -112,3 +113,36 @@ def test_a_killed_run_redoes_only_its_missing_item_and_evaluation(study, tmp_pat
     (none_eval.parent / "report.html").unlink()  # an evaluation killed while writing its reports
     run_study(copy, CONFIG)
     assert none_eval.stat().st_mtime_ns != stamps[0] and (none_eval.parent / "report.html").is_file()
+
+
+def test_a_toys4k_folder_gives_prompts_reference_objects_and_intent_on_shared_categories(tmp_path):
+    from tests.data.test_toys4k import make_toys4k
+    from text3d.data.toys4k import import_toys4k
+    from text3d.errors import InputError
+    from text3d.studies.augment import load_dataset
+
+    make_toys4k(tmp_path)
+    imported = tmp_path / "toys4k"
+    import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", imported, resolution=32)
+    data = load_dataset(f"toys4k:{imported}", 5)
+    assert data.prompts == ["airplane", "A small white cup."] and data.reference == imported
+    out = tmp_path / "study"
+    document = run_study(out, StudyConfig(llms=["none"], n=2, backend="procedural", resolution=32, bootstrap=20,
+                                          dataset=f"toys4k:{imported}"))
+    assert document["setup"]["dataset"] == "toys4k" and not (out / "reference").exists()
+    row = document["rows"][0]
+    assert row["fd_embedded"] is not None  # measured against the imported objects
+    assert row["intent_kept"] in (0.0, 1.0)  # one object (the airplane) has a toyworld category
+    for bad, problem in ((tmp_path / "nothing", "no such folder"), (tmp_path / "meshes", "not an imported Toys4K")):
+        with pytest.raises(InputError, match=problem):
+            load_dataset(f"toys4k:{bad}", 5)
+
+
+def test_each_llm_rows_caption_stage_has_its_own_peak_memory(study):
+    out, _ = study
+    cost = json.loads((out / "cost.json").read_text())["rows"]
+    assert [r["model"] for r in cost] == ["none", "embedded"]
+    assert all(r["caption_peak_mb"] > 50 and r["caption_load_s"] >= 0 for r in cost)
+    assert "Caption peak memory (MB)" in (out / "cost.md").read_text()
+    record = json.loads((out / "runs" / "embedded" / "seed-0.caption_stage.json").read_text())
+    assert record["prompts"] == 3 and record["refused"] == 0

@@ -64,8 +64,10 @@ def augment_study(
     backend: str = typer.Option("embedded", "--backend", help="Generator backend of every row."),
     seeds: list[int] = typer.Option([0], "--seeds", min=0, max=MAX_SEED,
                                     help="Generator seed; repeat it for mean ± std over seeds."),
-    dataset: str = typer.Option("toyworld", "--dataset", help="toyworld (held-out instances, reference assets) "
-                                                              "or prompts:FILE (no reference: CLIP only)."),
+    dataset: str = typer.Option("toyworld", "--dataset", help="toyworld (held-out instances, reference assets), "
+                                                              "toys4k:DIR (a `text3d data toys4k` folder: its short "
+                                                              "prompts, its objects as the reference) or "
+                                                              "prompts:FILE (no reference: CLIP only)."),
     seed: int = typer.Option(1_000_000, "--seed", min=1_000_000, max=MAX_SEED,
                              help="Held-out base seed of toyworld: [1,000,000, 1,900,000) development, "
                                   "[1,900,000, 2,000,000) test (report these figures)."),

@@ -8,6 +8,9 @@ measures against the reference assets of the same prompts (``evals/<llm>/seed-<s
   prompt variant); the reference is the toyworld build of the same (category, seed) pairs
   (``reference/``), and *intent kept* is the share of assets whose category the embedded
   CLIP-like encoder recognizes as the prompt's (:func:`text3d.studies.generator.recognized`);
+* ``toys4k:DIR``: the first ``n`` objects of a Toys4K folder imported by ``text3d data toys4k``
+  (normalized GLBs and views), their short prompts; the reference is that folder's objects, and
+  intent kept counts the objects whose category toyworld also has;
 * ``prompts:FILE``: the first ``n`` prompts of FILE, no reference, so CLIP scores only.
 
 Each run folder resumes, and an evaluation is reused when its run generated nothing new.
@@ -30,6 +33,7 @@ import numpy as np
 from text3d.errors import InputError, ModelNotAvailableError
 from text3d.prompts.backends.hf import model_source
 from text3d.prompts.base import augmenters, parse_llm_spec
+from text3d.studies.caption_stage import measure_caption_stage
 
 log = logging.getLogger(__name__)
 
@@ -90,18 +94,20 @@ def slug(llm: str) -> str:
 
 @dataclass(frozen=True)
 class Dataset:
-    """The study's prompts; ``rows`` (category and color per prompt) exist for toyworld only."""
+    """The study's prompts; ``rows`` (category and color per prompt; the color None where unknown)
+    exist for toyworld and Toys4K; ``reference`` is a real data set's run folder (toyworld's is built)."""
 
     name: str
     prompts: list[str]
     rows: list[dict[str, Any]] | None = None
     seed: int | None = None
     seeds: dict[str, Any] = field(default_factory=dict)
+    reference: Path | None = None
 
 
 def load_dataset(dataset: str, n: int, seed: int = 1_000_000) -> Dataset:
-    """``toyworld`` (n held-out instances from ``seed``; mixed seed ranges refused) or
-    ``prompts:FILE`` (its first n prompts)."""
+    """``toyworld`` (n held-out instances from ``seed``; mixed seed ranges refused),
+    ``prompts:FILE`` (its first n prompts) or ``toys4k:DIR`` (:func:`toys4k_dataset`)."""
     from text3d.studies.generator import quality_prompts, study_seeds
 
     if dataset == "toyworld":
@@ -115,7 +121,30 @@ def load_dataset(dataset: str, n: int, seed: int = 1_000_000) -> Dataset:
         if len(prompts) < 2:
             raise InputError(f"--dataset {dataset}: a study needs at least 2 prompts")
         return Dataset("prompts", prompts)
-    raise InputError(f"--dataset {dataset!r}: use toyworld or prompts:FILE")
+    if dataset.startswith("toys4k:") and dataset[len("toys4k:"):].strip():
+        return toys4k_dataset(Path(dataset[len("toys4k:"):].strip()), n)
+    raise InputError(f"--dataset {dataset!r}: use toyworld, prompts:FILE or toys4k:DIR")
+
+
+def toys4k_dataset(folder: Path, n: int) -> Dataset:
+    """The first ``n`` imported objects of a Toys4K run folder (``text3d data toys4k``): their short
+    prompts, and the folder itself as the reference set; rows carry each object's category, so
+    intent kept counts the objects whose category toyworld also has."""
+    from text3d.store.folders import STATUS_DONE, RunFolder
+
+    label = f"--dataset toys4k:{folder}"
+    if not folder.is_dir():
+        raise InputError(f"{label}: no such folder")
+    run = RunFolder(folder)
+    if run.read_config().get("dataset") != "toys4k":
+        raise InputError(f"{label}: not an imported Toys4K folder (make one with `text3d data toys4k ROOT "
+                         "--csv Toys4k.csv --out DIR`)")
+    done = [row for row in run.manifest.rows().values() if row.get("status") == STATUS_DONE][:n]
+    if len(done) < 2:
+        raise InputError(f"{label}: a study needs at least 2 imported objects ({len(done)} done)")
+    rows = [{"prompt": row["prompt"], "category": str(row.get("category", "")), "color": None,
+             "variant": "prompt"} for row in done]
+    return Dataset("toys4k", [r["prompt"] for r in rows], rows, reference=folder)
 
 
 @dataclass(frozen=True)
@@ -148,7 +177,10 @@ def check_study(config: StudyConfig) -> Dataset:
 
 
 def build_reference(out: Path, data: Dataset, resolution: int) -> Path | None:
-    """The toyworld build of the study's instances (``out/reference``); None without toyworld."""
+    """The reference set: a real data set's folder, or the toyworld build of the study's instances
+    (``out/reference``); None for a prompt list."""
+    if data.reference is not None:
+        return data.reference
     if data.rows is None:
         return None
     from text3d.data.toyworld.builder import BuildConfig, build_toyworld
@@ -218,6 +250,7 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
 
     run_dir = out / "runs" / slug(llm) / f"seed-{seed}"
     eval_dir = out / "evals" / slug(llm) / f"seed-{seed}"
+    caption = measure_caption_stage(llm, data.prompts, seed, run_dir.with_name(f"seed-{seed}.caption_stage.json"))
     counts = generate_batch(data.prompts, run_dir, augment=llm, backend=config.backend, seed=seed,
                             views=("canonical4", "clip8"), resolution=config.resolution,
                             candidates=config.candidates, progress=False, executor=executor)
@@ -238,9 +271,10 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
         "clip_user": metrics.get("clip_user"), "clip_aug": metrics.get("clip_aug"),
         "clip_delta": metrics.get("clip_delta"), "fd": metrics.get(f"fd_{fd_name}") if fd_name else None,
         **{f"fd_asset_{k}": (metrics.get("fd_per_asset") or {}).get(k) for k in ("mean", "std", "min", "max")},
-        **augment_costs(run_dir)}
+        **augment_costs(run_dir), "caption_peak_mb": caption.get("peak_mb"), "caption_load_s": caption.get("load_s")}
     if data.rows is not None:
-        cell["intent_kept"] = recognized(run_dir, data.rows)["category_match"]
+        share = recognized(run_dir, data.rows)["category_match"]
+        cell["intent_kept"] = share if np.isfinite(share) else None  # no category toyworld knows
     return {"figures": cell, "items": read_per_item(eval_dir), "eval_dir": str(eval_dir), "run_dir": str(run_dir)}
 
 

@@ -5,7 +5,8 @@
   class in front and *intent kept* after; mean ± std over generator seeds when there are several.
   study.json holds no timings, so the same seeds give a byte-identical file.
 * ``cost.md`` / ``cost.json``: per LLM, caption latency median and p95, tokens in/out, rule
-  violations and retries, beside the generation seconds per asset.
+  violations and retries, the peak memory of its caption stage in a process of its own and its
+  load time (:mod:`text3d.studies.caption_stage`), beside the generation seconds per asset.
 * ``correlations.json``: Pearson/Spearman of CLIP_user and CLIP_aug against FD, across LLMs
   (FD = the mean per-asset FD, so that it can be resampled) and across assets (each asset's
   FD against the reference set), with 95 % bootstrap CIs over prompts (seeded).
@@ -89,6 +90,7 @@ COST_KEYS = (("caption_latency_median_s", "Caption latency median (s)", ".3f"),
              ("caption_latency_p95_s", "Caption latency p95 (s)", ".3f"),
              ("tokens_in", "Tokens in", ".0f"), ("tokens_out", "Tokens out", ".0f"),
              ("violations", "Rule violations", ".0f"), ("retries", "Retries", ".0f"),
+             ("caption_peak_mb", "Caption peak memory (MB)", ".0f"), ("caption_load_s", "LLM load (s)", ".2f"),
              ("generate_s_per_asset", "Generation (s/asset)", ".3f"))
 
 
