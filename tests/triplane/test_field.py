@@ -67,3 +67,11 @@ def test_bad_input():
     field = TriplaneField(TriplaneConfig(channels=4))
     with pytest.raises(InputError, match="expected"):
         field.check_planes(torch.zeros(1, 3, 5, 8, 8))
+
+
+def test_zero_points_decode_to_empty_outputs_with_split_channels():
+    for aggregate in ("sum", "concat"):  # C or 3C features, split into geometry and texture blocks
+        field = TriplaneField(TriplaneConfig(channels=4, resolution=8, texture_channels=2, aggregate=aggregate))
+        planes = torch.zeros(field.config.plane_shape(1))
+        sdf, rgb = field(planes, torch.zeros(1, 0, 3))
+        assert sdf.shape == (1, 0) and rgb.shape == (1, 0, 3)

@@ -128,7 +128,7 @@ class TriplaneField(nn.Module):
         """(geometry, texture) features; with concat, each plane's C block is split alike."""
         tex = self.config.texture_channels
         c = self.config.channels
-        blocks = feats.reshape(*feats.shape[:-1], -1, c)  # (..., 1 or 3, C)
+        blocks = feats.reshape(*feats.shape[:-1], feats.shape[-1] // c, c)  # (..., 1 or 3, C); no -1: P may be 0
         geo_part = blocks[..., : c - tex].flatten(-2)
         tex_part = blocks[..., c - tex:].flatten(-2)
         return geo_part, tex_part

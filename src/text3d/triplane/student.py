@@ -59,21 +59,6 @@ def plane_cameras() -> torch.Tensor:
     return camera_features(torch.from_numpy(np.stack([c.c2w() for c in cams])))
 
 
-class StudentField(TriplaneField):
-    """The student's triplane decoder: a :class:`TriplaneField` that also answers a query of zero
-    points (with geometry / texture channels, the base class cannot reshape an empty feature
-    tensor). A student's field can lose its surface during distillation; then mesh rendering
-    colors an empty mesh and volume rendering evaluates no interval, and both must render the
-    background instead of failing."""
-
-    def _split(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if feats.numel():
-            return super()._split(feats)
-        c, tex = self.config.channels, self.config.texture_channels
-        factor = feats.shape[-1] // c  # 1 (sum) or 3 (concat)
-        return feats.new_zeros(*feats.shape[:-1], (c - tex) * factor), feats.new_zeros(*feats.shape[:-1], tex * factor)
-
-
 class TriplaneStudent(nn.Module):
     """PETA-adapted backbone (planes → planes) and the triplane decoder."""
 
@@ -83,7 +68,7 @@ class TriplaneStudent(nn.Module):
         self.backbone = PETABackbone(backbone, self.config.peta(), plane_cameras())
         self.backbone_parameters = sum(p.numel() for p in backbone.parameters())
         c = self.config
-        self.field = StudentField(TriplaneConfig(channels=c.plane_channels, resolution=self.backbone.resolution,
+        self.field = TriplaneField(TriplaneConfig(channels=c.plane_channels, resolution=self.backbone.resolution,
                                                   texture_channels=c.texture_channels, hidden=c.hidden,
                                                   layers=c.layers))
 
