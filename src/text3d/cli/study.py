@@ -99,5 +99,37 @@ def augment_study(
     typer.echo((out / "study.md").read_text())
 
 
+@study_app.command("prd")
+def prd_study(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the students, runs, evaluations and tables."),
+    n: int = typer.Option(50, "--n", min=2, max=MAX_ITEMS, help="Held-out prompts every row generates."),
+    seed: int = typer.Option(1_900_000, "--seed", min=1_000_000, max=MAX_SEED,
+                             help="Held-out base seed: [1,000,000, 1,900,000) development (choose settings "
+                                  "here), [1,900,000, 2,000,000) test (report these figures)."),
+    steps: int = typer.Option(None, "--steps", min=1, max=10_000_000,
+                              help="Optimizer steps of every student (default: `text3d train turbo`'s)."),
+    variants: str = typer.Option(",".join(("peta", "k1", "k2", "lora", "full", "volume", "mesh", "rgb")),
+                                 "--variants", help="Students to distill and compare (peta, the proposed one, "
+                                                    "is always included)."),
+    teacher: str = typer.Option(None, "--teacher", help="Embedded multi-view teacher folder (default: shipped)."),
+    resolution: int = typer.Option(128, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
+                                   help="View size of the evaluation renders."),
+    wait: bool = wait_option(),
+) -> None:
+    """TriplaneTurbo's Tables 1–4 and the dual-rendering ablation: one distilled student per variant
+    (resumable), each against the multi-step embedded generator and the procedural assets."""
+    from text3d.studies.generator import study_seeds
+    from text3d.studies.prd import STUDY_FILES, PRDStudyConfig, check_variants, run_prd_study
+
+    config = PRDStudyConfig(n=n, seed=seed, steps=steps, teacher=teacher, resolution=resolution,
+                            variants=check_variants(tuple(v.strip() for v in variants.split(",") if v.strip())))
+    line = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
+    check_job_output(out, STUDY_FILES, "a study")
+    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        typer.echo(line, err=True)
+        run_prd_study(out, config)
+    typer.echo((out / "study.md").read_text())
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(study_app, name="study")

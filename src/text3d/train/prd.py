@@ -38,7 +38,7 @@ from text3d.progress import track
 from text3d.store.atomic import write_json
 from text3d.train.config import reproduce_command, stage_key
 from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, set_lr
-from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, PRDTrainConfig
+from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, SUPERVISE, PRDTrainConfig
 from text3d.train.prd_views import c2w_tensor, random_views, render_teacher_views
 from text3d.triplane.student import StudentConfig, TriplaneStudent
 
@@ -115,7 +115,8 @@ def distillation_loss(student: TriplaneStudent, planes: torch.Tensor, teacher: T
         noise = torch.randn(x0.shape, generator=generator)
         with torch.no_grad():
             target = teacher.denoise(teacher.add_noise(x0.detach(), noise, t), t, list(prompts), c2w, config.guidance)
-        term = (x0 - target).square().mean()
+        error = x0 - target  # (B, V, C, H, W); "rgb": the first 3 channels only (a 3-channel teacher: all)
+        term = (error[:, :, :3] if config.supervise == "rgb" else error).square().mean()
         parts[kind] = float(term.detach())
         loss = loss + term
         if eikonal is not None and config.eikonal > 0:
@@ -166,6 +167,8 @@ def check_settings(config: PRDTrainConfig) -> None:
         raise InputError(f"--adaptation {config.adaptation!r}: use {', '.join(ADAPTATIONS)}")
     if config.renderers not in RENDERERS:
         raise InputError(f"--renderers {config.renderers!r}: use {', '.join(RENDERERS)}")
+    if config.supervise not in SUPERVISE:
+        raise InputError(f"--supervise {config.supervise!r}: use {', '.join(SUPERVISE)}")
 
 
 def teacher_backbone(teacher: Teacher) -> MultiViewDiT:

@@ -38,6 +38,8 @@ class PRDTrainConfig(TrainConfig):
     weight_decay: float = setting(0.0, "AdamW weight decay (matrices only).", "model")
     renderers: str = setting("both", "Renders supervised: both (volume + mesh), volume or mesh.", "model",
                              "--renderers")
+    supervise: str = setting("all", "Teacher channels that supervise the renders: all (RGB + normal + depth, "
+                             "the RichDreamer role) or rgb.", "model", "--supervise")
     samples: int = setting(24, "Volume-rendering samples per ray.", "model")
     inv_s_start: float = setting(32.0, "NeuS sharpness at the first step (1/world units).", "model")
     inv_s_end: float = setting(128.0, "NeuS sharpness at the last step.", "model")
@@ -59,3 +61,4 @@ MODEL_STAGES = ("shared", "model")
 """Stages a PRD checkpoint depends on."""
 ADAPTATIONS = ("peta", "lora", "full")
 RENDERERS = ("both", "volume", "mesh")
+SUPERVISE = ("all", "rgb")

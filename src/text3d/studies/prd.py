@@ -1,0 +1,156 @@
+"""The TriplaneTurbo study: Tables 1–4 and the dual-rendering ablation of Progressive Rendering
+Distillation (Ma et al., 2025), on held-out toyworld prompts judged by the embedded encoders.
+
+Each *variant* is one student distilled by :func:`text3d.train.prd.train_prd` into
+``out/students/<variant>`` (resumable: the trainer's checkpoints), with the study's shared settings
+(``--steps``, seed, teacher) and the variant's own (:data:`VARIANTS`). Every row — a student, the
+multi-step embedded generator, the procedural ground truth — is generated on the same ``n``
+prompts into ``out/runs/<row>`` (resuming) and evaluated reference-free into ``out/evals/<row>``:
+CLIP score (×100, asset views against the user's prompt), R@1 over the distinct prompts, and the
+median end-to-end latency per asset (augment + generate + GLB export, from each item's
+``timings_s``; rendering for the evaluation excluded). Tables are written in the paper's layouts with
+its published rows beside (:data:`PUBLISHED`): ``study.md``, ``study.json``, ``report.html``.
+
+Table 2 has two readings: students *trained* with K = 1, 2, 4 (the paper's), and the K = 4
+student *sampled* with 1, 2, 4 of its steps (free: the same student, each step supervised).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from text3d.errors import InputError
+
+log = logging.getLogger(__name__)
+
+MAIN = "peta"
+"""The proposed configuration: PETA, K = 4, volume + mesh rendering, RGB + normal + depth supervision."""
+VARIANTS: dict[str, dict[str, Any]] = {
+    MAIN: {},
+    "k1": {"denoise_steps": 1}, "k2": {"denoise_steps": 2},
+    "lora": {"adaptation": "lora"}, "full": {"adaptation": "full"},
+    "volume": {"renderers": "volume"}, "mesh": {"renderers": "mesh"},
+    "rgb": {"supervise": "rgb"},
+}
+"""Students of the study: PRD settings that differ from the proposed configuration."""
+
+TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "table2": ("Table 2: denoising steps K (students trained with K steps)",
+               [("K=1", "k1"), ("K=2", "k2"), ("K=4 (proposed)", MAIN)]),
+    "table2_sampled": ("Table 2, sampled: the K=4 student sampled with K' of its steps",
+                       [("K'=1", f"{MAIN}@1"), ("K'=2", f"{MAIN}@2"), ("K'=4 (proposed)", MAIN)]),
+    "table3": ("Table 3: adaptation", [("Full param tuning", "full"), ("w/ Basic LoRA", "lora"),
+                                       ("w/ PETA (proposed)", MAIN)]),
+    "table4": ("Table 4: teacher signals (RGB only vs RGB + normals/depth, the RichDreamer role)",
+               [("RGB only", "rgb"), ("RGB + normals/depth (proposed)", MAIN)]),
+    "dual": ("Dual rendering", [("volume only", "volume"), ("mesh only", "mesh"), ("both (proposed)", MAIN)]),
+}
+
+PUBLISHED: dict[str, list[tuple[str, float, float, float | None]]] = {
+    "table1": [("Shap-E", 55.1, 27.1, 13.0), ("Direct3D", 60.8, 4.33, 16.0), ("3DTopia", 59.7, 11.2, 23.7),
+               ("PI3D*", 65.9, 25.2, 3.00), ("GVGEN", 51.1, 2.44, 49.2), ("LN3Diff", 55.9, 5.09, 8.16),
+               ("LGM", 67.4, 28.3, 56.1), ("TriplaneTurbo", 68.2, 32.3, 1.23),
+               ("TriplaneTurbo + more text data", 75.1, 46.0, 1.23)],
+    "table2": [("K=1", 50.9, 14.4, None), ("K=2", 62.6, 22.4, None), ("K=4 (proposed)", 68.2, 32.3, None)],
+    "table3": [("Full param tuning", 35.8, 0.35, None), ("w/ Basic LoRA", 54.2, 11.1, None),
+               ("w/ PETA (proposed)", 68.2, 32.3, None)],
+    "table4": [("w/o SD", 63.0, 20.1, None), ("w/o MV", 67.4, 25.9, None), ("w/o RD", 41.5, 11.4, None),
+               ("w/ All (proposed)", 68.2, 32.3, None)],
+}
+"""The paper's rows (CLIP score, R@1, latency s on an A100) — its scale, not comparable to toyworld's."""
+
+STUDY_FILES = ("students", "runs", "evals", "study.md", "study.json", "report.html")
+
+
+@dataclass(frozen=True)
+class PRDStudyConfig:
+    """One study: the prompts, the students' shared training settings and the rows to run."""
+
+    n: int = 50
+    seed: int = 1_900_000
+    steps: int | None = None
+    """Optimizer steps of every student (None: the trainer's default)."""
+    variants: tuple[str, ...] = tuple(VARIANTS)
+    teacher: str | None = None
+    resolution: int = 128
+    train_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Further :class:`~text3d.train.prd_config.PRDTrainConfig` settings for every student (tests: tiny ones)."""
+
+
+def check_variants(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The variants, checked; the proposed one is always included (every table compares with it)."""
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        raise InputError(f"--variants {', '.join(unknown)}: unknown (known: {', '.join(VARIANTS)})")
+    return tuple(dict.fromkeys((MAIN, *names)))
+
+
+def student_settings(config: PRDStudyConfig, variant: str):
+    """The PRD settings of ``variant``'s student."""
+    from text3d.train.prd_config import PRDTrainConfig
+
+    shared = {**config.train_overrides, "teacher": config.teacher}
+    if config.steps is not None:
+        shared["steps"] = config.steps
+    return dataclasses.replace(PRDTrainConfig(), **{**shared, **VARIANTS[variant]})
+
+
+def end_to_end_latency(run_dir: Path) -> float | None:
+    """Median over items of augment + align + generate + export seconds (meta.json ``timings_s``)."""
+    totals = []
+    for meta in sorted(run_dir.glob("items/*/meta.json")):
+        timings = json.loads(meta.read_text(encoding="utf-8")).get("timings_s") or {}
+        totals.append(sum(float(timings.get(k, 0.0)) for k in ("augment", "align", "generate", "export")))
+    return statistics.median(totals) if totals else None
+
+
+def measure_row(out: Path, name: str, prompts: list[str], backend: str, model: str | None,
+                steps: int | None, resolution: int) -> dict[str, Any]:
+    """Generate (resuming) and evaluate one row; its CLIP score, R@1 and latency."""
+    from text3d.eval.protocol import EvalOptions, evaluate_run
+    from text3d.eval.report import write_reports
+    from text3d.runs.pipeline import generate_batch
+
+    run_dir, eval_dir = out / "runs" / name, out / "evals" / name
+    counts = generate_batch(prompts, run_dir, augment="none", backend=backend, model=model, steps=steps,
+                            views=("canonical4",), resolution=resolution, gif=False, progress=False)
+    if counts["done"] or not (eval_dir / "report.html").is_file():
+        result = evaluate_run(run_dir, eval_dir, options=EvalOptions(resolution=resolution))
+        write_reports(result, eval_dir)
+    metrics = json.loads((eval_dir / "metrics.json").read_text(encoding="utf-8"))
+    return {"row": name, "backend": backend, "clip": metrics.get("clip_user"), "r_at_1": metrics.get("r_at_1"),
+            "latency_s": end_to_end_latency(run_dir), "failed": counts["failed"]}
+
+
+def run_prd_study(out: str | Path, config: PRDStudyConfig, progress: bool | None = None) -> dict[str, Any]:
+    """Train (or resume) every student, measure every row and write the tables; returns study.json."""
+    from text3d.generators.backends.embedded_turbo import MODEL_NAME
+    from text3d.studies.generator import quality_prompts, study_seeds
+    from text3d.studies.prd_report import write_prd_study
+    from text3d.train.prd import train_prd
+
+    out = Path(out)
+    variants = check_variants(config.variants)
+    seeds = study_seeds(config.n, config.seed)
+    prompts = [r["prompt"] for r in quality_prompts(config.n, config.seed) if r["variant"] == "prompt"]
+    rows: dict[str, dict[str, Any]] = {}
+    students: dict[str, dict[str, Any]] = {}
+    for variant in variants:
+        folder = out / "students" / variant
+        if not (folder / MODEL_NAME / "config.json").is_file():
+            train_prd(folder, student_settings(config, variant), progress=progress)
+        students[variant] = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        rows[variant] = measure_row(out, variant, prompts, "embedded-turbo", str(folder / MODEL_NAME), None,
+                                    config.resolution)
+    for k in (1, 2):
+        rows[f"{MAIN}@{k}"] = measure_row(out, f"{MAIN}@{k}", prompts, "embedded-turbo",
+                                          str(out / "students" / MAIN / MODEL_NAME), k, config.resolution)
+    for backend in ("embedded", "procedural"):
+        rows[backend] = measure_row(out, backend, prompts, backend, None, None, config.resolution)
+    return write_prd_study(out, config, seeds, rows, students)

@@ -1,0 +1,69 @@
+"""The TriplaneTurbo study on a tiny random teacher: one student per variant, every row measured,
+the paper's tables with the published rows beside, and a resumed study that redoes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from text3d.errors import InputError
+from text3d.nn.checkpoint import save_folder
+from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig
+from text3d.nn.teachers.embedded import MODEL_NAME
+from text3d.studies.prd import PRDStudyConfig, check_variants, run_prd_study, student_settings
+
+TINY = {"prompts": 4, "batch": 1, "probe_prompts": 0, "samples": 8, "mesh_resolution": 16, "checkpoint_every": 1,
+        "plane_channels": 4, "texture_channels": 2, "lora_rank": 2}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prd-study")
+    torch.manual_seed(0)
+    config = MVDiffusionConfig(image_size=16, width=32, depth=2, heads=2)
+    model = MultiViewDiT(config)
+    save_folder(root / "teacher" / MODEL_NAME, model.state_dict(), {"model": config.to_dict()})
+    study_config = PRDStudyConfig(n=2, seed=1_000_000, steps=2, variants=("peta", "k1", "rgb"),
+                                  teacher=str(root / "teacher" / MODEL_NAME), resolution=32, train_overrides=TINY)
+    return root / "study", study_config, run_prd_study(root / "study", study_config)
+
+
+def test_each_variant_is_a_student_trained_with_its_own_settings(study):
+    out, config, document = study
+    assert student_settings(config, "k1").denoise_steps == 1 and student_settings(config, "rgb").supervise == "rgb"
+    assert student_settings(config, "peta").steps == 2 and student_settings(config, "peta").denoise_steps == 4
+    for variant in ("peta", "k1", "rgb"):
+        saved = json.loads((out / "students" / variant / "triplane-turbo" / "config.json").read_text())
+        assert saved["training"]["config"]["steps"] == 2
+    assert set(document["students"]) == {"peta", "k1", "rgb"}
+
+
+def test_every_row_is_measured_and_the_tables_carry_the_papers_rows(study):
+    out, _, document = study
+    rows = document["rows"]
+    assert {"peta", "k1", "rgb", "peta@1", "peta@2", "embedded", "procedural"} <= set(rows)
+    for name in ("peta", "embedded", "procedural"):
+        assert rows[name]["clip"] is not None and rows[name]["r_at_1"] is not None and rows[name]["latency_s"] > 0
+    text = (out / "study.md").read_text()
+    assert "| TriplaneTurbo (paper) | 68.2 | 32.30 | 1.23 |" in text
+    assert "| K=1 | " in text and "| w/ Basic LoRA | not run |" in text  # lora was not asked for
+    assert document["bars"]["measured"]["clip_ratio"] == pytest.approx(rows["peta"]["clip"] / rows["embedded"]["clip"], rel=1e-4)
+    assert (out / "report.html").is_file()
+
+
+def test_a_second_run_trains_and_generates_nothing(study):
+    out, config, document = study
+    model = out / "students" / "peta" / "triplane-turbo" / "model.safetensors"
+    meta = next((out / "runs" / "peta").glob("items/*/meta.json"))
+    before = (model.stat().st_mtime_ns, meta.stat().st_mtime_ns)
+    again = run_prd_study(out, config)
+    assert (model.stat().st_mtime_ns, meta.stat().st_mtime_ns) == before
+    assert {k: v["clip"] for k, v in again["rows"].items()} == {k: v["clip"] for k, v in document["rows"].items()}
+
+
+def test_unknown_variants_are_refused_in_one_line():
+    assert check_variants(("k1",)) == ("peta", "k1")
+    with pytest.raises(InputError, match="^--variants bogus: unknown"):
+        check_variants(("k1", "bogus"))
