@@ -68,3 +68,15 @@ def test_unknown_variants_are_refused_in_one_line():
     assert check_variants(("k1",)) == ("peta", "k1")
     with pytest.raises(InputError, match="^--variants bogus: unknown"):
         check_variants(("k1", "bogus"))
+
+
+def test_a_missing_teacher_is_refused_before_any_output(tmp_path):
+    from text3d.errors import ModelNotAvailableError
+    from text3d.studies.prd import check_prd_study
+
+    config = PRDStudyConfig(n=2, seed=1_000_000, teacher=str(tmp_path / "no-teacher"))
+    with pytest.raises(ModelNotAvailableError, match="^--teacher .*no-teacher: no trained multi-view teacher"):
+        run_prd_study(tmp_path / "study", config)
+    assert not (tmp_path / "study").exists()
+    with pytest.raises(InputError, match="one range"):
+        check_prd_study(PRDStudyConfig(n=200, seed=1_899_999))

@@ -118,12 +118,11 @@ def prd_study(
 ) -> None:
     """TriplaneTurbo's Tables 1–4 and the dual-rendering ablation: one distilled student per variant
     (resumable), each against the multi-step embedded generator and the procedural assets."""
-    from text3d.studies.generator import study_seeds
-    from text3d.studies.prd import STUDY_FILES, PRDStudyConfig, check_variants, run_prd_study
+    from text3d.studies.prd import STUDY_FILES, PRDStudyConfig, check_prd_study, check_variants, run_prd_study
 
     config = PRDStudyConfig(n=n, seed=seed, steps=steps, teacher=teacher, resolution=resolution,
                             variants=check_variants(tuple(v.strip() for v in variants.split(",") if v.strip())))
-    line = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
+    line = check_prd_study(config)  # seeds in one range, a teacher that exists: before any output
     check_job_output(out, STUDY_FILES, "a study")
     with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
         typer.echo(line, err=True)

@@ -91,6 +91,25 @@ def check_variants(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys((MAIN, *names)))
 
 
+def check_prd_study(config: PRDStudyConfig) -> str:
+    """Refuse a study that cannot run (variants, seeds, a missing teacher) before any output; returns
+    the line naming the seeds' range."""
+    from text3d.errors import ModelNotAvailableError
+    from text3d.nn.checkpoint import resolve_model_folder
+    from text3d.nn.teachers.embedded import MODEL_NAME as TEACHER
+    from text3d.studies.generator import study_seeds
+
+    check_variants(config.variants)
+    line = study_seeds(config.n, config.seed)["line"]
+    try:
+        resolve_model_folder(config.teacher, TEACHER)
+    except ModelNotAvailableError:
+        where = config.teacher or "the shipped one"
+        raise ModelNotAvailableError(f"--teacher {where}: no trained multi-view teacher there; train one with "
+                                     f"`text3d train mvdiffusion --out DIR` and pass --teacher DIR/{TEACHER}") from None
+    return line
+
+
 def student_settings(config: PRDStudyConfig, variant: str):
     """The PRD settings of ``variant``'s student."""
     from text3d.train.prd_config import PRDTrainConfig
@@ -136,6 +155,7 @@ def run_prd_study(out: str | Path, config: PRDStudyConfig, progress: bool | None
     from text3d.train.prd import train_prd
 
     out = Path(out)
+    check_prd_study(config)
     variants = check_variants(config.variants)
     seeds = study_seeds(config.n, config.seed)
     prompts = [r["prompt"] for r in quality_prompts(config.n, config.seed) if r["variant"] == "prompt"]
