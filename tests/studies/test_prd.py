@@ -25,7 +25,7 @@ def study(tmp_path_factory):
     config = MVDiffusionConfig(image_size=16, width=32, depth=2, heads=2)
     model = MultiViewDiT(config)
     save_folder(root / "teacher" / MODEL_NAME, model.state_dict(), {"model": config.to_dict()})
-    study_config = PRDStudyConfig(n=2, seed=1_000_000, steps=2, variants=("peta", "k1", "rgb"),
+    study_config = PRDStudyConfig(n=2, seed=1_000_000, steps=2, variants=("peta", "k1", "rgb", "generator"),
                                   teacher=str(root / "teacher" / MODEL_NAME), resolution=32, train_overrides=TINY)
     return root / "study", study_config, run_prd_study(root / "study", study_config)
 
@@ -34,16 +34,17 @@ def test_each_variant_is_a_student_trained_with_its_own_settings(study):
     out, config, document = study
     assert student_settings(config, "k1").denoise_steps == 1 and student_settings(config, "rgb").supervise == "rgb"
     assert student_settings(config, "peta").steps == 2 and student_settings(config, "peta").denoise_steps == 4
-    for variant in ("peta", "k1", "rgb"):
+    assert student_settings(config, "generator").signal == "generator"
+    for variant in ("peta", "k1", "rgb", "generator"):
         saved = json.loads((out / "students" / variant / "triplane-turbo" / "config.json").read_text())
         assert saved["training"]["config"]["steps"] == 2
-    assert set(document["students"]) == {"peta", "k1", "rgb"}
+    assert set(document["students"]) == {"peta", "k1", "rgb", "generator"}
 
 
 def test_every_row_is_measured_and_the_tables_carry_the_papers_rows(study):
     out, _, document = study
     rows = document["rows"]
-    assert {"peta", "k1", "rgb", "peta@1", "peta@2", "embedded", "procedural"} <= set(rows)
+    assert {"peta", "k1", "rgb", "generator", "peta@1", "peta@2", "embedded", "procedural"} <= set(rows)
     for name in ("peta", "embedded", "procedural"):
         assert rows[name]["clip"] is not None and rows[name]["r_at_1"] is not None and rows[name]["latency_s"] > 0
     text = (out / "study.md").read_text()

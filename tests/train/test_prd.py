@@ -167,3 +167,46 @@ def test_bad_settings_and_teachers_are_one_line_errors(tmp_path):
 
     with pytest.raises(InputError, match="embedded multi-view teacher's backbone"):
         train_prd(tmp_path / "c", TINY, teacher=OtherTeacher())
+
+
+def test_a_camera_is_recovered_from_its_camera_to_world_matrix():
+    from text3d.train.prd_generator_teacher import camera_from_c2w
+
+    for yaw, pitch in ((0.0, 10.0), (135.0, 35.0), (-100.0, 40.0), (270.0, -20.0)):
+        camera = Camera(yaw=yaw, pitch=pitch, radius=2.0, resolution=32)
+        assert np.allclose(camera_from_c2w(camera.c2w(), 32).c2w(), camera.c2w(), atol=1e-9)
+
+
+def test_the_generator_teacher_answers_with_its_assets_renders_from_the_same_cameras():
+    from text3d.generators.base import Condition, create_generator
+    from text3d.render.renderer import render
+    from text3d.train.mvdiffusion_data import encode_views
+    from text3d.train.prd_generator_teacher import GeneratorRendersTeacher
+
+    procedural = create_generator("procedural")
+    calls = []
+
+    class Counting:
+        def generate(self, condition, seed=0):
+            calls.append(condition.prompt)
+            return procedural.generate(condition, seed=seed)
+
+    teacher = GeneratorRendersTeacher(tiny_teacher(), generator=Counting())
+    rings = [[Camera(yaw=30.0 + 90 * k, pitch=20.0, radius=2.0, resolution=16) for k in range(4)] for _ in range(2)]
+    cameras = torch.from_numpy(np.stack([[c.c2w() for c in ring] for ring in rings])).float()
+    prompts = ["a red mug", "a blue chair"]
+    first = teacher.denoise(torch.zeros(2, 4, 7, 16, 16), torch.full((2,), 0.5), prompts, cameras)
+    again = teacher.denoise(torch.randn(2, 4, 7, 16, 16), torch.full((2,), 0.9), prompts, cameras)
+    assert first.shape == (2, 4, 7, 16, 16) and torch.equal(first, again)  # noise and t change nothing
+    assert calls == prompts  # one asset per prompt, then cached
+    asset = procedural.generate(Condition(prompt="a blue chair"), seed=0).asset
+    result = render(asset, [Camera(yaw=c.yaw, pitch=c.pitch, radius=2.0, resolution=32) for c in rings[1]],
+                    background="white", depth=True, normals=True)
+    expected = encode_views(result.rgb[..., :3], result.normals, result.depth, result.mask)
+    assert torch.allclose(first[1], torch.from_numpy(expected), atol=1e-5)
+    assert not torch.allclose(first[0], first[1])
+
+
+def test_an_unknown_teacher_signal_is_refused_in_one_line(tmp_path):
+    with pytest.raises(InputError, match="^--signal 'gan': use diffusion, generator$"):
+        train_prd(tmp_path, dataclasses.replace(TINY, signal="gan"), teacher=tiny_teacher())

@@ -29,7 +29,7 @@ def evaluate_command(
     training or development seeds; the figures to report come from the test range."""
     # the encoders and the study import torch: not on the cold path of `text3d --help`
     from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
-    from text3d.studies.encoders import evaluate_encoders
+    from text3d.eval.encoder_quality import evaluate_encoders
 
     figures = evaluate_encoders(seed, n, EmbeddedImageEncoder.from_pretrained(image_encoder, device),
                                 EmbeddedPointEncoder.from_pretrained(point_encoder, device), device)

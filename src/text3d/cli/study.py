@@ -108,7 +108,7 @@ def prd_study(
                                   "here), [1,900,000, 2,000,000) test (report these figures)."),
     steps: int = typer.Option(None, "--steps", min=1, max=10_000_000,
                               help="Optimizer steps of every student (default: `text3d train turbo`'s)."),
-    variants: str = typer.Option(",".join(("peta", "k1", "k2", "lora", "full", "volume", "mesh", "rgb")),
+    variants: str = typer.Option(",".join(("peta", "k1", "k2", "lora", "full", "volume", "mesh", "rgb", "generator")),
                                  "--variants", help="Students to distill and compare (peta, the proposed one, "
                                                     "is always included)."),
     teacher: str = typer.Option(None, "--teacher", help="Embedded multi-view teacher folder (default: shipped)."),

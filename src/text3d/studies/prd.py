@@ -9,7 +9,7 @@ prompts into ``out/runs/<row>`` (resuming) and evaluated reference-free into ``o
 CLIP score (×100, asset views against the user's prompt), R@1 over the distinct prompts, and the
 median end-to-end latency per asset (augment + generate + GLB export, from each item's
 ``timings_s``; rendering for the evaluation excluded). Tables are written in the paper's layouts with
-its published rows beside (:data:`PUBLISHED`): ``study.md``, ``study.json``, ``report.html``.
+its published rows beside (:data:`text3d.studies.prd_report.PUBLISHED`): ``study.md``, ``study.json``, ``report.html``.
 
 Table 2 has two readings: students *trained* with K = 1, 2, 4 (the paper's), and the K = 4
 student *sampled* with 1, 2, 4 of its steps (free: the same student, each step supervised).
@@ -26,44 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from text3d.errors import InputError
+from text3d.studies.prd_report import MAIN
 
 log = logging.getLogger(__name__)
 
-MAIN = "peta"
-"""The proposed configuration: PETA, K = 4, volume + mesh rendering, RGB + normal + depth supervision."""
 VARIANTS: dict[str, dict[str, Any]] = {
     MAIN: {},
     "k1": {"denoise_steps": 1}, "k2": {"denoise_steps": 2},
     "lora": {"adaptation": "lora"}, "full": {"adaptation": "full"},
     "volume": {"renderers": "volume"}, "mesh": {"renderers": "mesh"},
     "rgb": {"supervise": "rgb"},
+    "generator": {"signal": "generator"},
 }
 """Students of the study: PRD settings that differ from the proposed configuration."""
-
-TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "table2": ("Table 2: denoising steps K (students trained with K steps)",
-               [("K=1", "k1"), ("K=2", "k2"), ("K=4 (proposed)", MAIN)]),
-    "table2_sampled": ("Table 2, sampled: the K=4 student sampled with K' of its steps",
-                       [("K'=1", f"{MAIN}@1"), ("K'=2", f"{MAIN}@2"), ("K'=4 (proposed)", MAIN)]),
-    "table3": ("Table 3: adaptation", [("Full param tuning", "full"), ("w/ Basic LoRA", "lora"),
-                                       ("w/ PETA (proposed)", MAIN)]),
-    "table4": ("Table 4: teacher signals (RGB only vs RGB + normals/depth, the RichDreamer role)",
-               [("RGB only", "rgb"), ("RGB + normals/depth (proposed)", MAIN)]),
-    "dual": ("Dual rendering", [("volume only", "volume"), ("mesh only", "mesh"), ("both (proposed)", MAIN)]),
-}
-
-PUBLISHED: dict[str, list[tuple[str, float, float, float | None]]] = {
-    "table1": [("Shap-E", 55.1, 27.1, 13.0), ("Direct3D", 60.8, 4.33, 16.0), ("3DTopia", 59.7, 11.2, 23.7),
-               ("PI3D*", 65.9, 25.2, 3.00), ("GVGEN", 51.1, 2.44, 49.2), ("LN3Diff", 55.9, 5.09, 8.16),
-               ("LGM", 67.4, 28.3, 56.1), ("TriplaneTurbo", 68.2, 32.3, 1.23),
-               ("TriplaneTurbo + more text data", 75.1, 46.0, 1.23)],
-    "table2": [("K=1", 50.9, 14.4, None), ("K=2", 62.6, 22.4, None), ("K=4 (proposed)", 68.2, 32.3, None)],
-    "table3": [("Full param tuning", 35.8, 0.35, None), ("w/ Basic LoRA", 54.2, 11.1, None),
-               ("w/ PETA (proposed)", 68.2, 32.3, None)],
-    "table4": [("w/o SD", 63.0, 20.1, None), ("w/o MV", 67.4, 25.9, None), ("w/o RD", 41.5, 11.4, None),
-               ("w/ All (proposed)", 68.2, 32.3, None)],
-}
-"""The paper's rows (CLIP score, R@1, latency s on an A100) — its scale, not comparable to toyworld's."""
 
 STUDY_FILES = ("students", "runs", "evals", "study.md", "study.json", "report.html")
 

@@ -38,7 +38,7 @@ from text3d.progress import track
 from text3d.store.atomic import write_json
 from text3d.train.config import reproduce_command, stage_key
 from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, set_lr
-from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, SUPERVISE, PRDTrainConfig
+from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, SIGNALS, SUPERVISE, PRDTrainConfig
 from text3d.train.prd_views import c2w_tensor, random_views, render_teacher_views
 from text3d.triplane.student import StudentConfig, TriplaneStudent
 
@@ -169,6 +169,8 @@ def check_settings(config: PRDTrainConfig) -> None:
         raise InputError(f"--renderers {config.renderers!r}: use {', '.join(RENDERERS)}")
     if config.supervise not in SUPERVISE:
         raise InputError(f"--supervise {config.supervise!r}: use {', '.join(SUPERVISE)}")
+    if config.signal not in SIGNALS:
+        raise InputError(f"--signal {config.signal!r}: use {', '.join(SIGNALS)}")
 
 
 def teacher_backbone(teacher: Teacher) -> MultiViewDiT:
@@ -199,6 +201,10 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     check_settings(config)
     if teacher is None:
         teacher = load_embedded_teacher(config.teacher)
+    if config.signal == "generator":
+        from text3d.train.prd_generator_teacher import GeneratorRendersTeacher
+
+        teacher = GeneratorRendersTeacher(teacher)
     backbone = teacher_backbone(teacher)
     prompts = toyworld_prompts(config.prompts, TRAIN_SEEDS.start)
     probe = toyworld_prompts(config.probe_prompts, DEV_SEEDS.start)

@@ -40,6 +40,9 @@ class PRDTrainConfig(TrainConfig):
                              "--renderers")
     supervise: str = setting("all", "Teacher channels that supervise the renders: all (RGB + normal + depth, "
                              "the RichDreamer role) or rgb.", "model", "--supervise")
+    signal: str = setting("diffusion", "Teacher signal: diffusion (the multi-view teacher's guided estimate) or "
+                          "generator (the embedded 3D generator's renders of each prompt from the same cameras).",
+                          "model", "--signal")
     samples: int = setting(24, "Volume-rendering samples per ray.", "model")
     inv_s_start: float = setting(32.0, "NeuS sharpness at the first step (1/world units).", "model")
     inv_s_end: float = setting(128.0, "NeuS sharpness at the last step.", "model")
@@ -62,3 +65,4 @@ MODEL_STAGES = ("shared", "model")
 ADAPTATIONS = ("peta", "lora", "full")
 RENDERERS = ("both", "volume", "mesh")
 SUPERVISE = ("all", "rgb")
+SIGNALS = ("diffusion", "generator")

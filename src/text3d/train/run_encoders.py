@@ -16,8 +16,8 @@ import torch
 from text3d.data.toyworld.instance import TEST_SEEDS
 from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
 from text3d.errors import InputError
+from text3d.eval.encoder_quality import evaluate_encoders
 from text3d.nn.checkpoint import load_folder, save_folder
-from text3d.studies.encoders import evaluate_encoders
 from text3d.train.config import (
     ENCODER_EVALUATE_N,
     ENCODER_MODELS,

@@ -3,7 +3,7 @@
 import pytest
 
 from text3d.errors import InputError
-from text3d.studies.encoders import evaluate_encoders
+from text3d.eval.encoder_quality import evaluate_encoders
 
 
 def test_refuses_training_seeds_and_too_few_instances():
