@@ -1,11 +1,11 @@
 """Offscreen rasterizer on OpenGL 3.3 through EGL (moderngl): Mesa llvmpipe on a CPU,
 the GPU driver where there is one.
 
-Without multisampling, one pass shades every fragment up to its linear colour (float32, with
-the normals and depth when asked for) and a full-screen pass encodes the covered pixels as
-sRGB; with ``antialias``, one multisampled pass renders the sRGB colour and a second one
-without multisampling writes exact per-pixel world normals and depth (so back-projected points
-never mix foreground and background). The shading (text3d.render.glsl) is lit by a key and
+Plain colour: one pass shades every fragment up to its linear colour (float32) and a
+full-screen pass encodes the covered pixels as sRGB. With normals/depth: one pass writes the
+sRGB colour and them. With ``antialias``: one multisampled pass renders the sRGB colour and a
+second one without multisampling writes exact per-pixel world normals and depth (so
+back-projected points never mix foreground and background). The shading (text3d.render.glsl) is lit by a key and
 a fill light fixed to the camera, so every view is lit alike.
 """
 
@@ -30,7 +30,7 @@ BACKGROUNDS = {"black": (0.0, 0.0, 0.0, 1.0), "white": (1.0, 1.0, 1.0, 1.0), "tr
 GROUP_VIEWS = 8
 GROUP_PIXELS = 8 * 512 * 512
 """Views queued before reading back: at most 8, and at most as many pixels as 8 views at 512²
-(kept targets per pixel: 24 bytes, 40 with normals/depth, 36 with 4× MSAA; ≈ 50–85 MB each kind)."""
+(kept targets per pixel: 24 bytes, 24 with normals/depth, 36 with 4× MSAA; ≈ 50–75 MB each kind)."""
 
 CAMERA_CACHE = 256
 """Cameras whose uniform values are kept (the protocols reuse a few dozen cameras)."""
@@ -129,10 +129,10 @@ class Renderer:
     # ------------------------------------------------------------------ buffers
     def _targets(self, size: int, count: int, aux: bool, antialias: bool = False) -> list[tuple]:
         """``count`` target sets for square ``size`` images, one per view of a group, created on
-        first use and kept. With ``antialias``: (multisampled framebuffer, resolved framebuffer).
-        Otherwise (shading framebuffer, its float32 linear-colour texture, sRGB framebuffer):
-        the first holds the linear colour, the normals/depth attachment when ``aux``, and a
-        depth buffer that the sRGB framebuffer shares."""
+        first use and kept. With ``antialias``: (multisampled framebuffer, resolved framebuffer);
+        with ``aux``: (framebuffer, the same) with sRGB and normals/depth attachments; otherwise
+        (shading framebuffer, its float32 linear-colour texture, sRGB framebuffer sharing the
+        shading framebuffer's depth buffer)."""
         key = (size, aux, antialias)
         pool = self._targets_by_kind.setdefault(key, [])
         ctx = self.ctx
@@ -143,10 +143,15 @@ class Renderer:
                     depth_attachment=ctx.depth_renderbuffer((size, size), samples=self.samples))
                 pool.append((draw, ctx.framebuffer(color_attachments=[ctx.renderbuffer((size, size), 4)])))
                 continue
+            if aux:
+                color = ctx.renderbuffer((size, size), components=4, dtype="f4")
+                fbo = ctx.framebuffer(color_attachments=[ctx.renderbuffer((size, size), 4), color],
+                                      depth_attachment=ctx.depth_renderbuffer((size, size)))
+                pool.append((fbo, fbo))
+                continue
             linear = ctx.texture((size, size), 4, dtype="f4")
             depth = ctx.depth_renderbuffer((size, size))
-            extra = [ctx.renderbuffer((size, size), 4, dtype="f4")] if aux else []
-            shade = ctx.framebuffer(color_attachments=[linear, *extra], depth_attachment=depth)
+            shade = ctx.framebuffer(color_attachments=[linear], depth_attachment=depth)
             srgb = ctx.framebuffer(color_attachments=[ctx.renderbuffer((size, size), 4)], depth_attachment=depth)
             srgb.depth_mask = False  # the encoding pass only tests the shading pass's depth
             pool.append((shade, linear, srgb))
@@ -241,14 +246,13 @@ class Renderer:
     @staticmethod
     def _shade(target: tuple, vao, program, uniforms: dict, texture) -> None:
         """First pass into a (shading framebuffer, linear texture, sRGB framebuffer) target:
-        clears depth and the normals/depth attachment but not the linear colour (only pixels
-        this pass writes are read), then draws."""
+        clears depth but not the linear colour (only pixels this pass writes are read; a float
+        clear costs ~3% of the frame), then draws."""
         shade = target[0]
-        aux = len(shade.color_attachments) > 1
-        shade.color_mask = ((False,) * 4, (True,) * 4) if aux else (False,) * 4
+        shade.color_mask = (False,) * 4
         shade.use()
-        shade.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        shade.color_mask = ((True,) * 4, (True,) * 4) if aux else (True,) * 4
+        shade.clear(depth=1.0)
+        shade.color_mask = (True,) * 4
         shade.use()
         Renderer._set_and_render(vao, program, uniforms, texture)
 
@@ -274,11 +278,12 @@ class Renderer:
         Views are drawn in groups, each view into its own kept target, and read back only after
         the whole group is queued: Mesa's llvmpipe bins the next view on the calling thread
         while its worker threads rasterize the previous ones (~1.4× faster than reading each
-        view back at once, pixel-identical). Without multisampling, the first pass writes the
-        linear colour (and the normals/depth) of every view of the group, then the second
-        encodes each as sRGB (text3d.render.glsl: the same pixels as encoding in the first
-        pass, ~5% less CPU on a 50k-face mesh); with it, the colour comes from one multisampled
-        pass and the exact normals/depth from a second pass without multisampling.
+        view back at once, pixel-identical). For the plain colour, the first pass writes the
+        linear colour of every view of the group, then the second encodes each as sRGB
+        (text3d.render.glsl: the same pixels as encoding in the first pass, ~4% less CPU on a
+        50k-face mesh). With normals/depth and no multisampling, colour and normals/depth come
+        from one pass with two attachments (the two-pass encoding measured no gain there);
+        with multisampling, a second pass without it writes the exact normals/depth.
         """
         import moderngl
 
@@ -294,6 +299,8 @@ class Renderer:
         transparent = clear[3] == 0.0
         want_aux = depth or normals
         msaa = antialias and self.samples > 1
+        one_pass = want_aux and not msaa
+        deferred = not (want_aux or msaa)
         count = len(cameras)
         # rows bottom-up, as OpenGL reads them; opaque backgrounds read RGB straight from the
         # driver (a swizzle there is ~10× cheaper than dropping alpha in numpy) and RGBA for α
@@ -302,11 +309,11 @@ class Renderer:
         aux = np.empty((count, size, size, 4), np.float32) if want_aux else None  # (normal xyz, depth)
         group = max(1, min(GROUP_VIEWS, GROUP_PIXELS // (size * size)))
         textured, has_normals = asset.is_textured, asset.vertex_normals is not None
-        color_program = self.program(textured, has_normals, want_aux and not msaa, linear=not msaa)
-        aux_program = self.program(textured, has_normals, True, linear=True) if want_aux and msaa else None
+        color_program = self.program(textured, has_normals, one_pass, linear=deferred)
+        aux_program = self.program(textured, has_normals, True) if want_aux else None
         buffers, owned, texture = self._upload(asset)
         arrays = {color_program: self._vertex_array(color_program, buffers)}
-        if aux_program is not None:
+        if aux_program is not None and aux_program not in arrays:
             arrays[aux_program] = self._vertex_array(aux_program, buffers)
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE)
@@ -315,18 +322,8 @@ class Renderer:
             for start in range(0, count, group):
                 views = list(enumerate(cameras[start:start + group], start))
                 aux_targets = self._targets(size, len(views), aux=True) if want_aux else []
-                if msaa:
-                    color_targets = self._targets(size, len(views), aux=False, antialias=True)
-                    for j, (_, camera) in enumerate(views):
-                        uniforms = self._uniforms(camera)
-                        draw, read = color_targets[j]
-                        self._draw(arrays[color_program], color_program, uniforms, draw, color_clear, texture)
-                        self.ctx.copy_framebuffer(read, draw)
-                        if want_aux:
-                            self._shade(aux_targets[j], arrays[aux_program], aux_program, uniforms, texture)
-                    sources = [read for _, read in color_targets]
-                else:
-                    targets = aux_targets or self._targets(size, len(views), aux=False)
+                if deferred:
+                    targets = self._targets(size, len(views), aux=False)
                     for j, (_, camera) in enumerate(views):
                         self._shade(targets[j], arrays[color_program], color_program, self._uniforms(camera),
                                     texture)
@@ -334,6 +331,21 @@ class Renderer:
                     for target in targets:
                         self._encode_srgb(target, color_clear)
                     sources = [target[2] for target in targets]
+                else:
+                    color_targets = self._targets(size, len(views), aux=False, antialias=True) if msaa else []
+                    for j, (_, camera) in enumerate(views):
+                        uniforms = self._uniforms(camera)
+                        if one_pass:
+                            self._draw(arrays[color_program], color_program, uniforms, aux_targets[j][0],
+                                       color_clear, texture)
+                            continue
+                        draw, read = color_targets[j]
+                        self._draw(arrays[color_program], color_program, uniforms, draw, color_clear, texture)
+                        self.ctx.copy_framebuffer(read, draw)
+                        if want_aux:
+                            self._draw(arrays[aux_program], aux_program, uniforms, aux_targets[j][0],
+                                       (0.0, 0.0, 0.0, 0.0), texture)
+                    sources = [t[0] for t in aux_targets] if one_pass else [read for _, read in color_targets]
                 for j, (i, _) in enumerate(views):
                     sources[j].read_into(rgba[i], components=4, dtype="f1", attachment=0)
                     if rgb is not None:
