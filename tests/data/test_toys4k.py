@@ -55,3 +55,47 @@ def test_prompt_list(tmp_path):
     (tmp_path / "empty.txt").write_text("\n# nothing\n")
     with pytest.raises(InputError, match="no prompts"):
         read_prompt_list(tmp_path / "empty.txt")
+
+
+def write_rows(path, rows):
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sha256", "file_identifier", "aesthetic_score", "captions"])
+        writer.writerows(rows)
+
+
+@pytest.mark.parametrize("sha", ["../../victim", "/tmp/elsewhere", "abc/def0123456789", "zz" * 20])
+def test_a_sha256_that_is_not_a_hex_digest_is_refused_before_any_write(tmp_path, sha):
+    make_toys4k(tmp_path)
+    write_rows(tmp_path / "bad.csv", [[sha, "cup/cup_003/cup_003.blend", 5, json.dumps(["a cup"])]])
+    with pytest.raises(InputError, match=r"bad.csv:2: sha256 .* is not a hex digest"):
+        import_toys4k(tmp_path / "meshes", tmp_path / "bad.csv", tmp_path / "run", resolution=32)
+    assert not (tmp_path / "run").exists()
+
+
+def test_two_rows_of_one_item_are_refused_naming_both_lines(tmp_path):
+    make_toys4k(tmp_path)
+    write_rows(tmp_path / "dup.csv", [["ab" * 32, "cup/cup_003/cup_003.blend", 5, json.dumps(["a cup"])],
+                                      ["AB" * 32, "airplane/airplane_000/airplane_000.blend", 5, "[]"]])
+    with pytest.raises(InputError, match="dup.csv:3: item abababababababab .* repeats line 2"):
+        read_toys4k_csv(tmp_path / "dup.csv")
+
+
+def test_unusable_captions_never_become_the_prompt(tmp_path):
+    make_toys4k(tmp_path)
+    write_rows(tmp_path / "odd.csv", [["a" * 64, "cup/cup_003/cup_003.blend", 5, json.dumps(["   ", "a\u0000cup\n"])],
+                                      ["b" * 64, "airplane/airplane_000/airplane_000.blend", 5,
+                                       json.dumps(["a  toy\tplane", "?!"])]])
+    import_toys4k(tmp_path / "meshes", tmp_path / "odd.csv", tmp_path / "run", resolution=32)
+    rows = RunFolder(tmp_path / "run").manifest.rows()
+    assert rows["a" * 16]["prompt"] == "cup"  # blank and control-character captions skipped: the category
+    assert rows["b" * 16]["prompt"] == "a toy plane"  # spaces collapsed; "?!" names nothing
+
+
+def test_the_same_folders_spelled_another_way_resume_the_import(tmp_path, monkeypatch):
+    make_toys4k(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    import_toys4k("meshes", "Toys4k.csv", "run", resolution=32)
+    monkeypatch.chdir(tmp_path / "meshes")
+    again = import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", tmp_path / "run", resolution=32)
+    assert again["skipped"] == 2

@@ -15,12 +15,14 @@ import csv
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 from text3d.assets.io import load_asset, save_asset
 from text3d.assets.probe import MESH_SUFFIXES
 from text3d.errors import InputError, Text3DError, one_line
+from text3d.limits import check_prompt_size
 from text3d.progress import track
 from text3d.render.views import render_views
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunFolder
@@ -46,13 +48,24 @@ def read_toys4k_csv(path: str | Path) -> list[dict[str, Any]]:
         raise InputError(f"{path}: malformed CSV ({exc})") from None
 
 
+HEX_DIGEST = re.compile(r"[0-9a-fA-F]{16,128}")
+"""A ``sha256`` cell: its first 16 hex digits name the item's folder, so nothing else may pass."""
+
+
+def item_id(row: dict[str, Any]) -> str:
+    """The item's folder name: the first 16 digits of its ``sha256`` (lower case), else of the
+    SHA-256 of its ``file_identifier``; never a path taken from the file."""
+    sha = (row.get("sha256") or "").strip()
+    return (sha or hashlib.sha256(row["file_identifier"].encode()).hexdigest())[:16].lower()
+
+
 def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
         if "file_identifier" not in fields:
             raise InputError(f"{path}: not a TRELLIS Toys4k.csv (no 'file_identifier' column; has {', '.join(fields)})")
-        rows = []
+        rows, lines = [], {}
         for number, row in enumerate(reader, 2):
             raw = row.get("captions") or "[]"
             try:
@@ -61,7 +74,16 @@ def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
                 raise InputError(f"{path}:{number}: 'captions' is not a JSON list") from None
             if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
                 raise InputError(f"{path}:{number}: 'captions' must be a JSON list of strings")
+            sha = (row.get("sha256") or "").strip()
+            if sha and not HEX_DIGEST.fullmatch(sha):
+                raise InputError(f"{path}:{number}: sha256 {sha[:40]!r} is not a hex digest")
+            row["file_identifier"] = row.get("file_identifier") or ""
             row["captions"] = captions
+            row["id"] = item_id(row)
+            if row["id"] in lines:
+                raise InputError(f"{path}:{number}: item {row['id']} (sha256 or file_identifier) repeats line "
+                                 f"{lines[row['id']]}")
+            lines[row["id"]] = number
             rows.append(row)
     return rows
 
@@ -74,10 +96,20 @@ def _index_meshes(root: Path) -> dict[str, Path]:
     return index
 
 
+def _usable(caption: str) -> bool:
+    """A caption that can be a prompt: one line (no control character), a letter, within the limits."""
+    try:
+        check_prompt_size(caption)
+    except InputError:
+        return False
+    return any(c.isalpha() for c in caption)
+
+
 def _short_prompt(captions: list[str], category: str) -> str:
-    """The shortest caption if it has at most MAX_PROMPT_WORDS (6) words, else the category
-    name (TRELLIS has no short prompts)."""
-    short = min(captions, key=len) if captions else ""
+    """The shortest usable caption (:func:`_usable`, spaces collapsed) if it has at most
+    MAX_PROMPT_WORDS (6) words, else the category name (TRELLIS has no short prompts)."""
+    usable = [" ".join(c.split()) for c in captions if _usable(c)]
+    short = min(usable, key=len) if usable else ""
     return short if short and word_count(short) <= MAX_PROMPT_WORDS else category.replace("_", " ")
 
 
@@ -91,8 +123,12 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
     rows = read_toys4k_csv(csv_path)
     meshes = _index_meshes(root)
     run = RunFolder(out)
-    config = {"dataset": "toys4k", "root": str(root), "csv": str(csv_path), "views": list(views),
-              "resolution": resolution, "limit": limit}
+    previous = run.read_config()
+    # the same folders spelled another way (relative from elsewhere, absolute) resume the same import
+    same = {key: previous[key] for key, path in (("root", root), ("csv", Path(csv_path)))
+            if previous.get(key) and Path(previous[key]).resolve() == path.resolve()}
+    config = {"dataset": "toys4k", "root": str(root.resolve()), "csv": str(Path(csv_path).resolve()),
+              "views": list(views), "resolution": resolution, "limit": limit, **same}
     run.claim(config, ignore=("limit",))
     run.write_config(config)
     done = run.manifest.done_ids()
@@ -101,12 +137,12 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
     for row in track(selected, description="toys4k"):
         identifier = row["file_identifier"]
         stem = Path(identifier).stem
-        item_id = (row.get("sha256") or hashlib.sha256(identifier.encode()).hexdigest())[:16]
-        if item_id in done:
+        key = row["id"]
+        if key in done:
             counts["skipped"] += 1
             continue
         category = identifier.split("/")[0] if "/" in identifier else stem.rsplit("_", 1)[0]
-        entry: dict[str, Any] = {"id": item_id, "category": category, "kind": "reference",
+        entry: dict[str, Any] = {"id": key, "category": category, "kind": "reference",
                                  "prompt": _short_prompt(row["captions"], category), "captions": row["captions"],
                                  "split": "reference", "source": identifier}
         mesh_path = meshes.get(stem)
@@ -117,7 +153,7 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
             continue
         try:
             asset = load_asset(mesh_path).normalized()
-            folder = run.item(item_id)
+            folder = run.item(key)
             save_asset(asset, folder.asset_path)
             for protocol in views:
                 render_views(asset, folder.views_dir(protocol), protocol, resolution)
