@@ -7,6 +7,7 @@ from text3d.generators import GeneratorOutput
 from text3d.generators.backends.procedural import ProceduralGenerator
 from text3d.runs import pipeline
 from text3d.runs.pipeline import Pipeline, generate_batch
+from text3d.store.folders import AssetFolder
 
 
 class Recorder:
@@ -40,3 +41,23 @@ def test_a_backend_without_the_option_is_refused_before_the_run_folder_is_made(t
     with pytest.raises(InputError, match="generator 'procedural' has no option 'candidates'"):
         generate_batch(["small blue sailboat"], tmp_path / "run", augment="none", backend="procedural", candidates=2)
     assert not (tmp_path / "run").exists()
+
+
+def test_overwrite_replaces_the_earlier_asset_and_keeps_the_users_files(tmp_path):
+    out = tmp_path / "asset"
+    pipeline.generate("a chair", out, augment="none", backend="procedural", views=("canonical4", "clip8"),
+                      resolution=64, gif=False)
+    (out / "views" / "my_edits").mkdir()
+    (out / "views" / "my_edits" / "retouched.png").write_text("mine")
+    (out / "views" / "canonical4" / "notes.txt").write_text("notes")
+    (out / "readme.txt").write_text("about this chair")
+
+    pipeline.generate("a red chair", out, augment="none", backend="procedural", views=("canonical4",),
+                      resolution=64, gif=False, overwrite=True)
+
+    assert (out / "views" / "my_edits" / "retouched.png").read_text() == "mine"
+    assert (out / "views" / "canonical4" / "notes.txt").read_text() == "notes"
+    assert (out / "readme.txt").read_text() == "about this chair"
+    assert AssetFolder(out).read_meta()["prompt"] == "a red chair"
+    assert AssetFolder(out).has_views("canonical4", 64)
+    assert not (out / "views" / "clip8").exists()  # the earlier asset's views are not left beside the new ones

@@ -14,6 +14,7 @@ The rules (README "Failure behaviour"):
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -133,13 +134,56 @@ def check_asset_output(out: str | Path, overwrite: bool = False) -> str:
     return kind
 
 
+VIEW_EXTRAS = ("depth", "normals", "mask")
+"""Subfolders of a views folder where the renderer writes a per-view image under the view's name."""
+
+
+def clear_views(folder: str | Path) -> None:
+    """Remove the files an earlier render wrote into ``folder`` before ``--overwrite`` renders
+    again: cameras.json first, then the view images it lists (also under :data:`VIEW_EXTRAS`),
+    turntable.gif and sheet.png. Any other file is the user's and stays; a subfolder left
+    empty goes."""
+    folder = Path(folder)
+    cameras = folder / "cameras.json"
+    if not cameras.exists():
+        return
+    try:
+        views = json.loads(cameras.read_text()).get("views", [])
+        earlier = [v.get("file") for v in views if isinstance(v, dict)] if isinstance(views, list) else []
+    except (OSError, ValueError, AttributeError):
+        earlier = []  # an unreadable cameras.json lists nothing to remove; the new render replaces it
+    cameras.unlink()
+    # only plain names: a hand-edited cameras.json must not point the removal outside the folder
+    names = [n for n in earlier if isinstance(n, str) and n.endswith(".png") and Path(n).name == n]
+    for name in names:
+        (folder / name).unlink(missing_ok=True)
+        for extra in VIEW_EXTRAS:
+            (folder / extra / name).unlink(missing_ok=True)
+    for extra in VIEW_EXTRAS:
+        _remove_if_empty(folder / extra)
+    for name in ("turntable.gif", "sheet.png"):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` when it exists and holds nothing (nor only text3d's scratch files)."""
+    if folder.is_dir() and folder_kind(folder) == "empty":
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def clear_asset_outputs(folder: str | Path) -> None:
     """Remove an earlier asset's files before ``--overwrite`` writes a new one (meta.json first,
-    so a crash in between leaves an incomplete folder, never a mix of two assets)."""
+    so a crash in between leaves an incomplete folder, never a mix of two assets). Only the
+    files text3d writes go (see :func:`clear_views`); the user's own files stay."""
     folder = Path(folder)
     for name in ("meta.json", "asset.glb", "points.ply", "turntable.gif"):
         (folder / name).unlink(missing_ok=True)
-    shutil.rmtree(folder / "views", ignore_errors=True)
+    views = folder / "views"
+    if views.is_dir():
+        for protocol in sorted(p for p in views.iterdir() if p.is_dir() and not p.is_symlink()):
+            clear_views(protocol)
+            _remove_if_empty(protocol)
+        _remove_if_empty(views)
 
 
 def check_run_output(out: str | Path, option: str = "--out") -> str:

@@ -1,0 +1,70 @@
+"""``--overwrite`` removes only the files text3d wrote; every other file in the folder is the user's."""
+
+import json
+
+from text3d.store.outputs import clear_asset_outputs, clear_views
+
+
+def _views(folder, names, extras=()):
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / name).write_bytes(b"png")
+        for extra in extras:
+            (folder / extra).mkdir(exist_ok=True)
+            (folder / extra / name).write_bytes(b"png")
+    (folder / "cameras.json").write_text(json.dumps({"views": [{"file": n} for n in names]}))
+
+
+def test_clear_views_removes_the_listed_views_and_keeps_other_files(tmp_path):
+    views = tmp_path / "views"
+    _views(views, ["000.png", "001.png"], extras=("depth",))
+    (views / "notes.txt").write_text("notes")
+    (views / "999.png").write_text("a picture of my own")
+    (views / "depth" / "mine.png").write_text("mine")
+    (views / "sheet.png").write_bytes(b"png")
+
+    clear_views(views)
+
+    assert sorted(p.name for p in views.iterdir()) == ["999.png", "depth", "notes.txt"]
+    assert [p.name for p in (views / "depth").iterdir()] == ["mine.png"]
+
+
+def test_clear_views_never_follows_a_name_out_of_the_folder(tmp_path):
+    views = tmp_path / "views"
+    _views(views, ["000.png"])
+    (tmp_path / "precious.png").write_text("keep")
+    (views / "cameras.json").write_text(json.dumps({"views": [{"file": "../precious.png"}, {"file": "000.png"}]}))
+
+    clear_views(views)
+
+    assert (tmp_path / "precious.png").read_text() == "keep"
+    assert not (views / "000.png").exists()
+
+
+def test_clear_asset_outputs_keeps_the_users_files_and_drops_emptied_folders(tmp_path):
+    for name in ("asset.glb", "meta.json", "points.ply", "turntable.gif"):
+        (tmp_path / name).write_bytes(b"x")
+    _views(tmp_path / "views" / "canonical4", ["000.png", "001.png"])
+    _views(tmp_path / "views" / "clip8", ["000.png"])
+    (tmp_path / "views" / "canonical4" / "notes.txt").write_text("notes")
+    (tmp_path / "views" / "my_edits").mkdir()
+    (tmp_path / "views" / "my_edits" / "retouched.png").write_text("mine")
+    (tmp_path / "views" / "hand_made").mkdir()
+    (tmp_path / "views" / "hand_made" / "000.png").write_text("no cameras.json: not a render")
+
+    clear_asset_outputs(tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["views"]
+    assert sorted(p.name for p in (tmp_path / "views").iterdir()) == ["canonical4", "hand_made", "my_edits"]
+    assert [p.name for p in (tmp_path / "views" / "canonical4").iterdir()] == ["notes.txt"]
+    assert (tmp_path / "views" / "my_edits" / "retouched.png").read_text() == "mine"
+    assert (tmp_path / "views" / "hand_made" / "000.png").exists()
+
+
+def test_clear_asset_outputs_removes_a_views_folder_it_emptied(tmp_path):
+    (tmp_path / "meta.json").write_text("{}")
+    _views(tmp_path / "views" / "canonical4", ["000.png"])
+
+    clear_asset_outputs(tmp_path)
+
+    assert list(tmp_path.iterdir()) == []
