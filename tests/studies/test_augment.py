@@ -1,6 +1,7 @@
 """The LLM-augmentation study: Table I and cost rows, intent kept from recognized categories,
 resume without regenerating, identical study.json for the same seeds, error bars over seeds."""
 
+import dataclasses
 import json
 import shutil
 
@@ -81,7 +82,8 @@ def test_several_generator_seeds_give_mean_and_std(tmp_path):
     (row,) = document["rows"]
     assert "±" in document["table_i"]["rows"][0][2]
     assert row["clip_user_std"] is not None and row["clip_user_std"] >= 0
-    assert sorted(p.name for p in (tmp_path / "seeds" / "evals" / "none").iterdir()) == ["seed-0", "seed-1"]
+    assert sorted(p.name for p in (tmp_path / "seeds" / "evals" / "none").iterdir() if p.is_dir()) == ["seed-0",
+                                                                                                     "seed-1"]
 
 
 def test_size_classes_of_known_and_unknown_models():
@@ -146,3 +148,43 @@ def test_each_llm_rows_caption_stage_has_its_own_peak_memory(study):
     assert "Caption peak memory (MB)" in (out / "cost.md").read_text()
     record = json.loads((out / "runs" / "embedded" / "seed-0.caption_stage.json").read_text())
     assert record["prompts"] == 3 and record["refused"] == 0
+
+
+def test_an_llm_that_cannot_run_stops_the_study_before_any_generation(tmp_path):
+    from text3d.errors import InputError
+
+    out = tmp_path / "study"
+    with pytest.raises(InputError, match="ollama needs a model tag"):
+        run_study(out, StudyConfig(llms=["none", "ollama:"], n=2, backend="procedural", resolution=32, bootstrap=10))
+    assert not list(out.glob("runs/*/seed-0/manifest.jsonl"))  # nothing generated, not even the first row
+
+
+def test_a_prompt_no_row_could_generate_is_refused_before_any_output(tmp_path):
+    from text3d.errors import InputError
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a red chair\na blue\x01 mug\n", encoding="utf-8")
+    out = tmp_path / "study"
+    with pytest.raises(InputError, match=r"^--dataset prompts: prompt 2 .* control character U\+0001"):
+        run_study(out, StudyConfig(llms=["none"], n=2, backend="procedural", resolution=32,
+                                   dataset=f"prompts:{prompts}"))
+    assert not out.exists()
+
+
+def test_an_evaluation_is_redone_when_the_reference_objects_change(tmp_path):
+    import trimesh
+
+    from tests.data.test_toys4k import make_toys4k
+    from text3d.data.toys4k import import_toys4k
+
+    make_toys4k(tmp_path)
+    import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", tmp_path / "a", resolution=32)
+    for path in (tmp_path / "meshes").rglob("*.obj"):  # the same rows and prompts, other objects
+        trimesh.creation.icosphere(subdivisions=2, radius=0.4).export(str(path))
+    import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", tmp_path / "b", resolution=32)
+    config = StudyConfig(llms=["none"], n=2, backend="procedural", resolution=32, bootstrap=10)
+    first = run_study(tmp_path / "study", dataclasses.replace(config, dataset=f"toys4k:{tmp_path / 'a'}"))
+    second = run_study(tmp_path / "study", dataclasses.replace(config, dataset=f"toys4k:{tmp_path / 'b'}"))
+    fresh = run_study(tmp_path / "fresh", dataclasses.replace(config, dataset=f"toys4k:{tmp_path / 'b'}"))
+    assert second["rows"][0]["fd_embedded"] == fresh["rows"][0]["fd_embedded"]
+    assert second["rows"][0]["fd_embedded"] != first["rows"][0]["fd_embedded"]

@@ -21,6 +21,7 @@ written by :mod:`text3d.studies.augment_report`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import re
@@ -33,6 +34,7 @@ import numpy as np
 from text3d.errors import InputError, ModelNotAvailableError
 from text3d.prompts.backends.hf import model_source
 from text3d.prompts.base import augmenters, parse_llm_spec
+from text3d.store.atomic import write_text
 from text3d.studies.caption_stage import measure_caption_stage
 
 log = logging.getLogger(__name__)
@@ -170,10 +172,40 @@ def check_study(config: StudyConfig) -> Dataset:
 
     parse_llms(",".join(config.llms))
     data = load_dataset(config.dataset, config.n, config.heldout_seed)
+    check_prompts(data)
     backend_options(config.backend, candidates=config.candidates)
     for seed in config.seeds:
         check_seed("--seeds", seed, len(data.prompts))
     return data
+
+
+def check_prompts(data: Dataset) -> None:
+    """Refuse, naming it, a prompt that no row could generate (empty, a control character, past the
+    size limits, or naming no object), before any output."""
+    from text3d.limits import check_prompt_size
+    from text3d.prompts.rules import prompt_problem
+
+    for number, prompt in enumerate(data.prompts, 1):
+        label = f"--dataset {data.name}: prompt {number} {prompt[:40]!r}"
+        check_prompt_size(prompt, label)
+        problem = prompt_problem(prompt)
+        if problem:
+            raise InputError(f"{label} {problem}")
+
+
+def reference_fingerprint(reference: Path | None) -> str:
+    """SHA-256 over the reference set's finished items (id and asset bytes): an evaluation is reused
+    only against the same objects."""
+    if reference is None:
+        return "none"
+    from text3d.store.folders import RunFolder
+
+    digest = hashlib.sha256()
+    for row, folder in sorted(RunFolder(reference).done_items(), key=lambda pair: pair[0]["id"]):
+        digest.update(row["id"].encode())
+        if folder.asset_path.is_file():
+            digest.update(folder.asset_path.read_bytes())
+    return digest.hexdigest()
 
 
 def build_reference(out: Path, data: Dataset, resolution: int) -> Path | None:
@@ -238,6 +270,11 @@ def augment_costs(run_dir: Path) -> dict[str, Any]:
             "generate_s_per_asset": float(np.mean(gen)) if gen else None}
 
 
+def caption_record(out: Path, llm: str, seed: int) -> Path:
+    """Where a cell's caption-stage figures live: beside its run folder (which holds only its own files)."""
+    return out / "runs" / slug(llm) / f"seed-{seed}.caption_stage.json"
+
+
 def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
             reference: Path | None, executor: Any = None) -> dict[str, Any]:
     """Generate (resuming), evaluate (reused when nothing new was generated) and measure one
@@ -250,19 +287,26 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
 
     run_dir = out / "runs" / slug(llm) / f"seed-{seed}"
     eval_dir = out / "evals" / slug(llm) / f"seed-{seed}"
-    caption = measure_caption_stage(llm, data.prompts, seed, run_dir.with_name(f"seed-{seed}.caption_stage.json"))
+    caption = measure_caption_stage(llm, data.prompts, seed, caption_record(out, llm, seed))
     counts = generate_batch(data.prompts, run_dir, augment=llm, backend=config.backend, seed=seed,
                             views=("canonical4", "clip8"), resolution=config.resolution,
                             candidates=config.candidates, progress=False, executor=executor)
     if counts["failed"]:
-        raise InputError(f"{llm}, seed {seed}: {counts['failed']} prompts failed to generate (see "
-                         f"{run_dir}/manifest.jsonl); run the study again to retry them")
-    if counts["done"] or not (eval_dir / "report.html").is_file():  # report.html: write_reports' last file
+        from text3d.store.folders import RunFolder
+
+        first = next((r.get("error") for r in RunFolder(run_dir).manifest.rows().values() if r.get("error")), "")
+        raise InputError(f"{llm}, seed {seed}: {counts['failed']} prompts failed to generate (first: {first}; "
+                         f"see {run_dir}/manifest.jsonl)")
+    stamp = eval_dir.with_name(f"seed-{seed}.reference")  # beside the evaluation: the objects it measured against
+    fingerprint = reference_fingerprint(reference)
+    same_reference = stamp.is_file() and stamp.read_text(encoding="utf-8") == fingerprint
+    if counts["done"] or not same_reference or not (eval_dir / "report.html").is_file():  # write_reports' last file
         family = parse_llm_spec(llm).backend
         result = evaluate_run(run_dir, eval_dir, reference=reference,
                               options=EvalOptions(resolution=config.resolution, point_resolution=config.resolution,
                                                   system=llm, family=family), executor=executor)
         write_reports(result, eval_dir)
+        write_text(stamp, fingerprint)
     else:
         log.info("%s seed %d: evaluation reused", llm, seed)
     metrics = json.loads((eval_dir / "metrics.json").read_text())
@@ -301,6 +345,9 @@ def run_study(out: str | Path, config: StudyConfig, executor: Any = None) -> dic
     data = check_study(config)
     llms = parse_llms(",".join(config.llms))
     out.mkdir(parents=True, exist_ok=True)
+    for llm in llms:  # every row's captions first: an LLM that cannot run stops the study before any generation
+        for seed in config.seeds:
+            measure_caption_stage(llm, data.prompts, seed, caption_record(out, llm, seed))
     reference = build_reference(out, data, config.resolution)
     rows = []
     for llm in llms:

@@ -13,7 +13,8 @@ give each LLM its own figure, the captions are made first in a child process
    model and its working memory), ``load_s`` (step 1) and ``captions`` (seconds of step 2).
 
 A prompt the augmenter refuses is left to the run, which records the refusal as that item's
-error; the figures of the other prompts stand.
+error; the figures of the other prompts stand. An LLM that cannot run at all (a spec without its
+model, a missing model file, a server that does not answer) stops the study with the child's one line.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from text3d.errors import BackendError, InputError, one_line
+from text3d.errors import BackendError, InputError, ModelNotAvailableError, Text3DError, one_line
 from text3d.store.atomic import write_json
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,11 @@ def measure_caption_stage(llm: str, prompts: list[str], seed: int, record: Path)
                           capture_output=True, text=True, env={**os.environ, "TEXT3D_PROGRESS": "0"})
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        log.warning("%s: caption stage failed (%s); captioning in the study's process",
-                    llm, lines[-1] if lines else f"exit code {proc.returncode}")
+        reason = lines[-1] if lines else f"exit code {proc.returncode}"
+        for error in (InputError, ModelNotAvailableError, BackendError):  # the child's own one-line refusal
+            if proc.returncode == error.exit_code:
+                raise error(f"--llms {llm}: {reason}")
+        log.warning("%s: caption stage failed (%s); captioning in the study's process", llm, reason)
         return {}
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +83,12 @@ def main() -> int:
     """Entry point of the child: the request on stdin, the figures as the last stdout line."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     request = json.loads(sys.stdin.read())
-    print(json.dumps(caption_prompts(request["llm"], list(request["prompts"]), int(request["seed"]))))
+    try:
+        figures = caption_prompts(request["llm"], list(request["prompts"]), int(request["seed"]))
+    except Text3DError as exc:  # a bad spec or a missing model: one line, the CLI's exit code
+        print(one_line(str(exc)), file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps(figures))
     return 0
 
 
