@@ -61,3 +61,10 @@ def test_overwrite_replaces_the_earlier_asset_and_keeps_the_users_files(tmp_path
     assert AssetFolder(out).read_meta()["prompt"] == "a red chair"
     assert AssetFolder(out).has_views("canonical4", 64)
     assert not (out / "views" / "clip8").exists()  # the earlier asset's views are not left beside the new ones
+
+
+@pytest.mark.parametrize("augment", ["ollama:", "none:foo", "embedded:x"])
+def test_an_augmenter_spec_its_backend_refuses_is_refused_before_the_run_folder_is_made(tmp_path, augment):
+    with pytest.raises(InputError):
+        generate_batch(["small blue sailboat"], tmp_path / "run", augment=augment, backend="procedural")
+    assert not (tmp_path / "run").exists()

@@ -45,6 +45,7 @@ from text3d.limits import (
     check_seed,
 )
 from text3d.prompts.augment import augment, server_options
+from text3d.prompts.base import augmenters, parse_llm_spec
 from text3d.render.preview import turntable_frames, write_gif
 from text3d.render.views import render_views
 from text3d.store.atomic import remove_stale_temporaries
@@ -173,6 +174,29 @@ def check_conditioning(conditioning: str, backend: str, aligner: str | Path | To
         raise InputError(f"--conditioning gap3d: backend {backend!r} takes no image-encoder tokens (use {takes})")
 
 
+def check_augment(augment: str) -> None:
+    """Refuse, before any output, an augmenter spec its backend would refuse when the first
+    prompt is augmented: an unknown backend, a missing model (``ollama:``), a model for a
+    backend that takes none (``none:foo``), another version of the embedded one.
+
+    The backend's own constructor is the check, so the words are the ones a run would print.
+    It is built only where that loads nothing: with no model (every backend refuses a missing
+    model before it connects or loads), or when it takes no option but its model; a server's
+    or a local model's name is checked when the run first uses it."""
+    import inspect
+
+    spec = parse_llm_spec(augment)
+    factory = augmenters.get(spec.backend)
+    if spec.model:
+        try:
+            options = set(inspect.signature(factory).parameters) - {"model"}
+        except (TypeError, ValueError):
+            options = {"unknown"}  # no signature to read: assume it may load something
+        if options:
+            return
+    factory(model=spec.model)
+
+
 def check_settings(steps: int | None, cfg: float | None, candidates: int | None,
                    resolution: int | None = None) -> None:
     """Refuse sampling settings outside :mod:`text3d.limits` (the CLI's option ranges)."""
@@ -212,6 +236,7 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
     check_conditioning(conditioning, backend, aligner)
+    check_augment(augment)
     check_prompt(prompt)
     check_seed("seed", seed)
     if out is None:
@@ -242,6 +267,7 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
     check_conditioning(conditioning, backend, aligner)
+    check_augment(augment)
     check_executor(executor)
     if not prompts:
         raise InputError("no prompts to generate")

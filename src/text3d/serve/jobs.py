@@ -36,7 +36,7 @@ from text3d.generators.base import backend_options
 from text3d.limits import MAX_ITEMS, check_prompt_size, check_seed
 from text3d.prompts.base import augmenters, parse_llm_spec
 from text3d.render.cameras import PROTOCOLS
-from text3d.runs.pipeline import check_settings
+from text3d.runs.pipeline import check_augment, check_settings
 from text3d.serve.schemas import JobItem, JobRequest, JobState, JobStatus, JobSummary, Progress
 from text3d.store.atomic import write_json
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
@@ -91,13 +91,12 @@ def check_request(request: JobRequest, max_batch: int) -> None:
             raise InputError(f"views: unknown view protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
     if len(set(options.views)) != len(options.views):
         raise InputError(f"views: {options.views} names a protocol twice")
-    if request.augment != "none":
-        spec = parse_llm_spec(request.augment)
-        if spec.backend not in augmenters.names():
-            raise InputError(f"augment {request.augment!r}: unknown augmenter "
-                             f"(known: none, {', '.join(augmenters.names())})")
-        if spec.model.startswith(("/", ".", "~")) or ".." in spec.model or "\\" in spec.model:
-            raise InputError(f"augment {request.augment!r}: a model is named by its id, never by a path")
+    spec = parse_llm_spec(request.augment)
+    if spec.backend not in augmenters.names():  # "none" is a registered augmenter: named once
+        raise InputError(f"augment {request.augment!r}: unknown augmenter (known: {', '.join(augmenters.names())})")
+    if spec.model.startswith(("/", ".", "~")) or ".." in spec.model or "\\" in spec.model:
+        raise InputError(f"augment {request.augment!r}: a model is named by its id, never by a path")
+    check_augment(request.augment)  # the CLI's check: a missing model, a model the backend takes none of
 
 
 MAX_RETRIES = 1

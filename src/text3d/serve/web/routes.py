@@ -52,6 +52,11 @@ def three_installed() -> bool:
     return (THREE_DIR / "build" / "three.module.js").is_file() and (THREE_DIR / "examples" / "jsm").is_dir()
 
 
+def _augmenter_names(registered: list[str]) -> list[str]:
+    """The registered augmenters with ``none`` first (the page's default), each named once."""
+    return ["none", *(name for name in registered if name != "none")]
+
+
 def mount_web(app: FastAPI, store: JobStore, guarded: list[Depends]) -> None:
     """Add the page, its files and the gallery's endpoints to ``app``."""
     if not three_installed():
@@ -70,7 +75,7 @@ def mount_web(app: FastAPI, store: JobStore, guarded: list[Depends]) -> None:
         from text3d.prompts.base import augmenters
         from text3d.render.cameras import PROTOCOLS
 
-        return Options(backends=list(generators.names()), augmenters=["none", *augmenters.names()],
+        return Options(backends=list(generators.names()), augmenters=_augmenter_names(augmenters.names()),
                        views=list(PROTOCOLS))
 
     @router.get("/v1/jobs/{job_id}/gallery", response_model=Gallery, dependencies=guarded, tags=["web"])
