@@ -9,7 +9,7 @@ from text3d.cli import main
     (["--llms", "none,nosuch:model"], "unknown augmenter 'nosuch'"),
     (["--llms", "none,embedded,none"], "more than once"),
     (["--llms", "none,"], "--llm is empty"),
-    (["--llms", "none", "--dataset", "toyland"], "use toyworld or prompts:FILE"),
+    (["--llms", "none", "--dataset", "toyland"], "use toyworld, prompts:FILE or toys4k:DIR"),
     (["--llms", "none", "--dataset", "prompts:/nonexistent/prompts.txt"], "no such prompts file"),
     (["--llms", "none", "--seed", "1899999", "--n", "200"], "development range and test range"),
     (["--llms", "none", "--backend", "nosuch"], "nosuch"),
