@@ -1,10 +1,18 @@
-"""``text3d serve`` on the command line: cheap help, one-line refusals of a bad or busy --data."""
+"""``text3d serve`` on the command line: cheap help, one-line refusals of a bad or busy --data, --host or
+--port, and the real port of ``--port 0`` in the banner."""
 
 from __future__ import annotations
 
+import re
+import select
+import socket
 import subprocess
 import sys
+import time
 
+import httpx
+
+from tests.serve.service import LIMIT_S, kill_service
 from text3d.serve.jobs import JobStore
 
 
@@ -38,3 +46,48 @@ def test_a_data_folder_in_use_by_another_service_is_refused(tmp_path):
     finally:
         store.close()
     assert proc.returncode == 5 and "in use by" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_port_in_use_is_refused_in_one_line_before_the_banner(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = text3d("serve", "--data", str(tmp_path / "data"), "--port", str(port))
+    assert proc.returncode != 0 and proc.stderr.strip().splitlines() == [
+        f"text3d: error: --port {port}: address 127.0.0.1:{port} is already in use"]
+    assert not (tmp_path / "data").exists()  # refused before the job store was opened
+
+
+def test_a_host_that_is_no_local_address_is_refused_in_one_line(tmp_path):
+    proc = text3d("serve", "--data", str(tmp_path / "data"), "--host", "999.1.1.1", "--port", "0")
+    assert proc.returncode != 0 and proc.stderr.strip().splitlines() == [
+        "text3d: error: --host 999.1.1.1: not a local address or resolvable name"]
+
+
+def test_port_zero_prints_the_port_it_listens_on(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "text3d", "serve", "--data", str(tmp_path / "data"),
+                                "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        banner = _first_line(process)
+        match = re.search(r"API docs at http://127\.0\.0\.1:(\d+)/docs", banner)
+        assert match and int(match.group(1)) != 0, banner
+        deadline = time.monotonic() + LIMIT_S
+        while True:  # the banner comes before uvicorn starts: wait for it to answer
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{match.group(1)}/v1/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, banner
+                time.sleep(0.2)
+        assert answer.status_code == 200 and answer.json()["status"] == "ok"
+    finally:
+        kill_service(process)
+
+
+def _first_line(process: subprocess.Popen) -> str:
+    """The first line the process writes on stderr (fails the test after LIMIT_S, never hangs)."""
+    ready, _, _ = select.select([process.stderr], [], [], LIMIT_S)
+    assert ready, "text3d serve printed nothing"
+    return process.stderr.readline()

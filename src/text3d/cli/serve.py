@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 
 import typer
 
+from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_WORKERS
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A socket bound to (``host``, ``port``) as uvicorn binds one (SO_REUSEADDR), for uvicorn to
+    serve on; a name that does not resolve, an address not of this machine or a port in use is
+    refused in one line before anything is printed."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise InputError(f"--host {host}: not a local address or resolvable name") from None
+    family, kind, proto, _, address = found[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        where = _address_text(address[0], port)
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(f"--port {port}: address {where} is already in use") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise InputError(f"--host {host}: not a local address or resolvable name") from None
+        if exc.errno == errno.EACCES:
+            raise InputError(f"--port {port}: no permission to listen on {where} "
+                             "(ports below 1024 need privileges)") from None
+        raise InputError(f"--host {host} --port {port}: cannot listen on {where}: {exc.strerror}") from None
+    listener.set_inheritable(True)
+    return listener
+
+
+def _address_text(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 address in brackets as a URL writes it."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def serve_command(
@@ -30,11 +66,19 @@ def serve_command(
     from text3d.serve.app import create_app
     from text3d.serve.jobs import JobStore
 
-    store = JobStore(data, workers=workers, queue_size=queue_size, max_batch=max_batch)
-    store.start()  # a bad or busy --data fails here in one line, before the port opens
-    app = create_app(store, token=token or None, cors_origins=tuple(cors_origin or ()))
-    typer.echo(f"text3d serve: jobs in {data}, API docs at http://{host}:{port}/docs", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
+    listener = bind_listener(host, port)  # a bad --host or a busy --port fails here, in one line
+    with listener:
+        store = JobStore(data, workers=workers, queue_size=queue_size, max_batch=max_batch)
+        store.start()  # a bad or busy --data fails here in one line, before the port opens
+        app = create_app(store, token=token or None, cors_origins=tuple(cors_origin or ()))
+        bound_host, bound_port = listener.getsockname()[:2]  # the real port of --port 0
+        typer.echo(f"text3d serve: jobs in {data}, API docs at http://{_address_text(bound_host, bound_port)}/docs",
+                   err=True)
+        config = uvicorn.Config(app, host=bound_host, port=bound_port, log_level="info", timeout_graceful_shutdown=10)
+        server = uvicorn.Server(config)
+        server.run(sockets=[listener])
+    if not server.started:  # uvicorn has logged why (a failed lifespan start-up); its exit code, as uvicorn.run
+        raise typer.Exit(3)
 
 
 def register(app: typer.Typer) -> None:
