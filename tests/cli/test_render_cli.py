@@ -33,6 +33,20 @@ def test_render_writes_views_and_cameras(tmp_path, marked_asset, capsys):
     assert (out / "sheet.png").exists()
 
 
+def test_render_overwrite_keeps_the_users_own_files_in_every_view_folder(tmp_path, marked_asset, capsys):
+    mesh = save_asset(marked_asset, tmp_path / "m.glb")
+    out = tmp_path / "views"
+    args = ["render", str(mesh), "--views", "canonical4", "--resolution", "32", "--out", str(out), "--depth"]
+    assert run_cli(args, capsys)[0] == 0
+    (out / "notes.txt").write_text("mine")
+    (out / "depth" / "retouched.png").write_bytes(b"mine")
+    code, _, err = run_cli([*args[:-1], "--overwrite"], capsys)  # now without depth
+    assert code == 0, err
+    assert (out / "notes.txt").read_text() == "mine" and (out / "depth" / "retouched.png").read_bytes() == b"mine"
+    assert not (out / "depth" / "000.png").exists()  # the earlier render's depth views went
+    assert (out / "000.png").exists()
+
+
 def test_points_command(tmp_path, sphere_asset, capsys):
     mesh = save_asset(sphere_asset, tmp_path / "s.ply")
     code, out, err = run_cli(["points", str(mesh), "--out", str(tmp_path / "p.ply"), "--resolution", "96"], capsys)

@@ -16,7 +16,7 @@ from text3d.render.preview import contact_sheet, turntable_frames, write_gif
 from text3d.render.views import render_views
 from text3d.store.atomic import write_png
 from text3d.store.locks import exclusive, file_lock, folder_lock
-from text3d.store.outputs import check_file_output, check_not_input, check_views_output
+from text3d.store.outputs import check_file_output, check_not_input, check_views_output, clear_views
 
 
 def render_command(
@@ -70,24 +70,9 @@ def _check_up(up: str) -> None:
 
 def _render(asset, out: Path, views: str, resolution: int, background: str, depth: bool, normals: bool,
             mask: bool, frames: int, antialias: bool) -> dict:
-    """Render into ``out``, first removing the view files of an earlier render there (``--overwrite``)."""
-    import json
-    import shutil
-
-    cameras = out / "cameras.json"
-    if cameras.exists():
-        try:
-            earlier = [v.get("file") for v in json.loads(cameras.read_text()).get("views", [])]
-        except (ValueError, AttributeError):
-            earlier = []
-        cameras.unlink()
-        for name in earlier:
-            if isinstance(name, str) and "/" not in name and name.endswith(".png"):
-                (out / name).unlink(missing_ok=True)
-        for extra in ("depth", "normals", "mask"):
-            shutil.rmtree(out / extra, ignore_errors=True)
-        for extra in ("turntable.gif", "sheet.png"):
-            (out / extra).unlink(missing_ok=True)
+    """Render into ``out``, first removing the view files of an earlier render there (``--overwrite``);
+    the user's own files there stay."""
+    clear_views(out)
     return render_views(asset, out, views, resolution, background, depth, normals, mask, frames,
                         antialias=antialias)
 
