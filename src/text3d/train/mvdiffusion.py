@@ -3,7 +3,7 @@
 Pipeline: toyworld training items (seeds from 0) rendered as 4 views of RGB + normal + depth at
 32² (:mod:`text3d.train.mvdiffusion_data`) and the MiniLM token states of their texts, computed
 once and cached → :class:`~text3d.nn.mvdiffusion.MultiViewDiT` trained by rectified flow
-(:func:`text3d.nn.flow.flow_loss`: x_s = s·x₁ + (1 − s)·ε, target velocity x₁ − ε, logit-normal s),
+(:func:`text3d.nn.flow.flow_loss`: x_s = s·x₁ + (1 − s)·ε, target velocity x₁ − ε, s uniform by default),
 with condition dropout for classifier-free guidance and an EMA of the weights → held-out check
 (:mod:`text3d.train.mvdiffusion_eval`: the embedded image encoder's category accuracy and R@1 of
 samples against the true renders of the same prompts) on development and test prompts →

@@ -56,7 +56,7 @@ self-attention spans the tokens of all 4 views and each view carries the embeddi
 (flattened 4×4 camera-to-world matrix); the prompt's all-MiniLM-L6-v2 token states enter by
 cross-attention and, pooled, the adaLN modulation with the time step. It is a DiT (width {c['width']},
 depth {c['depth']}, {c['heads']} heads, {c['patch_size']}×{c['patch_size']} patches) trained by rectified flow
-(velocity prediction, logit-normal times); {params:,} parameters, weights stored in float16 (EMA).
+(velocity prediction, {c['time_sampling']} flow times); {params:,} parameters, weights stored in float16 (EMA).
 
 Teacher interface (`text3d.nn.teachers`, name `embedded-mvdiffusion`): noised views + noise level
 t + prompts + cameras → the guided denoised views x̂₀ (x_t = (1 − t)·x₀ + t·ε, x̂₀ = x_t + t·v).
