@@ -53,6 +53,10 @@ def test_every_row_is_measured_and_the_tables_carry_the_papers_rows(study):
     ratio = rows["peta"]["clip"] / rows["embedded"]["clip"]
     assert document["bars"]["measured"]["clip_ratio"] == pytest.approx(ratio, rel=1e-4)
     assert (out / "report.html").is_file()
+    from PIL import Image
+
+    sheet = Image.open(out / "contact_sheet.png")  # the 2 prompts: multi-step over embedded-turbo
+    assert sheet.width == 2 * 128 and sheet.height >= 2 * 128 and "contact_sheet.png" in text
 
 
 def test_a_second_run_trains_and_generates_nothing(study):

@@ -148,4 +148,4 @@ def run_prd_study(out: str | Path, config: PRDStudyConfig, progress: bool | None
                                           str(out / "students" / MAIN / MODEL_NAME), k, config.resolution)
     for backend in ("embedded", "procedural"):
         rows[backend] = measure_row(out, backend, prompts, backend, None, None, config.resolution)
-    return write_prd_study(out, config, seeds, rows, students)
+    return write_prd_study(out, config, seeds, rows, students, prompts)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from text3d.eval.report import html_page
+import numpy as np
+
+from text3d.eval.report import html_page, plots_html
 from text3d.eval.results import rounded
 from text3d.eval.tables import Table, fmt
 from text3d.store.atomic import write_json, write_text
@@ -86,8 +88,39 @@ def bars(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"measured": measured, "bars": BARS, "passed": passed}
 
 
+SHEET_PROMPTS = 12
+SHEET_VIEW = 1
+"""canonical4's second view (yaw 90°): a side view shows most objects' shape."""
+
+
+def contact_sheet_figure(out: Path, prompts: list[str], path: Path, columns: int = 6) -> Path | None:
+    """The first :data:`SHEET_PROMPTS` prompts' assets, the multi-step embedded generator's in one
+    row and embedded-turbo's under it, ``columns`` prompts a band; None when a row has no views."""
+    from PIL import Image
+
+    from text3d.data.toys4k import prompt_id
+    from text3d.render.preview import contact_sheet
+    from text3d.store.atomic import write_png
+    from text3d.store.folders import RunFolder
+
+    chosen = prompts[:SHEET_PROMPTS]
+    columns = min(columns, len(chosen))  # every band full: a prompt's two assets one above the other
+    images, labels = [], []
+    for start in range(0, len(chosen), columns):
+        band = list(enumerate(chosen))[start:start + columns]
+        for row, tag in (("embedded", "multi-step"), (MAIN, "turbo")):
+            run = RunFolder(out / "runs" / row)
+            for index, prompt in band:
+                views = run.item(prompt_id(index, prompt)).view_paths("canonical4")
+                if len(views) <= SHEET_VIEW:
+                    return None
+                images.append(np.asarray(Image.open(views[SHEET_VIEW]).convert("RGB")))
+                labels.append(f"{tag}: {prompt}")
+    return write_png(path, contact_sheet(images, labels, columns=columns, cell=128)) if images else None
+
+
 def write_prd_study(out: Path, config: Any, seeds: dict[str, Any], rows: dict[str, dict[str, Any]],
-                    students: dict[str, dict[str, Any]]) -> dict[str, Any]:
+                    students: dict[str, dict[str, Any]], prompts: list[str]) -> dict[str, Any]:
     """Write study.md, study.json and report.html into ``out``; returns study.json's content."""
     tables = study_tables(rows)
     verdict = bars(rows)
@@ -109,8 +142,11 @@ def write_prd_study(out: Path, config: Any, seeds: dict[str, Any], rows: dict[st
     fractions = ", ".join(f"{k} {100 * f:.2f} %" for k, f in trainable.items() if isinstance(f, (int, float)))
     notes = [line, summary] + ([f"Trainable fraction of the students (paper: PETA 2.5 %): {fractions}."]
                                if fractions else [])
+    sheet = contact_sheet_figure(out, prompts, out / "contact_sheet.png")
     markdown = ["# TriplaneTurbo study", ""] + [n + "\n" for n in notes] + [t.markdown() for t in tables]
+    markdown += [f"![multi-step generator (rows 1, 3) and embedded-turbo (rows 2, 4)]({sheet.name})"] if sheet else []
     write_text(out / "study.md", "\n".join(markdown))
     write_text(out / "report.html", html_page("TriplaneTurbo study", [f"<p>{n}</p>" for n in notes]
-                                              + [t.html() for t in tables]))
+                                              + [t.html() for t in tables]
+                                              + ([plots_html([sheet])] if sheet else [])))
     return document
