@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -85,3 +86,23 @@ def test_a_missing_teacher_is_refused_before_any_output(tmp_path):
     assert not (tmp_path / "study").exists()
     with pytest.raises(InputError, match="one range"):
         check_prd_study(PRDStudyConfig(n=200, seed=1_899_999))
+
+
+def test_the_contact_sheet_marks_an_item_without_asset(study):
+    import shutil
+
+    from PIL import Image
+
+    from text3d.studies.prd_report import contact_sheet_figure
+
+    out, config, _ = study
+    copy = out.parent / "sheet-copy"
+    shutil.copytree(out / "runs", copy / "runs")
+    for views in (copy / "runs" / "peta").glob("items/*/views"):
+        shutil.rmtree(views)  # as if every turbo item had failed
+    from text3d.studies.generator import quality_prompts
+
+    prompts = [r["prompt"] for r in quality_prompts(config.n, config.seed) if r["variant"] == "prompt"]
+    sheet = np.asarray(Image.open(contact_sheet_figure(copy, prompts, copy / "sheet.png")))
+    assert sheet.shape[1] == 2 * 128
+    assert (sheet[sheet.shape[0] // 2 + 10:, :, :] == 255).mean() > 0.9  # the turbo row: empty cells

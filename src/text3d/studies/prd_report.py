@@ -95,7 +95,8 @@ SHEET_VIEW = 1
 
 def contact_sheet_figure(out: Path, prompts: list[str], path: Path, columns: int = 6) -> Path | None:
     """The first :data:`SHEET_PROMPTS` prompts' assets, the multi-step embedded generator's in one
-    row and embedded-turbo's under it, ``columns`` prompts a band; None when a row has no views."""
+    row and embedded-turbo's under it, ``columns`` prompts a band; an item without views is an empty
+    cell marked "(no asset)"."""
     from PIL import Image
 
     from text3d.data.toys4k import prompt_id
@@ -112,10 +113,12 @@ def contact_sheet_figure(out: Path, prompts: list[str], path: Path, columns: int
             run = RunFolder(out / "runs" / row)
             for index, prompt in band:
                 views = run.item(prompt_id(index, prompt)).view_paths("canonical4")
-                if len(views) <= SHEET_VIEW:
-                    return None
-                images.append(np.asarray(Image.open(views[SHEET_VIEW]).convert("RGB")))
-                labels.append(f"{tag}: {prompt}")
+                if len(views) > SHEET_VIEW:
+                    images.append(np.asarray(Image.open(views[SHEET_VIEW]).convert("RGB")))
+                    labels.append(f"{tag}: {prompt}")
+                else:  # the item failed (e.g. a triplane without surface): an empty cell that says so
+                    images.append(np.full((128, 128, 3), 255, np.uint8))
+                    labels.append(f"{tag}: {prompt} (no asset)")
     return write_png(path, contact_sheet(images, labels, columns=columns, cell=128)) if images else None
 
 
