@@ -41,7 +41,7 @@ PUBLISHED: dict[str, list[tuple[str, float, float, float | None]]] = {
     "table4": [("w/o SD", 63.0, 20.1, None), ("w/o MV", 67.4, 25.9, None), ("w/o RD", 41.5, 11.4, None),
                ("w/ All (proposed)", 68.2, 32.3, None)],
 }
-"""The paper's rows (CLIP score, R@1, latency s on an A100) — its scale, not comparable to toyworld's."""
+"""The paper's rows (CLIP score, R@1, latency s on its GPU) — its scale, not comparable to toyworld's."""
 
 HEADERS = ["Method", "C.S. ↑", "R@1 ↑", "Latency (s) ↓"]
 BARS = {"clip_ratio": 0.85, "r_at_1_ratio": 0.75, "speedup": 4.0, "latency_s": 0.15}
