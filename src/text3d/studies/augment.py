@@ -276,8 +276,9 @@ def caption_record(out: Path, llm: str, seed: int) -> Path:
 
 
 def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
-            reference: Path | None, executor: Any = None) -> dict[str, Any]:
-    """Generate (resuming), evaluate (reused when nothing new was generated) and measure one
+            reference: Path | None, executor: Any = None, fingerprint: str | None = None) -> dict[str, Any]:
+    """Generate (resuming), evaluate (reused when nothing new was generated against the same
+    reference, :func:`reference_fingerprint`; computed here unless given) and measure one
     (LLM, generator seed) cell; returns its figures and per-item rows. ``executor`` runs the items
     (:mod:`text3d.executors`)."""
     from text3d.eval.protocol import EvalOptions, evaluate_run
@@ -298,7 +299,7 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
         raise InputError(f"{llm}, seed {seed}: {counts['failed']} prompts failed to generate (first: {first}; "
                          f"see {run_dir}/manifest.jsonl)")
     stamp = eval_dir.with_name(f"seed-{seed}.reference")  # beside the evaluation: the objects it measured against
-    fingerprint = reference_fingerprint(reference)
+    fingerprint = fingerprint or reference_fingerprint(reference)
     same_reference = stamp.is_file() and stamp.read_text(encoding="utf-8") == fingerprint
     if counts["done"] or not same_reference or not (eval_dir / "report.html").is_file():  # write_reports' last file
         family = parse_llm_spec(llm).backend
@@ -349,9 +350,10 @@ def run_study(out: str | Path, config: StudyConfig, executor: Any = None) -> dic
         for seed in config.seeds:
             measure_caption_stage(llm, data.prompts, seed, caption_record(out, llm, seed))
     reference = build_reference(out, data, config.resolution)
+    fingerprint = reference_fingerprint(reference)  # once: it reads every reference asset
     rows = []
     for llm in llms:
-        cells = [run_row(out, config, data, llm, s, reference, executor) for s in config.seeds]
+        cells = [run_row(out, config, data, llm, s, reference, executor, fingerprint) for s in config.seeds]
         rows.append({"llm": llm, "family": parse_llm_spec(llm).backend, "size": size_class(llm),
                      "by_seed": {str(s): c["figures"] for s, c in zip(config.seeds, cells)},
                      "mean": aggregate([c["figures"] for c in cells]),
