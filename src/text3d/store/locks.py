@@ -48,15 +48,21 @@ def file_lock(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.lock")
 
 
-def _holder(path: Path) -> str:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError):
-        return "another process"
-    pid, command = doc.get("pid"), doc.get("command")
-    if not pid:
-        return "another process"
-    return f"PID {pid}" + (f" ({command})" if command else "")
+def _holder(path: Path, patience_s: float = 1.0) -> str:
+    """"PID n (command)" from the lock file; the holder writes it just after taking the lock,
+    so an empty or partly written file is read again for up to ``patience_s`` seconds."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            doc = {}
+        pid, command = doc.get("pid"), doc.get("command")
+        if pid:
+            return f"PID {pid}" + (f" ({command})" if command else "")
+        if time.monotonic() >= deadline:
+            return "another process"
+        time.sleep(0.02)
 
 
 def _open(path: Path, what: str) -> int:
