@@ -50,7 +50,8 @@ def is_closed_outward(vertices: np.ndarray, faces: np.ndarray) -> bool:
     graph = csr_matrix((np.ones(len(cols), np.int8), cols, indptr), shape=(n, n))
     count, label = connected_components(graph, directed=False)
     corner = np.take(np.asarray(vertices, np.float32), faces, axis=0)  # (F, 3 corners, 3)
-    volume = np.einsum("ij,ij->i", corner[:, 0], np.cross(corner[:, 1], corner[:, 2]))  # 6 × signed volume of each face's cone
+    # 6 × the signed volume of the cone from the origin to each face
+    volume = np.einsum("ij,ij->i", corner[:, 0], np.cross(corner[:, 1], corner[:, 2]))
     part = label[corners[:, 0]]
     per_part = np.bincount(part, volume, minlength=count)
     return bool((per_part[np.bincount(part, minlength=count) > 0] > 0).all())
