@@ -106,3 +106,12 @@ def test_the_contact_sheet_marks_an_item_without_asset(study):
     sheet = np.asarray(Image.open(contact_sheet_figure(copy, prompts, copy / "sheet.png")))
     assert sheet.shape[1] == 2 * 128
     assert (sheet[sheet.shape[0] // 2 + 10:, :, :] == 255).mean() > 0.9  # the turbo row: empty cells
+
+
+def test_the_cli_accepts_its_own_finished_study_folder(study):
+    """What a study writes (the contact sheet too) is what the output check lets a resume find."""
+    from text3d.store.outputs import check_job_output
+    from text3d.studies.prd import STUDY_FILES
+
+    out, _, _ = study
+    check_job_output(out, STUDY_FILES, "a study")

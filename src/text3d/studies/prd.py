@@ -40,7 +40,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 """Students of the study: PRD settings that differ from the proposed configuration."""
 
-STUDY_FILES = ("students", "runs", "evals", "study.md", "study.json", "report.html")
+STUDY_FILES = ("students", "runs", "evals", "study.md", "study.json", "report.html", "contact_sheet.png")
 
 
 @dataclass(frozen=True)
