@@ -77,3 +77,19 @@ def test_parse_weights():
     assert parse_weights(["/w/d=1"], ("dinov2-vitl14",)) == {"dinov2-vitl14": "/w/d=1"}
     with pytest.raises(InputError, match="NAME=PATH"):
         parse_weights(["/w/d"], names)
+
+
+def test_a_read_only_reference_gets_no_lock_and_no_files(tmp_path, monkeypatch, capsys):
+    """`text3d eval` reads a run it cannot write (tests run as root: ``writable`` stands in for a
+    read-only mount) and writes what it lacks under --out."""
+    import text3d.eval.inputs as inputs
+
+    gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])
+    ref = make_run(tmp_path / "ref", [("box", "red"), ("sphere", "blue")], captions=False)
+    before = sorted(p.relative_to(ref) for p in ref.rglob("*"))
+    monkeypatch.setattr(inputs, "writable", lambda folder: not str(folder).startswith(str(ref)))
+    code, stdout, err = run_cli(["eval", "--generated", gen, "--reference", ref, "--resolution", "32",
+                                 "--kd-subsets", "4", "--device", "cpu", "--out", tmp_path / "out"], capsys)
+    assert code == 0, err
+    assert sorted(p.relative_to(ref) for p in ref.rglob("*")) == before  # no lock file, no views
+    assert (tmp_path / "out" / "derived" / "reference" / "item000" / "views").is_dir()

@@ -89,3 +89,39 @@ def test_zero_area_mesh_is_refused_naming_the_item(tmp_path):
     with pytest.raises(InputError, match=r"item001.*(blank|no mesh|zero area)") as err:
         evaluate_run(run, tmp_path / "out", None, ORACLE)
     assert "\n" not in str(err.value)
+
+
+def _tree(root) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*"))}
+
+
+def test_a_read_only_reference_is_read_and_never_written(tmp_path, monkeypatch):
+    """Views and points a read-only run lacks go to the evaluation's derived/ folder; the
+    metrics are those of evaluating a writable copy, and a second evaluation reuses them."""
+    import shutil
+
+    import text3d.eval.inputs as inputs
+
+    gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])
+    ref = make_run(tmp_path / "ref", [("box", "red"), ("sphere", "blue"), ("cylinder", "green")], captions=False)
+    shutil.copytree(ref, tmp_path / "ref-copy")
+    options = EvalOptions(resolution=32, point_resolution=32, n_points=200, kd_subsets=4, device="cpu")
+    writable = evaluate_run(gen, tmp_path / "plain", tmp_path / "ref-copy", options)
+
+    before = _tree(ref)
+    monkeypatch.setattr(inputs, "writable", lambda folder: not str(folder).startswith(str(ref)))
+    result = evaluate_run(gen, tmp_path / "out", ref, options)
+    assert _tree(ref) == before
+    derived = tmp_path / "out" / "derived" / "reference"
+    assert sorted(p.name for p in derived.iterdir()) == ["item000", "item001", "item002"]
+    assert (derived / "item000" / "points.ply").is_file() and (derived / "item000" / "views").is_dir()
+    assert result.values == writable.values
+    stamps = _tree(derived)
+    assert evaluate_run(gen, tmp_path / "out", ref, options).values == writable.values  # the same folder again
+    assert _tree(derived) == stamps  # nothing rendered again: the spilled files were reused
+
+    # without a spill folder a read-only item that lacks files is refused in one line
+    monkeypatch.setattr(inputs, "writable", lambda folder: False)
+    fresh = make_run(tmp_path / "fresh", [("box", "red"), ("sphere", "blue")])
+    with pytest.raises(InputError, match="^reference: item folder .* is read-only and lacks views or points"):
+        prepare_items(load_items(fresh, "reference"), ("canonical4",), 32, label="reference")

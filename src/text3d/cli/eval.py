@@ -92,9 +92,12 @@ def eval_command(
                           kd_subset_size=kd_subset_size, n_points=n_points,
                           point_resolution=point_resolution, render_missing=not no_render,
                           cache_dir=cache_dir, system=system, family=family)
+    from text3d.eval.inputs import writable
+
     with ExitStack() as stack:  # the runs too: missing views and points are written into their items
         for folder in dict.fromkeys(p.resolve() for p in (out, generated, reference) if p is not None):
-            stack.enter_context(exclusive(folder_lock(folder), str(folder), wait_seconds(wait)))
+            if folder == out.resolve() or writable(folder):  # a read-only run is only read (out/derived)
+                stack.enter_context(exclusive(folder_lock(folder), str(folder), wait_seconds(wait)))
         check_evaluation_output(out, generated, overwrite)
         result = evaluate_run(generated, out, reference, options, executor=executor)
         write_reports(result, out)

@@ -1,5 +1,7 @@
 """Reading the evaluation inputs from run folders (store/folders.py contract) and completing
-them: missing or stale view renders and ``points.ply`` files are produced in the item folders.
+them: missing or stale view renders and ``points.ply`` files are produced in the item folders,
+or, for an item folder that cannot be written (a read-only reference set), in a spill folder
+the caller names (the evaluation's ``derived/``), leaving the run as it was.
 
 Views and points are reused only when they still stand for the item's asset.glb (see
 :func:`prepare_items`); a truncated or corrupt asset, or one that renders blank, is refused
@@ -8,6 +10,7 @@ with one line naming the item."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,22 +87,28 @@ def run_identity(run_dir: str | Path) -> tuple[str, str]:
     return system, family
 
 
-def _load(folder: AssetFolder, label: str):
-    if not folder.asset_path.exists():
-        raise InputError(f"{label}: {folder.root.name} has no asset.glb to render")
+def writable(folder: str | Path) -> bool:
+    """Whether files can be created in ``folder`` (false without permission or on a read-only mount)."""
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def _load(asset_path: Path, label: str):
+    if not asset_path.exists():
+        raise InputError(f"{label}: {asset_path.parent.name} has no asset.glb to render")
     try:
-        return load_asset(folder.asset_path).normalized()
+        return load_asset(asset_path).normalized()
     except InputError as exc:
         raise InputError(f"{label}: asset.glb is truncated or corrupt and its views/points cannot be trusted "
                          f"({exc})") from None
 
 
-def points_reusable(folder: AssetFolder) -> bool:
-    """True when ``points.ply`` exists and still stands for ``asset.glb``: the asset is missing,
-    or it is a whole GLB (:func:`text3d.render.views.glb_is_whole`) not newer than the points."""
+def points_reusable(folder: AssetFolder, asset_path: Path | None = None) -> bool:
+    """True when ``folder``'s ``points.ply`` exists and still stands for ``asset_path`` (default
+    the folder's asset.glb): the asset is missing, or it is a whole GLB
+    (:func:`text3d.render.views.glb_is_whole`) not newer than the points."""
     if not folder.points_path.is_file():
         return False
-    asset = folder.asset_path
+    asset = asset_path or folder.asset_path
     if not asset.exists():
         return True
     if asset.suffix.lower() == ".glb" and not glb_is_whole(asset):
@@ -109,10 +118,11 @@ def points_reusable(folder: AssetFolder) -> bool:
 
 @dataclass(frozen=True)
 class CompleteJob:
-    """One item to complete: its folder, the view protocols to render at ``resolution``, and
-    (n_points, depth resolution) when its points are to be sampled."""
+    """One item to complete: the folder written to, the asset read, the view protocols to
+    render at ``resolution``, and (n_points, depth resolution) when its points are to be sampled."""
 
     folder: str
+    asset: str
     protocols: tuple[str, ...]
     resolution: int
     points: tuple[int, int] | None
@@ -125,11 +135,11 @@ def _no_models() -> None:
 
 def complete_item(_: None, job: CompleteJob) -> str:
     """Render the missing views and sample the points of one item into its folder; returns the folder."""
-    folder = AssetFolder(job.folder)
-    asset = _load(folder, job.name)
+    folder, source = AssetFolder(job.folder), Path(job.asset)
+    asset = _load(source, job.name)
     if job.protocols:
         dirs = {protocol: folder.views_dir(protocol) for protocol in job.protocols}
-        render_protocols(asset, dirs, job.resolution, source=folder.asset_path, label=job.name)
+        render_protocols(asset, dirs, job.resolution, source=source, label=job.name)
     if job.points is not None:
         try:
             cloud = sample_surface_points(asset, n_points=job.points[0], resolution=job.points[1])
@@ -141,7 +151,7 @@ def complete_item(_: None, job: CompleteJob) -> str:
 
 def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution: int | None,
                   render_missing: bool = True, points: tuple[int, int] | None = None,
-                  label: str = "run", executor: str | Executor | None = None
+                  label: str = "run", executor: str | Executor | None = None, spill: Path | None = None
                   ) -> tuple[dict[str, list[list[Path]]], list[Path]]:
     """The view files of every protocol and (with ``points`` = (n_points, resolution)) the
     ``points.ply`` of every item; ({protocol: [files per item]}, [points path per item]).
@@ -153,38 +163,54 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
     cameras drawn once) at ``resolution`` (512 when None) and its points sampled (depth20 →
     back-projection → FPS). A truncated or corrupt asset.glb, or one that renders blank,
     raises :class:`InputError` naming the item. ``executor`` runs the items
-    (:mod:`text3d.executors`; default this process).
+    (:mod:`text3d.executors`; default this process). An item folder that cannot be written
+    (:func:`writable`) keeps what it holds: its missing files are looked for, and made, in
+    ``spill``/<item id> (without ``spill`` it is refused).
     """
     views: dict[str, list[list[Path] | None]] = {p: [] for p in protocols}
-    todo: list[tuple[int, list[str], bool]] = []
+    point_files: list[Path] = []
+    todo: list[tuple[int, list[str], bool, AssetFolder]] = []
     for index, item in enumerate(items):
+        home = item.folder
+        target = home if spill is None or writable(home.root) else AssetFolder(Path(spill) / item.id)
         missing = []
         for protocol in protocols:
-            found = reusable_views(item.folder.views_dir(protocol), protocol, resolution, item.folder.asset_path)
+            found = reusable_views(home.views_dir(protocol), protocol, resolution, home.asset_path)
+            if found is None and target is not home:
+                found = reusable_views(target.views_dir(protocol), protocol, resolution, home.asset_path)
             views[protocol].append(found)
             if found is None:
                 missing.append(protocol)
-        need_points = points is not None and not points_reusable(item.folder)
+        need_points = points is not None and not points_reusable(home)
+        if need_points and target is not home and points_reusable(target, home.asset_path):
+            need_points, point_folder = False, target
+        else:
+            point_folder = target if need_points else home
+        point_files.append(point_folder.points_path)
         if missing or need_points:
-            todo.append((index, missing, need_points))
-    lacking = [(items[i], m) for i, m, _ in todo if m]
+            todo.append((index, missing, need_points, target))
+    lacking = [(items[i], m) for i, m, _, _ in todo if m]
     if lacking and not render_missing:
         item, missing = lacking[0]
         raise InputError(f"{label}: {len(lacking)} items lack {'/'.join(missing)} views (first: {item.id}; missing, "
                          "stale or of other cameras); allow rendering or run `text3d render` first")
-    jobs = [CompleteJob(str(items[i].folder.root), tuple(m), resolution or DEFAULT_RESOLUTION, points if p else None,
-                        f"{label} item {items[i].id}") for i, m, p in todo]
+    read_only = [items[i] for i, _, _, target in todo if spill is None and not writable(target.root)]
+    if read_only:
+        raise InputError(f"{label}: item folder {read_only[0].folder.root} is read-only and lacks views or points; "
+                         "render them into a copy of the run, or evaluate through `text3d eval` (it writes them "
+                         "under its --out folder)")
+    jobs = [CompleteJob(str(target.root), str(items[i].folder.asset_path), tuple(m), resolution or DEFAULT_RESOLUTION,
+                        points if p else None, f"{label} item {items[i].id}") for i, m, p, target in todo]
     stage = Stage(f"rendering/sampling ({label})", _no_models, complete_item)
     with using_executor(executor) as running:
         for position, _ in running.map(stage, jobs):
-            index, missing, _ = todo[position]
+            index, missing, _, target = todo[position]
             for protocol in missing:
-                views[protocol][index] = items[index].folder.view_paths(protocol)
+                views[protocol][index] = target.view_paths(protocol)
     if todo:
         log.info("%s: rendered views of %d and sampled points of %d items", label,
-                 sum(1 for _, m, _ in todo if m), sum(1 for _, _, p in todo if p))
-    return {p: [list(files) for files in found] for p, found in views.items()}, \
-        [item.folder.points_path for item in items]
+                 sum(1 for _, m, _, _ in todo if m), sum(1 for _, _, p, _ in todo if p))
+    return {p: [list(files) for files in found] for p, found in views.items()}, point_files
 
 
 def ensure_views(items: list[EvalItem], protocol: str, resolution: int | None, render_missing: bool = True,

@@ -140,20 +140,22 @@ class _Sources:
 
 
 def _prepare(items: list[EvalItem], ref_items: list[EvalItem] | None, needed: set[Input],
-             options: EvalOptions, executor: str | Executor | None = None) -> _Sources:
-    """Render missing views and sample missing points for the inputs in ``needed``."""
+             options: EvalOptions, executor: str | Executor | None = None, derived: Path | None = None) -> _Sources:
+    """Render missing views and sample missing points for the inputs in ``needed``; for items
+    whose folder cannot be written, into ``derived``/{generated,reference}/<item id>."""
     protocols = tuple(dict.fromkeys(([options.views] if Input.VIEWS in needed else [])
                                     + ([options.clip_views] if Input.CLIP_VIEWS in needed else [])))
     point_plan = (options.n_points, options.point_resolution)
     views, points = prepare_items(items, protocols, options.resolution, options.render_missing,
-                                  point_plan if Input.POINTS in needed else None, "generated", executor)
+                                  point_plan if Input.POINTS in needed else None, "generated", executor,
+                                  derived / "generated" if derived else None)
     ref_views: dict[str, list[list[Path]]] = {}
     ref_points: list[Path] = []
     if ref_items is not None:
         ref_views, ref_points = prepare_items(
             ref_items, (options.views,) if Input.REFERENCE_VIEWS in needed else (), options.resolution,
             options.render_missing, point_plan if Input.REFERENCE_POINTS in needed else None, "reference",
-            executor)
+            executor, derived / "reference" if derived else None)
     return _Sources(views.get(options.views) if Input.VIEWS in needed else None,
                     ref_views.get(options.views) if Input.REFERENCE_VIEWS in needed else None,
                     views.get(options.clip_views) if Input.CLIP_VIEWS in needed else None,
@@ -211,7 +213,8 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
 
     ``out`` is the evaluation folder: the feature cache lives in ``out/cache/features`` unless
     ``options.cache_dir`` or ``$TEXT3D_CACHE_DIR`` names another place. Missing views and points
-    are written into the run folders' items, by ``executor`` (:mod:`text3d.executors`: ``local``,
+    are written into the run folders' items (into ``out/derived/`` for a run that cannot be
+    written, e.g. a read-only reference set), by ``executor`` (:mod:`text3d.executors`: ``local``,
     ``ray[:ADDRESS]``; features and metrics are computed here either way, so the figures are the same).
     """
     options = options or EvalOptions()
@@ -226,7 +229,8 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
     cache = FeatureCache(options.cache_dir or default_cache_dir(out))
     check_executor(executor)
     with using_executor(executor) as running:  # one cluster for the generated and the reference run
-        sources = _prepare(items, ref_items, {i for metric, _ in plan for i in metric.inputs}, options, running)
+        sources = _prepare(items, ref_items, {i for metric, _ in plan for i in metric.inputs}, options, running,
+                           Path(out) / "derived")
 
     values: dict[str, Any] = {}
     per_item: list[dict[str, float | None]] = [{} for _ in items]
@@ -261,7 +265,7 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
         compute(metric, _inputs(None, items, options))
 
     system, family = run_identity(generated)
-    thumbnails = _thumbnail_sources(items, options)
+    thumbnails = _thumbnail_sources(items, sources)
     return EvaluationResult(
         system=options.system or system, family=options.family or family, n_items=len(items),
         n_reference=len(ref_items) if ref_items is not None else None, values=rounded(values),
@@ -271,13 +275,12 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
         warnings=tuple(dict.fromkeys(warnings)))
 
 
-def _thumbnail_sources(items: list[EvalItem], options: EvalOptions) -> dict[str, Path]:
-    """The first existing view of each item (FD views first, then CLIP views)."""
-    sources = {}
-    for item in items:
-        for protocol in (options.views, options.clip_views):
-            paths = item.folder.view_paths(protocol)
-            if paths and paths[0].exists():
-                sources[item.id] = paths[0]
+def _thumbnail_sources(items: list[EvalItem], sources: _Sources) -> dict[str, Path]:
+    """The first view of each item that the evaluation read (FD views first, then CLIP views)."""
+    found = {}
+    for index, item in enumerate(items):
+        for per_item in (sources.views, sources.clip_views):
+            if per_item and per_item[index] and per_item[index][0].exists():
+                found[item.id] = per_item[index][0]
                 break
-    return sources
+    return found

@@ -28,7 +28,7 @@ MARKERS: dict[str, tuple[str, ...]] = {
     "run": ("manifest.jsonl", "run.yaml"),
     "asset": ("asset.glb", "meta.json"),
     "views": ("cameras.json",),
-    "evaluation": ("metrics.json", "report.md", "cache"),
+    "evaluation": ("metrics.json", "report.md", "cache", "derived"),
 }
 """Folder kind → files whose presence marks it, checked in this order (a run folder holding
 an evaluation is a run folder)."""
