@@ -38,6 +38,24 @@ def test_each_part_must_face_outward():
     assert not is_closed_outward(mixed.vertices, mixed.faces)
 
 
+def test_parts_touching_at_a_vertex_or_an_edge_are_judged_apart():
+    """Welding joins parts that touch; an inverted part touching an outward one must still
+    count as inverted (its volume would otherwise be hidden in the outward one's)."""
+    big = box(size=0.6)  # corners at ±0.3
+    at_vertex = box(center=(0.4, 0.4, 0.4), size=0.2)  # shares the corner (0.3, 0.3, 0.3)
+    at_edge = trimesh.creation.box((0.2, 0.2, 0.6))
+    at_edge.apply_translation((0.4, 0.4, 0.0))  # shares the edge x = y = 0.3
+    for small in (at_vertex, at_edge):
+        joined = trimesh.util.concatenate([big, small])
+        assert len(np.unique(weld_ids(joined.vertices))) < len(joined.vertices)  # they touch
+        small = small.copy()
+        small.invert()
+        mixed = trimesh.util.concatenate([big, small])
+        assert not is_closed_outward(mixed.vertices, mixed.faces)
+    corner = trimesh.util.concatenate([big, at_vertex])
+    assert is_closed_outward(corner.vertices, corner.faces)  # both outward, one vertex shared
+
+
 def test_vertices_split_at_creases_are_welded_by_position():
     cube = box(size=0.5)
     vertices, faces, _, _ = crease_normals(cube.vertices, cube.faces)

@@ -125,3 +125,35 @@ def test_a_read_only_reference_is_read_and_never_written(tmp_path, monkeypatch):
     fresh = make_run(tmp_path / "fresh", [("box", "red"), ("sphere", "blue")])
     with pytest.raises(InputError, match="^reference: item folder .* is read-only and lacks views or points"):
         prepare_items(load_items(fresh, "reference"), ("canonical4",), 32, label="reference")
+
+
+def test_spilled_points_stand_only_for_the_asset_they_were_sampled_from(tmp_path, monkeypatch):
+    """A read-only reference replaced by another with the same item ids (older files) gets new
+    points in derived/, not the first one's (their mtimes would have passed)."""
+    import shutil
+
+    import text3d.eval.inputs as inputs
+
+    gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])
+    ref = make_run(tmp_path / "ref", [("box", "red"), ("sphere", "blue")], captions=False)
+    other = make_run(tmp_path / "other", [("cylinder", "green"), ("box", "yellow")], captions=False)
+    options = EvalOptions(resolution=32, point_resolution=32, n_points=200, kd_subsets=4, device="cpu")
+    monkeypatch.setattr(inputs, "writable", lambda folder: "ref" not in str(folder))
+    evaluate_run(gen, tmp_path / "out", ref, options)
+    for folder in (ref / "items").iterdir():  # the other run's assets under the same ids, dated in the past
+        item = sorted((other / "items").iterdir())[sorted((ref / "items").iterdir()).index(folder)]
+        shutil.copyfile(item / "asset.glb", folder / "asset.glb")
+        os.utime(folder / "asset.glb", (1_000_000_000, 1_000_000_000))
+    again = evaluate_run(gen, tmp_path / "out", ref, options)
+    fresh = evaluate_run(gen, tmp_path / "fresh", ref, options)
+    assert again.values == fresh.values
+
+
+def test_a_manifest_id_that_leaves_the_run_is_refused(tmp_path):
+    ref = make_run(tmp_path / "ref", [("box", "red"), ("sphere", "blue")], captions=False)
+    manifest = ref / "manifest.jsonl"
+    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    rows[0]["id"] = "../../outside"
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(InputError, match=r"item id '\.\./\.\./outside' is not a folder name"):
+        load_items(ref, "reference")

@@ -24,34 +24,36 @@ def weld_ids(vertices: np.ndarray) -> np.ndarray:
 
 
 def is_closed_outward(vertices: np.ndarray, faces: np.ndarray) -> bool:
-    """True when every directed edge (a, b) of the welded mesh has its reverse (b, a) as often
-    (closed and consistently oriented), and every connected part encloses a positive signed
-    volume Σ v0·(v1 × v2) / 6 (its faces point outward). ``vertices`` (V, 3), ``faces`` (F, 3).
+    """True when the welded mesh is closed and 2-manifold along its edges (every directed edge
+    a → b occurs once, and so does its reverse b → a: consistently oriented), and every part —
+    faces connected across shared edges — encloses a positive signed volume Σ v0·(v1 × v2) / 6
+    (its faces point outward). Parts that only touch at a vertex stay separate parts; parts
+    sharing an edge make it non-manifold, and the mesh is refused. ``vertices`` (V, 3),
+    ``faces`` (F, 3).
 
-    Cost on 2 cores: ≈ 10 ms for 50k faces, ≈ 0.6 ms for a toyworld object.
+    Cost on 2 cores: ≈ 12 ms for 50k faces, ≈ 0.7 ms for a toyworld object.
     """
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     faces = np.asarray(faces)
-    if len(faces) == 0:
+    n_faces = len(faces)
+    if n_faces == 0:
         return False
     ids = weld_ids(vertices)
     n = int(ids.max()) + 1
     corners = ids[faces]  # (F, 3) welded vertex ids
-    a, b = corners.ravel(), corners[:, [1, 2, 0]].ravel()  # directed edges a → b
-    forward = np.sort(a * n + b)
-    if not np.array_equal(forward, np.sort(b * n + a)):
-        return False
-    # the sorted keys are the rows of the (symmetric) adjacency matrix in CSR order
-    rows, cols = np.divmod(forward, n)
-    indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    graph = csr_matrix((np.ones(len(cols), np.int8), cols, indptr), shape=(n, n))
-    count, label = connected_components(graph, directed=False)
+    a, b = corners.ravel(), corners[:, [1, 2, 0]].ravel()  # directed edge 3f + k: a → b of face f
+    forward_order = np.argsort(a * n + b)
+    reverse_order = np.argsort(b * n + a)
+    forward = (a * n + b)[forward_order]
+    if not np.array_equal(forward, (b * n + a)[reverse_order]) or np.any(forward[1:] == forward[:-1]):
+        return False  # an edge without its reverse (open, or flipped faces), or one used twice
+    # the i-th smallest edge a → b and the i-th smallest reversed edge are the two sides of one edge
+    left, right = forward_order // 3, reverse_order // 3
+    graph = coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(n_faces, n_faces))
+    count, part = connected_components(graph, directed=False)
     corner = np.take(np.asarray(vertices, np.float32), faces, axis=0)  # (F, 3 corners, 3)
     # 6 × the signed volume of the cone from the origin to each face
     volume = np.einsum("ij,ij->i", corner[:, 0], np.cross(corner[:, 1], corner[:, 2]))
-    part = label[corners[:, 0]]
-    per_part = np.bincount(part, volume, minlength=count)
-    return bool((per_part[np.bincount(part, minlength=count) > 0] > 0).all())
+    return bool((np.bincount(part, volume, minlength=count) > 0).all())

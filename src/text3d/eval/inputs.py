@@ -9,6 +9,7 @@ with one line naming the item."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from text3d.assets.io import load_asset
 from text3d.errors import InputError
 from text3d.executors import Executor, Stage, using_executor
 from text3d.render.points import sample_surface_points, write_point_ply
-from text3d.render.views import glb_is_whole, render_protocols, reusable_views
+from text3d.render.views import asset_record, glb_is_whole, render_protocols, reusable_views
+from text3d.store.atomic import write_json
 from text3d.store.folders import AssetFolder, RunFolder
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,11 @@ def run_identity(run_dir: str | Path) -> tuple[str, str]:
     return system, family
 
 
+POINTS_SOURCE = "points.source.json"
+"""Beside ``points.ply`` sampled into a spill folder: the size and digest of the asset it was
+sampled from (:func:`text3d.render.views.asset_record`), which lives in another folder."""
+
+
 def writable(folder: str | Path) -> bool:
     """Whether files can be created in ``folder`` (false without permission or on a read-only mount)."""
     return os.access(folder, os.W_OK | os.X_OK)
@@ -102,13 +109,22 @@ def _load(asset_path: Path, label: str):
                          f"({exc})") from None
 
 
-def points_reusable(folder: AssetFolder, asset_path: Path | None = None) -> bool:
-    """True when ``folder``'s ``points.ply`` exists and still stands for ``asset_path`` (default
-    the folder's asset.glb): the asset is missing, or it is a whole GLB
-    (:func:`text3d.render.views.glb_is_whole`) not newer than the points."""
+def spilled_points_reusable(folder: AssetFolder, asset_path: Path) -> bool:
+    """True when the spill ``folder`` holds points sampled from exactly the file ``asset_path``
+    (its recorded size and blake2b digest, :data:`POINTS_SOURCE`)."""
+    try:
+        recorded = json.loads((folder.root / POINTS_SOURCE).read_text())
+        return folder.points_path.is_file() and recorded == asset_record(asset_path)
+    except (OSError, ValueError):
+        return False
+
+
+def points_reusable(folder: AssetFolder) -> bool:
+    """True when ``points.ply`` exists and still stands for ``asset.glb``: the asset is missing,
+    or it is a whole GLB (:func:`text3d.render.views.glb_is_whole`) not newer than the points."""
     if not folder.points_path.is_file():
         return False
-    asset = asset_path or folder.asset_path
+    asset = folder.asset_path
     if not asset.exists():
         return True
     if asset.suffix.lower() == ".glb" and not glb_is_whole(asset):
@@ -146,6 +162,8 @@ def complete_item(_: None, job: CompleteJob) -> str:
         except InputError as exc:
             raise InputError(f"{job.name}: {exc}") from None
         write_point_ply(folder.points_path, cloud["points"], cloud["normals"], cloud["colors"])
+        if folder.asset_path != source:  # a spill folder: record what the points stand for
+            write_json(folder.root / POINTS_SOURCE, asset_record(source))
     return job.folder
 
 
@@ -182,7 +200,7 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
             if found is None:
                 missing.append(protocol)
         need_points = points is not None and not points_reusable(home)
-        if need_points and target is not home and points_reusable(target, home.asset_path):
+        if need_points and target is not home and spilled_points_reusable(target, home.asset_path):
             need_points, point_folder = False, target
         else:
             point_folder = target if need_points else home

@@ -162,7 +162,13 @@ class RunFolder:
         return self.root / "items"
 
     def item(self, item_id: str) -> AssetFolder:
-        return AssetFolder(self.items_dir / item_id)
+        """The folder of item ``item_id``: ``items/<id>``; an id that is not one plain folder
+        name (empty, ``.``, ``..``, with a path separator) is refused, so a manifest cannot
+        point outside the run."""
+        name = str(item_id)
+        if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+            raise InputError(f"run {self.root}: item id {name!r} is not a folder name (manifest.jsonl edited?)")
+        return AssetFolder(self.items_dir / name)
 
     def exists(self) -> bool:
         return self.manifest.path.exists()
