@@ -24,14 +24,14 @@ def weld_ids(vertices: np.ndarray) -> np.ndarray:
 
 
 def is_closed_outward(vertices: np.ndarray, faces: np.ndarray) -> bool:
-    """True when the welded mesh is closed and 2-manifold along its edges (every directed edge
-    a → b occurs once, and so does its reverse b → a: consistently oriented), and every part —
-    faces connected across shared edges — encloses a positive signed volume Σ v0·(v1 × v2) / 6
-    (its faces point outward). Parts that only touch at a vertex stay separate parts; parts
-    sharing an edge make it non-manifold, and the mesh is refused. ``vertices`` (V, 3),
-    ``faces`` (F, 3).
+    """True when the welded mesh is closed and 2-manifold along its edges with consistent
+    orientation (every edge {a, b} is used by exactly two faces, once as a → b and once as
+    b → a), and every part — faces connected across shared edges — encloses a positive signed
+    volume Σ v0·(v1 × v2) / 6 (its faces point outward). Parts that only touch at a vertex stay
+    separate parts; parts sharing an edge make it non-manifold, and the mesh is refused.
+    ``vertices`` (V, 3), ``faces`` (F, 3).
 
-    Cost on 2 cores: ≈ 12 ms for 50k faces, ≈ 0.7 ms for a toyworld object.
+    Cost on 2 cores: ≈ 12 ms for 50k faces, ≈ 0.6 ms for a toyworld object.
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -43,16 +43,19 @@ def is_closed_outward(vertices: np.ndarray, faces: np.ndarray) -> bool:
     ids = weld_ids(vertices)
     n = int(ids.max()) + 1
     corners = ids[faces]  # (F, 3) welded vertex ids
-    a, b = corners.ravel(), corners[:, [1, 2, 0]].ravel()  # directed edge 3f + k: a → b of face f
-    forward_order = np.argsort(a * n + b)
-    reverse_order = np.argsort(b * n + a)
-    forward = (a * n + b)[forward_order]
-    if not np.array_equal(forward, (b * n + a)[reverse_order]) or np.any(forward[1:] == forward[:-1]):
-        return False  # an edge without its reverse (open, or flipped faces), or one used twice
-    # the i-th smallest edge a → b and the i-th smallest reversed edge are the two sides of one edge
-    left, right = forward_order // 3, reverse_order // 3
-    graph = coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(n_faces, n_faces))
-    count, part = connected_components(graph, directed=False)
+    a, b = corners.ravel(), np.roll(corners, -1, axis=1).ravel()  # directed edge 3f + k: a → b of face f
+    if np.any(a == b):
+        return False  # a face with two corners at one point has no orientation
+    undirected = np.minimum(a, b) * n + np.maximum(a, b)
+    order = np.argsort(undirected)
+    key = undirected[order]
+    first, second = order[0::2], order[1::2]  # the two uses of each edge, if every edge has two
+    if not np.array_equal(key[0::2], key[1::2]) or np.any(key[2::2] == key[1:-1:2]):
+        return False  # an edge used once (open) or more than twice (parts sharing an edge)
+    if np.any((a[first] < b[first]) == (a[second] < b[second])):
+        return False  # both faces run along an edge the same way: inconsistent orientation
+    graph = coo_matrix((np.ones(len(first), np.int8), (first // 3, second // 3)), shape=(n_faces, n_faces))
+    count, part = connected_components(graph, directed=True, connection="weak")
     corner = np.take(np.asarray(vertices, np.float32), faces, axis=0)  # (F, 3 corners, 3)
     # 6 × the signed volume of the cone from the origin to each face
     volume = np.einsum("ij,ij->i", corner[:, 0], np.cross(corner[:, 1], corner[:, 2]))
