@@ -127,6 +127,8 @@ def test_back_faces_are_skipped_only_where_no_pixel_changes(marked_asset, monkey
     import text3d.render.renderer as renderer_module
 
     cams = protocol_cameras("clip8", 64)
+    assert not renderer_module.cull_back_faces(marked_asset, cams)  # 652 faces × 8 views: not worth a check
+    monkeypatch.setattr(renderer_module, "CULL_MIN_FACE_VIEWS", 0)
     assert renderer_module.cull_back_faces(marked_asset, cams)
     for kwargs in ({}, {"depth": True, "normals": True}, {"antialias": True}):
         culled = render(marked_asset, cams, **kwargs)
