@@ -210,8 +210,9 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
     lacking = [(items[i], m) for i, m, _, _ in todo if m]
     if lacking and not render_missing:
         item, missing = lacking[0]
-        raise InputError(f"{label}: {len(lacking)} items lack {'/'.join(missing)} views (first: {item.id}; missing, "
-                         "stale or of other cameras); allow rendering or run `text3d render` first")
+        raise InputError(f"{label}: {len(lacking)} items lack {'/'.join(missing)} views (first: {item.folder.root}; "
+                         "missing, stale or of other cameras); leave out --no-render to render them (into --out "
+                         "for a read-only run)")
     read_only = [items[i] for i, _, _, target in todo if spill is None and not writable(target.root)]
     if read_only:
         raise InputError(f"{label}: item folder {read_only[0].folder.root} is read-only and lacks views or points; "
