@@ -10,7 +10,7 @@ from text3d.store import locks
 from text3d.store.locks import exclusive, folder_lock
 
 
-def test_busy_error_names_a_holder_that_writes_its_pid_just_after_locking(tmp_path, monkeypatch):
+def test_busy_error_names_a_holder_that_writes_its_pid_just_after_locking(tmp_path):
     """Between taking the flock and writing its PID the holder's file is empty: the second
     writer reads it again instead of saying "another process"."""
     import fcntl
