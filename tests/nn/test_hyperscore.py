@@ -53,3 +53,17 @@ def test_each_dimension_has_its_own_gradient_with_respect_to_the_text():
 def test_config_round_trips_through_json():
     config = tiny_network().config
     assert HyperScoreConfig.from_dict(config.to_dict()) == config
+
+
+def test_normal_maps_reach_the_stem_but_not_the_frozen_vit():
+    torch.manual_seed(2)
+    vit = ViTConfig(patch_size=16, width=16, depth=1, heads=2, embed_dim=8).to_dict()
+    net = HyperScore(HyperScoreConfig(width=16, depth=1, heads=2, views=2, stem_channels=(4, 8), normal_maps=True,
+                                      vit=vit)).eval()
+    rgb = torch.randint(0, 256, (1, 2, 64, 64, 3), dtype=torch.uint8)
+    flat, bumpy = (views_tensor(torch.cat([rgb, torch.randint(0, 256, (1, 2, 64, 64, 3), dtype=torch.uint8)], -1))
+                   for _ in range(2))
+    assert flat.shape == (1, 2, 6, 64, 64)
+    torch.testing.assert_close(net.vit_features(flat), net.vit_features(bumpy))  # the ViT sees RGB only
+    states, mask = torch.randn(1, 3, 384), torch.ones(1, 3, dtype=torch.long)
+    assert not torch.allclose(net(flat, states, mask), net(bumpy, states, mask))  # the stem sees normals

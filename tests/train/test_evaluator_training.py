@@ -20,7 +20,11 @@ torch.set_num_threads(1)
 
 def test_samples_have_levels_that_match_their_degradation():
     samples = build_samples(SampleSpec(n=8, base_seed=1_000_000, clean=0.25), None, workers=1, progress=False)
-    assert samples.images.shape == (8, 4, 64, 64, 3) and samples.images.dtype == np.uint8
+    assert samples.images.shape == (8, 4, 64, 64, 6) and samples.images.dtype == np.uint8
+    covered = samples.images[..., :3].min(-1) < 250  # not the white background
+    normals = samples.images[..., 3:].astype(np.float64) / 127.5 - 1.0
+    assert np.median(normals[covered][:, 2]) > 0.3  # camera-space normals face the camera (+z)
+    assert np.median(np.abs(normals[~covered])) < 0.01  # background (most white pixels): n = 0, encoded 128
     for kind, levels in zip(samples.kinds, samples.levels):
         lowered = {d for d, v in zip(("alignment", "geometry", "texture"), levels[:3]) if v < 10}
         expected = {"none": set(), "category": {"alignment"}, "color": {"alignment"}, "part": {"alignment"},
@@ -50,7 +54,7 @@ def test_toy_training_resumes_and_writes_a_loadable_evaluator_with_its_card(tmp_
     steps = [json.loads(line).get("step") for line in (tmp_path / "train_log.jsonl").open()]
     assert steps == [None, 0, None, 2]  # data, step 0, [killed], data again, the last step only
     evaluator = HyperScoreEvaluator(network=load_network(folder), device="cpu")
-    views = np.full((1, 4, 64, 64, 3), 255, np.uint8)
+    views = np.full((1, 4, 64, 64, 6), 255, np.uint8)
     scores = evaluator.score(list(views), ["red chair"])
     assert scores.shape == (1, 4) and bool(((scores >= 0) & (scores <= 10)).all())
 

@@ -10,7 +10,9 @@ Shared feature extractor F(x, t): for each of V views (64² renders),
 * a frozen copy of the embedded image encoder's ViT gives its CLS token and the 8×8 patch
   grid average-pooled to ``grid``² tokens (semantics: category, color);
 * a small trainable conv stem gives ``grid``² tokens of low-level appearance (bumps, holes,
-  speckle, washed-out color) that a ViT trained for category and color may discard;
+  speckle, washed-out color) that a ViT trained for category and color may discard; with
+  ``normal_maps`` it reads each view's camera-space normal map beside its RGB (6 channels), as
+  geometry-aware 3D quality models read geometry renders next to textured ones;
 
 the prompt's all-MiniLM-L6-v2 token states (from its input token embeddings, so the
 gradient of a score reaches them), and one token made of the CLIP-like cosines between each
@@ -49,6 +51,7 @@ class HyperScoreConfig:
     grid: int = 2
     text_dim: int = 384
     stem_channels: tuple[int, ...] = (32, 64)
+    normal_maps: bool = False  # views are (RGB, camera-space normal) 6-channel images
     dimensions: tuple[str, ...] = DIMENSIONS
     vit: dict = field(default_factory=lambda: ViTConfig().to_dict())
 
@@ -88,13 +91,13 @@ class MaskedBlock(nn.Module):
 
 
 class ConvStem(nn.Module):
-    """Images (N, 3, 64, 64) → (N, grid², C): a 4×4 stride-4 patchify convolution (16² cells), then
+    """Images (N, inputs, 64, 64) → (N, grid², C): a 4×4 stride-4 patchify convolution (16² cells), then
     stride-2 3×3 convolutions, then average-pooled to grid². (3×3 convolutions at 32² cost 5× more
     on a CPU, for detail a 64² render barely has.)"""
 
-    def __init__(self, channels: tuple[int, ...], grid: int) -> None:
+    def __init__(self, channels: tuple[int, ...], grid: int, inputs: int = 3) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 4, stride=4), nn.GELU()]
+        layers: list[nn.Module] = [nn.Conv2d(inputs, channels[0], 4, stride=4), nn.GELU()]
         previous = channels[0]
         for width in channels[1:]:
             layers += [nn.Conv2d(previous, width, 3, stride=2, padding=1), nn.GELU()]
@@ -122,7 +125,7 @@ class HyperScore(nn.Module):
                                             nn.Linear(512, vit_config.embed_dim)).requires_grad_(False)
         self.similarity = nn.Linear(config.views, w)  # cosines of the V views → one token
         self.vit_proj = nn.Linear(self.vit.config.width, w)
-        self.stem = ConvStem(config.stem_channels, g)
+        self.stem = ConvStem(config.stem_channels, g, 6 if config.normal_maps else 3)
         self.stem_proj = nn.Linear(config.stem_channels[-1], w)
         self.text_proj = nn.Linear(config.text_dim, w)
         per_view = config.vit_tokens + g * g
@@ -161,9 +164,10 @@ class HyperScore(nn.Module):
         return (image * text[:, None]).sum(-1)
 
     def vit_features(self, images: torch.Tensor) -> torch.Tensor:
-        """Normalized images (B, V, 3, S, S) → frozen-ViT tokens (B, V, 1 + grid², vit width)."""
+        """Normalized images (B, V, C, S, S) → frozen-ViT tokens (B, V, 1 + grid², vit width) of
+        their RGB channels."""
         b, v = images.shape[:2]
-        tokens = self.vit(images.flatten(0, 1))  # (B·V, 1 + R + P, width)
+        tokens = self.vit(images[:, :, :3].flatten(0, 1))  # (B·V, 1 + R + P, width)
         cls = tokens[:, :1]
         side = int(round(self.vit.config.patches ** 0.5))
         patches = tokens[:, 1 + self.vit.config.registers:].transpose(1, 2)
@@ -175,7 +179,8 @@ class HyperScore(nn.Module):
                 vit_tokens: torch.Tensor | None = None) -> torch.Tensor:
         """Scores (B, n_dimensions) in [0, 10].
 
-        images: normalized views (B, V, 3, S, S); text_states: MiniLM token states (B, L, 384);
+        images: normalized views (B, V, C, S, S), C = 6 (RGB, normals) with ``normal_maps`` else 3;
+        text_states: MiniLM token states (B, L, 384);
         text_mask: (B, L), 1 for real tokens; vit_tokens: precomputed :meth:`vit_features`
         (training caches them), else they are computed from ``images``.
         """
@@ -203,8 +208,8 @@ class HyperScore(nn.Module):
 
 
 def views_tensor(images) -> torch.Tensor:
-    """uint8 views (B, V, S, S, 3) (numpy or tensor) → normalized float (B, V, 3, S, S): (x/255 − 0.5)/0.25,
-    the embedded ViT's input normalization."""
+    """uint8 views (B, V, S, S, C) (numpy or tensor) → normalized float (B, V, C, S, S): (x/255 − 0.5)/0.25,
+    the embedded ViT's input normalization (normal-map channels get the same)."""
     from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD
 
     x = torch.as_tensor(images).float().div(255.0)

@@ -175,10 +175,11 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     torch.manual_seed(config.seed)
     t0 = time.perf_counter()
     image_encoder = EmbeddedImageEncoder.from_pretrained(config.image_encoder, "cpu")
-    model_config = HyperScoreConfig(width=config.width, depth=config.depth, vit=image_encoder.config.to_dict())
+    model_config = HyperScoreConfig(width=config.width, depth=config.depth, normal_maps=config.normal_maps,
+                                    vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)
-    common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction}
+    common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps}
     specs = {"train": SampleSpec(config.items, 0, **common),
              "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
              "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}

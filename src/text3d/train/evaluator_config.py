@@ -35,6 +35,8 @@ class EvaluatorTrainConfig(TrainConfig):
     clean_fraction: float = setting(0.2, "Share of undegraded samples.", "data")
     voxel_fraction: float = setting(0.15, "Share of samples built from the 32³ voxel surface (as a grid "
                                     "generator outputs) before degrading.", "data")
+    normal_maps: bool = setting(True, "Views carry camera-space normal maps beside RGB (the conv stem reads "
+                                "6 channels).", "data")
     steps: int = setting(1000, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (samples).", "evaluator", "--batch", 2, MAX_BATCH)
     lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0)

@@ -2,7 +2,7 @@
 
 Sample ``index`` of a range starting at ``base_seed`` is the toyworld item
 :func:`~text3d.data.toyworld.instance.item_spec` (categories round-robin), one controlled
-degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views:
+degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views (RGB and, with ``normals``, camera-space normal maps):
 
 * degradation: none with probability ``clean``, else alignment / geometry / texture with equal
   probability, one of that dimension's kinds uniformly, strength s ~ U[0.1, 1];
@@ -53,6 +53,7 @@ class SampleSpec:
     base_seed: int = 0
     clean: float = 0.2
     voxel: float = 0.15
+    normals: bool = True
     version: int = 1
 
     def key(self) -> str:
@@ -66,7 +67,7 @@ def view_cameras(rng: np.random.Generator, resolution: int = 2 * IMAGE_SIZE) -> 
 
 
 def make_sample(index: int, spec: SampleSpec) -> dict:
-    """One sample: views (V, 64, 64, 3) uint8, text, levels (4,), degradation name and strength."""
+    """One sample: views (V, 64, 64, 3 or 6) uint8, text, levels (4,), degradation name and strength."""
     programs = built_categories()
     category, seed = item_spec(index, spec.base_seed, programs)
     rng = np.random.default_rng([index, spec.base_seed, 7])
@@ -88,7 +89,7 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
         asset = instance.scene().voxel_grid(32).to_asset()
     if dimension in ("geometry", "texture"):
         asset, levels = degrade_asset(asset, kind, strength, rng)
-    images = render_small(asset, view_cameras(rng))
+    images = render_small(asset, view_cameras(rng), normals=spec.normals)
     return {"index": index, "images": images, "text": text, "levels": levels.as_array(), "kind": kind,
             "strength": strength if dimension else 0.0, "category": category}
 
@@ -99,7 +100,7 @@ def _work(args: tuple[int, SampleSpec]) -> dict:
 
 @dataclass(frozen=True)
 class Samples:
-    """N samples: images (N, V, 64, 64, 3) uint8, texts (N,), levels (N, 4), kinds (N,), strengths (N,)."""
+    """N samples: images (N, V, 64, 64, 3 or 6) uint8, texts (N,), levels (N, 4), kinds (N,), strengths (N,)."""
 
     images: np.ndarray
     texts: np.ndarray

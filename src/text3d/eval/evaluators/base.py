@@ -24,13 +24,22 @@ def evaluator_cameras(views: int = 4, yaw0: float = 45.0, pitch: float = 30.0,
     return [Camera(yaw=yaw0 + 360.0 * k / views, pitch=pitch, resolution=resolution) for k in range(views)]
 
 
-def render_small(asset: Asset, cameras: list[Camera]) -> np.ndarray:
-    """(V, S/2, S/2, 3) uint8 views on white: rendered at S² and 2×2 area-averaged."""
+def render_small(asset: Asset, cameras: list[Camera], normals: bool = False) -> np.ndarray:
+    """(V, S/2, S/2, C) uint8 views on white: rendered at S² and 2×2 area-averaged.
+
+    C = 3 (RGB), or 6 with ``normals``: RGB, then the camera-space unit normal n encoded as
+    255·(n + 1)/2 (OpenGL axes: x right, y up, z towards the camera; background n = 0 → 128),
+    where bumps, holes and blobs show plainly, whatever the shading."""
     from text3d.render.renderer import render
 
-    rgb = render(asset, cameras, background="white").rgb.astype(np.float32)
-    v, size = len(cameras), rgb.shape[1] // 2
-    return np.rint(rgb.reshape(v, size, 2, size, 2, 3).mean(axis=(2, 4))).astype(np.uint8)
+    result = render(asset, cameras, background="white", normals=normals)
+    images = result.rgb.astype(np.float32)
+    if normals:
+        rotations = np.stack([c.c2w_opengl()[:3, :3] for c in cameras])  # (V, 3, 3) camera → world
+        camera_normals = np.einsum("vhwi,vij->vhwj", result.normals, rotations)  # Rᵀn per pixel
+        images = np.concatenate([images, 127.5 * (camera_normals + 1.0)], axis=-1)
+    v, size, channels = len(cameras), images.shape[1] // 2, images.shape[-1]
+    return np.rint(images.reshape(v, size, 2, size, 2, channels).mean(axis=(2, 4))).astype(np.uint8)
 
 
 @dataclass
@@ -64,10 +73,12 @@ class Evaluator:
     scale: ClassVar[str] = "0–10"
     dimensions: tuple[str, ...] = ()
     views: int = 4
+    normal_maps: bool = False
+    """Whether the views carry camera-space normal maps after RGB (6 channels, :func:`render_small`)."""
 
     def render_views(self, asset: Asset) -> np.ndarray:
-        """The views this evaluator reads: (V, 64, 64, 3) uint8."""
-        return render_small(asset, evaluator_cameras(self.views))
+        """The views this evaluator reads: (V, 64, 64, 3) uint8, or (V, 64, 64, 6) with normal maps."""
+        return render_small(asset, evaluator_cameras(self.views), normals=self.normal_maps)
 
     def dimension_index(self, dimension: str) -> int:
         """Column of ``dimension``; a one-line :class:`InputError` for one this evaluator lacks."""

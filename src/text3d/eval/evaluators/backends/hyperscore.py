@@ -46,6 +46,7 @@ class HyperScoreEvaluator(Evaluator):
         self.network = network.to(self.device).eval().requires_grad_(False)
         self.dimensions = tuple(network.config.dimensions)
         self.views = network.config.views
+        self.normal_maps = bool(network.config.normal_maps)
         self.text_encoder = text_encoder or shared_text_encoder(str(self.device))
 
     def _embed(self, prompt: str) -> tuple:
