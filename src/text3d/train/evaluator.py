@@ -179,7 +179,8 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
                                     vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)
-    common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps}
+    common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,
+              "generated": config.generated_fraction}
     specs = {"train": SampleSpec(config.items, 0, **common),
              "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
              "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}
@@ -242,8 +243,10 @@ hypernetwork head give scores from 0 to 10 for alignment, geometry, texture and 
   category's shape (alignment 1), a wrong main color (alignment 4), a missing part (alignment 7);
   surface noise, holes, blobbing (geometry 10 − 8·s); washed-out or shuffled colors (texture 10 − 8·s),
   strength s ~ U[0.1, 1]; {c['clean_fraction']:.0%} clean; {c['voxel_fraction']:.0%} shown as their 32³ voxel
-  surface; overall = mean of the three. {c['items']:,} training samples (training seeds from 0).
-  Generated assets of the embedded generator are not in this training set.
+  surface; {c.get('generated_fraction', 0):.0%} built on the embedded generator's asset for the prompt (level 10
+  before degrading) or, for a category misalignment, for another category's prompt (level 1);
+  overall = mean of the three. {c['items']:,} training samples (training seeds from 0).
+* Views: RGB{' and camera-space normal maps (read by the conv stem only)' if c.get('normal_maps') else ''}.
 * Training: seed {c['seed']}, {c['steps']} AdamW steps at batch {c['batch']}, peak lr {c['lr']}, cosine;
   loss = per dimension MSE of score/10 against level/10 + {c['rank_weight']} × RankNet pairwise loss within
   the batch, dimensions weighted 1 (geometry {c['geometry_weight']}).

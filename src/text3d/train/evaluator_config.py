@@ -35,6 +35,9 @@ class EvaluatorTrainConfig(TrainConfig):
     clean_fraction: float = setting(0.2, "Share of undegraded samples.", "data")
     voxel_fraction: float = setting(0.15, "Share of samples built from the 32³ voxel surface (as a grid "
                                     "generator outputs) before degrading.", "data")
+    generated_fraction: float = setting(0.1, "Share of samples built on the embedded generator's asset for the "
+                                        "item's prompt (or another category's, for a category misalignment).",
+                                        "data")
     normal_maps: bool = setting(True, "Views carry camera-space normal maps beside RGB (the conv stem reads "
                                 "6 channels).", "data")
     steps: int = setting(1000, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)

@@ -8,6 +8,10 @@ degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² 
   probability, one of that dimension's kinds uniformly, strength s ~ U[0.1, 1];
 * with probability ``voxel`` the asset is first replaced by its 32³ voxel surface (the look of
   a grid generator's output, still level 10);
+* with probability ``generated`` it is instead the embedded generator's asset for the item's
+  prompt (level 10 before degrading: the generator's own look is the reference, as the voxel
+  surface is), or, for a "category" misalignment, its asset for another category's prompt (level 1);
+  colour and part misalignments keep the toyworld mesh;
 * text: the item's own prompt (55 %), its complex prompt (25 %) or one of its captions (20 %),
   drawn independently of the degradation so that the text type tells nothing about the level;
 * views: yaw θ₀ + 0/90/180/270° (θ₀ ~ U[0, 90°)), pitch ~ U[20°, 40°], r 2, FoV 40°, white
@@ -54,6 +58,7 @@ class SampleSpec:
     clean: float = 0.2
     voxel: float = 0.15
     normals: bool = True
+    generated: float = 0.0
     version: int = 1
 
     def key(self) -> str:
@@ -79,19 +84,36 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
     kind = "none" if dimension is None else _BY_DIMENSION[dimension][int(rng.integers(len(_BY_DIMENSION[dimension])))]
     strength = float(rng.uniform(0.1, 1.0))
     voxel = bool(rng.random() < spec.voxel)
+    generated = spec.generated > 0 and bool(rng.random() < spec.generated)
     levels = Levels()
     if dimension == "alignment":
         asset, levels, done = misaligned(instance, kind, rng)
         kind, strength = done.split(":")[0], 1.0
+        if generated and kind == "category":
+            asset = generated_asset(make_instance(done.split(":")[1], seed).prompt, spec.base_seed + index)
+    elif generated:
+        asset = generated_asset(instance.prompt, spec.base_seed + index)
+    elif voxel:
+        asset = instance.scene().voxel_grid(32).to_asset()
     else:
         asset = instance.scene().to_asset()
-    if voxel and dimension != "alignment":  # a misaligned asset keeps its mesh: its scene is not at hand
-        asset = instance.scene().voxel_grid(32).to_asset()
     if dimension in ("geometry", "texture"):
         asset, levels = degrade_asset(asset, kind, strength, rng)
     images = render_small(asset, view_cameras(rng), normals=spec.normals)
     return {"index": index, "images": images, "text": text, "levels": levels.as_array(), "kind": kind,
             "strength": strength if dimension else 0.0, "category": category}
+
+
+_GENERATOR: list = []  # this process's embedded generator, loaded on first use
+
+
+def generated_asset(prompt: str, seed: int):
+    """The shipped embedded generator's asset for ``prompt`` (its default steps and guidance)."""
+    from text3d.generators.base import Condition, create_generator
+
+    if not _GENERATOR:
+        _GENERATOR.append(create_generator("embedded", device="cpu"))
+    return _GENERATOR[0].generate(Condition(prompt), seed=seed).asset
 
 
 def _work(args: tuple[int, SampleSpec]) -> dict:

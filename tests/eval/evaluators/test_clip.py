@@ -21,6 +21,8 @@ def test_embedded_clip_score_is_the_image_encoders_clip_score():
     scores = evaluator.score(list(v), ["red chair", "red chair"])
     expected = evaluator.image_encoder.score(list(v.reshape(-1, 64, 64, 3)), ["red chair"]).reshape(2, 4).mean(1)
     np.testing.assert_allclose(scores[:, 0], expected, rtol=1e-4, atol=1e-3)
+    with_normals = np.concatenate([v, np.random.default_rng(6).integers(0, 256, v.shape, dtype=np.uint8)], -1)
+    np.testing.assert_allclose(evaluator.score(list(with_normals), ["red chair"] * 2), scores)  # RGB is read
     result = evaluator.prompt_gradients(list(v), "red chair", "alignment")
     assert result.pieces == ["[CLS]", "red", "chair", "[SEP]"] and result.saliency.min() > 0
 

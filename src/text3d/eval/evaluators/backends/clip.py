@@ -44,10 +44,11 @@ class ClipEvaluator(Evaluator):
         self.text_encoder = shared_text_encoder(str(self.device))
 
     def _image_embeddings(self, views: np.ndarray):
-        """Unit image embeddings (D, V, E) tensor of D view sets."""
+        """Unit image embeddings (D, V, E) tensor of D view sets (V, S, S, C); the RGB channels are read
+        (views another evaluator rendered may carry normal maps after them)."""
         import torch
 
-        flat = list(views.reshape(-1, *views.shape[2:]))
+        flat = list(views[..., :3].reshape(-1, *views.shape[2:4], 3))
         if self.real:
             feats = self.clip.image_features(flat)
             feats = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
