@@ -33,7 +33,7 @@ class EvaluatorTrainConfig(TrainConfig):
     test_items: int = setting(600, "Test samples (seeds from 1,900,000) for the model card.", "data",
                               "--test-items", 0, MAX_ITEMS)
     clean_fraction: float = setting(0.2, "Share of undegraded samples.", "data")
-    voxel_fraction: float = setting(0.15, "Share of samples built from the 32³ voxel surface (as a grid "
+    voxel_fraction: float = setting(0.0, "Share of samples built from the 32³ voxel surface (as a grid "
                                     "generator outputs) before degrading.", "data")
     generated_fraction: float = setting(0.1, "Share of samples built on the embedded generator's asset for the "
                                         "item's prompt (or another category's, for a category misalignment).",
