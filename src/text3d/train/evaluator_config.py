@@ -26,7 +26,7 @@ from text3d.train.config import MAX_BATCH, MAX_TRAIN_STEPS, RUNTIME, TrainConfig
 class EvaluatorTrainConfig(TrainConfig):
     """Settings of ``text3d train evaluator`` (every one is recorded in the model card)."""
 
-    items: int = setting(4500, "Training samples (toyworld training seeds from 0, one degradation each).",
+    items: int = setting(9000, "Training samples (toyworld training seeds from 0, one degradation each).",
                          "data", "--items", 2, MAX_ITEMS)
     dev_items: int = setting(300, "Development samples (seeds from 1,000,000) for the training report.",
                              "data", "--dev-items", 0, MAX_ITEMS)
@@ -40,7 +40,7 @@ class EvaluatorTrainConfig(TrainConfig):
                                         "data")
     normal_maps: bool = setting(True, "Views carry camera-space normal maps beside RGB (the conv stem reads "
                                 "6 channels).", "data")
-    steps: int = setting(1000, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
+    steps: int = setting(2500, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (samples).", "evaluator", "--batch", 2, MAX_BATCH)
     lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0)
     warmup: int = setting(100, "Linear warm-up steps.", "evaluator")
