@@ -20,6 +20,7 @@ from text3d.train.config import (
     stage_key,
 )
 from text3d.train.data import TrainingData
+from text3d.train.evaluator_config import EvaluatorTrainConfig
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 from text3d.train.run_encoders import encoder_card
 from text3d.train.run_generator import generator_card
@@ -75,7 +76,8 @@ def test_the_encoder_cards_list_every_setting_with_its_value():
 @pytest.mark.parametrize("folder,config_type", [("generator", GeneratorTrainConfig),
                                                 ("image-encoder", EncoderTrainConfig),
                                                 ("point-encoder", EncoderTrainConfig),
-                                                ("toyworld-mvdiffusion", MVDiffusionTrainConfig)])
+                                                ("toyworld-mvdiffusion", MVDiffusionTrainConfig),
+                                                ("evaluator", EvaluatorTrainConfig)])
 def test_the_shipped_cards_list_every_setting_their_weights_were_trained_with(folder, config_type):
     recorded = json.loads((WEIGHTS / folder / "config.json").read_text())["training"]["config"]
     assert set(recorded) == {f.name for f in dataclasses.fields(config_type)}

@@ -71,3 +71,19 @@ def test_ranking_term_is_lower_for_scores_in_the_order_of_the_levels():
     assert 0 < rank_term(ordered) < rank_term(reversed_)
     same = levels[:1].expand(3, -1)  # no pair differs by more than 0.5: MSE only
     assert float(evaluator_training.evaluator_loss(same + 1, same, weights, 1.0)) == pytest.approx(0.01)
+
+
+def test_the_shipped_evaluator_scores_each_degradation_lower_on_its_own_dimension():
+    """Development-range samples: the shipped weights give the clean assets a higher mean score than
+    the strongly degraded ones, in each degradation's dimension (the order Spearman ρ measures)."""
+    evaluator = HyperScoreEvaluator(device="cpu")
+    assert evaluator.normal_maps
+    samples = build_samples(SampleSpec(n=90, base_seed=1_000_000, clean=0.25, voxel=0.0, generated=0.0), None,
+                            workers=1, progress=False)
+    scores = evaluator.score(list(samples.images), samples.texts.tolist())
+    columns = {"alignment": ("category", "color"), "geometry": ("blob",), "texture": ("washed", "shuffled")}
+    clean = samples.kinds == "none"
+    for column, (dimension, kinds) in enumerate(columns.items()):
+        degraded = np.isin(samples.kinds, kinds) & (samples.strengths > 0.5)  # strong ones (alignment: 1)
+        assert degraded.any() and clean.any()
+        assert scores[clean, column].mean() > scores[degraded, column].mean() + 0.5, dimension
