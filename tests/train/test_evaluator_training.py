@@ -87,3 +87,15 @@ def test_the_shipped_evaluator_scores_each_degradation_lower_on_its_own_dimensio
         degraded = np.isin(samples.kinds, kinds) & (samples.strengths > 0.5)  # strong ones (alignment: 1)
         assert degraded.any() and clean.any()
         assert scores[clean, column].mean() > scores[degraded, column].mean() + 0.5, dimension
+
+
+def test_generated_samples_show_the_embedded_generators_asset_at_level_10():
+    from text3d.train.evaluator_data import make_sample
+
+    # generated = 1e-12 draws the same numbers (same cameras) but keeps the toyworld mesh
+    toy = make_sample(0, SampleSpec(n=1, base_seed=1_000_000, clean=1.0, voxel=0.0, generated=1e-12))
+    generated = make_sample(0, SampleSpec(n=1, base_seed=1_000_000, clean=1.0, voxel=0.0, generated=1.0))
+    assert generated["text"] == toy["text"] and generated["kind"] == "none"
+    np.testing.assert_array_equal(generated["levels"], np.full(4, 10.0, np.float32))
+    changed = np.abs(generated["images"][..., :3].astype(int) - toy["images"][..., :3].astype(int)).mean()
+    assert changed > 2.0  # another asset: the generator's, not the toyworld mesh

@@ -2,7 +2,8 @@
 
 Sample ``index`` of a range starting at ``base_seed`` is the toyworld item
 :func:`~text3d.data.toyworld.instance.item_spec` (categories round-robin), one controlled
-degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views (RGB and, with ``normals``, camera-space normal maps):
+degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views (RGB and,
+with ``normals``, camera-space normal maps):
 
 * degradation: none with probability ``clean``, else alignment / geometry / texture with equal
   probability, one of that dimension's kinds uniformly, strength s ~ U[0.1, 1];
