@@ -67,3 +67,15 @@ def test_grouped_prompts_never_pick_the_preposition_to():
     words = aggregate_words(text, [text[s:e] for s, e in spans], spans, [0.5, 0.4, 0.3, 0.05, 0.2, 0.6])
     high, low = extreme_words(words)
     assert (high.word, low.word) == ("table", "blue")
+
+
+def test_multi_word_prepositions_are_not_content_words_but_their_words_elsewhere_are():
+    text = "blue car next to a spinning top on top of the chair"
+    spans = word_spans(text)
+    pieces = [text[s:e].lower() for s, e in spans]
+    values = [5.0, 4.0, 0.1, 0.1, 0.0, 3.0, 2.5, 0.2, 0.05, 0.2, 0.0, 1.0]
+    words = aggregate_words(text, pieces, spans, values)
+    content = [w.word for w in words if w.content]
+    assert content == ["blue", "car", "spinning", "top", "chair"]  # "next" and the second "top" are not
+    high, low = extreme_words(words)
+    assert (high.word, low.word) == ("blue", "chair")  # not "next" (0.1) nor "top" of "on top of" (0.05)

@@ -9,6 +9,9 @@ def test_content_words_drop_function_and_request_words():
     assert content_words("Generate a 3D model of two red chairs") == ["two", "red", "chairs"]
     assert content_words("the cat on the mat") == ["cat", "mat"]
     assert content_words("a model train") == ["model", "train"]  # "model" is content unless "model of"
+    assert content_words("blue car next to pink chair") == ["blue", "car", "pink", "chair"]
+    assert content_words("next car in front of a spinning top") == ["next", "car", "spinning", "top"]
+    assert missing_content_words("blue car next to pink chair", "a blue car beside a pink chair") == []
 
 
 def test_words_split_hyphens_and_drop_possessives():

@@ -5,8 +5,8 @@ A word is a maximal run of letters and digits, joined by inner apostrophes or hy
 word whose character span contains theirs, and a word's attribution is the sum of its pieces'
 e'_i (the seed paper's aggregation of token gradients to the word level). Pieces outside every
 word (special tokens, punctuation) are left out. Content words are the words outside the closed
-list of function words of :mod:`text3d.prompts.words`; w_h is the content word with the largest
-attribution and w_l the one with the smallest.
+list of function words and multi-word prepositions ("next to") of :mod:`text3d.prompts.words`;
+w_h is the content word with the largest attribution and w_l the one with the smallest.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from text3d.prompts.words import FUNCTION_WORDS
+from text3d.prompts.words import function_mask
 
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
@@ -39,11 +39,6 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _WORD.finditer(text)]
 
 
-def is_content_word(word: str) -> bool:
-    """A word outside the function-word list (case-insensitive)."""
-    return word.lower() not in FUNCTION_WORDS
-
-
 def aggregate_words(text: str, pieces: Sequence[str], offsets: Sequence[tuple[int, int]],
                     values: Sequence[float] | np.ndarray) -> list[WordScore]:
     """Sum the per-piece ``values`` (L,) into the words of ``text``: a piece belongs to the word whose
@@ -62,7 +57,8 @@ def aggregate_words(text: str, pieces: Sequence[str], offsets: Sequence[tuple[in
             continue  # punctuation between words
         sums[index] += float(value)
         members[index].append(piece)
-    return [WordScore(text[s:e], s, e, sums[i], tuple(members[i]), is_content_word(text[s:e]))
+    function = function_mask([text[s:e].lower() for s, e in spans])
+    return [WordScore(text[s:e], s, e, sums[i], tuple(members[i]), not function[i])
             for i, (s, e) in enumerate(spans)]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Sequence
 
 from text3d.data.toyworld.vocabulary import COLOR_WORDS, MATERIALS, NUMBER_WORDS, SIZE_WORDS
 from text3d.text import lemma_forms, words
@@ -36,6 +37,24 @@ please generate create make render draw show give me image picture asset 3d 3-d
 which who whom whose what where when how there here all both few many much several
 """.split())
 """Words that are never content words (closed classes and request words)."""
+
+FUNCTION_PHRASES: tuple[tuple[str, ...], ...] = (
+    ("next", "to"), ("close", "to"), ("in", "front", "of"), ("on", "top", "of"), ("model", "of"),
+)
+"""Multi-word prepositions (and "a 3D model of"): their words are function words there only, so
+"top" stays a content word in "spinning top" and "next" in "the next car" but not in "next to"."""
+
+
+def function_mask(tokens: Sequence[str]) -> list[bool]:
+    """For lower-cased ``tokens`` (L,): True where a token is a function word — in
+    :data:`FUNCTION_WORDS` or inside one of the :data:`FUNCTION_PHRASES`."""
+    mask = [t in FUNCTION_WORDS for t in tokens]
+    for phrase in FUNCTION_PHRASES:
+        n = len(phrase)
+        for start in range(len(tokens) - n + 1):
+            if tuple(tokens[start:start + n]) == phrase:
+                mask[start:start + n] = [True] * n
+    return mask
 
 _SPELLING_VARIANTS = (
     ("gray", "grey"), ("color", "colour"), ("colored", "coloured"), ("airplane", "aeroplane"),
@@ -75,15 +94,12 @@ def _equivalence_classes() -> dict[str, str]:
 
 
 def content_words(prompt: str) -> list[str]:
-    """The prompt's content words in order, without repeats ("a 3D model of X" drops "model")."""
+    """The prompt's content words in order, without repeats ("a 3D model of X" drops "model",
+    "X next to Y" drops "next")."""
     tokens = words(prompt)
     found: list[str] = []
-    for index, word in enumerate(tokens):
-        if word in FUNCTION_WORDS:
-            continue
-        if word == "model" and index + 1 < len(tokens) and tokens[index + 1] == "of":
-            continue
-        if word not in found:
+    for word, function in zip(tokens, function_mask(tokens)):
+        if not function and word not in found:
             found.append(word)
     return found
 
