@@ -99,3 +99,16 @@ def test_generated_samples_show_the_embedded_generators_asset_at_level_10():
     np.testing.assert_array_equal(generated["levels"], np.full(4, 10.0, np.float32))
     changed = np.abs(generated["images"][..., :3].astype(int) - toy["images"][..., :3].astype(int)).mean()
     assert changed > 2.0  # another asset: the generator's, not the toyworld mesh
+
+
+def test_an_evaluator_trained_on_see_through_views_renders_see_through_views(sphere_asset):
+    network = load_network()  # the shipped one: two-sided views
+    assert not HyperScoreEvaluator(network=network, device="cpu").see_through
+    network.config.see_through = True
+    evaluator = HyperScoreEvaluator(network=network, device="cpu")
+    assert evaluator.see_through
+    holed = sphere_asset.copy()
+    holed.faces = sphere_asset.faces[sphere_asset.vertices[sphere_asset.faces].mean(axis=1)[:, 2] < 0.3]
+    white = (evaluator.render_views(holed)[..., :3] >= 254).all(-1).sum()
+    evaluator.see_through = False
+    assert white > (evaluator.render_views(holed)[..., :3] >= 254).all(-1).sum() + 20  # through the +z hole

@@ -52,6 +52,7 @@ class HyperScoreConfig:
     text_dim: int = 384
     stem_channels: tuple[int, ...] = (32, 64)
     normal_maps: bool = False  # views are (RGB, camera-space normal) 6-channel images
+    see_through: bool = False  # views were rendered with back faces culled (holes show the background)
     dimensions: tuple[str, ...] = DIMENSIONS
     vit: dict = field(default_factory=lambda: ViTConfig().to_dict())
 

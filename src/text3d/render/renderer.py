@@ -296,8 +296,13 @@ class Renderer:
         self.ctx.depth_func = "<"
 
     def render(self, asset: Asset, cameras: list[Camera], background: str = "white",
-               depth: bool = False, normals: bool = False, antialias: bool = False) -> RenderResult:
+               depth: bool = False, normals: bool = False, antialias: bool = False,
+               cull_back: bool | None = None) -> RenderResult:
         """Render ``asset`` from every camera. All cameras must share one resolution.
+
+        ``cull_back``: None draws every face, skipping back faces only where no pixel changes
+        (:func:`cull_back_faces`); True always skips faces wound clockwise on screen, so an
+        outward-wound mesh with holes shows the background through them instead of its inside.
 
         The mesh is uploaded once, drawn with the program specialised to it (:meth:`program`).
         Views are drawn in groups, each view into its own kept target, and read back only after
@@ -341,7 +346,7 @@ class Renderer:
         if aux_program is not None and aux_program not in arrays:
             arrays[aux_program] = self._vertex_array(aux_program, buffers)
         self.ctx.enable(moderngl.DEPTH_TEST)
-        if cull_back_faces(asset, cameras):
+        if cull_back or (cull_back is None and cull_back_faces(asset, cameras)):
             self.ctx.enable(moderngl.CULL_FACE)  # counter-clockwise seen from outside = front
         else:
             self.ctx.disable(moderngl.CULL_FACE)
@@ -412,7 +417,8 @@ class Renderer:
 
 
 def render(asset: Asset, cameras: list[Camera], background: str = "white",
-           depth: bool = False, normals: bool = False, antialias: bool = False) -> RenderResult:
+           depth: bool = False, normals: bool = False, antialias: bool = False,
+           cull_back: bool | None = None) -> RenderResult:
     """Render with the process-wide :class:`Renderer` (see :meth:`Renderer.render`)."""
     return Renderer.shared().render(asset, cameras, background=background, depth=depth, normals=normals,
-                                    antialias=antialias)
+                                    antialias=antialias, cull_back=cull_back)

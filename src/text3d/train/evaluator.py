@@ -176,11 +176,12 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     t0 = time.perf_counter()
     image_encoder = EmbeddedImageEncoder.from_pretrained(config.image_encoder, "cpu")
     model_config = HyperScoreConfig(width=config.width, depth=config.depth, normal_maps=config.normal_maps,
+                                    see_through=config.see_through,
                                     vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)
     common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,
-              "generated": config.generated_fraction}
+              "generated": config.generated_fraction, "see_through": config.see_through}
     specs = {"train": SampleSpec(config.items, 0, **common),
              "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
              "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}
@@ -246,7 +247,8 @@ hypernetwork head give scores from 0 to 10 for alignment, geometry, texture and 
   surface; {c.get('generated_fraction', 0):.0%} built on the embedded generator's asset for the prompt (level 10
   before degrading) or, for a category misalignment, for another category's prompt (level 1);
   overall = mean of the three. {c['items']:,} training samples (training seeds from 0).
-* Views: RGB{' and camera-space normal maps (read by the conv stem only)' if c.get('normal_maps') else ''}.
+* Views: RGB{' and camera-space normal maps (read by the conv stem only)' if c.get('normal_maps') else ''}{
+  ', back faces culled (holes show the background)' if c.get('see_through') else ''}.
 * Training: seed {c['seed']}, {c['steps']} AdamW steps at batch {c['batch']}, peak lr {c['lr']}, cosine;
   loss = per dimension MSE of score/10 against level/10 + {c['rank_weight']} × RankNet pairwise loss within
   the batch, dimensions weighted 1 (geometry {c['geometry_weight']}).

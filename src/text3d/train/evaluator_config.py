@@ -40,6 +40,8 @@ class EvaluatorTrainConfig(TrainConfig):
                                         "data")
     normal_maps: bool = setting(True, "Views carry camera-space normal maps beside RGB (the conv stem reads "
                                 "6 channels).", "data")
+    see_through: bool = setting(False, "Views cull back faces, so holes show the background instead of the "
+                                "surface's inside.", "data")
     steps: int = setting(2500, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (samples).", "evaluator", "--batch", 2, MAX_BATCH)
     lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0)

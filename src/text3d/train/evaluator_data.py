@@ -60,10 +60,14 @@ class SampleSpec:
     voxel: float = 0.15
     normals: bool = True
     generated: float = 0.0
+    see_through: bool = False
     version: int = 1
 
     def key(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        fields = asdict(self)
+        if not self.see_through:  # specs from before the field keep their cache files
+            del fields["see_through"]
+        return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def view_cameras(rng: np.random.Generator, resolution: int = 2 * IMAGE_SIZE) -> list[Camera]:
@@ -100,7 +104,7 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
         asset = instance.scene().to_asset()
     if dimension in ("geometry", "texture"):
         asset, levels = degrade_asset(asset, kind, strength, rng)
-    images = render_small(asset, view_cameras(rng), normals=spec.normals)
+    images = render_small(asset, view_cameras(rng), normals=spec.normals, see_through=spec.see_through)
     return {"index": index, "images": images, "text": text, "levels": levels.as_array(), "kind": kind,
             "strength": strength if dimension else 0.0, "category": category}
 

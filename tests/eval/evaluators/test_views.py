@@ -18,3 +18,26 @@ def test_normal_maps_are_camera_space_and_match_the_rgb_views(sphere_asset):
     # right of centre the sphere's normal leans +x (camera right), above it +y (camera up), in every view
     assert (n[:, 32, 44, 0] > 0.3).all() and (n[:, 20, 32, 1] > 0.3).all()
     assert np.abs(n[:, :3, :3]).max() < 0.01  # background: n = 0
+
+
+def background_pixels(views: np.ndarray) -> np.ndarray:
+    """(V,) count of pixels that are white in RGB and n = 0 in the normal map."""
+    white = (views[..., :3] >= 254).all(-1)
+    no_normal = (np.abs(views[..., 3:].astype(int) - 128) <= 1).all(-1)
+    return (white & no_normal).sum(axis=(1, 2))
+
+
+def test_see_through_views_show_the_background_through_a_hole_and_change_nothing_without_one(sphere_asset):
+    cameras = evaluator_cameras(4)
+    closed = render_small(sphere_asset, cameras, normals=True)
+    np.testing.assert_array_equal(render_small(sphere_asset, cameras, normals=True, see_through=True), closed)
+    facing = cameras[0].position() / np.linalg.norm(cameras[0].position())  # the side view 0 looks at
+    centroids = sphere_asset.vertices[sphere_asset.faces].mean(axis=1)
+    holed = sphere_asset.copy()
+    holed.faces = sphere_asset.faces[centroids @ facing < 0.9 * 0.4]  # a cap of ≈ 0.17 radius removed
+    two_sided = render_small(holed, cameras, normals=True)
+    see_through = render_small(holed, cameras, normals=True, see_through=True)
+    # two-sided, the hole shows the sphere's inside (no more background than the closed sphere);
+    # culled, the inside's back faces vanish and the background shows through the hole
+    assert background_pixels(two_sided)[0] <= background_pixels(closed)[0] + 5
+    assert background_pixels(see_through)[0] >= background_pixels(closed)[0] + 60

@@ -47,6 +47,7 @@ class HyperScoreEvaluator(Evaluator):
         self.dimensions = tuple(network.config.dimensions)
         self.views = network.config.views
         self.normal_maps = bool(network.config.normal_maps)
+        self.see_through = bool(network.config.see_through)
         self.text_encoder = text_encoder or shared_text_encoder(str(self.device))
 
     def _embed(self, prompt: str) -> tuple:
