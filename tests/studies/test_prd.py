@@ -115,3 +115,23 @@ def test_the_cli_accepts_its_own_finished_study_folder(study):
 
     out, _, _ = study
     check_job_output(out, STUDY_FILES, "a study")
+
+
+def test_rows_without_assets_are_reported_not_evaluated(tmp_path, monkeypatch):
+    import text3d.runs.pipeline as pipeline
+    from text3d.studies.prd import measure_row
+    from text3d.studies.prd_report import study_tables
+
+    def no_surface(prompts, run_dir, **kwargs):  # a student whose triplanes all lack a surface
+        from text3d.store.folders import RunFolder
+
+        RunFolder(run_dir).root.mkdir(parents=True, exist_ok=True)
+        return {"done": 0, "failed": len(prompts), "skipped": 0}
+
+    monkeypatch.setattr(pipeline, "generate_batch", no_surface)
+    row = measure_row(tmp_path, "mesh", ["red chair", "blue car"], "embedded-turbo", None, None, 32)
+    assert row["assets"] == 0 and row["n"] == 2 and row["clip"] is None and not (tmp_path / "evals" / "mesh").exists()
+    partial = {"clip": 5.0, "r_at_1": 10.0, "latency_s": 0.3, "assets": 23, "n": 50}
+    tables = {t.title.split(":")[0]: t.rows for t in study_tables({"peta": partial, "mesh": row})}
+    assert ["mesh only (no asset for any of the 2 prompts)", "–", "–", "–"] in tables["Dual rendering"]
+    assert tables["Table 1"][2][0] == "embedded-turbo (PRD, K=4) (23 of 50 with an asset)"

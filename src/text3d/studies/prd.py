@@ -106,20 +106,27 @@ def end_to_end_latency(run_dir: Path) -> float | None:
 
 def measure_row(out: Path, name: str, prompts: list[str], backend: str, model: str | None,
                 steps: int | None, resolution: int) -> dict[str, Any]:
-    """Generate (resuming) and evaluate one row; its CLIP score, R@1 and latency."""
+    """Generate (resuming) and evaluate one row; its CLIP score, R@1 and latency, and how many of its
+    prompts gave an asset (a student's triplane may have no surface: no CLIP score nor R@1 then)."""
     from text3d.eval.protocol import EvalOptions, evaluate_run
     from text3d.eval.report import write_reports
     from text3d.runs.pipeline import generate_batch
+    from text3d.store.folders import STATUS_DONE, RunFolder
 
     run_dir, eval_dir = out / "runs" / name, out / "evals" / name
     counts = generate_batch(prompts, run_dir, augment="none", backend=backend, model=model, steps=steps,
                             views=("canonical4",), resolution=resolution, gif=False, progress=False)
+    assets = sum(row.get("status") == STATUS_DONE for row in RunFolder(run_dir).manifest.rows().values())
+    if not assets:
+        log.warning("%s: none of the %d prompts gave an asset; no CLIP score nor R@1", name, len(prompts))
+        return {"row": name, "backend": backend, "clip": None, "r_at_1": None, "latency_s": None,
+                "failed": counts["failed"], "assets": 0, "n": len(prompts)}
     if counts["done"] or not (eval_dir / "report.html").is_file():
         result = evaluate_run(run_dir, eval_dir, options=EvalOptions(resolution=resolution))
         write_reports(result, eval_dir)
     metrics = json.loads((eval_dir / "metrics.json").read_text(encoding="utf-8"))
     return {"row": name, "backend": backend, "clip": metrics.get("clip_user"), "r_at_1": metrics.get("r_at_1"),
-            "latency_s": end_to_end_latency(run_dir), "failed": counts["failed"]}
+            "latency_s": end_to_end_latency(run_dir), "failed": counts["failed"], "assets": assets, "n": len(prompts)}
 
 
 def run_prd_study(out: str | Path, config: PRDStudyConfig, progress: bool | None = None) -> dict[str, Any]:

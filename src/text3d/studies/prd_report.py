@@ -52,6 +52,10 @@ R@1, ≥ 4× faster, ≤ 0.15 s per asset end to end."""
 def _line(label: str, row: dict[str, Any] | None) -> list[str]:
     if row is None:
         return [label, "not run", "", ""]
+    if row.get("assets") == 0:
+        return [f"{label} (no asset for any of the {row['n']} prompts)", "–", "–", "–"]
+    if row.get("assets") is not None and row["assets"] < row["n"]:
+        label = f"{label} ({row['assets']} of {row['n']} with an asset)"
     return [label, fmt(row.get("clip"), ".2f"), fmt(row.get("r_at_1"), ".2f"), fmt(row.get("latency_s"), ".3f")]
 
 
