@@ -67,3 +67,23 @@ def test_normal_maps_reach_the_stem_but_not_the_frozen_vit():
     torch.testing.assert_close(net.vit_features(flat), net.vit_features(bumpy))  # the ViT sees RGB only
     states, mask = torch.randn(1, 3, 384), torch.ones(1, 3, dtype=torch.long)
     assert not torch.allclose(net(flat, states, mask), net(bumpy, states, mask))  # the stem sees normals
+
+
+def test_the_full_resolution_stem_keeps_a_one_pixel_defect_that_the_patchify_stem_averages():
+    from text3d.nn.hyperscore import ConvStem
+
+    torch.manual_seed(3)
+    images = torch.zeros(1, 3, 64, 64)
+    spot = images.clone()
+    spot[0, :, 20, 20] = 4.0  # one pixel differs
+    for kind in ("patchify", "full"):
+        stem = ConvStem((4, 8), 2, 3, kind)
+        assert stem(images).shape == (1, 4, 8)
+    full, patchify = ConvStem((4, 8), 2, 3, "full"), ConvStem((4, 8), 2, 3, "patchify")
+    with torch.no_grad():  # max pooling passes the defect's response on; the average divides it by 32²
+        changed_full = (full(spot) - full(images)).abs().max()
+        changed_patchify = (patchify(spot) - patchify(images)).abs().max()
+    assert changed_full > 5 * changed_patchify
+    config = tiny_network().config.to_dict()
+    del config["stem"]  # a folder written before the option loads as the patchify stem
+    assert HyperScoreConfig.from_dict(config).stem == "patchify"

@@ -51,6 +51,7 @@ class HyperScoreConfig:
     grid: int = 2
     text_dim: int = 384
     stem_channels: tuple[int, ...] = (32, 64)
+    stem: str = "patchify"  # "patchify" (4×4 stride-4, average-pooled) or "full" (3×3 from 64², max-pooled)
     normal_maps: bool = False  # views are (RGB, camera-space normal) 6-channel images
     see_through: bool = False  # views were rendered with back faces culled (holes show the background)
     dimensions: tuple[str, ...] = DIMENSIONS
@@ -92,22 +93,30 @@ class MaskedBlock(nn.Module):
 
 
 class ConvStem(nn.Module):
-    """Images (N, inputs, 64, 64) → (N, grid², C): a 4×4 stride-4 patchify convolution (16² cells), then
-    stride-2 3×3 convolutions, then average-pooled to grid². (3×3 convolutions at 32² cost 5× more
-    on a CPU, for detail a 64² render barely has.)"""
+    """Images (N, inputs, 64, 64) → (N, grid², C). ``patchify``: a 4×4 stride-4 convolution (16² cells),
+    then stride-2 3×3 convolutions, average-pooled to grid² (cheap; it sees strong blobbing but leaves
+    surface noise and holes near a clean object's score). ``full``: 3×3 convolutions from the full 64²
+    (the first at stride 1), then stride 2, max-pooled to grid², so a small defect is not averaged away."""
 
-    def __init__(self, channels: tuple[int, ...], grid: int, inputs: int = 3) -> None:
+    def __init__(self, channels: tuple[int, ...], grid: int, inputs: int = 3, kind: str = "patchify") -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(inputs, channels[0], 4, stride=4), nn.GELU()]
+        if kind not in ("patchify", "full"):
+            raise ValueError(f"stem {kind!r}: use 'patchify' or 'full'")
+        if kind == "full":  # 3×3 at 64² then stride 2: a local defect (a bump, a hole) keeps its own response
+            layers: list[nn.Module] = [nn.Conv2d(inputs, channels[0], 3, padding=1), nn.GELU(),
+                                       nn.Conv2d(channels[0], channels[0], 3, stride=2, padding=1), nn.GELU()]
+        else:
+            layers = [nn.Conv2d(inputs, channels[0], 4, stride=4), nn.GELU()]
         previous = channels[0]
         for width in channels[1:]:
             layers += [nn.Conv2d(previous, width, 3, stride=2, padding=1), nn.GELU()]
             previous = width
         self.net = nn.Sequential(*layers)
         self.grid = grid
+        self.pool = F.adaptive_max_pool2d if kind == "full" else F.adaptive_avg_pool2d
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = F.adaptive_avg_pool2d(self.net(images), self.grid)  # (N, C, g, g)
+        x = self.pool(self.net(images), self.grid)  # (N, C, g, g)
         return x.flatten(2).transpose(1, 2)
 
 
@@ -126,7 +135,7 @@ class HyperScore(nn.Module):
                                             nn.Linear(512, vit_config.embed_dim)).requires_grad_(False)
         self.similarity = nn.Linear(config.views, w)  # cosines of the V views → one token
         self.vit_proj = nn.Linear(self.vit.config.width, w)
-        self.stem = ConvStem(config.stem_channels, g, 6 if config.normal_maps else 3)
+        self.stem = ConvStem(config.stem_channels, g, 6 if config.normal_maps else 3, config.stem)
         self.stem_proj = nn.Linear(config.stem_channels[-1], w)
         self.text_proj = nn.Linear(config.text_dim, w)
         per_view = config.vit_tokens + g * g
