@@ -302,7 +302,8 @@ class Renderer:
 
         ``cull_back``: None draws every face, skipping back faces only where no pixel changes
         (:func:`cull_back_faces`); True always skips faces wound clockwise on screen, so an
-        outward-wound mesh with holes shows the background through them instead of its inside.
+        outward-wound mesh with holes shows the background through them instead of its inside;
+        False never skips any.
 
         The mesh is uploaded once, drawn with the program specialised to it (:meth:`program`).
         Views are drawn in groups, each view into its own kept target, and read back only after

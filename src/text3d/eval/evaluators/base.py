@@ -36,7 +36,7 @@ def render_small(asset: Asset, cameras: list[Camera], normals: bool = False,
     pixels that turn see-through separates holed from clean ones at AUC 0.99)."""
     from text3d.render.renderer import render
 
-    result = render(asset, cameras, background="white", normals=normals, cull_back=True if see_through else None)
+    result = render(asset, cameras, background="white", normals=normals, cull_back=see_through or None)
     images = result.rgb.astype(np.float32)
     if normals:
         rotations = np.stack([c.c2w_opengl()[:3, :3] for c in cameras])  # (V, 3, 3) camera → world
