@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from text3d.align.scenes import general_scene, pairs, stage2_pair
+from text3d.align.scenes import general_scene, pairs, stage2_pair, stage2_twins, twin_objects
 from text3d.align.views import least_occluded_view
-from text3d.data.toyworld.instance import make_instance
+from text3d.data.toyworld.instance import SEED_RANGES, make_instance, part_texts
 from text3d.data.toyworld.vocabulary import CATEGORIES, COLOR_WORDS, MATERIALS, SIZE_WORDS
 from text3d.errors import InputError
 
@@ -83,6 +83,24 @@ def test_stage2_pair_is_its_object_at_the_least_occluded_view():
         assert pair.camera.yaw == view.yaw and pair.camera.pitch == 30.0
         assert np.linalg.norm(_centroid(pair.mask)) < 0.1  # object-centred, unlike stage 1
         assert not (pair.mask[0].any() or pair.mask[-1].any() or pair.mask[:, 0].any() or pair.mask[:, -1].any())
+
+
+def test_stage2_twins_state_the_same_attributes_with_other_proportions():
+    seed = 1_999_990  # near the end of the test range: twin seeds wrap inside it
+    pair = stage2_pair(seed, RES)
+    twins = stage2_twins(seed, 2, RES)
+    assert len(twins) == 2
+    original = make_instance(pair.objects[0], seed).obj
+    stated = sorted((p.name, p.color, p.material, p.count) for p in part_texts(original))
+    objects = twin_objects(seed, 2)
+    assert [s for s, _ in objects] == [t.seed for t in twins]
+    for twin, (_, obj) in zip(twins, objects):
+        assert twin.seed != seed and twin.seed in SEED_RANGES["test"] and twin.objects == pair.objects
+        assert twin.captions == pair.captions
+        assert sorted((p.name, p.color, p.material, p.count) for p in part_texts(obj)) == stated
+        assert obj.attributes["size"] == original.attributes["size"]
+        assert obj.attributes["material"] == original.attributes["material"]
+    assert len({t.seed for t in twins}) == 2 and stage2_twins(seed, 0, RES) == []
 
 
 def test_pairs_by_stage():

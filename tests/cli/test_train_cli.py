@@ -11,11 +11,13 @@ import pytest
 import typer
 
 import text3d
+import text3d.train.run_aligner as run_aligner
 import text3d.train.run_encoders as run_encoders
 import text3d.train.run_generator as run_generator
 from text3d.cli import _register_commands, app, main
 from text3d.train.config import (
     ENCODER_EVALUATE_N,
+    AlignerTrainConfig,
     GENERATOR_CHECK_N,
     EncoderTrainConfig,
     GeneratorTrainConfig,
@@ -58,6 +60,7 @@ def captured(monkeypatch):
     monkeypatch.setattr(run_encoders, "train_encoders",
                         lambda out, config, evaluate_n, models: calls.append((config, evaluate_n, models))
                         or {"seconds": 0})
+    monkeypatch.setattr(run_aligner, "train_aligner", lambda out, config: calls.append((config,)) or {"seconds": {}})
     return calls
 
 
@@ -74,9 +77,12 @@ def test_command_line_values_reach_the_encoder_config(tmp_path, captured):
 
 
 @pytest.mark.parametrize("config", [GeneratorTrainConfig(seed=4, steps=11, batch=8),
-                                    EncoderTrainConfig(items=90, point_steps=3)])
+                                    EncoderTrainConfig(items=90, point_steps=3),
+                                    AlignerTrainConfig(stage=2, steps=5, freeze_soft=True),
+                                    AlignerTrainConfig(items=7)])
 def test_the_cards_reproduce_command_gives_the_same_config(tmp_path, captured, config):
-    name = "generator" if isinstance(config, GeneratorTrainConfig) else "encoders"
+    name = {GeneratorTrainConfig: "generator", EncoderTrainConfig: "encoders",
+            AlignerTrainConfig: "aligner"}[type(config)]
     command = reproduce_command(f"text3d train {name}", config).replace("DIR", str(tmp_path / "o"))
     assert main(shlex.split(command)[1:]) == 0
     assert captured[0][0] == dataclasses.replace(config, device=None, workers=0)

@@ -16,6 +16,7 @@ from text3d.studies.aligner import (
     retrieval_recall,
     tables_markdown,
     top_matches,
+    twin_reference,
     write_tables,
 )
 from text3d.train.run_aligner import train_aligner
@@ -118,3 +119,22 @@ def test_calibration_brings_norm_ratios_to_one_on_its_pairs_and_keeps_cosines(tm
         assert after["alignment"][group]["norm_ratio"] == pytest.approx(1.0, abs=1e-4)
         assert after["alignment"][group]["cos"] == pytest.approx(before["alignment"][group]["cos"], abs=1e-6)
         assert before["alignment"][group]["norm_ratio"] != pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_twin_reference_scores_each_object_against_its_twin_only_where_one_exists():
+    from text3d.encoders.embedded import EmbeddedImageEncoder
+    from text3d.studies.aligner import held_out_pairs
+
+    encoder = EmbeddedImageEncoder.from_pretrained(None)
+    seeds = list(range(1_900_000, 1_900_006))
+    data = held_out_pairs(2, seeds, encoder, FakePairs())
+    own = {p.seed: p for p in FakePairs()(2, seeds, resolution=encoder.config.image_size)}
+    identical = twin_reference(data, seeds, encoder, lambda seed: [own[seed]] if seed % 2 else [])
+    assert (identical["objects"], identical["of"]) == (3, 6)
+    for group in identical["alignment"].values():
+        assert group["cos"] == pytest.approx(1.0, abs=1e-5) and group["norm_ratio"] == pytest.approx(1.0, abs=1e-4)
+    assert identical["retrieval"]["cls"]["r_at_1"] == 100.0
+    other = twin_reference(data, seeds, encoder, lambda seed: [own[seeds[0] + (seed - seeds[0] + 1) % 6]])
+    assert other["objects"] == 6 and other["alignment"]["patches"]["cos"] < 0.999
+    with pytest.raises(InputError, match="twin"):
+        twin_reference(data, seeds, encoder, lambda seed: [])

@@ -119,6 +119,31 @@ def test_only_the_soft_tokens_and_the_dit_train(tmp_path, monkeypatch):
     assert trained == {id(p) for p in dit.parameters()} | {id(encoder.soft)}
 
 
+def test_stage2_with_frozen_soft_tokens_trains_the_dit_on_cached_conditions(tmp_path, stage1, monkeypatch):
+    out, _, _ = stage1
+    calls = []
+    real_condition = aligner_module.caption_condition
+    monkeypatch.setattr(aligner_module, "caption_condition", lambda enc, texts: calls.append(len(texts)) or
+                        real_condition(enc, texts))
+    config = dataclasses.replace(TINY, stage=2, steps=4, lr=1e-2, init=str(out), freeze_soft=True)
+    train_aligner(tmp_path, config, pair_source=FakePairs(), progress=False)
+    trained, start = weights(tmp_path / "aligner-stage2"), weights(out / "aligner-stage1")
+    assert torch.equal(trained["soft"], start["soft"])
+    assert not all(torch.equal(trained[k], start[k]) for k in trained if k != "soft")
+    assert calls == [5]  # the 5 captions of the 3 pairs, once, in one batch; no text pass per step
+
+
+def test_the_condition_cache_returns_each_pairs_own_caption():
+    encoder = SoftPromptEncoder(shared_text_encoder("cpu").model, 2)
+    captions = (("a red cube", "one red block"), ("a tall green lamp",), ("two blue chairs", "a chair", "x"))
+    cache = aligner_module.ConditionCache(encoder, captions, batch=2, progress=False)
+    index, choice = np.array([2, 0, 1, 2]), np.array([1, 1, 0, 2])
+    cond, mask = cache(index, choice)
+    direct, _ = aligner_module.caption_condition(encoder, ["a chair", "one red block", "a tall green lamp", "x"])
+    assert mask.all() and cond.shape == direct.shape
+    torch.testing.assert_close(cond, direct, atol=1e-5, rtol=1e-4)
+
+
 def test_the_targets_split_into_cls_registers_and_patches():
     tokens = torch.arange(2 * 7 * 3, dtype=torch.float32).view(2, 7, 3)  # 1 CLS, 2 registers, 2×2 patches
     groups = AlignerData(tokens, (("a",), ("b",)), registers=2, grid=2).groups()

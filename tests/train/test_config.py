@@ -77,7 +77,9 @@ def test_the_encoder_cards_list_every_setting_with_its_value():
                                                 ("image-encoder", EncoderTrainConfig),
                                                 ("point-encoder", EncoderTrainConfig),
                                                 ("toyworld-mvdiffusion", MVDiffusionTrainConfig),
-                                                ("evaluator", EvaluatorTrainConfig)])
+                                                ("evaluator", EvaluatorTrainConfig),
+                                                ("aligner-stage1", AlignerTrainConfig),
+                                                ("aligner-stage2", AlignerTrainConfig)])
 def test_the_shipped_cards_list_every_setting_their_weights_were_trained_with(folder, config_type):
     recorded = json.loads((WEIGHTS / folder / "config.json").read_text())["training"]["config"]
     assert set(recorded) == {f.name for f in dataclasses.fields(config_type)}

@@ -31,7 +31,8 @@ import numpy as np
 from text3d.align.views import least_occluded_view
 from text3d.assets.asset import Asset
 from text3d.assets.color import hex_to_srgb
-from text3d.data.toyworld.instance import make_instance, make_object, seed_range
+from text3d.data.toyworld.instance import SEED_RANGES, Instance, make_instance, make_object, part_texts, seed_range
+from text3d.data.toyworld.objects import ToyObject
 from text3d.data.toyworld.vocabulary import (
     CATEGORIES,
     CATEGORY_NAMES,
@@ -273,6 +274,23 @@ def general_scene(seed: int, resolution: int = 64) -> ScenePair:
 
 
 # --------------------------------------------------------------------------- stage 2
+def _stage2_instance(seed: int) -> Instance:
+    """toyworld's (category, ``seed``) instance as a single object (a grouped one's partner left out)."""
+    names = _category_names()
+    category = names[seed % len(names)]
+    instance = make_instance(category, seed)
+    return make_instance(category, seed, kind="basic") if instance.partner is not None else instance
+
+
+def _least_occluded_image(asset: Asset, seed: int, resolution: int, background: str,
+                          ) -> tuple[np.ndarray, np.ndarray, Camera]:
+    """(image uint8 (H, W, 3), mask bool (H, W), camera) of ``asset`` at its least occluded view."""
+    view = least_occluded_view(asset, resolution=resolution * SUPERSAMPLE, seed=seed)
+    result = render(asset, [view.camera], background=background)
+    image = np.rint(_downsample(result.rgb[0].astype(np.float64), SUPERSAMPLE)).astype(np.uint8)
+    return image, _downsample(result.mask[0].astype(np.float64), SUPERSAMPLE) >= 0.5, view.camera
+
+
 def stage2_pair(seed: int, resolution: int = 64, background: str = "white") -> ScenePair:
     """Stage 2's pair of ``seed``: one toyworld object at its least occluded view, with one of
     its toyworld captions chosen by the seed.
@@ -284,20 +302,58 @@ def stage2_pair(seed: int, resolution: int = 64, background: str = "white") -> S
     generator's and the embedded image encoder's training renders.
     """
     _check(seed, resolution)
-    names = _category_names()
-    category = names[seed % len(names)]
-    instance = make_instance(category, seed)
-    if instance.partner is not None:
-        instance = make_instance(category, seed, kind="basic")
+    instance = _stage2_instance(seed)
     asset = instance.obj.to_asset()
-    view = least_occluded_view(asset, resolution=resolution * SUPERSAMPLE, seed=seed)
-    result = render(asset, [view.camera], background=background)
-    image = np.rint(_downsample(result.rgb[0].astype(np.float64), SUPERSAMPLE)).astype(np.uint8)
-    mask = _downsample(result.mask[0].astype(np.float64), SUPERSAMPLE) >= 0.5
+    image, mask, camera = _least_occluded_image(asset, seed, resolution, background)
     rng = np.random.default_rng([STAGE2_STREAM, seed])
     captions = tuple(instance.captions)
     return ScenePair(image=image, caption=captions[int(rng.integers(len(captions)))], seed=seed,
-                     objects=(category,), captions=captions, mask=mask, camera=view.camera, asset=asset)
+                     objects=(instance.category,), captions=captions, mask=mask, camera=camera, asset=asset)
+
+
+TWIN_STRIDE = 7919
+"""Twin j of seed s is drawn from seed s + j·TWIN_STRIDE, wrapped into s's own range."""
+
+
+def _stated(obj: ToyObject) -> list[tuple[str, str, str, int]]:
+    return sorted((p.name, p.color, p.material, p.count) for p in part_texts(obj))
+
+
+def twin_objects(seed: int, k: int, tries: int = 60) -> list[tuple[int, ToyObject]]:
+    """Up to ``k`` (twin seed, object) pairs: other toyworld objects that share everything a caption of
+    :func:`stage2_pair` (``seed``) can state — category, main and part colors, material, size,
+    proportion word, counts and the set of parts — and differ in the unstated proportions. Twin
+    seeds stay in ``seed``'s range; a draw whose optional parts differ is skipped, at most ``tries``."""
+    span = SEED_RANGES[seed_range(seed)]
+    instance = _stage2_instance(seed)
+    a, want = instance.obj.attributes, _stated(instance.obj)
+    counts = {name: int(v) for name, v in a.items() if type(v) is int}
+    colors = {part.name: part.color for part in instance.obj.parts}
+    found: list[tuple[int, ToyObject]] = []
+    for j in range(1, tries + 1):
+        if len(found) >= k:
+            break
+        other = span.start + (seed - span.start + j * TWIN_STRIDE) % len(span)
+        obj = make_object(instance.category, other, main=a["main_color"], material=a["material"], size=a["size"],
+                          shape=a["shape"], counts=counts, part_colors=colors)
+        if _stated(obj) == want:
+            found.append((other, obj))
+    return found
+
+
+def stage2_twins(seed: int, k: int, resolution: int = 64) -> list[ScenePair]:
+    """The :func:`twin_objects` of ``seed``, each at its own least occluded view with the captions of
+    ``seed``'s object: samples of p(image | caption) drawn from toyworld itself, the reference a
+    perfect aligner would match (the twins differ only in unstated proportions and the view)."""
+    _check(seed, resolution)
+    captions = tuple(_stage2_instance(seed).captions)
+    twins = []
+    for other, obj in twin_objects(seed, k):
+        asset = obj.to_asset()
+        image, mask, camera = _least_occluded_image(asset, other, resolution, "white")
+        twins.append(ScenePair(image=image, caption=captions[0], seed=other, objects=(obj.category,),
+                               captions=captions, mask=mask, camera=camera, asset=asset))
+    return twins
 
 
 def pairs(stage: int, seeds: Iterable[int], resolution: int = 64) -> Iterator[ScenePair]:

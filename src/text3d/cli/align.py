@@ -40,6 +40,9 @@ def evaluate_command(
                               help="Classifier-free guidance scale (default: each aligner's)."),
     domains: str = typer.Option("general,objects", "--domains",
                                 help="Held-out pair kinds: general (scenes) and/or objects."),
+    twins: bool = typer.Option(False, "--twins",
+                               help="Add the reference row: each object's caption answered by the true tokens "
+                                    "of a twin (another object with every attribute the caption states)."),
     as_json: bool = typer.Option(False, "--json", help="Print alignment.json instead of the tables."),
 ) -> None:
     """Tables 1–2 of GAP3D: token alignment (cos, MSE, norm ratio per group) and text→image retrieval."""
@@ -52,7 +55,7 @@ def evaluate_command(
                (("stage 1", stage1), ("stage 2", stage2))}
     typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
     result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out,
-                               domains=tuple(d.strip() for d in domains.split(",") if d.strip()))
+                               domains=tuple(d.strip() for d in domains.split(",") if d.strip()), twins=twins)
     write_tables(result, out)
     typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
 

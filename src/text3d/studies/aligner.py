@@ -27,6 +27,7 @@ import torch
 
 from text3d.align.sampling import TokenAligner
 from text3d.align.scenes import pairs as toyworld_pairs
+from text3d.align.scenes import stage2_twins
 from text3d.data.toyworld.instance import describe_seeds, split_of
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.errors import InputError
@@ -108,6 +109,36 @@ def evaluate_aligner(folder: str | Path, data: HeldOutPairs, steps: int | None =
             "sampling": {k: v for k, v in aligner.describe().items() if k not in ("kind", "aligner")}}
 
 
+def twin_reference(data: HeldOutPairs, seeds: Sequence[int], encoder: EmbeddedImageEncoder,
+                   twin_source: Callable[[int], Sequence[Any]] | None = None) -> dict[str, Any]:
+    """Table 1 and Table 2 entries of a reference "aligner" that answers each caption with the true
+    tokens of a twin (:func:`~text3d.align.scenes.stage2_twins`: another toyworld object sharing
+    everything the caption can state), over the held-out objects ``data`` of ``seeds`` that have a
+    twin; retrieval still ranks among all of ``data``. A perfect aligner samples p(tokens | caption)
+    and would score about this."""
+    source = twin_source or (lambda seed: stage2_twins(seed, 1, resolution=encoder.config.image_size))
+    found = [(i, twins[0]) for i, seed in enumerate(track(list(seeds), description="twins"))
+             for twins in [source(int(seed))] if twins]
+    if not found:
+        raise InputError("no held-out object has a twin; give more objects (--n)")
+    rows = torch.tensor([i for i, _ in found])
+    twin = data.split(encoder.tokens([np.asarray(p.image, np.uint8) for _, p in found]).float())
+    true = data.split(data.tokens)
+    mine = {g: true[g][rows] for g in GROUPS}
+
+    def recall(queries: torch.Tensor, database: torch.Tensor) -> dict[str, float]:
+        q = torch.nn.functional.normalize(queries.double(), dim=-1)
+        d = torch.nn.functional.normalize(database.double(), dim=-1)
+        scores = q @ d.T  # (M, B)
+        rank = (scores > scores.gather(1, rows[:, None])).sum(dim=1)
+        return {f"r_at_{k}": float(100.0 * (rank < k).double().mean()) for k in KS}
+
+    return {"objects": len(found), "of": len(seeds),
+            "alignment": {g: group_alignment(twin[g], mine[g]) for g in GROUPS},
+            "retrieval": {"cls": recall(twin["cls"][:, 0], true["cls"][:, 0]),
+                          "pooled_patches": recall(twin["patches"].mean(1), true["patches"].mean(1))}}
+
+
 FIGURE_TOP = 4
 """Retrieved images per query in the retrieval figure (the paper's Fig. 2 shows 4)."""
 FIGURE_ROWS = 6
@@ -160,10 +191,11 @@ def alignment_seeds(first_seed: int, n: int) -> dict[str, str]:
 def evaluate_aligners(folders: dict[str, Path], first_seed: int, n: int, steps: int | None = None,
                       cfg: float | None = None, pair_source: PairSource | None = None,
                       figures: str | Path | None = None, domains: Sequence[str] = tuple(DOMAINS.values()),
-                      ) -> dict[str, Any]:
+                      twins: bool = False) -> dict[str, Any]:
     """Both tables for every named folder ({"stage 1": …, "stage 2": …}) on ``n`` held-out pairs of
     each kind in ``domains`` from ``first_seed`` (sampler settings left None are each folder's);
-    with ``figures``, a retrieval figure per folder and kind there (``retrieval_stage2_objects.png``, …)."""
+    with ``figures``, a retrieval figure per folder and kind there (``retrieval_stage2_objects.png``, …);
+    with ``twins``, the objects' :func:`twin_reference` as ``"twins"``."""
     described = alignment_seeds(first_seed, n)
     unknown = [d for d in domains if d not in DOMAINS.values()]
     if unknown or not domains:
@@ -180,8 +212,11 @@ def evaluate_aligners(folders: dict[str, Path], first_seed: int, n: int, steps: 
                 queries = range(min(FIGURE_ROWS, len(pairs.captions)))
                 write_png(Path(figures) / f"retrieval_{name.replace(' ', '')}_{domain}.png",
                           retrieval_figure(pairs.images, pairs.captions, row[domain]["top"], queries))
-    return {"seeds": described, "n": n, "domains": list(data),
-            "folders": {k: str(v) for k, v in folders.items()}, "rows": rows}
+    result = {"seeds": described, "n": n, "domains": list(data),
+              "folders": {k: str(v) for k, v in folders.items()}, "rows": rows}
+    if twins and "objects" in data:
+        result["twins"] = twin_reference(data["objects"], seeds, encoder)
+    return result
 
 
 def tables_markdown(result: dict[str, Any]) -> str:
@@ -206,6 +241,13 @@ def tables_markdown(result: dict[str, Any]) -> str:
         cells = [f"{row[d]['retrieval'][q][f'r_at_{k}']:.1f}" for d in domains
                  for q in ("pooled_patches", "cls") for k in KS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if "twins" in result:
+        twin = result["twins"]
+        lines += ["", f"**Reference** — true tokens of a twin (another object with every stated attribute), "
+                      f"{twin['objects']} of {twin['of']} objects: "
+                  + ", ".join(f"{g} cos {twin['alignment'][g]['cos']:.3f}" for g in ("patches", "cls", "registers"))
+                  + "; CLS R@1/5/10 " + " / ".join(f"{twin['retrieval']['cls'][f'r_at_{k}']:.1f}" for k in KS)
+                  + f" among {result['n']}"]
     return "\n".join(lines) + "\n"
 
 

@@ -69,11 +69,13 @@ def settings_section(config_type: type, values: dict[str, Any]) -> str:
 
 def reproduce_command(command: str, config: Any, extra: tuple[str, ...] = ()) -> str:
     """``text3d train …`` with every CLI setting of ``config`` that changes what is trained (runtime
-    ones and unset ones, None, left out), then ``extra``."""
+    ones and unset ones, None, left out; a switch only when on), then ``extra``."""
     parts = [command, "--out DIR"]
     for f in option_fields(type(config)):
         value = getattr(config, f.name)
-        if f.metadata["stage"] != RUNTIME and value is not None:
+        if isinstance(value, bool):
+            parts += [f.metadata["flag"]] if value and f.metadata["stage"] != RUNTIME else []
+        elif f.metadata["stage"] != RUNTIME and value is not None:
             parts.append(f"{f.metadata['flag']} {shlex.quote(str(value))}")
     return " ".join([*parts, *extra])
 
@@ -178,6 +180,9 @@ class AlignerTrainConfig(TrainConfig):
                                 "--cls-weight", 0.0, 100.0)
     register_weight: float = setting(0.3, "Loss weight of the register tokens (lambda_reg).", "aligner",
                                      "--register-weight", 0.0, 100.0)
+    freeze_soft: bool = setting(False, "Keep the soft tokens fixed (as --init left them) and train the DiT only; "
+                                "each caption's condition is then computed once, not at every step.",
+                                "aligner", "--freeze-soft")
     init: str | None = setting(None, "Aligner folder (or stage-1 run folder) to start from, for stage 2.",
                                "aligner", "--init")
     checkpoint_every: int = setting(100, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",

@@ -152,18 +152,25 @@ def build_targets(out: Path, config: AlignerTrainConfig, encoder: EmbeddedImageE
     return data, description
 
 
+TRAINED = {False: "Only the soft tokens and the DiT train; MiniLM and the image encoder stay frozen.",
+           True: "Only the DiT trains: the soft tokens keep the values they were given (`--init`), MiniLM and the\n"
+                 "image encoder stay frozen, so each caption's condition is computed once (`--freeze-soft`)."}
+"""The card's line on what trains, by ``freeze_soft``."""
+
+
 def aligner_card(config: AlignerTrainConfig, training: dict[str, Any], params: int) -> str:
     """The model card: what the model is, its data and training (every setting of ``config``)."""
     data, seconds = training["data"], training["seconds"]
     total = sum(seconds.values())
-    start = f"the stage-1 aligner in `{config.init}`" if config.init else "a fresh initialization"
+    start = f"the aligner in `{config.init}`" if config.init else "a fresh initialization"
+    times = ", ".join(f"{name.replace('_', ' ')} {value / 60:.1f} min" for name, value in seconds.items())
     return f"""# text3d aligner, stage {config.stage}
 
 GAP3D (Gkotsi et al., 2026) at toy scale: a flow DiT (Lumina-Next style: 2D RoPE self-attention
 over the patch grid, cross-attention to the condition) generates the embedded image encoder's
 whole token set (CLS, registers, patch grid: {data['target_tokens'][0]} tokens of {data['target_tokens'][1]}) from the
 hidden states of {config.soft_tokens} soft tokens appended to a caption in the frozen all-MiniLM-L6-v2.
-Only the soft tokens and the DiT train; MiniLM and the image encoder stay frozen.
+{TRAINED[config.freeze_soft]}
 
 * Parameters: DiT {params:,} (width {config.width}, depth {config.depth}, {config.heads} heads;
   `model.safetensors`, float32); soft tokens {config.soft_tokens} × 384 (`soft_tokens.safetensors`).
@@ -174,8 +181,7 @@ Only the soft tokens and the DiT train; MiniLM and the image encoder stay frozen
   lr {config.lr} (cosine to 0 after {config.warmup} warm-up steps); rectified flow with loss weights
   patches {config.patch_weight}, CLS {config.cls_weight}, registers {config.register_weight};
   {int(config.drop_prob * 100)} % condition dropout (classifier-free guidance).
-* Wall time: data {seconds['data'] / 60:.1f} min, training {seconds['train'] / 60:.1f} min,
-  total {total / 60:.1f} min on {platform.processor() or platform.machine()}.
+* Wall time: {times}, total {total / 60:.1f} min on {platform.processor() or platform.machine()}.
 * Reproduce: `{reproduce_command("text3d train aligner", config)}`
 
 {settings_section(AlignerTrainConfig, dataclasses.asdict(config))}"""
