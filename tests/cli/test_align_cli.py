@@ -9,6 +9,7 @@ from text3d.cli import main
     (["--seed", "5"], "--seed"),
     (["--seed", "1899995", "--n", "10"], "one range"),
     (["--stage1", "/nonexistent/aligner"], "no config.json"),
+    (["--twins", "--domains", "general"], "--twins"),
 ])
 def test_refusals_are_one_line(tmp_path, capsys, args, message):
     code = main(["align", "evaluate", "--out", str(tmp_path / "out"), *args])

@@ -6,7 +6,7 @@ import torch
 from tests.train.test_aligner import TINY, FakePairs
 from text3d.align.sampling import TokenAligner
 from text3d.errors import InputError
-from text3d.runs.pipeline import Pipeline, generate
+from text3d.runs.pipeline import Pipeline, generate, generate_batch
 from text3d.train.run_aligner import train_aligner
 
 
@@ -35,6 +35,27 @@ def test_generated_tokens_condition_the_generator(aligner_folder):
     assert seen[0].tokens.shape == (1 + 4 + 64, 192) and torch.equal(seen[0].tokens, expected)
     assert result.info["conditioning"]["kind"] == "gap3d" and "align" in result.timings
     assert result.asset.n_faces > 0
+
+
+def test_a_run_made_with_other_weights_at_the_same_path_is_not_resumed(aligner_folder, tmp_path):
+    import shutil
+
+    folder = tmp_path / "aligner"
+    shutil.copytree(aligner_folder, folder)
+    before = TokenAligner.from_pretrained(folder).describe()
+    generate_batch(["red chair"], tmp_path / "run", conditioning="gap3d", aligner=str(folder), candidates=1,
+                   steps=1, views=(), progress=False)
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # one bit of the last weight: other weights, same path
+    weights.write_bytes(bytes(data))
+    after = TokenAligner.from_pretrained(folder).describe()
+    assert after["aligner"] == before["aligner"] and after["weights_sha256"] != before["weights_sha256"]
+    with pytest.raises(InputError, match="other settings"):
+        generate_batch(["red chair"], tmp_path / "run", conditioning="gap3d", aligner=str(folder), candidates=1,
+                       steps=1, views=(), progress=False)
+    assert generate_batch(["red chair"], tmp_path / "again", conditioning="gap3d", aligner=str(folder),
+                          candidates=1, steps=1, views=(), progress=False)["done"] == 1
 
 
 @pytest.mark.parametrize("kwargs, message", [

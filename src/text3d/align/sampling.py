@@ -10,6 +10,7 @@ shipped one, not saved again.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from text3d.encoders.minilm import MAX_TOKENS, JsonTokenizer, bundled_model_path
 from text3d.errors import InputError
 from text3d.nn.aligner import GROUPS, AlignerConfig, AlignerDiT
 from text3d.nn.aligner_flow import aligner_euler_sample
-from text3d.nn.checkpoint import load_folder
+from text3d.nn.checkpoint import SINGLE_FILE, load_folder
 from text3d.nn.soft_prompt import SoftPromptEncoder
 
 SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "guidance_rescale": 0.0, "token_scale": None}
@@ -127,6 +128,23 @@ class TokenSource(Protocol):
         ...
 
 
+def weights_sha256(folder: str | Path) -> str:
+    """First 16 hex digits of SHA-256 over an aligner folder's weight files (DiT, then soft tokens)."""
+    digest = hashlib.sha256()
+    for name in (SINGLE_FILE, SOFT_TOKENS_FILE):
+        digest.update((Path(folder) / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def aligner_record(folder: str | Path | None) -> dict[str, str]:
+    """{aligner: the resolved folder (None: the shipped stage-2 one), weights_sha256}: what a run
+    folder records of an aligner given by path, so other weights at the same path are told apart."""
+    from text3d.nn.checkpoint import resolve_model_folder
+
+    path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
+    return {"aligner": str(path), "weights_sha256": weights_sha256(path)}
+
+
 class TokenAligner:
     """A caption → image-encoder tokens (1 + R + G², D) callable over a trained aligner folder: what
     ``text3d generate --conditioning gap3d`` puts between the augmenter and an image-token generator."""
@@ -161,6 +179,13 @@ class TokenAligner:
         return sample_tokens(self.dit, self.encoder, texts, self.steps, self.cfg, seed, self.guidance_rescale,
                              self.token_scale)
 
+    @functools.cached_property
+    def weights_sha256(self) -> str:
+        return weights_sha256(self.folder)
+
     def describe(self) -> dict[str, Any]:
-        return {"kind": "gap3d", "aligner": str(self.folder), "steps": self.steps, "cfg": self.cfg,
-                "guidance_rescale": self.guidance_rescale, "token_scale": self.token_scale}
+        """Folder, weights digest and sampler settings: a run folder made with other weights at the
+        same path is told apart from this one (``run.yaml`` compares them on resume)."""
+        return {"kind": "gap3d", "aligner": str(self.folder), "weights_sha256": self.weights_sha256,
+                "steps": self.steps, "cfg": self.cfg, "guidance_rescale": self.guidance_rescale,
+                "token_scale": self.token_scale}

@@ -51,11 +51,14 @@ def evaluate_command(
     from text3d.studies.aligner import alignment_seeds, evaluate_aligners, tables_markdown, write_tables
 
     described = alignment_seeds(seed, n)
+    kinds = tuple(d.strip() for d in domains.split(",") if d.strip())
+    if twins and "objects" not in kinds:
+        raise InputError(f"--twins: twins are single objects; add objects to --domains {domains}")
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
     typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
     result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out,
-                               domains=tuple(d.strip() for d in domains.split(",") if d.strip()), twins=twins)
+                               domains=kinds, twins=twins)
     write_tables(result, out)
     typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
 

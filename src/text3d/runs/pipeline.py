@@ -283,8 +283,12 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
         config["candidates"] = candidates
     if conditioning != "text":  # likewise
         config["conditioning"] = conditioning
-        config["aligner"] = aligner.describe() if hasattr(aligner, "describe") else \
-            (None if aligner is None else str(aligner))
+        if aligner is None or isinstance(aligner, (str, Path)):
+            from text3d.align.sampling import aligner_record  # a folder: record its weights' digest
+
+            config["aligner"] = aligner_record(aligner)
+        else:
+            config["aligner"] = aligner.describe() if hasattr(aligner, "describe") else str(aligner)
     config["prompts_sha256"] = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
     with exclusive(folder_lock(out), str(out), wait_s):
         check_run_output(out)

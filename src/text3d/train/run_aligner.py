@@ -198,6 +198,8 @@ def train_aligner(out: str | Path, config: AlignerTrainConfig, pair_source: Pair
     init = resolve_init(config.init) if config.init else None
     if init is None and config.stage == 2:
         log.warning("stage 2 without --init: fine-tuning from a fresh initialization")
+    if init is None and config.freeze_soft:
+        log.warning("--freeze-soft without --init: the soft tokens stay at their random initialization")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
