@@ -56,6 +56,10 @@ def test_a_run_made_with_other_weights_at_the_same_path_is_not_resumed(aligner_f
                        steps=1, views=(), progress=False)
     assert generate_batch(["red chair"], tmp_path / "again", conditioning="gap3d", aligner=str(folder),
                           candidates=1, steps=1, views=(), progress=False)["done"] == 1
+    moved = tmp_path / "moved"
+    shutil.copytree(folder, moved)  # the same weights elsewhere (a copy of the repository): the run resumes
+    assert generate_batch(["red chair"], tmp_path / "again", conditioning="gap3d", aligner=str(moved),
+                          candidates=1, steps=1, views=(), progress=False)["done"] == 0
 
 
 @pytest.mark.parametrize("kwargs, message", [

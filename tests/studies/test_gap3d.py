@@ -69,7 +69,7 @@ def test_every_row_is_a_run_evaluated_against_the_true_objects(study):
     assert meta["info"]["conditioning"]["kind"] == "true-tokens"
     prompted = yaml.safe_load((out / "runs" / "gap3d-stage1-prompted" / "run.yaml").read_text())
     assert prompted["aligner"]["prompt_suffix"] == PROMPTED_SUFFIX
-    assert prompted["aligner"]["aligner"].endswith("aligner-stage1")
+    assert prompted["aligner_path"].endswith("aligner-stage1") and len(prompted["aligner"]["weights_sha256"]) == 16
     assert yaml.safe_load((out / "runs" / "text-to-3d" / "run.yaml").read_text()).get("conditioning") is None
 
 

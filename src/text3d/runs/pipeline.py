@@ -286,9 +286,13 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
         if aligner is None or isinstance(aligner, (str, Path)):
             from text3d.align.sampling import aligner_record  # a folder: record its weights' digest
 
-            config["aligner"] = aligner_record(aligner)
+            record: Any = aligner_record(aligner)
         else:
-            config["aligner"] = aligner.describe() if hasattr(aligner, "describe") else str(aligner)
+            record = aligner.describe() if hasattr(aligner, "describe") else str(aligner)
+        if isinstance(record, dict) and "aligner" in record:  # the weights' digest identifies them, not
+            record = dict(record)                             # where they lie: a moved copy resumes
+            config["aligner_path"] = str(record.pop("aligner"))
+        config["aligner"] = record
     config["prompts_sha256"] = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
     with exclusive(folder_lock(out), str(out), wait_s):
         check_run_output(out)
@@ -301,7 +305,7 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
 
 def _claim_run(run: RunFolder, config: dict[str, Any], prompts: list[str]) -> None:
     """Refuse a run folder of another job: another task, other settings or other prompts."""
-    previous = run.claim(config, ignore=("n", "prompts_sha256"))
+    previous = run.claim(config, ignore=("n", "prompts_sha256", "aligner_path"))
     if previous:
         same = previous.get("prompts_sha256") == config["prompts_sha256"] if "prompts_sha256" in previous \
             else _same_prompts(run, prompts)
