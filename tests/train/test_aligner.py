@@ -133,6 +133,13 @@ def test_stage2_with_frozen_soft_tokens_trains_the_dit_on_cached_conditions(tmp_
     assert calls == [5]  # the 5 captions of the 3 pairs, once, in one batch; no text pass per step
 
 
+def test_frozen_soft_tokens_without_init_are_warned_about(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="text3d.train.run_aligner"):
+        train_aligner(tmp_path, dataclasses.replace(TINY, steps=1, freeze_soft=True), pair_source=FakePairs(),
+                      progress=False)
+    assert any("random initialization" in r.getMessage() for r in caplog.records)
+
+
 def test_the_condition_cache_returns_each_pairs_own_caption():
     encoder = SoftPromptEncoder(shared_text_encoder("cpu").model, 2)
     captions = (("a red cube", "one red block"), ("a tall green lamp",), ("two blue chairs", "a chair", "x"))
