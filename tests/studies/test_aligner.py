@@ -42,6 +42,8 @@ def test_retrieval_recall_ranks_each_querys_own_row():
     shifted = torch.roll(database, 1, dims=0)  # query i looks exactly like row i - 1
     recall = retrieval_recall(shifted, database)
     assert recall["r_at_1"] == 0.0 and recall["r_at_10"] == 100.0  # 11 rows tie at 0, its own among them
+    picked = retrieval_recall(database[[3, 7]], database, rows=torch.tensor([3, 0]))  # query 2's own row is 0
+    assert picked["r_at_1"] == 50.0 and picked["r_at_10"] == 100.0
 
 
 def test_seeds_must_be_held_out_and_in_one_range():

@@ -54,12 +54,14 @@ def group_alignment(generated: torch.Tensor, target: torch.Tensor, eps: float = 
     return {"cos": float(cos), "mse": float(mse), "norm_ratio": float(ratio)}
 
 
-def retrieval_recall(queries: torch.Tensor, database: torch.Tensor, ks: Sequence[int] = KS) -> dict[str, float]:
-    """R@K (%) of query i finding database row i among all rows by cosine; queries, database (B, D)."""
+def retrieval_recall(queries: torch.Tensor, database: torch.Tensor, ks: Sequence[int] = KS,
+                     rows: torch.Tensor | None = None) -> dict[str, float]:
+    """R@K (%) of query i finding its own database row (``rows[i]``, default i) among all rows by
+    cosine; queries (M, D), database (B, D)."""
     q = torch.nn.functional.normalize(queries.double(), dim=-1)
     d = torch.nn.functional.normalize(database.double(), dim=-1)
-    scores = q @ d.T  # (B, B)
-    own = scores.diagonal().unsqueeze(1)
+    scores = q @ d.T  # (M, B)
+    own = scores.gather(1, (torch.arange(len(q)) if rows is None else rows)[:, None])
     rank = (scores > own).sum(dim=1)  # 0 = first; ties count in the query's favour
     return {f"r_at_{k}": float(100.0 * (rank < k).double().mean()) for k in ks}
 
@@ -126,17 +128,11 @@ def twin_reference(data: HeldOutPairs, seeds: Sequence[int], encoder: EmbeddedIm
     true = data.split(data.tokens)
     mine = {g: true[g][rows] for g in GROUPS}
 
-    def recall(queries: torch.Tensor, database: torch.Tensor) -> dict[str, float]:
-        q = torch.nn.functional.normalize(queries.double(), dim=-1)
-        d = torch.nn.functional.normalize(database.double(), dim=-1)
-        scores = q @ d.T  # (M, B)
-        rank = (scores > scores.gather(1, rows[:, None])).sum(dim=1)
-        return {f"r_at_{k}": float(100.0 * (rank < k).double().mean()) for k in KS}
-
     return {"objects": len(found), "of": len(seeds),
             "alignment": {g: group_alignment(twin[g], mine[g]) for g in GROUPS},
-            "retrieval": {"cls": recall(twin["cls"][:, 0], true["cls"][:, 0]),
-                          "pooled_patches": recall(twin["patches"].mean(1), true["patches"].mean(1))}}
+            "retrieval": {"cls": retrieval_recall(twin["cls"][:, 0], true["cls"][:, 0], rows=rows),
+                          "pooled_patches": retrieval_recall(twin["patches"].mean(1), true["patches"].mean(1),
+                                                             rows=rows)}}
 
 
 FIGURE_TOP = 4
