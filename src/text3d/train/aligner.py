@@ -108,7 +108,6 @@ class ConditionCache:
         flat = [c for pair in captions for c in pair]
         counts = np.array([len(pair) for pair in captions])
         self.first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        self.counts = counts
         with torch.no_grad():
             self.rows = torch.cat([caption_condition(encoder, flat[i:i + batch])[0].float()
                                    for i in track(range(0, len(flat), batch), description="caption conditions",
