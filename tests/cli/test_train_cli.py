@@ -11,24 +11,28 @@ import pytest
 import typer
 
 import text3d
+import text3d.train.image_adapter as image_adapter
 import text3d.train.run_aligner as run_aligner
 import text3d.train.run_encoders as run_encoders
 import text3d.train.run_generator as run_generator
 from text3d.cli import _register_commands, app, main
 from text3d.train.config import (
     ENCODER_EVALUATE_N,
-    AlignerTrainConfig,
     GENERATOR_CHECK_N,
+    AlignerTrainConfig,
     EncoderTrainConfig,
     GeneratorTrainConfig,
     option_fields,
     reproduce_command,
 )
+from text3d.train.image_adapter import ImageAdapterTrainConfig
 
 # generator: --finetune PAIRS (with --finetune-steps, --replay, --model BASE) fine-tunes instead of training
 RUN_OPTIONS = {"encoders": {"out", "evaluate", "models", "wait"},
-               "generator": {"out", "check", "wait", "finetune", "finetune_steps", "replay", "base"}}
-RUN_DEFAULTS = {"encoders": ("evaluate", ENCODER_EVALUATE_N), "generator": ("check", GENERATOR_CHECK_N)}
+               "generator": {"out", "check", "wait", "finetune", "finetune_steps", "replay", "base"},
+               "image-adapter": {"out", "wait"}}
+RUN_DEFAULTS = {"encoders": ("evaluate", ENCODER_EVALUATE_N), "generator": ("check", GENERATOR_CHECK_N),
+                "image-adapter": ("wait", False)}
 
 
 def command_params(name):
@@ -37,7 +41,8 @@ def command_params(name):
     return {p.name: p for p in group.commands[name].params}
 
 
-@pytest.mark.parametrize("name,config_type", [("encoders", EncoderTrainConfig), ("generator", GeneratorTrainConfig)])
+@pytest.mark.parametrize("name,config_type", [("encoders", EncoderTrainConfig), ("generator", GeneratorTrainConfig),
+                                              ("image-adapter", ImageAdapterTrainConfig)])
 def test_cli_options_are_the_config_fields(name, config_type):
     params = command_params(name)
     fields = option_fields(config_type)
@@ -61,6 +66,7 @@ def captured(monkeypatch):
                         lambda out, config, evaluate_n, models: calls.append((config, evaluate_n, models))
                         or {"seconds": 0})
     monkeypatch.setattr(run_aligner, "train_aligner", lambda out, config: calls.append((config,)) or {"seconds": {}})
+    monkeypatch.setattr(image_adapter, "adapt_generator", lambda out, config: calls.append((config,)) or {})
     return calls
 
 
@@ -79,10 +85,11 @@ def test_command_line_values_reach_the_encoder_config(tmp_path, captured):
 @pytest.mark.parametrize("config", [GeneratorTrainConfig(seed=4, steps=11, batch=8),
                                     EncoderTrainConfig(items=90, point_steps=3),
                                     AlignerTrainConfig(stage=2, steps=5, freeze_soft=True),
-                                    AlignerTrainConfig(items=7)])
+                                    AlignerTrainConfig(items=7),
+                                    ImageAdapterTrainConfig(depth=3, steps=9, base="some/folder")])
 def test_the_cards_reproduce_command_gives_the_same_config(tmp_path, captured, config):
     name = {GeneratorTrainConfig: "generator", EncoderTrainConfig: "encoders",
-            AlignerTrainConfig: "aligner"}[type(config)]
+            AlignerTrainConfig: "aligner", ImageAdapterTrainConfig: "image-adapter"}[type(config)]
     command = reproduce_command(f"text3d train {name}", config).replace("DIR", str(tmp_path / "o"))
     assert main(shlex.split(command)[1:]) == 0
     assert captured[0][0] == dataclasses.replace(config, device=None, workers=0)

@@ -45,6 +45,22 @@ def test_fresh_dit_is_zero_and_cfg_sampling_runs():
     assert dctx.shape[1] == 5 and dmask[0].sum() == dit.config.null_tokens and dmask[1].sum() == 5
 
 
+def test_image_adapter_starts_as_identity_and_leaves_the_text_path_alone():
+    torch.manual_seed(0)
+    config = DiTConfig(tokens=8, token_dim=4, width=32, depth=1, heads=4, text_dim=12, image_dim=6)
+    plain = FlowDiT(config)
+    adapted = FlowDiT(DiTConfig(**{**config.to_dict(), "image_adapter": 2}))
+    missing, unexpected = adapted.load_state_dict(plain.state_dict(), strict=False)
+    assert missing and all(k.startswith("image_adapter.") for k in missing) and not unexpected
+    image, text = torch.randn(2, 5, 6), torch.randn(2, 3, 12)
+    assert torch.allclose(adapted.condition(image, None, "image")[0], plain.condition(image, None, "image")[0])
+    with torch.no_grad():  # a trained adapter changes the image context only
+        for p in adapted.image_adapter.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    assert not torch.allclose(adapted.condition(image, None, "image")[0], plain.condition(image, None, "image")[0])
+    assert torch.equal(adapted.condition(text, None, "text")[0], plain.condition(text, None, "text")[0])
+
+
 def test_flow_learns_a_conditional_shift():
     """The loss falls and samples move towards the condition's target: +2 or −2."""
     torch.manual_seed(0)

@@ -32,6 +32,7 @@ from text3d.train.config import (
     option_fields,
 )
 from text3d.train.evaluator_config import EvaluatorTrainConfig
+from text3d.train.image_adapter import ImageAdapterTrainConfig
 from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 from text3d.train.prd_config import PRDTrainConfig
@@ -147,6 +148,23 @@ def aligner_command(
 
     with _training_folder(out, wait):
         figures = train_aligner(out, config)
+    typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+@train_app.command("image-adapter")
+@with_config_options(ImageAdapterTrainConfig)
+def image_adapter_command(
+    config: ImageAdapterTrainConfig,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for generator/ (the base model with the adapter), "
+                             "the loss log and the data cache."),
+    wait: bool = wait_option(),
+) -> None:
+    """Train an image-prompt adapter on the embedded generator's image-token path (GAP3D's injection
+    point), the rest of the generator frozen."""
+    from text3d.train.image_adapter import adapt_generator
+
+    with _training_folder(out, wait):
+        figures = adapt_generator(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
 
 

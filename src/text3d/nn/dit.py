@@ -6,6 +6,11 @@ and image-encoder tokens (embedded ViT CLS + registers + patches, 192-d; the pat
 Each has its own input projection and a learned "null" sequence used for classifier-free
 guidance (condition dropout in training). The pooled condition (masked mean of the
 projected tokens) joins the timestep embedding in the adaLN modulation.
+
+The image path may carry an adapter: pre-norm self-attention blocks over the projected image
+tokens, trained with the rest frozen (the decoupling of IP-Adapter (Ye et al., 2023)), so the
+text path stays exactly what it was. Its residual branches start at zero, so a fresh adapter is
+the identity.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from text3d.nn.blocks import DiTBlock, sincos_positions, timestep_embedding
+from text3d.nn.blocks import DiTBlock, EncoderBlock, sincos_positions, timestep_embedding
 
 MODALITIES = ("text", "image")
 
@@ -32,6 +37,7 @@ class DiTConfig:
     text_dim: int = 384
     image_dim: int = 192
     null_tokens: int = 4
+    image_adapter: int = 0  # blocks of the image-token adapter (0: none)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,6 +58,11 @@ class FlowDiT(nn.Module):
         self.cond_norm = nn.LayerNorm(w)
         self.null = nn.ParameterDict({m: nn.Parameter(torch.randn(1, config.null_tokens, w) * 0.02)
                                       for m in MODALITIES})
+        self.image_adapter = nn.ModuleList(EncoderBlock(w, config.heads) for _ in range(config.image_adapter))
+        for block in self.image_adapter:
+            for layer in (block.attn.out, block.mlp.fc2):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
         self.pooled = nn.Linear(w, w)
         self.blocks = nn.ModuleList(DiTBlock(w, config.heads, w) for _ in range(config.depth))
         self.final_norm = nn.LayerNorm(w, elementwise_affine=False)
@@ -68,7 +79,11 @@ class FlowDiT(nn.Module):
         Returns (context (B, L', w), context mask (B, L')).
         """
         b = tokens.shape[0]
-        ctx = self.cond_norm(self.cond_proj[modality](tokens))
+        ctx = self.cond_proj[modality](tokens)  # (B, L, w)
+        if modality == "image":
+            for block in self.image_adapter:
+                ctx = block(ctx)
+        ctx = self.cond_norm(ctx)
         if mask is None:
             mask = torch.ones(ctx.shape[:2], dtype=torch.bool, device=ctx.device)
         null = self.cond_norm(self.null[modality]).expand(b, -1, -1)

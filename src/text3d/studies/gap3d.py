@@ -153,10 +153,11 @@ def token_sources(rows: Sequence[Row], objects: Sequence[ScenePair], folders: di
 
 def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, Path], steps: int | None = None,
                   cfg: float | None = None, resolution: int = 128, rows: Sequence[Row] = ROWS,
-                  guidance_rescale: float | None = None) -> dict[str, Any]:
+                  guidance_rescale: float | None = None, model: str | None = None) -> dict[str, Any]:
     """Generate every row's run, evaluate each against the true objects, and write
     ``gap3d_3d.json`` and ``gap3d_3d.md`` into ``out`` (runs under ``runs/``, evaluations under
-    ``eval/``). Runs and evaluations already done are reused."""
+    ``eval/``). ``model``: the embedded generator's weights folder (default: the shipped one).
+    Runs and evaluations already done are reused."""
     out = Path(out)
     described = alignment_seeds(first_seed, n)
     log.info("%s", described["line"])
@@ -169,7 +170,7 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
     for row in rows:
         run = out / "runs" / row.name
         counts = generate_batch(captions, run, augment="none", seed=0, views=VIEWS, resolution=resolution,
-                                candidates=row.candidates, conditioning=row.conditioning,
+                                model=model, candidates=row.candidates, conditioning=row.conditioning,
                                 aligner=sources[row.tokens] if row.tokens else None)
         if counts["failed"]:
             raise InputError(f"{run}: {counts['failed']} items failed; see its manifest.jsonl")
@@ -184,7 +185,8 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
         metrics[row.name] = evaluation.metrics
     sampling = {kind: s.describe() for kind, s in sources.items() if kind != "true"}
     result = {"seeds": described, "n": n, "sampling": sampling, "resolution": resolution,
-              "folders": {k: str(v) for k, v in folders.items()}, "prompted_suffix": PROMPTED_SUFFIX,
+              "folders": {k: str(v) for k, v in folders.items()},
+              "generator": model or "embedded", "prompted_suffix": PROMPTED_SUFFIX,
               "metrics": metrics, "bars": bars(metrics)}
     write_json(out / "gap3d_3d.json", result)
     write_text(out / "gap3d_3d.md", tables_markdown(result))

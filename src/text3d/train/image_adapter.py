@@ -1,0 +1,222 @@
+"""``text3d train image-adapter``: an image-prompt adapter for the embedded generator, trained with
+the rest of the generator frozen (the decoupling of IP-Adapter (Ye et al., 2023)).
+
+The generator's image-token path is where GAP3D (Gkotsi et al., 2026) injects its tokens. The DiT
+learned it on a quarter of its steps, through one linear projection, so image tokens condition it
+less well than captions do. The adapter adds ``depth`` self-attention blocks over the projected
+image tokens (:class:`text3d.nn.dit.FlowDiT`); the adapter, the image projection and the image null
+tokens are trained, nothing else. The text path is unchanged, bit for bit.
+
+1. Data: the generator's own training items (the same :class:`DataSpec`, so the cache of
+   ``text3d train generator`` in the same folder is reused), two renders each.
+2. The base model's block VAE (frozen) → latent tokens, standardized with the base statistics;
+   the embedded image encoder → CLS + register + patch tokens of each render.
+3. Flow loss of the base model, image-conditioned, with condition dropout; AdamW, warm-up then
+   cosine; EMA of the trained weights; checkpointed and resumable.
+
+The output is a complete generator folder (``OUT/generator``) that ``--model`` selects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from text3d.device import resolve_device
+from text3d.encoders.embedded import EmbeddedImageEncoder
+from text3d.generators.backends.embedded import GENERATOR_FOLDER
+from text3d.limits import MAX_ITEMS
+from text3d.nn import flow
+from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
+from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder
+from text3d.nn.dit import DiTConfig, FlowDiT
+from text3d.progress import track
+from text3d.train.config import (
+    MAX_BATCH,
+    MAX_TRAIN_STEPS,
+    RUNTIME,
+    TrainConfig,
+    reproduce_command,
+    setting,
+    settings_table,
+)
+from text3d.train.data import DataSpec, TrainingData, build_data
+from text3d.train.generator import grids_tensor
+from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
+
+log = logging.getLogger(__name__)
+
+ADAPTER_STAGES = ("shared", "adapter")
+"""Stages an adapter checkpoint depends on (every setting but the runtime ones)."""
+DATA_VIEWS = 2
+"""Renders per item: those of ``text3d train generator``, so its data cache serves both."""
+
+
+@dataclass(frozen=True)
+class ImageAdapterTrainConfig(TrainConfig):
+    """Settings of ``text3d train image-adapter`` (every one is recorded in the model card)."""
+
+    items: int = setting(13500, "Training items (toyworld seeds from 0), those of the generator.", "shared",
+                         "--items", 2, MAX_ITEMS)
+    depth: int = setting(2, "Adapter blocks (self-attention + MLP at the DiT's width).", "adapter",
+                         "--depth", 1, 64)
+    steps: int = setting(1500, "Optimizer steps.", "adapter", "--steps", 1, MAX_TRAIN_STEPS)
+    batch: int = setting(32, "Batch size (item renders).", "adapter", "--batch", 2, MAX_BATCH)
+    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "adapter", "--lr", 0.0, 1.0)
+    warmup: int = setting(100, "Linear warm-up steps.", "adapter")
+    cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "adapter")
+    base: str | None = setting(None, "Generator folder to adapt (default: the shipped one).", "shared", "--model")
+    checkpoint_every: int = setting(100, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
+                                    1, MAX_TRAIN_STEPS)
+
+
+def adapter_model(state: dict[str, torch.Tensor], config: dict[str, Any], depth: int) -> FlowDiT:
+    """The base DiT (float32) with a fresh ``depth``-block image adapter; only the adapter, the image
+    projection and the image null tokens require gradients. A base that already has an adapter is
+    refused: its text path must stay the one it was trained with."""
+    if config["dit"].get("image_adapter", 0):
+        raise ValueError("the base generator already has an image adapter; start from one without")
+    dit = FlowDiT(DiTConfig(**{**config["dit"], "image_adapter": depth}))
+    missing, unexpected = dit.load_state_dict({k[4:]: v.float() for k, v in state.items() if k.startswith("dit.")},
+                                              strict=False)
+    if unexpected or not all(k.startswith("image_adapter.") for k in missing):
+        raise ValueError(f"the base generator's DiT does not match its config: {missing[:3]} {unexpected[:3]}")
+    dit.requires_grad_(False)
+    for module in (dit.image_adapter, dit.cond_proj["image"]):
+        module.requires_grad_(True)
+    dit.null["image"].requires_grad_(True)
+    return dit
+
+
+def training_pairs(data: TrainingData, vae: BlockVAE, mean: torch.Tensor, std: torch.Tensor,
+                   encoder: EmbeddedImageEncoder, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """(standardized latents (N, T, C) float32, image tokens (N, V, 1 + R + G², D) float16)."""
+    latents = []
+    with torch.inference_mode():
+        for start in range(0, data.items, batch):
+            index = np.arange(start, min(start + batch, data.items))
+            latents.append(vae.encode(grids_tensor(data, index))[0].float())
+    standardized = ((torch.cat(latents) - mean) / std).float()
+    views = len(data.images) // data.items
+    tokens = encoder.tokens(list(data.images)).half().reshape(data.items, views, -1, encoder.config.width)
+    return standardized, tokens
+
+
+def train_adapter(dit: FlowDiT, latents: torch.Tensor, tokens: torch.Tensor, config: ImageAdapterTrainConfig,
+                  log_file: IO[str], checkpoint: Path | None = None, progress: bool | None = None) -> FlowDiT:
+    """Train the image adapter in place on (latent, image tokens) pairs; returns ``dit`` in eval mode
+    holding the EMA of the trained weights."""
+    device = resolve_device(config.device)
+    dit = dit.to(device).train()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator(device=device).manual_seed(config.seed + 1)
+    trained = {name: p for name, p in dit.named_parameters() if p.requires_grad}
+    optimizer = torch.optim.AdamW(list(trained.values()), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ema = {name: p.detach().clone() for name, p in trained.items()}
+    key = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata["stage"] in ADAPTER_STAGES}
+    resumable = Checkpoint(checkpoint, key, config.checkpoint_every, config.steps, "image adapter")
+    first, saved = resumable.restore(dit, optimizer, rng, device)
+    if saved is not None:
+        ema = saved["ema"]
+        generator.set_state(saved["generator"].cpu())
+    losses = LossLog(log_file, "image-adapter", config.steps)
+    for step in track(range(first, config.steps), description="image adapter", enabled=progress,
+                      total=config.steps - first):
+        set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))
+        index = rng.integers(len(latents), size=config.batch)
+        view = rng.integers(tokens.shape[1], size=config.batch)
+        condition = tokens[torch.from_numpy(index), torch.from_numpy(view)].float().to(device)
+        drop = torch.from_numpy(rng.random(config.batch) < config.cond_dropout).to(device)
+        context, mask = dit.condition(condition, None, "image", drop)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type in ("cpu", "cuda")):
+            loss = flow.flow_loss(dit, latents[index].to(device), context, mask, generator)
+        optimizer_step(optimizer, loss, dit)
+        decay = min(0.999, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for name, p in trained.items():
+                ema[name].mul_(decay).add_(p.detach(), alpha=1 - decay)
+        if losses.due(step):
+            losses.write(step, loss=round(loss.item(), 5), lr=round(optimizer.param_groups[0]["lr"], 7))
+        resumable.save_after(step + 1, lambda: {"model": dit.state_dict(), "optimizer": optimizer.state_dict(),
+                                                "rng": rng.bit_generator.state, "ema": ema,
+                                                "generator": generator.get_state()})
+    with torch.no_grad():
+        for name, p in trained.items():
+            p.copy_(ema[name])
+    resumable.remove()
+    return dit.eval().requires_grad_(False)
+
+
+def adapter_card(base_card: str, config: ImageAdapterTrainConfig, record: dict[str, Any]) -> str:
+    """The base model's card with a section on the adapter: what, how trained, every setting."""
+    values = dataclasses.asdict(config)
+    return f"""{base_card.rstrip()}
+
+## Image-path adapter
+
+An image-prompt adapter on the image-token path (`text3d.train.image_adapter`): {config.depth} self-attention
+blocks over the projected image tokens, trained {config.steps} steps at batch {config.batch} with the rest of
+the generator frozen ({record['trained_parameters']:,} trained parameters: the adapter, the image projection
+and the image null tokens). The text path is the base model's, bit for bit. Base weights: sha256
+`{record['base_sha256'][:16]}…`; {record['seconds'] / 60:.1f} min on {record['hardware']}; final loss (mean of the
+last 100 logged steps' records) {record['final_loss']}.
+
+* Reproduce: `{record['command']}`
+
+### Adapter training settings
+
+Every setting of `ImageAdapterTrainConfig` the adapter was trained with (`config.json`,
+`training.image_adapter.config`).
+
+{settings_table(ImageAdapterTrainConfig, values)}
+"""
+
+
+def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: bool | None = None) -> dict[str, Any]:
+    """Train the adapter into ``out/generator`` (data cache, loss log and checkpoint in ``out``)."""
+    import platform
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = resolve_model_folder(config.base, GENERATOR_FOLDER)
+    state, base_config = load_folder(folder)
+    weights = sorted(folder.glob("*.safetensors"))
+    base_sha = hashlib.sha256(b"".join(p.read_bytes() for p in weights)).hexdigest()
+    start = time.perf_counter()
+    dit = adapter_model(state, base_config, config.depth)
+    vae = BlockVAE(BlockVAEConfig(**base_config["vae"]))
+    vae.load_state_dict({k[4:]: v.float() for k, v in state.items() if k.startswith("vae.")})
+    data = build_data(DataSpec(n=config.items, views=DATA_VIEWS, voxel_prob=0.0, grids=True), out / "cache",
+                      workers=config.workers, progress=progress)
+    mean = torch.tensor(base_config["latent_mean"], dtype=torch.float32)
+    std = torch.tensor(base_config["latent_std"], dtype=torch.float32)
+    latents, tokens = training_pairs(data, vae.eval(), mean, std, EmbeddedImageEncoder.from_pretrained(None))
+    del data
+    with (out / "train_log.jsonl").open("a") as log_file:
+        dit = train_adapter(dit, latents, tokens, config, log_file, out / "image-adapter.pt", progress)
+    records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    recent = [r["loss"] for r in records if r.get("model") == "image-adapter"][-100:]
+    record = {"config": dataclasses.asdict(config), "base_sha256": base_sha,
+              "trained_parameters": sum(p.numel() for n, p in dit.named_parameters()
+                                        if n.startswith(("image_adapter.", "cond_proj.image.", "null.image"))),
+              "seconds": round(time.perf_counter() - start, 1), "hardware": platform.processor() or platform.machine(),
+              "final_loss": round(float(np.mean(recent)), 5) if recent else None, "torch": torch.__version__,
+              "command": reproduce_command("text3d train image-adapter", config)}
+    new_state = {k: v for k, v in state.items() if not k.startswith("dit.")}
+    new_state.update({f"dit.{k}": v.half() for k, v in dit.state_dict().items()})
+    new_config = {**base_config, "dit": dit.config.to_dict(),
+                  "training": {**base_config.get("training", {}), "image_adapter": record}}
+    base_card = (folder / "README.md").read_text() if (folder / "README.md").exists() else "# text3d generator\n"
+    save_folder(out / GENERATOR_FOLDER, new_state, new_config, adapter_card(base_card, config, record))
+    return {k: record[k] for k in ("seconds", "final_loss", "trained_parameters")}
+

@@ -1,0 +1,91 @@
+"""``text3d train image-adapter``: only the image path trains, it learns, and the output is a
+complete generator folder whose text path is the base model's."""
+
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from text3d.generators.backends.embedded import EmbeddedGenerator
+from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
+from text3d.nn.checkpoint import load_folder
+from text3d.nn.dit import DiTConfig, FlowDiT
+from text3d.train.config import settings_table
+from text3d.train.generator import save_generator
+from text3d.train.image_adapter import ImageAdapterTrainConfig, adapt_generator, adapter_model, train_adapter
+
+TRAINED = ("image_adapter.", "cond_proj.image.", "null.image")
+
+
+def base_state(image_dim=6, tokens=4, seed=0):
+    """A tiny DiT with every weight random (a fresh one ignores its condition: zero-initialized outputs)."""
+    torch.manual_seed(seed)
+    dit = FlowDiT(DiTConfig(tokens=tokens, token_dim=3, width=32, depth=2, heads=4, text_dim=8, image_dim=image_dim))
+    with torch.no_grad():
+        for p in dit.parameters():
+            p.copy_(torch.randn_like(p) * 0.3)
+    return dit
+
+
+def test_only_the_image_path_trains_and_its_loss_falls():
+    base = base_state()
+    state = {f"dit.{k}": v for k, v in base.state_dict().items()}
+    dit = adapter_model(state, {"dit": base.config.to_dict()}, depth=1)
+    assert {n for n, p in dit.named_parameters() if p.requires_grad} == \
+        {n for n, _ in dit.named_parameters() if n.startswith(TRAINED)}
+    g = torch.Generator().manual_seed(1)
+    tokens = torch.randn(64, 1, 5, 6, generator=g).half()
+    latents = tokens.float().mean(2)[:, :1, :3].expand(-1, 4, -1) * 3  # each latent is set by its tokens
+    config = ImageAdapterTrainConfig(steps=200, batch=16, lr=3e-3, warmup=10, device="cpu", checkpoint_every=1000)
+
+    def loss_now(model):
+        torch.manual_seed(5)
+        context, mask = model.condition(tokens[:, 0].float(), None, "image")
+        with torch.no_grad():
+            return float(np.mean([torch.nn.functional.mse_loss(
+                model(latents * t, torch.full((64,), t), context, mask), latents).item() for t in (0.3, 0.6, 0.9)]))
+
+    before = loss_now(dit)
+    trained = train_adapter(dit, latents, tokens, config, io.StringIO())
+    assert loss_now(trained) < 0.8 * before
+    after = trained.state_dict()
+    for name, value in base.state_dict().items():
+        if not name.startswith(TRAINED):
+            assert torch.equal(after[name], value), name
+    with pytest.raises(ValueError, match="already has an image adapter"):
+        adapter_model(state, {"dit": {**base.config.to_dict(), "image_adapter": 1}}, depth=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    torch.manual_seed(0)
+    vae = BlockVAE(BlockVAEConfig(resolution=32, block=8, latent=3, hidden=16))
+    folder = tmp_path_factory.mktemp("base") / "generator"
+    save_generator(folder, vae, base_state(image_dim=192, tokens=64), np.zeros(3), np.ones(3), {"note": "test"}, "# tiny\n")
+    return folder
+
+
+def test_adapt_generator_writes_a_generator_folder_with_the_base_text_path(tmp_path, tiny_base):
+    config = ImageAdapterTrainConfig(items=3, steps=4, batch=2, depth=1, base=str(tiny_base), device="cpu",
+                                     workers=1, checkpoint_every=2)
+    summary = adapt_generator(tmp_path / "run", config, progress=False)
+    assert summary["trained_parameters"] > 0
+    folder = tmp_path / "run" / "generator"
+    state, saved = load_folder(folder)
+    base, _ = load_folder(tiny_base)
+    assert saved["dit"]["image_adapter"] == 1
+    assert saved["training"]["image_adapter"]["config"] == dataclasses.asdict(config)
+    for name, value in base.items():
+        if not name.startswith(tuple(f"dit.{p}" for p in TRAINED)):
+            assert torch.equal(state[name], value), name
+    assert any(not torch.equal(state[n], torch.zeros_like(state[n])) for n in state if n.startswith("dit.image_adapter"))
+    card = (folder / "README.md").read_text()
+    assert card.startswith("# tiny") and settings_table(ImageAdapterTrainConfig, dataclasses.asdict(config)) in card
+    assert not (tmp_path / "run" / "image-adapter.pt").exists()  # the checkpoint goes when training ends
+    generator = EmbeddedGenerator.from_pretrained(str(folder), device="cpu")
+    assert len(generator.dit.image_adapter) == 1
+    log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["model"] == "image-adapter"] == [0, 3]
