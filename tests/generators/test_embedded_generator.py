@@ -164,3 +164,23 @@ def test_post_processors_return_new_assets_in_the_unit_cube():
     lo, hi = normalized.bounds()
     assert np.max(hi - lo) == pytest.approx(1.0, abs=1e-5) and np.all(np.abs(normalized.vertices) <= 0.5 + 1e-6)
     assert Material(roughness=0.3)(normalized).roughness == 0.3 and normalized.roughness == 0.8
+
+
+def test_a_batch_made_with_other_weights_at_the_same_path_is_not_resumed(tiny_generator, tmp_path):
+    import shutil
+
+    from text3d.runs.pipeline import generate_batch
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_generator, folder)
+    before = EmbeddedGenerator.weights_sha256(str(folder))
+    settings = dict(augment="none", model=str(folder), candidates=1, steps=1, views=(), progress=False)
+    assert generate_batch(["red chair"], tmp_path / "run", **settings)["done"] == 1
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # one bit of the last weight: a retrained model at the same path
+    weights.write_bytes(bytes(data))
+    assert EmbeddedGenerator.weights_sha256(str(folder)) != before
+    with pytest.raises(InputError, match="model_sha256"):
+        generate_batch(["red chair"], tmp_path / "run", **settings)
+    assert EmbeddedGenerator.weights_sha256(str(tmp_path / "nowhere")) is None  # from_pretrained says why

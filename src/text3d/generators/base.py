@@ -70,6 +70,12 @@ class Generator:
                         **options: Any) -> "Generator":
         raise NotImplementedError
 
+    @classmethod
+    def weights_sha256(cls, name_or_path: str | None = None) -> str | None:
+        """Digest of the local weights ``from_pretrained(name_or_path)`` would load, so a run made
+        with other weights at the same path is not resumed; None for backends without such weights."""
+        return None
+
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
                  cfg: float | None = None) -> GeneratorOutput:
         """One asset for ``condition``. ``steps`` and ``cfg`` override the sampler's defaults

@@ -95,6 +95,17 @@ def load_folder(folder: Path) -> tuple[dict, dict[str, Any]]:
     return state, json.loads((Path(folder) / "config.json").read_text())
 
 
+def weights_sha256(folder: str | Path) -> str:
+    """First 16 hex digits of SHA-256 over a model folder's weight files, in order: what identifies
+    the weights wherever the folder lies."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in weight_files(folder):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def weight_files(folder: str | Path) -> list[Path]:
     """The safetensors files of a model folder: its shards in order, or the single file."""
     folder = Path(folder)

@@ -281,6 +281,9 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
               "steps": steps, "cfg": cfg, "views": list(views), "resolution": resolution}
     if candidates is not None:  # only when given, so that earlier run folders still resume
         config["candidates"] = candidates
+    digest = generators.get(backend).weights_sha256(model)
+    if digest is not None:  # other weights at the same path (a retrained shipped model) are another run
+        config["model_sha256"] = digest
     if conditioning != "text":  # likewise
         config["conditioning"] = conditioning
         if aligner is None or isinstance(aligner, (str, Path)):
