@@ -15,7 +15,13 @@ from text3d.nn.checkpoint import load_folder
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.train.config import settings_table
 from text3d.train.generator import save_generator
-from text3d.train.image_adapter import ImageAdapterTrainConfig, adapt_generator, adapter_model, train_adapter
+from text3d.train.image_adapter import (
+    ImageAdapterTrainConfig,
+    adapt_generator,
+    adapter_model,
+    noisy_tokens,
+    train_adapter,
+)
 
 TRAINED = ("image_adapter.", "cond_proj.image.", "null.image")
 
@@ -89,3 +95,14 @@ def test_adapt_generator_writes_a_generator_folder_with_the_base_text_path(tmp_p
     assert len(generator.dit.image_adapter) == 1
     log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if r["model"] == "image-adapter"] == [0, 3]
+
+
+def test_token_noise_has_the_relative_norm_it_draws():
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randn(400, 5, 64) * torch.linspace(0.5, 4, 400)[:, None, None]
+    assert torch.equal(noisy_tokens(tokens, 0.0, g), tokens)
+    relative = (noisy_tokens(tokens, 1.0, g) - tokens).norm(dim=-1) / tokens.norm(dim=-1)  # (400, 5)
+    per_sample = relative.mean(1)
+    assert 0.0 <= per_sample.min() < 0.1 and 0.9 < per_sample.max() < 1.2  # a ~ U(0, 1) per sample
+    assert abs(per_sample.mean().item() - 0.5) < 0.06
+    assert (relative.std(1) < 0.25).all()  # one level for all of a sample's tokens

@@ -20,7 +20,6 @@ The output is a complete generator folder (``OUT/generator``) that ``--model`` s
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import time
@@ -37,7 +36,7 @@ from text3d.generators.backends.embedded import GENERATOR_FOLDER
 from text3d.limits import MAX_ITEMS
 from text3d.nn import flow
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
-from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder
+from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder, weights_sha256
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.progress import track
 from text3d.train.config import (
@@ -74,6 +73,8 @@ class ImageAdapterTrainConfig(TrainConfig):
     lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "adapter", "--lr", 0.0, 1.0)
     warmup: int = setting(100, "Linear warm-up steps.", "adapter")
     cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "adapter")
+    token_noise: float = setting(0.0, "Largest relative noise added to the image tokens (each render draws a "
+                                 "level in [0, this]).", "adapter", "--token-noise", 0.0, 10.0)
     base: str | None = setting(None, "Generator folder to adapt (default: the shipped one).", "shared", "--model")
     checkpoint_every: int = setting(100, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
                                     1, MAX_TRAIN_STEPS)
@@ -95,6 +96,17 @@ def adapter_model(state: dict[str, torch.Tensor], config: dict[str, Any], depth:
         module.requires_grad_(True)
     dit.null["image"].requires_grad_(True)
     return dit
+
+
+def noisy_tokens(tokens: torch.Tensor, level: float, generator: torch.Generator) -> torch.Tensor:
+    """tokens (B, L, D) + a·(‖x‖/√D)·ε per token, a ~ U(0, ``level``) per sample, ε ~ N(0, I): noise of
+    relative norm ≈ a, so the adapter also learns from tokens that are only near a render's (as a
+    generated sequence is)."""
+    if level <= 0:
+        return tokens
+    a = torch.rand(tokens.shape[0], 1, 1, device=tokens.device, generator=generator) * level
+    scale = tokens.norm(dim=-1, keepdim=True) / tokens.shape[-1] ** 0.5
+    return tokens + a * scale * torch.randn(tokens.shape, device=tokens.device, generator=generator)
 
 
 def training_pairs(data: TrainingData, vae: BlockVAE, mean: torch.Tensor, std: torch.Tensor,
@@ -135,7 +147,8 @@ def train_adapter(dit: FlowDiT, latents: torch.Tensor, tokens: torch.Tensor, con
         set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))
         index = rng.integers(len(latents), size=config.batch)
         view = rng.integers(tokens.shape[1], size=config.batch)
-        condition = tokens[torch.from_numpy(index), torch.from_numpy(view)].float().to(device)
+        condition = noisy_tokens(tokens[torch.from_numpy(index), torch.from_numpy(view)].float().to(device),
+                                 config.token_noise, generator)
         drop = torch.from_numpy(rng.random(config.batch) < config.cond_dropout).to(device)
         context, mask = dit.condition(condition, None, "image", drop)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type in ("cpu", "cuda")):
@@ -168,8 +181,8 @@ An image-prompt adapter on the image-token path (`text3d.train.image_adapter`): 
 blocks over the projected image tokens, trained {config.steps} steps at batch {config.batch} with the rest of
 the generator frozen ({record['trained_parameters']:,} trained parameters: the adapter, the image projection
 and the image null tokens). The text path is the base model's, bit for bit. Base weights: sha256
-`{record['base_sha256'][:16]}…`; {record['seconds'] / 60:.1f} min on {record['hardware']}; final loss (mean of the
-last 100 logged steps' records) {record['final_loss']}.
+`{record['base_sha256']}…`; {record['seconds'] / 60:.1f} min on {record['hardware']}; final loss (mean of the
+logged steps in the last tenth of training) {record['final_loss']}.
 
 * Reproduce: `{record['command']}`
 
@@ -190,8 +203,7 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
     out.mkdir(parents=True, exist_ok=True)
     folder = resolve_model_folder(config.base, GENERATOR_FOLDER)
     state, base_config = load_folder(folder)
-    weights = sorted(folder.glob("*.safetensors"))
-    base_sha = hashlib.sha256(b"".join(p.read_bytes() for p in weights)).hexdigest()
+    base_sha = weights_sha256(folder)
     start = time.perf_counter()
     dit = adapter_model(state, base_config, config.depth)
     vae = BlockVAE(BlockVAEConfig(**base_config["vae"]))
@@ -205,7 +217,7 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
     with (out / "train_log.jsonl").open("a") as log_file:
         dit = train_adapter(dit, latents, tokens, config, log_file, out / "image-adapter.pt", progress)
     records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
-    recent = [r["loss"] for r in records if r.get("model") == "image-adapter"][-100:]
+    recent = [r["loss"] for r in records if r.get("model") == "image-adapter" and r["step"] >= 0.9 * config.steps]
     record = {"config": dataclasses.asdict(config), "base_sha256": base_sha,
               "trained_parameters": sum(p.numel() for n, p in dit.named_parameters()
                                         if n.startswith(("image_adapter.", "cond_proj.image.", "null.image"))),
