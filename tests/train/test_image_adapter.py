@@ -96,6 +96,15 @@ def test_adapt_generator_writes_a_generator_folder_with_the_base_text_path(tmp_p
     log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if r["model"] == "image-adapter"] == [0, 3]
 
+    # the adapted folder keeps its base's image path: retrained from itself, the adapter comes out the same
+    again = dataclasses.replace(config, base=str(folder))
+    adapt_generator(tmp_path / "again", again, progress=False)
+    state_again, saved_again = load_folder(tmp_path / "again" / "generator")
+    assert set(state_again) == set(state) and all(torch.equal(state_again[k], state[k]) for k in state)
+    record, record_again = saved["training"]["image_adapter"], saved_again["training"]["image_adapter"]
+    assert record_again["base_sha256"] == record["base_sha256"] and saved_again["training"]["note"] == "test"
+    assert (tmp_path / "again" / "generator" / "README.md").read_text().count("## Image-path adapter") == 1
+
 
 def test_token_noise_has_the_relative_norm_it_draws():
     g = torch.Generator().manual_seed(0)

@@ -32,6 +32,7 @@ import torch
 
 from text3d.device import resolve_device
 from text3d.encoders.embedded import EmbeddedImageEncoder
+from text3d.errors import InputError
 from text3d.generators.backends.embedded import GENERATOR_FOLDER
 from text3d.limits import MAX_ITEMS
 from text3d.nn import flow
@@ -54,6 +55,11 @@ from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, se
 
 log = logging.getLogger(__name__)
 
+BASE_PREFIX = "base."
+"""Prefix of the base model's image projection and null tokens, kept in an adapted folder so the
+base is recovered exactly (and the adapter retrained from the shipped folder)."""
+BASE_IMAGE_PATH = ("dit.cond_proj.image.weight", "dit.cond_proj.image.bias", "dit.null.image")
+ADAPTER_SECTION = "\n## Image-path adapter\n"
 ADAPTER_STAGES = ("shared", "adapter")
 """Stages an adapter checkpoint depends on (every setting but the runtime ones)."""
 DATA_VIEWS = 2
@@ -78,6 +84,24 @@ class ImageAdapterTrainConfig(TrainConfig):
     base: str | None = setting(None, "Generator folder to adapt (default: the shipped one).", "shared", "--model")
     checkpoint_every: int = setting(100, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
                                     1, MAX_TRAIN_STEPS)
+
+
+def recover_base(state: dict[str, torch.Tensor], config: dict[str, Any], card: str,
+                 digest: str) -> tuple[dict[str, torch.Tensor], dict[str, Any], str, str]:
+    """(state, config, card, weights digest) of the generator an adapted folder was made from: its
+    adapter removed and its image projection and null tokens restored from the ``base.`` copies; a
+    folder without an adapter is returned as it is."""
+    if not config["dit"].get("image_adapter", 0):
+        return state, config, card, digest
+    if not all(BASE_PREFIX + key in state for key in BASE_IMAGE_PATH):
+        raise InputError("the generator has an image adapter but not its base's image path (base.*); "
+                         "start from the generator it was trained on")
+    base = {k: v for k, v in state.items() if not k.startswith(("dit.image_adapter.", BASE_PREFIX))}
+    base.update({key: state[BASE_PREFIX + key] for key in BASE_IMAGE_PATH})
+    training = {k: v for k, v in config.get("training", {}).items() if k != "image_adapter"}
+    record = config.get("training", {}).get("image_adapter", {})
+    return (base, {**config, "dit": {**config["dit"], "image_adapter": 0}, "training": training},
+            card.split(ADAPTER_SECTION)[0], record.get("base_sha256", "unknown"))
 
 
 def adapter_model(state: dict[str, torch.Tensor], config: dict[str, Any], depth: int) -> FlowDiT:
@@ -174,13 +198,13 @@ def adapter_card(base_card: str, config: ImageAdapterTrainConfig, record: dict[s
     """The base model's card with a section on the adapter: what, how trained, every setting."""
     values = dataclasses.asdict(config)
     return f"""{base_card.rstrip()}
-
-## Image-path adapter
-
+{ADAPTER_SECTION}
 An image-prompt adapter on the image-token path (`text3d.train.image_adapter`): {config.depth} self-attention
 blocks over the projected image tokens, trained {config.steps} steps at batch {config.batch} with the rest of
 the generator frozen ({record['trained_parameters']:,} trained parameters: the adapter, the image projection
-and the image null tokens). The text path is the base model's, bit for bit. Base weights: sha256
+and the image null tokens). The text path is the base model's, bit for bit, and the folder keeps the
+base's image projection and null tokens (`base.*`), so the command below retrains the adapter from
+this folder itself. Base weights: sha256
 `{record['base_sha256']}…`; {record['seconds'] / 60:.1f} min on {record['hardware']}; final loss (mean of the
 logged steps in the last tenth of training) {record['final_loss']}.
 
@@ -202,9 +226,10 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     folder = resolve_model_folder(config.base, GENERATOR_FOLDER)
-    state, base_config = load_folder(folder)
-    base_sha = weights_sha256(folder)
+    card = (folder / "README.md").read_text() if (folder / "README.md").exists() else "# text3d generator\n"
+    state, base_config, base_card, base_sha = recover_base(*load_folder(folder), card, weights_sha256(folder))
     start = time.perf_counter()
+    torch.manual_seed(config.seed)  # the adapter's initialization
     dit = adapter_model(state, base_config, config.depth)
     vae = BlockVAE(BlockVAEConfig(**base_config["vae"]))
     vae.load_state_dict({k[4:]: v.float() for k, v in state.items() if k.startswith("vae.")})
@@ -226,9 +251,9 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
               "command": reproduce_command("text3d train image-adapter", config)}
     new_state = {k: v for k, v in state.items() if not k.startswith("dit.")}
     new_state.update({f"dit.{k}": v.half() for k, v in dit.state_dict().items()})
+    new_state.update({BASE_PREFIX + key: state[key].half() for key in BASE_IMAGE_PATH})
     new_config = {**base_config, "dit": dit.config.to_dict(),
                   "training": {**base_config.get("training", {}), "image_adapter": record}}
-    base_card = (folder / "README.md").read_text() if (folder / "README.md").exists() else "# text3d generator\n"
     save_folder(out / GENERATOR_FOLDER, new_state, new_config, adapter_card(base_card, config, record))
     return {k: record[k] for k in ("seconds", "final_loss", "trained_parameters")}
 
