@@ -70,7 +70,8 @@ def tiny_base(tmp_path_factory):
     torch.manual_seed(0)
     vae = BlockVAE(BlockVAEConfig(resolution=32, block=8, latent=3, hidden=16))
     folder = tmp_path_factory.mktemp("base") / "generator"
-    save_generator(folder, vae, base_state(image_dim=192, tokens=64), np.zeros(3), np.ones(3), {"note": "test"}, "# tiny\n")
+    dit = base_state(image_dim=192, tokens=64)
+    save_generator(folder, vae, dit, np.zeros(3), np.ones(3), {"note": "test"}, "# tiny\n")
     return folder
 
 
@@ -87,7 +88,8 @@ def test_adapt_generator_writes_a_generator_folder_with_the_base_text_path(tmp_p
     for name, value in base.items():
         if not name.startswith(tuple(f"dit.{p}" for p in TRAINED)):
             assert torch.equal(state[name], value), name
-    assert any(not torch.equal(state[n], torch.zeros_like(state[n])) for n in state if n.startswith("dit.image_adapter"))
+    adapter = [n for n in state if n.startswith("dit.image_adapter")]
+    assert any(not torch.equal(state[n], torch.zeros_like(state[n])) for n in adapter)
     card = (folder / "README.md").read_text()
     assert card.startswith("# tiny") and settings_table(ImageAdapterTrainConfig, dataclasses.asdict(config)) in card
     assert not (tmp_path / "run" / "image-adapter.pt").exists()  # the checkpoint goes when training ends
@@ -102,7 +104,8 @@ def test_adapt_generator_writes_a_generator_folder_with_the_base_text_path(tmp_p
     state_again, saved_again = load_folder(tmp_path / "again" / "generator")
     assert set(state_again) == set(state) and all(torch.equal(state_again[k], state[k]) for k in state)
     record, record_again = saved["training"]["image_adapter"], saved_again["training"]["image_adapter"]
-    assert record_again["base_sha256"] == record["base_sha256"] and saved_again["training"]["note"] == "test"
+    assert record_again["base_sha256"] == record["base_sha256"]
+    assert saved_again["training"]["note"] == "test"
     assert (tmp_path / "again" / "generator" / "README.md").read_text().count("## Image-path adapter") == 1
 
 
