@@ -102,3 +102,12 @@ def test_the_shipped_cards_reproduce_command_gives_the_settings_of_their_weights
     assert main(shlex.split(command.replace("DIR", str(tmp_path / "o")))[1:]) == 0
     recorded = json.loads((weights / "config.json").read_text())["training"]["config"]
     assert dataclasses.asdict(captured[0][0]) == recorded
+
+
+def test_the_shipped_generators_adapter_command_gives_the_settings_of_its_adapter(tmp_path, captured):
+    weights = Path(text3d.__file__).parent / "weights" / "generator"
+    card = (weights / "README.md").read_text()
+    command = re.search(r"Reproduce: `(text3d train image-adapter [^`]*)`", card).group(1)
+    assert main(shlex.split(command.replace("DIR", str(tmp_path / "o")))[1:]) == 0
+    recorded = json.loads((weights / "config.json").read_text())["training"]["image_adapter"]["config"]
+    assert dataclasses.asdict(captured[0][0]) == recorded

@@ -17,10 +17,12 @@ from text3d.train.config import (
     EncoderTrainConfig,
     GeneratorTrainConfig,
     settings_section,
+    settings_table,
     stage_key,
 )
 from text3d.train.data import TrainingData
 from text3d.train.evaluator_config import EvaluatorTrainConfig
+from text3d.train.image_adapter import ImageAdapterTrainConfig
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 from text3d.train.run_encoders import encoder_card
 from text3d.train.run_generator import generator_card
@@ -84,6 +86,14 @@ def test_the_shipped_cards_list_every_setting_their_weights_were_trained_with(fo
     recorded = json.loads((WEIGHTS / folder / "config.json").read_text())["training"]["config"]
     assert set(recorded) == {f.name for f in dataclasses.fields(config_type)}
     assert settings_section(config_type, recorded) in (WEIGHTS / folder / "README.md").read_text()
+
+
+def test_the_shipped_generator_card_lists_every_setting_of_its_image_adapter():
+    config = json.loads((WEIGHTS / "generator" / "config.json").read_text())
+    recorded = config["training"]["image_adapter"]["config"]
+    assert config["dit"]["image_adapter"] == recorded["depth"]
+    assert set(recorded) == {f.name for f in dataclasses.fields(ImageAdapterTrainConfig)}
+    assert settings_table(ImageAdapterTrainConfig, recorded) in (WEIGHTS / "generator" / "README.md").read_text()
 
 
 def test_training_data_survives_its_cache_file(tmp_path):

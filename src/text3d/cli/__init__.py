@@ -46,8 +46,21 @@ def _register_commands() -> None:
     _registered.append(True)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at each record, not the stream of the first call (in-process
+    callers, tests among them, replace it between calls)."""
+
+    @property
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("text3d: %(levelname)s: %(message)s"))
     root = logging.getLogger("text3d")
     if not root.handlers:

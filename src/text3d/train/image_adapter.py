@@ -249,7 +249,7 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
               "seconds": round(time.perf_counter() - start, 1), "hardware": platform.processor() or platform.machine(),
               "final_loss": round(float(np.mean(recent)), 5) if recent else None, "torch": torch.__version__,
               "command": reproduce_command("text3d train image-adapter", config)}
-    new_state = {k: v for k, v in state.items() if not k.startswith("dit.")}
+    new_state = {k: v.half() for k, v in state.items() if not k.startswith("dit.")}  # stored in float16
     new_state.update({f"dit.{k}": v.half() for k, v in dit.state_dict().items()})
     new_state.update({BASE_PREFIX + key: state[key].half() for key in BASE_IMAGE_PATH})
     new_config = {**base_config, "dit": dit.config.to_dict(),
