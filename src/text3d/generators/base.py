@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from text3d.assets.asset import Asset
-from text3d.errors import InputError
+from text3d.errors import InputError, Text3DError
 from text3d.registry import Registry
 
 
@@ -70,11 +70,22 @@ class Generator:
                         **options: Any) -> "Generator":
         raise NotImplementedError
 
+    weights_folder: ClassVar[str | None] = None
+    """Name of the backend's shipped weights folder (``text3d/weights/``), for backends loading local weights."""
+
     @classmethod
     def weights_sha256(cls, name_or_path: str | None = None) -> str | None:
         """Digest of the local weights ``from_pretrained(name_or_path)`` would load, so a run made
-        with other weights at the same path is not resumed; None for backends without such weights."""
-        return None
+        with other weights at the same path is not resumed; None for backends without such weights
+        or when there are none to read (``from_pretrained`` then says why)."""
+        if cls.weights_folder is None:
+            return None
+        from text3d.nn.checkpoint import resolve_model_folder, weights_sha256
+
+        try:
+            return weights_sha256(resolve_model_folder(name_or_path, cls.weights_folder))
+        except (Text3DError, OSError):
+            return None
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
                  cfg: float | None = None) -> GeneratorOutput:

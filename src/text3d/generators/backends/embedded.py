@@ -23,14 +23,14 @@ from text3d.assets.asset import Asset
 from text3d.assets.voxels import VoxelGrid
 from text3d.device import resolve_device
 from text3d.encoders.minilm import shared_text_encoder
-from text3d.errors import InputError, Text3DError
+from text3d.errors import InputError
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
 from text3d.generators.parts import PartSpec, PartSpecs
 from text3d.generators.postprocess import Mesher, PostProcessor
 from text3d.generators.rewriters import Rewriter
 from text3d.generators.samplers import Sampler
 from text3d.generators.selectors import Selector
-from text3d.nn.checkpoint import load_folder, resolve_model_folder, weights_sha256
+from text3d.nn.checkpoint import load_folder, resolve_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class EmbeddedGenerator(Generator):
     """Text- or image-token-conditioned 3D generator trained on toyworld."""
 
     name = "embedded"
+    weights_folder = GENERATOR_FOLDER
     options = frozenset({"candidates"})
     token_conditioned = True
 
@@ -106,13 +107,6 @@ class EmbeddedGenerator(Generator):
         return cls(vae.to(dev), dit.to(dev), np.array(config["latent_mean"]), np.array(config["latent_std"]), dev,
                    f"text3d-flow-{name}", rewriter=parts.rewriter, sampler=parts.sampler, mesher=parts.mesher,
                    selector=parts.selector, postprocessors=parts.postprocessors)
-
-    @classmethod
-    def weights_sha256(cls, name_or_path: str | None = None) -> str | None:
-        try:
-            return weights_sha256(resolve_model_folder(name_or_path, GENERATOR_FOLDER))
-        except (Text3DError, OSError):  # from_pretrained gives the one-line error
-            return None
 
     # ------------------------------------------------------------------ sampling
     def _context(self, condition: Condition) -> tuple[Any, Any, str]:

@@ -16,9 +16,9 @@ import numpy as np
 
 from text3d.device import resolve_device
 from text3d.encoders.minilm import shared_text_encoder
-from text3d.errors import ModelNotAvailableError, Text3DError
+from text3d.errors import ModelNotAvailableError
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
-from text3d.nn.checkpoint import resolve_model_folder, weights_sha256
+from text3d.nn.checkpoint import resolve_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class EmbeddedTurboGenerator(Generator):
     """Text-to-mesh in K ≤ 4 steps of the distilled triplane student."""
 
     name = "embedded-turbo"
+    weights_folder = MODEL_NAME
 
     def __init__(self, student, device, model: str) -> None:
         self.student = student
@@ -54,13 +55,6 @@ class EmbeddedTurboGenerator(Generator):
         if dev.type != "cpu":
             log.info("embedded-turbo: mesh rendering and extraction run on the CPU; the student runs there too")
         return cls(TriplaneStudent.load(folder), "cpu", str(folder))
-
-    @classmethod
-    def weights_sha256(cls, name_or_path: str | None = None) -> str | None:
-        try:
-            return weights_sha256(resolve_model_folder(name_or_path, MODEL_NAME))
-        except (Text3DError, OSError):  # from_pretrained gives the one-line error
-            return None
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
                  cfg: float | None = None) -> GeneratorOutput:
