@@ -118,3 +118,44 @@ def test_token_noise_has_the_relative_norm_it_draws():
     assert 0.0 <= per_sample.min() < 0.1 and 0.9 < per_sample.max() < 1.2  # a ~ U(0, 1) per sample
     assert abs(per_sample.mean().item() - 0.5) < 0.06
     assert (relative.std(1) < 0.25).all()  # one level for all of a sample's tokens
+
+
+def test_a_folder_that_is_not_a_generator_is_refused_in_one_line(tmp_path):
+    from text3d.errors import InputError
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    with pytest.raises(InputError, match="not an embedded generator model folder"):
+        adapt_generator(tmp_path / "run", ImageAdapterTrainConfig(base=str(WEIGHTS_ROOT / "image-encoder")))
+    assert not (tmp_path / "run" / "generator").exists()
+
+
+def test_an_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    import text3d.train.image_adapter as module
+
+    base = base_state()
+    state = {f"dit.{k}": v for k, v in base.state_dict().items()}
+    tokens = torch.randn(32, 2, 5, 6, generator=torch.Generator().manual_seed(2)).half()
+    latents = torch.randn(32, 4, 3, generator=torch.Generator().manual_seed(3))
+    config = ImageAdapterTrainConfig(steps=6, batch=4, warmup=2, device="cpu", checkpoint_every=2)
+
+    def fresh():
+        torch.manual_seed(0)
+        return adapter_model(state, {"dit": base.config.to_dict()}, depth=1)
+
+    whole = train_adapter(fresh(), latents, tokens, config, io.StringIO(), tmp_path / "a.pt").state_dict()
+    real, calls = module.flow.flow_loss, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # during step 3, after the checkpoint of step 2
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module.flow, "flow_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_adapter(fresh(), latents, tokens, config, io.StringIO(), tmp_path / "b.pt")
+    assert (tmp_path / "b.pt").exists()
+    monkeypatch.setattr(module.flow, "flow_loss", real)
+    resumed = train_adapter(fresh(), latents, tokens, config, io.StringIO(), tmp_path / "b.pt").state_dict()
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    assert not (tmp_path / "b.pt").exists()

@@ -227,7 +227,11 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
     out.mkdir(parents=True, exist_ok=True)
     folder = resolve_model_folder(config.base, GENERATOR_FOLDER)
     card = (folder / "README.md").read_text() if (folder / "README.md").exists() else "# text3d generator\n"
-    state, base_config, base_card, base_sha = recover_base(*load_folder(folder), card, weights_sha256(folder))
+    state, base_config = load_folder(folder)
+    if not {"vae", "dit", "latent_mean", "latent_std"} <= set(base_config):
+        raise InputError(f"--model {folder}: not an embedded generator model folder (config.json has no "
+                         "vae/dit/latent statistics)")
+    state, base_config, base_card, base_sha = recover_base(state, base_config, card, weights_sha256(folder))
     start = time.perf_counter()
     torch.manual_seed(config.seed)  # the adapter's initialization
     dit = adapter_model(state, base_config, config.depth)
