@@ -22,10 +22,10 @@ from text3d.train.config import (
     AlignerTrainConfig,
     EncoderTrainConfig,
     GeneratorTrainConfig,
+    ImageAdapterTrainConfig,
     option_fields,
     reproduce_command,
 )
-from text3d.train.image_adapter import ImageAdapterTrainConfig
 
 # generator: --finetune PAIRS (with --finetune-steps, --replay, --model BASE) fine-tunes instead of training
 RUN_OPTIONS = {"encoders": {"out", "evaluate", "models", "wait"},

@@ -16,13 +16,13 @@ from text3d.train.config import (
     AlignerTrainConfig,
     EncoderTrainConfig,
     GeneratorTrainConfig,
+    ImageAdapterTrainConfig,
     settings_section,
     settings_table,
     stage_key,
 )
 from text3d.train.data import TrainingData
 from text3d.train.evaluator_config import EvaluatorTrainConfig
-from text3d.train.image_adapter import ImageAdapterTrainConfig
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 from text3d.train.run_encoders import encoder_card
 from text3d.train.run_generator import generator_card

@@ -13,10 +13,9 @@ from text3d.generators.backends.embedded import EmbeddedGenerator
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
 from text3d.nn.checkpoint import load_folder
 from text3d.nn.dit import DiTConfig, FlowDiT
-from text3d.train.config import settings_table
+from text3d.train.config import ImageAdapterTrainConfig, settings_table
 from text3d.train.generator import save_generator
 from text3d.train.image_adapter import (
-    ImageAdapterTrainConfig,
     adapt_generator,
     adapter_model,
     noisy_tokens,

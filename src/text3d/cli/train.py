@@ -29,10 +29,10 @@ from text3d.train.config import (
     AlignerTrainConfig,
     EncoderTrainConfig,
     GeneratorTrainConfig,
+    ImageAdapterTrainConfig,
     option_fields,
 )
 from text3d.train.evaluator_config import EvaluatorTrainConfig
-from text3d.train.image_adapter import ImageAdapterTrainConfig
 from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 from text3d.train.prd_config import PRDTrainConfig

@@ -191,3 +191,27 @@ class AlignerTrainConfig(TrainConfig):
 
 ALIGNER_STAGES = ("shared", "aligner")
 """Stages an aligner checkpoint depends on (every setting but the runtime ones)."""
+
+
+@dataclass(frozen=True)
+class ImageAdapterTrainConfig(TrainConfig):
+    """Settings of ``text3d train image-adapter`` (every one is recorded in the model card)."""
+
+    items: int = setting(13500, "Training items (toyworld seeds from 0), those of the generator.", "shared",
+                         "--items", 2, MAX_ITEMS)
+    depth: int = setting(2, "Adapter blocks (self-attention + MLP at the DiT's width).", "adapter",
+                         "--depth", 1, 64)
+    steps: int = setting(1500, "Optimizer steps.", "adapter", "--steps", 1, MAX_TRAIN_STEPS)
+    batch: int = setting(32, "Batch size (item renders).", "adapter", "--batch", 2, MAX_BATCH)
+    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "adapter", "--lr", 0.0, 1.0)
+    warmup: int = setting(100, "Linear warm-up steps.", "adapter")
+    cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "adapter")
+    token_noise: float = setting(0.0, "Largest relative noise added to the image tokens (each render draws a "
+                                 "level in [0, this]).", "adapter", "--token-noise", 0.0, 10.0)
+    base: str | None = setting(None, "Generator folder to adapt (default: the shipped one).", "shared", "--model")
+    checkpoint_every: int = setting(100, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
+                                    1, MAX_TRAIN_STEPS)
+
+
+ADAPTER_STAGES = ("shared", "adapter")
+"""Stages an image-adapter checkpoint depends on (every setting but the runtime ones)."""

@@ -23,7 +23,6 @@ import dataclasses
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,21 +33,12 @@ from text3d.device import resolve_device
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.errors import InputError
 from text3d.generators.backends.embedded import GENERATOR_FOLDER
-from text3d.limits import MAX_ITEMS
 from text3d.nn import flow
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
 from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder, weights_sha256
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.progress import track
-from text3d.train.config import (
-    MAX_BATCH,
-    MAX_TRAIN_STEPS,
-    RUNTIME,
-    TrainConfig,
-    reproduce_command,
-    setting,
-    settings_table,
-)
+from text3d.train.config import ADAPTER_STAGES, ImageAdapterTrainConfig, reproduce_command, settings_table
 from text3d.train.data import DataSpec, TrainingData, build_data
 from text3d.train.generator import grids_tensor
 from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
@@ -60,30 +50,8 @@ BASE_PREFIX = "base."
 base is recovered exactly (and the adapter retrained from the shipped folder)."""
 BASE_IMAGE_PATH = ("dit.cond_proj.image.weight", "dit.cond_proj.image.bias", "dit.null.image")
 ADAPTER_SECTION = "\n## Image-path adapter\n"
-ADAPTER_STAGES = ("shared", "adapter")
-"""Stages an adapter checkpoint depends on (every setting but the runtime ones)."""
 DATA_VIEWS = 2
 """Renders per item: those of ``text3d train generator``, so its data cache serves both."""
-
-
-@dataclass(frozen=True)
-class ImageAdapterTrainConfig(TrainConfig):
-    """Settings of ``text3d train image-adapter`` (every one is recorded in the model card)."""
-
-    items: int = setting(13500, "Training items (toyworld seeds from 0), those of the generator.", "shared",
-                         "--items", 2, MAX_ITEMS)
-    depth: int = setting(2, "Adapter blocks (self-attention + MLP at the DiT's width).", "adapter",
-                         "--depth", 1, 64)
-    steps: int = setting(1500, "Optimizer steps.", "adapter", "--steps", 1, MAX_TRAIN_STEPS)
-    batch: int = setting(32, "Batch size (item renders).", "adapter", "--batch", 2, MAX_BATCH)
-    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "adapter", "--lr", 0.0, 1.0)
-    warmup: int = setting(100, "Linear warm-up steps.", "adapter")
-    cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "adapter")
-    token_noise: float = setting(0.0, "Largest relative noise added to the image tokens (each render draws a "
-                                 "level in [0, this]).", "adapter", "--token-noise", 0.0, 10.0)
-    base: str | None = setting(None, "Generator folder to adapt (default: the shipped one).", "shared", "--model")
-    checkpoint_every: int = setting(100, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
-                                    1, MAX_TRAIN_STEPS)
 
 
 def recover_base(state: dict[str, torch.Tensor], config: dict[str, Any], card: str,
