@@ -1,4 +1,5 @@
-"""``text3d train encoders``, ``text3d train generator``, ``text3d train aligner`` and ``text3d train lm``.
+"""``text3d train``: one command per embedded model (encoders, generator, image-adapter, aligner, lm,
+evaluator, mvdiffusion, turbo).
 
 Each command's training options are made from the fields of its trainer's config dataclass
 (:mod:`text3d.train.config`): flag, range, default and help are the field's, never restated here.
