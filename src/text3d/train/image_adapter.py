@@ -38,7 +38,13 @@ from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
 from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder, weights_sha256
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.progress import track
-from text3d.train.config import ADAPTER_STAGES, ImageAdapterTrainConfig, reproduce_command, settings_table
+from text3d.train.config import (
+    ADAPTER_STAGES,
+    ImageAdapterTrainConfig,
+    reproduce_command,
+    settings_table,
+    stage_key,
+)
 from text3d.train.data import DataSpec, TrainingData, build_data
 from text3d.train.generator import grids_tensor
 from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
@@ -127,8 +133,8 @@ def train_adapter(dit: FlowDiT, latents: torch.Tensor, tokens: torch.Tensor, con
     trained = {name: p for name, p in dit.named_parameters() if p.requires_grad}
     optimizer = torch.optim.AdamW(list(trained.values()), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema = {name: p.detach().clone() for name, p in trained.items()}
-    key = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata["stage"] in ADAPTER_STAGES}
-    resumable = Checkpoint(checkpoint, key, config.checkpoint_every, config.steps, "image adapter")
+    resumable = Checkpoint(checkpoint, stage_key(config, ADAPTER_STAGES), config.checkpoint_every, config.steps,
+                           "image adapter")
     first, saved = resumable.restore(dit, optimizer, rng, device)
     if saved is not None:
         ema = saved["ema"]
