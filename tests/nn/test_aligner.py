@@ -123,9 +123,9 @@ def test_cfg_sampling_matches_hand_euler():
     b, steps = 2, 3
     _, cond, mask = make_batch(config, b)
 
-    def by_hand(cfg: float | None, phi: float = 0.0) -> dict:
+    def by_hand(cfg: float | None, phi: float = 0.0, tau: float = 1.0) -> dict:
         g = torch.Generator().manual_seed(11)
-        x = {k: torch.randn(shape, generator=g) for k, shape in group_shapes(config, b).items()}
+        x = {k: tau * torch.randn(shape, generator=g) for k, shape in group_shapes(config, b).items()}
         with torch.no_grad():
             for i in range(steps):
                 t = torch.full((b,), i / steps)
@@ -154,6 +154,12 @@ def test_cfg_sampling_matches_hand_euler():
         expected = by_hand(2.5, phi)
         assert all(torch.allclose(rescaled[k], expected[k], atol=1e-5) for k in GROUPS)
         assert not torch.allclose(rescaled["patches"], guided["patches"], atol=1e-4)
+    for tau in (0.0, 0.6):  # reduced temperature scales the starting noise only
+        cooled = aligner_euler_sample(model, cond, steps, 2.5, torch.Generator().manual_seed(11), cond_mask=mask,
+                                      temperature=tau)
+        expected = by_hand(2.5, tau=tau)
+        assert all(torch.allclose(cooled[k], expected[k], atol=1e-5) for k in GROUPS)
+        assert not torch.allclose(cooled["patches"], guided["patches"], atol=1e-4)
 
 
 def test_patch_positions_enter_only_through_rope():

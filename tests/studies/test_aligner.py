@@ -67,11 +67,13 @@ def test_study_writes_both_tables_for_each_stage(tmp_path):
             assert set(domain["alignment"]) == {"cls", "registers", "patches"}
             assert 0.0 < domain["alignment"]["patches"]["norm_ratio"] and domain["alignment"]["cls"]["mse"] > 0
             assert set(domain["retrieval"]) == {"cls", "pooled_patches"}
+            assert all(-1.0 <= domain["alignment"][g]["sample_cos"] < 1.0 for g in domain["alignment"])
             assert all(0.0 <= v <= 100.0 for v in domain["retrieval"]["cls"].values())
     assert result["rows"]["stage 1"] == result["rows"]["again"]  # seeded sampling
     json_path, md_path = write_tables(result, tmp_path / "out")
     assert json.loads(json_path.read_text())["n"] == 6
     assert md_path.read_text() == tables_markdown(result) and "**Table 2**" in md_path.read_text()
+    assert "**Spread**" in md_path.read_text()
     for row in result["rows"].values():  # top-4 by generated CLS, own rank consistent with R@1
         top = row["objects"]["top"]
         assert len(top) == 6 and all(len(t) == 4 for t in top)
@@ -110,12 +112,16 @@ def test_calibration_brings_norm_ratios_to_one_on_its_pairs_and_keeps_cosines(tm
     assert sampling_settings(folder)["token_scale"] is None  # the trainer writes the neutral block
     with pytest.raises(InputError, match="development seeds"):
         calibrate_aligner(folder, 1_900_000, 4, steps=2, pair_source=FakePairs())
-    sampling = calibrate_aligner(folder, 1_000_000, 4, steps=2, pair_source=FakePairs())
-    assert sampling["steps"] == 2 and sampling["chosen_on"]["domain"] == "general"
+    sampling = calibrate_aligner(folder, 1_000_000, 4, steps=2, pair_source=FakePairs(), temperature=0.5)
+    assert sampling["steps"] == 2 and sampling["temperature"] == 0.5 and sampling["chosen_on"]["domain"] == "general"
     data = held_out_pairs(1, range(1_000_000, 1_000_004), EmbeddedImageEncoder.from_pretrained(None), FakePairs())
-    before = evaluate_aligner(folder, data, steps=2)
+    before = evaluate_aligner(folder, data, steps=2, temperature=0.5)
+    frozen = evaluate_aligner(folder, data, steps=2, temperature=0.0)  # no noise: every sample alike
+    for group in ("cls", "registers", "patches"):
+        assert frozen["alignment"][group]["sample_cos"] == pytest.approx(1.0, abs=1e-6)
+        assert before["alignment"][group]["sample_cos"] < 0.999
     write_sampling(folder, sampling)
-    assert TokenAligner.from_pretrained(folder).steps == 2
+    assert TokenAligner.from_pretrained(folder).steps == 2 and TokenAligner.from_pretrained(folder).temperature == 0.5
     after = evaluate_aligner(folder, data)
     for group in ("cls", "registers", "patches"):
         assert after["alignment"][group]["norm_ratio"] == pytest.approx(1.0, abs=1e-4)

@@ -25,9 +25,10 @@ from text3d.nn.aligner_flow import aligner_euler_sample
 from text3d.nn.checkpoint import SINGLE_FILE, load_folder
 from text3d.nn.soft_prompt import SoftPromptEncoder
 
-SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "guidance_rescale": 0.0, "token_scale": None}
+SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "guidance_rescale": 0.0, "temperature": 1.0, "token_scale": None}
 """Sampler settings of an aligner folder whose ``config.json`` has no ``"sampling"`` block; a
 shipped aligner's block holds the settings chosen for it on development seeds (its model card).
+``temperature``: the starting noise's scale τ (see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`);
 ``token_scale``: {group: s_k}, each group's sampled tokens multiplied by s_k (None: 1), the
 calibration ``text3d align calibrate`` measures on development pairs."""
 
@@ -58,7 +59,7 @@ def load_soft(folder: Path) -> torch.Tensor:
 
 
 def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
-    """{steps, cfg, guidance_rescale, token_scale}: each ``given`` value that is not None, else the folder's
+    """{steps, cfg, guidance_rescale, temperature, token_scale}: each ``given`` value that is not None, else the folder's
     ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`."""
     import json
 
@@ -68,6 +69,12 @@ def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"unknown sampler settings: {', '.join(sorted(unknown))}")
     return {k: given[k] if given.get(k) is not None else saved.get(k, default) for k, default in SAMPLING.items()}
+
+
+def sampling_line(settings: Mapping[str, Any]) -> str:
+    """One readable line of a sampling block, for the tables' headers."""
+    return (f"{settings['steps']} Euler steps, CFG {settings['cfg']}, guidance rescale {settings['guidance_rescale']}, "
+            f"temperature {settings.get('temperature', 1.0)}, token scale {settings['token_scale']}")
 
 
 def write_sampling(folder: str | Path, sampling: Mapping[str, Any]) -> Path:
@@ -104,15 +111,15 @@ def load_aligner(folder: str | Path, device: str | None = None) -> tuple[Aligner
 
 def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[str], steps: int = 32,
                   cfg: float = 3.0, seed: int = 0, guidance_rescale: float = 0.0,
-                  token_scale: Mapping[str, float] | None = None) -> torch.Tensor:
+                  token_scale: Mapping[str, float] | None = None, temperature: float = 1.0) -> torch.Tensor:
     """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]
-    (``guidance_rescale``: see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`; ``token_scale``:
-    see :data:`SAMPLING`)."""
+    (``guidance_rescale``, ``temperature``: see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`;
+    ``token_scale``: see :data:`SAMPLING`)."""
     with torch.no_grad():
         cond, mask = caption_condition(encoder, texts)
         generator = torch.Generator(device=cond.device).manual_seed(seed)
         groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask,
-                                      guidance_rescale=guidance_rescale)
+                                      guidance_rescale=guidance_rescale, temperature=temperature)
     scale = token_scale or {}
     return torch.cat([groups[k] * float(scale.get(k, 1.0)) for k in GROUPS], dim=1)
 
@@ -151,14 +158,15 @@ class TokenAligner:
 
     def __init__(self, dit: AlignerDiT, encoder: SoftPromptEncoder, folder: Path, steps: int = 32,
                  cfg: float = 3.0, guidance_rescale: float = 0.0, token_scale: Mapping[str, float] | None = None,
-                 ) -> None:
+                 temperature: float = 1.0) -> None:
         self.dit, self.encoder, self.folder, self.steps, self.cfg = dit, encoder, folder, steps, cfg
-        self.guidance_rescale, self.token_scale = guidance_rescale, token_scale
+        self.guidance_rescale, self.token_scale, self.temperature = guidance_rescale, token_scale, temperature
 
     @classmethod
     def from_pretrained(cls, folder: str | Path | None = None, device: str | None = None, steps: int | None = None,
                         cfg: float | None = None, guidance_rescale: float | None = None,
-                        token_scale: Mapping[str, float] | None = None) -> "TokenAligner":
+                        token_scale: Mapping[str, float] | None = None,
+                        temperature: float | None = None) -> "TokenAligner":
         """The aligner in ``folder`` (default: the shipped stage-2 aligner, ``aligner-stage2``);
         sampler settings left None are the folder's (:func:`sampling_settings`)."""
         from text3d.nn.checkpoint import resolve_model_folder
@@ -166,18 +174,17 @@ class TokenAligner:
         path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
         dit, encoder = load_aligner(path, device)
         settings = sampling_settings(path, steps=steps, cfg=cfg, guidance_rescale=guidance_rescale,
-                                     token_scale=token_scale)
+                                     token_scale=token_scale, temperature=temperature)
         return cls(dit, encoder, path, **settings)
 
     def __call__(self, text: str, seed: int = 0) -> torch.Tensor:
         """Tokens (1 + R + G², D) of ``text``, [CLS, registers, patches], sampled from seed ``seed``."""
-        return sample_tokens(self.dit, self.encoder, [text], self.steps, self.cfg, seed, self.guidance_rescale,
-                             self.token_scale)[0]
+        return self.sample([text], seed)[0]
 
     def sample(self, texts: Sequence[str], seed: int = 0) -> torch.Tensor:
         """Tokens (B, 1 + R + G², D) of ``texts`` in one batch (one noise draw from ``seed``)."""
         return sample_tokens(self.dit, self.encoder, texts, self.steps, self.cfg, seed, self.guidance_rescale,
-                             self.token_scale)
+                             self.token_scale, self.temperature)
 
     @functools.cached_property
     def weights_sha256(self) -> str:
@@ -188,4 +195,4 @@ class TokenAligner:
         same path is told apart from this one (``run.yaml`` compares them on resume)."""
         return {"kind": "gap3d", "aligner": str(self.folder), "weights_sha256": self.weights_sha256,
                 "steps": self.steps, "cfg": self.cfg, "guidance_rescale": self.guidance_rescale,
-                "token_scale": self.token_scale}
+                "temperature": self.temperature, "token_scale": self.token_scale}

@@ -106,9 +106,11 @@ def calibrate_command(
     cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0, help="Guidance scale (default: the folder's)."),
     guidance_rescale: float = typer.Option(None, "--guidance-rescale", min=0.0, max=1.0,
                                            help="Guidance rescale φ (default: the folder's)."),
+    temperature: float = typer.Option(None, "--temperature", min=0.0, max=2.0,
+                                      help="Scale τ of the starting noise, x₀ = τ·ε (default: the folder's)."),
 ) -> None:
-    """Choose an aligner's sampling block on development pairs: the given steps, CFG and guidance
-    rescale, and per-group token scales that bring the norm ratio to 1 (cosines are unchanged)."""
+    """Choose an aligner's sampling block on development pairs: the given steps, CFG, guidance
+    rescale and temperature, and per-group token scales that bring the norm ratio to 1 (cosines are unchanged)."""
     from text3d.align.sampling import write_sampling
     from text3d.studies.aligner import alignment_seeds, calibrate_aligner
 
@@ -119,7 +121,7 @@ def calibrate_command(
     if not (aligner / "config.json").exists():
         raise InputError(f"--aligner {aligner}: no config.json; give a folder written by `text3d train aligner`")
     typer.echo(described["line"], err=True)
-    sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale)
+    sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale, temperature=temperature)
     write_sampling(aligner, sampling)
     typer.echo(json.dumps(sampling, indent=2))
 

@@ -60,19 +60,22 @@ def rescaled(guided: torch.Tensor, conditional: torch.Tensor, phi: float) -> tor
 def aligner_euler_sample(model: Velocity, cond: torch.Tensor, steps: int = 32, cfg: float = 3.0,
                          generator: torch.Generator | None = None, *,
                          cond_mask: torch.Tensor | None = None,
-                         guidance_rescale: float = 0.0) -> dict[str, torch.Tensor]:
+                         guidance_rescale: float = 0.0, temperature: float = 1.0) -> dict[str, torch.Tensor]:
     """Integrate dx/dt = v from noise (t = 0) to tokens (t = 1) in ``steps`` uniform Euler steps.
 
     v = v_∅ + cfg·(v_c − v_∅), with v_∅ the prediction under the null condition; cfg = 1 runs the
     conditional model alone. ``guidance_rescale`` φ pulls the guided velocity's scale back to the
     conditional one's, per sample and group (Lin et al., 2024, "Common Diffusion Noise Schedules and
     Sample Steps are Flawed", §3.4): v ← φ·v·σ(v_c)/σ(v) + (1 − φ)·v, σ over tokens × channels;
-    guidance inflates the tokens' norms without it. ``model`` needs a ``config``
+    guidance inflates the tokens' norms without it. ``temperature`` τ starts from x₀ = τ·ε, ε ~ N(0, I):
+    reduced-temperature sampling (Kingma & Dhariwal, 2018, "Glow", §5), which trades the samples'
+    spread for their closeness to the condition's likely tokens (τ = 0: one deterministic sample
+    per condition). ``model`` needs a ``config``
     (:class:`~text3d.nn.aligner.AlignerConfig`) for the token shapes. Returns {cls (B, 1, D),
     registers (B, R, D), patches (B, G², D)}.
     """
     b, device = cond.shape[0], cond.device
-    x = {k: torch.randn(shape, device=device, generator=generator)
+    x = {k: temperature * torch.randn(shape, device=device, generator=generator)
          for k, shape in group_shapes(model.config, b).items()}
     guided = cfg != 1.0
     if guided:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from text3d.align.sampling import TokenAligner
+from text3d.align.sampling import TokenAligner, sampling_line
 from text3d.align.scenes import pairs as toyworld_pairs
 from text3d.align.scenes import stage2_twins
 from text3d.data.toyworld.instance import describe_seeds, split_of
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 EPS = 1e-8
 KS = (1, 5, 10)
+SPREAD_SEED_OFFSET = 1_000_003
+"""Seed offset of the second sample of each caption, from which ``sample_cos`` is measured."""
 DOMAINS = {1: "general", 2: "objects"}
 """Pair kinds by curriculum stage: stage-1 scenes (general domain), stage-2 single objects."""
 PairSource = Callable[..., Iterator[Any]]
@@ -97,13 +99,18 @@ def held_out_pairs(stage: int, seeds: Iterable[int], encoder: EmbeddedImageEncod
 def evaluate_aligner(folder: str | Path, data: HeldOutPairs, steps: int | None = None, cfg: float | None = None,
                      seed: int = 0, batch: int = 64, **sampling: Any) -> dict[str, Any]:
     """Table 1 and Table 2 entries of one aligner folder on one set of held-out pairs (sampler
-    settings left None are the folder's), ``top``: each caption's 4 best database rows by
+    settings left None are the folder's; ``sample_cos``: the cosine between two samples of each
+    caption, drawn from other noise: 1 when sampling has no variety), ``top``: each caption's 4 best database rows by
     generated CLS (for the retrieval figure), and ``sampling``: the settings used."""
     aligner = TokenAligner.from_pretrained(folder, steps=steps, cfg=cfg, **sampling)
-    generated = torch.cat([aligner.sample(list(data.captions[i:i + batch]), seed + i)
-                           for i in range(0, len(data.captions), batch)])
-    fake, true = data.split(generated), data.split(data.tokens)
-    table1 = {group: group_alignment(fake[group], true[group]) for group in GROUPS}
+
+    def sample(first: int) -> dict[str, torch.Tensor]:
+        return data.split(torch.cat([aligner.sample(list(data.captions[i:i + batch]), first + i)
+                                     for i in range(0, len(data.captions), batch)]))
+
+    fake, again, true = sample(seed), sample(seed + SPREAD_SEED_OFFSET), data.split(data.tokens)
+    table1 = {group: {**group_alignment(fake[group], true[group]),
+                      "sample_cos": group_alignment(fake[group], again[group])["cos"]} for group in GROUPS}
     table2 = {"cls": retrieval_recall(fake["cls"][:, 0], true["cls"][:, 0]),
               "pooled_patches": retrieval_recall(fake["patches"].mean(1), true["patches"].mean(1))}
     return {"alignment": table1, "retrieval": table2,
@@ -220,15 +227,22 @@ def tables_markdown(result: dict[str, Any]) -> str:
     domains = result["domains"]
     head1 = " | ".join(f"{d} {g} {m}" for d in domains for g in ("patches", "cls", "registers")
                        for m in ("cos↑", "MSE↓", "norm r.→1"))
-    settings = "; ".join(f"{name}: {s['steps']} Euler steps, CFG {s['cfg']}, guidance rescale "
-                         f"{s['guidance_rescale']}, token scale {s['token_scale']}"
-                         for name, row in result["rows"].items() for s in [next(iter(row.values()))["sampling"]])
+    settings = "; ".join(f"{name}: {sampling_line(s)}" for name, row in result["rows"].items()
+                         for s in [next(iter(row.values()))["sampling"]])
     lines = [f"Held-out pairs: {result['seeds']['line']}, n = {result['n']} per domain.", f"Sampling — {settings}.", "",
              "**Table 1** — generated vs true image-encoder tokens", "",
              f"| model | {head1} |", "|---|" + "---|" * (len(domains) * 9)]
     for name, row in result["rows"].items():
         cells = [f"{row[d]['alignment'][g][m]:.3f}" for d in domains for g in ("patches", "cls", "registers")
                  for m in ("cos", "mse", "norm_ratio")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    head_spread = " | ".join(f"{d} {g}" for d in domains for g in ("patches", "cls", "registers"))
+    lines += ["", "**Spread** — cosine between two samples of one caption from other noise (1 = no variety; "
+                  "the twins' reference below is that of two true objects of one description)", "",
+              f"| model | {head_spread} |", "|---|" + "---|" * (len(domains) * 3)]
+    for name, row in result["rows"].items():
+        cells = [f"{row[d]['alignment'][g].get('sample_cos', float('nan')):.3f}" for d in domains
+                 for g in ("patches", "cls", "registers")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     head2 = " | ".join(f"{d} {q} R@{k}" for d in domains for q in ("pooled-patch", "CLS") for k in KS)
     lines += ["", f"**Table 2** — zero-shot text→image retrieval among {result['n']} (%)", "",
@@ -257,7 +271,7 @@ def write_tables(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
 
 def calibrate_aligner(folder: str | Path, first_seed: int, n: int, steps: int | None = None,
                       cfg: float | None = None, guidance_rescale: float | None = None,
-                      pair_source: PairSource | None = None) -> dict[str, Any]:
+                      pair_source: PairSource | None = None, temperature: float | None = None) -> dict[str, Any]:
     """The ``"sampling"`` block of an aligner folder, measured on ``n`` development pairs of the
     aligner's own curriculum kind: the given sampler settings (else the folder's) and
     ``token_scale`` s_k = 1 / mean_i(‖x̂_ik‖ / ‖x_ik‖), which brings each group's norm ratio
@@ -271,7 +285,8 @@ def calibrate_aligner(folder: str | Path, first_seed: int, n: int, steps: int | 
     stage = int(saved.get("training", {}).get("config", {}).get("stage", 2))
     data = held_out_pairs(stage, range(first_seed, first_seed + n), EmbeddedImageEncoder.from_pretrained(None),
                           pair_source)
-    measured = evaluate_aligner(folder, data, steps, cfg, guidance_rescale=guidance_rescale, token_scale={})
+    measured = evaluate_aligner(folder, data, steps, cfg, guidance_rescale=guidance_rescale, token_scale={},
+                                temperature=temperature)
     settings = {k: v for k, v in measured["sampling"].items() if k != "token_scale"}
     ratios = {g: measured["alignment"][g]["norm_ratio"] for g in GROUPS}
     return {**settings, "token_scale": {g: round(1.0 / r, 6) for g, r in ratios.items()},

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from text3d.align.sampling import TokenAligner, TokenSource
+from text3d.align.sampling import TokenAligner, TokenSource, sampling_line
 from text3d.align.scenes import ScenePair, pairs
 from text3d.data.toys4k import prompt_id
 from text3d.encoders.embedded import EmbeddedImageEncoder
@@ -218,9 +218,7 @@ def bars(metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def tables_markdown(result: dict[str, Any]) -> str:
     """Table 3 and Table 4 in the eval registry's layout, R@1 beside them, and the bars."""
     metrics = result["metrics"]
-    settings = "; ".join(f"{kind}: {s['steps']} Euler steps, CFG {s['cfg']}, guidance rescale "
-                         f"{s['guidance_rescale']}, token scale {s['token_scale']}"
-                         for kind, s in result["sampling"].items() if "prompt_suffix" not in s)
+    settings = "; ".join(f"{kind}: {sampling_line(s)}" for kind, s in result["sampling"].items() if "prompt_suffix" not in s)
     lines = [f"Held-out objects: {result['seeds']['line']}, n = {result['n']}; views at {result['resolution']} px; "
              f"reference = the true objects.", f"Aligners — {settings or 'none'}.", ""]
     for title, names in (("Table 3 — text-to-3D through GAP3D tokens", TABLE3),
