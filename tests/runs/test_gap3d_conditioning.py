@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from tests.train.test_aligner import TINY, FakePairs
-from text3d.align.sampling import TokenAligner
+from text3d.align.sampling import TokenAligner, sampling_settings, write_sampling
 from text3d.errors import InputError
 from text3d.runs.pipeline import Pipeline, generate, generate_batch
 from text3d.train.run_aligner import train_aligner
@@ -37,7 +37,7 @@ def test_generated_tokens_condition_the_generator(aligner_folder):
     assert result.asset.n_faces > 0
 
 
-def test_a_run_made_with_other_weights_at_the_same_path_is_not_resumed(aligner_folder, tmp_path):
+def test_a_run_made_with_other_weights_or_sampling_at_the_same_path_is_not_resumed(aligner_folder, tmp_path):
     import shutil
 
     folder = tmp_path / "aligner"
@@ -60,6 +60,10 @@ def test_a_run_made_with_other_weights_at_the_same_path_is_not_resumed(aligner_f
     shutil.copytree(folder, moved)  # the same weights elsewhere (a copy of the repository): the run resumes
     assert generate_batch(["red chair"], tmp_path / "again", conditioning="gap3d", aligner=str(moved),
                           candidates=1, steps=1, views=(), progress=False)["done"] == 0
+    write_sampling(moved, {**sampling_settings(moved), "temperature": 0.5})  # same weights, other sampling
+    with pytest.raises(InputError, match="other settings"):
+        generate_batch(["red chair"], tmp_path / "again", conditioning="gap3d", aligner=str(moved), candidates=1,
+                       steps=1, views=(), progress=False)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -143,13 +143,14 @@ def weights_sha256(folder: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def aligner_record(folder: str | Path | None) -> dict[str, str]:
-    """{aligner: the resolved folder (None: the shipped stage-2 one), weights_sha256}: what a run
-    folder records of an aligner given by path, so other weights at the same path are told apart."""
+def aligner_record(folder: str | Path | None) -> dict[str, Any]:
+    """{aligner: the resolved folder (None: the shipped stage-2 one), weights_sha256, sampling}: what
+    a run folder records of an aligner given by path, so other weights or another sampling block
+    (:func:`sampling_settings`) at the same path are told apart."""
     from text3d.nn.checkpoint import resolve_model_folder
 
     path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
-    return {"aligner": str(path), "weights_sha256": weights_sha256(path)}
+    return {"aligner": str(path), "weights_sha256": weights_sha256(path), "sampling": sampling_settings(path)}
 
 
 class TokenAligner:
