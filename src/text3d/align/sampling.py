@@ -195,5 +195,4 @@ class TokenAligner:
         """Folder, weights digest and sampler settings: a run folder made with other weights at the
         same path is told apart from this one (``run.yaml`` compares them on resume)."""
         return {"kind": "gap3d", "aligner": str(self.folder), "weights_sha256": self.weights_sha256,
-                "steps": self.steps, "cfg": self.cfg, "guidance_rescale": self.guidance_rescale,
-                "temperature": self.temperature, "token_scale": self.token_scale}
+                **{k: getattr(self, k) for k in SAMPLING}}
