@@ -201,7 +201,7 @@ class ImageAdapterTrainConfig(TrainConfig):
                          "--items", 2, MAX_ITEMS)
     depth: int = setting(2, "Adapter blocks (self-attention + MLP at the DiT's width).", "adapter",
                          "--depth", 1, 64)
-    steps: int = setting(1500, "Optimizer steps.", "adapter", "--steps", 1, MAX_TRAIN_STEPS)
+    steps: int = setting(6000, "Optimizer steps.", "adapter", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (item renders).", "adapter", "--batch", 2, MAX_BATCH)
     lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "adapter", "--lr", 0.0, 1.0)
     warmup: int = setting(100, "Linear warm-up steps.", "adapter")
