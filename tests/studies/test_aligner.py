@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.train.test_aligner import TINY, FakePairs
+from tests.train.test_aligner import TINY, FakePair, FakePairs
 from text3d.errors import InputError
 from text3d.studies.aligner import (
     alignment_seeds,
@@ -129,14 +129,25 @@ def test_calibration_brings_norm_ratios_to_one_on_its_pairs_and_keeps_cosines(tm
         assert before["alignment"][group]["norm_ratio"] != pytest.approx(1.0, abs=1e-3)
 
 
+class DistinctPairs(FakePairs):
+    """FakePairs whose images differ for any six consecutive seeds: FakePairs' repeat every 3 seeds,
+    and a twin query would then tie with another object's identical image in retrieval."""
+
+    def __call__(self, stage, seeds, resolution=64):
+        for pair in super().__call__(stage, seeds, resolution):
+            image = pair.image.copy()
+            image[resolution // 2:, : resolution // 2] = 40 * (pair.seed % 6)  # a gray quadrant per seed
+            yield FakePair(image, pair.caption, pair.seed, pair.captions)
+
+
 def test_the_twin_reference_scores_each_object_against_its_twin_only_where_one_exists():
     from text3d.encoders.embedded import EmbeddedImageEncoder
     from text3d.studies.aligner import held_out_pairs
 
     encoder = EmbeddedImageEncoder.from_pretrained(None)
     seeds = list(range(1_900_000, 1_900_006))
-    data = held_out_pairs(2, seeds, encoder, FakePairs())
-    own = {p.seed: p for p in FakePairs()(2, seeds, resolution=encoder.config.image_size)}
+    data = held_out_pairs(2, seeds, encoder, DistinctPairs())
+    own = {p.seed: p for p in DistinctPairs()(2, seeds, resolution=encoder.config.image_size)}
     identical = twin_reference(data, seeds, encoder, lambda seed: [own[seed]] if seed % 2 else [])
     assert (identical["objects"], identical["of"]) == (3, 6)
     for group in identical["alignment"].values():
