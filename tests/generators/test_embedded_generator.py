@@ -54,7 +54,7 @@ def test_the_shipped_config_names_every_part_and_they_are_the_defaults():
     assert {k: config[k] for k in DEFAULT_PARTS.to_config()} == DEFAULT_PARTS.to_config()
     assert PartSpecs.from_config(config, DEFAULT_PARTS.with_args("sampler", steps=99)) == DEFAULT_PARTS
     legacy = PartSpecs.from_config({"sampler": {"steps": 4, "cfg": 2.0}}, DEFAULT_PARTS)  # args without a name
-    assert legacy.sampler == PartSpec("euler_flow", {"steps": 4, "cfg": 2.0})
+    assert legacy.sampler == PartSpec("euler_flow", {"steps": 4, "cfg": 2.0, "image_cfg": 2.0})  # the rest from the defaults
 
 
 def test_a_folder_naming_no_parts_gets_the_default_parts(tiny_generator):
@@ -117,6 +117,23 @@ def test_image_tokens_condition_and_seed_determinism(tiny_generator):
     c = gen.sample_latents(Condition("x", tokens=tokens), seed=4, steps=2)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert a.shape == (1, 8, 4)
+
+
+def test_image_cfg_is_the_default_guidance_of_image_token_conditions_only(tiny_generator, tmp_path):
+    folder = with_config(tiny_generator, tmp_path,
+                         sampler={"name": "euler_flow", "args": {"steps": 2, "cfg": 3.0, "image_cfg": 1.5}})
+    gen = EmbeddedGenerator.from_pretrained(str(folder))
+    torch.manual_seed(0)
+    with torch.no_grad():  # the fixture's DiT is zero-initialized at its output: give guidance something to weigh
+        for parameter in gen.dit.parameters():
+            parameter.normal_(0.0, 0.2)
+    tokens = torch.randn(69, 24)
+    image, text = Condition("x", tokens=tokens), Condition("small blue sailboat")
+    assert torch.equal(gen.sample_latents(image, seed=1), gen.sample_latents(image, seed=1, cfg=1.5))
+    assert not torch.equal(gen.sample_latents(image, seed=1), gen.sample_latents(image, seed=1, cfg=3.0))
+    assert torch.equal(gen.sample_latents(text, seed=1), gen.sample_latents(text, seed=1, cfg=3.0))
+    assert gen.generate(image, seed=0).info["cfg"] == 1.5 and gen.generate(text, seed=0).info["cfg"] == 3.0
+    assert gen.generate(image, seed=0, cfg=4.0).info["cfg"] == 4.0  # a call's cfg still wins
 
 
 def test_candidates_start_from_consecutive_seeds(tiny_generator):

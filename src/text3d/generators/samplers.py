@@ -2,8 +2,9 @@
 
 A sampler draws the starting noise of each candidate from its own seed and integrates the
 velocity model from that noise to data. It is a part, like TRELLIS's samplers named in its
-``pipeline.json``: ``{"name": "euler_flow", "args": {"steps": 8, "cfg": 3.0}}`` builds
-:class:`EulerFlowSampler` with those defaults; ``generate(steps=…, cfg=…)`` overrides them per call.
+``pipeline.json``: ``{"name": "euler_flow", "args": {"steps": 8, "cfg": 3.0, "image_cfg": 2.0}}``
+builds :class:`EulerFlowSampler` with those defaults; ``generate(steps=…, cfg=…)`` overrides them
+per call.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ class Sampler(Protocol):
     steps: int
     cfg: float
 
+    def cfg_for(self, modality: str) -> float:
+        """The default guidance weight of a ``"text"`` or ``"image"`` (image-token) condition."""
+        ...
+
     def noise(self, shape: tuple[int, ...], seeds: Sequence[int], device: Any) -> "torch.Tensor": ...
 
     def __call__(self, velocity: Any, noise: "torch.Tensor", context: "torch.Tensor", mask: "torch.Tensor",
@@ -41,11 +46,18 @@ class EulerFlowSampler:
     """Rectified-flow Euler integration with classifier-free guidance (:func:`text3d.nn.flow.euler_sample`).
 
     ``steps`` uniform steps from t = 0 (noise) to t = 1 (data); with guidance weight ``cfg`` the
-    velocity is v_∅ + cfg·(v_c − v_∅).
+    velocity is v_∅ + cfg·(v_c − v_∅). ``image_cfg`` is the default weight of image-token
+    conditions (None: ``cfg``), which the model card chooses apart: the image path has its own
+    adapter and null tokens, and generated tokens (GAP3D) stray from the renders' tokens.
     """
 
     steps: int = 8
     cfg: float = 3.0
+    image_cfg: float | None = None
+
+    def cfg_for(self, modality: str) -> float:
+        """``image_cfg`` (when set) for ``"image"`` conditions, else ``cfg``."""
+        return self.image_cfg if modality == "image" and self.image_cfg is not None else self.cfg
 
     def noise(self, shape: tuple[int, ...], seeds: Sequence[int], device: Any) -> "torch.Tensor":
         """Standard normal noise (len(seeds), *shape[1:]); row j comes from a CPU generator seeded

@@ -38,7 +38,7 @@ GENERATOR_FOLDER = "generator"
 
 DEFAULT_PARTS = PartSpecs(
     rewriter=PartSpec("nearest_category"),
-    sampler=PartSpec("euler_flow", {"steps": 8, "cfg": 3.0}),
+    sampler=PartSpec("euler_flow", {"steps": 8, "cfg": 3.0, "image_cfg": 2.0}),
     mesher=PartSpec("marching_cubes", {"level": 0.5, "rescue_peak": 0.75}),
     selector=PartSpec("best_of_category", {"candidates": 6}),
     postprocessors=(PartSpec("crease_normals", {"degrees": 70.0}), PartSpec("normalize"),
@@ -136,6 +136,7 @@ class EmbeddedGenerator(Generator):
             null, null_mask = self.dit.null_condition(count, modality, self.device)
             shape = (1, self.dit.config.tokens, self.dit.config.token_dim)
             noise = self.sampler.noise(shape, [int(seed) + j for j in range(count)], self.device)
+            cfg = self.sampler.cfg_for(modality) if cfg is None else cfg
             x = self.sampler(self.dit, noise, context, mask, null, null_mask, steps=steps, cfg=cfg)
             return x * self.std + self.mean
 
@@ -154,8 +155,9 @@ class EmbeddedGenerator(Generator):
         ``seed + K - 1``), mesh them, keep the one the selector picks and post-process it. One
         sample when the prompt names no single category, or for image-token conditions."""
         rewrite = self.rewriter(condition)
-        info: dict[str, Any] = {"steps": steps or self.sampler.steps, "cfg": self.sampler.cfg if cfg is None else cfg,
-                                **rewrite.info}
+        modality = "text" if rewrite.condition.tokens is None else "image"
+        info: dict[str, Any] = {"steps": steps or self.sampler.steps,
+                                "cfg": self.sampler.cfg_for(modality) if cfg is None else cfg, **rewrite.info}
         warnings = list(rewrite.warnings)
         count = self.selector.count(rewrite.category)
         meshed = [self.mesher(grid) for grid in self.decode(self.sample_latents(rewrite.condition, seed, steps, cfg,
