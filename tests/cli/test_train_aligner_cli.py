@@ -62,4 +62,4 @@ def test_a_bad_value_is_refused_in_one_line(tmp_path, capsys, args, message):
     assert main(["train", "aligner", "--out", str(tmp_path / "a"), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
-    assert not (tmp_path / "a" / "train_log.jsonl").exists()  # refused before anything trained
+    assert not (tmp_path / "a").exists()  # refused: no output folder is left behind, not even its lock file

@@ -6,11 +6,15 @@ Ranges come from :mod:`text3d.limits`, so the CLI and the library refuse the sam
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
 from text3d.limits import MAX_SEED
+from text3d.store.locks import exclusive, folder_lock
+from text3d.store.outputs import removed_if_failed
 
 
 def finite_range(low: float, high: float, low_open: bool = False) -> Callable[[float | None], float | None]:
@@ -47,6 +51,15 @@ def overwrite_option(what: str) -> bool:
 def wait_seconds(wait: bool) -> float:
     """``--wait`` → wait without limit; else fail at once."""
     return math.inf if wait else 0.0
+
+
+@contextmanager
+def output_folder(out: Path, wait: bool) -> Iterator[Path]:
+    """Hold the output folder ``out``'s lock for the block (``--wait``: wait for another writer);
+    when the block fails and the folder was made for it and holds nothing yet, remove it again,
+    so a refused command leaves no folder with only a lock file behind."""
+    with removed_if_failed(out), exclusive(folder_lock(out), str(out), wait_seconds(wait)) as lock:
+        yield lock
 
 
 def executor_option() -> str:

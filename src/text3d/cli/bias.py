@@ -8,10 +8,9 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import finite_range, seed_option, wait_option, wait_seconds
+from text3d.cli._options import finite_range, output_folder, seed_option, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES
-from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import check_job_output
 
 LOCALIZE_FILES = ("settings.json", "rows.jsonl", "localization.json", "localization.csv", "heatmaps", "index.html")
@@ -56,7 +55,7 @@ def localize_command(
     settings = LocalizeSettings(backend=backend, evaluator=evaluator, samples=samples, dimension=chosen, seed=seed,
                                 model=model, evaluator_model=evaluator_model, candidates=candidates)
     generator = create_generator(backend, model=model, device=device, candidates=candidates)
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         table = localize(prompt_list, generator, scorer, settings, out)
     summary = {"prompts": len(table["prompts"]), "q_g": table["q_g"], "out": str(out),
                "w_h": {r["prompt"]: r["w_h"] for r in table["prompts"][:5]}}
@@ -139,7 +138,7 @@ def augment_command(
     def make_external():
         return create_generator(generator, model=generator_model, device=device)
 
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         summary = run_augment(rows, out, config, make_writer, make_original, original_source, make_external,
                               external_source, scorer, chosen, k, margin, review)
     typer.echo(json.dumps({**summary, "out": str(out)}, indent=2))
@@ -206,7 +205,7 @@ def study_command(
         finetune_generator(pairs, folder, FinetuneConfig(**options, device=device), base=start,
                            cache=folder.parent / "replay-cache")  # shared by the variants
 
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         record = Study(out, settings, scorer, finetune, benchmarks, device=device, extra_models=extra).run()
     typer.echo((out / "tables.md").read_text())
     typer.echo(json.dumps({"out": str(out), "checks": record["checks"], "seconds": record["seconds_this_run"]},

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import seed_option, wait_option, wait_seconds
+from text3d.cli._options import output_folder, seed_option, wait_option
 from text3d.data.toys4k import import_prompt_list, import_toys4k, read_prompt_list, read_toys4k_csv
 from text3d.data.toyworld.builder import BuildConfig, build_toyworld, check_config
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_WORKERS, MIN_RESOLUTION, check_seed
 from text3d.render.cameras import PROTOCOLS
-from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import check_not_input, check_run_output
 
 data_app = typer.Typer(help="Build or import data sets into the run-folder contract.", no_args_is_help=True)
@@ -42,7 +41,7 @@ def toyworld_command(
                          points=points, workers=workers,
                          categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
     check_config(config)
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         summary = build_toyworld(config, out)
     typer.echo(f"toyworld: {summary['built']} built, {summary['skipped']} already done, {summary['failed']} failed "
                f"in {summary['seconds']} s with {summary['workers']} workers → {out}")
@@ -71,7 +70,7 @@ def toys4k_command(
         raise InputError(f"{root}: not a folder")
     read_toys4k_csv(csv_path)  # a bad file is refused before the run folder is made
     check_run_output(out)
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         counts = import_toys4k(root, csv_path, out, limit or None, protocols, resolution)
     typer.echo(f"toys4k: {counts['done']} imported, {counts['skipped']} already done, "
                f"{counts['missing']} without mesh, "
@@ -91,7 +90,7 @@ def prompts_command(
     check_not_input(out, [path])
     read_prompt_list(path)  # a bad file is refused before the run folder is made
     check_run_output(out)
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         count = import_prompt_list(path, out)
     typer.echo(f"prompts: {count} prompts → {out}/manifest.jsonl")
 

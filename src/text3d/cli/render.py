@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from text3d.assets.io import load_asset
-from text3d.cli._options import overwrite_option, wait_option, wait_seconds
+from text3d.cli._options import output_folder, overwrite_option, wait_option, wait_seconds
 from text3d.errors import InputError
 from text3d.limits import MAX_FRAMES, MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
 from text3d.render.cameras import PROTOCOLS
@@ -15,7 +15,7 @@ from text3d.render.points import sample_surface_points, write_point_ply
 from text3d.render.preview import contact_sheet, turntable_frames, write_gif
 from text3d.render.views import render_views
 from text3d.store.atomic import write_png
-from text3d.store.locks import exclusive, file_lock, folder_lock
+from text3d.store.locks import exclusive, file_lock
 from text3d.store.outputs import check_file_output, check_not_input, check_views_output, clear_views
 
 
@@ -46,7 +46,7 @@ def render_command(
         raise InputError(f"--background {background!r}: use black, white or transparent")
     check_views_output(out, overwrite)
     asset = load_asset(mesh, up=up).normalized()
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         check_views_output(out, overwrite)
         document = _render(asset, out, views, resolution, background, depth, normals, mask, frames, antialias)
         if gif:

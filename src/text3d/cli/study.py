@@ -7,9 +7,8 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import executor_option, wait_option, wait_seconds
+from text3d.cli._options import executor_option, output_folder, wait_option
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
-from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import check_job_output
 
 study_app = typer.Typer(help="Studies: generator quality against the procedural ground truth. Choose rules, thresholds "
@@ -46,7 +45,7 @@ def generator_study(
     check_executor(executor)
     check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
     seeds = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         typer.echo(seeds, err=True)  # after the checks, so a refusal stays one line
         from text3d.executors import using_executor
 
@@ -89,7 +88,7 @@ def augment_study(
     data = check_study(config)  # every refusal before any output
     check_executor(executor)
     check_job_output(out, STUDY_FILES, "a study")
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         if data.seeds:
             typer.echo(data.seeds["line"], err=True)
         from text3d.executors import using_executor
@@ -124,7 +123,7 @@ def prd_study(
                             variants=check_variants(tuple(v.strip() for v in variants.split(",") if v.strip())))
     line = check_prd_study(config)  # seeds in one range, a teacher that exists: before any output
     check_job_output(out, STUDY_FILES, "a study")
-    with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+    with output_folder(out, wait):
         typer.echo(line, err=True)
         run_prd_study(out, config)
     typer.echo((out / "study.md").read_text())

@@ -18,10 +18,9 @@ from typing import Any
 
 import typer
 
-from text3d.cli._options import wait_option, wait_seconds
+from text3d.cli._options import output_folder, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS
-from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import check_job_output
 from text3d.train.config import (
     ENCODER_EVALUATE_N,
@@ -124,7 +123,7 @@ def generator_command(
         from text3d.train.generator_finetune import FinetuneConfig, finetune_generator
 
         settings = FinetuneConfig(steps=finetune_steps, replay=replay, seed=config.seed, device=config.device)
-        with exclusive(folder_lock(out), str(out), wait_seconds(wait)):
+        with output_folder(out, wait):
             summary = finetune_generator(finetune, out, settings, base=base)
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "key"}, indent=2, sort_keys=True))
         return
@@ -248,7 +247,7 @@ train_app.command("prd", help="Same as `text3d train turbo` (the issue's name)."
 def _training_folder(out: Path, wait: bool):
     """Check ``out`` holds nothing but training output, then lock it (a context manager)."""
     check_job_output(out, TRAINING_FILES, "a training run")
-    return exclusive(folder_lock(out), str(out), wait_seconds(wait))
+    return output_folder(out, wait)
 
 
 def register(app: typer.Typer) -> None:
