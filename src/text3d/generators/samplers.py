@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from text3d.errors import InputError
+from text3d.limits import MAX_CFG, MAX_STEPS
 from text3d.registry import Registry
 
 if TYPE_CHECKING:
@@ -54,6 +56,18 @@ class EulerFlowSampler:
     steps: int = 8
     cfg: float = 3.0
     image_cfg: float | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse (one line) a config value the sampler cannot use: the CLI's ranges apply."""
+        where = "generator config: sampler 'euler_flow'"
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS:
+            raise InputError(f"{where}: steps must be an integer in [1, {MAX_STEPS}], not {self.steps!r}")
+        for name in ("cfg", "image_cfg"):
+            value = getattr(self, name)
+            if value is None and name == "image_cfg":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= MAX_CFG:
+                raise InputError(f"{where}: {name} must be a number in [0, {MAX_CFG:g}], not {value!r}")
 
     def cfg_for(self, modality: str) -> float:
         """``image_cfg`` (when set) for ``"image"`` conditions, else ``cfg``."""
