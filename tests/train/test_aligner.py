@@ -218,3 +218,28 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch, ca
     assert any("written with other settings" in r.getMessage() for r in caplog.records)
     steps = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert steps == [0, 1, 2, 0, 1, 2, 3, 4, 5]  # checkpoint_every is a runtime setting; lr is not
+
+
+def test_ema_gives_the_folder_the_average_weights_and_survives_a_resume(tmp_path, monkeypatch, stage1, interrupt_at):
+    out, _, _ = stage1
+    base = dataclasses.replace(TINY, stage=2, init=str(out))  # known starting weights: stage 1's
+    start = weights(out / "aligner-stage1")
+
+    def run(folder, **changes):
+        train_aligner(folder, dataclasses.replace(base, **changes), pair_source=FakePairs(), progress=False)
+        return weights(folder / "aligner-stage2")
+
+    def moved(w):
+        return sum(float((w[k] - start[k]).norm()) for k in start)
+
+    last, slow, half = run(tmp_path / "last"), run(tmp_path / "slow", ema=0.9999), run(tmp_path / "half", ema=0.5)
+    assert moved(last) > 0
+    assert moved(slow) < 0.01 * moved(last)  # 6 steps at decay 0.9999: the average is nearly the start
+    assert 0 < moved(half) and any(not torch.equal(half[k], last[k]) for k in last)
+
+    real_loss = interrupt_at(aligner_module, "aligner_flow_loss", 4)  # after step 2's checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "resumed", ema=0.5)
+    monkeypatch.setattr(aligner_module, "aligner_flow_loss", real_loss)
+    resumed = run(tmp_path / "resumed", ema=0.5)
+    assert all(torch.equal(resumed[k], half[k]) for k in half)  # the average was checkpointed too

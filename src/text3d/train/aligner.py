@@ -160,11 +160,14 @@ def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file:
     targets = data.groups()
     resumable = Checkpoint(checkpoint, stage_key(config, ALIGNER_STAGES), config.checkpoint_every, config.steps,
                            "aligner")
+    named = trained_tensors(dit, encoder, config.freeze_soft)
+    ema = {name: p.detach().clone() for name, p in named.items()} if config.ema > 0 else None
     first_step, saved = resumable.restore(dit, optimizer, rng)
     if saved is not None:
         with torch.no_grad():
             encoder.soft.copy_(saved["soft"])
         generator.set_state(saved["generator"])
+        ema = saved.get("ema", ema)
     losses = LossLog(log_file, f"aligner-stage{config.stage}", config.steps, every=log_every)
     for step in track(range(first_step, config.steps), description=f"aligner stage {config.stage}",
                       enabled=progress, total=config.steps - first_step):
@@ -182,14 +185,30 @@ def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, CLIP_NORM)
         optimizer.step()
+        if ema is not None:
+            with torch.no_grad():
+                for name, p in named.items():
+                    ema[name].mul_(config.ema).add_(p.detach(), alpha=1.0 - config.ema)
         if losses.due(step):
             losses.write(step, loss=round(loss.item(), 5), **{k: round(v.item(), 5) for k, v in parts.items()},
                          lr=round(optimizer.param_groups[0]["lr"], 7))
         resumable.save_after(step + 1, lambda: {"model": dit.state_dict(), "soft": encoder.soft.detach().clone(),
                                                 "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
-                                                "generator": generator.get_state()})
+                                                "generator": generator.get_state(), "ema": ema})
     resumable.remove()
+    if ema is not None:  # the average, not the last step, is what the folder gets
+        with torch.no_grad():
+            for name, p in named.items():
+                p.copy_(ema[name])
     return dit.eval(), encoder.eval()
+
+
+def trained_tensors(dit: AlignerDiT, encoder: SoftPromptEncoder, freeze_soft: bool) -> dict[str, torch.Tensor]:
+    """The tensors training changes, by name: the DiT's parameters and (unless frozen) the soft tokens."""
+    named = {f"dit.{name}": p for name, p in dit.named_parameters() if p.requires_grad}
+    if not freeze_soft:
+        named["soft"] = encoder.soft
+    return named
 
 
 def save_aligner(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder, config: dict[str, Any],

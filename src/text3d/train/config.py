@@ -180,6 +180,8 @@ class AlignerTrainConfig(TrainConfig):
                                 "--cls-weight", 0.0, 100.0)
     register_weight: float = setting(0.3, "Loss weight of the register tokens (lambda_reg).", "aligner",
                                      "--register-weight", 0.0, 100.0)
+    ema: float = setting(0.0, "Decay of an exponential moving average of the trained weights, which the folder "
+                         "gets instead of the last step's (0 = no average).", "aligner", "--ema", 0.0, 0.9999)
     freeze_soft: bool = setting(False, "Keep the soft tokens fixed (as --init left them) and train the DiT only; "
                                 "each caption's condition is then computed once, not at every step.",
                                 "aligner", "--freeze-soft")
