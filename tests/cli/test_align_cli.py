@@ -52,3 +52,25 @@ def test_calibrate_refuses_test_seeds_and_folders_without_config(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "no config.json" in err[0], err
     assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["evaluate", "evaluate-3d"])
+@pytest.mark.parametrize("model", ["generator", "image-encoder"])
+def test_a_model_folder_of_another_kind_is_refused_as_an_aligner_before_any_work(tmp_path, capsys, command, model):
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    code = main(["align", command, "--out", str(tmp_path / "out"), "--n", "2", "--stage2", str(WEIGHTS_ROOT / model)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--stage2" in err[0] and "not an aligner folder" in err[0], err
+    assert not (tmp_path / "out").exists()  # nothing rendered before the refusal
+
+
+@pytest.mark.parametrize("command", ["evaluate", "evaluate-3d"])
+def test_an_out_folder_holding_other_files_is_refused_and_kept(tmp_path, capsys, command):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "data.csv").write_text("mine")
+    code = main(["align", command, "--out", str(out), "--n", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "data.csv" in err[0], err
+    assert [p.name for p in out.iterdir()] == ["data.csv"] and (out / "data.csv").read_text() == "mine"

@@ -111,3 +111,10 @@ def test_the_shipped_generators_adapter_command_gives_the_settings_of_its_adapte
     assert main(shlex.split(command.replace("DIR", str(tmp_path / "o")))[1:]) == 0
     recorded = json.loads((weights / "config.json").read_text())["training"]["image_adapter"]["config"]
     assert dataclasses.asdict(captured[0][0]) == recorded
+
+
+def test_an_evaluator_width_the_heads_cannot_split_is_refused_in_one_line(tmp_path, capsys):
+    code = main(["train", "evaluator", "--out", str(tmp_path / "ev"), "--width", "30", "--steps", "2", "--items", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--width 30" in err[0], err
+    assert not (tmp_path / "ev").exists()

@@ -92,6 +92,10 @@ def test_the_config_names_the_parts_and_their_arguments(tiny_generator, tmp_path
      "image_cfg must be a number in [0, 100], not 'abc'"),
     ({"sampler": {"name": "euler_flow", "args": {"cfg": -1}}}, "cfg must be a number in [0, 100], not -1"),
     ({"sampler": {"name": "euler_flow", "args": {"steps": 0}}}, "steps must be an integer in [1, 500], not 0"),
+    ({"dit": {"tokens": 8, "token_dim": 4, "width": 64, "depth": 1, "heads": 4, "image_dim": 24}},
+     "the DiT weights do not match config.json"),
+    ({"dit": {"tokens": 8, "bogus": 1}}, "config.json: dit:"),
+    ({"latent_mean": [0.0, 0.0]}, "latent_mean must hold 4 numbers"),
 ])
 def test_a_config_naming_a_wrong_part_is_a_one_line_error(tiny_generator, tmp_path, entries, needle):
     folder = with_config(tiny_generator, tmp_path, **entries)

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from text3d.errors import ModelNotAvailableError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder, weight_files
 
 
@@ -44,3 +44,18 @@ def test_missing_weights_name_the_folder(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelNotAvailableError, match=str(tmp_path)):
         resolve_model_folder(tmp_path, "generator")
+
+
+@pytest.mark.parametrize("damage, needle", [
+    (lambda f: (f / "config.json").write_text("{width: 64"), "config.json: not valid JSON"),
+    (lambda f: (f / "model-00002-of-00003.safetensors").unlink(),
+     "model-00002-of-00003.safetensors: weight file missing"),
+    (lambda f: (f / "model-00001-of-00003.safetensors").write_bytes(b"\x05\x00garbage"), "not a readable safetensors"),
+    (lambda f: (f / "model.safetensors.index.json").write_text("[]"), "unreadable shard index"),
+])
+def test_a_damaged_folder_is_a_one_line_error_naming_the_file(tmp_path, damage, needle):
+    save_folder(tmp_path, _state(), {"width": 64}, max_shard_bytes=20_000)
+    damage(tmp_path)
+    with pytest.raises(InputError, match=needle) as info:
+        load_folder(tmp_path)
+    assert "\n" not in str(info.value)

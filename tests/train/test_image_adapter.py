@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from text3d.errors import InputError
 from text3d.generators.backends.embedded import EmbeddedGenerator
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
 from text3d.nn.checkpoint import load_folder
@@ -120,7 +121,6 @@ def test_token_noise_has_the_relative_norm_it_draws():
 
 
 def test_a_folder_that_is_not_a_generator_is_refused_in_one_line(tmp_path):
-    from text3d.errors import InputError
     from text3d.nn.checkpoint import WEIGHTS_ROOT
 
     with pytest.raises(InputError, match="not an embedded generator model folder"):
@@ -158,3 +158,17 @@ def test_an_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypat
     resumed = train_adapter(fresh(), latents, tokens, config, io.StringIO(), tmp_path / "b.pt").state_dict()
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     assert not (tmp_path / "b.pt").exists()
+
+
+def test_a_base_whose_parts_are_broken_is_refused_before_training(tmp_path, tiny_base):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in tiny_base.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    config = json.loads((broken / "config.json").read_text())
+    config["sampler"] = {"name": "euler_flow", "args": {"steps": 8, "cfg": 3.0, "image_cfg": "abc"}}
+    (broken / "config.json").write_text(json.dumps(config))
+    settings = ImageAdapterTrainConfig(items=2, steps=2, batch=2, depth=1, base=str(broken), device="cpu", workers=1)
+    with pytest.raises(InputError, match="image_cfg must be a number"):
+        adapt_generator(tmp_path / "run", settings, progress=False)
+    assert not (tmp_path / "run" / "generator").exists() and not (tmp_path / "run" / "cache").exists()

@@ -22,7 +22,7 @@ from text3d.encoders.minilm import MAX_TOKENS, JsonTokenizer, bundled_model_path
 from text3d.errors import InputError
 from text3d.nn.aligner import GROUPS, AlignerConfig, AlignerDiT
 from text3d.nn.aligner_flow import aligner_euler_sample
-from text3d.nn.checkpoint import SINGLE_FILE, load_folder
+from text3d.nn.checkpoint import SINGLE_FILE, build_config, load_checked, load_folder, read_config
 from text3d.nn.soft_prompt import SoftPromptEncoder
 
 SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "guidance_rescale": 0.0, "temperature": 1.0, "token_scale": None}
@@ -58,9 +58,22 @@ def load_soft(folder: Path) -> torch.Tensor:
     return load_file(str(path))["soft"].float()
 
 
+def check_aligner_folder(folder: str | Path, option: str) -> None:
+    """Refuse (one line, naming ``option``) a folder that is not one ``text3d train aligner`` wrote."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{option} {folder}: {'is a file' if folder.exists() else 'no such folder'}; give a folder "
+                         "written by `text3d train aligner`")
+    if not (folder / "config.json").is_file():
+        raise InputError(f"{option} {folder}: no config.json; give a folder written by `text3d train aligner`")
+    if not {"model", "soft_tokens"} <= set(read_config(folder)) or not (folder / SOFT_TOKENS_FILE).is_file():
+        raise InputError(f"{option} {folder}: not an aligner folder (no model/soft_tokens in config.json, or no "
+                         f"{SOFT_TOKENS_FILE}); give a folder written by `text3d train aligner`")
+
+
 def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
-    """{steps, cfg, guidance_rescale, temperature, token_scale}: each ``given`` value that is not None, else the folder's
-    ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`."""
+    """{steps, cfg, guidance_rescale, temperature, token_scale}: each ``given`` value that is not None,
+    else the folder's ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`."""
     import json
 
     path = Path(folder) / "config.json"
@@ -98,8 +111,11 @@ def load_aligner(folder: str | Path, device: str | None = None) -> tuple[Aligner
     if not (folder / "config.json").exists():
         raise InputError(f"{folder}: no config.json; give a folder written by `text3d train aligner`")
     state, saved = load_folder(folder)
-    dit = AlignerDiT(AlignerConfig(**saved["model"]))
-    dit.load_state_dict(state)
+    if not {"model", "soft_tokens"} <= set(saved):
+        raise InputError(f"{folder}: not an aligner folder (config.json has no model/soft_tokens); give a folder "
+                         "written by `text3d train aligner`")
+    dit = AlignerDiT(build_config(AlignerConfig, saved["model"], folder, "model"))
+    load_checked(dit, state, folder, "aligner DiT")
     soft = load_soft(folder)
     text_encoder = shared_text_encoder(device)
     encoder = SoftPromptEncoder(text_encoder.model, soft.shape[0])

@@ -9,6 +9,7 @@ import typer
 
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
+from text3d.store.outputs import check_job_output
 
 align_app = typer.Typer(help="GAP3D: align a language model's latents to the image encoder's tokens.",
                         no_args_is_help=True)
@@ -47,6 +48,7 @@ def evaluate_command(
 ) -> None:
     """Tables 1–2 of GAP3D: token alignment (cos, MSE, norm ratio per group) and text→image retrieval."""
     # studies.aligner imports torch and the models: not on the cold path of `text3d --help`
+    from text3d.align.sampling import check_aligner_folder
     from text3d.nn.checkpoint import resolve_model_folder
     from text3d.studies.aligner import alignment_seeds, evaluate_aligners, tables_markdown, write_tables
 
@@ -56,6 +58,9 @@ def evaluate_command(
         raise InputError(f"--twins: twins are single objects; add objects to --domains {domains}")
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
+    for option, folder in zip(("--stage1", "--stage2"), folders.values()):
+        check_aligner_folder(folder, option)
+    check_job_output(out, ("alignment.json", "alignment.md", "retrieval_*.png"), "an alignment evaluation")
     typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
     result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out,
                                domains=kinds, twins=twins)
@@ -79,6 +84,7 @@ def evaluate_3d_command(
 ) -> None:
     """Tables 3–4 of GAP3D: generate through true tokens, the text path and the aligners, then
     `text3d eval` each run against the true objects (resumable)."""
+    from text3d.align.sampling import check_aligner_folder
     from text3d.nn.checkpoint import resolve_model_folder
     from text3d.store.outputs import check_run_output
     from text3d.studies.aligner import alignment_seeds
@@ -87,8 +93,9 @@ def evaluate_3d_command(
     described = alignment_seeds(seed, n)
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file; give a folder")
+    for option, folder in zip(("--stage1", "--stage2"), folders.values()):
+        check_aligner_folder(folder, option)
+    check_job_output(out, ("runs", "eval", "cache", "gap3d_3d.json", "gap3d_3d.md"), "a GAP3D 3D evaluation")
     for run in sorted((out / "runs").glob("*")) if (out / "runs").is_dir() else []:
         check_run_output(run)
     typer.echo(described["line"], err=True)
@@ -111,15 +118,14 @@ def calibrate_command(
 ) -> None:
     """Choose an aligner's sampling block on development pairs: the given steps, CFG, guidance
     rescale and temperature, and per-group token scales that bring the norm ratio to 1 (cosines are unchanged)."""
-    from text3d.align.sampling import write_sampling
+    from text3d.align.sampling import check_aligner_folder, write_sampling
     from text3d.studies.aligner import alignment_seeds, calibrate_aligner
 
     described = alignment_seeds(seed, n)
     if described["range"] != "dev":
         raise InputError(f"--seed {seed}: calibrate on development seeds [1,000,000, 1,900,000); the test range "
                          "is for the figures you report")
-    if not (aligner / "config.json").exists():
-        raise InputError(f"--aligner {aligner}: no config.json; give a folder written by `text3d train aligner`")
+    check_aligner_folder(aligner, "--aligner")
     typer.echo(described["line"], err=True)
     sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale, temperature=temperature)
     write_sampling(aligner, sampling)

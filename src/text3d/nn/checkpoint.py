@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from text3d.errors import ModelNotAvailableError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.store.atomic import write_json, write_text
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
@@ -86,13 +86,59 @@ def save_folder(folder: str | Path, state_dict: dict, config: dict[str, Any], ca
 
 
 def load_folder(folder: Path) -> tuple[dict, dict[str, Any]]:
-    """(state dict as float32 tensors, config) of a model folder, single-file or sharded."""
+    """(state dict as float32 tensors, config) of a model folder, single-file or sharded; a file
+    that is missing or unreadable is a one-line :class:`InputError` naming it."""
     from safetensors.torch import load_file
 
+    folder = Path(folder)
+    config = read_config(folder)
     state = {}
-    for path in weight_files(folder):
-        state.update({k: v.float() for k, v in load_file(str(path)).items()})
-    return state, json.loads((Path(folder) / "config.json").read_text())
+    try:
+        files = weight_files(folder)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{folder / INDEX_FILE}: unreadable shard index ({type(exc).__name__})") from None
+    for path in files:
+        if not path.is_file():
+            raise InputError(f"{path}: weight file missing (the model folder is incomplete)")
+        try:
+            state.update({k: v.float() for k, v in load_file(str(path)).items()})
+        except Exception as exc:  # safetensors raises its own error type for a damaged header
+            raise InputError(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0][:120]})") from None
+    return state, config
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """A model folder's ``config.json`` as a dict; a missing or malformed file is a one-line error."""
+    path = Path(folder) / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: not valid JSON ({str(exc).splitlines()[0][:120]})") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{path}: not a JSON object")
+    return config
+
+
+def load_checked(module: Any, state: dict, folder: str | Path, what: str) -> None:
+    """``module.load_state_dict(state)``, with a mismatch between the weights and the shapes the
+    folder's ``config.json`` builds refused in one line (``what``: the model's name in it)."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc))
+        raise InputError(f"{folder}: the {what} weights do not match config.json ({first[:160]})") from None
+
+
+def build_config(config_type: Any, values: Any, folder: str | Path, key: str) -> Any:
+    """``config_type(**values)`` from config.json's ``key`` entry; a wrong entry is a one-line error."""
+    if not isinstance(values, dict):
+        raise InputError(f"{Path(folder) / 'config.json'}: {key} must be an object, not {values!r}"[:200])
+    try:
+        return config_type(**values)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{Path(folder) / 'config.json'}: {key}: {exc}"[:240]) from None
 
 
 def weights_sha256(folder: str | Path) -> str:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from text3d.data.toyworld.instance import DEV_SEEDS, TEST_SEEDS, describe_seeds, item_spec
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.encoders.minilm import shared_text_encoder
+from text3d.errors import InputError
 from text3d.nn.checkpoint import save_folder
 from text3d.nn.hyperscore import HyperScore, HyperScoreConfig, views_tensor
 from text3d.progress import track
@@ -170,6 +171,9 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     # one thread: on a 2-core machine shared with other jobs a batch-32 step ran ~0.25 s on one torch
     # thread and ~2 s on two (oversubscription)
     torch.set_num_threads(1)
+    heads = HyperScoreConfig.heads
+    if config.width % heads:
+        raise InputError(f"--width {config.width}: must be a multiple of the evaluator's {heads} attention heads")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)

@@ -32,7 +32,8 @@ import torch
 from text3d.device import resolve_device
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.errors import InputError
-from text3d.generators.backends.embedded import GENERATOR_FOLDER
+from text3d.generators.backends.embedded import DEFAULT_PARTS, GENERATOR_FOLDER
+from text3d.generators.parts import PartSpecs
 from text3d.nn import flow
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
 from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder, weights_sha256
@@ -205,6 +206,7 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
     if not {"vae", "dit", "latent_mean", "latent_std"} <= set(base_config):
         raise InputError(f"--model {folder}: not an embedded generator model folder (config.json has no "
                          "vae/dit/latent statistics)")
+    PartSpecs.from_config(base_config, DEFAULT_PARTS).build("cpu")  # a part the output could not use: refused now
     state, base_config, base_card, base_sha = recover_base(state, base_config, card, weights_sha256(folder))
     start = time.perf_counter()
     torch.manual_seed(config.seed)  # the adapter's initialization

@@ -30,7 +30,7 @@ from text3d.generators.postprocess import Mesher, PostProcessor
 from text3d.generators.rewriters import Rewriter
 from text3d.generators.samplers import Sampler
 from text3d.generators.selectors import Selector
-from text3d.nn.checkpoint import load_folder, resolve_model_folder
+from text3d.nn.checkpoint import build_config, load_checked, load_folder, resolve_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,14 @@ class EmbeddedGenerator(Generator):
         specs = PartSpecs.from_config(config, DEFAULT_PARTS)
         if candidates is not None:
             specs = specs.with_args("selector", candidates=int(candidates))
-        vae = BlockVAE(BlockVAEConfig(**config["vae"]))
-        dit = FlowDiT(DiTConfig(**config["dit"]))
-        vae.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("vae.")})
-        dit.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("dit.")})
+        vae = BlockVAE(build_config(BlockVAEConfig, config["vae"], folder, "vae"))
+        dit = FlowDiT(build_config(DiTConfig, config["dit"], folder, "dit"))
+        load_checked(vae, {k[4:]: v for k, v in state.items() if k.startswith("vae.")}, folder, "VAE")
+        load_checked(dit, {k[4:]: v for k, v in state.items() if k.startswith("dit.")}, folder, "DiT")
+        for key in ("latent_mean", "latent_std"):  # one value per latent channel
+            if np.shape(config[key]) != (dit.config.token_dim,):
+                raise InputError(f"{folder / 'config.json'}: {key} must hold {dit.config.token_dim} numbers "
+                                 f"(the DiT's token_dim), not shape {np.shape(config[key])}")
         dev = resolve_device(device)
         parts = specs.build(str(dev))
         name = "embedded" if Path(folder).parent.name == "weights" else str(folder)
