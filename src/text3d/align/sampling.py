@@ -108,12 +108,8 @@ def load_aligner(folder: str | Path, device: str | None = None) -> tuple[Aligner
     """(DiT, soft-prompt encoder over the shared frozen MiniLM) of a folder written by
     :func:`save_aligner`, in eval mode on ``device``."""
     folder = Path(folder)
-    if not (folder / "config.json").exists():
-        raise InputError(f"{folder}: no config.json; give a folder written by `text3d train aligner`")
+    check_aligner_folder(folder, "aligner")
     state, saved = load_folder(folder)
-    if not {"model", "soft_tokens"} <= set(saved):
-        raise InputError(f"{folder}: not an aligner folder (config.json has no model/soft_tokens); give a folder "
-                         "written by `text3d train aligner`")
     dit = AlignerDiT(build_config(AlignerConfig, saved["model"], folder, "model"))
     load_checked(dit, state, folder, "aligner DiT")
     soft = load_soft(folder)
