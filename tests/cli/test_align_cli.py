@@ -54,6 +54,26 @@ def test_calibrate_refuses_test_seeds_and_folders_without_config(tmp_path, capsy
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.parametrize("value, message", [
+    ("cls6", "is not GROUP=WEIGHT"),
+    ("pixels=2", "unknown token group pixels"),
+    ("cls=-1", "outside [0, 50]"),
+    ("cls=nan", "outside [0, 50]"),
+    ("cls=six", "is not a number"),
+])
+def test_calibrate_refuses_a_bad_group_cfg_before_any_work(tmp_path, capsys, value, message):
+    import shutil
+
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    folder = shutil.copytree(WEIGHTS_ROOT / "aligner-stage2", tmp_path / "aligner")
+    before = (folder / "config.json").read_bytes()
+    code = main(["align", "calibrate", "--aligner", str(folder), "--n", "2", "--group-cfg", value])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "--group-cfg" in err[0] and message in err[0], err
+    assert (folder / "config.json").read_bytes() == before
+
+
 @pytest.mark.parametrize("command", ["evaluate", "evaluate-3d"])
 @pytest.mark.parametrize("model", ["generator", "image-encoder"])
 def test_a_model_folder_of_another_kind_is_refused_as_an_aligner_before_any_work(tmp_path, capsys, command, model):

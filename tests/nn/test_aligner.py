@@ -123,7 +123,7 @@ def test_cfg_sampling_matches_hand_euler():
     b, steps = 2, 3
     _, cond, mask = make_batch(config, b)
 
-    def by_hand(cfg: float | None, phi: float = 0.0, tau: float = 1.0) -> dict:
+    def by_hand(cfg: float | dict | None, phi: float = 0.0, tau: float = 1.0) -> dict:
         g = torch.Generator().manual_seed(11)
         x = {k: tau * torch.randn(shape, generator=g) for k, shape in group_shapes(config, b).items()}
         with torch.no_grad():
@@ -132,7 +132,8 @@ def test_cfg_sampling_matches_hand_euler():
                 v = model(x, t, cond, mask)
                 if cfg is not None:
                     v_null = model(x, t, cond, mask, torch.ones(b, dtype=torch.bool))
-                    guided = {k: v_null[k] + cfg * (v[k] - v_null[k]) for k in GROUPS}
+                    w = cfg if isinstance(cfg, dict) else dict.fromkeys(GROUPS, cfg)
+                    guided = {k: v_null[k] + w[k] * (v[k] - v_null[k]) for k in GROUPS}
                     for k in GROUPS:  # rescale each sample's guided velocity towards the conditional σ
                         sigma_c = v[k].std(dim=(1, 2), keepdim=True)
                         sigma_g = guided[k].std(dim=(1, 2), keepdim=True)
@@ -154,6 +155,15 @@ def test_cfg_sampling_matches_hand_euler():
         expected = by_hand(2.5, phi)
         assert all(torch.allclose(rescaled[k], expected[k], atol=1e-5) for k in GROUPS)
         assert not torch.allclose(rescaled["patches"], guided["patches"], atol=1e-4)
+    # a weight per token group: the named groups get theirs, the others cfg
+    split = aligner_euler_sample(model, cond, steps, 2.5, torch.Generator().manual_seed(11), cond_mask=mask,
+                                 group_cfg={"cls": 6.0, "registers": 6.0})
+    expected = by_hand({"cls": 6.0, "registers": 6.0, "patches": 2.5})
+    assert all(torch.allclose(split[k], expected[k], atol=1e-5) for k in GROUPS)
+    assert not torch.allclose(split["cls"], guided["cls"], atol=1e-4)
+    unguided = aligner_euler_sample(model, cond, steps, 2.5, torch.Generator().manual_seed(11), cond_mask=mask,
+                                    group_cfg=dict.fromkeys(GROUPS, 1.0))
+    assert all(torch.allclose(unguided[k], plain[k], atol=1e-6) for k in GROUPS)
     for tau in (0.0, 0.6):  # reduced temperature scales the starting noise only
         cooled = aligner_euler_sample(model, cond, steps, 2.5, torch.Generator().manual_seed(11), cond_mask=mask,
                                       temperature=tau)

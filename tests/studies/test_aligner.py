@@ -127,6 +127,15 @@ def test_calibration_brings_norm_ratios_to_one_on_its_pairs_and_keeps_cosines(tm
         assert after["alignment"][group]["norm_ratio"] == pytest.approx(1.0, abs=1e-4)
         assert after["alignment"][group]["cos"] == pytest.approx(before["alignment"][group]["cos"], abs=1e-6)
         assert before["alignment"][group]["norm_ratio"] != pytest.approx(1.0, abs=1e-3)
+    # per-group guidance: calibrated with, kept in the block, dropped by a given cfg alone
+    split = calibrate_aligner(folder, 1_000_000, 4, steps=2, pair_source=FakePairs(), group_cfg={"cls": 5.0})
+    assert split["group_cfg"] == {"cls": 5.0} and split["token_scale"]["cls"] != sampling["token_scale"]["cls"]
+    write_sampling(folder, split)
+    assert TokenAligner.from_pretrained(folder).group_cfg == {"cls": 5.0}
+    assert TokenAligner.from_pretrained(folder, cfg=2.0).group_cfg is None
+    assert TokenAligner.from_pretrained(folder, cfg=2.0, group_cfg={"patches": 1.0}).group_cfg == {"patches": 1.0}
+    with pytest.raises(InputError, match="unknown token group pixels"):
+        TokenAligner.from_pretrained(folder, group_cfg={"pixels": 2.0})
 
 
 class DistinctPairs(FakePairs):

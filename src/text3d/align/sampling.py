@@ -25,9 +25,11 @@ from text3d.nn.aligner_flow import aligner_euler_sample
 from text3d.nn.checkpoint import SINGLE_FILE, build_config, load_checked, load_folder, read_config
 from text3d.nn.soft_prompt import SoftPromptEncoder
 
-SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "guidance_rescale": 0.0, "temperature": 1.0, "token_scale": None}
+SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "group_cfg": None, "guidance_rescale": 0.0, "temperature": 1.0,
+                            "token_scale": None}
 """Sampler settings of an aligner folder whose ``config.json`` has no ``"sampling"`` block; a
 shipped aligner's block holds the settings chosen for it on development seeds (its model card).
+``group_cfg``: {group: w_k}, the guidance weight of the groups named (None or absent: ``cfg``);
 ``temperature``: the starting noise's scale τ (see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`);
 ``token_scale``: {group: s_k}, each group's sampled tokens multiplied by s_k (None: 1), the
 calibration ``text3d align calibrate`` measures on development pairs."""
@@ -71,9 +73,43 @@ def check_aligner_folder(folder: str | Path, option: str) -> None:
                          f"{SOFT_TOKENS_FILE}); give a folder written by `text3d train aligner`")
 
 
+def check_group_cfg(group_cfg: Mapping[str, float] | None, option: str = "group_cfg") -> dict[str, float] | None:
+    """``group_cfg`` as a plain dict (None when empty); refuse (one line) an unknown group or a weight
+    outside [0, 50]."""
+    if not group_cfg:
+        return None
+    unknown = sorted(set(group_cfg) - set(GROUPS))
+    if unknown:
+        raise InputError(f"{option}: unknown token group {', '.join(unknown)}; the groups are {', '.join(GROUPS)}")
+    checked = {}
+    for group, weight in group_cfg.items():
+        try:
+            value = float(weight)
+        except (TypeError, ValueError):
+            raise InputError(f"{option}: {group} = {weight!r} is not a number") from None
+        if not 0.0 <= value <= 50.0:  # also refuses NaN
+            raise InputError(f"{option}: {group} = {weight!r} is outside [0, 50]")
+        checked[group] = value
+    return checked
+
+
+def parse_group_cfg(text: str, option: str = "--group-cfg") -> dict[str, float] | None:
+    """'cls=6,registers=6' → {"cls": 6.0, "registers": 6.0} (checked by :func:`check_group_cfg`);
+    an empty text gives None."""
+    pairs = [part.strip() for part in text.split(",") if part.strip()]
+    parsed: dict[str, float] = {}
+    for part in pairs:
+        group, sep, value = part.partition("=")
+        if not sep:
+            raise InputError(f"{option} {text!r}: {part!r} is not GROUP=WEIGHT (e.g. 'cls=6,registers=6')")
+        parsed[group.strip()] = value.strip()  # type: ignore[assignment]  # checked below
+    return check_group_cfg(parsed, f"{option} {text!r}")
+
+
 def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
-    """{steps, cfg, guidance_rescale, temperature, token_scale}: each ``given`` value that is not None,
-    else the folder's ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`."""
+    """{steps, cfg, group_cfg, guidance_rescale, temperature, token_scale}: each ``given`` value that is not None,
+    else the folder's ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`. A given ``cfg``
+    without a given ``group_cfg`` sets every group's weight (the folder's per-group weights are dropped)."""
     import json
 
     path = Path(folder) / "config.json"
@@ -81,12 +117,16 @@ def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
     unknown = set(given) - set(SAMPLING)
     if unknown:
         raise TypeError(f"unknown sampler settings: {', '.join(sorted(unknown))}")
+    if given.get("cfg") is not None and given.get("group_cfg") is None:
+        saved = {k: v for k, v in saved.items() if k != "group_cfg"}
     return {k: given[k] if given.get(k) is not None else saved.get(k, default) for k, default in SAMPLING.items()}
 
 
 def sampling_line(settings: Mapping[str, Any]) -> str:
     """One readable line of a sampling block, for the tables' headers."""
-    return (f"{settings['steps']} Euler steps, CFG {settings['cfg']}, guidance rescale {settings['guidance_rescale']}, "
+    groups = settings.get("group_cfg") or {}
+    cfg = f"CFG {settings['cfg']}" + "".join(f", {k} {w}" for k, w in groups.items())
+    return (f"{settings['steps']} Euler steps, {cfg}, guidance rescale {settings['guidance_rescale']}, "
             f"temperature {settings.get('temperature', 1.0)}, token scale {settings['token_scale']}")
 
 
@@ -123,15 +163,17 @@ def load_aligner(folder: str | Path, device: str | None = None) -> tuple[Aligner
 
 def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[str], steps: int = 32,
                   cfg: float = 3.0, seed: int = 0, guidance_rescale: float = 0.0,
-                  token_scale: Mapping[str, float] | None = None, temperature: float = 1.0) -> torch.Tensor:
+                  token_scale: Mapping[str, float] | None = None, temperature: float = 1.0,
+                  group_cfg: Mapping[str, float] | None = None) -> torch.Tensor:
     """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]
-    (``guidance_rescale``, ``temperature``: see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`;
+    (``guidance_rescale``, ``temperature``, ``group_cfg``: see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`;
     ``token_scale``: see :data:`SAMPLING`)."""
     with torch.no_grad():
         cond, mask = caption_condition(encoder, texts)
         generator = torch.Generator(device=cond.device).manual_seed(seed)
         groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask,
-                                      guidance_rescale=guidance_rescale, temperature=temperature)
+                                      guidance_rescale=guidance_rescale, temperature=temperature,
+                                      group_cfg=group_cfg)
     scale = token_scale or {}
     return torch.cat([groups[k] * float(scale.get(k, 1.0)) for k in GROUPS], dim=1)
 
@@ -171,15 +213,17 @@ class TokenAligner:
 
     def __init__(self, dit: AlignerDiT, encoder: SoftPromptEncoder, folder: Path, steps: int = 32,
                  cfg: float = 3.0, guidance_rescale: float = 0.0, token_scale: Mapping[str, float] | None = None,
-                 temperature: float = 1.0) -> None:
+                 temperature: float = 1.0, group_cfg: Mapping[str, float] | None = None) -> None:
         self.dit, self.encoder, self.folder, self.steps, self.cfg = dit, encoder, folder, steps, cfg
+        self.group_cfg = check_group_cfg(group_cfg)
         self.guidance_rescale, self.token_scale, self.temperature = guidance_rescale, token_scale, temperature
 
     @classmethod
     def from_pretrained(cls, folder: str | Path | None = None, device: str | None = None, steps: int | None = None,
                         cfg: float | None = None, guidance_rescale: float | None = None,
                         token_scale: Mapping[str, float] | None = None,
-                        temperature: float | None = None) -> "TokenAligner":
+                        temperature: float | None = None,
+                        group_cfg: Mapping[str, float] | None = None) -> "TokenAligner":
         """The aligner in ``folder`` (default: the shipped stage-2 aligner, ``aligner-stage2``);
         sampler settings left None are the folder's (:func:`sampling_settings`)."""
         from text3d.nn.checkpoint import resolve_model_folder
@@ -187,7 +231,7 @@ class TokenAligner:
         path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
         dit, encoder = load_aligner(path, device)
         settings = sampling_settings(path, steps=steps, cfg=cfg, guidance_rescale=guidance_rescale,
-                                     token_scale=token_scale, temperature=temperature)
+                                     token_scale=token_scale, temperature=temperature, group_cfg=group_cfg)
         return cls(dit, encoder, path, **settings)
 
     def __call__(self, text: str, seed: int = 0) -> torch.Tensor:
@@ -197,7 +241,7 @@ class TokenAligner:
     def sample(self, texts: Sequence[str], seed: int = 0) -> torch.Tensor:
         """Tokens (B, 1 + R + G², D) of ``texts`` in one batch (one noise draw from ``seed``)."""
         return sample_tokens(self.dit, self.encoder, texts, self.steps, self.cfg, seed, self.guidance_rescale,
-                             self.token_scale, self.temperature)
+                             self.token_scale, self.temperature, self.group_cfg)
 
     @functools.cached_property
     def weights_sha256(self) -> str:

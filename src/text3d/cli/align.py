@@ -115,10 +115,14 @@ def calibrate_command(
                                            help="Guidance rescale φ (default: the folder's)."),
     temperature: float = typer.Option(None, "--temperature", min=0.0, max=2.0,
                                       help="Scale τ of the starting noise, x₀ = τ·ε (default: the folder's)."),
+    group_cfg: str = typer.Option(None, "--group-cfg",
+                                  help="Guidance weights of single token groups, e.g. 'cls=6,registers=6'; the "
+                                       "others use --cfg (default: the folder's; a given --cfg alone drops them)."),
 ) -> None:
-    """Choose an aligner's sampling block on development pairs: the given steps, CFG, guidance
-    rescale and temperature, and per-group token scales that bring the norm ratio to 1 (cosines are unchanged)."""
-    from text3d.align.sampling import check_aligner_folder, write_sampling
+    """Choose an aligner's sampling block on development pairs: the given steps, CFG (per token group
+    if asked), guidance rescale and temperature, and per-group token scales that bring the norm ratio
+    to 1 (cosines are unchanged)."""
+    from text3d.align.sampling import check_aligner_folder, parse_group_cfg, write_sampling
     from text3d.studies.aligner import alignment_seeds, calibrate_aligner
 
     described = alignment_seeds(seed, n)
@@ -126,8 +130,10 @@ def calibrate_command(
         raise InputError(f"--seed {seed}: calibrate on development seeds [1,000,000, 1,900,000); the test range "
                          "is for the figures you report")
     check_aligner_folder(aligner, "--aligner")
+    groups = parse_group_cfg(group_cfg, "--group-cfg") if group_cfg is not None else None
     typer.echo(described["line"], err=True)
-    sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale, temperature=temperature)
+    sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale, temperature=temperature,
+                                 group_cfg=groups)
     write_sampling(aligner, sampling)
     typer.echo(json.dumps(sampling, indent=2))
 

@@ -60,11 +60,16 @@ def rescaled(guided: torch.Tensor, conditional: torch.Tensor, phi: float) -> tor
 def aligner_euler_sample(model: Velocity, cond: torch.Tensor, steps: int = 32, cfg: float = 3.0,
                          generator: torch.Generator | None = None, *,
                          cond_mask: torch.Tensor | None = None,
-                         guidance_rescale: float = 0.0, temperature: float = 1.0) -> dict[str, torch.Tensor]:
+                         guidance_rescale: float = 0.0, temperature: float = 1.0,
+                         group_cfg: Mapping[str, float] | None = None) -> dict[str, torch.Tensor]:
     """Integrate dx/dt = v from noise (t = 0) to tokens (t = 1) in ``steps`` uniform Euler steps.
 
-    v = v_∅ + cfg·(v_c − v_∅), with v_∅ the prediction under the null condition; cfg = 1 runs the
-    conditional model alone. ``guidance_rescale`` φ pulls the guided velocity's scale back to the
+    v_k = v_∅,k + w_k·(v_c,k − v_∅,k) per token group k, with v_∅ the prediction under the null
+    condition and w_k = ``group_cfg[k]`` where given, else ``cfg``; every w_k = 1 runs the
+    conditional model alone. The groups share one network pass, so a weight per group costs
+    nothing: the CLS and registers carry what the caption names (stronger guidance sharpens it),
+    the patch grid its layout (which stronger guidance pushes off the data).
+    ``guidance_rescale`` φ pulls the guided velocity's scale back to the
     conditional one's, per sample and group (Lin et al., 2024, "Common Diffusion Noise Schedules and
     Sample Steps are Flawed", §3.4): v ← φ·v·σ(v_c)/σ(v) + (1 − φ)·v, σ over tokens × channels;
     guidance inflates the tokens' norms without it. ``temperature`` τ starts from x₀ = τ·ε, ε ~ N(0, I):
@@ -77,7 +82,8 @@ def aligner_euler_sample(model: Velocity, cond: torch.Tensor, steps: int = 32, c
     b, device = cond.shape[0], cond.device
     x = {k: temperature * torch.randn(shape, device=device, generator=generator)
          for k, shape in group_shapes(model.config, b).items()}
-    guided = cfg != 1.0
+    weights = {k: float((group_cfg or {}).get(k, cfg)) for k in GROUPS}
+    guided = any(w != 1.0 for w in weights.values())
     if guided:
         # One batch of 2B: the conditional rows, then the same rows with the null condition.
         both_cond = torch.cat([cond, cond])
@@ -87,7 +93,7 @@ def aligner_euler_sample(model: Velocity, cond: torch.Tensor, steps: int = 32, c
         t = torch.full((b,), i / steps, device=device)
         if guided:
             v_both = model({k: torch.cat([x[k], x[k]]) for k in GROUPS}, torch.cat([t, t]), both_cond, both_mask, drop)
-            v = {k: v_both[k][b:] + cfg * (v_both[k][:b] - v_both[k][b:]) for k in GROUPS}
+            v = {k: v_both[k][b:] + weights[k] * (v_both[k][:b] - v_both[k][b:]) for k in GROUPS}
             if guidance_rescale:
                 v = {k: rescaled(v[k], v_both[k][:b], guidance_rescale) for k in GROUPS}
         else:

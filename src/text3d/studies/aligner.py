@@ -271,7 +271,8 @@ def write_tables(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
 
 def calibrate_aligner(folder: str | Path, first_seed: int, n: int, steps: int | None = None,
                       cfg: float | None = None, guidance_rescale: float | None = None,
-                      pair_source: PairSource | None = None, temperature: float | None = None) -> dict[str, Any]:
+                      pair_source: PairSource | None = None, temperature: float | None = None,
+                      group_cfg: dict[str, float] | None = None) -> dict[str, Any]:
     """The ``"sampling"`` block of an aligner folder, measured on ``n`` development pairs of the
     aligner's own curriculum kind: the given sampler settings (else the folder's) and
     ``token_scale`` s_k = 1 / mean_i(‖x̂_ik‖ / ‖x_ik‖), which brings each group's norm ratio
@@ -286,7 +287,7 @@ def calibrate_aligner(folder: str | Path, first_seed: int, n: int, steps: int | 
     data = held_out_pairs(stage, range(first_seed, first_seed + n), EmbeddedImageEncoder.from_pretrained(None),
                           pair_source)
     measured = evaluate_aligner(folder, data, steps, cfg, guidance_rescale=guidance_rescale, token_scale={},
-                                temperature=temperature)
+                                temperature=temperature, group_cfg=group_cfg)
     settings = {k: v for k, v in measured["sampling"].items() if k != "token_scale"}
     ratios = {g: measured["alignment"][g]["norm_ratio"] for g in GROUPS}
     return {**settings, "token_scale": {g: round(1.0 / r, 6) for g, r in ratios.items()},

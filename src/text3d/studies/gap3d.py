@@ -218,7 +218,8 @@ def bars(metrics: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def tables_markdown(result: dict[str, Any]) -> str:
     """Table 3 and Table 4 in the eval registry's layout, R@1 beside them, and the bars."""
     metrics = result["metrics"]
-    settings = "; ".join(f"{kind}: {sampling_line(s)}" for kind, s in result["sampling"].items() if "prompt_suffix" not in s)
+    settings = "; ".join(f"{kind}: {sampling_line(s)}" for kind, s in result["sampling"].items()
+                         if "prompt_suffix" not in s)
     lines = [f"Held-out objects: {result['seeds']['line']}, n = {result['n']}; views at {result['resolution']} px; "
              f"reference = the true objects.", f"Aligners — {settings or 'none'}.", ""]
     for title, names in (("Table 3 — text-to-3D through GAP3D tokens", TABLE3),
