@@ -54,6 +54,17 @@ def test_calibrate_refuses_test_seeds_and_folders_without_config(tmp_path, capsy
     assert list(folder.iterdir()) == []
 
 
+def test_calibrate_leaves_the_shipped_aligner_alone(capsys):
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    folder = WEIGHTS_ROOT / "aligner-stage2"
+    before = (folder / "config.json").read_bytes()
+    code = main(["align", "calibrate", "--aligner", str(folder), "--n", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "copy the folder" in err[0], err
+    assert (folder / "config.json").read_bytes() == before
+
+
 @pytest.mark.parametrize("value, message", [
     ("cls6", "is not GROUP=WEIGHT"),
     ("pixels=2", "unknown token group pixels"),

@@ -26,6 +26,7 @@ from text3d.train.config import (
     option_fields,
     reproduce_command,
 )
+from text3d.train.evaluator_config import EvaluatorTrainConfig
 
 # generator: --finetune PAIRS (with --finetune-steps, --replay, --model BASE) fine-tunes instead of training
 RUN_OPTIONS = {"encoders": {"out", "evaluate", "models", "wait"},
@@ -52,7 +53,10 @@ def test_cli_options_are_the_config_fields(name, config_type):
         param = params[field.name]
         assert param.default == getattr(defaults, field.name), field.name
         assert param.opts == [field.metadata["flag"]] and param.help == field.metadata["doc"]
-        assert (param.min, param.max) == (field.metadata["low"], field.metadata["high"]), field.name
+        if isinstance(field.default, float):  # floats: range checked by a callback that also refuses NaN
+            assert (param.min, param.max) == (None, None) and param.callback is not None, field.name
+        else:
+            assert (param.min, param.max) == (field.metadata["low"], field.metadata["high"]), field.name
     option, default = RUN_DEFAULTS[name]
     assert params[option].default == default
 
@@ -118,3 +122,17 @@ def test_an_evaluator_width_the_heads_cannot_split_is_refused_in_one_line(tmp_pa
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--width 30" in err[0], err
     assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.parametrize("name,config_type", [("aligner", AlignerTrainConfig), ("evaluator", EvaluatorTrainConfig)])
+def test_float_settings_refuse_nan_infinity_and_values_out_of_range_in_one_line(tmp_path, capsys, name, config_type):
+    floats = [f for f in option_fields(config_type) if isinstance(f.default, float)]
+    assert floats
+    for field in floats:
+        bad = ["nan", "inf"] + ([] if field.metadata["high"] is None else [str(field.metadata["high"] + 1)])
+        for value in bad:
+            code = main(["train", name, "--out", str(tmp_path / "out"), field.metadata["flag"], value])
+            err = capsys.readouterr().err.strip().splitlines()
+            reason = "is outside" if value[0].isdigit() else "is not a finite number"
+            assert code == 2 and len(err) == 1 and field.metadata["flag"] in err[0] and reason in err[0], err
+    assert not (tmp_path / "out").exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from text3d.cli._options import finite_range
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
@@ -37,7 +38,7 @@ def evaluate_command(
     stage1: str = stage_option(1),
     stage2: str = stage_option(2),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
-    cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0,
+    cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, 50.0),
                               help="Classifier-free guidance scale (default: each aligner's)."),
     domains: str = typer.Option("general,objects", "--domains",
                                 help="Held-out pair kinds: general (scenes) and/or objects."),
@@ -76,7 +77,7 @@ def evaluate_3d_command(
     stage1: str = stage_option(1),
     stage2: str = stage_option(2),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
-    cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0,
+    cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, 50.0),
                               help="Classifier-free guidance (default: each aligner's)."),
     resolution: int = typer.Option(128, "--resolution", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="Size of the evaluated views."),
@@ -110,10 +111,11 @@ def calibrate_command(
                              help="First development seed, in [1,000,000, 1,900,000); test seeds are refused."),
     n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Development pairs of the aligner's own kind."),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: the folder's)."),
-    cfg: float = typer.Option(None, "--cfg", min=0.0, max=50.0, help="Guidance scale (default: the folder's)."),
-    guidance_rescale: float = typer.Option(None, "--guidance-rescale", min=0.0, max=1.0,
+    cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, 50.0),
+                              help="Guidance scale (default: the folder's)."),
+    guidance_rescale: float = typer.Option(None, "--guidance-rescale", callback=finite_range(0.0, 1.0),
                                            help="Guidance rescale φ (default: the folder's)."),
-    temperature: float = typer.Option(None, "--temperature", min=0.0, max=2.0,
+    temperature: float = typer.Option(None, "--temperature", callback=finite_range(0.0, 2.0),
                                       help="Scale τ of the starting noise, x₀ = τ·ε (default: the folder's)."),
     group_cfg: str = typer.Option(None, "--group-cfg",
                                   help="Guidance weights of single token groups, e.g. 'cls=6,registers=6'; the "
@@ -130,6 +132,11 @@ def calibrate_command(
         raise InputError(f"--seed {seed}: calibrate on development seeds [1,000,000, 1,900,000); the test range "
                          "is for the figures you report")
     check_aligner_folder(aligner, "--aligner")
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    if aligner.resolve().is_relative_to(WEIGHTS_ROOT.resolve()):
+        raise InputError(f"--aligner {aligner}: a shipped model folder is not recalibrated in place (its card "
+                         "states the block it holds); copy the folder and calibrate the copy")
     groups = parse_group_cfg(group_cfg, "--group-cfg") if group_cfg is not None else None
     typer.echo(described["line"], err=True)
     sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale, temperature=temperature,

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import math
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import typer
 
-from text3d.cli._options import output_folder, wait_option
+from text3d.cli._options import finite_range, output_folder, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS
 from text3d.store.outputs import check_job_output
@@ -45,9 +46,14 @@ TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-enc
 train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_is_help=True)
 
 
-def config_option(field: dataclasses.Field) -> Any:
-    """The typer option of a config field: its flag, default, range and one-line doc."""
+def config_option(field: dataclasses.Field, hint: Any = None) -> Any:
+    """The typer option of a config field: its flag, default, range and one-line doc. Float fields
+    are checked by :func:`finite_range` (typer's own range names the wrong problem for NaN)."""
     meta = field.metadata
+    if float in (hint, *typing.get_args(hint)):
+        low = -math.inf if meta["low"] is None else meta["low"]
+        high = math.inf if meta["high"] is None else meta["high"]
+        return typer.Option(field.default, meta["flag"], callback=finite_range(low, high), help=meta["doc"])
     return typer.Option(field.default, meta["flag"], min=meta["low"], max=meta["high"], help=meta["doc"])
 
 
@@ -61,7 +67,7 @@ def with_config_options(config_type: type) -> Callable[[Callable[..., None]], Ca
         own_hints = typing.get_type_hints(command)
         own = [p.replace(annotation=own_hints[p.name]) for p in inspect.signature(command).parameters.values()
                if p.name != "config"]
-        added = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=config_option(f),
+        added = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=config_option(f, hints[f.name]),
                                    annotation=hints[f.name]) for f in fields]
 
         @functools.wraps(command)
@@ -112,7 +118,7 @@ def generator_command(
                                   "pairs.jsonl; --out becomes the new model folder (see --finetune-steps)."),
     finetune_steps: int = typer.Option(300, "--finetune-steps", min=1, max=1_000_000,
                                        help="With --finetune: optimizer steps."),
-    replay: float = typer.Option(0.5, "--replay", min=0.0, max=1.0,
+    replay: float = typer.Option(0.5, "--replay", callback=finite_range(0.0, 1.0),
                                  help="With --finetune: share of each batch replayed from toyworld training items."),
     base: str = typer.Option(None, "--model", help="With --finetune: the generator folder to start from."),
     wait: bool = wait_option(),
