@@ -87,3 +87,31 @@ def test_the_full_resolution_stem_keeps_a_one_pixel_defect_that_the_patchify_ste
     config = tiny_network().config.to_dict()
     del config["stem"]  # a folder written before the option loads as the patchify stem
     assert HyperScoreConfig.from_dict(config).stem == "patchify"
+
+
+def test_the_defect_branch_starts_silent_then_one_views_defect_reaches_every_dimension():
+    from text3d.nn.hyperscore import DefectBranch
+
+    torch.manual_seed(4)
+    vit = ViTConfig(patch_size=16, width=16, depth=1, heads=2, embed_dim=8).to_dict()
+    plain = HyperScore(HyperScoreConfig(width=16, depth=1, heads=2, views=2, stem_channels=(4, 8), vit=vit)).eval()
+    branched = HyperScore(HyperScoreConfig(width=16, depth=1, heads=2, views=2, stem_channels=(4, 8),
+                                           geometry_branch=4, vit=vit)).eval()
+    branched.load_state_dict(plain.state_dict(), strict=False)  # everything but the branch
+    images = views_tensor(torch.randint(0, 256, (1, 2, 64, 64, 3), dtype=torch.uint8))
+    states, mask = torch.randn(1, 3, 384), torch.ones(1, 3, dtype=torch.long)
+    torch.testing.assert_close(branched(images, states, mask), plain(images, states, mask))  # zero head at start
+    scores = branched(images, states, mask)
+    scores.sum().backward()
+    assert branched.defects.head.weight.grad.abs().sum() > 0  # and it learns from every dimension's loss
+    branch = DefectBranch(3, 4, 4)
+    torch.nn.init.normal_(branch.head.weight)
+    clean = torch.zeros(1, 2, 3, 64, 64)
+    spot = clean.clone()
+    spot[0, 1, :, 30, 30] = 4.0  # one pixel of the second view
+    with torch.no_grad():
+        changed = (branch(spot) - branch(clean)).abs()
+    assert changed.shape == (1, 4) and bool((changed > 0).all())
+    config = tiny_network().config.to_dict()
+    del config["geometry_branch"]  # a folder written before the option loads without a branch
+    assert HyperScoreConfig.from_dict(config).geometry_branch == 0

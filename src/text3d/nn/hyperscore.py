@@ -54,6 +54,7 @@ class HyperScoreConfig:
     stem: str = "patchify"  # "patchify" (4×4 stride-4, average-pooled) or "full" (3×3 from 64², max-pooled)
     normal_maps: bool = False  # views are (RGB, camera-space normal) 6-channel images
     see_through: bool = False  # views were rendered with back faces culled (holes show the background)
+    geometry_branch: int = 0  # channels of a separate full-resolution CNN added to every score's logit (0: none)
     dimensions: tuple[str, ...] = DIMENSIONS
     vit: dict = field(default_factory=lambda: ViTConfig().to_dict())
 
@@ -120,6 +121,31 @@ class ConvStem(nn.Module):
         return x.flatten(2).transpose(1, 2)
 
 
+class DefectBranch(nn.Module):
+    """Views (B, V, C, 64, 64) → logits (B, n): a CNN apart from the fusion, for small surface defects.
+
+    3×3 convolutions from the full resolution (stride 1, then 2, 2, 2: 64² → 8²), max-pooled over
+    space and then over views, so one view's bump or hole is enough; a linear head, zero at
+    initialization, adds its output to each dimension's logit. A CNN of this kind trained apart on the
+    geometry kinds separated noise and holes from clean objects, which the fused tokens did not."""
+
+    def __init__(self, inputs: int, channels: int, outputs: int) -> None:
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(nn.Conv2d(inputs, c, 3, padding=1), nn.GELU(),
+                                 nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GELU(),
+                                 nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.GELU(),
+                                 nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), nn.GELU())
+        self.head = nn.Linear(2 * c, outputs)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        b, v = images.shape[:2]
+        x = self.net(images.flatten(0, 1)).amax(dim=(2, 3))  # (B·V, 2c): strongest response per view
+        return self.head(x.reshape(b, v, -1).amax(dim=1))  # (B, n)
+
+
 class HyperScore(nn.Module):
     """(views, text token states) → scores (B, n_dimensions) in [0, 10]."""
 
@@ -149,6 +175,8 @@ class HyperScore(nn.Module):
         self.pool = Attention(w, config.heads)
         self.hidden = nn.Sequential(nn.Linear(w, w), nn.GELU())  # h
         self.hyper = nn.Linear(w, w + 1)  # π(f_c^i) → (W_i, b_i)
+        self.defects = (DefectBranch(6 if config.normal_maps else 3, config.geometry_branch, n)
+                        if config.geometry_branch else None)
 
     def train(self, mode: bool = True) -> "HyperScore":
         super().train(mode)
@@ -214,6 +242,8 @@ class HyperScore(nn.Module):
         pooled = self.pool(query.unsqueeze(0).expand(b, -1, -1), context=x, context_mask=mask)  # (B, n, w)
         weights = self.hyper(query)  # (n, w + 1)
         logits = (self.hidden(pooled) * weights[:, :-1]).sum(-1) + weights[:, -1]
+        if self.defects is not None:
+            logits = logits + self.defects(images)
         return 10.0 * torch.sigmoid(logits)
 
 

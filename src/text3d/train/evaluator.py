@@ -181,7 +181,7 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     image_encoder = EmbeddedImageEncoder.from_pretrained(config.image_encoder, "cpu")
     model_config = HyperScoreConfig(width=config.width, depth=config.depth, normal_maps=config.normal_maps,
                                     see_through=config.see_through, stem=config.stem,
-                                    vit=image_encoder.config.to_dict())
+                                    geometry_branch=config.geometry_branch, vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)
     common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,

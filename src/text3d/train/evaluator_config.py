@@ -52,6 +52,9 @@ class EvaluatorTrainConfig(TrainConfig):
     geometry_weight: float = setting(1.0, "Loss weight of the geometry dimension (the others 1).", "evaluator")
     stem: str = setting("patchify", "Conv stem: patchify (4×4 stride 4, average-pooled) or full (3×3 convolutions "
                         "from 64², max-pooled).", "evaluator")
+    geometry_branch: int = setting(0, "Channels of a separate full-resolution CNN over the views whose max-pooled "
+                                   "features add to every score's logit (0: none).", "evaluator",
+                                   "--geometry-branch", 0, 256)
     width: int = setting(128, "Fusion transformer width.", "evaluator", "--width", 8, 4096)
     depth: int = setting(2, "Fusion transformer blocks.", "evaluator", "--depth", 1, 64)
     image_encoder: str | None = setting(None, "Image-encoder folder whose ViT is copied, frozen, into the "
