@@ -32,6 +32,14 @@ class InputError(Text3DError):
     """A file, prompt or option the user gave is missing, malformed or out of range."""
 
 
+class SettingsMismatchError(InputError):
+    """An output folder holds a job made with other settings; ``differs`` names them."""
+
+    def __init__(self, message: str, differs: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.differs = differs
+
+
 class ModelNotAvailableError(Text3DError):
     """A model's weights or its optional dependency cannot be found offline."""
 

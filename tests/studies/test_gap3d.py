@@ -88,3 +88,11 @@ def test_a_second_call_reuses_the_runs(study):
     again = evaluate_rows(out, 1_000_000, 2, folders, steps=2, resolution=32, rows=rows)
     assert asset.stat().st_mtime_ns == before
     assert again["metrics"]["text-to-3d"]["clip_user"] == result["metrics"]["text-to-3d"]["clip_user"]
+
+
+def test_other_aligner_settings_on_the_same_out_are_refused_naming_the_out_and_the_row(study):
+    out, result, folders, rows = study
+    with pytest.raises(InputError) as refused:
+        evaluate_rows(out, 1_000_000, 2, folders, steps=3, resolution=32, rows=rows)  # the aligners' --steps
+    message = str(refused.value)
+    assert message.startswith(f"--out {out}: its gap3d-") and "--steps" in message and "\n" not in message

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
-from text3d.errors import InputError
+from text3d.errors import InputError, SettingsMismatchError
 from text3d.store.atomic import dumps_json, read_json_lines, write_json, write_text
 
 log = logging.getLogger(__name__)
@@ -192,8 +192,9 @@ class RunFolder:
                          if k not in ignore and previous.get(k) != config.get(k)) if previous else []
         if differs:
             job = previous.get("task") or previous.get("dataset") or "another job"
-            raise InputError(f"--out {self.root}: holds a run of {job} with other settings ({', '.join(differs[:4])} "
-                             "differ); give a new folder, or the same settings to resume")
+            raise SettingsMismatchError(f"--out {self.root}: holds a run of {job} with other settings "
+                                        f"({', '.join(differs[:4])} differ); give a new folder, or the same "
+                                        "settings to resume", tuple(differs))
         return previous
 
     def done_items(self) -> list[tuple[dict[str, Any], AssetFolder]]:

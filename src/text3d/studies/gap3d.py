@@ -33,7 +33,7 @@ from text3d.align.sampling import TokenAligner, TokenSource, sampling_line
 from text3d.align.scenes import ScenePair, pairs
 from text3d.data.toys4k import prompt_id
 from text3d.encoders.embedded import EmbeddedImageEncoder
-from text3d.errors import InputError
+from text3d.errors import InputError, SettingsMismatchError
 from text3d.eval.protocol import EvalOptions, evaluate_run
 from text3d.eval.report import write_reports
 from text3d.eval.tables import fmt, metric_tables
@@ -169,9 +169,14 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
     metrics: dict[str, dict[str, Any]] = {}
     for row in rows:
         run = out / "runs" / row.name
-        counts = generate_batch(captions, run, augment="none", seed=0, views=VIEWS, resolution=resolution,
-                                model=model, candidates=row.candidates, conditioning=row.conditioning,
-                                aligner=sources[row.tokens] if row.tokens else None)
+        try:
+            counts = generate_batch(captions, run, augment="none", seed=0, views=VIEWS, resolution=resolution,
+                                    model=model, candidates=row.candidates, conditioning=row.conditioning,
+                                    aligner=sources[row.tokens] if row.tokens else None)
+        except SettingsMismatchError as error:
+            raise InputError(f"--out {out}: its {row.name} row was generated with other settings "
+                             f"({', '.join(error.differs[:4])} differ: another --cfg, --steps, aligner or "
+                             "generator); give a new --out, or the settings it was made with") from None
         if counts["failed"]:
             raise InputError(f"{run}: {counts['failed']} items failed; see its manifest.jsonl")
         evaluated = out / "eval" / row.name / "metrics.json"
