@@ -36,7 +36,8 @@ def main() -> None:
                      for seed in range(64))  # real toyworld captions
     dit, encoder = build_models(AlignerTrainConfig(stage=2), 4, 8, 192, shared_text_encoder(None))
     rng = np.random.default_rng(0)
-    targets = {"cls": torch.randn(64, 1, 192), "registers": torch.randn(64, 4, 192), "patches": torch.randn(64, 64, 192)}
+    targets = {"cls": torch.randn(64, 1, 192), "registers": torch.randn(64, 4, 192),
+               "patches": torch.randn(64, 64, 192)}
 
     def step(frozen: bool, cache: ConditionCache | None = None) -> None:
         optimizer = optimizers[frozen]

@@ -73,6 +73,19 @@ def test_culled_ray_casting_matches_brute_force(source):
         assert (fast == reference).mean() >= 0.98, yaw
 
 
+@pytest.mark.parametrize("seed", [0, 5, 11])
+def test_the_depth_cull_drops_no_occluder(seed):
+    from text3d.align.scenes import _stage2_instance
+
+    asset = _stage2_instance(seed).obj.to_asset()  # toyworld objects: parts in front of parts
+    points, owner = sample_surface(asset.vertices, asset.faces, 3000, seed=seed)
+    for yaw in (0.0, 90.0, 180.0, 270.0):
+        eye = Camera(yaw=yaw, pitch=30.0).position()
+        culled = visible_points(asset.vertices, asset.faces, points, owner, eye)
+        kept = visible_points(asset.vertices, asset.faces, points, owner, eye, depth_cull=False)
+        assert 0.1 < kept.mean() < 0.95 and np.array_equal(culled, kept), yaw
+
+
 def test_lone_sphere_sees_its_cap():
     # from distance d a sphere of radius R shows the cap (1 − R/d)/2 of its area
     sphere = trimesh.creation.icosphere(3, radius=0.4)

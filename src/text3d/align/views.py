@@ -109,10 +109,15 @@ def _segment_hits(origins: np.ndarray, targets: np.ndarray, tri: np.ndarray) -> 
     return ok & (u >= 0.0) & (w >= 0.0) & (u + w <= 1.0) & (t > t_min) & (t < 1.0)
 
 
-def _candidates(tri: np.ndarray, points: np.ndarray, eye: np.ndarray,
-                grid: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _candidates(tri: np.ndarray, points: np.ndarray, eye: np.ndarray, grid: int | None,
+                depth: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Triangles to test per point, as (triangle ids T, start (n,), count (n,)): point i is tested
-    against ``T[start[i]:start[i] + count[i]]``. ``grid`` None: every triangle for every point."""
+    against ``T[start[i]:start[i] + count[i]]``. ``grid`` None: every triangle for every point.
+
+    With ``depth``, a cell's triangles are ordered by their nearest vertex's depth along the view
+    axis and each point keeps only those nearer than itself: every point of the segment P → eye
+    lies nearer than P, so a triangle wholly at P's depth or beyond cannot cross it (about half of
+    a closed surface's candidates, dropped without changing the answer)."""
     n, n_faces = len(points), len(tri)
     everything = (np.arange(n_faces), np.zeros(n, np.int64), np.full(n, n_faces, np.int64))
     if grid is None:
@@ -148,12 +153,23 @@ def _candidates(tri: np.ndarray, points: np.ndarray, eye: np.ndarray,
     cx = c_lo[owner, 0] + k % span[owner, 0]
     cy = c_lo[owner, 1] + k // span[owner, 0]
     cells = cy * grid + cx
-    order = np.argsort(cells, kind="stable")
-    cells, tri_ids = cells[order], ids[owner[order]]
     p_cell = index(p_xy)
     p_cell = p_cell[:, 1] * grid + p_cell[:, 0]
-    start = np.searchsorted(cells, p_cell, side="left")
-    count = np.searchsorted(cells, p_cell, side="right") - start
+    if not depth:
+        order = np.argsort(cells, kind="stable")
+        cells, tri_ids = cells[order], ids[owner[order]]
+        start = np.searchsorted(cells, p_cell, side="left")
+        count = np.searchsorted(cells, p_cell, side="right") - start
+        return tri_ids, start, count
+    # key = cell + depth scaled into [0, 0.5]: sorted keys run cell by cell, nearest triangle first
+    t_near = t_cam[ids, :, 2].min(axis=1)  # (m,) nearest vertex of each kept triangle
+    near, far = float(min(t_near.min(), p_cam[:, 2].min())), float(max(t_near.max(), p_cam[:, 2].max()))
+    scale = 0.5 / max(far - near, 1e-12)
+    keys = cells + (t_near[owner] - near) * scale
+    order = np.argsort(keys, kind="stable")
+    keys, tri_ids = keys[order], ids[owner[order]]
+    start = np.searchsorted(keys, p_cell, side="left")
+    count = np.searchsorted(keys, p_cell + (p_cam[:, 2] - near) * scale, side="left") - start
     return tri_ids, start, count
 
 
@@ -169,9 +185,10 @@ def _point_ranges(count: np.ndarray, limit: int) -> Iterator[tuple[int, int]]:
 
 
 def visible_points(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, owner: np.ndarray,
-                   eye: Sequence[float], cull: bool = True) -> np.ndarray:
+                   eye: Sequence[float], cull: bool = True, depth_cull: bool = True) -> np.ndarray:
     """bool (n,): True where no triangle lies between ``points[i]`` (on triangle ``owner[i]``)
-    and ``eye`` (world units). Exact ray casting; ``cull`` False tests every triangle (slower,
+    and ``eye`` (world units). Exact ray casting; ``cull`` False tests every triangle, and
+    ``depth_cull`` False keeps the triangles behind a point among its candidates (both slower,
     same answer)."""
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
@@ -179,8 +196,8 @@ def visible_points(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, 
     own = np.asarray(owner, np.int64)
     eye_v = np.asarray(eye, np.float64)
     tri = v[f]  # (F, 3, 3)
-    grid = int(np.clip(np.sqrt(len(f)), 4, 64)) if cull else None
-    tri_ids, start, count = _candidates(tri, pts, eye_v, grid)
+    grid = int(np.clip(2.0 * np.sqrt(len(f)), 4, 128)) if cull else None  # ~2 cells per side per √F
+    tri_ids, start, count = _candidates(tri, pts, eye_v, grid, depth_cull)
     hidden = np.zeros(len(pts), bool)
     for a, b in _point_ranges(count, PAIR_CHUNK):
         c = count[a:b]
