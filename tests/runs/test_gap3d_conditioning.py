@@ -110,3 +110,10 @@ def test_a_batch_takes_any_token_source_and_records_it(tmp_path):
     assert all(m["info"]["conditioning"] == {"kind": "fixed-tokens"} for m in metas)
     with pytest.raises(InputError, match="other settings|other job|another"):  # a text run is another job
         generate_batch(prompts, tmp_path / "run", augment="none", seed=10, steps=2, resolution=32, progress=False)
+
+
+def test_an_unset_group_cfg_is_not_recorded_so_earlier_runs_resume():
+    from text3d.align.sampling import aligner_record
+
+    assert "group_cfg" not in TokenAligner.from_pretrained().describe()
+    assert "group_cfg" not in aligner_record(None)["sampling"]

@@ -122,6 +122,12 @@ def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
     return {k: given[k] if given.get(k) is not None else saved.get(k, default) for k, default in SAMPLING.items()}
 
 
+def recorded(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` as run folders record them: without ``group_cfg`` when it is unset, so a run
+    made before that setting existed still resumes with the same sampling."""
+    return {k: v for k, v in settings.items() if not (k == "group_cfg" and v is None)}
+
+
 def sampling_line(settings: Mapping[str, Any]) -> str:
     """One readable line of a sampling block, for the tables' headers."""
     groups = settings.get("group_cfg") or {}
@@ -204,7 +210,7 @@ def aligner_record(folder: str | Path | None) -> dict[str, Any]:
     from text3d.nn.checkpoint import resolve_model_folder
 
     path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
-    return {"aligner": str(path), "weights_sha256": weights_sha256(path), "sampling": sampling_settings(path)}
+    return {"aligner": str(path), "weights_sha256": weights_sha256(path), "sampling": recorded(sampling_settings(path))}
 
 
 class TokenAligner:
@@ -251,4 +257,4 @@ class TokenAligner:
         """Folder, weights digest and sampler settings: a run folder made with other weights at the
         same path is told apart from this one (``run.yaml`` compares them on resume)."""
         return {"kind": "gap3d", "aligner": str(self.folder), "weights_sha256": self.weights_sha256,
-                **{k: getattr(self, k) for k in SAMPLING}}
+                **recorded({k: getattr(self, k) for k in SAMPLING})}
