@@ -109,6 +109,34 @@ def test_adapt_generator_writes_a_generator_folder_with_the_base_text_path(tmp_p
     assert (tmp_path / "again" / "generator" / "README.md").read_text().count("## Image-path adapter") == 1
 
 
+def test_init_starts_from_an_adapted_folder_and_the_card_chains_both_commands(tmp_path, tiny_base):
+    config = ImageAdapterTrainConfig(items=3, steps=4, batch=2, depth=1, base=str(tiny_base), device="cpu",
+                                     workers=1, checkpoint_every=2)
+    adapt_generator(tmp_path / "first", config, progress=False)
+    first = tmp_path / "first" / "generator"
+    # at learning rate 0 the continued run keeps exactly the weights it started from
+    frozen = dataclasses.replace(config, init=str(first), lr=0.0)
+    adapt_generator(tmp_path / "cont", frozen, progress=False)
+    state, saved = load_folder(tmp_path / "cont" / "generator")
+    start, _ = load_folder(first)
+    assert set(state) == set(start) and all(torch.equal(state[k], start[k]) for k in state)
+    record = saved["training"]["image_adapter"]
+    assert record["init"]["record"]["command"] == saved_command(first)
+    card = (tmp_path / "cont" / "generator" / "README.md").read_text()
+    assert "--out RUN1 " in card and "--init RUN1/generator" in card
+    assert card.count("## Image-path adapter") == 1
+    with pytest.raises(InputError, match="--init .*no config.json"):
+        adapt_generator(tmp_path / "bad0", dataclasses.replace(config, init=str(tmp_path / "none")), progress=False)
+    with pytest.raises(InputError, match="--init .*no image adapter"):
+        adapt_generator(tmp_path / "bad1", dataclasses.replace(config, init=str(tiny_base)), progress=False)
+    with pytest.raises(InputError, match="--init .*1 blocks, not --depth 2"):
+        adapt_generator(tmp_path / "bad2", dataclasses.replace(config, init=str(first), depth=2), progress=False)
+
+
+def saved_command(folder):
+    return load_folder(folder)[1]["training"]["image_adapter"]["command"]
+
+
 def test_token_noise_has_the_relative_norm_it_draws():
     g = torch.Generator().manual_seed(0)
     tokens = torch.randn(400, 5, 64) * torch.linspace(0.5, 4, 400)[:, None, None]

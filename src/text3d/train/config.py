@@ -211,6 +211,9 @@ class ImageAdapterTrainConfig(TrainConfig):
     token_noise: float = setting(0.0, "Largest relative noise added to the image tokens (each render draws a "
                                  "level in [0, this]).", "adapter", "--token-noise", 0.0, 10.0)
     base: str | None = setting(None, "Generator folder to adapt (default: the shipped one).", "shared", "--model")
+    init: str | None = setting(None, "Adapted generator folder whose adapter, image projection and image null "
+                               "tokens start the run, with a fresh warm-up and schedule (default: a new adapter).",
+                               "adapter", "--init")
     checkpoint_every: int = setting(100, "Steps between resumable checkpoints.", RUNTIME, "--checkpoint-every",
                                     1, MAX_TRAIN_STEPS)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -31,7 +32,7 @@ import torch
 
 from text3d.device import resolve_device
 from text3d.encoders.embedded import EmbeddedImageEncoder
-from text3d.errors import InputError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.generators.backends.embedded import DEFAULT_PARTS, GENERATOR_FOLDER
 from text3d.generators.parts import PartSpecs
 from text3d.nn import flow
@@ -95,6 +96,37 @@ def adapter_model(state: dict[str, torch.Tensor], config: dict[str, Any], depth:
         module.requires_grad_(True)
     dit.null["image"].requires_grad_(True)
     return dit
+
+
+INIT_KEYS = ("dit.image_adapter.", "dit.cond_proj.image.", "dit.null.image")
+"""The weights ``--init`` carries over from an adapted folder: those the adapter run trains."""
+
+
+def init_adapter(dit: FlowDiT, init: str, base_sha: str) -> dict[str, Any]:
+    """Load the trained image-path weights (:data:`INIT_KEYS`) of the adapted generator folder ``init``
+    into ``dit``; returns {sha256, the init's own adapter record} for the card. Refused (one line): a
+    folder without an adapter, one of another depth, or one adapted from another base."""
+    try:
+        folder = resolve_model_folder(init, GENERATOR_FOLDER)
+        state, config = load_folder(folder)
+    except (InputError, ModelNotAvailableError) as error:
+        raise InputError(f"--init {init}: {error}") from None
+    record = config.get("training", {}).get("image_adapter")
+    depth = config.get("dit", {}).get("image_adapter", 0)
+    if not depth or record is None:
+        raise InputError(f"--init {init}: the generator has no image adapter to start from")
+    if depth != dit.config.image_adapter:
+        raise InputError(f"--init {init}: its adapter has {depth} blocks, not --depth {dit.config.image_adapter}")
+    if record.get("base_sha256") != base_sha:
+        raise InputError(f"--init {init}: its adapter was trained on another base generator "
+                         f"({record.get('base_sha256')}, not {base_sha})")
+    carried = {k[4:]: v.float() for k, v in state.items() if k.startswith(INIT_KEYS)}
+    own = {k for k in dit.state_dict() if ("dit." + k).startswith(INIT_KEYS)}
+    if set(carried) != own:
+        raise InputError(f"--init {init}: its image-path weights do not match the adapter "
+                         f"({sorted(own ^ set(carried))[:3]})")
+    dit.load_state_dict(carried, strict=False)
+    return {"sha256": weights_sha256(folder), "record": record}
 
 
 def noisy_tokens(tokens: torch.Tensor, level: float, generator: torch.Generator) -> torch.Tensor:
@@ -169,6 +201,25 @@ def train_adapter(dit: FlowDiT, latents: torch.Tensor, tokens: torch.Tensor, con
     return dit.eval().requires_grad_(False)
 
 
+def reproduce_line(record: dict[str, Any]) -> str:
+    """The card's reproduce line: the run's command, after those of the runs it started from (``--init``),
+    each writing into the folder the next one's ``--init`` names."""
+    chain, init = [record["command"]], record.get("init")
+    while init:
+        chain.insert(0, init["record"]["command"])
+        init = init["record"].get("init")
+    if len(chain) == 1:
+        return f"`{chain[0]}`"
+    outs = [f"RUN{i + 1}" for i in range(len(chain) - 1)] + ["DIR"]
+    commands = []
+    for i, command in enumerate(chain):
+        command = command.replace("--out DIR", f"--out {outs[i]}", 1)
+        if i:
+            command = re.sub(r"--init \S+", f"--init {outs[i - 1]}/generator", command)
+        commands.append(f"`{command}`")
+    return ", then ".join(commands)
+
+
 def adapter_card(base_card: str, config: ImageAdapterTrainConfig, record: dict[str, Any]) -> str:
     """The base model's card with a section on the adapter: what, how trained, every setting."""
     values = dataclasses.asdict(config)
@@ -183,7 +234,7 @@ this folder itself. Base weights: sha256
 `{record['base_sha256']}…`; {record['seconds'] / 60:.1f} min on {record['hardware']}; final loss (mean of the
 logged steps in the last tenth of training) {record['final_loss']}.
 
-* Reproduce: `{record['command']}`
+* Reproduce: {reproduce_line(record)}
 
 ### Adapter training settings
 
@@ -211,6 +262,7 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
     start = time.perf_counter()
     torch.manual_seed(config.seed)  # the adapter's initialization
     dit = adapter_model(state, base_config, config.depth)
+    init = init_adapter(dit, config.init, base_sha) if config.init else None
     vae = BlockVAE(BlockVAEConfig(**base_config["vae"]))
     vae.load_state_dict({k[4:]: v.float() for k, v in state.items() if k.startswith("vae.")})
     data = build_data(DataSpec(n=config.items, views=DATA_VIEWS, voxel_prob=0.0, grids=True), out / "cache",
@@ -228,7 +280,7 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
                                         if n.startswith(("image_adapter.", "cond_proj.image.", "null.image"))),
               "seconds": round(time.perf_counter() - start, 1), "hardware": platform.processor() or platform.machine(),
               "final_loss": round(float(np.mean(recent)), 5) if recent else None, "torch": torch.__version__,
-              "command": reproduce_command("text3d train image-adapter", config)}
+              "command": reproduce_command("text3d train image-adapter", config), "init": init}
     new_state = {k: v.half() for k, v in state.items() if not k.startswith("dit.")}  # stored in float16
     new_state.update({f"dit.{k}": v.half() for k, v in dit.state_dict().items()})
     new_state.update({BASE_PREFIX + key: state[key].half() for key in BASE_IMAGE_PATH})
