@@ -51,7 +51,10 @@ def test_seeds_must_be_held_out_and_in_one_range():
         alignment_seeds(5, 10)
     with pytest.raises(InputError, match="one range"):
         alignment_seeds(1_899_995, 10)
+    with pytest.raises(InputError, match=r"^--seed 1999995 --n 10: the last pair's seed 2,000,004 is past"):
+        alignment_seeds(1_999_995, 10)
     assert alignment_seeds(1_900_000, 10)["range"] == "test"
+    assert alignment_seeds(1_999_990, 10)["range"] == "test"
 
 
 def test_study_writes_both_tables_for_each_stage(tmp_path):

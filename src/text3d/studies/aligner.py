@@ -28,7 +28,7 @@ import torch
 from text3d.align.sampling import TokenAligner, sampling_line
 from text3d.align.scenes import pairs as toyworld_pairs
 from text3d.align.scenes import stage2_twins
-from text3d.data.toyworld.instance import describe_seeds, split_of
+from text3d.data.toyworld.instance import HELDOUT_SEEDS, describe_seeds, split_of
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.errors import InputError
 from text3d.nn.aligner import GROUPS
@@ -185,7 +185,11 @@ def alignment_seeds(first_seed: int, n: int) -> dict[str, str]:
     development and test ranges, are refused."""
     if split_of(first_seed) != "heldout":
         raise InputError(f"--seed {first_seed}: use a held-out seed (≥ 1,000,000)")
-    described = describe_seeds(first_seed, first_seed + n - 1)
+    last = first_seed + n - 1
+    if last not in HELDOUT_SEEDS:
+        raise InputError(f"--seed {first_seed} --n {n}: the last pair's seed {last:,} is past the held-out "
+                         "range (< 2,000,000); give a smaller --n")
+    described = describe_seeds(first_seed, last)
     if "+" in described["range"]:
         raise InputError(f"{described['line']}: the pairs must lie in one range; pick another --seed or --n")
     return described
