@@ -215,9 +215,15 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch, ca
     with caplog.at_level("WARNING", logger="text3d.train.aligner"):
         train_aligner(tmp_path, dataclasses.replace(TINY, lr=5e-4, checkpoint_every=3), pair_source=FakePairs(),
                       progress=False, log_every=1)
-    assert any("written with other settings" in r.getMessage() for r in caplog.records)
+    warned = [r.getMessage() for r in caplog.records if "written with other settings" in r.getMessage()]
+    assert len(warned) == 1 and "(lr differ; its 2 steps are kept as" in warned[0]
     steps = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert steps == [0, 1, 2, 0, 1, 2, 3, 4, 5]  # checkpoint_every is a runtime setting; lr is not
+    # the earlier run's checkpoint was set aside, not overwritten: its settings and steps are still there
+    aside = [p for p in tmp_path.iterdir() if ".other-settings" in p.name]
+    assert len(aside) == 1
+    kept = torch.load(aside[0], weights_only=False)
+    assert kept["step"] == 2 and kept["key"]["lr"] == TINY.lr
 
 
 def test_ema_gives_the_folder_the_average_weights_and_survives_a_resume(tmp_path, monkeypatch, stage1, interrupt_at):

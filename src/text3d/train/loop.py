@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,7 +88,14 @@ class Checkpoint:
         saved = torch.load(self.path, map_location=device, weights_only=False)
         if saved.get("key") == self.key:
             return saved
-        log.warning("%s was written with other settings; training the %s from the start", self.path, self.what)
+        # Set aside, not overwritten: the earlier run's steps stay there for a rerun with its settings.
+        aside = self.path.with_name(f"{self.path.stem}.other-settings{self.path.suffix}")
+        os.replace(self.path, aside)
+        old = saved.get("key") or {}
+        differs = sorted(k for k in set(old) | set(self.key) if old.get(k) != self.key.get(k))
+        log.warning("%s was written with other settings (%s differ; its %s steps are kept as %s); training the "
+                    "%s from the start", self.path, ", ".join(differs[:4]) or "?", saved.get("step", "?"), aside.name,
+                    self.what)
         return None
 
     def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rng: np.random.Generator,
