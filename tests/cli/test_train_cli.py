@@ -111,10 +111,20 @@ def test_the_shipped_cards_reproduce_command_gives_the_settings_of_their_weights
 def test_the_shipped_generators_adapter_command_gives_the_settings_of_its_adapter(tmp_path, captured):
     weights = Path(text3d.__file__).parent / "weights" / "generator"
     card = (weights / "README.md").read_text()
-    command = re.search(r"Reproduce: `(text3d train image-adapter [^`]*)`", card).group(1)
-    assert main(shlex.split(command.replace("DIR", str(tmp_path / "o")))[1:]) == 0
-    recorded = json.loads((weights / "config.json").read_text())["training"]["image_adapter"]["config"]
-    assert dataclasses.asdict(captured[0][0]) == recorded
+    line = re.search(r"Reproduce: (`text3d train image-adapter .*)", card).group(1)
+    commands = re.findall(r"`(text3d train image-adapter [^`]*)`", line)
+    # the last command is the shipped adapter's; each one before it, the run its --init started from
+    records = [json.loads((weights / "config.json").read_text())["training"]["image_adapter"]]
+    while records[0].get("init"):
+        records.insert(0, records[0]["init"]["record"])
+    assert len(commands) == len(records)
+    for command, record in zip(commands, records):
+        captured.clear()
+        assert main(shlex.split(command.replace("RUN", str(tmp_path / "RUN")).replace("DIR", str(tmp_path / "o")))[1:]) == 0
+        got, expected = dataclasses.asdict(captured[0][0]), record["config"]
+        if expected.get("init"):  # a path on the machine that trained it; the card names the previous run's folder
+            assert got.pop("init").endswith("/generator") and expected.pop("init")
+        assert got == expected
 
 
 def test_an_evaluator_width_the_heads_cannot_split_is_refused_in_one_line(tmp_path, capsys):
