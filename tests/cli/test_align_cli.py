@@ -8,7 +8,7 @@ from text3d.cli import main
 @pytest.mark.parametrize("args, message", [
     (["--seed", "5"], "--seed"),
     (["--seed", "1899995", "--n", "10"], "one range"),
-    (["--stage1", "/nonexistent/aligner"], "no config.json"),
+    (["--stage1", "/nonexistent/aligner"], "/nonexistent/aligner: no such folder"),
     (["--twins", "--domains", "general"], "--twins"),
 ])
 def test_refusals_are_one_line(tmp_path, capsys, args, message):
@@ -21,7 +21,7 @@ def test_refusals_are_one_line(tmp_path, capsys, args, message):
 @pytest.mark.parametrize("args, message", [
     (["--seed", "5"], "--seed"),
     (["--seed", "1899999", "--n", "3"], "one range"),
-    (["--stage2", "/nonexistent/aligner"], "no config.json"),
+    (["--stage2", "/nonexistent/aligner"], "/nonexistent/aligner: no such folder"),
 ])
 def test_evaluate_3d_refusals_are_one_line(tmp_path, capsys, args, message):
     code = main(["align", "evaluate-3d", "--out", str(tmp_path / "out"), *args])
@@ -105,3 +105,16 @@ def test_an_out_folder_holding_other_files_is_refused_and_kept(tmp_path, capsys,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "data.csv" in err[0], err
     assert [p.name for p in out.iterdir()] == ["data.csv"] and (out / "data.csv").read_text() == "mine"
+
+
+def test_an_aligner_of_the_other_stage_is_named_in_a_warning(caplog):
+    from text3d.align.sampling import check_aligner_folder
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    with caplog.at_level("WARNING", logger="text3d.align.sampling"):
+        check_aligner_folder(WEIGHTS_ROOT / "aligner-stage2", "--stage2", 2)
+        check_aligner_folder(WEIGHTS_ROOT / "aligner-stage1", "--stage1", 1)
+        assert not caplog.records
+        check_aligner_folder(WEIGHTS_ROOT / "aligner-stage2", "--stage1", 1)
+    assert len(caplog.records) == 1 and caplog.records[0].getMessage().startswith("--stage1 ")
+    assert "a stage-2 aligner" in caplog.records[0].getMessage()

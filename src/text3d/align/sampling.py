@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +34,8 @@ shipped aligner's block holds the settings chosen for it on development seeds (i
 ``temperature``: the starting noise's scale τ (see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`);
 ``token_scale``: {group: s_k}, each group's sampled tokens multiplied by s_k (None: 1), the
 calibration ``text3d align calibrate`` measures on development pairs."""
+
+log = logging.getLogger(__name__)
 
 SOFT_TOKENS_FILE = "soft_tokens.safetensors"
 """The trained soft tokens (s, 384) beside the DiT's ``model.safetensors``; MiniLM itself is not saved."""
@@ -60,8 +63,9 @@ def load_soft(folder: Path) -> torch.Tensor:
     return load_file(str(path))["soft"].float()
 
 
-def check_aligner_folder(folder: str | Path, option: str) -> None:
-    """Refuse (one line, naming ``option``) a folder that is not one ``text3d train aligner`` wrote."""
+def check_aligner_folder(folder: str | Path, option: str, stage: int | None = None) -> None:
+    """Refuse (one line, naming ``option``) a folder that is not one ``text3d train aligner`` wrote;
+    with ``stage``, warn when the folder records another training stage (its rows would be mislabelled)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{option} {folder}: {'is a file' if folder.exists() else 'no such folder'}; give a folder "
@@ -71,6 +75,10 @@ def check_aligner_folder(folder: str | Path, option: str) -> None:
     if not {"model", "soft_tokens"} <= set(read_config(folder)) or not (folder / SOFT_TOKENS_FILE).is_file():
         raise InputError(f"{option} {folder}: not an aligner folder (no model/soft_tokens in config.json, or no "
                          f"{SOFT_TOKENS_FILE}); give a folder written by `text3d train aligner`")
+    trained = (read_config(folder).get("training") or {}).get("config", {}).get("stage")
+    if stage is not None and trained is not None and trained != stage:
+        log.warning("%s %s: a stage-%s aligner (config.json training.config.stage) given as stage %d; its rows "
+                    "are labelled stage %d", option, folder, trained, stage, stage)
 
 
 def check_group_cfg(group_cfg: Mapping[str, float] | None, option: str = "group_cfg") -> dict[str, float] | None:

@@ -59,8 +59,8 @@ def evaluate_command(
         raise InputError(f"--twins: twins are single objects; add objects to --domains {domains}")
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
-    for option, folder in zip(("--stage1", "--stage2"), folders.values()):
-        check_aligner_folder(folder, option)
+    for stage, (option, folder) in enumerate(zip(("--stage1", "--stage2"), folders.values()), start=1):
+        check_aligner_folder(folder, option, stage)
     check_job_output(out, ("alignment.json", "alignment.md", "retrieval_*.png"), "an alignment evaluation")
     typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
     result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out,
@@ -94,8 +94,8 @@ def evaluate_3d_command(
     described = alignment_seeds(seed, n)
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
-    for option, folder in zip(("--stage1", "--stage2"), folders.values()):
-        check_aligner_folder(folder, option)
+    for stage, (option, folder) in enumerate(zip(("--stage1", "--stage2"), folders.values()), start=1):
+        check_aligner_folder(folder, option, stage)
     check_job_output(out, ("runs", "eval", "cache", "gap3d_3d.json", "gap3d_3d.md"), "a GAP3D 3D evaluation")
     for run in sorted((out / "runs").glob("*")) if (out / "runs").is_dir() else []:
         check_run_output(run)

@@ -11,7 +11,7 @@ from text3d.cli._options import executor_option, overwrite_option, seed_option, 
 from text3d.errors import InputError
 from text3d.limits import MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
 from text3d.store.locks import exclusive, folder_lock
-from text3d.store.outputs import check_evaluation_output, check_not_input, folder_kind
+from text3d.store.outputs import check_evaluation_output, check_not_input, folder_kind, removed_if_failed
 
 eval_app = typer.Typer(
     name="eval",
@@ -95,6 +95,7 @@ def eval_command(
     from text3d.eval.inputs import writable
 
     with ExitStack() as stack:  # the runs too: missing views and points are written into their items
+        stack.enter_context(removed_if_failed(out))  # a refusal leaves no folder it made
         for folder in dict.fromkeys(p.resolve() for p in (out, generated, reference) if p is not None):
             if folder == out.resolve() or writable(folder):  # a read-only run is only read (out/derived)
                 stack.enter_context(exclusive(folder_lock(folder), str(folder), wait_seconds(wait)))
@@ -122,7 +123,8 @@ def compare_command(
     if folder_kind(out) not in ("missing", "empty") and not (out / "compare.json").exists():
         raise InputError(f"--out {out}: holds other files; give a new or empty folder for the comparison")
 
-    document = compare_evaluations(list(evaluations), out)
+    with removed_if_failed(out):
+        document = compare_evaluations(list(evaluations), out)
     typer.echo(f"compared {len(document['systems'])} systems; wrote compare.md, compare.html to {out}")
 
 

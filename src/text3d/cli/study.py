@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from text3d.cli._options import executor_option, output_folder, wait_option
+from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
 
@@ -40,9 +41,14 @@ def generator_study(
     development seeds, the figures to report come from the test range."""
     # studies.generator imports the generators and eval (torch): not on the cold path of `text3d --help`
     from text3d.executors import check_executor
+    from text3d.generators.base import generators
     from text3d.studies.generator import compare_backends, study_seeds
 
     check_executor(executor)
+    try:
+        generators.get(backend)  # before any folder or asset is made
+    except InputError as error:
+        raise InputError(f"--backend {backend}: {error}") from None
     check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
     seeds = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
     with output_folder(out, wait):

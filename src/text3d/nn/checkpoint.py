@@ -30,13 +30,19 @@ def _has_weights(folder: Path) -> bool:
 
 def resolve_model_folder(name_or_path: str | Path | None, default_name: str) -> Path:
     """A shipped model's folder by name ("embedded" or its own name), or a local path."""
-    if name_or_path in (None, "", "embedded", default_name):
+    shipped = name_or_path in (None, "", "embedded", default_name)
+    if shipped:
         folder = WEIGHTS_ROOT / default_name
     else:
         folder = Path(name_or_path)
         if not folder.exists() and (WEIGHTS_ROOT / str(name_or_path)).exists():
             folder = WEIGHTS_ROOT / str(name_or_path)
     if not (folder / "config.json").exists() or not _has_weights(folder):
+        if not shipped:  # the message names the folder the user gave, not the model it stood for
+            problem = "no such folder" if not folder.exists() else "is a file" if not folder.is_dir() else \
+                "no config.json + model.safetensors there"
+            raise ModelNotAvailableError(f"{name_or_path}: {problem}; pass the folder of a trained model "
+                                         f"(written by `text3d train ...`; the default is the shipped {default_name})")
         raise ModelNotAvailableError(
             f"{default_name}: no config.json + model.safetensors in {folder}; train one with "
             f"`text3d train ...` or pass the folder of a trained model")

@@ -110,7 +110,8 @@ def init_adapter(dit: FlowDiT, init: str, base_sha: str) -> dict[str, Any]:
         folder = resolve_model_folder(init, GENERATOR_FOLDER)
         state, config = load_folder(folder)
     except (InputError, ModelNotAvailableError) as error:
-        raise InputError(f"--init {init}: {error}") from None
+        said = str(error)  # the message names the folder already when it starts with it
+        raise InputError(f"--init {said}" if said.startswith(str(init)) else f"--init {init}: {said}") from None
     record = config.get("training", {}).get("image_adapter")
     depth = config.get("dit", {}).get("image_adapter", 0)
     if not depth or record is None:
@@ -274,7 +275,9 @@ def adapt_generator(out: str | Path, config: ImageAdapterTrainConfig, progress: 
     with (out / "train_log.jsonl").open("a") as log_file:
         dit = train_adapter(dit, latents, tokens, config, log_file, out / "image-adapter.pt", progress)
     records = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
-    recent = [r["loss"] for r in records if r.get("model") == "image-adapter" and r["step"] >= 0.9 * config.steps]
+    logged = [r for r in records if r.get("model") == "image-adapter"]
+    # the logged steps in the last tenth of training; a run too short to log there, its last logged step
+    recent = [r["loss"] for r in logged if r["step"] >= 0.9 * config.steps] or [r["loss"] for r in logged[-1:]]
     record = {"config": dataclasses.asdict(config), "base_sha256": base_sha,
               "trained_parameters": sum(p.numel() for n, p in dit.named_parameters()
                                         if n.startswith(("image_adapter.", "cond_proj.image.", "null.image"))),
