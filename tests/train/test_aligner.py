@@ -89,6 +89,31 @@ def test_stage1_writes_a_folder_that_loads_and_samples_tokens(stage1):
     assert torch.equal(tokens, again)
 
 
+def test_the_consensus_of_k_draws_is_one_of_them_and_the_nearest_the_others(stage1):
+    from text3d.align.sampling import consensus_index
+
+    # three draws around one direction and one apart: the medoid is the middle of the three
+    near = torch.tensor([[1.0, 0.3, 0.0], [1.0, -0.3, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert consensus_index(near[None]).item() == 2
+    assert consensus_index(near[[3, 0, 1, 2]][None]).item() == 3
+    assert consensus_index(torch.randn(5, 1, 7)).tolist() == [0] * 5
+
+    dit, encoder = load_aligner(stage1[0] / "aligner-stage1", device="cpu")
+    texts = ["a red cube", "a long caption about two green blocks"]
+    one = sample_tokens(dit, encoder, texts, steps=2, seed=3)
+    assert torch.equal(one, sample_tokens(dit, encoder, texts, steps=2, seed=3, candidates=1))
+    # K = 3: the draws are those of the captions repeated K times in one batch; each caption keeps one of its own
+    picked = sample_tokens(dit, encoder, texts, steps=2, seed=3, candidates=3)
+    every = sample_tokens(dit, encoder, texts * 3, steps=2, seed=3).reshape(3, 2, *one.shape[1:])
+    for i in range(2):
+        own = [k for k in range(3) if torch.allclose(picked[i], every[k, i], atol=1e-5)]
+        assert len(own) == 1
+        flat = every[:, i].flatten(1)
+        assert own[0] == consensus_index(flat[None]).item()
+    with pytest.raises(InputError, match="candidates 0"):
+        sample_tokens(dit, encoder, texts, steps=2, candidates=0)
+
+
 def test_only_the_soft_tokens_and_the_dit_train(tmp_path, monkeypatch):
     minilm = shared_text_encoder("cpu").model
     before = {k: v.clone() for k, v in minilm.state_dict().items()}

@@ -27,13 +27,14 @@ from text3d.nn.checkpoint import SINGLE_FILE, build_config, load_checked, load_f
 from text3d.nn.soft_prompt import SoftPromptEncoder
 
 SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "group_cfg": None, "guidance_rescale": 0.0, "temperature": 1.0,
-                            "token_scale": None}
+                            "token_scale": None, "candidates": 1}
 """Sampler settings of an aligner folder whose ``config.json`` has no ``"sampling"`` block; a
 shipped aligner's block holds the settings chosen for it on development seeds (its model card).
 ``group_cfg``: {group: w_k}, the guidance weight of the groups named (None or absent: ``cfg``);
 ``temperature``: the starting noise's scale τ (see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`);
 ``token_scale``: {group: s_k}, each group's sampled tokens multiplied by s_k (None: 1), the
-calibration ``text3d align calibrate`` measures on development pairs."""
+calibration ``text3d align calibrate`` measures on development pairs; ``candidates``: K token
+samples drawn per caption, of which the consensus one is kept (:func:`consensus_index`; 1: one draw)."""
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +131,23 @@ def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
     return {k: given[k] if given.get(k) is not None else saved.get(k, default) for k, default in SAMPLING.items()}
 
 
+UNSET: Mapping[str, Any] = {"group_cfg": None, "candidates": 1}
+"""Settings added after run folders first recorded sampling, at the value that reproduces the old sampling."""
+
+
 def recorded(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """``settings`` as run folders record them: without ``group_cfg`` when it is unset, so a run
-    made before that setting existed still resumes with the same sampling."""
-    return {k: v for k, v in settings.items() if not (k == "group_cfg" and v is None)}
+    """``settings`` as run folders record them: without a setting of :data:`UNSET` at its unset
+    value, so a run made before that setting existed still resumes with the same sampling."""
+    return {k: v for k, v in settings.items() if not (k in UNSET and v == UNSET[k])}
 
 
 def sampling_line(settings: Mapping[str, Any]) -> str:
     """One readable line of a sampling block, for the tables' headers."""
     groups = settings.get("group_cfg") or {}
     cfg = f"CFG {settings['cfg']}" + "".join(f", {k} {w}" for k, w in groups.items())
+    pick = f", consensus of {settings['candidates']} draws" if settings.get("candidates", 1) > 1 else ""
     return (f"{settings['steps']} Euler steps, {cfg}, guidance rescale {settings['guidance_rescale']}, "
-            f"temperature {settings.get('temperature', 1.0)}, token scale {settings['token_scale']}")
+            f"temperature {settings.get('temperature', 1.0)}, token scale {settings['token_scale']}{pick}")
 
 
 def write_sampling(folder: str | Path, sampling: Mapping[str, Any]) -> Path:
@@ -175,19 +181,41 @@ def load_aligner(folder: str | Path, device: str | None = None) -> tuple[Aligner
     return dit.to(dev).eval(), encoder.to(dev).eval()
 
 
+def consensus_index(draws: torch.Tensor) -> torch.Tensor:
+    """Index (B,) of each caption's consensus draw among K: argmax_i Σ_j cos(x_i, x_j) over the K
+    draws ``draws`` (B, K, F), each a flattened token sequence, i.e. the draw nearest the others on
+    average (a medoid: a real sample near the mode, where the mean of the draws would be blurred
+    and short). K = 1 gives zeros."""
+    unit = torch.nn.functional.normalize(draws.float(), dim=-1)
+    return (unit @ unit.transpose(1, 2)).sum(dim=-1).argmax(dim=-1)
+
+
 def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[str], steps: int = 32,
                   cfg: float = 3.0, seed: int = 0, guidance_rescale: float = 0.0,
                   token_scale: Mapping[str, float] | None = None, temperature: float = 1.0,
-                  group_cfg: Mapping[str, float] | None = None) -> torch.Tensor:
+                  group_cfg: Mapping[str, float] | None = None, candidates: int = 1) -> torch.Tensor:
     """Generated image-encoder tokens (B, 1 + R + G², D) of ``texts``: [CLS, registers, patches]
     (``guidance_rescale``, ``temperature``, ``group_cfg``: see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`;
-    ``token_scale``: see :data:`SAMPLING`)."""
+    ``token_scale``: see :data:`SAMPLING`). ``candidates`` K > 1 draws K samples of each caption in
+    the same batch (rows k·B … k·B + B − 1 are draw k) and keeps each caption's
+    :func:`consensus_index`; K = 1 is one draw, the same as before K existed."""
+    if candidates < 1:
+        raise InputError(f"candidates {candidates}: give at least 1 draw per caption")
     with torch.no_grad():
         cond, mask = caption_condition(encoder, texts)
+        b = cond.shape[0]
+        if candidates > 1:
+            cond, mask = cond.repeat(candidates, 1, 1), mask.repeat(candidates, 1)
         generator = torch.Generator(device=cond.device).manual_seed(seed)
         groups = aligner_euler_sample(dit, cond, steps, cfg, generator, cond_mask=mask,
                                       guidance_rescale=guidance_rescale, temperature=temperature,
                                       group_cfg=group_cfg)
+        if candidates > 1:
+            # (K·B, N, D) → (B, K, N, D); keep draw consensus_index of each caption.
+            draws = {k: v.reshape(candidates, b, *v.shape[1:]).transpose(0, 1) for k, v in groups.items()}
+            pick = consensus_index(torch.cat([draws[k] for k in GROUPS], dim=2).flatten(2))
+            rows = torch.arange(b, device=pick.device)
+            groups = {k: v[rows, pick] for k, v in draws.items()}
     scale = token_scale or {}
     return torch.cat([groups[k] * float(scale.get(k, 1.0)) for k in GROUPS], dim=1)
 
@@ -227,8 +255,9 @@ class TokenAligner:
 
     def __init__(self, dit: AlignerDiT, encoder: SoftPromptEncoder, folder: Path, steps: int = 32,
                  cfg: float = 3.0, guidance_rescale: float = 0.0, token_scale: Mapping[str, float] | None = None,
-                 temperature: float = 1.0, group_cfg: Mapping[str, float] | None = None) -> None:
+                 temperature: float = 1.0, group_cfg: Mapping[str, float] | None = None, candidates: int = 1) -> None:
         self.dit, self.encoder, self.folder, self.steps, self.cfg = dit, encoder, folder, steps, cfg
+        self.candidates = int(candidates)
         self.group_cfg = check_group_cfg(group_cfg)
         self.guidance_rescale, self.token_scale, self.temperature = guidance_rescale, token_scale, temperature
 
@@ -237,7 +266,8 @@ class TokenAligner:
                         cfg: float | None = None, guidance_rescale: float | None = None,
                         token_scale: Mapping[str, float] | None = None,
                         temperature: float | None = None,
-                        group_cfg: Mapping[str, float] | None = None) -> "TokenAligner":
+                        group_cfg: Mapping[str, float] | None = None,
+                        candidates: int | None = None) -> "TokenAligner":
         """The aligner in ``folder`` (default: the shipped stage-2 aligner, ``aligner-stage2``);
         sampler settings left None are the folder's (:func:`sampling_settings`)."""
         from text3d.nn.checkpoint import resolve_model_folder
@@ -245,7 +275,8 @@ class TokenAligner:
         path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
         dit, encoder = load_aligner(path, device)
         settings = sampling_settings(path, steps=steps, cfg=cfg, guidance_rescale=guidance_rescale,
-                                     token_scale=token_scale, temperature=temperature, group_cfg=group_cfg)
+                                     token_scale=token_scale, temperature=temperature, group_cfg=group_cfg,
+                                     candidates=candidates)
         return cls(dit, encoder, path, **settings)
 
     def __call__(self, text: str, seed: int = 0) -> torch.Tensor:
@@ -255,7 +286,7 @@ class TokenAligner:
     def sample(self, texts: Sequence[str], seed: int = 0) -> torch.Tensor:
         """Tokens (B, 1 + R + G², D) of ``texts`` in one batch (one noise draw from ``seed``)."""
         return sample_tokens(self.dit, self.encoder, texts, self.steps, self.cfg, seed, self.guidance_rescale,
-                             self.token_scale, self.temperature, self.group_cfg)
+                             self.token_scale, self.temperature, self.group_cfg, self.candidates)
 
     @functools.cached_property
     def weights_sha256(self) -> str:

@@ -221,13 +221,25 @@ def reproduce_line(record: dict[str, Any]) -> str:
     return ", then ".join(commands)
 
 
+def trained_steps(record: dict[str, Any], steps: int) -> str:
+    """"6000 steps", or for a run started from another's adapter (``--init``), the runs' steps in
+    order and their sum ("6000 + 4000 = 10000 steps, each run with its own warm-up and schedule")."""
+    chain, init = [steps], record.get("init")
+    while init:
+        chain.insert(0, init["record"]["config"]["steps"])
+        init = init["record"].get("init")
+    if len(chain) == 1:
+        return f"{steps} steps"
+    return f"{' + '.join(map(str, chain))} = {sum(chain)} steps (each run with its own warm-up and cosine schedule)"
+
+
 def adapter_card(base_card: str, config: ImageAdapterTrainConfig, record: dict[str, Any]) -> str:
     """The base model's card with a section on the adapter: what, how trained, every setting."""
     values = dataclasses.asdict(config)
     return f"""{base_card.rstrip()}
 {ADAPTER_SECTION}
 An image-prompt adapter on the image-token path (`text3d.train.image_adapter`): {config.depth} self-attention
-blocks over the projected image tokens, trained {config.steps} steps at batch {config.batch} with the rest of
+blocks over the projected image tokens, trained {trained_steps(record, config.steps)} at batch {config.batch} with the rest of
 the generator frozen ({record['trained_parameters']:,} trained parameters: the adapter, the image projection
 and the image null tokens). The text path is the base model's, bit for bit, and the folder keeps the
 base's image projection and null tokens (`base.*`), so the command below retrains the adapter from
