@@ -123,7 +123,7 @@ def test_init_starts_from_an_adapted_folder_and_the_card_chains_both_commands(tm
     record = saved["training"]["image_adapter"]
     assert record["init"]["record"]["command"] == saved_command(first)
     card = (tmp_path / "cont" / "generator" / "README.md").read_text()
-    assert "--out RUN1 " in card and "--init RUN1/generator" in card
+    assert "--out RUN1 " in card and "--init RUN1/generator" in card and "trained 4 + 4 = 8 steps" in card
     assert card.count("## Image-path adapter") == 1
     with pytest.raises(InputError, match=r"^--init \S+/none: no such folder"):
         adapt_generator(tmp_path / "bad0", dataclasses.replace(config, init=str(tmp_path / "none")), progress=False)

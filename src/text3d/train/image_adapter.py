@@ -202,13 +202,18 @@ def train_adapter(dit: FlowDiT, latents: torch.Tensor, tokens: torch.Tensor, con
     return dit.eval().requires_grad_(False)
 
 
+def init_chain(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The adapter records of the runs ``record`` started from (``--init``), oldest first, then ``record``."""
+    chain = [record]
+    while chain[0].get("init"):
+        chain.insert(0, chain[0]["init"]["record"])
+    return chain
+
+
 def reproduce_line(record: dict[str, Any]) -> str:
     """The card's reproduce line: the run's command, after those of the runs it started from (``--init``),
     each writing into the folder the next one's ``--init`` names."""
-    chain, init = [record["command"]], record.get("init")
-    while init:
-        chain.insert(0, init["record"]["command"])
-        init = init["record"].get("init")
+    chain = [r["command"] for r in init_chain(record)]
     if len(chain) == 1:
         return f"`{chain[0]}`"
     outs = [f"RUN{i + 1}" for i in range(len(chain) - 1)] + ["DIR"]
@@ -221,15 +226,12 @@ def reproduce_line(record: dict[str, Any]) -> str:
     return ", then ".join(commands)
 
 
-def trained_steps(record: dict[str, Any], steps: int) -> str:
+def trained_steps(record: dict[str, Any]) -> str:
     """"6000 steps", or for a run started from another's adapter (``--init``), the runs' steps in
-    order and their sum ("6000 + 4000 = 10000 steps, each run with its own warm-up and schedule")."""
-    chain, init = [steps], record.get("init")
-    while init:
-        chain.insert(0, init["record"]["config"]["steps"])
-        init = init["record"].get("init")
+    order and their sum ("6000 + 4000 = 10000 steps (each run with its own warm-up and cosine schedule)")."""
+    chain = [r["config"]["steps"] for r in init_chain(record)]
     if len(chain) == 1:
-        return f"{steps} steps"
+        return f"{chain[0]} steps"
     return f"{' + '.join(map(str, chain))} = {sum(chain)} steps (each run with its own warm-up and cosine schedule)"
 
 
@@ -239,7 +241,7 @@ def adapter_card(base_card: str, config: ImageAdapterTrainConfig, record: dict[s
     return f"""{base_card.rstrip()}
 {ADAPTER_SECTION}
 An image-prompt adapter on the image-token path (`text3d.train.image_adapter`): {config.depth} self-attention
-blocks over the projected image tokens, trained {trained_steps(record, config.steps)} at batch {config.batch} with the rest of
+blocks over the projected image tokens, trained {trained_steps(record)} at batch {config.batch} with the rest of
 the generator frozen ({record['trained_parameters']:,} trained parameters: the adapter, the image projection
 and the image null tokens). The text path is the base model's, bit for bit, and the folder keeps the
 base's image projection and null tokens (`base.*`), so the command below retrains the adapter from
