@@ -61,6 +61,12 @@ def test_eval_errors_are_one_line(tmp_path, capsys, monkeypatch):
     gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])  # FD needs 2 items per set
     code, _, err = run_cli(["eval", "--generated", gen, "--out", tmp_path / "o", "-e", "nosuch"], capsys)
     assert code == 2 and "'nosuch'" in err and "embedded-clip" in err and err.count("\n") == 1
+    assert "--extractors" in err and not (tmp_path / "o").exists()  # refused before any folder is made
+    for args, needle in ((["--views", "bogus"], "--views 'bogus': unknown view protocol"),
+                         (["--clip-views", "bogus"], "--clip-views 'bogus': unknown view protocol"),
+                         (["-e", " , "], "name at least one extractor")):
+        code, _, err = run_cli(["eval", "--generated", gen, "--out", tmp_path / "o", *args], capsys)
+        assert code == 2 and needle in err and err.count("\n") == 1 and not (tmp_path / "o").exists(), err
     code, _, err = run_cli(["eval", "--out", tmp_path / "o"], capsys)
     assert code == 2 and "--generated" in err
     monkeypatch.delenv("TEXT3D_WEIGHTS_DINOV2", raising=False)

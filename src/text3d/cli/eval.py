@@ -81,6 +81,7 @@ def eval_command(
     from text3d.executors import check_executor
 
     check_executor(executor)
+    check_eval_names(views, clip_views, extractors)
     for option, run in (("--generated", generated), ("--reference", reference)):
         if run is not None and folder_kind(run) != "run":
             raise InputError(f"{option} {run}: not a run folder (no manifest.jsonl)")
@@ -107,6 +108,23 @@ def eval_command(
              if not c.path and c.value(metrics) is not None]
     typer.echo(f"evaluated {result.n_items} items: {', '.join(shown)}")
     typer.echo(f"wrote metrics.json, report.md and report.html to {out}")
+
+
+def check_eval_names(views: str, clip_views: str, extractors: str | None) -> None:
+    """Refuse (one line, naming the option) an unknown view protocol or feature extractor, before any
+    folder is made or model loaded."""
+    from text3d.encoders.base import extractors as registry
+    from text3d.render.cameras import PROTOCOLS
+
+    for option, name in (("--views", views), ("--clip-views", clip_views)):
+        if name not in PROTOCOLS:
+            raise InputError(f"{option} {name!r}: unknown view protocol (known: {', '.join(PROTOCOLS)})")
+    if extractors is not None and not any(n.strip() for n in extractors.split(",")):
+        raise InputError(f"--extractors {extractors!r}: name at least one extractor (known: "
+                         f"{', '.join(registry.names())})")
+    for name in (n.strip() for n in (extractors or "").split(",") if n.strip()):
+        if name not in registry.names():
+            raise InputError(f"--extractors: unknown extractor {name!r} (known: {', '.join(registry.names())})")
 
 
 @eval_app.command("compare")
