@@ -25,8 +25,10 @@ def resolve_device(requested: str | None = None) -> "torch.device":  # noqa: F82
         return torch.device("cpu")
     try:
         device = torch.device(name)
-    except RuntimeError as exc:
-        raise InputError(f"device {name!r}: {exc}") from None
+    except RuntimeError:  # torch lists every backend it was built with (xla, lazy, …): not a user's choice
+        raise InputError(f"device {name!r}: not a device; use cpu, cuda, cuda:N or mps") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"device {name!r}: not supported here; use cpu, cuda, cuda:N or mps")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {name!r}: CUDA is not available on this machine")
     if device.type == "mps" and not torch.backends.mps.is_available():
