@@ -198,6 +198,11 @@ def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
     (tmp_path / "broken" / "localization.json").write_text('{"prompts": [{"w_h": "x"}]}')
     code = main(["bias", "augment", "--table", str(tmp_path / "broken"), "--out", str(tmp_path / "o3")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and "\n" not in err and "not a localization table" in err
+    assert code == 2 and "\n" not in err and "not a localization table (a row or the table lacks 'prompt')" in err
+    for text, says in (("{", "not JSON (Expecting property name"), ("[1, 2]", "not a localization table (expected")):
+        (tmp_path / "broken" / "localization.json").write_text(text)
+        code = main(["bias", "augment", "--table", str(tmp_path / "broken"), "--out", str(tmp_path / "o3")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "\n" not in err and says in err and "Error" not in err, err
     code = main([*args[:-2], "--review", str(tmp_path / "review.txt")])
     assert code == 2 and ".json or .csv" in capsys.readouterr().err

@@ -53,8 +53,14 @@ def read_table(folder: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]
         rows = [{"prompt": r["prompt"], "w_h": r.get("w_h"), "w_l": r.get("w_l"), "q_l": r.get("q_l")}
                 for r in table["prompts"]]
         settings = dict(table["settings"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"--table {path}: not a localization table ({exc.__class__.__name__}: {exc})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--table {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    except KeyError as exc:
+        raise InputError(f"--table {path}: not a localization table (a row or the table lacks "
+                         f"{exc.args[0]!r})") from None
+    except (ValueError, TypeError, AttributeError):
+        raise InputError(f"--table {path}: not a localization table (expected {{\"prompts\": [{{\"prompt\": …, "
+                         "\"w_h\": …, \"w_l\": …}}, …], \"settings\": {…}}, as text3d bias localize writes)") from None
     return rows, settings
 
 

@@ -11,7 +11,13 @@ from text3d.cli._options import executor_option, overwrite_option, seed_option, 
 from text3d.errors import InputError
 from text3d.limits import MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
 from text3d.store.locks import exclusive, folder_lock
-from text3d.store.outputs import check_evaluation_output, check_not_input, folder_kind, removed_if_failed
+from text3d.store.outputs import (
+    check_evaluation_output,
+    check_not_input,
+    folder_kind,
+    removed_if_failed,
+    same_path,
+)
 
 eval_app = typer.Typer(
     name="eval",
@@ -136,8 +142,11 @@ def compare_command(
     study's figures (CLIP_aug against FD, and against latency)."""
     from text3d.eval.compare import compare_evaluations  # heavy, as above
 
-    for folder in evaluations:
+    for i, folder in enumerate(evaluations):
         check_not_input(out, [folder])
+        twice = [other for other in evaluations[:i] if same_path(other, folder)]
+        if twice:
+            raise InputError(f"{folder}: given twice (as {twice[0]}); compare different evaluations")
     if folder_kind(out) not in ("missing", "empty") and not (out / "compare.json").exists():
         raise InputError(f"--out {out}: holds other files; give a new or empty folder for the comparison")
 
