@@ -73,10 +73,11 @@ def check_aligner_folder(folder: str | Path, option: str, stage: int | None = No
                          "written by `text3d train aligner`")
     if not (folder / "config.json").is_file():
         raise InputError(f"{option} {folder}: no config.json; give a folder written by `text3d train aligner`")
-    if not {"model", "soft_tokens"} <= set(read_config(folder)) or not (folder / SOFT_TOKENS_FILE).is_file():
+    config = read_config(folder)
+    if not {"model", "soft_tokens"} <= set(config) or not (folder / SOFT_TOKENS_FILE).is_file():
         raise InputError(f"{option} {folder}: not an aligner folder (no model/soft_tokens in config.json, or no "
                          f"{SOFT_TOKENS_FILE}); give a folder written by `text3d train aligner`")
-    trained = (read_config(folder).get("training") or {}).get("config", {}).get("stage")
+    trained = (config.get("training") or {}).get("config", {}).get("stage")
     if stage is not None and trained is not None and trained != stage:
         log.warning("%s %s: a stage-%s aligner (config.json training.config.stage) given as stage %d; its rows "
                     "are labelled stage %d", option, folder, trained, stage, stage)
@@ -198,7 +199,7 @@ def sample_tokens(dit: AlignerDiT, encoder: SoftPromptEncoder, texts: Sequence[s
     (``guidance_rescale``, ``temperature``, ``group_cfg``: see :func:`~text3d.nn.aligner_flow.aligner_euler_sample`;
     ``token_scale``: see :data:`SAMPLING`). ``candidates`` K > 1 draws K samples of each caption in
     the same batch (rows k·B … k·B + B − 1 are draw k) and keeps each caption's
-    :func:`consensus_index`; K = 1 is one draw, the same as before K existed."""
+    :func:`consensus_index`; K = 1 is one draw."""
     if candidates < 1:
         raise InputError(f"candidates {candidates}: give at least 1 draw per caption")
     with torch.no_grad():
