@@ -74,6 +74,11 @@ def test_eval_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert code == 3 and "facebook/dinov2-large" in err and "TEXT3D_WEIGHTS_DINOV2" in err
     code, _, err = run_cli(["eval", "compare", tmp_path / "o", "--out", tmp_path / "c"], capsys)
     assert code == 2 and "at least two" in err
+    # refusals raised after the output folder's lock was taken leave no folder behind
+    code, _, err = run_cli(["eval", "-g", gen, "--out", tmp_path / "o", "--device", "bogus"], capsys)
+    assert code == 2 and "device 'bogus'" in err and not (tmp_path / "o").exists(), err
+    code, _, err = run_cli(["eval", "compare", gen, tmp_path / "nowhere", "--out", tmp_path / "c"], capsys)
+    assert code == 2 and err.count("\n") == 1 and not (tmp_path / "c").exists(), err
     (tmp_path / "e1").mkdir()
     code, _, err = run_cli(["eval", "compare", tmp_path / "e1", tmp_path / "e1" / ".", "--out", tmp_path / "c"], capsys)
     assert code == 2 and "given twice" in err and err.count("\n") == 1 and not (tmp_path / "c").exists()

@@ -48,3 +48,12 @@ def test_the_study_command_names_the_range_and_refuses_mixed_ranges(tmp_path, ca
     captured = capsys.readouterr()
     assert code != 0 and "development range and test range" in captured.err
     assert not (tmp_path / "study" / "comparison.json").exists()
+
+
+def test_the_study_command_refuses_an_unknown_backend_before_making_anything(tmp_path, capsys):
+    from text3d.cli import main
+
+    code = main(["study", "generator", "--out", str(tmp_path / "study"), "--n", "2", "--backend", "bogus"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "--backend bogus: unknown generator 'bogus'" in err, err
+    assert not (tmp_path / "study").exists()
