@@ -118,3 +118,23 @@ def test_an_aligner_of_the_other_stage_is_named_in_a_warning(caplog):
         check_aligner_folder(WEIGHTS_ROOT / "aligner-stage2", "--stage1", 1)
     assert len(caplog.records) == 1 and caplog.records[0].getMessage().startswith("--stage1 ")
     assert "a stage-2 aligner" in caplog.records[0].getMessage()
+
+
+def test_calibrate_keeps_an_earlier_calibration_unless_told_to_replace_it(tmp_path, capsys):
+    import json
+    import shutil
+
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    folder = shutil.copytree(WEIGHTS_ROOT / "aligner-stage2", tmp_path / "aligner")
+    before = (folder / "config.json").read_bytes()
+    assert json.loads(before)["sampling"]["chosen_on"]["n"] == 200
+    code = main(["align", "calibrate", "--aligner", str(folder), "--n", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--overwrite" in err[0] and "1,000,000" in err[0], err
+    assert (folder / "config.json").read_bytes() == before
+    code = main(["align", "calibrate", "--aligner", str(folder), "--n", "2", "--steps", "2", "--overwrite"])
+    capsys.readouterr()
+    assert code == 0
+    sampling = json.loads((folder / "config.json").read_text())["sampling"]
+    assert sampling["chosen_on"]["n"] == 2 and sampling["steps"] == 2

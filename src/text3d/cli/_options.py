@@ -12,7 +12,9 @@ from pathlib import Path
 
 import typer
 
+from text3d.errors import InputError
 from text3d.limits import MAX_SEED
+from text3d.registry import Registry
 from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import removed_if_failed
 
@@ -67,3 +69,23 @@ def executor_option() -> str:
                         help="Where the items run: local (this process), ray (a local Ray cluster) or ray:ADDRESS "
                              "(a running cluster, e.g. ray:auto or ray:ray://HEAD:10001; see docs/ray.md). "
                              "The outputs are the same.")
+
+
+def check_registered(registry: Registry, name: str, option: str) -> None:
+    """Refuse (one line naming ``option``) a backend name ``registry`` does not hold, before any
+    folder is made or model loaded."""
+    try:
+        registry.get(name)
+    except InputError as error:
+        raise InputError(f"{option} {name}: {error}") from None
+
+
+def check_llm(spec: str, option: str = "--llm") -> None:
+    """Refuse (one line naming ``option``) an LLM spec whose backend is unknown or missing."""
+    from text3d.prompts.base import augmenters, parse_llm_spec
+
+    try:
+        augmenters.get(parse_llm_spec(spec, option).backend)
+    except InputError as error:
+        message = str(error)
+        raise InputError(message if message.startswith(option) else f"{option} {spec}: {message}") from None

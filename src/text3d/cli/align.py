@@ -120,10 +120,12 @@ def calibrate_command(
     group_cfg: str = typer.Option(None, "--group-cfg",
                                   help="Guidance weights of single token groups, e.g. 'cls=6,registers=6'; the "
                                        "others use --cfg (default: the folder's; a given --cfg alone drops them)."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace a sampling block an earlier calibration wrote (refused without it)."),
 ) -> None:
     """Choose an aligner's sampling block on development pairs: the given steps, CFG (per token group
     if asked), guidance rescale and temperature, and per-group token scales that bring the norm ratio
-    to 1 (cosines are unchanged)."""
+    to 1 (cosines are unchanged). A block an earlier calibration chose is replaced only with --overwrite."""
     from text3d.align.sampling import check_aligner_folder, parse_group_cfg, write_sampling
     from text3d.studies.aligner import alignment_seeds, calibrate_aligner
 
@@ -138,6 +140,11 @@ def calibrate_command(
         raise InputError(f"--aligner {aligner}: a shipped model folder is not recalibrated in place (its card "
                          "states the block it holds); copy the folder and calibrate the copy")
     groups = parse_group_cfg(group_cfg, "--group-cfg") if group_cfg is not None else None
+    earlier = json.loads((aligner / "config.json").read_text()).get("sampling")
+    earlier = earlier.get("chosen_on") if isinstance(earlier, dict) else None
+    if isinstance(earlier, dict) and not overwrite:
+        raise InputError(f"--aligner {aligner}: config.json already holds a calibrated sampling block (chosen on "
+                         f"{earlier.get('seeds', 'development pairs')}); add --overwrite to replace it")
     typer.echo(described["line"], err=True)
     sampling = calibrate_aligner(aligner, seed, n, steps, cfg, guidance_rescale, temperature=temperature,
                                  group_cfg=groups)

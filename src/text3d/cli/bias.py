@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import finite_range, output_folder, seed_option, wait_option
+from text3d.cli._options import check_llm, check_registered, finite_range, output_folder, seed_option, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES
 from text3d.store.outputs import check_job_output
@@ -44,8 +44,12 @@ def localize_command(
     from text3d.bias.localize import LocalizeSettings, localize
     from text3d.eval.evaluators import create_evaluator
     from text3d.generators.base import create_generator
+    from text3d.eval.evaluators.base import evaluators
+    from text3d.generators.base import generators
     from text3d.prompts.batch import read_prompts
 
+    check_registered(generators, backend, "--backend")  # before the prompts are read or any model loads
+    check_registered(evaluators, evaluator, "--evaluator")
     prompt_list = read_prompts(prompts)
     check_job_output(out, LOCALIZE_FILES, "a localization run")
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
@@ -100,19 +104,20 @@ def augment_command(
     from text3d.bias.review import read_review
     from text3d.bias.visual import Source
     from text3d.eval.evaluators import create_evaluator
+    from text3d.eval.evaluators.base import evaluators
     from text3d.generators.base import create_generator, generators
     from text3d.prompts.augment import server_options
-    from text3d.prompts.base import augmenters, parse_llm_spec
     from text3d.store.outputs import check_not_input
 
+    check_registered(generators, generator, "--generator")  # before any file is read or model loaded
+    check_registered(evaluators, evaluator, "--evaluator")
+    check_llm(llm, "--llm")
     rows, localized = read_table(table)
     check_not_input(out, [table])
     check_job_output(out, AUGMENT_FILES, "an augmentation run")
     if review is not None:
         check_not_input(review, [table / "localization.json"], "--review")
         read_review(review)  # a malformed review file is refused before any model loads
-    generators.get(generator)  # one-line errors for unknown names before any model loads
-    augmenters.get(parse_llm_spec(llm).backend)
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
     chosen = dimension or ("overall" if "overall" in scorer.dimensions else scorer.dimensions[0])
     scorer.dimension_index(chosen)
@@ -181,8 +186,13 @@ def study_command(
     from text3d.bias.readers import read_mate3d, read_t3bench
     from text3d.bias.study import Study, StudySettings
     from text3d.eval.evaluators import create_evaluator
+    from text3d.eval.evaluators.base import evaluators
+    from text3d.generators.base import generators
     from text3d.train.generator_finetune import FinetuneConfig, finetune_generator, load_base
 
+    check_registered(evaluators, evaluator, "--evaluator")  # before any file is read or model loaded
+    check_registered(generators, external, "--generator")
+    check_llm(llm, "--llm")
     benchmarks = {}
     if mate3d is not None:
         benchmarks["mate3d"] = read_mate3d(mate3d)

@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from text3d.cli._options import (
+    check_llm,
+    check_registered,
     executor_option,
     finite_range,
     overwrite_option,
@@ -58,6 +60,10 @@ def generate_command(
 
     if (prompt is None) == (prompts is None):
         raise InputError("give either a PROMPT or --prompts FILE")
+    from text3d.generators.base import generators
+
+    check_registered(generators, backend, "--backend")  # before any folder is made or model loaded
+    check_llm(augment, "--augment")
     if prompts is None and executor != "local":
         raise InputError(f"--executor {executor}: one prompt runs here; an executor spreads a --prompts batch")
     if prompts is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import executor_option, output_folder, wait_option
+from text3d.cli._options import check_llm, check_registered, executor_option, output_folder, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
@@ -45,10 +45,8 @@ def generator_study(
     from text3d.studies.generator import compare_backends, study_seeds
 
     check_executor(executor)
-    try:
-        generators.get(backend)  # before any folder or asset is made
-    except InputError as error:
-        raise InputError(f"--backend {backend}: {error}") from None
+    check_registered(generators, backend, "--backend")  # before any folder or asset is made
+    check_llm(augment, "--augment")
     check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
     seeds = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
     with output_folder(out, wait):

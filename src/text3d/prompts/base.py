@@ -34,16 +34,17 @@ class BackendSpec:
         return f"{self.backend}:{self.model}" if self.model else self.backend
 
 
-def parse_llm_spec(spec: str) -> BackendSpec:
-    """Split ``"ollama:qwen3:0.6b"`` into backend ``ollama`` and model ``qwen3:0.6b``."""
+def parse_llm_spec(spec: str, option: str = "--llm") -> BackendSpec:
+    """Split ``"ollama:qwen3:0.6b"`` into backend ``ollama`` and model ``qwen3:0.6b``; errors name
+    ``option``, the command-line option the spec came from."""
     text = spec.strip()
     if not text:
-        raise InputError("--llm is empty: use embedded, none, llamacpp:smollm2:135m, ollama:qwen3:0.6b, "
+        raise InputError(f"{option} is empty: use embedded, none, llamacpp:smollm2:135m, ollama:qwen3:0.6b, "
                          "openai:MODEL or hf:REPO")
     backend, _, model = text.partition(":")
     backend = backend.strip().lower()
     if not backend:
-        raise InputError(f"--llm {spec!r}: the backend name before ':' is missing")
+        raise InputError(f"{option} {spec!r}: the backend name before ':' is missing")
     return BackendSpec(backend, model.strip())
 
 

@@ -91,7 +91,7 @@ def check_request(request: JobRequest, max_batch: int) -> None:
             raise InputError(f"views: unknown view protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
     if len(set(options.views)) != len(options.views):
         raise InputError(f"views: {options.views} names a protocol twice")
-    spec = parse_llm_spec(request.augment)
+    spec = parse_llm_spec(request.augment, "augment")
     if spec.backend not in augmenters.names():  # "none" is a registered augmenter: named once
         raise InputError(f"augment {request.augment!r}: unknown augmenter (known: {', '.join(augmenters.names())})")
     if spec.model.startswith(("/", ".", "~")) or ".." in spec.model or "\\" in spec.model:
