@@ -96,3 +96,11 @@ def test_other_aligner_settings_on_the_same_out_are_refused_naming_the_out_and_t
         evaluate_rows(out, 1_000_000, 2, folders, steps=3, resolution=32, rows=rows)  # the aligners' --steps
     message = str(refused.value)
     assert message.startswith(f"--out {out}: its gap3d-") and "--steps" in message and "\n" not in message
+
+
+def test_a_row_made_with_other_settings_is_refused_before_any_new_row_is_generated(study):
+    out, result, folders, rows = study
+    new = next(r for r in ROWS if r.name == "gap3d-stage2")
+    with pytest.raises(InputError, match="its gap3d-stage1-prompted row"):
+        evaluate_rows(out, 1_000_000, 2, folders, steps=3, resolution=32, rows=[new, *rows])
+    assert not (out / "runs" / new.name).exists()

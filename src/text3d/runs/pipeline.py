@@ -277,6 +277,23 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
     if source is not None:
         check_not_input(out, [source])
     check_run_output(out)
+    config = batch_config(prompts, augment, backend, seed, steps, cfg, model, views, resolution, candidates,
+                          conditioning, aligner)
+    with exclusive(folder_lock(out), str(out), wait_s):
+        check_run_output(out)
+        _claim_run(RunFolder(out), config, prompts)
+        pipeline = functools.partial(Pipeline, backend, augment, model, device, steps, cfg, candidates, timeout_s,
+                                     conditioning, aligner)
+        return _generate_locked(prompts, RunFolder(out), pipeline, seed, views, resolution, gif, progress,
+                                executor, device)
+
+
+def batch_config(prompts: list[str], augment: str = DEFAULT_AUGMENT, backend: str = DEFAULT_BACKEND,
+                 seed: int = 0, steps: int | None = None, cfg: float | None = None, model: str | None = None,
+                 views: tuple[str, ...] = ("canonical4",), resolution: int = 512, candidates: int | None = None,
+                 conditioning: str = "text", aligner: str | Path | TokenSource | None = None) -> dict[str, Any]:
+    """The run.yaml a :func:`generate_batch` with these arguments claims its folder with: a folder
+    holding another one is another job, refused rather than resumed."""
     config = {"task": "generate", "backend": backend, "augment": augment, "model": model, "seed": seed,
               "steps": steps, "cfg": cfg, "views": list(views), "resolution": resolution}
     if candidates is not None:  # only when given, so that earlier run folders still resume
@@ -297,24 +314,34 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
             config["aligner_path"] = str(record.pop("aligner"))
         config["aligner"] = record
     config["prompts_sha256"] = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
-    with exclusive(folder_lock(out), str(out), wait_s):
-        check_run_output(out)
-        _claim_run(RunFolder(out), config, prompts)
-        pipeline = functools.partial(Pipeline, backend, augment, model, device, steps, cfg, candidates, timeout_s,
-                                     conditioning, aligner)
-        return _generate_locked(prompts, RunFolder(out), pipeline, seed, views, resolution, gif, progress,
-                                executor, device)
+    return config
+
+
+def check_resumable(out: str | Path, config: dict[str, Any], prompts: list[str]) -> None:
+    """Refuse, before any work, a run folder ``out`` that holds another job than ``config`` (from
+    :func:`batch_config`) would claim; a new folder, or one of the same job, passes. Writes nothing."""
+    run = RunFolder(out)
+    if run.read_config():
+        previous = run.claim(config, ignore=_CLAIM_IGNORES)
+        _check_same_prompts(run, previous, config, prompts)
+
+
+_CLAIM_IGNORES = ("n", "prompts_sha256", "aligner_path")
+
+
+def _check_same_prompts(run: RunFolder, previous: dict[str, Any], config: dict[str, Any], prompts: list[str]) -> None:
+    same = previous.get("prompts_sha256") == config["prompts_sha256"] if "prompts_sha256" in previous \
+        else _same_prompts(run, prompts)
+    if not same:
+        raise InputError(f"--out {run.root}: holds a run of other prompts; give a new folder "
+                         "(or the same prompts file to resume)")
 
 
 def _claim_run(run: RunFolder, config: dict[str, Any], prompts: list[str]) -> None:
     """Refuse a run folder of another job: another task, other settings or other prompts."""
-    previous = run.claim(config, ignore=("n", "prompts_sha256", "aligner_path"))
+    previous = run.claim(config, ignore=_CLAIM_IGNORES)
     if previous:
-        same = previous.get("prompts_sha256") == config["prompts_sha256"] if "prompts_sha256" in previous \
-            else _same_prompts(run, prompts)
-        if not same:
-            raise InputError(f"--out {run.root}: holds a run of other prompts; give a new folder "
-                             "(or the same prompts file to resume)")
+        _check_same_prompts(run, previous, config, prompts)
     run.write_config({**config, "n": len(prompts)})
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,13 @@ from text3d.eval.protocol import EvalOptions, evaluate_run
 from text3d.eval.report import write_reports
 from text3d.eval.tables import fmt, metric_tables
 from text3d.progress import track
-from text3d.runs.pipeline import GenerationResult, generate_batch, write_asset_folder
+from text3d.runs.pipeline import (
+    GenerationResult,
+    batch_config,
+    check_resumable,
+    generate_batch,
+    write_asset_folder,
+)
 from text3d.store.atomic import remove_stale_temporaries, write_json, write_text
 from text3d.store.folders import STATUS_DONE, RunFolder
 from text3d.studies.aligner import alignment_seeds
@@ -166,17 +173,17 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
     reference = write_reference(objects, out / "runs" / "reference", resolution)
     captions = [p.caption for p in objects]
     sources = token_sources(rows, objects, folders, steps, cfg, guidance_rescale)
+    settings = {row.name: dict(augment="none", seed=0, views=VIEWS, resolution=resolution, model=model,
+                               candidates=row.candidates, conditioning=row.conditioning,
+                               aligner=sources[row.tokens] if row.tokens else None) for row in rows}
+    for row in rows:  # every row's earlier run checked before the first new asset is made
+        with _row_settings(out, row):
+            check_resumable(out / "runs" / row.name, batch_config(captions, **settings[row.name]), captions)
     metrics: dict[str, dict[str, Any]] = {}
     for row in rows:
         run = out / "runs" / row.name
-        try:
-            counts = generate_batch(captions, run, augment="none", seed=0, views=VIEWS, resolution=resolution,
-                                    model=model, candidates=row.candidates, conditioning=row.conditioning,
-                                    aligner=sources[row.tokens] if row.tokens else None)
-        except SettingsMismatchError as error:
-            raise InputError(f"--out {out}: its {row.name} row was generated with other settings "
-                             f"({', '.join(error.differs[:4])} differ: another --cfg, --steps, aligner or "
-                             "generator); give a new --out, or the settings it was made with") from None
+        with _row_settings(out, row):
+            counts = generate_batch(captions, run, **settings[row.name])
         if counts["failed"]:
             raise InputError(f"{run}: {counts['failed']} items failed; see its manifest.jsonl")
         evaluated = out / "eval" / row.name / "metrics.json"
@@ -196,6 +203,17 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
     write_json(out / "gap3d_3d.json", result)
     write_text(out / "gap3d_3d.md", tables_markdown(result))
     return result
+
+
+@contextmanager
+def _row_settings(out: Path, row: Row) -> Iterator[None]:
+    """Name ``--out`` and the row when the row's run folder holds other settings."""
+    try:
+        yield
+    except SettingsMismatchError as error:
+        raise InputError(f"--out {out}: its {row.name} row was generated with other settings "
+                         f"({', '.join(error.differs[:4])} differ: another --cfg, --steps, aligner or "
+                         "generator); give a new --out, or the settings it was made with") from None
 
 
 def _fds(metrics: dict[str, Any]) -> dict[str, float]:
