@@ -138,3 +138,21 @@ def test_calibrate_keeps_an_earlier_calibration_unless_told_to_replace_it(tmp_pa
     assert code == 0
     sampling = json.loads((folder / "config.json").read_text())["sampling"]
     assert sampling["chosen_on"]["n"] == 2 and sampling["steps"] == 2
+
+
+@pytest.mark.parametrize("sampling", [None, [], "fast"])
+def test_a_sampling_entry_that_is_not_an_object_is_refused_in_one_line(tmp_path, capsys, sampling):
+    import json
+    import shutil
+
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    folder = shutil.copytree(WEIGHTS_ROOT / "aligner-stage2", tmp_path / "aligner")
+    config = json.loads((folder / "config.json").read_text())
+    config["sampling"] = sampling
+    (folder / "config.json").write_text(json.dumps(config))
+    before = (folder / "config.json").read_bytes()
+    code = main(["align", "calibrate", "--aligner", str(folder), "--n", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and '"sampling"' in err[0] and "not an object" in err[0], err
+    assert (folder / "config.json").read_bytes() == before

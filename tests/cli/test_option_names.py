@@ -19,6 +19,11 @@ CASES = [
     (["bias", "study", "--evaluator", "bogus"], "--evaluator bogus"),
     (["bias", "study", "--generator", "bogus"], "--generator bogus"),
     (["bias", "study", "--llm", ""], "--llm is empty"),
+    # a backend that needs a model, or takes none: refused before any work, in the option's name
+    (["generate", "boat", "--augment", "llamacpp"], "--augment llamacpp needs a model"),
+    (["study", "generator", "--augment", "ollama"], "--augment ollama needs a model"),
+    (["bias", "augment", "--table", "MISSING", "--llm", "none:foo"], "--llm"),
+    (["bias", "study", "--llm", "llamacpp"], "--llm llamacpp needs a model"),
 ]
 
 

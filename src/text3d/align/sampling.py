@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -77,6 +78,9 @@ def check_aligner_folder(folder: str | Path, option: str, stage: int | None = No
     if not {"model", "soft_tokens"} <= set(config) or not (folder / SOFT_TOKENS_FILE).is_file():
         raise InputError(f"{option} {folder}: not an aligner folder (no model/soft_tokens in config.json, or no "
                          f"{SOFT_TOKENS_FILE}); give a folder written by `text3d train aligner`")
+    if not isinstance(config.get("sampling", {}), dict):
+        raise InputError(f"{option} {folder}: config.json's \"sampling\" is {json.dumps(config['sampling'])[:40]}, "
+                         "not an object; remove it (the defaults apply) or calibrate with `text3d align calibrate`")
     trained = (config.get("training") or {}).get("config", {}).get("stage")
     if stage is not None and trained is not None and trained != stage:
         log.warning("%s %s: a stage-%s aligner (config.json training.config.stage) given as stage %d; its rows "
@@ -120,10 +124,12 @@ def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
     """{steps, cfg, group_cfg, guidance_rescale, temperature, token_scale}: each ``given`` value that is not None,
     else the folder's ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`. A given ``cfg``
     without a given ``group_cfg`` sets every group's weight (the folder's per-group weights are dropped)."""
-    import json
 
     path = Path(folder) / "config.json"
     saved = json.loads(path.read_text()).get("sampling", {}) if path.exists() else {}
+    if not isinstance(saved, dict):
+        raise InputError(f"{path}: \"sampling\" is not an object; remove it (the defaults apply) or calibrate "
+                         "with `text3d align calibrate`")
     unknown = set(given) - set(SAMPLING)
     if unknown:
         raise TypeError(f"unknown sampler settings: {', '.join(sorted(unknown))}")
@@ -153,8 +159,6 @@ def sampling_line(settings: Mapping[str, Any]) -> str:
 
 def write_sampling(folder: str | Path, sampling: Mapping[str, Any]) -> Path:
     """Replace the ``"sampling"`` block of the aligner folder's ``config.json`` (atomically)."""
-    import json
-
     from text3d.store.atomic import write_json
 
     path = Path(folder) / "config.json"

@@ -81,11 +81,8 @@ def check_registered(registry: Registry, name: str, option: str) -> None:
 
 
 def check_llm(spec: str, option: str = "--llm") -> None:
-    """Refuse (one line naming ``option``) an LLM spec whose backend is unknown or missing."""
-    from text3d.prompts.base import augmenters, parse_llm_spec
+    """Refuse (one line naming ``option``) an LLM spec its backend would refuse when first used: an
+    unknown or missing backend, a missing model, a model for a backend that takes none."""
+    from text3d.runs.pipeline import check_augment
 
-    try:
-        augmenters.get(parse_llm_spec(spec, option).backend)
-    except InputError as error:
-        message = str(error)
-        raise InputError(message if message.startswith(option) else f"{option} {spec}: {message}") from None
+    check_augment(spec, option)

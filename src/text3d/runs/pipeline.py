@@ -174,18 +174,29 @@ def check_conditioning(conditioning: str, backend: str, aligner: str | Path | To
         raise InputError(f"--conditioning gap3d: backend {backend!r} takes no image-encoder tokens (use {takes})")
 
 
-def check_augment(augment: str) -> None:
+def check_augment(augment: str, option: str = "--llm") -> None:
     """Refuse, before any output, an augmenter spec its backend would refuse when the first
     prompt is augmented: an unknown backend, a missing model (``ollama:``), a model for a
-    backend that takes none (``none:foo``), another version of the embedded one.
+    backend that takes none (``none:foo``), another version of the embedded one. The one-line
+    error names ``option``, where the spec came from (``--augment``, a request's ``augment``).
 
     The backend's own constructor is the check, so the words are the ones a run would print.
     It is built only where that loads nothing: with no model (every backend refuses a missing
     model before it connects or loads), or when it takes no option but its model; a server's
     or a local model's name is checked when the run first uses it."""
+    try:
+        _check_augment(augment, option)
+    except InputError as error:
+        message = str(error)
+        if message.startswith("--llm ") and option != "--llm":  # the backends' own words name --llm
+            message = option + message[len("--llm"):]
+        raise InputError(message if message.startswith(option) else f"{option} {augment}: {message}") from None
+
+
+def _check_augment(augment: str, option: str) -> None:
     import inspect
 
-    spec = parse_llm_spec(augment)
+    spec = parse_llm_spec(augment, option)
     factory = augmenters.get(spec.backend)
     if spec.model:
         try:

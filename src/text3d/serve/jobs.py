@@ -96,7 +96,7 @@ def check_request(request: JobRequest, max_batch: int) -> None:
         raise InputError(f"augment {request.augment!r}: unknown augmenter (known: {', '.join(augmenters.names())})")
     if spec.model.startswith(("/", ".", "~")) or ".." in spec.model or "\\" in spec.model:
         raise InputError(f"augment {request.augment!r}: a model is named by its id, never by a path")
-    check_augment(request.augment)  # the CLI's check: a missing model, a model the backend takes none of
+    check_augment(request.augment, "augment")  # the CLI's check: a missing model, a model the backend takes none of
 
 
 MAX_RETRIES = 1
