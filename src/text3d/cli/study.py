@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from text3d.cli._options import check_llm, check_registered, executor_option, output_folder, wait_option
-from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
 
