@@ -21,6 +21,9 @@ def test_refusals_are_one_line(tmp_path, capsys, args, message):
 @pytest.mark.parametrize("args, message", [
     (["--seed", "5"], "--seed"),
     (["--seed", "1899999", "--n", "3"], "one range"),
+    (["--seed", "1899800", "--n", "100", "--blocks", "3"], "--blocks 3: the blocks' seeds 1,899,800–1,900,099"),
+    (["--seed", "1999800", "--n", "100", "--blocks", "3"], "--blocks 3"),
+    (["--blocks", "0"], "--blocks"),
     (["--stage2", "/nonexistent/aligner"], "/nonexistent/aligner: no such folder"),
 ])
 def test_evaluate_3d_refusals_are_one_line(tmp_path, capsys, args, message):

@@ -81,27 +81,43 @@ def evaluate_3d_command(
                               help="Classifier-free guidance (default: each aligner's)."),
     resolution: int = typer.Option(128, "--resolution", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="Size of the evaluated views."),
+    blocks: int = typer.Option(1, "--blocks", min=1, max=20,
+                               help="Blocks of --n objects for the share bars (block k from seed + (k−1)·n; "
+                                    "blocks 2… run image→3D, text→3D and stage 2 under OUT/blocks/)."),
     as_json: bool = typer.Option(False, "--json", help="Print gap3d_3d.json instead of the tables."),
 ) -> None:
     """Tables 3–4 of GAP3D: generate through true tokens, the text path and the aligners, then
-    `text3d eval` each run against the true objects (resumable)."""
+    `text3d eval` each run against the true objects (resumable). With --blocks B, also the share
+    bars on the mean of B blocks (gap3d_3d_blocks.md)."""
     from text3d.align.sampling import check_aligner_folder
     from text3d.nn.checkpoint import resolve_model_folder
     from text3d.store.outputs import check_run_output
     from text3d.studies.aligner import alignment_seeds
-    from text3d.studies.gap3d import evaluate_rows, tables_markdown
+    from text3d.studies.gap3d import blocks_markdown, evaluate_blocks, evaluate_rows, tables_markdown
 
     described = alignment_seeds(seed, n)
+    if blocks > 1:
+        try:
+            described = alignment_seeds(seed, n * blocks)
+        except InputError:
+            raise InputError(f"--seed {seed} --n {n} --blocks {blocks}: the blocks' seeds {seed:,}–"
+                             f"{seed + n * blocks - 1:,} must lie in one held-out range; give fewer --blocks") from None
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
     for stage, (option, folder) in enumerate(zip(("--stage1", "--stage2"), folders.values()), start=1):
         check_aligner_folder(folder, option, stage)
-    check_job_output(out, ("runs", "eval", "cache", "gap3d_3d.json", "gap3d_3d.md"), "a GAP3D 3D evaluation")
-    for run in sorted((out / "runs").glob("*")) if (out / "runs").is_dir() else []:
+    check_job_output(out, ("runs", "eval", "cache", "blocks", "gap3d_3d.json", "gap3d_3d.md", "gap3d_3d_blocks.json",
+                           "gap3d_3d_blocks.md"), "a GAP3D 3D evaluation")
+    for run in sorted(out.glob("runs/*")) + sorted(out.glob("blocks/*/runs/*")):
         check_run_output(run)
     typer.echo(described["line"], err=True)
-    result = evaluate_rows(out, seed, n, folders, steps, cfg, resolution)
-    typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
+    if blocks == 1:
+        result = evaluate_rows(out, seed, n, folders, steps, cfg, resolution)
+        typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
+        return
+    both = evaluate_blocks(out, seed, n, blocks, folders, steps, cfg, resolution)
+    typer.echo(json.dumps(both, indent=2) if as_json else
+               tables_markdown(both["first_block"]) + "\n" + blocks_markdown(both["blocks"]))
 
 
 @align_app.command("calibrate")
