@@ -26,3 +26,26 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         write_atomic(target, boom)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_an_os_error_of_the_write_names_the_target_not_the_temporary_file(tmp_path):
+    def disk_full(handle):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        write_atomic(tmp_path / "x.txt", disk_full)
+    assert caught.value.filename == str(tmp_path / "x.txt") and caught.value.errno == 28
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError) as caught:  # the rename onto a folder fails
+        write_json(tmp_path / "folder", {"a": 1})
+    assert caught.value.filename == str(tmp_path / "folder") and ".tmp" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]  # no temporary file left
+
+
+def test_an_os_error_of_the_writers_own_reading_keeps_its_name(tmp_path):
+    def reads_elsewhere(handle):
+        open(tmp_path / "missing.bin", "rb")
+
+    with pytest.raises(FileNotFoundError) as caught:
+        write_atomic(tmp_path / "x.txt", reads_elsewhere)
+    assert caught.value.filename == str(tmp_path / "missing.bin")

@@ -23,19 +23,26 @@ os.umask(_UMASK)
 
 
 def write_atomic(path: str | Path, writer: Callable[[BinaryIO], None]) -> Path:
-    """Call ``writer(file)`` on a temporary file next to ``path`` and rename it into place."""
+    """Call ``writer(file)`` on a temporary file next to ``path`` and rename it into place.
+
+    An OS error of the write itself (disk full, a folder in the way, no permission) names
+    ``path``, not the temporary file the user never asked for."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as handle:
             writer(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as error:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename in (None, tmp, str(target.parent)):
+            raise type(error)(error.errno, error.strerror, str(target)) from error
         raise
     return target
 
