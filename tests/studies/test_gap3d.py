@@ -117,6 +117,33 @@ def test_a_row_made_with_other_settings_is_refused_before_any_new_row_is_generat
     assert not (out / "runs" / new.name).exists()
 
 
+def test_a_refusal_comes_before_any_object_is_rendered_or_file_rewritten(study, monkeypatch):
+    out, result, folders, rows = study
+    import text3d.studies.gap3d as gap3d
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("objects rendered before the settings check")
+
+    monkeypatch.setattr(gap3d, "object_pairs", no_rendering)
+    monkeypatch.setattr(gap3d, "token_sources", no_rendering)
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    stamps = [p.stat().st_mtime_ns for p in files]
+    with pytest.raises(InputError, match="its gap3d-stage1-prompted row"):
+        evaluate_rows(out, 1_000_000, 2, folders, steps=3, resolution=32, rows=rows)
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == files
+    assert [p.stat().st_mtime_ns for p in files] == stamps  # the reference's manifest included
+
+
+def test_the_cli_refuses_other_settings_in_one_line(study, capsys):
+    from text3d.cli import main
+
+    out, result, folders, rows = study
+    code = main(["align", "evaluate-3d", "--out", str(out), "--seed", "1000000", "--n", "2", "--steps", "3",
+                 "--resolution", "32"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and f"--out {out}: its " in err[0], err
+
+
 def test_block_summary_judges_the_share_bars_on_the_block_means():
     def block(text_r1, stage2_r1):
         return {"image-to-3d": {"clip_user": 48.0, "r_at_1": 80.0},

@@ -305,10 +305,20 @@ def stage2_pair(seed: int, resolution: int = 64, background: str = "white") -> S
     instance = _stage2_instance(seed)
     asset = instance.obj.to_asset()
     image, mask, camera = _least_occluded_image(asset, seed, resolution, background)
-    rng = np.random.default_rng([STAGE2_STREAM, seed])
     captions = tuple(instance.captions)
-    return ScenePair(image=image, caption=captions[int(rng.integers(len(captions)))], seed=seed,
+    return ScenePair(image=image, caption=_stage2_choice(seed, captions), seed=seed,
                      objects=(instance.category,), captions=captions, mask=mask, camera=camera, asset=asset)
+
+
+def stage2_caption(seed: int) -> str:
+    """The caption of :func:`stage2_pair` ``(seed)``, without building or rendering the object."""
+    seed_range(seed)
+    return _stage2_choice(seed, tuple(_stage2_instance(seed).captions))
+
+
+def _stage2_choice(seed: int, captions: tuple[str, ...]) -> str:
+    rng = np.random.default_rng([STAGE2_STREAM, seed])
+    return captions[int(rng.integers(len(captions)))]
 
 
 TWIN_STRIDE = 7919

@@ -93,7 +93,7 @@ def evaluate_3d_command(
     from text3d.nn.checkpoint import resolve_model_folder
     from text3d.store.outputs import check_run_output
     from text3d.studies.aligner import alignment_seeds
-    from text3d.studies.gap3d import blocks_markdown, evaluate_blocks, evaluate_rows, tables_markdown
+    from text3d.studies.gap3d import blocks_markdown, check_blocks, evaluate_blocks, evaluate_rows, tables_markdown
 
     described = alignment_seeds(seed, n)
     if blocks > 1:
@@ -110,7 +110,8 @@ def evaluate_3d_command(
                            "gap3d_3d_blocks.md"), "a GAP3D 3D evaluation")
     for run in sorted(out.glob("runs/*")) + sorted(out.glob("blocks/*/runs/*")):
         check_run_output(run)
-    typer.echo(described["line"], err=True)
+    check_blocks(out, seed, n, blocks, folders, steps, cfg, resolution)  # earlier runs' settings, before any work
+    typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
     if blocks == 1:
         result = evaluate_rows(out, seed, n, folders, steps, cfg, resolution)
         typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from text3d.align.sampling import TokenAligner, TokenSource, sampling_line
-from text3d.align.scenes import ScenePair, pairs
+from text3d.align.scenes import ScenePair, pairs, stage2_caption
 from text3d.data.toys4k import prompt_id
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.errors import InputError, SettingsMismatchError
@@ -138,6 +138,18 @@ def write_reference(objects: Sequence[ScenePair], out: Path, resolution: int) ->
     return out
 
 
+def source_descriptions(rows: Sequence[Row], folders: dict[str, Path], steps: int | None = None,
+                        cfg: float | None = None, guidance_rescale: float | None = None,
+                        batch: int = 64) -> dict[str, dict[str, Any]]:
+    """What each gap3d row's token source records in its run's settings, known before any token
+    is made (so a run made with other settings is refused before the sampling)."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in dict.fromkeys(r.tokens for r in rows if r.tokens):
+        out[kind] = _description(kind, None if kind == "true" else _aligner(kind, folders, steps, cfg,
+                                                                             guidance_rescale), batch)
+    return out
+
+
 def token_sources(rows: Sequence[Row], objects: Sequence[ScenePair], folders: dict[str, Path],
                   steps: int | None = None, cfg: float | None = None, guidance_rescale: float | None = None,
                   batch: int = 64) -> dict[str, TokenSource]:
@@ -150,18 +162,63 @@ def token_sources(rows: Sequence[Row], objects: Sequence[ScenePair], folders: di
         if kind == "true":
             encoder = EmbeddedImageEncoder.from_pretrained(None)
             tokens = encoder.tokens([p.image for p in objects]).float()
-            sources[kind] = ItemTokens(tokens, captions, {"kind": "true-tokens", "encoder": "embedded"})
+            sources[kind] = ItemTokens(tokens, captions, _description(kind, None, batch))
             continue
-        aligner = TokenAligner.from_pretrained(folders[kind.removesuffix(" prompted")], steps=steps, cfg=cfg,
-                                               guidance_rescale=guidance_rescale)
+        aligner = _aligner(kind, folders, steps, cfg, guidance_rescale)
         texts = [f"{c} {PROMPTED_SUFFIX}" if kind.endswith(" prompted") else c for c in captions]
         tokens = torch.cat([aligner.sample(texts[i:i + batch], i)
                             for i in track(range(0, len(texts), batch), description=f"{kind} tokens")])
-        description = {**aligner.describe(), "batch": batch}
-        if kind.endswith(" prompted"):
-            description["prompt_suffix"] = PROMPTED_SUFFIX
-        sources[kind] = ItemTokens(tokens, captions, description)
+        sources[kind] = ItemTokens(tokens, captions, _description(kind, aligner, batch))
     return sources
+
+
+def _aligner(kind: str, folders: dict[str, Path], steps: int | None, cfg: float | None,
+             guidance_rescale: float | None) -> TokenAligner:
+    return TokenAligner.from_pretrained(folders[kind.removesuffix(" prompted")], steps=steps, cfg=cfg,
+                                        guidance_rescale=guidance_rescale)
+
+
+def _description(kind: str, aligner: TokenAligner | None, batch: int) -> dict[str, Any]:
+    if aligner is None:
+        return {"kind": "true-tokens", "encoder": "embedded"}
+    description = {**aligner.describe(), "batch": batch}
+    if kind.endswith(" prompted"):
+        description["prompt_suffix"] = PROMPTED_SUFFIX
+    return description
+
+
+class _Recorded:
+    """A token source's record alone: enough for the settings check of a run."""
+
+    def __init__(self, description: dict[str, Any]) -> None:
+        self.description = description
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.description)
+
+
+def _settings(rows: Sequence[Row], aligners: dict[str, Any], resolution: int,
+              model: str | None) -> dict[str, dict[str, Any]]:
+    """Every row's ``generate_batch`` settings; ``aligners``: token kind → source (or its record)."""
+    return {row.name: dict(augment="none", seed=0, views=VIEWS, resolution=resolution, model=model,
+                           candidates=row.candidates, conditioning=row.conditioning,
+                           aligner=aligners[row.tokens] if row.tokens else None) for row in rows}
+
+
+def check_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, Path], steps: int | None = None,
+               cfg: float | None = None, resolution: int = 128, rows: Sequence[Row] = ROWS,
+               guidance_rescale: float | None = None, model: str | None = None) -> None:
+    """Refuse, before any object is rendered or token sampled, when a row's earlier run in ``out``
+    was made with other settings than :func:`evaluate_rows` with these arguments would use."""
+    out = Path(out)
+    alignment_seeds(first_seed, n)
+    captions = [stage2_caption(seed) for seed in range(first_seed, first_seed + n)]
+    records = {kind: _Recorded(d) for kind, d in
+               source_descriptions(rows, folders, steps, cfg, guidance_rescale).items()}
+    settings = _settings(rows, records, resolution, model)
+    for row in rows:
+        with _row_settings(out, row):
+            check_resumable(out / "runs" / row.name, batch_config(captions, **settings[row.name]), captions)
 
 
 def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, Path], steps: int | None = None,
@@ -170,21 +227,18 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
     """Generate every row's run, evaluate each against the true objects, and write
     ``gap3d_3d.json`` and ``gap3d_3d.md`` into ``out`` (runs under ``runs/``, evaluations under
     ``eval/``). ``model``: the embedded generator's weights folder (default: the shipped one).
-    Runs and evaluations already done are reused."""
+    Runs and evaluations already done are reused; one made with other settings is refused
+    before any work (:func:`check_rows`)."""
     out = Path(out)
     described = alignment_seeds(first_seed, n)
+    check_rows(out, first_seed, n, folders, steps, cfg, resolution, rows, guidance_rescale, model)
     log.info("%s", described["line"])
     encoder_size = EmbeddedImageEncoder.from_pretrained(None).config.image_size
     objects = object_pairs(first_seed, n, encoder_size)
     reference = write_reference(objects, out / "runs" / "reference", resolution)
     captions = [p.caption for p in objects]
     sources = token_sources(rows, objects, folders, steps, cfg, guidance_rescale)
-    settings = {row.name: dict(augment="none", seed=0, views=VIEWS, resolution=resolution, model=model,
-                               candidates=row.candidates, conditioning=row.conditioning,
-                               aligner=sources[row.tokens] if row.tokens else None) for row in rows}
-    for row in rows:  # every row's earlier run checked before the first new asset is made
-        with _row_settings(out, row):
-            check_resumable(out / "runs" / row.name, batch_config(captions, **settings[row.name]), captions)
+    settings = _settings(rows, sources, resolution, model)
     metrics: dict[str, dict[str, Any]] = {}
     for row in rows:
         run = out / "runs" / row.name
@@ -222,21 +276,36 @@ def evaluate_blocks(out: str | Path, first_seed: int, n: int, blocks: int, folde
     runs :data:`BLOCK_ROWS` under ``out/blocks/seed-S``. Writes ``gap3d_3d_blocks.json`` and
     ``.md``; every run is resumable, as in :func:`evaluate_rows`."""
     out = Path(out)
-    alignment_seeds(first_seed, n * blocks)  # every block in one held-out range
-    missing = [name for name in BLOCK_ROWS if name not in {row.name for row in rows}]
-    if missing:
-        raise ValueError(f"block 1 needs the rows {', '.join(missing)}")
-    results = [evaluate_rows(out, first_seed, n, folders, steps, cfg, resolution, rows=rows, model=model)]
-    repeated = [row for row in ROWS if row.name in BLOCK_ROWS]
-    for k in range(1, blocks):
-        seed = first_seed + k * n
-        results.append(evaluate_rows(out / "blocks" / f"seed-{seed}", seed, n, folders, steps, cfg,
-                                     resolution, rows=repeated, model=model))
+    plan = block_plan(out, first_seed, n, blocks, rows)
+    check_blocks(out, first_seed, n, blocks, folders, steps, cfg, resolution, model, rows)
+    results = [evaluate_rows(folder, seed, n, folders, steps, cfg, resolution, rows=block_rows, model=model)
+               for folder, seed, block_rows in plan]
     summary = {"n": n, "blocks": [r["seeds"]["line"] for r in results], **block_summary(
         [r["metrics"] for r in results])}
     write_json(out / "gap3d_3d_blocks.json", summary)
     write_text(out / "gap3d_3d_blocks.md", blocks_markdown(summary))
     return {"first_block": results[0], "blocks": summary}
+
+
+def block_plan(out: Path, first_seed: int, n: int, blocks: int,
+               rows: Sequence[Row] = ROWS) -> list[tuple[Path, int, list[Row]]]:
+    """(folder, first seed, rows) of each block: block 1 is ``out`` with ``rows``, block k ≥ 2 is
+    ``out/blocks/seed-S``, S = first_seed + (k−1)·n, with :data:`BLOCK_ROWS`."""
+    missing = [name for name in BLOCK_ROWS if name not in {row.name for row in rows}]
+    if blocks > 1 and missing:
+        raise ValueError(f"block 1 needs the rows {', '.join(missing)}")
+    alignment_seeds(first_seed, n * blocks)  # every block in one held-out range
+    repeated = [row for row in ROWS if row.name in BLOCK_ROWS]
+    return [(out, first_seed, list(rows))] + [(out / "blocks" / f"seed-{first_seed + k * n}", first_seed + k * n,
+                                               repeated) for k in range(1, blocks)]
+
+
+def check_blocks(out: str | Path, first_seed: int, n: int, blocks: int, folders: dict[str, Path],
+                 steps: int | None = None, cfg: float | None = None, resolution: int = 128,
+                 model: str | None = None, rows: Sequence[Row] = ROWS) -> None:
+    """:func:`check_rows` on every block of :func:`evaluate_blocks` (one block: ``out`` alone)."""
+    for folder, seed, block_rows in block_plan(Path(out), first_seed, n, blocks, rows):
+        check_rows(folder, seed, n, folders, steps, cfg, resolution, block_rows, model=model)
 
 
 def block_summary(blocks: Sequence[dict[str, dict[str, Any]]]) -> dict[str, Any]:
