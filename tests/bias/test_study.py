@@ -109,7 +109,8 @@ def test_cli_refuses_bad_inputs_in_one_line(tmp_path, capsys):
     cases = [(["--mate3d", str(tmp_path / "bad.csv")], "category column"),
              (["--model", str(tmp_path / "notgen")], "not an embedded generator"),
              (["--split", "train"], "use dev or test"),
-             (["--evaluator", "embedded-hyperscore", "--evaluator-model", str(tmp_path / "none")], "none: no such folder")]
+             (["--evaluator", "embedded-hyperscore", "--evaluator-model", str(tmp_path / "none")],
+              "none: no such folder")]
     for extra, needle in cases:
         code = main(["bias", "study", "--out", str(tmp_path / "out"), *extra])
         err = capsys.readouterr().err.strip()

@@ -120,7 +120,8 @@ def test_the_shipped_generators_adapter_command_gives_the_settings_of_its_adapte
     assert len(commands) == len(records)
     for command, record in zip(commands, records):
         captured.clear()
-        assert main(shlex.split(command.replace("RUN", str(tmp_path / "RUN")).replace("DIR", str(tmp_path / "o")))[1:]) == 0
+        args = shlex.split(command.replace("RUN", str(tmp_path / "RUN")).replace("DIR", str(tmp_path / "o")))
+        assert main(args[1:]) == 0
         got, expected = dataclasses.asdict(captured[0][0]), record["config"]
         if expected.get("init"):  # a path on the machine that trained it; the card names the previous run's folder
             assert got.pop("init").endswith("/generator") and expected.pop("init")
