@@ -93,7 +93,8 @@ def evaluate_3d_command(
     from text3d.nn.checkpoint import resolve_model_folder
     from text3d.store.outputs import check_run_output
     from text3d.studies.aligner import alignment_seeds
-    from text3d.studies.gap3d import blocks_markdown, check_blocks, evaluate_blocks, evaluate_rows, tables_markdown
+    from text3d.studies.gap3d import evaluate_rows, tables_markdown
+    from text3d.studies.gap3d_blocks import blocks_markdown, check_blocks, evaluate_blocks
 
     described = alignment_seeds(seed, n)
     if blocks > 1:

@@ -16,8 +16,7 @@ off, so the caption is the prompt; generator seed = item index) into a run folde
 Columns are the eval registry's Table 3 layout (FD and KD ×100 on the embedded ViT's features,
 FD on PointNet features of the points, CLIP) with R@1 beside it. The bars of the text: GAP3D
 stage 2 reaches ≥ 85 % of the text path's CLIP and R@1, and stage 2 beats stage 1 on FD.
-:func:`evaluate_blocks` measures the two shares on several blocks of held-out objects, since R@1
-among one block's captions is too noisy to settle a share near its bar.
+:mod:`text3d.studies.gap3d_blocks` measures the two shares on several blocks of held-out objects.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from text3d.align.sampling import TokenAligner, TokenSource, sampling_line
@@ -81,9 +79,6 @@ ROWS = (
 )
 TABLE3 = ("image-to-3d", "text-to-3d", "gap3d-stage1", "gap3d-stage2")
 TABLE4 = ("gap3d-stage1", "gap3d-stage2", "gap3d-stage1-prompted")
-BLOCK_ROWS = ("image-to-3d", "text-to-3d", "gap3d-stage2")
-"""The rows :func:`evaluate_blocks` repeats on every block: the share bars' two and their upper bound."""
-BLOCK_METRICS = ("clip_user", "r_at_1")
 
 
 class ItemTokens:
@@ -263,87 +258,6 @@ def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, P
     write_json(out / "gap3d_3d.json", result)
     write_text(out / "gap3d_3d.md", tables_markdown(result))
     return result
-
-
-def evaluate_blocks(out: str | Path, first_seed: int, n: int, blocks: int, folders: dict[str, Path],
-                    steps: int | None = None, cfg: float | None = None, resolution: int = 128,
-                    model: str | None = None, rows: Sequence[Row] = ROWS) -> dict[str, Any]:
-    """Table 3's share bars on ``blocks`` consecutive blocks of ``n`` held-out objects.
-
-    R@1 among n captions is a proportion with standard error √(p(1−p)/n), ≈ 3 points at p = 0.7,
-    n = 200, so one block cannot settle a share near its bar. Block 1 (``first_seed``…) is the
-    whole of :func:`evaluate_rows` (``rows``) in ``out``; block k ≥ 2 starts at ``first_seed + (k−1)·n`` and
-    runs :data:`BLOCK_ROWS` under ``out/blocks/seed-S``. Writes ``gap3d_3d_blocks.json`` and
-    ``.md``; every run is resumable, as in :func:`evaluate_rows`."""
-    out = Path(out)
-    plan = block_plan(out, first_seed, n, blocks, rows)
-    check_blocks(out, first_seed, n, blocks, folders, steps, cfg, resolution, model, rows)
-    results = [evaluate_rows(folder, seed, n, folders, steps, cfg, resolution, rows=block_rows, model=model)
-               for folder, seed, block_rows in plan]
-    summary = {"n": n, "blocks": [r["seeds"]["line"] for r in results], **block_summary(
-        [r["metrics"] for r in results])}
-    write_json(out / "gap3d_3d_blocks.json", summary)
-    write_text(out / "gap3d_3d_blocks.md", blocks_markdown(summary))
-    return {"first_block": results[0], "blocks": summary}
-
-
-def block_plan(out: Path, first_seed: int, n: int, blocks: int,
-               rows: Sequence[Row] = ROWS) -> list[tuple[Path, int, list[Row]]]:
-    """(folder, first seed, rows) of each block: block 1 is ``out`` with ``rows``, block k ≥ 2 is
-    ``out/blocks/seed-S``, S = first_seed + (k−1)·n, with :data:`BLOCK_ROWS`."""
-    missing = [name for name in BLOCK_ROWS if name not in {row.name for row in rows}]
-    if blocks > 1 and missing:
-        raise ValueError(f"block 1 needs the rows {', '.join(missing)}")
-    alignment_seeds(first_seed, n * blocks)  # every block in one held-out range
-    repeated = [row for row in ROWS if row.name in BLOCK_ROWS]
-    return [(out, first_seed, list(rows))] + [(out / "blocks" / f"seed-{first_seed + k * n}", first_seed + k * n,
-                                               repeated) for k in range(1, blocks)]
-
-
-def check_blocks(out: str | Path, first_seed: int, n: int, blocks: int, folders: dict[str, Path],
-                 steps: int | None = None, cfg: float | None = None, resolution: int = 128,
-                 model: str | None = None, rows: Sequence[Row] = ROWS) -> None:
-    """:func:`check_rows` on every block of :func:`evaluate_blocks` (one block: ``out`` alone)."""
-    for folder, seed, block_rows in block_plan(Path(out), first_seed, n, blocks, rows):
-        check_rows(folder, seed, n, folders, steps, cfg, resolution, block_rows, model=model)
-
-
-def block_summary(blocks: Sequence[dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """Per row of :data:`BLOCK_ROWS`, CLIP and R@1 of each block (equal n), their mean over the B
-    blocks and its standard error s/√B (s the blocks' sample deviation); the share bars on the
-    means: mean(stage 2) / mean(text) ≥ :data:`CLIP_SHARE`."""
-    rows: dict[str, dict[str, Any]] = {}
-    for name in BLOCK_ROWS:
-        per = {key: [float(m[name][key]) for m in blocks] for key in BLOCK_METRICS}
-        rows[name] = {key: {"blocks": values, "mean": float(np.mean(values)),
-                            "sem": float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None}
-                      for key, values in per.items()}
-    shares = {}
-    for key in BLOCK_METRICS:
-        share = rows["gap3d-stage2"][key]["mean"] / rows["text-to-3d"][key]["mean"]
-        shares[f"{key}_share"] = {"value": share, "bar": CLIP_SHARE, "pass": share >= CLIP_SHARE,
-                                  "per_block": [s / t for s, t in zip(rows["gap3d-stage2"][key]["blocks"],
-                                                                      rows["text-to-3d"][key]["blocks"])]}
-    return {"rows": rows, "bars": shares}
-
-
-def blocks_markdown(summary: dict[str, Any]) -> str:
-    """One line per row: CLIP / R@1 of each block, then the means ± standard error; then the bars."""
-    count = len(summary["blocks"])
-    headers = ["system"] + [f"block {k + 1} CLIP / R@1" for k in range(count)] + ["mean CLIP", "mean R@1"]
-    lines = [f"Blocks of n = {summary['n']}: " + "; ".join(summary["blocks"]) + ".", "",
-             "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for name, row in summary["rows"].items():
-        clip, r1 = row["clip_user"], row["r_at_1"]
-        cells = [f"{c:.2f} / {r:.1f}" for c, r in zip(clip["blocks"], r1["blocks"])]
-        means = [f"{m['mean']:.2f}" + (f" ± {m['sem']:.2f}" if m["sem"] is not None else "") for m in (clip, r1)]
-        lines.append("| " + " | ".join([name, *cells, *means]) + " |")
-    lines += ["", "**Bars on the means**", ""]
-    for key, bar in summary["bars"].items():
-        blocks = ", ".join(f"{v:.3f}" for v in bar["per_block"])
-        lines.append(f"- {key}: {bar['value']:.3f} (≥ {bar['bar']}; per block {blocks}) — "
-                     f"{'PASS' if bar['pass'] else 'FAIL'}")
-    return "\n".join(lines) + "\n"
 
 
 @contextmanager
