@@ -50,7 +50,7 @@ def test_blocks_repeat_the_bar_rows_on_consecutive_seeds(tmp_path):
         both["first_block"]["metrics"]["text-to-3d"]["r_at_1"],
         json.loads((second / "gap3d_3d.json").read_text())["metrics"]["text-to-3d"]["r_at_1"]]
     assert (tmp_path / "gap3d_3d_blocks.md").read_text().startswith("Blocks of n = 2: ")
-    with pytest.raises(InputError, match="one range"):
+    with pytest.raises(InputError, match="--blocks 2: the blocks. seeds 1,899,998–1,900,001"):
         evaluate_blocks(tmp_path / "x", 1_899_998, 2, 2, folders, rows=rows)
     with pytest.raises(ValueError, match="gap3d-stage2"):
         evaluate_blocks(tmp_path / "y", 1_000_000, 2, 2, folders, rows=rows[:2])

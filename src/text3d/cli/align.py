@@ -96,13 +96,7 @@ def evaluate_3d_command(
     from text3d.studies.gap3d import evaluate_rows, tables_markdown
     from text3d.studies.gap3d_blocks import blocks_markdown, check_blocks, evaluate_blocks
 
-    described = alignment_seeds(seed, n)
-    if blocks > 1:
-        try:
-            described = alignment_seeds(seed, n * blocks)
-        except InputError:
-            raise InputError(f"--seed {seed} --n {n} --blocks {blocks}: the blocks' seeds {seed:,}–"
-                             f"{seed + n * blocks - 1:,} must lie in one held-out range; give fewer --blocks") from None
+    alignment_seeds(seed, n)
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
                (("stage 1", stage1), ("stage 2", stage2))}
     for stage, (option, folder) in enumerate(zip(("--stage1", "--stage2"), folders.values()), start=1):
@@ -111,13 +105,13 @@ def evaluate_3d_command(
                            "gap3d_3d_blocks.md"), "a GAP3D 3D evaluation")
     for run in sorted(out.glob("runs/*")) + sorted(out.glob("blocks/*/runs/*")):
         check_run_output(run)
-    check_blocks(out, seed, n, blocks, folders, steps, cfg, resolution)  # earlier runs' settings, before any work
-    typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
+    check_blocks(out, seed, n, blocks, folders, steps, cfg, resolution)  # seeds, earlier runs: before any work
+    typer.echo(alignment_seeds(seed, n * blocks)["line"], err=True)  # after the checks: a refusal stays one line
     if blocks == 1:
-        result = evaluate_rows(out, seed, n, folders, steps, cfg, resolution)
+        result = evaluate_rows(out, seed, n, folders, steps, cfg, resolution, check=False)
         typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
         return
-    both = evaluate_blocks(out, seed, n, blocks, folders, steps, cfg, resolution)
+    both = evaluate_blocks(out, seed, n, blocks, folders, steps, cfg, resolution, check=False)
     typer.echo(json.dumps(both, indent=2) if as_json else
                tables_markdown(both["first_block"]) + "\n" + blocks_markdown(both["blocks"]))
 

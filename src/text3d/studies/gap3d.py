@@ -218,15 +218,17 @@ def check_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, Path
 
 def evaluate_rows(out: str | Path, first_seed: int, n: int, folders: dict[str, Path], steps: int | None = None,
                   cfg: float | None = None, resolution: int = 128, rows: Sequence[Row] = ROWS,
-                  guidance_rescale: float | None = None, model: str | None = None) -> dict[str, Any]:
+                  guidance_rescale: float | None = None, model: str | None = None,
+                  check: bool = True) -> dict[str, Any]:
     """Generate every row's run, evaluate each against the true objects, and write
     ``gap3d_3d.json`` and ``gap3d_3d.md`` into ``out`` (runs under ``runs/``, evaluations under
     ``eval/``). ``model``: the embedded generator's weights folder (default: the shipped one).
     Runs and evaluations already done are reused; one made with other settings is refused
-    before any work (:func:`check_rows`)."""
+    before any work (:func:`check_rows`; ``check`` False: the caller has checked)."""
     out = Path(out)
     described = alignment_seeds(first_seed, n)
-    check_rows(out, first_seed, n, folders, steps, cfg, resolution, rows, guidance_rescale, model)
+    if check:
+        check_rows(out, first_seed, n, folders, steps, cfg, resolution, rows, guidance_rescale, model)
     log.info("%s", described["line"])
     encoder_size = EmbeddedImageEncoder.from_pretrained(None).config.image_size
     objects = object_pairs(first_seed, n, encoder_size)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from text3d.errors import InputError
 from text3d.store.atomic import write_json, write_text
 from text3d.studies.aligner import alignment_seeds
 from text3d.studies.gap3d import CLIP_SHARE, ROWS, Row, check_rows, evaluate_rows
@@ -25,19 +26,21 @@ BLOCK_METRICS = ("clip_user", "r_at_1")
 
 def evaluate_blocks(out: str | Path, first_seed: int, n: int, blocks: int, folders: dict[str, Path],
                     steps: int | None = None, cfg: float | None = None, resolution: int = 128,
-                    model: str | None = None, rows: Sequence[Row] = ROWS) -> dict[str, Any]:
+                    model: str | None = None, rows: Sequence[Row] = ROWS, check: bool = True) -> dict[str, Any]:
     """Table 3's share bars on ``blocks`` consecutive blocks of ``n`` held-out objects.
 
     R@1 among n captions is a proportion with standard error √(p(1−p)/n), ≈ 3 points at p = 0.7,
     n = 200, so one block cannot settle a share near its bar. Block 1 (``first_seed``…) is the
     whole of :func:`evaluate_rows` (``rows``) in ``out``; block k ≥ 2 starts at ``first_seed + (k−1)·n`` and
     runs :data:`BLOCK_ROWS` under ``out/blocks/seed-S``. Writes ``gap3d_3d_blocks.json`` and
-    ``.md``; every run is resumable, as in :func:`evaluate_rows`."""
+    ``.md``; every run is resumable, as in :func:`evaluate_rows`, and every block's earlier runs
+    are checked before the first block starts (``check`` False: the caller has checked)."""
     out = Path(out)
     plan = block_plan(out, first_seed, n, blocks, rows)
-    check_blocks(out, first_seed, n, blocks, folders, steps, cfg, resolution, model, rows)
-    results = [evaluate_rows(folder, seed, n, folders, steps, cfg, resolution, rows=block_rows, model=model)
-               for folder, seed, block_rows in plan]
+    if check:
+        check_blocks(out, first_seed, n, blocks, folders, steps, cfg, resolution, model, rows)
+    results = [evaluate_rows(folder, seed, n, folders, steps, cfg, resolution, rows=block_rows, model=model,
+                             check=False) for folder, seed, block_rows in plan]
     summary = {"n": n, "blocks": [r["seeds"]["line"] for r in results], **block_summary(
         [r["metrics"] for r in results])}
     write_json(out / "gap3d_3d_blocks.json", summary)
@@ -52,7 +55,14 @@ def block_plan(out: Path, first_seed: int, n: int, blocks: int,
     missing = [name for name in BLOCK_ROWS if name not in {row.name for row in rows}]
     if blocks > 1 and missing:
         raise ValueError(f"block 1 needs the rows {', '.join(missing)}")
-    alignment_seeds(first_seed, n * blocks)  # every block in one held-out range
+    try:
+        alignment_seeds(first_seed, n * blocks)  # every block in one held-out range
+    except InputError:
+        if blocks == 1:
+            raise
+        raise InputError(f"--seed {first_seed} --n {n} --blocks {blocks}: the blocks' seeds {first_seed:,}–"
+                         f"{first_seed + n * blocks - 1:,} must lie in one held-out range; give fewer --blocks"
+                         ) from None
     repeated = [row for row in ROWS if row.name in BLOCK_ROWS]
     return [(out, first_seed, list(rows))] + [(out / "blocks" / f"seed-{first_seed + k * n}", first_seed + k * n,
                                                repeated) for k in range(1, blocks)]
