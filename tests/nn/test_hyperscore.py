@@ -1,12 +1,15 @@
 """The HyperScore-style evaluator network: shapes, score range, frozen image encoder, and that a
 score's gradient reaches the text token states (and so the token embeddings before them)."""
 
+import numpy as np
+import pytest
 import torch
 
 from text3d.nn.hyperscore import HyperScore, HyperScoreConfig, views_tensor
 from text3d.nn.vit import ViTConfig
 
 torch.set_num_threads(1)
+TINY_VIT = ViTConfig(patch_size=16, width=16, depth=1, heads=2, embed_dim=8).to_dict()
 
 
 def tiny_network(seed: int = 0, views: int = 2) -> HyperScore:
@@ -115,3 +118,49 @@ def test_the_defect_branch_starts_silent_then_one_views_defect_reaches_every_dim
     config = tiny_network().config.to_dict()
     del config["geometry_branch"]  # a folder written before the option loads without a branch
     assert HyperScoreConfig.from_dict(config).geometry_branch == 0
+
+
+def _normal_views(normals: np.ndarray) -> torch.Tensor:
+    """(S, S, 3) camera-space normals in [−1, 1] (0 = background) → one sample of 4 normalized white views."""
+    rgb = np.full(normals.shape, 255, np.uint8)
+    encoded = np.rint(127.5 * (normals + 1.0)).astype(np.uint8)
+    return views_tensor(np.concatenate([rgb, encoded], -1)[None, None].repeat(4, axis=1))
+
+
+def test_normal_statistics_separate_a_flat_face_a_bumpy_one_a_crease_and_a_back_face():
+    from text3d.nn.hyperscore import normal_statistics
+
+    flat = np.zeros((64, 64, 3))
+    flat[16:48, 16:48] = (0.0, 0.0, 1.0)
+    stats = normal_statistics(_normal_views(flat))[0, 0].numpy()
+    assert stats[0] == pytest.approx(1.0) and stats[6] == 0.0 and stats[7] == pytest.approx(0.25)
+    rng = np.random.default_rng(0)
+    bumpy = flat.copy()
+    bumpy[16:48, 16:48, :2] = rng.normal(0.0, 0.3, (32, 32, 2))  # tilts of ≈ 20° from pixel to pixel
+    bumpy[16:48, 16:48] /= np.linalg.norm(bumpy[16:48, 16:48], axis=-1, keepdims=True)
+    noisy = normal_statistics(_normal_views(bumpy))[0, 0].numpy()
+    assert noisy[0] < 0.05 and noisy[2:5].sum() > 0.6  # the pairs leave the flat bin for the 5–40° ones
+    crease = flat.copy()
+    crease[16:48, 32:48] = (np.sin(np.pi / 3), 0.0, np.cos(np.pi / 3))  # two faces 60° apart
+    edge = normal_statistics(_normal_views(crease))[0, 0].numpy()
+    assert edge[5] == pytest.approx(32 / (2 * 32 * 31), rel=0.05)  # one column of pairs crosses the crease
+    inside = flat.copy()
+    inside[16:32, 16:48] = (0.0, 0.0, -1.0)  # half the face seen from behind, as through a hole
+    assert normal_statistics(_normal_views(inside))[0, 0, 6].item() == pytest.approx(0.5)
+
+
+def test_normal_statistics_give_each_view_a_token_that_reaches_the_scores():
+    torch.manual_seed(0)
+    config = HyperScoreConfig(width=16, depth=1, normal_maps=True, normal_stats=True, vit=TINY_VIT)
+    model = HyperScore(config).eval()
+    flat = np.zeros((64, 64, 3))
+    flat[16:48, 16:48] = (0.0, 0.0, 1.0)
+    text, mask = torch.randn(1, 3, 384), torch.ones(1, 3, dtype=torch.long)
+    model(_normal_views(flat), text, mask)[0, 1].backward()  # geometry
+    assert model.stats_proj[0].weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        with_token = model(_normal_views(flat), text, mask)
+        model.stats_proj = None
+        assert not torch.allclose(with_token, model(_normal_views(flat), text, mask))
+    with pytest.raises(ValueError, match="normal_maps"):
+        HyperScore(HyperScoreConfig(normal_stats=True, vit=TINY_VIT))

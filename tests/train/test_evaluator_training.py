@@ -34,6 +34,36 @@ def test_samples_have_levels_that_match_their_degradation():
         assert levels[3] == pytest.approx(levels[:3].mean(), rel=1e-6)
 
 
+_LOWERS = {"category": "alignment", "color": "alignment", "part": "alignment", "noise": "geometry",
+           "holes": "geometry", "blob": "geometry", "washed": "texture", "shuffled": "texture"}
+
+
+def test_composite_samples_lower_each_dimension_their_kinds_name_and_no_other():
+    samples = build_samples(SampleSpec(n=10, base_seed=1_000_000, composite=0.6, voxel=0.0), None, workers=1,
+                            progress=False)
+    counts = []
+    for kind, levels in zip(samples.kinds, samples.levels):
+        kinds = [] if kind == "none" else kind.split("+")
+        lowered = {d for d, v in zip(("alignment", "geometry", "texture"), levels[:3]) if v < 10}
+        assert lowered == {_LOWERS[k] for k in kinds} and len(kinds) == len(lowered), kind
+        assert levels[3] == pytest.approx(levels[:3].mean(), rel=1e-6)
+        counts.append(len(kinds))
+    assert max(counts) >= 2  # several flaws at once, which single degradations never give
+    assert SampleSpec(n=10).key() != SampleSpec(n=10, composite=0.6).key()
+
+
+def test_composite_kinds_count_towards_each_of_their_kinds():
+    from types import SimpleNamespace
+
+    from text3d.train.evaluator import kind_means
+
+    samples = SimpleNamespace(kinds=np.array(["noise+washed", "noise", "none"]))
+    predicted = np.array([[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]])
+    means = kind_means(predicted, samples, ("alignment", "geometry"))
+    assert means["noise"] == {"alignment": 2.0, "geometry": 3.0}
+    assert means["washed"] == {"alignment": 1.0, "geometry": 2.0} and means["none"]["geometry"] == 9.0
+
+
 def test_toy_training_resumes_and_writes_a_loadable_evaluator_with_its_card(tmp_path, monkeypatch, interrupt_at):
     config = EvaluatorTrainConfig(items=4, dev_items=0, test_items=4, steps=3, batch=4, width=16, depth=1,
                                   workers=1, checkpoint_every=2)

@@ -13,6 +13,8 @@ Shared feature extractor F(x, t): for each of V views (64² renders),
   speckle, washed-out color) that a ViT trained for category and color may discard; with
   ``normal_maps`` it reads each view's camera-space normal map beside its RGB (6 channels), as
   geometry-aware 3D quality models read geometry renders next to textured ones;
+* with ``normal_stats``, one token of its normal map's statistics (:func:`normal_statistics`: the
+  angles between neighbouring pixels' normals), a surface cue the stem alone did not learn to read;
 
 the prompt's all-MiniLM-L6-v2 token states (from its input token embeddings, so the
 gradient of a score reaches them), and one token made of the CLIP-like cosines between each
@@ -55,6 +57,7 @@ class HyperScoreConfig:
     normal_maps: bool = False  # views are (RGB, camera-space normal) 6-channel images
     see_through: bool = False  # views were rendered with back faces culled (holes show the background)
     geometry_branch: int = 0  # channels of a separate full-resolution CNN added to every score's logit (0: none)
+    normal_stats: bool = False  # one token per view of normal-map statistics (needs normal_maps)
     dimensions: tuple[str, ...] = DIMENSIONS
     vit: dict = field(default_factory=lambda: ViTConfig().to_dict())
 
@@ -121,6 +124,39 @@ class ConvStem(nn.Module):
         return x.flatten(2).transpose(1, 2)
 
 
+NORMAL_ANGLE_EDGES = (0.0, 2.0, 5.0, 10.0, 20.0, 40.0, 180.0)
+"""Bin edges (degrees) of the angle between neighbouring pixels' normals in :func:`normal_statistics`."""
+
+
+def normal_statistics(images: torch.Tensor) -> torch.Tensor:
+    """Normalized 6-channel views (B, V, 6, S, S) → (B, V, 8) surface statistics of their normal maps.
+
+    Per view: the histogram of the angle between the normals of horizontally and vertically
+    neighbouring covered pixels (bins :data:`NORMAL_ANGLE_EDGES`, shares of the covered pairs), the
+    share of covered pixels facing away from the camera (n_z < −0.05) and the covered share of the
+    view. A smooth primitive puts most pairs under 5°, creases above 40°; surface noise fills 5–40°
+    and blobbing empties the crease bin, the cues of classic no-reference mesh-quality measures
+    (curvature and dihedral-angle statistics) read from the views instead of the mesh."""
+    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD
+
+    n = (images[:, :, 3:6] * PIXEL_STD + PIXEL_MEAN) * 2.0 - 1.0  # back to [−1, 1]: (B, V, 3, S, S)
+    covered = n.abs().sum(2) > 0.05  # background normals are 0
+    unit = F.normalize(n, dim=2)
+    cosines, pairs = [], []
+    for a, b, ca, cb in ((unit[..., 1:, :], unit[..., :-1, :], covered[..., 1:, :], covered[..., :-1, :]),
+                         (unit[..., 1:], unit[..., :-1], covered[..., 1:], covered[..., :-1])):
+        cosines.append((a * b).sum(2).flatten(2))
+        pairs.append((ca & cb).flatten(2))
+    cos, both = torch.cat(cosines, 2), torch.cat(pairs, 2).to(n.dtype)  # (B, V, P)
+    angle = torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))
+    total = both.sum(2).clamp_min(1.0)
+    edges = NORMAL_ANGLE_EDGES
+    bins = [((angle >= lo) & (angle < hi)).to(n.dtype).mul(both).sum(2) / total for lo, hi in zip(edges, edges[1:])]
+    away = ((n[:, :, 2] < -0.05) & covered).flatten(2).sum(2) / covered.flatten(2).sum(2).clamp_min(1)
+    share = covered.flatten(2).to(n.dtype).mean(2)
+    return torch.stack(bins + [away.to(n.dtype), share], dim=2)
+
+
 class DefectBranch(nn.Module):
     """Views (B, V, C, 64, 64) → logits (B, n): a CNN apart from the fusion, for small surface defects.
 
@@ -177,6 +213,9 @@ class HyperScore(nn.Module):
         self.hyper = nn.Linear(w, w + 1)  # π(f_c^i) → (W_i, b_i)
         self.defects = (DefectBranch(6 if config.normal_maps else 3, config.geometry_branch, n)
                         if config.geometry_branch else None)
+        if config.normal_stats and not config.normal_maps:
+            raise ValueError("normal_stats needs normal_maps")
+        self.stats_proj = nn.Sequential(nn.Linear(8, w), nn.GELU(), nn.Linear(w, w)) if config.normal_stats else None
 
     def train(self, mode: bool = True) -> "HyperScore":
         super().train(mode)
@@ -232,6 +271,9 @@ class HyperScore(nn.Module):
         text = self.text_proj(text_states) + self.text_pos
         cosines = self.view_text_cosines(vit_tokens[:, :, 0].to(text_states.dtype), text_states, text_mask)
         similarity = self.similarity(4.0 * cosines).unsqueeze(1)  # (B, 1, w)
+        if self.stats_proj is not None:  # (B, V, w): one token per view, tagged with its view's first slot
+            stats = self.stats_proj(4.0 * normal_statistics(images)) + self.view_pos[:v, 0]
+            visual = torch.cat([visual, stats], dim=1)
         x = torch.cat([similarity, visual, text], dim=1)
         mask = torch.cat([torch.ones(b, 1 + visual.shape[1], dtype=torch.bool, device=x.device),
                           text_mask.to(torch.bool)], dim=1)

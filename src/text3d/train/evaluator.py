@@ -115,9 +115,14 @@ def spearman_table(predicted: np.ndarray, levels: np.ndarray, dimensions: tuple[
 
 
 def kind_means(predicted: np.ndarray, samples: Samples, dimensions: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """Mean predicted score per degradation kind and dimension (what each kind lowers)."""
-    return {k: {d: round(float(predicted[samples.kinds == k, i].mean()), 2) for i, d in enumerate(dimensions)}
-            for k in sorted(set(samples.kinds.tolist()))}
+    """Mean predicted score per degradation kind and dimension (what each kind lowers); a composite
+    sample ("noise+washed") counts towards each of its kinds."""
+    parts = [set(k.split("+")) for k in samples.kinds.tolist()]
+    out = {}
+    for kind in sorted(set().union(*parts)):
+        rows = np.array([kind in p for p in parts])
+        out[kind] = {d: round(float(predicted[rows, i].mean()), 2) for i, d in enumerate(dimensions)}
+    return out
 
 
 def evaluator_loss(scores: torch.Tensor, levels: torch.Tensor, weights: torch.Tensor,
@@ -181,14 +186,18 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     image_encoder = EmbeddedImageEncoder.from_pretrained(config.image_encoder, "cpu")
     model_config = HyperScoreConfig(width=config.width, depth=config.depth, normal_maps=config.normal_maps,
                                     see_through=config.see_through, stem=config.stem,
-                                    geometry_branch=config.geometry_branch, vit=image_encoder.config.to_dict())
+                                    geometry_branch=config.geometry_branch, normal_stats=config.normal_stats,
+                                    vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)
     common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,
-              "generated": config.generated_fraction, "see_through": config.see_through}
+              "generated": config.generated_fraction, "see_through": config.see_through,
+              "composite": config.composite}
     specs = {"train": SampleSpec(config.items, 0, **common),
              "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
              "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}
+    if config.composite:  # the single-degradation test samples too, to compare with evaluators trained on them
+        specs["test-single"] = SampleSpec(config.test_items, TEST_SEEDS.start, **{**common, "composite": 0.0})
     data = {name: build_samples(spec, out / "cache", config.workers, progress) for name, spec in specs.items()
             if spec.n}
     encoder_key = hashlib.sha1(str(config.image_encoder).encode()).hexdigest()[:8]
@@ -204,7 +213,7 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
         train_seconds = time.perf_counter() - t1
     dims = model_config.dimensions
     quality: dict[str, Any] = {}
-    for name in ("dev", "test"):
+    for name in ("dev", "test", "test-single"):
         if name in data:
             predicted = predict(model, data[name], tokens[name], states)
             first = specs[name].base_seed
@@ -225,14 +234,23 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     return {"seconds": round(time.perf_counter() - t0, 1), **quality}
 
 
+def _mixture(c: dict[str, Any]) -> str:
+    """How the card's samples were degraded, from the training settings ``c``."""
+    if c.get("composite"):
+        return (f"each dimension degraded independently with probability {c['composite']} (composite "
+                f"degradations; {(1 - c['composite']) ** 3:.1%} clean)")
+    return f"one controlled degradation per sample ({c['clean_fraction']:.0%} clean)"
+
+
 def model_card(training: dict[str, Any], quality: dict[str, Any], trainable: int, frozen: int) -> str:
     """The evaluator's README.md: what it is, its data, training and measured Spearman ρ."""
     c = training["config"]
     rows = []
-    for name in ("dev", "test"):
+    for name in ("dev", "test", "test-single"):
         if name in quality:
             q = quality[name]
-            rows.append(f"| {name} ({q['seeds']}, {q['samples']} samples) | "
+            label = {"test-single": "test, one degradation per sample"}.get(name, name)
+            rows.append(f"| {label} ({q['seeds']}, {q['samples']} samples) | "
                         + " | ".join(f"{v:.3f}" for v in q["spearman"].values()) + " |")
     header = " | ".join(quality.get("test", quality.get("dev", {"spearman": {}}))["spearman"])
     return f"""# text3d embedded evaluator (HyperScore-style)
@@ -244,14 +262,16 @@ hypernetwork head give scores from 0 to 10 for alignment, geometry, texture and 
 
 * Parameters: {trainable:,} trained + {frozen:,} frozen (a copy of the embedded image encoder's ViT
   and joint-space projections).
-* Data: toyworld, one controlled degradation per sample (`text3d.data.toyworld.degrade`): another
+* Data: toyworld, {_mixture(c)} (`text3d.data.toyworld.degrade`): another
   category's shape (alignment 1), a wrong main color (alignment 4), a missing part (alignment 7);
   surface noise, holes, blobbing (geometry 10 − 8·s); washed-out or shuffled colors (texture 10 − 8·s),
-  strength s ~ U[0.1, 1]; {c['clean_fraction']:.0%} clean; {c['voxel_fraction']:.0%} shown as their 32³ voxel
+  strength s ~ U[0.1, 1]; {c['voxel_fraction']:.0%} shown as their 32³ voxel
   surface; {c.get('generated_fraction', 0):.0%} built on the embedded generator's asset for the prompt (level 10
   before degrading) or, for a category misalignment, for another category's prompt (level 1);
   overall = mean of the three. {c['items']:,} training samples (training seeds from 0).
 * Views: RGB{' and camera-space normal maps (read by the conv stem only)' if c.get('normal_maps') else ''}{
+  '; one token per view of normal-map statistics (angles between neighbouring pixels’ normals)'
+  if c.get('normal_stats') else ''}{
   ', back faces culled (holes show the background)' if c.get('see_through') else ''}.
 * Training: seed {c['seed']}, {c['steps']} AdamW steps at batch {c['batch']}, peak lr {c['lr']}, cosine;
   loss = per dimension MSE of score/10 against level/10 + {c['rank_weight']} × RankNet pairwise loss within

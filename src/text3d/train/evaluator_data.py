@@ -5,8 +5,15 @@ Sample ``index`` of a range starting at ``base_seed`` is the toyworld item
 degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views (RGB and,
 with ``normals``, camera-space normal maps):
 
-* degradation: none with probability ``clean``, else alignment / geometry / texture with equal
-  probability, one of that dimension's kinds uniformly, strength s ~ U[0.1, 1];
+* degradation, single (``composite`` = 0): none with probability ``clean``, else alignment /
+  geometry / texture with equal probability, one of that dimension's kinds uniformly, strength
+  s ~ U[0.1, 1];
+* degradation, composite (``composite`` = p > 0): each dimension is degraded independently with
+  probability p (one of its kinds, its own strength), alignment first (it rebuilds the scene), then
+  geometry, then texture; the kind is the "+"-joined list ("none" when no dimension drew one). Real
+  generated assets are flawed in several dimensions at once, as MATE-3D's rated assets are; and with
+  one degradation per sample a visible texture flaw tells a model that geometry is perfect, a shortcut
+  that lets it score geometry without looking at it;
 * with probability ``voxel`` the asset is first replaced by its 32³ voxel surface (the look of
   a grid generator's output, still level 10);
 * with probability ``generated`` it is instead the embedded generator's asset for the item's
@@ -61,12 +68,14 @@ class SampleSpec:
     normals: bool = True
     generated: float = 0.0
     see_through: bool = False
+    composite: float = 0.0
     version: int = 1
 
     def key(self) -> str:
         fields = asdict(self)
-        if not self.see_through:  # specs from before the field keep their cache files
-            del fields["see_through"]
+        for name in ("see_through", "composite"):  # specs from before these fields keep their cache files
+            if not fields[name]:
+                del fields[name]
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -77,7 +86,8 @@ def view_cameras(rng: np.random.Generator, resolution: int = 2 * IMAGE_SIZE) -> 
 
 
 def make_sample(index: int, spec: SampleSpec) -> dict:
-    """One sample: views (V, 64, 64, 3 or 6) uint8, text, levels (4,), degradation name and strength."""
+    """One sample: views (V, 64, 64, 3 or 6) uint8, text, levels (4,), degradation kind(s) and strength
+    (the mean over the degraded dimensions; 0 when clean)."""
     programs = built_categories()
     category, seed = item_spec(index, spec.base_seed, programs)
     rng = np.random.default_rng([index, spec.base_seed, 7])
@@ -85,15 +95,14 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
     u = rng.random()
     text = instance.prompt if u < 0.55 else instance.prompts["complex"] if u < 0.8 else \
         instance.captions[int(rng.integers(len(instance.captions)))]
-    dimension = None if rng.random() < spec.clean else ("alignment", "geometry", "texture")[int(rng.integers(3))]
-    kind = "none" if dimension is None else _BY_DIMENSION[dimension][int(rng.integers(len(_BY_DIMENSION[dimension])))]
-    strength = float(rng.uniform(0.1, 1.0))
+    plan = _composite_plan(rng, spec.composite) if spec.composite > 0 else _single_plan(rng, spec.clean)
     voxel = bool(rng.random() < spec.voxel)
     generated = spec.generated > 0 and bool(rng.random() < spec.generated)
-    levels = Levels()
-    if dimension == "alignment":
-        asset, levels, done = misaligned(instance, kind, rng)
-        kind, strength = done.split(":")[0], 1.0
+    levels: dict[str, float] = {}
+    if "alignment" in plan:
+        asset, level, done = misaligned(instance, plan["alignment"][0], rng)
+        kind = done.split(":")[0]
+        levels["alignment"], plan["alignment"] = level.alignment, (kind, 1.0)
         if generated and kind == "category":
             asset = generated_asset(make_instance(done.split(":")[1], seed).prompt, spec.base_seed + index)
     elif generated:
@@ -102,11 +111,39 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
         asset = instance.scene().voxel_grid(32).to_asset()
     else:
         asset = instance.scene().to_asset()
-    if dimension in ("geometry", "texture"):
-        asset, levels = degrade_asset(asset, kind, strength, rng)
+    for dimension in ("geometry", "texture"):
+        if dimension in plan:
+            kind, strength = plan[dimension]
+            asset, level = degrade_asset(asset, kind, strength, rng)
+            levels[dimension] = getattr(level, dimension)
     images = render_small(asset, view_cameras(rng), normals=spec.normals, see_through=spec.see_through)
-    return {"index": index, "images": images, "text": text, "levels": levels.as_array(), "kind": kind,
-            "strength": strength if dimension else 0.0, "category": category}
+    strengths = [s for _, s in plan.values()]
+    return {"index": index, "images": images, "text": text, "levels": Levels(**levels).as_array(),
+            "kind": "+".join(k for k, _ in plan.values()) or "none",
+            "strength": float(np.mean(strengths)) if strengths else 0.0, "category": category}
+
+
+def _draw(rng: np.random.Generator, dimension: str) -> tuple[str, float]:
+    """(kind, strength) of one degradation of ``dimension``: a kind uniformly, s ~ U[0.1, 1]."""
+    kind = _BY_DIMENSION[dimension][int(rng.integers(len(_BY_DIMENSION[dimension])))]
+    return kind, float(rng.uniform(0.1, 1.0))
+
+
+def _single_plan(rng: np.random.Generator, clean: float) -> dict[str, tuple[str, float]]:
+    """At most one degradation: none w.p. ``clean``, else one dimension uniformly. (A clean sample
+    still draws a strength, so the random stream, and with it every sample, is that of the shipped
+    evaluator's data.)"""
+    if rng.random() < clean:
+        rng.uniform(0.1, 1.0)
+        return {}
+    dimension = ("alignment", "geometry", "texture")[int(rng.integers(3))]
+    return {dimension: _draw(rng, dimension)}
+
+
+def _composite_plan(rng: np.random.Generator, p: float) -> dict[str, tuple[str, float]]:
+    """Each dimension degraded independently with probability ``p``, in the order they are applied."""
+    chosen = [d for d in ("alignment", "geometry", "texture") if rng.random() < p]
+    return {d: _draw(rng, d) for d in chosen}
 
 
 _GENERATOR: list = []  # this process's embedded generator, loaded on first use
