@@ -1,8 +1,8 @@
 """Training and evaluation samples of the multidimensional evaluator, rendered in worker processes.
 
 Sample ``index`` of a range starting at ``base_seed`` is the toyworld item
-:func:`~text3d.data.toyworld.instance.item_spec` (categories round-robin), one controlled
-degradation (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views (RGB and,
+:func:`~text3d.data.toyworld.instance.item_spec` (categories round-robin), controlled
+degradations (:mod:`text3d.data.toyworld.degrade`) or none, a text and four 64² views (RGB and,
 with ``normals``, camera-space normal maps):
 
 * degradation, single (``composite`` = 0): none with probability ``clean``, else alignment /
@@ -131,8 +131,8 @@ def _draw(rng: np.random.Generator, dimension: str) -> tuple[str, float]:
 
 def _single_plan(rng: np.random.Generator, clean: float) -> dict[str, tuple[str, float]]:
     """At most one degradation: none w.p. ``clean``, else one dimension uniformly. (A clean sample
-    still draws a strength, so the random stream, and with it every sample, is that of the shipped
-    evaluator's data.)"""
+    still draws a strength, so the random stream, and with it every sample, is the one these samples
+    had before composite ones existed: their caches and figures stay valid.)"""
     if rng.random() < clean:
         rng.uniform(0.1, 1.0)
         return {}
