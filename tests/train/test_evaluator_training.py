@@ -52,6 +52,15 @@ def test_composite_samples_lower_each_dimension_their_kinds_name_and_no_other():
     assert SampleSpec(n=10).key() != SampleSpec(n=10, composite=0.6).key()
 
 
+def test_single_degradation_samples_keep_the_random_stream_they_had_before_composite_ones():
+    from text3d.train.evaluator_data import make_sample
+
+    spec = SampleSpec(n=8, base_seed=1_000_000, clean=0.2, voxel=0.0, generated=0.0)
+    drawn = [(s["kind"], round(s["strength"], 4)) for s in (make_sample(i, spec) for i in range(8))]
+    assert drawn == [("washed", 0.383), ("color", 1.0), ("category", 1.0), ("shuffled", 0.6083), ("none", 0.0),
+                     ("noise", 0.7759), ("part", 1.0), ("washed", 0.374)]  # as made before composite samples
+
+
 def test_composite_kinds_count_towards_each_of_their_kinds():
     from types import SimpleNamespace
 
@@ -75,11 +84,13 @@ def test_toy_training_resumes_and_writes_a_loadable_evaluator_with_its_card(tmp_
     figures = train_evaluator(tmp_path, config, progress=False)  # resumes at step 2: one step left
     assert set(figures["test"]["spearman"]) == {"alignment", "geometry", "texture", "overall"}
     assert "test range" in figures["test"]["seeds"]
+    # composite by default: the one-degradation test samples are scored too, for the older protocol
+    assert set(figures["test-single"]["spearman"]) == set(figures["test"]["spearman"])
     folder = tmp_path / "evaluator"
     saved = json.loads((folder / "config.json").read_text())
     assert saved["training"]["command"].startswith("text3d train evaluator --out DIR --seed 0 --items 4")
     card = (folder / "README.md").read_text()
-    assert "Spearman" in card and "text3d train evaluator" in card
+    assert "Spearman" in card and "text3d train evaluator" in card and "one degradation per sample" in card
     assert not (tmp_path / "evaluator.pt").exists()  # the checkpoint goes once training is done
     steps = [json.loads(line).get("step") for line in (tmp_path / "train_log.jsonl").open()]
     assert steps == [None, 0, None, 2]  # data, step 0, [killed], data again, the last step only
