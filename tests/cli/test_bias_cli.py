@@ -9,6 +9,7 @@ from PIL import Image
 
 from tests.nn.test_hyperscore import tiny_network
 from text3d.cli import main
+from text3d.eval.evaluators.base import evaluators as EVALUATORS
 from text3d.nn.checkpoint import save_folder
 
 torch.set_num_threads(1)
@@ -46,6 +47,13 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
     # a rerun with the same settings resumes (nothing to redo) and writes the same table
     assert main(args) == 0
     assert json.loads((out / "localization.json").read_text())["prompts"] == table["prompts"]
+    assert table["settings"]["evaluator_sha256"] == EVALUATORS.get("embedded-hyperscore").weights_sha256(str(weights))
+    # other evaluator weights at the same path (a retrained evaluator) do not resume the folder
+    capsys.readouterr()
+    retrained = tiny_network(views=4)
+    save_folder(weights, {k: v + 0.01 for k, v in retrained.state_dict().items()}, {"model": retrained.config.to_dict()})
+    assert main(args) == 2
+    assert "holds a localization made with other settings" in capsys.readouterr().err
 
 
 def test_bad_prompts_file_is_one_line(tmp_path, capsys):

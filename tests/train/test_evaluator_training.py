@@ -153,3 +153,48 @@ def test_an_evaluator_trained_on_see_through_views_renders_see_through_views(sph
     white = (evaluator.render_views(holed)[..., :3] >= 254).all(-1).sum()
     evaluator.see_through = False
     assert white > (evaluator.render_views(holed)[..., :3] >= 254).all(-1).sum() + 20  # through the +z hole
+
+
+def test_stated_samples_remove_only_named_parts_and_keep_the_other_samples():
+    from text3d.data.toyworld.degrade import states
+    from text3d.data.toyworld.instance import make_instance, part_texts
+    from text3d.train.evaluator_data import built_categories, item_spec, make_sample
+
+    spec = SampleSpec(n=40, base_seed=1_000_000, voxel=0.0, composite=0.5, stated=True)
+    plain = SampleSpec(n=40, base_seed=1_000_000, voxel=0.0, composite=0.5)
+    assert spec.key() != plain.key() and plain.key() == SampleSpec(n=40, base_seed=1_000_000, voxel=0.0,
+                                                                   composite=0.5, stated=False).key()
+    rows = [(i, make_sample(i, spec)) for i in range(40)]
+    flawed = [(i, r) for i, r in rows if "part" in r["kind"].split("+") or "color" in r["kind"].split("+")]
+    assert len(flawed) >= 5
+    for i, row in flawed:  # the text names the wrong main color, or a part that could go missing
+        instance = make_instance(*item_spec(i, spec.base_seed, built_categories()))
+        if "color" in row["kind"].split("+"):
+            assert states(row["text"], instance.obj.attributes["main_color"]) and row["levels"][0] == 4.0
+        else:
+            names = [p.name for p in part_texts(instance.obj)][1:]
+            assert any(states(row["text"], n) for n in names) and row["levels"][0] == 7.0
+    unflawed = [i for i, r in rows if not set(r["kind"].split("+")) & {"part", "color", "category"}]
+    for i in unflawed[:4]:  # samples without an alignment flaw are the same sample either way
+        np.testing.assert_array_equal(make_sample(i, plain)["images"], dict(rows)[i]["images"])
+    assert states("chair with black legs", "leg") and not states("a blackish chair", "black")
+
+
+def test_an_evaluator_trained_with_back_normals_renders_them(sphere_asset):
+    network = load_network()  # the shipped one: camera-facing normals
+    assert not HyperScoreEvaluator(network=network, device="cpu").back_normals
+    network.config.back_normals = True
+    evaluator = HyperScoreEvaluator(network=network, device="cpu")
+    holed = sphere_asset.copy()
+    holed.faces = sphere_asset.faces[sphere_asset.vertices[sphere_asset.faces].mean(axis=1)[:, 2] < 0.3]
+
+    def away(views: np.ndarray) -> int:  # pixels with camera-space n_z < −0.3
+        return int(((views[..., 5].astype(int) - 128) < -40).sum())
+
+    kept = away(evaluator.render_views(holed))
+    evaluator.back_normals = False
+    assert kept > away(evaluator.render_views(holed)) + 20  # the sphere's inside, seen through the +z hole
+    from text3d.nn.hyperscore import HyperScoreConfig
+
+    assert HyperScoreConfig.from_dict({k: v for k, v in network.config.to_dict().items()
+                                       if k != "back_normals"}).back_normals is False  # folders from before

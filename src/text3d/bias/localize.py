@@ -56,6 +56,7 @@ class LocalizeSettings:
     seed: int = 0
     model: str | None = None
     evaluator_model: str | None = None
+    evaluator_sha256: str | None = None  # the evaluator's weights (Evaluator.weights_sha256)
     steps: int | None = None
     cfg: float | None = None
     candidates: int | None = None

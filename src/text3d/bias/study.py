@@ -69,6 +69,7 @@ class StudySettings:
     candidates: int = 1
     evaluator: str = "clip"
     evaluator_model: str | None = None
+    evaluator_sha256: str | None = None  # the evaluator's weights (Evaluator.weights_sha256)
     llm: str = "embedded"
     external: str = "procedural"
     variants: tuple[str, ...] = VARIANTS
@@ -173,7 +174,8 @@ class Study:
         s = self.settings
         settings = LocalizeSettings(backend="embedded", evaluator=s.evaluator, samples=s.samples,
                                     dimension=self.dimension, seed=s.seed, model=s.base,
-                                    evaluator_model=s.evaluator_model, candidates=s.candidates)
+                                    evaluator_model=s.evaluator_model, evaluator_sha256=s.evaluator_sha256,
+                                    candidates=s.candidates)
         table = localize(localize_prompts(s.localize_n), _Lazy(lambda: self.generator(s.base)), self.evaluator,
                          settings, self.out / "localize", self.progress)
         return table["prompts"]
@@ -190,7 +192,8 @@ class Study:
                   "context_prompt_version": CONTEXT_PROMPT_VERSION, "bounds": vars(bounds).copy(),
                   "generator": s.external, "generator_model": None,
                   "original": {**vars(original), "candidates": s.candidates}, "evaluator": s.evaluator,
-                  "evaluator_model": s.evaluator_model, "dimension": self.dimension, "margin": 0.0, "seed": s.seed}
+                  "evaluator_model": s.evaluator_model, "evaluator_sha256": s.evaluator_sha256,
+                  "dimension": self.dimension, "margin": 0.0, "seed": s.seed}
         return run_augment(chosen, self.out / f"augment-{variant}", config,
                            lambda: ContextWriter(create_backend(s.llm), context, bounds),
                            lambda: self.generator(s.base), original,

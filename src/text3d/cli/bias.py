@@ -56,7 +56,8 @@ def localize_command(
     if chosen not in scorer.dimensions:
         raise InputError(f"--dimension {chosen}: evaluator {evaluator!r} scores {', '.join(scorer.dimensions)}")
     settings = LocalizeSettings(backend=backend, evaluator=evaluator, samples=samples, dimension=chosen, seed=seed,
-                                model=model, evaluator_model=evaluator_model, candidates=candidates)
+                                model=model, evaluator_model=evaluator_model, candidates=candidates,
+                                evaluator_sha256=evaluators.get(evaluator).weights_sha256(evaluator_model))
     generator = create_generator(backend, model=model, device=device, candidates=candidates)
     with output_folder(out, wait):
         table = localize(prompt_list, generator, scorer, settings, out)
@@ -129,8 +130,9 @@ def augment_command(
               "temperature": context_settings.temperature, "context_prompt_version": CONTEXT_PROMPT_VERSION,
               "bounds": vars(bounds).copy(), "generator": generator, "generator_model": generator_model,
               "original": {**vars(original_source), "candidates": localized.get("candidates")},
-              "evaluator": evaluator, "evaluator_model": evaluator_model, "dimension": chosen, "margin": margin,
-              "seed": seed}
+              "evaluator": evaluator, "evaluator_model": evaluator_model,
+              "evaluator_sha256": evaluators.get(evaluator).weights_sha256(evaluator_model), "dimension": chosen,
+              "margin": margin, "seed": seed}
 
     def make_writer() -> ContextWriter:
         return ContextWriter(create_backend(llm, **server_options(llm, timeout)), context_settings, bounds)
@@ -202,7 +204,8 @@ def study_command(
         load_base(model, "cpu")  # a folder that is not a generator is refused before any work
         extra[Path(model).name] = str(model)
     settings = StudySettings(n=n, split=split, seed=seed, localize_n=localize_n, samples=samples, k=k,
-                             candidates=candidates, evaluator=evaluator, evaluator_model=evaluator_model, llm=llm,
+                             candidates=candidates, evaluator=evaluator, evaluator_model=evaluator_model,
+                             evaluator_sha256=evaluators.get(evaluator).weights_sha256(evaluator_model), llm=llm,
                              external=external, variants=tuple(v.strip() for v in variants.split(",") if v.strip()),
                              finetune={"steps": finetune_steps, "replay": replay, "seed": seed}, base=base,
                              benchmarks={name: str(path) for name, path in (("mate3d", mate3d), ("t3bench", t3bench))

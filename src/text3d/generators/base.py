@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from text3d.assets.asset import Asset
-from text3d.errors import InputError, Text3DError
+from text3d.errors import InputError
 from text3d.registry import Registry
 
 
@@ -80,12 +80,9 @@ class Generator:
         or when there are none to read (``from_pretrained`` then says why)."""
         if cls.weights_folder is None:
             return None
-        from text3d.nn.checkpoint import resolve_model_folder, weights_sha256
+        from text3d.nn.checkpoint import local_weights_sha256
 
-        try:
-            return weights_sha256(resolve_model_folder(name_or_path, cls.weights_folder))
-        except (Text3DError, OSError):
-            return None
+        return local_weights_sha256(name_or_path, cls.weights_folder)
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
                  cfg: float | None = None) -> GeneratorOutput:

@@ -147,6 +147,18 @@ def build_config(config_type: Any, values: Any, folder: str | Path, key: str) ->
         raise InputError(f"{Path(folder) / 'config.json'}: {key}: {exc}"[:240]) from None
 
 
+def local_weights_sha256(name_or_path: str | Path | None, default: str) -> str | None:
+    """:func:`weights_sha256` of the folder ``resolve_model_folder(name_or_path, default)`` names, so a
+    run made with other weights at the same path is not resumed; None when there are none to read
+    (loading the model then says why)."""
+    from text3d.errors import Text3DError
+
+    try:
+        return weights_sha256(resolve_model_folder(name_or_path, default))
+    except (Text3DError, OSError):
+        return None
+
+
 def weights_sha256(folder: str | Path) -> str:
     """First 16 hex digits of SHA-256 over a model folder's weight files, in order: what identifies
     the weights wherever the folder lies."""

@@ -56,6 +56,7 @@ class HyperScoreConfig:
     stem: str = "patchify"  # "patchify" (4×4 stride-4, average-pooled) or "full" (3×3 from 64², max-pooled)
     normal_maps: bool = False  # views are (RGB, camera-space normal) 6-channel images
     see_through: bool = False  # views were rendered with back faces culled (holes show the background)
+    back_normals: bool = False  # normal maps keep back faces facing away (the inside of a hole, seen through it)
     geometry_branch: int = 0  # channels of a separate full-resolution CNN added to every score's logit (0: none)
     normal_stats: bool = False  # one token per view of normal-map statistics (needs normal_maps)
     dimensions: tuple[str, ...] = DIMENSIONS
@@ -69,7 +70,7 @@ class HyperScoreConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "HyperScoreConfig":
-        data = dict(data)
+        data = {"back_normals": False, **data}  # folders from before the field
         data["stem_channels"] = tuple(data["stem_channels"])
         data["dimensions"] = tuple(data["dimensions"])
         return cls(**data)

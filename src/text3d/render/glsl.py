@@ -82,6 +82,7 @@ in vec2 v_uv;
 #endif
 #ifdef AUX
 in float v_depth;
+uniform int u_back_normals;  // 1: a back face's normal keeps facing away from the camera
 layout(location = 1) out vec4 out_aux;
 #endif
 
@@ -116,7 +117,7 @@ layout(location = 1) out vec4 out_aux;
     out_color = vec4(to_srgb(color), 1.0);
 #endif
 #ifdef AUX
-    out_aux = vec4(n, v_depth);
+    out_aux = vec4((u_back_normals == 1 && !gl_FrontFacing) ? -n : n, v_depth);
 #endif
 }
 """

@@ -45,7 +45,7 @@ class RenderResult:
     ``rgb``: uint8 (N, H, W, 3), or (N, H, W, 4) with straight alpha for a transparent
     background; ``mask``: bool (N, H, W); ``depth``: float32 (N, H, W) camera-space z in
     world units, 0 on background; ``normals``: float32 (N, H, W, 3) world-space unit
-    normals facing the camera, 0 on background.
+    normals facing the camera (with ``back_normals``, back faces' facing away), 0 on background.
     """
 
     rgb: np.ndarray
@@ -297,13 +297,15 @@ class Renderer:
 
     def render(self, asset: Asset, cameras: list[Camera], background: str = "white",
                depth: bool = False, normals: bool = False, antialias: bool = False,
-               cull_back: bool | None = None) -> RenderResult:
+               cull_back: bool | None = None, back_normals: bool = False) -> RenderResult:
         """Render ``asset`` from every camera. All cameras must share one resolution.
 
         ``cull_back``: None draws every face, skipping back faces only where no pixel changes
         (:func:`cull_back_faces`); True always skips faces wound clockwise on screen, so an
         outward-wound mesh with holes shows the background through them instead of its inside;
-        False never skips any.
+        False never skips any. ``back_normals``: the normals of back faces (wound clockwise on
+        screen) keep their own orientation, facing away from the camera, instead of being turned
+        towards it; in an outward-wound mesh those are the inside of a hole, seen through it.
 
         The mesh is uploaded once, drawn with the program specialised to it (:meth:`program`).
         Views are drawn in groups, each view into its own kept target, and read back only after
@@ -342,6 +344,8 @@ class Renderer:
         textured, has_normals = asset.is_textured, asset.vertex_normals is not None
         color_program = self.program(textured, has_normals, one_pass, linear=deferred)
         aux_program = self.program(textured, has_normals, True) if want_aux else None
+        if aux_program is not None:  # programs are shared between calls: set it either way
+            aux_program["u_back_normals"].value = int(back_normals)
         buffers, owned, texture = self._upload(asset)
         arrays = {color_program: self._vertex_array(color_program, buffers)}
         if aux_program is not None and aux_program not in arrays:
@@ -419,7 +423,7 @@ class Renderer:
 
 def render(asset: Asset, cameras: list[Camera], background: str = "white",
            depth: bool = False, normals: bool = False, antialias: bool = False,
-           cull_back: bool | None = None) -> RenderResult:
+           cull_back: bool | None = None, back_normals: bool = False) -> RenderResult:
     """Render with the process-wide :class:`Renderer` (see :meth:`Renderer.render`)."""
     return Renderer.shared().render(asset, cameras, background=background, depth=depth, normals=normals,
-                                    antialias=antialias, cull_back=cull_back)
+                                    antialias=antialias, cull_back=cull_back, back_normals=back_normals)

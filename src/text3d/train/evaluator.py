@@ -185,13 +185,15 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     t0 = time.perf_counter()
     image_encoder = EmbeddedImageEncoder.from_pretrained(config.image_encoder, "cpu")
     model_config = HyperScoreConfig(width=config.width, depth=config.depth, normal_maps=config.normal_maps,
-                                    see_through=config.see_through, stem=config.stem,
+                                    see_through=config.see_through, back_normals=config.back_normals,
+                                    stem=config.stem,
                                     geometry_branch=config.geometry_branch, normal_stats=config.normal_stats,
                                     vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)
     common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,
               "generated": config.generated_fraction, "see_through": config.see_through,
+              "back_normals": config.back_normals, "stated": config.stated_alignment,
               "composite": config.composite}
     specs = {"train": SampleSpec(config.items, 0, **common),
              "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
@@ -263,7 +265,8 @@ hypernetwork head give scores from 0 to 10 for alignment, geometry, texture and 
 * Parameters: {trainable:,} trained + {frozen:,} frozen (a copy of the embedded image encoder's ViT
   and joint-space projections).
 * Data: toyworld, {_mixture(c)} (`text3d.data.toyworld.degrade`): another
-  category's shape (alignment 1), a wrong main color (alignment 4), a missing part (alignment 7);
+  category's shape (alignment 1), a wrong main color (alignment 4), a missing part (alignment 7){
+  ', each a flaw the sample’s text states (a part it names, a color it names)' if c.get('stated_alignment') else ''};
   surface noise, holes, blobbing (geometry 10 − 8·s); washed-out or shuffled colors (texture 10 − 8·s),
   strength s ~ U[0.1, 1]; {c['voxel_fraction']:.0%} shown as their 32³ voxel
   surface; {c.get('generated_fraction', 0):.0%} built on the embedded generator's asset for the prompt (level 10
@@ -272,7 +275,8 @@ hypernetwork head give scores from 0 to 10 for alignment, geometry, texture and 
 * Views: RGB{' and camera-space normal maps (read by the conv stem only)' if c.get('normal_maps') else ''}{
   '; one token per view of normal-map statistics (angles between neighbouring pixels’ normals)'
   if c.get('normal_stats') else ''}{
-  ', back faces culled (holes show the background)' if c.get('see_through') else ''}.
+  ', back faces culled (holes show the background)' if c.get('see_through') else ''}{
+  '; normal maps keep back faces facing away (the inside of a hole)' if c.get('back_normals') else ''}.
 * Training: seed {c['seed']}, {c['steps']} AdamW steps at batch {c['batch']}, peak lr {c['lr']}, cosine;
   loss = per dimension MSE of score/10 against level/10 + {c['rank_weight']} × RankNet pairwise loss within
   the batch, dimensions weighted 1 (geometry {c['geometry_weight']}).

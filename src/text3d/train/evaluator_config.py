@@ -53,6 +53,12 @@ class EvaluatorTrainConfig(TrainConfig):
                                 "6 channels).", "data")
     see_through: bool = setting(False, "Views cull back faces, so holes show the background instead of the "
                                 "surface's inside.", "data")
+    back_normals: bool = setting(False, "Normal maps keep back faces facing away from the camera, so the inside "
+                                 "of a hole, seen through it, reads as facing away (shading stays two-sided).",
+                                 "data", "--back-normals")
+    stated_alignment: bool = setting(False, "Alignment flaws are ones the sample's text states: a removed part is "
+                                     "one it names, a wrong main color one it names (else the other, else "
+                                     "another category).", "data", "--stated-alignment")
     steps: int = setting(2500, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (samples).", "evaluator", "--batch", 2, MAX_BATCH)
     lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0)

@@ -69,11 +69,14 @@ class SampleSpec:
     generated: float = 0.0
     see_through: bool = False
     composite: float = 0.0
+    back_normals: bool = False
+    stated: bool = False  # alignment flaws are ones the sample's text states (degrade.misaligned(text=))
     version: int = 1
 
     def key(self) -> str:
         fields = asdict(self)
-        for name in ("see_through", "composite"):  # specs from before these fields keep their cache files
+        # specs from before these fields keep their cache files
+        for name in ("see_through", "composite", "back_normals", "stated"):
             if not fields[name]:
                 del fields[name]
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
@@ -100,7 +103,7 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
     generated = spec.generated > 0 and bool(rng.random() < spec.generated)
     levels: dict[str, float] = {}
     if "alignment" in plan:
-        asset, level, done = misaligned(instance, plan["alignment"][0], rng)
+        asset, level, done = misaligned(instance, plan["alignment"][0], rng, text if spec.stated else None)
         kind = done.split(":")[0]
         levels["alignment"], plan["alignment"] = level.alignment, (kind, 1.0)
         if generated and kind == "category":
@@ -116,7 +119,8 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
             kind, strength = plan[dimension]
             asset, level = degrade_asset(asset, kind, strength, rng)
             levels[dimension] = getattr(level, dimension)
-    images = render_small(asset, view_cameras(rng), normals=spec.normals, see_through=spec.see_through)
+    images = render_small(asset, view_cameras(rng), normals=spec.normals, see_through=spec.see_through,
+                          back_normals=spec.back_normals)
     strengths = [s for _, s in plan.values()]
     return {"index": index, "images": images, "text": text, "levels": Levels(**levels).as_array(),
             "kind": "+".join(k for k, _ in plan.values()) or "none",

@@ -65,3 +65,20 @@ def test_bad_inputs_are_one_line_errors(chair):
         degrade_asset(asset, "melt", 0.5, np.random.default_rng(0))
     with pytest.raises(InputError, match="alignment degradation 'size': unknown"):
         misaligned(chair, "size", np.random.default_rng(0))
+
+
+def test_a_stated_flaw_is_one_the_text_names(chair):
+    """With the text it is judged against, a missing part is a part the text names and a wrong main
+    color needs the text to name that color; otherwise the flaw falls to what the text can show."""
+    parts = ("back", "seat", "legs")
+    for seed in range(12):  # the removed part is always the named one, never the unnamed back
+        _, levels, done = misaligned(chair, "part", np.random.default_rng(seed), text="chair with black legs")
+        assert done == "part:legs" and levels.alignment == ALIGNMENT_LEVELS["part"]
+    without = {misaligned(chair, "part", np.random.default_rng(s))[2] for s in range(12)}
+    assert without - {"part:legs"} and without <= {f"part:{p}" for p in parts[1:]}
+    # no named part: a wrong color when the text names the main color, else another category
+    assert misaligned(chair, "part", np.random.default_rng(0), text="a black chair")[2].startswith("color:")
+    assert misaligned(chair, "color", np.random.default_rng(0), text="a chair with legs")[2] == "part:legs"
+    _, levels, done = misaligned(chair, "color", np.random.default_rng(0), text="a wooden chair")
+    assert done.startswith("category:") and levels.alignment == ALIGNMENT_LEVELS["category"]
+    assert misaligned(chair, "color", np.random.default_rng(0), text="Black chair.")[2].startswith("color:")

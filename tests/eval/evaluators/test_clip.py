@@ -48,3 +48,12 @@ def test_real_clip_path_scores_and_gradients(tmp_path):
         up = float(evaluator._score_embeddings(v, plus, mask).mean())
         down = float(evaluator._score_embeddings(v, minus, mask).mean())
     assert result.gradients[i, k] == pytest.approx((up - down) / (2 * h), rel=2e-2)
+
+
+def test_the_clip_evaluator_names_the_weights_it_scores_with(tmp_path):
+    from text3d.eval.evaluators.backends.clip import REAL_CLIP, ClipEvaluator
+
+    shipped = ClipEvaluator.weights_sha256()
+    assert len(shipped) == 16 and ClipEvaluator.weights_sha256("embedded") == shipped
+    assert ClipEvaluator.weights_sha256(REAL_CLIP) is None  # CLIP ViT-L/14: weights of its own release
+    assert ClipEvaluator.weights_sha256(str(tmp_path / "nowhere")) is None  # loading it says why

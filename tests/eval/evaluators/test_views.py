@@ -27,17 +27,44 @@ def background_pixels(views: np.ndarray) -> np.ndarray:
     return (white & no_normal).sum(axis=(1, 2))
 
 
+def holed_sphere(sphere, camera):
+    """``sphere`` (radius 0.4) without the cap of ≈ 0.17 radius that ``camera`` looks at."""
+    facing = camera.position() / np.linalg.norm(camera.position())
+    centroids = sphere.vertices[sphere.faces].mean(axis=1)
+    holed = sphere.copy()
+    holed.faces = sphere.faces[centroids @ facing < 0.9 * 0.4]
+    return holed
+
+
+def facing_away(views: np.ndarray) -> np.ndarray:
+    """(V,) count of covered pixels whose camera-space normal points away from the camera (n_z < −0.3)."""
+    n = views[..., 3:].astype(np.float64) / 127.5 - 1.0
+    return ((n[..., 2] < -0.3) & (np.abs(n).sum(-1) > 0.05)).sum(axis=(1, 2))
+
+
 def test_see_through_views_show_the_background_through_a_hole_and_change_nothing_without_one(sphere_asset):
     cameras = evaluator_cameras(4)
     closed = render_small(sphere_asset, cameras, normals=True)
     np.testing.assert_array_equal(render_small(sphere_asset, cameras, normals=True, see_through=True), closed)
-    facing = cameras[0].position() / np.linalg.norm(cameras[0].position())  # the side view 0 looks at
-    centroids = sphere_asset.vertices[sphere_asset.faces].mean(axis=1)
-    holed = sphere_asset.copy()
-    holed.faces = sphere_asset.faces[centroids @ facing < 0.9 * 0.4]  # a cap of ≈ 0.17 radius removed
+    holed = holed_sphere(sphere_asset, cameras[0])
     two_sided = render_small(holed, cameras, normals=True)
     see_through = render_small(holed, cameras, normals=True, see_through=True)
     # two-sided, the hole shows the sphere's inside (no more background than the closed sphere);
     # culled, the inside's back faces vanish and the background shows through the hole
     assert background_pixels(two_sided)[0] <= background_pixels(closed)[0] + 5
     assert background_pixels(see_through)[0] >= background_pixels(closed)[0] + 60
+
+
+def test_back_normals_mark_the_inside_of_a_hole_and_change_nothing_without_one(sphere_asset):
+    cameras = evaluator_cameras(4)
+    closed = render_small(sphere_asset, cameras, normals=True)
+    np.testing.assert_array_equal(render_small(sphere_asset, cameras, normals=True, back_normals=True), closed)
+    holed = holed_sphere(sphere_asset, cameras[0])
+    flipped = render_small(holed, cameras, normals=True)
+    kept = render_small(holed, cameras, normals=True, back_normals=True)
+    np.testing.assert_array_equal(kept[..., :3], flipped[..., :3])  # the shading stays two-sided
+    # through the hole view 0 sees the sphere's inside: facing away only with back_normals
+    assert facing_away(flipped).max() == 0
+    assert facing_away(kept)[0] >= 60 and facing_away(kept)[1:].max() <= 5
+    # a later call without it gets camera-facing normals again (the shader setting is not left on)
+    np.testing.assert_array_equal(render_small(holed, cameras, normals=True), flipped)

@@ -19,6 +19,7 @@ Every function is deterministic given its ``rng`` and never modifies its input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -255,12 +256,35 @@ def degrade_asset(asset: Asset, name: str, strength: float, rng: np.random.Gener
     return function(asset, strength, rng), levels
 
 
-def misaligned(instance: "Instance", kind: str, rng: np.random.Generator) -> tuple[Asset, Levels, str]:
+def states(text: str, name: str) -> bool:
+    """Whether ``text`` names ``name`` (its last word, as a whole word, singular or plural)."""
+    word = name.lower().split()[-1]
+    return any(w in (word, word + "s", word + "es") for w in re.findall(r"[a-z]+", text.lower()))
+
+
+def _stated_kind(instance: "Instance", kind: str, text: str, removable: list[str]) -> str:
+    """``kind``, or the nearest one whose flaw ``text`` can show: a missing part must be a part the
+    text names, a wrong main color needs the text to name that color; otherwise the other of the
+    two, else another category."""
+    color_stated = states(text, instance.obj.attributes["main_color"])
+    order = {"part": ("part", "color"), "color": ("color", "part")}.get(kind, (kind,))
+    for choice in order:
+        if choice == "part" and removable or choice == "color" and color_stated:
+            return choice
+    return "category"
+
+
+def misaligned(instance: "Instance", kind: str, rng: np.random.Generator,
+               text: str | None = None) -> tuple[Asset, Levels, str]:
     """Alignment: the instance's scene built wrong in one named way; (asset, levels, what was done).
 
     ``kind``: "category" (another category's object, same main color), "color" (the same object
     in another main color) or "part" (one part other than the largest removed; an object with
-    a single kind of part gets the wrong color instead).
+    a single kind of part gets the wrong color instead). With ``text`` (the prompt the asset is
+    judged against), the flaw is one the text states: only a part it names is removed, a wrong
+    main color only when it names the color; otherwise the other of the two, else another
+    category (alignment is agreement with the text: a ball without the stripe a prompt never
+    mentions is still a faithful "orange ball").
     """
     from text3d.data.toyworld.instance import make_object, part_texts, side_by_side
     from text3d.data.toyworld.objects import ToyObject
@@ -270,7 +294,11 @@ def misaligned(instance: "Instance", kind: str, rng: np.random.Generator) -> tup
         raise InputError(f"alignment degradation {kind!r}: unknown (known: {', '.join(ALIGNMENT_LEVELS)})")
     color = instance.obj.attributes["main_color"]
     names = [p.name for p in part_texts(instance.obj)]
-    if kind == "part" and len(names) < 2:
+    removable = names[1:]  # the largest part stays
+    if text is not None:
+        removable = [n for n in removable if states(text, n)]
+        kind = _stated_kind(instance, kind, text, removable)
+    elif kind == "part" and not removable:
         kind = "color"
     if kind == "category":
         others = [c for c in CATEGORY_NAMES if c != instance.category and c in load_programs()]
@@ -283,7 +311,7 @@ def misaligned(instance: "Instance", kind: str, rng: np.random.Generator) -> tup
         obj = make_object(instance.category, instance.seed, main=new_color)
         done = f"color:{new_color}"
     else:
-        dropped = names[1 + int(rng.integers(len(names) - 1))]
+        dropped = removable[int(rng.integers(len(removable)))]
         obj = ToyObject(instance.category, [p for p in instance.obj.parts if p.name != dropped],
                         dict(instance.obj.attributes))
         done = f"part:{dropped}"

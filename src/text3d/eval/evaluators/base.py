@@ -25,7 +25,7 @@ def evaluator_cameras(views: int = 4, yaw0: float = 45.0, pitch: float = 30.0,
 
 
 def render_small(asset: Asset, cameras: list[Camera], normals: bool = False,
-                 see_through: bool = False) -> np.ndarray:
+                 see_through: bool = False, back_normals: bool = False) -> np.ndarray:
     """(V, S/2, S/2, C) uint8 views on white: rendered at S² and 2×2 area-averaged.
 
     C = 3 (RGB), or 6 with ``normals``: RGB, then the camera-space unit normal n encoded as
@@ -33,10 +33,13 @@ def render_small(asset: Asset, cameras: list[Camera], normals: bool = False,
     where bumps and blobs show plainly, whatever the shading. ``see_through`` culls back faces,
     so a hole in an outward-wound surface shows the background rather than the surface's inside
     (two-sided, a hole looks like a dent: on 40 development objects the share of silhouette
-    pixels that turn see-through separates holed from clean ones at AUC 0.99)."""
+    pixels that turn see-through separates holed from clean ones at AUC 0.99). ``back_normals`` keeps two-sided shading
+    but lets back faces' normals face away from the camera (n_z < 0): the inside of a hole, seen
+    through it, reads as facing away in the normal map."""
     from text3d.render.renderer import render
 
-    result = render(asset, cameras, background="white", normals=normals, cull_back=see_through or None)
+    result = render(asset, cameras, background="white", normals=normals, cull_back=see_through or None,
+                    back_normals=back_normals)
     images = result.rgb.astype(np.float32)
     if normals:
         rotations = np.stack([c.c2w_opengl()[:3, :3] for c in cameras])  # (V, 3, 3) camera → world
@@ -81,11 +84,24 @@ class Evaluator:
     """Whether the views carry camera-space normal maps after RGB (6 channels, :func:`render_small`)."""
     see_through: bool = False
     """Whether the views cull back faces (:func:`render_small`)."""
+    back_normals: bool = False
+    """Whether the normal maps keep back faces facing away (:func:`render_small`)."""
+
+    weights_folder: ClassVar[str | None] = None
+    """Name of the backend's shipped weights folder (``text3d/weights/``), for backends loading local weights."""
+
+    @classmethod
+    def weights_sha256(cls, model: str | None = None) -> str | None:
+        """Digest of the local weights the backend would load for ``model`` (None: none to read), so a
+        run scored with other weights at the same path is not resumed."""
+        from text3d.nn.checkpoint import local_weights_sha256
+
+        return None if cls.weights_folder is None else local_weights_sha256(model, cls.weights_folder)
 
     def render_views(self, asset: Asset) -> np.ndarray:
         """The views this evaluator reads: (V, 64, 64, 3) uint8, or (V, 64, 64, 6) with normal maps."""
         return render_small(asset, evaluator_cameras(self.views), normals=self.normal_maps,
-                            see_through=self.see_through)
+                            see_through=self.see_through, back_normals=self.back_normals)
 
     def dimension_index(self, dimension: str) -> int:
         """Column of ``dimension``; a one-line :class:`InputError` for one this evaluator lacks."""

@@ -28,6 +28,16 @@ class ClipEvaluator(Evaluator):
     scale = "CLIP score (100·cos)"
     dimensions = ("alignment",)
 
+    @classmethod
+    def weights_sha256(cls, model: str | None = None) -> str | None:
+        """The embedded image encoder's digest; None for CLIP ViT-L/14 (weights of its own release)."""
+        from text3d.encoders.embedded import IMAGE_ENCODER
+        from text3d.nn.checkpoint import local_weights_sha256
+
+        if model is not None and (str(model) == REAL_CLIP or _is_clip_folder(Path(str(model)))):
+            return None
+        return local_weights_sha256(None if model == "embedded" else model, IMAGE_ENCODER)
+
     def __init__(self, model: str | Path | None = None, device: str | None = None, image_encoder=None) -> None:
         self.device = resolve_device(device)
         self.real = model is not None and (str(model) == REAL_CLIP or _is_clip_folder(Path(str(model))))

@@ -37,6 +37,8 @@ class HyperScoreEvaluator(Evaluator):
     name = "embedded-hyperscore"
     scale = "0–10"
 
+    weights_folder = FOLDER
+
     def __init__(self, model: str | Path | None = None, device: str | None = None, network=None,
                  text_encoder=None) -> None:
         from text3d.encoders.minilm import shared_text_encoder
@@ -48,6 +50,7 @@ class HyperScoreEvaluator(Evaluator):
         self.views = network.config.views
         self.normal_maps = bool(network.config.normal_maps)
         self.see_through = bool(network.config.see_through)
+        self.back_normals = bool(network.config.back_normals)
         self.text_encoder = text_encoder or shared_text_encoder(str(self.device))
 
     def _embed(self, prompt: str) -> tuple:
