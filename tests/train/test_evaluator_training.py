@@ -181,7 +181,8 @@ def test_stated_samples_remove_only_named_parts_and_keep_the_other_samples():
 
 
 def test_an_evaluator_trained_with_back_normals_renders_them(sphere_asset):
-    network = load_network()  # the shipped one: camera-facing normals
+    network = load_network()  # the shipped one was trained with them
+    network.config.back_normals = False
     assert not HyperScoreEvaluator(network=network, device="cpu").back_normals
     network.config.back_normals = True
     evaluator = HyperScoreEvaluator(network=network, device="cpu")
