@@ -51,7 +51,8 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
     # other evaluator weights at the same path (a retrained evaluator) do not resume the folder
     capsys.readouterr()
     retrained = tiny_network(views=4)
-    save_folder(weights, {k: v + 0.01 for k, v in retrained.state_dict().items()}, {"model": retrained.config.to_dict()})
+    save_folder(weights, {k: v + 0.01 for k, v in retrained.state_dict().items()},
+                {"model": retrained.config.to_dict()})
     assert main(args) == 2
     assert "holds a localization made with other settings" in capsys.readouterr().err
 

@@ -48,8 +48,11 @@ train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_i
 
 def config_option(field: dataclasses.Field, hint: Any = None) -> Any:
     """The typer option of a config field: its flag, default, range and one-line doc. Float fields
-    are checked by :func:`finite_range` (typer's own range names the wrong problem for NaN)."""
+    are checked by :func:`finite_range` (typer's own range names the wrong problem for NaN); a bool
+    field is a ``--flag/--no-flag`` pair, so a default that is on can be turned off."""
     meta = field.metadata
+    if hint is bool:
+        return typer.Option(field.default, f"{meta['flag']}/--no-{meta['flag'][2:]}", help=meta["doc"])
     if float in (hint, *typing.get_args(hint)):
         low = -math.inf if meta["low"] is None else meta["low"]
         high = math.inf if meta["high"] is None else meta["high"]

@@ -69,12 +69,14 @@ def settings_section(config_type: type, values: dict[str, Any]) -> str:
 
 def reproduce_command(command: str, config: Any, extra: tuple[str, ...] = ()) -> str:
     """``text3d train …`` with every CLI setting of ``config`` that changes what is trained (runtime
-    ones and unset ones, None, left out; a switch only when on), then ``extra``."""
+    ones and unset ones, None, left out; a switch as ``--flag`` when on, as ``--no-flag`` when off
+    against a default that is on), then ``extra``."""
     parts = [command, "--out DIR"]
     for f in option_fields(type(config)):
         value = getattr(config, f.name)
         if isinstance(value, bool):
-            parts += [f.metadata["flag"]] if value and f.metadata["stage"] != RUNTIME else []
+            if f.metadata["stage"] != RUNTIME and (value or f.default):
+                parts.append(f.metadata["flag"] if value else f"--no-{f.metadata['flag'][2:]}")
         elif f.metadata["stage"] != RUNTIME and value is not None:
             parts.append(f"{f.metadata['flag']} {shlex.quote(str(value))}")
     return " ".join([*parts, *extra])

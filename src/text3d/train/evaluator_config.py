@@ -13,13 +13,17 @@ overall 0.53 against 0.61 / 0.32 / 0.64 / 0.63), so both default to off (plain M
 geometry on its training samples (ρ 0.67 on 600 of them) but not on new objects: the limit is
 generalization from ~100 objects per category, not visibility.
 
-The shipped weights are trained with the defaults plus ``--normal-stats``. Composite degradations
+The shipped weights are trained with the defaults (``--normal-stats --back-normals
+--stated-alignment``, each a ``--no-`` switch away from the previous recipes). Composite degradations
 (``composite`` 0.5: each dimension flawed independently, half the time) replaced one degradation per
 sample: with those, 70 % of each dimension's levels tie at 10, and a visible flaw in one dimension told
 the network that the others were perfect, so it scored geometry without looking at the surface
 (development geometry ρ 0.004 on composite samples). The normal-statistics token (``normal_stats``)
 raised development geometry ρ from 0.24–0.29 to 0.60; a full-resolution CNN branch
-(``geometry_branch`` 32) reached 0.45 at four times the cost per step.
+(``geometry_branch`` 32) reached 0.45 at four times the cost per step. Back-facing normals
+(``back_normals``) let the token see holes, which two-sided shading had turned into dents, and stated
+alignment flaws (``stated_alignment``) drop the flaws a sample's text never names; together they raised
+the development minimum over the four dimensions from 0.585 to 0.718 (samples with stated flaws).
 """
 
 from __future__ import annotations
@@ -53,10 +57,10 @@ class EvaluatorTrainConfig(TrainConfig):
                                 "6 channels).", "data")
     see_through: bool = setting(False, "Views cull back faces, so holes show the background instead of the "
                                 "surface's inside.", "data")
-    back_normals: bool = setting(False, "Normal maps keep back faces facing away from the camera, so the inside "
+    back_normals: bool = setting(True, "Normal maps keep back faces facing away from the camera, so the inside "
                                  "of a hole, seen through it, reads as facing away (shading stays two-sided).",
                                  "data", "--back-normals")
-    stated_alignment: bool = setting(False, "Alignment flaws are ones the sample's text states: a removed part is "
+    stated_alignment: bool = setting(True, "Alignment flaws are ones the sample's text states: a removed part is "
                                      "one it names, a wrong main color one it names (else the other, else "
                                      "another category).", "data", "--stated-alignment")
     steps: int = setting(2500, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
@@ -72,7 +76,7 @@ class EvaluatorTrainConfig(TrainConfig):
     geometry_branch: int = setting(0, "Channels of a separate full-resolution CNN over the views whose max-pooled "
                                    "features add to every score's logit (0: none).", "evaluator",
                                    "--geometry-branch", 0, 256)
-    normal_stats: bool = setting(False, "One token per view of normal-map statistics (the histogram of "
+    normal_stats: bool = setting(True, "One token per view of normal-map statistics (the histogram of "
                                  "neighbouring pixels' normal angles, back-facing and covered shares).",
                                  "evaluator", "--normal-stats")
     width: int = setting(128, "Fusion transformer width.", "evaluator", "--width", 8, 4096)
