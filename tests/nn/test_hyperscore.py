@@ -164,3 +164,38 @@ def test_normal_statistics_give_each_view_a_token_that_reaches_the_scores():
         assert not torch.allclose(with_token, model(_normal_views(flat), text, mask))
     with pytest.raises(ValueError, match="normal_maps"):
         HyperScore(HyperScoreConfig(normal_stats=True, vit=TINY_VIT))
+
+
+def _color_views(rgb: np.ndarray) -> torch.Tensor:
+    """(S, S, 3) uint8 colours, white = background → one sample of 4 normalized views, RGB only."""
+    return views_tensor(rgb[None, None].repeat(4, axis=1))
+
+
+def test_color_statistics_tell_a_wrong_hue_from_a_washed_out_or_shuffled_one():
+    from text3d.nn.hyperscore import HUE_BINS, color_statistics
+
+    image = np.full((64, 64, 3), 255, np.uint8)
+    red, blue = image.copy(), image.copy()
+    red[16:48, 16:48] = (200, 20, 20)
+    blue[16:48, 16:48] = (20, 20, 200)
+    hues = {name: color_statistics(_color_views(im))[0, 0].numpy() for name, im in (("red", red), ("blue", blue))}
+    saturation = 180 / 200
+    assert hues["red"][0] == pytest.approx(saturation, rel=0.02) and hues["red"][1:HUE_BINS].sum() == 0
+    assert hues["blue"][240 // 30] == pytest.approx(saturation, rel=0.02) and hues["blue"][0] == 0  # 240°
+    washed = image.copy()
+    washed[16:48, 16:48] = (215, 200, 200)  # the red blended towards pale grey
+    pale = color_statistics(_color_views(washed))[0, 0].numpy()
+    assert pale[HUE_BINS + 2] == pytest.approx(1.0) and pale[:HUE_BINS].sum() < 0.1  # white-ish, unsaturated
+    dark = image.copy()
+    dark[16:48, 16:48] = (30, 30, 30)
+    assert color_statistics(_color_views(dark))[0, 0, HUE_BINS].item() == pytest.approx(1.0)  # black
+    shuffled = red.copy()
+    shuffled[16:48:2, 16:48] = (20, 20, 200)  # every other row another colour
+    jumps = color_statistics(_color_views(shuffled))[0, 0].numpy()
+    assert jumps[-1] > 0.4 and hues["red"][-1] == 0.0  # colour jumps between neighbours
+    model = HyperScore(HyperScoreConfig(width=16, depth=1, color_stats=True, vit=TINY_VIT)).eval()
+    text, mask = torch.randn(1, 3, 384), torch.ones(1, 3, dtype=torch.long)
+    model(_color_views(red), text, mask)[0, 0].backward()  # alignment reaches the colour token
+    assert model.color_proj[0].weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        assert not torch.allclose(model(_color_views(red), text, mask), model(_color_views(blue), text, mask))

@@ -59,6 +59,7 @@ class HyperScoreConfig:
     back_normals: bool = False  # normal maps keep back faces facing away (the inside of a hole, seen through it)
     geometry_branch: int = 0  # channels of a separate full-resolution CNN added to every score's logit (0: none)
     normal_stats: bool = False  # one token per view of normal-map statistics (needs normal_maps)
+    color_stats: bool = False  # one token per view of colour statistics (hue, saturation, colour jumps)
     dimensions: tuple[str, ...] = DIMENSIONS
     vit: dict = field(default_factory=lambda: ViTConfig().to_dict())
 
@@ -70,7 +71,7 @@ class HyperScoreConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "HyperScoreConfig":
-        data = {"back_normals": False, **data}  # folders from before the field
+        data = {"back_normals": False, "color_stats": False, **data}  # folders from before the fields
         data["stem_channels"] = tuple(data["stem_channels"])
         data["dimensions"] = tuple(data["dimensions"])
         return cls(**data)
@@ -158,6 +159,54 @@ def normal_statistics(images: torch.Tensor) -> torch.Tensor:
     return torch.stack(bins + [away.to(n.dtype), share], dim=2)
 
 
+HUE_BINS = 12
+"""Hue bins (30° each) of :func:`color_statistics`."""
+COLOR_FEATURES = HUE_BINS + 5
+
+
+def color_statistics(images: torch.Tensor) -> torch.Tensor:
+    """Normalized views (B, V, C, S, S) → (B, V, 17) colour statistics of their covered pixels.
+
+    Per view, over the covered pixels (normal map ≠ 0 with normal maps, else not white): the hue
+    histogram in 12 bins of 30°, each pixel weighted by its saturation s = (max − min)/max; the shares
+    of unsaturated (s < 0.2) dark (v < 0.25), mid and bright (v > 0.75) pixels (black, gray, white);
+    the mean saturation; and the share of neighbouring covered pairs whose colours differ by more
+    than 0.15 (RGB L∞). A wrong main colour moves the hue mass, washing out moves it to the
+    unsaturated shares, shuffling raises the colour jumps: the cues that tell a texture flaw from
+    an alignment one."""
+    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD
+
+    rgb = (images[:, :, :3] * PIXEL_STD + PIXEL_MEAN).clamp(0.0, 1.0)  # (B, V, 3, S, S)
+    if images.shape[2] >= 6:
+        n = (images[:, :, 3:6] * PIXEL_STD + PIXEL_MEAN) * 2.0 - 1.0
+        covered = n.abs().sum(2) > 0.05
+    else:
+        covered = (rgb < 0.98).any(2)
+    high, low = rgb.max(2).values, rgb.min(2).values
+    saturation = (high - low) / high.clamp_min(1e-6)
+    r, g, b = rgb.unbind(2)
+    hue = torch.rad2deg(torch.atan2(3.0 ** 0.5 * (g - b), 2.0 * r - g - b)) % 360.0  # (B, V, S, S)
+    weight = covered.to(rgb.dtype)
+    count = weight.flatten(2).sum(2).clamp_min(1.0)
+    index = (hue / (360.0 / HUE_BINS)).long().clamp(0, HUE_BINS - 1)
+    bins = F.one_hot(index, HUE_BINS).to(rgb.dtype) * (saturation * weight).unsqueeze(-1)
+    histogram = bins.flatten(2, 3).sum(2) / count.unsqueeze(-1)  # (B, V, 12)
+    grey = (saturation < 0.2) & covered
+    shares = [((grey & (high < 0.25)).flatten(2).sum(2)), ((grey & (high >= 0.25) & (high <= 0.75)).flatten(2).sum(2)),
+              ((grey & (high > 0.75)).flatten(2).sum(2))]
+    shares = [s.to(rgb.dtype) / count for s in shares]
+    mean_saturation = (saturation * weight).flatten(2).sum(2) / count
+    jumps, pairs = [], []
+    for a, c, ca, cc in ((rgb[..., 1:, :], rgb[..., :-1, :], covered[..., 1:, :], covered[..., :-1, :]),
+                         (rgb[..., 1:], rgb[..., :-1], covered[..., 1:], covered[..., :-1])):
+        both = ca & cc
+        jumps.append(((a - c).abs().amax(2) > 0.15) & both)
+        pairs.append(both)
+    jump = sum(j.flatten(2).sum(2) for j in jumps).to(rgb.dtype) / sum(
+        p.flatten(2).sum(2) for p in pairs).to(rgb.dtype).clamp_min(1.0)
+    return torch.cat([histogram, torch.stack([*shares, mean_saturation, jump], dim=2)], dim=2)
+
+
 class DefectBranch(nn.Module):
     """Views (B, V, C, 64, 64) → logits (B, n): a CNN apart from the fusion, for small surface defects.
 
@@ -217,6 +266,8 @@ class HyperScore(nn.Module):
         if config.normal_stats and not config.normal_maps:
             raise ValueError("normal_stats needs normal_maps")
         self.stats_proj = nn.Sequential(nn.Linear(8, w), nn.GELU(), nn.Linear(w, w)) if config.normal_stats else None
+        self.color_proj = (nn.Sequential(nn.Linear(COLOR_FEATURES, w), nn.GELU(), nn.Linear(w, w))
+                           if config.color_stats else None)
 
     def train(self, mode: bool = True) -> "HyperScore":
         super().train(mode)
@@ -275,6 +326,9 @@ class HyperScore(nn.Module):
         if self.stats_proj is not None:  # (B, V, w): one token per view, tagged with its view's first slot
             stats = self.stats_proj(4.0 * normal_statistics(images)) + self.view_pos[:v, 0]
             visual = torch.cat([visual, stats], dim=1)
+        if self.color_proj is not None:  # (B, V, w): one token per view, tagged with its view's second slot
+            colors = self.color_proj(4.0 * color_statistics(images)) + self.view_pos[:v, 1]
+            visual = torch.cat([visual, colors], dim=1)
         x = torch.cat([similarity, visual, text], dim=1)
         mask = torch.cat([torch.ones(b, 1 + visual.shape[1], dtype=torch.bool, device=x.device),
                           text_mask.to(torch.bool)], dim=1)

@@ -188,6 +188,7 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
                                     see_through=config.see_through, back_normals=config.back_normals,
                                     stem=config.stem,
                                     geometry_branch=config.geometry_branch, normal_stats=config.normal_stats,
+                                    color_stats=config.color_stats,
                                     vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)

@@ -79,6 +79,9 @@ class EvaluatorTrainConfig(TrainConfig):
     normal_stats: bool = setting(True, "One token per view of normal-map statistics (the histogram of "
                                  "neighbouring pixels' normal angles, back-facing and covered shares).",
                                  "evaluator", "--normal-stats")
+    color_stats: bool = setting(False, "One token per view of colour statistics (saturation-weighted hue "
+                                "histogram, black / gray / white shares, mean saturation, colour jumps between "
+                                "neighbouring pixels).", "evaluator", "--color-stats")
     width: int = setting(128, "Fusion transformer width.", "evaluator", "--width", 8, 4096)
     depth: int = setting(2, "Fusion transformer blocks.", "evaluator", "--depth", 1, 64)
     image_encoder: str | None = setting(None, "Image-encoder folder whose ViT is copied, frozen, into the "
