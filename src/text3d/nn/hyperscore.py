@@ -130,6 +130,14 @@ NORMAL_ANGLE_EDGES = (0.0, 2.0, 5.0, 10.0, 20.0, 40.0, 180.0)
 """Bin edges (degrees) of the angle between neighbouring pixels' normals in :func:`normal_statistics`."""
 
 
+def decoded_normals(images: torch.Tensor) -> torch.Tensor:
+    """Normalized 6-channel views (B, V, 6, S, S) → their camera-space normals (B, V, 3, S, S) in
+    [−1, 1] (0 on the background)."""
+    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD
+
+    return (images[:, :, 3:6] * PIXEL_STD + PIXEL_MEAN) * 2.0 - 1.0
+
+
 def normal_statistics(images: torch.Tensor) -> torch.Tensor:
     """Normalized 6-channel views (B, V, 6, S, S) → (B, V, 8) surface statistics of their normal maps.
 
@@ -139,9 +147,7 @@ def normal_statistics(images: torch.Tensor) -> torch.Tensor:
     view. A smooth primitive puts most pairs under 5°, creases above 40°; surface noise fills 5–40°
     and blobbing empties the crease bin, the cues of classic no-reference mesh-quality measures
     (curvature and dihedral-angle statistics) read from the views instead of the mesh."""
-    from text3d.nn.vit import PIXEL_MEAN, PIXEL_STD
-
-    n = (images[:, :, 3:6] * PIXEL_STD + PIXEL_MEAN) * 2.0 - 1.0  # back to [−1, 1]: (B, V, 3, S, S)
+    n = decoded_normals(images)
     covered = n.abs().sum(2) > 0.05  # background normals are 0
     unit = F.normalize(n, dim=2)
     cosines, pairs = [], []
@@ -178,8 +184,7 @@ def color_statistics(images: torch.Tensor) -> torch.Tensor:
 
     rgb = (images[:, :, :3] * PIXEL_STD + PIXEL_MEAN).clamp(0.0, 1.0)  # (B, V, 3, S, S)
     if images.shape[2] >= 6:
-        n = (images[:, :, 3:6] * PIXEL_STD + PIXEL_MEAN) * 2.0 - 1.0
-        covered = n.abs().sum(2) > 0.05
+        covered = decoded_normals(images).abs().sum(2) > 0.05
     else:
         covered = (rgb < 0.98).any(2)
     high, low = rgb.max(2).values, rgb.min(2).values
