@@ -54,7 +54,7 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
     save_folder(weights, {k: v + 0.01 for k, v in retrained.state_dict().items()},
                 {"model": retrained.config.to_dict()})
     assert main(args) == 2
-    assert "holds a localization made with other settings" in capsys.readouterr().err
+    assert "holds a localization made with other settings (evaluator_sha256)" in capsys.readouterr().err
 
 
 def test_bad_prompts_file_is_one_line(tmp_path, capsys):

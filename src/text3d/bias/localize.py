@@ -106,12 +106,16 @@ def _load_rows(out: Path, settings: LocalizeSettings) -> dict[str, dict[str, Any
     path, saved = out / ROWS, out / SETTINGS
     if not path.exists() or not saved.exists():
         return {}
+    mine = json.loads(dumps_json(asdict(settings)))
     try:
-        same = json.loads(saved.read_text()) == json.loads(dumps_json(asdict(settings)))
+        earlier = json.loads(saved.read_text())
     except ValueError:
-        same = False
-    if not same:
-        raise InputError(f"--out {out}: holds a localization made with other settings; give a new folder")
+        earlier = None
+    if earlier != mine:
+        changed = sorted(k for k in set(earlier) | set(mine) if earlier.get(k) != mine.get(k)) \
+            if isinstance(earlier, dict) else []
+        what = f" ({', '.join(changed)})" if changed else ""
+        raise InputError(f"--out {out}: holds a localization made with other settings{what}; give a new folder")
     return {row["prompt"]: row for row in read_json_lines(path)}
 
 
