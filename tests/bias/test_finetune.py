@@ -87,6 +87,30 @@ def test_finetune_runs_resumes_and_loads_with_model(pairs, tmp_path, monkeypatch
     assert not np.allclose(a.numpy(), b.numpy())
 
 
+@pytest.mark.parametrize("context_text", [0.0, 1.0])
+def test_pairs_are_conditioned_on_t_n_or_on_their_context_as_set(pairs, tmp_path, monkeypatch, context_text):
+    torch.set_num_threads(1)
+    seen: list[list[str]] = []
+    real = ft.shared_text_encoder
+
+    class Recording:
+        def __init__(self, encoder):
+            self.encoder = encoder
+
+        def encode(self, texts):
+            seen.append(list(texts))
+            return self.encoder.encode(texts)
+
+    monkeypatch.setattr(ft, "shared_text_encoder", lambda device=None: Recording(real(device)))
+    config = ft.FinetuneConfig(steps=3, batch=4, replay=0.5, replay_items=3, warmup=1, context_text=context_text,
+                               cond_dropout=0.0)
+    ft.finetune_generator(pairs, tmp_path / "model", config, cache=tmp_path / "cache")
+    assert len(seen) == 3
+    pair_texts = [t for batch in seen for t in batch[:2]]  # each batch: 2 pair items, then 2 replay items
+    contexts = sum(t.endswith("on a wooden shelf") for t in pair_texts)
+    assert contexts == (len(pair_texts) if context_text == 1.0 else 0)
+
+
 def test_model_that_is_not_a_generator_is_refused_in_one_line(tmp_path):
     from text3d.nn.checkpoint import save_folder
 

@@ -199,3 +199,28 @@ def test_an_evaluator_trained_with_back_normals_renders_them(sphere_asset):
 
     assert HyperScoreConfig.from_dict({k: v for k, v in network.config.to_dict().items()
                                        if k != "back_normals"}).back_normals is False  # folders from before
+
+
+def test_text_swaps_give_another_categorys_text_alignment_1_and_the_mean_overall():
+    texts = np.array(["red ball", "blue chair", "green tree", "red ball beside green tree", "pink duck"])
+    categories = np.array(["ball", "chair", "tree", "ball", "duck"])
+    kinds = np.array(["none", "noise", "category", "washed", "none"])
+    levels = torch.tensor([[10, 10, 10, 10], [10, 4, 10, 8], [1, 10, 10, 7], [10, 10, 4, 8], [10, 10, 10, 10]],
+                          dtype=torch.float32)
+    index = np.array([0, 1, 2, 3, 4, 0, 1, 3])
+    before = levels.clone()
+    swapped, targets = evaluator_training.swap_texts(texts, levels, kinds, categories, index, 1.0,
+                                                     np.random.default_rng(0))
+    assert targets.shape == (8, 4) and torch.equal(levels, before)  # the source levels are left as they were
+    for row, item in enumerate(index):
+        if kinds[item] == "category":  # already another category's object: its text stays
+            assert swapped[row] == texts[item] and torch.equal(targets[row], levels[item])
+            continue
+        donor = int(np.flatnonzero(texts == swapped[row])[0])
+        assert categories[donor] != categories[item]
+        assert categories[donor] not in texts[item] and categories[item] not in texts[donor]  # no partner named
+        assert targets[row, 0] == 1.0 and torch.equal(targets[row, 1:3], levels[item, 1:3])
+        assert targets[row, 3] == pytest.approx(float(targets[row, :3].mean()))
+    unchanged, same = evaluator_training.swap_texts(texts, levels, kinds, categories, index, 0.0,
+                                                    np.random.default_rng(0))
+    assert unchanged == texts[index].tolist() and torch.equal(same, levels[index])

@@ -25,7 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from text3d.data.toyworld.degrade import ALIGNMENT_LEVELS, DIMENSIONS
 from text3d.data.toyworld.instance import DEV_SEEDS, TEST_SEEDS, describe_seeds, item_spec
+from text3d.data.toyworld.vocabulary import built_categories
 from text3d.encoders.embedded import EmbeddedImageEncoder
 from text3d.encoders.minilm import shared_text_encoder
 from text3d.errors import InputError
@@ -140,6 +142,35 @@ def evaluator_loss(scores: torch.Tensor, levels: torch.Tensor, weights: torch.Te
     return ((mse + rank_weight * rank) * weights).sum() / weights.sum()
 
 
+_ALIGNMENT, _OVERALL = DIMENSIONS.index("alignment"), DIMENSIONS.index("overall")
+_PARTS = tuple(i for i, d in enumerate(DIMENSIONS) if d != "overall")  # overall = their mean (toyworld.degrade)
+
+
+def swap_texts(texts: np.ndarray, levels: torch.Tensor, kinds: np.ndarray, categories: np.ndarray,
+               index: np.ndarray, share: float, rng: np.random.Generator) -> tuple[list[str], torch.Tensor]:
+    """Texts and levels (B, 4) of the batch ``index`` with a ``share`` of its items given another
+    category's sample text: a mismatched text, so alignment 1 (:data:`ALIGNMENT_LEVELS` "category") and
+    overall = mean(alignment, geometry, texture); geometry and texture stay (the views are unchanged).
+    Items showing another category already, and donors whose text names the item's category (or whose
+    category the item's text names: a grouped scene's partner), are left out."""
+    batch_texts = [str(t) for t in texts[index]]
+    batch_levels = levels[index].clone()
+    for row, item in enumerate(index):
+        if rng.random() >= share or "category" in str(kinds[item]).split("+"):
+            continue
+        own, text = categories[item], batch_texts[row].lower()
+        for _ in range(8):  # a donor of another category, whose text and this one do not name each other
+            donor = int(rng.integers(len(texts)))
+            other = categories[donor]
+            if other != own and other.replace("_", " ") not in text and \
+                    own.replace("_", " ") not in str(texts[donor]).lower():
+                batch_texts[row] = str(texts[donor])
+                batch_levels[row, _ALIGNMENT] = ALIGNMENT_LEVELS["category"]
+                batch_levels[row, _OVERALL] = batch_levels[row, list(_PARTS)].mean()
+                break
+    return batch_texts, batch_levels
+
+
 def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: dict[str, torch.Tensor],
            config: EvaluatorTrainConfig, out: Path, log_file, progress: bool | None) -> None:
     torch.manual_seed(config.seed)
@@ -152,6 +183,8 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
         torch.set_rng_state(saved["torch_rng"])
     losses = LossLog(log_file, "evaluator", config.steps)
     target = torch.from_numpy(samples.levels)
+    programs = built_categories()
+    categories = np.array([item_spec(i, 0, programs)[0] for i in range(len(samples))])  # training seeds from 0
     weights = torch.tensor([config.geometry_weight if d == "geometry" else 1.0 for d in model.config.dimensions])
     model.train()
     for step in track(range(start, config.steps), total=config.steps - start, description="train evaluator",
@@ -161,8 +194,12 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
         shift = int(rng.integers(4))  # the same object seen from a rotated start view
         images = torch.roll(views_tensor(samples.images[index]), shift, dims=1)
         vit = torch.roll(tokens[index].float(), shift, dims=1)
-        text, mask = pad_states([states[t] for t in samples.texts[index]])
-        loss = evaluator_loss(model(images, text, mask, vit_tokens=vit), target[index], weights, config.rank_weight)
+        if config.text_swap > 0:  # the random stream of the default (no swaps) is unchanged
+            texts, levels = swap_texts(samples.texts, target, samples.kinds, categories, index, config.text_swap, rng)
+        else:
+            texts, levels = samples.texts[index].tolist(), target[index]
+        text, mask = pad_states([states[t] for t in texts])
+        loss = evaluator_loss(model(images, text, mask, vit_tokens=vit), levels, weights, config.rank_weight)
         optimizer_step(optimizer, loss, model)
         if losses.due(step):
             losses.write(step, loss=round(float(loss.detach()), 5), lr=optimizer.param_groups[0]["lr"])

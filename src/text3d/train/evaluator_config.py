@@ -70,6 +70,9 @@ class EvaluatorTrainConfig(TrainConfig):
     weight_decay: float = setting(0.02, "AdamW weight decay.", "evaluator")
     rank_weight: float = setting(0.0, "Weight λ of the pairwise (RankNet) ranking loss next to the MSE.",
                                  "evaluator")
+    text_swap: float = setting(0.0, "Share of training items per batch whose text is swapped for another "
+                               "category's sample text: alignment level 1 (another category), overall recomputed.",
+                               "evaluator", "--text-swap", 0.0, 1.0)
     geometry_weight: float = setting(1.0, "Loss weight of the geometry dimension (the others 1).", "evaluator")
     stem: str = setting("patchify", "Conv stem: patchify (4×4 stride 4, average-pooled) or full (3×3 convolutions "
                         "from 64², max-pooled).", "evaluator")
