@@ -100,6 +100,44 @@ def test_tiny_study_runs_end_to_end_and_resumes_after_a_kill(tmp_path, monkeypat
                                       finetune=TINY_FT), evaluator, _finetune).run()
 
 
+def test_word_choices_that_keep_the_same_pairs_share_one_model_and_its_figures(tmp_path, monkeypatch):
+    settings = StudySettings(n=1, split="dev", localize_n=1, samples=1, k=1, variants=("random", "w_h", "full"),
+                             finetune=TINY_FT)
+    asset = tmp_path / "asset.glb"
+    asset.write_bytes(b"the same asset bytes")
+    contexts = {"random": "a ball on a shelf", "w_h": "a ball in a garden", "full": "a ball on a shelf"}
+
+    def augment(self, rows, variant):
+        folder = self.out / f"augment-{variant}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "pairs.jsonl").write_text(json.dumps({"asset": str(asset), "text": "ball",
+                                                        "context": contexts[variant]}) + "\n")
+        return {"pairs": 1, "kept_contexts": 1}
+
+    evaluated, tuned = [], []
+
+    def evaluate(self, name, model):
+        evaluated.append(name)
+        folder = self.out / "eval" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        score = {"base": 5.0, "random": 6.0, "w_h": 7.0}[name]
+        for kind in KINDS:
+            np.savez(folder / f"toyworld-{kind}.npz", scores=np.array([score]), similarity=np.ones((1, 1)))
+
+    monkeypatch.setattr(Study, "run_localize", lambda self: [])
+    monkeypatch.setattr(Study, "run_augment", augment)
+    monkeypatch.setattr(Study, "run_eval", evaluate)
+    record = Study(tmp_path, settings, create_evaluator("clip", device="cpu"),
+                   lambda pairs, folder, options, base: tuned.append(pairs.name), progress=False).run()
+    assert tuned == ["augment-random", "augment-w_h"]  # full's pairs are random's: not trained again
+    assert evaluated == ["base", "random", "w_h"]
+    assert record["augment"]["full"]["same_pairs_as"] == "random" and "same_pairs_as" not in record["augment"]["w_h"]
+    ablation = record["ablation"]
+    assert ablation["columns"] == ["base", "w/o grad guide", "only w_h", "full"]
+    assert all(row[3] == row[1] == 6.0 and row[2] == 7.0 for row in ablation["values"])
+    assert "Word choice full kept the same pairs as random" in (tmp_path / "tables.md").read_text()
+
+
 def test_cli_refuses_bad_inputs_in_one_line(tmp_path, capsys):
     from text3d.cli import main
     from text3d.nn.checkpoint import save_folder

@@ -13,12 +13,13 @@ from text3d.assets.io import load_asset
 from text3d.bias.augment import CONTEXTS, run_augment
 from text3d.bias.context import ContextSettings, ContextWriter
 from text3d.bias.review import write_review
-from text3d.bias.visual import PAIRS, Source, augment_visual, build_pairs, item_id, winner, write_pairs
+from text3d.bias.visual import Source, augment_visual, build_pairs, item_id, winner, write_pairs
 from text3d.errors import BackendError
 from text3d.eval.evaluators.base import Evaluator
 from text3d.generators.base import Generator, GeneratorOutput
 from text3d.prompts.base import Completion
 from text3d.store.folders import RunFolder
+from text3d.store.pairs import PAIRS_FILE
 
 torch.set_num_threads(1)
 
@@ -80,7 +81,7 @@ def test_only_winners_become_pairs_and_the_run_folder_is_right(tmp_path):
     pairs = build_pairs(rows(), run)
     assert [p["context"] for p in pairs] == [C1]  # C2 ties with the original (a tie loses), C3 is worse
     write_pairs(run, pairs)
-    (pair,) = [json.loads(line) for line in (run.root / PAIRS).read_text().splitlines()]
+    (pair,) = [json.loads(line) for line in (run.root / PAIRS_FILE).read_text().splitlines()]
     assert pair["text"] == PROMPT and pair["q"] == 7.0 and pair["q_original"] == 5.0 and pair["q_context"] == 1.0
     assert (pair["w_h"], pair["w_l"]) == ("teal", "box")
     assert pair["asset"] == f"items/{item_id('context', PROMPT, C1)}/asset.glb"
@@ -156,7 +157,7 @@ def test_run_resumes_finished_prompts_and_a_review_drops_a_pair(tmp_path):
     summary, original, external = go()
     assert len(backend.requests) == 3 and external.calls == [C2]
     assert summary["pairs"] == 0 and summary["reviewed"] == 1 and summary["kept_contexts"] == 2
-    assert (tmp_path / "run" / PAIRS).read_text() == ""
+    assert (tmp_path / "run" / PAIRS_FILE).read_text() == ""
     contexts = [json.loads(line) for line in (tmp_path / "run" / CONTEXTS).read_text().splitlines()]
     assert len(contexts) == 2 and contexts[-1]["slots"] == 3
     with pytest.raises(Exception, match="other settings"):
@@ -187,7 +188,7 @@ def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
     manifest = RunFolder(out).manifest.rows()
     assert sorted(r["kind"] for r in manifest.values()) == ["context", "original"]
     assert all(r["backend"] == "procedural" and r["status"] == "done" for r in manifest.values())
-    pairs = (out / PAIRS).read_text().splitlines()
+    pairs = (out / PAIRS_FILE).read_text().splitlines()
     assert len(pairs) == summary["pairs"] and (tmp_path / "review.csv").read_text().startswith("prompt,context")
     assert main(args) == 0  # resumes: nothing made again
     assert json.loads(capsys.readouterr().out)["items"] == {"made": 0, "skipped": 2, "failed": 0}

@@ -9,7 +9,8 @@ Stages, each in its own folder of the study folder and each skipping finished wo
    ``full`` (w_h and w_l), ``w_h`` (only w_h), ``w_l`` (only w_l), ``random`` (two random content
    words: no gradient guidance).
 3. ``model-<variant>/``: the base generator fine-tuned on that variant's pairs (the fine-tuning is
-   passed in as ``finetune``: :mod:`text3d.train` is a sibling layer).
+   passed in as ``finetune``: :mod:`text3d.train` is a sibling layer). A variant whose pairs equal an
+   earlier one's (same texts and asset bytes) shares that model and its figures (``same_pairs_as``).
 4. ``eval/<model>/<set>-<group>.npz``: for the base model and every fine-tuned one, one asset per
    held-out prompt (toyworld ``split`` seeds by kind; optionally MATE-3D / T³Bench prompts by
    category / track), its evaluator scores, its views and the CLIP similarity matrix of the
@@ -43,6 +44,7 @@ from text3d.eval.evaluators.base import Evaluator
 from text3d.generators.base import Condition, Generator, create_generator
 from text3d.progress import track
 from text3d.store.atomic import write_atomic, write_json
+from text3d.store.pairs import pairs_digest, read_pairs
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +249,8 @@ class Study:
         self.seconds["localize"] = time.perf_counter() - start
         models: dict[str, str | None] = {"base": self.settings.base}
         augment: dict[str, Any] = {}
+        trained: dict[str, str] = {}  # pairs digest → the first word choice that kept those pairs
+        same: dict[str, str] = {}  # word choice → the one whose model (and figures) it shares
         for variant in self.settings.variants:
             start = time.perf_counter()
             summary = self.run_augment(rows, variant)
@@ -255,6 +259,16 @@ class Study:
             if not summary["pairs"]:
                 log.warning("variant %s: no pairs; no model to fine-tune", variant)
                 continue
+            # an augmenter that ignores which words to keep (the embedded one writes the whole
+            # caption) gives two word choices the same pairs: one model, not a second ablation point
+            digest = pairs_digest(read_pairs(self.out / f"augment-{variant}")[0])
+            if digest in trained:
+                same[variant] = augment[variant]["same_pairs_as"] = trained[digest]
+                models[variant] = models[trained[digest]]
+                log.warning("word choice %s kept the same pairs as %s: it shares that model", variant,
+                            trained[digest])
+                continue
+            trained[digest] = variant
             start = time.perf_counter()
             folder = self.out / f"model-{variant}"
             self.finetune(self.out / f"augment-{variant}", folder, self.settings.finetune, self.settings.base)
@@ -262,10 +276,12 @@ class Study:
             self.seconds[f"finetune-{variant}"] = time.perf_counter() - start
         models.update(self.extra_models)
         for name, model in models.items():
+            if name in same:
+                continue
             start = time.perf_counter()
             self.run_eval(name, model)
             self.seconds[f"eval-{name}"] = time.perf_counter() - start
-        results = {name: self.load_eval(name) for name in models}
+        results = {name: self.load_eval(same.get(name, name)) for name in models}
         return write_tables(self.out, results, augment, self.settings, self.evaluator, self.seconds)
 
     def load_eval(self, name: str) -> dict[str, dict[str, dict[str, Any]]]:

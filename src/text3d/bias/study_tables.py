@@ -115,6 +115,10 @@ def write_tables(out: Path, results: dict[str, Any], augment: dict[str, Any], se
               "evaluator_scale": evaluator.scale, "augment": augment,
               "seconds_this_run": {k: round(v, 1) for k, v in seconds.items()}, **tables}
     write_json(out / "tables.json", record)
+    shared = "".join(f"* Word choice {variant} kept the same pairs as {a['same_pairs_as']} (the augmenter wrote "
+                     "the same contexts for both): one model, so its figures are that column's.\n"
+                     for variant, a in augment.items() if a.get("same_pairs_as"))
     write_text(out / "tables.md", f"# Bias study ({settings.split} seeds, n = {settings.n} per kind, evaluator "
-                                  f"{evaluator.name})\n\n" + markdown(tables))
+                                  f"{evaluator.name})\n\n" + markdown(tables)
+               + (f"\n### Word choices that coincide\n\n{shared}" if shared else ""))
     return record

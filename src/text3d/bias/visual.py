@@ -41,11 +41,11 @@ from text3d.generators.base import Condition, Generator
 from text3d.progress import track
 from text3d.store.atomic import dumps_json, remove_stale_temporaries, write_text
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, RunFolder
+from text3d.store.pairs import PAIRS_FILE
 from text3d.version import __version__
 
 log = logging.getLogger(__name__)
 
-PAIRS = "pairs.jsonl"
 
 
 @dataclass(frozen=True)
@@ -184,4 +184,4 @@ def build_pairs(contexts: Sequence[dict[str, Any]], run: RunFolder) -> list[dict
 
 def write_pairs(run: RunFolder, pairs: Sequence[dict[str, Any]]) -> None:
     """``pairs.jsonl``, atomically: one JSON object per line."""
-    write_text(run.root / PAIRS, "".join(dumps_json(p, indent=None) + "\n" for p in pairs))
+    write_text(run.root / PAIRS_FILE, "".join(dumps_json(p, indent=None) + "\n" for p in pairs))

@@ -44,13 +44,13 @@ from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.progress import track
 from text3d.store.atomic import write_atomic, write_text
+from text3d.store.pairs import PAIRS_FILE, pairs_digest, read_pairs  # noqa: F401 (PAIRS_FILE: part of this API)
 from text3d.train.config import RUNTIME, setting, settings_table
 from text3d.train.generator import item_text_pool
 from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
 
 log = logging.getLogger(__name__)
 
-PAIRS_FILE = "pairs.jsonl"
 CARD_FILE = "MODEL_CARD.md"
 GRID_RESOLUTION = 32
 
@@ -82,43 +82,7 @@ class FinetuneConfig:
             raise InputError("finetune: steps, batch and replay_items must be ≥ 1")
 
 
-# ---------------------------------------------------------------------------------------- pairs
-def read_pairs(path: str | Path) -> tuple[list[dict[str, Any]], Path]:
-    """The pairs of a ``text3d bias augment`` folder or its ``pairs.jsonl``: rows with ``asset`` (a
-    path, made absolute against the file's folder), ``text`` (t_n) and ``context`` (t_nc, may be
-    empty); and the file read. One-line :class:`InputError` for a missing or malformed file."""
-    path = Path(path)
-    file = path / PAIRS_FILE if path.is_dir() else path
-    if not file.is_file():
-        raise InputError(f"--finetune {path}: no {PAIRS_FILE} (give a text3d bias augment folder or its pairs.jsonl)")
-    rows = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            asset, text = str(row["asset"]), str(row["text"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"--finetune {file}: line {number} is not a pair with 'asset' and 'text' "
-                             f"({exc.__class__.__name__})") from None
-        asset_path = Path(asset) if Path(asset).is_absolute() else file.parent / asset
-        if not asset_path.is_file():
-            raise InputError(f"--finetune {file}: line {number}: asset {asset_path} does not exist")
-        rows.append({"asset": str(asset_path), "text": text, "context": str(row.get("context") or "")})
-    if not rows:
-        raise InputError(f"--finetune {file}: no pairs (the augmentation kept no winner)")
-    return rows, file
-
-
-def pairs_digest(rows: list[dict[str, Any]]) -> str:
-    """SHA-256 over the pairs' texts and asset bytes: a resumed run must read the same pairs."""
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(f"{row['text']}\t{row['context']}\n".encode())
-        digest.update(Path(row["asset"]).read_bytes())
-    return digest.hexdigest()
-
-
+# ---------------------------------------------------------------------------------------- assets
 def asset_grid(asset: Asset, resolution: int = GRID_RESOLUTION, supersample: int = 2, samples: int = 200_000,
                seed: int = 0, close: int = 2) -> VoxelGrid:
     """Occupancy (R, R, R) in [0, 1] and linear RGB colors (R, R, R, 3) of a mesh on the unit-cube
