@@ -120,20 +120,6 @@ def test_model_that_is_not_a_generator_is_refused_in_one_line(tmp_path):
     assert "not an embedded generator" in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("content, needle", [
-    (None, "no pairs.jsonl"),
-    ("not json\n", "line 1"),
-    ('{"asset": "items/nothing.glb", "text": "x"}\n', "does not exist"),
-    ("\n", "no pairs"),
-])
-def test_malformed_pairs_are_refused_in_one_line(tmp_path, content, needle):
-    if content is not None:
-        (tmp_path / "pairs.jsonl").write_text(content)
-    with pytest.raises(InputError) as info:
-        ft.read_pairs(tmp_path)
-    assert needle in str(info.value) and "\n" not in str(info.value)
-
-
 def test_cli_finetune_option(tmp_path, capsys):
     from text3d.cli import main
 

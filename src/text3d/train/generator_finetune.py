@@ -44,7 +44,7 @@ from text3d.nn.checkpoint import load_folder, resolve_model_folder, save_folder
 from text3d.nn.dit import DiTConfig, FlowDiT
 from text3d.progress import track
 from text3d.store.atomic import write_atomic, write_text
-from text3d.store.pairs import PAIRS_FILE, pairs_digest, read_pairs  # noqa: F401 (PAIRS_FILE: part of this API)
+from text3d.store.pairs import pairs_digest, read_pairs
 from text3d.train.config import RUNTIME, setting, settings_table
 from text3d.train.generator import item_text_pool
 from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
