@@ -210,3 +210,41 @@ def test_the_generator_teacher_answers_with_its_assets_renders_from_the_same_cam
 def test_an_unknown_teacher_signal_is_refused_in_one_line(tmp_path):
     with pytest.raises(InputError, match="^--signal 'gan': use diffusion, generator$"):
         train_prd(tmp_path, dataclasses.replace(TINY, signal="gan"), teacher=tiny_teacher())
+
+
+def test_rgb_guidance_sets_the_rgb_channels_of_the_target_and_leaves_normals_and_depth():
+    teacher = tiny_teacher()
+    g = torch.Generator().manual_seed(0)
+    x_t = torch.randn(1, teacher.views, 7, 16, 16, generator=g)
+    t, prompts = torch.tensor([0.7]), ["red ball"]
+    cameras = torch.eye(4).expand(1, teacher.views, 4, 4).clone()
+    with torch.no_grad():
+        at = {w: teacher.denoise(x_t, t, prompts, cameras, w) for w in (1.5, 5.0)}
+        mixed = prd.teacher_target(teacher, x_t, t, prompts, cameras, guidance=5.0, rgb_guidance=1.5)
+        same = prd.teacher_target(teacher, x_t, t, prompts, cameras, guidance=5.0)
+    assert not torch.allclose(at[1.5][:, :, :3], at[5.0][:, :, :3])  # the two scales differ on this teacher
+    torch.testing.assert_close(mixed[:, :, :3], at[1.5][:, :, :3])
+    torch.testing.assert_close(mixed[:, :, 3:], at[5.0][:, :, 3:])
+    torch.testing.assert_close(same, at[5.0])
+
+
+def test_split_backward_sends_rgb_to_the_texture_and_the_rest_to_the_geometry():
+    teacher = tiny_teacher()
+    torch.manual_seed(0)
+    student = TriplaneStudent(teacher.model, student_config(TINY))
+    config = dataclasses.replace(TINY, rgb_geometry=False, t_max_end=0.98)
+    planes = (0.3 * torch.randn(student.plane_shape(1))).requires_grad_(True)
+    args = (student, planes, teacher, ["a red chair"], config, 0.5)
+    loss, rgb_loss, _ = prd.distillation_loss(*args, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    geo = planes.shape[2] - config.texture_channels
+    rgb_head, sdf_head = list(student.field.rgb_head.parameters()), list(student.field.sdf_head.parameters())
+    want_rgb = torch.autograd.grad(rgb_loss, [planes, *rgb_head], retain_graph=True)
+    want_geo = torch.autograd.grad(loss - rgb_loss, [planes, *sdf_head], retain_graph=True)
+    assert want_rgb[0][:, :, :geo].abs().sum() > 0  # RGB would move the geometry without the split
+    prd.backward_split(student, planes, loss, rgb_loss)
+    torch.testing.assert_close(planes.grad[:, :, geo:], want_rgb[0][:, :, geo:])
+    torch.testing.assert_close(planes.grad[:, :, :geo], want_geo[0][:, :, :geo])
+    for p, g in [*zip(rgb_head, want_rgb[1:]), *zip(sdf_head, want_geo[1:])]:
+        torch.testing.assert_close(p.grad, g)
+    with pytest.raises(InputError, match="rgb-geometry"):
+        prd.check_settings(dataclasses.replace(config, supervise="rgb"))

@@ -91,19 +91,32 @@ def _lerp(a: float, b: float, frac: float) -> float:
     return a + (b - a) * frac
 
 
+def teacher_target(teacher: Teacher, x_t: torch.Tensor, t: torch.Tensor, prompts: Sequence[str],
+                   cameras: torch.Tensor, guidance: float, rgb_guidance: float = 0.0) -> torch.Tensor:
+    """The teacher's guided estimate x̂₀ (B, V, C, S, S) of noised renders ``x_t``; with ``rgb_guidance``
+    > 0 its first 3 channels (RGB) come from a second estimate at that scale, while normals and depth
+    keep ``guidance``: at this scale strong guidance keeps an object in the scene but tints its colours
+    (dark rims, speckle), and weak guidance gives the prompt's colours but accepts an empty scene."""
+    target = teacher.denoise(x_t, t, list(prompts), cameras, guidance)
+    if rgb_guidance > 0 and rgb_guidance != guidance:
+        target[:, :, :3] = teacher.denoise(x_t, t, list(prompts), cameras, rgb_guidance)[:, :, :3]
+    return target
+
+
 def distillation_loss(student: TriplaneStudent, planes: torch.Tensor, teacher: Teacher, prompts: Sequence[str],
                       config: PRDTrainConfig, frac: float, rng: np.random.Generator, generator: torch.Generator,
-                      t_values: Sequence[float] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-    """Score distillation of one step's planes (B, 3, C, R, R): Σ over renderers of the mean
-    ‖x − sg(x̂₀)‖², plus the eikonal term; ``frac`` ∈ [0, 1] is the training progress (NeuS sharpness
-    and t_hi anneal); ``t_values`` (B) fixes the teacher times (probe)."""
+                      t_values: Sequence[float] | None = None) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    """Score distillation of one step's planes (B, 3, C, R, R): (loss, its RGB share, the terms). The
+    loss is Σ over renderers of the mean ‖x − sg(x̂₀)‖² over all channels, plus the eikonal term; the
+    RGB share is the part of it that the 3 RGB channels contribute. ``frac`` ∈ [0, 1] is the training
+    progress (NeuS sharpness and t_hi anneal); ``t_values`` (B) fixes the teacher times (probe)."""
     size = teacher.model.config.image_size
     rings = random_views(rng, planes.shape[0], teacher.views, size)
     c2w = c2w_tensor(rings)
     inv_s = _lerp(config.inv_s_start, config.inv_s_end, frac)
     t_hi = _lerp(config.t_max, config.t_max_end, frac)
     kinds = ("volume", "mesh") if config.renderers == "both" else (config.renderers,)
-    loss, parts = planes.new_zeros(()), {}
+    loss, rgb_loss, parts = planes.new_zeros(()), planes.new_zeros(()), {}
     for kind in kinds:
         views, eikonal = render_teacher_views(student.field, planes, rings, kind, config.samples, inv_s,
                                               config.mesh_resolution, generator)
@@ -114,15 +127,42 @@ def distillation_loss(student: TriplaneStudent, planes: torch.Tensor, teacher: T
             t = torch.as_tensor(t_values, dtype=torch.float32)
         noise = torch.randn(x0.shape, generator=generator)
         with torch.no_grad():
-            target = teacher.denoise(teacher.add_noise(x0.detach(), noise, t), t, list(prompts), c2w, config.guidance)
+            target = teacher_target(teacher, teacher.add_noise(x0.detach(), noise, t), t, prompts, c2w,
+                                    config.guidance, config.rgb_guidance)
         error = x0 - target  # (B, V, C, H, W); "rgb": the first 3 channels only (a 3-channel teacher: all)
         term = (error[:, :, :3] if config.supervise == "rgb" else error).square().mean()
+        rgb_term = error[:, :, :3].square().mean() * (1.0 if config.supervise == "rgb" else 3 / error.shape[2])
         parts[kind] = float(term.detach())
-        loss = loss + term
+        loss, rgb_loss = loss + term, rgb_loss + rgb_term
         if eikonal is not None and config.eikonal > 0:
             loss = loss + config.eikonal * eikonal
             parts["eikonal"] = float(eikonal.detach())
-    return loss, parts
+    return loss, rgb_loss, parts
+
+
+def backward_split(student: TriplaneStudent, planes: torch.Tensor, loss: torch.Tensor,
+                   rgb_loss: torch.Tensor) -> None:
+    """Accumulate gradients of ``loss`` such that its RGB share reaches only the texture (the planes'
+    texture channels and the color head) and the rest (normals, depth, eikonal) only the geometry:
+    TriplaneTurbo's θ_geo / θ_tex split, supervised by the normal-depth and the RGB teacher. Without it,
+    an RGB target that accepts an empty scene (weak guidance) erases the surface."""
+    field = student.field
+    tex = field.config.texture_channels
+    rgb_params = [p for p in field.rgb_head.parameters() if p.requires_grad]
+    geo_params = [p for p in field.sdf_head.parameters() if p.requires_grad]
+    rest = loss - rgb_loss
+    g_rgb = torch.autograd.grad(rgb_loss, [planes, *rgb_params], retain_graph=True, allow_unused=True)
+    g_geo = torch.autograd.grad(rest, [planes, *geo_params], retain_graph=True, allow_unused=True)
+    zero = torch.zeros_like(planes)
+    texture = (g_rgb[0] if g_rgb[0] is not None else zero).clone()
+    texture[:, :, : planes.shape[2] - tex] = 0.0
+    geometry = (g_geo[0] if g_geo[0] is not None else zero).clone()
+    geometry[:, :, planes.shape[2] - tex:] = 0.0
+    for p, g in [*zip(rgb_params, g_rgb[1:]), *zip(geo_params, g_geo[1:])]:
+        if g is not None:
+            p.grad = g if p.grad is None else p.grad + g
+    if planes.requires_grad:
+        planes.backward(texture + geometry)
 
 
 def prd_step(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str], texts: TextStates,
@@ -137,9 +177,13 @@ def prd_step(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str],
     for k in range(len(times) - 1):
         context, context_mask = student.text_context(states, mask)  # per step: its graph is freed by backward
         planes = student.denoise(z, times[k], context, context_mask)
-        loss, parts = distillation_loss(student, planes, teacher, prompts, config, frac, rng, generator)
-        if loss.requires_grad:  # a mesh-only step of a field without surface has nothing to learn from
+        loss, rgb_loss, parts = distillation_loss(student, planes, teacher, prompts, config, frac, rng, generator)
+        if not loss.requires_grad:  # a mesh-only step of a field without surface has nothing to learn from
+            pass
+        elif config.rgb_geometry:
             loss.backward()
+        else:
+            backward_split(student, planes, loss, rgb_loss)
         for key, value in {"loss": float(loss.detach()), **parts}.items():
             totals[key] = totals.get(key, 0.0) + value / (len(times) - 1)
         if k + 2 < len(times):
@@ -157,7 +201,7 @@ def probe_loss(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str
     states, mask = texts(prompts)
     planes = student.sample(states, mask, generator=generator)
     t_values = [(0.25, 0.5, 0.75)[i % 3] for i in range(len(prompts))]
-    _, parts = distillation_loss(student, planes, teacher, prompts, config, 1.0, rng, generator, t_values)
+    _, _, parts = distillation_loss(student, planes, teacher, prompts, config, 1.0, rng, generator, t_values)
     return parts
 
 
@@ -169,6 +213,9 @@ def check_settings(config: PRDTrainConfig) -> None:
         raise InputError(f"--renderers {config.renderers!r}: use {', '.join(RENDERERS)}")
     if config.supervise not in SUPERVISE:
         raise InputError(f"--supervise {config.supervise!r}: use {', '.join(SUPERVISE)}")
+    if not config.rgb_geometry and (config.supervise != "all" or config.texture_channels < 1):
+        raise InputError("--no-rgb-geometry: needs RGB and normal/depth supervision (--supervise all) and "
+                         "texture channels of their own (texture_channels ≥ 1)")
     if config.signal not in SIGNALS:
         raise InputError(f"--signal {config.signal!r}: use {', '.join(SIGNALS)}")
 

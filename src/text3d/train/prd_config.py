@@ -43,15 +43,21 @@ class PRDTrainConfig(TrainConfig):
     signal: str = setting("diffusion", "Teacher signal: diffusion (the multi-view teacher's guided estimate) or "
                           "generator (the embedded 3D generator's renders of each prompt from the same cameras).",
                           "model", "--signal")
+    rgb_geometry: bool = setting(True, "RGB supervision reaches the geometry too (off: RGB trains the texture "
+                                 "planes and color head only, normals and depth the geometry).", "model")
     samples: int = setting(24, "Volume-rendering samples per ray.", "model")
     inv_s_start: float = setting(32.0, "NeuS sharpness at the first step (1/world units).", "model")
     inv_s_end: float = setting(128.0, "NeuS sharpness at the last step.", "model")
     mesh_resolution: int = setting(32, "Marching-cubes lattice of mesh rendering.", "model")
     eikonal: float = setting(0.1, "Weight of the eikonal term (‖∇sdf‖ − 1)² on the volume samples.", "model")
     guidance: float = setting(5.0, "Teacher classifier-free guidance scale.", "model", "--guidance", 0.0, 100.0)
+    rgb_guidance: float = setting(0.0, "Guidance of the RGB channels' target alone (0: --guidance for every "
+                                  "channel); normals and depth keep --guidance.", "model", "--rgb-guidance",
+                                  0.0, 100.0)
     t_min: float = setting(0.02, "Lowest teacher noise level t of score distillation.", "model")
     t_max: float = setting(0.98, "Highest teacher noise level t at the first step.", "model", "--t-max", 0.0, 1.0)
-    t_max_end: float = setting(0.5, "Highest teacher noise level at the last step (linear anneal).", "model",
+    t_max_end: float = setting(0.98, "Highest teacher noise level at the last step (linear anneal from --t-max; "
+                               "annealing down lets an empty scene satisfy the teacher).", "model",
                                "--t-max-end", 0.0, 1.0)
     probe_prompts: int = setting(4, "Development prompts of the fixed-noise probe loss (0 = none).", "check",
                                  "--probe-prompts", 0, 1000)
