@@ -44,7 +44,8 @@ class PRDTrainConfig(TrainConfig):
                           "generator (the embedded 3D generator's renders of each prompt from the same cameras).",
                           "model", "--signal")
     rgb_geometry: bool = setting(True, "RGB supervision reaches the geometry too (off: RGB trains the texture "
-                                 "planes and color head only, normals and depth the geometry).", "model")
+                                 "planes and color head only, normals and depth the geometry).", "model",
+                                 "--rgb-geometry")
     samples: int = setting(24, "Volume-rendering samples per ray.", "model")
     inv_s_start: float = setting(32.0, "NeuS sharpness at the first step (1/world units).", "model")
     inv_s_end: float = setting(128.0, "NeuS sharpness at the last step.", "model")
