@@ -5,7 +5,8 @@ PETA adapters) learns to make triplanes in K steps without reading any 3D data. 
 for a batch of prompts, planes start as noise; at each step k = 0 … K − 1 the student predicts clean
 planes ẑ_k from z_k, ẑ_k is rendered from a random ring of the teacher's views by volume rendering and
 by mesh rasterization (dual rendering), each render x is noised to a teacher level t ~ U(t_min, t_hi)
-(t_hi annealed from ``t_max`` to ``t_max_end``) and the frozen teacher's guided estimate x̂₀ is the
+(t_hi linear from ``t_max`` to ``t_max_end``, equal by default: annealed down, an empty scene satisfies the
+teacher at the low levels left) and the frozen teacher's guided estimate x̂₀ is the
 target of score distillation in image space, L_k = ‖x − sg(x̂₀)‖² (+ λ·eikonal on the volume samples);
 its gradient is back-propagated at once (the graphs of the K steps never coexist) and the next step
 starts from the prediction renoised, z_{k+1} = s_{k+1}·sg(ẑ_k) + (1 − s_{k+1})·ε. The gradients of
