@@ -148,22 +148,22 @@ def backward_split(student: TriplaneStudent, planes: torch.Tensor, loss: torch.T
     TriplaneTurbo's θ_geo / θ_tex split, supervised by the normal-depth and the RGB teacher. Without it,
     an RGB target that accepts an empty scene (weak guidance) erases the surface."""
     field = student.field
-    tex = field.config.texture_channels
+    geo = planes.shape[2] - field.config.texture_channels  # channels < geo feed the SDF head, the rest the color head
     rgb_params = [p for p in field.rgb_head.parameters() if p.requires_grad]
     geo_params = [p for p in field.sdf_head.parameters() if p.requires_grad]
     rest = loss - rgb_loss
     g_rgb = torch.autograd.grad(rgb_loss, [planes, *rgb_params], retain_graph=True, allow_unused=True)
     g_geo = torch.autograd.grad(rest, [planes, *geo_params], retain_graph=True, allow_unused=True)
-    zero = torch.zeros_like(planes)
-    texture = (g_rgb[0] if g_rgb[0] is not None else zero).clone()
-    texture[:, :, : planes.shape[2] - tex] = 0.0
-    geometry = (g_geo[0] if g_geo[0] is not None else zero).clone()
-    geometry[:, :, planes.shape[2] - tex:] = 0.0
+    grad = torch.zeros_like(planes)
+    if g_rgb[0] is not None:
+        grad[:, :, geo:] += g_rgb[0][:, :, geo:]
+    if g_geo[0] is not None:
+        grad[:, :, :geo] += g_geo[0][:, :, :geo]
     for p, g in [*zip(rgb_params, g_rgb[1:]), *zip(geo_params, g_geo[1:])]:
         if g is not None:
             p.grad = g if p.grad is None else p.grad + g
     if planes.requires_grad:
-        planes.backward(texture + geometry)
+        planes.backward(grad)
 
 
 def prd_step(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str], texts: TextStates,
@@ -179,12 +179,11 @@ def prd_step(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str],
         context, context_mask = student.text_context(states, mask)  # per step: its graph is freed by backward
         planes = student.denoise(z, times[k], context, context_mask)
         loss, rgb_loss, parts = distillation_loss(student, planes, teacher, prompts, config, frac, rng, generator)
-        if not loss.requires_grad:  # a mesh-only step of a field without surface has nothing to learn from
-            pass
-        elif config.rgb_geometry:
-            loss.backward()
-        else:
-            backward_split(student, planes, loss, rgb_loss)
+        if loss.requires_grad:  # a mesh-only step of a field without surface has nothing to learn from
+            if config.rgb_geometry:
+                loss.backward()
+            else:
+                backward_split(student, planes, loss, rgb_loss)
         for key, value in {"loss": float(loss.detach()), **parts}.items():
             totals[key] = totals.get(key, 0.0) + value / (len(times) - 1)
         if k + 2 < len(times):
