@@ -26,31 +26,32 @@ def study(tmp_path_factory):
     config = MVDiffusionConfig(image_size=16, width=32, depth=2, heads=2)
     model = MultiViewDiT(config)
     save_folder(root / "teacher" / MODEL_NAME, model.state_dict(), {"model": config.to_dict()})
-    study_config = PRDStudyConfig(n=2, seed=1_000_000, steps=2, variants=("peta", "k1", "rgb", "generator"),
+    study_config = PRDStudyConfig(n=2, seed=1_000_000, steps=2, variants=("peta", "k4", "rgb", "generator"),
                                   teacher=str(root / "teacher" / MODEL_NAME), resolution=32, train_overrides=TINY)
     return root / "study", study_config, run_prd_study(root / "study", study_config)
 
 
 def test_each_variant_is_a_student_trained_with_its_own_settings(study):
     out, config, document = study
-    assert student_settings(config, "k1").denoise_steps == 1 and student_settings(config, "rgb").supervise == "rgb"
-    assert student_settings(config, "peta").steps == 2 and student_settings(config, "peta").denoise_steps == 4
+    assert student_settings(config, "k4").denoise_steps == 4 and student_settings(config, "rgb").supervise == "rgb"
+    assert student_settings(config, "peta").steps == 2 and student_settings(config, "peta").denoise_steps == 1
     assert student_settings(config, "generator").signal == "generator"
-    for variant in ("peta", "k1", "rgb", "generator"):
+    for variant in ("peta", "k4", "rgb", "generator"):
         saved = json.loads((out / "students" / variant / "triplane-turbo" / "config.json").read_text())
         assert saved["training"]["config"]["steps"] == 2
-    assert set(document["students"]) == {"peta", "k1", "rgb", "generator"}
+    assert set(document["students"]) == {"peta", "k4", "rgb", "generator"}
 
 
 def test_every_row_is_measured_and_the_tables_carry_the_papers_rows(study):
     out, _, document = study
     rows = document["rows"]
-    assert {"peta", "k1", "rgb", "generator", "peta@1", "peta@2", "embedded", "procedural"} <= set(rows)
+    assert {"peta", "k4", "rgb", "generator", "k4@1", "k4@2", "embedded", "procedural"} <= set(rows)
     for name in ("peta", "embedded", "procedural"):
         assert rows[name]["clip"] is not None and rows[name]["r_at_1"] is not None and rows[name]["latency_s"] > 0
     text = (out / "study.md").read_text()
     assert "| TriplaneTurbo (paper) | 68.2 | 32.30 | 1.23 |" in text
-    assert "| K=1 | " in text and "| w/ Basic LoRA | not run |" in text  # lora was not asked for
+    assert "| K=1 (text3d default) | " in text and "| K=2 | not run |" in text  # k2 was not asked for
+    assert "| K'=1 | " in text and "| w/ Basic LoRA | not run |" in text
     ratio = rows["peta"]["clip"] / rows["embedded"]["clip"]
     assert document["bars"]["measured"]["clip_ratio"] == pytest.approx(ratio, rel=1e-4)
     assert (out / "report.html").is_file()
@@ -71,9 +72,10 @@ def test_a_second_run_trains_and_generates_nothing(study):
 
 
 def test_unknown_variants_are_refused_in_one_line():
-    assert check_variants(("k1",)) == ("peta", "k1")
+    assert check_variants(("k4",)) == ("peta", "k4")
+    assert check_variants(("all",))[0] == "peta" and {"k2", "k4", "lora", "generator"} <= set(check_variants(("all",)))
     with pytest.raises(InputError, match="^--variants bogus: unknown"):
-        check_variants(("k1", "bogus"))
+        check_variants(("k4", "bogus"))
 
 
 def test_a_missing_teacher_is_refused_before_any_output(tmp_path):
@@ -134,4 +136,4 @@ def test_rows_without_assets_are_reported_not_evaluated(tmp_path, monkeypatch):
     partial = {"clip": 5.0, "r_at_1": 10.0, "latency_s": 0.3, "assets": 23, "n": 50}
     tables = {t.title.split(":")[0]: t.rows for t in study_tables({"peta": partial, "mesh": row})}
     assert ["mesh only (no asset for any of the 2 prompts)", "–", "–", "–"] in tables["Dual rendering"]
-    assert tables["Table 1"][2][0] == "embedded-turbo (PRD, K=4) (23 of 50 with an asset)"
+    assert tables["Table 1"][2][0] == "embedded-turbo (PRD, K=1) (23 of 50 with an asset)"

@@ -110,9 +110,10 @@ def prd_study(
                                   "here), [1,900,000, 2,000,000) test (report these figures)."),
     steps: int = typer.Option(None, "--steps", min=1, max=10_000_000,
                               help="Optimizer steps of every student (default: `text3d train turbo`'s)."),
-    variants: str = typer.Option(",".join(("peta", "k1", "k2", "lora", "full", "volume", "mesh", "rgb", "generator")),
-                                 "--variants", help="Students to distill and compare (peta, the proposed one, "
-                                                    "is always included)."),
+    variants: str = typer.Option("all", "--variants",
+                                 help="Students to distill and compare, comma-separated, or all: peta (text3d's "
+                                      "default student, always included), k1/k2/k4 (the other K), lora, full, "
+                                      "volume, mesh, rgb, generator."),
     teacher: str = typer.Option(None, "--teacher", help="Embedded multi-view teacher folder (default: shipped)."),
     resolution: int = typer.Option(128, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="View size of the evaluation renders."),

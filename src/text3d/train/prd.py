@@ -306,8 +306,9 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
 
 def _card(report: dict[str, Any], training: dict[str, Any], probes: list[dict[str, Any]]) -> str:
     """The student's model card (README.md)."""
+    shown = [probes[i] for i in sorted({round(j * (len(probes) - 1) / 10) for j in range(11)})] if probes else []
     rows = "\n".join(f"| {p['step']} | " + " | ".join(f"{p.get(k, float('nan')):.4f}" for k in ("volume", "mesh"))
-                     + " |" for p in probes)
+                     + " |" for p in shown)  # at most 11 rows, evenly spaced
     config = training["config"]
     return (f"# TriplaneTurbo student ({config['adaptation']}, K = {config['denoise_steps']})\n\n"
             "A few-step triplane generator distilled by progressive rendering distillation (TriplaneTurbo, "
@@ -316,7 +317,7 @@ def _card(report: dict[str, Any], training: dict[str, Any], probes: list[dict[st
             f"Trainable parameters: {report['trainable']:,} of {report['total']:,} "
             f"({100 * report['trainable_fraction']:.2f} %; {100 * report['trainable_per_backbone']:.2f} % of the "
             f"frozen backbone's {report['backbone']:,}; the paper's PETA: 2.5 %).\n\n"
-            f"Teacher: `{training['teacher']}`. Training: {training['seconds']} s, "
+            f"Teacher: `{Path(training['teacher']).name}`. Training: {training['seconds']} s, "
             f"{training['cpu_minutes']} CPU-minutes.\n\n"
             "## Probe loss (development prompts, fixed noise, views and teacher times)\n\n"
             f"| step | volume | mesh |\n|---|---|---|\n{rows}\n\n"
