@@ -9,7 +9,9 @@ Per view, medians of 5 runs, one torch thread:
   instead of central differences at the intervals of weight > 1e-3 only;
 * mesh rendering (48³ marching cubes) forward + backward; baseline: text3d's OpenGL renderer
   drawing the extracted mesh (no gradients);
-* extraction: 64³ marching cubes to an Asset, then GLB bytes.
+* extraction: 64³ marching cubes to an Asset, then GLB bytes; and the 64³ SDF lattice of a wrinkled
+  field (decoder perturbed, several parts) decoded near the surface only (the embedded-turbo
+  backend's) against the full lattice, with whether their meshes agree.
 
     .venv/bin/python benchmarks/bench_triplane.py
 """
@@ -29,7 +31,8 @@ def main() -> None:
     from text3d.assets.io import asset_to_glb_bytes
     from text3d.render.cameras import protocol_cameras
     from text3d.render.renderer import render
-    from text3d.triplane import TriplaneField, extract_asset, render_mesh, render_volume, volume
+    from text3d.triplane import (TriplaneConfig, TriplaneField, extract_asset, march, narrow_band_sdf_grid,
+                                 render_mesh, render_volume, volume)
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -78,6 +81,18 @@ def main() -> None:
               f"ratio ×{mesh / gl:.1f})")
     extract, _ = median_seconds(lambda: asset_to_glb_bytes(extract_asset(field, planes, 64)), repeats=5, warmup=1)
     print(f"extraction 64³ + GLB: {1000 * extract:.1f} ms ({asset.n_faces} faces at 48³)")
+    wrinkled = TriplaneField(TriplaneConfig(channels=8, resolution=32, texture_channels=4))
+    with torch.no_grad():
+        for parameter in wrinkled.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+        rough = wrinkled.init_planes(1, std=0.3)
+        full, _ = median_seconds(lambda: wrinkled.sdf_grid(rough, 64), repeats=5, warmup=1)
+        band, _ = median_seconds(lambda: narrow_band_sdf_grid(wrinkled, rough, 64), repeats=5, warmup=1)
+        a = march(wrinkled, rough, 64, wrinkled.sdf_grid(rough, 64)[0])
+        b = march(wrinkled, rough, 64, narrow_band_sdf_grid(wrinkled, rough, 64))
+    same = torch.equal(a.faces, b.faces) and bool((a.vertices - b.vertices).abs().max() < 1e-5)
+    print(f"64³ SDF lattice: full {1000 * full:.1f} ms | narrow band {1000 * band:.1f} ms (×{full / band:.1f} "
+          f"faster; same mesh: {same}, {len(a.faces)} faces)")
 
 
 if __name__ == "__main__":

@@ -55,3 +55,32 @@ def test_no_surface_is_an_input_error(sphere):
     field, planes = sphere
     with pytest.raises(InputError, match="one triplane"):
         march(field, planes.expand(2, -1, -1, -1, -1), resolution=8)
+
+
+@pytest.mark.parametrize("wrinkle", [0.0, 0.1])
+def test_the_narrow_band_lattice_gives_the_full_lattices_mesh_from_a_fraction_of_the_decoding(wrinkle, monkeypatch):
+    """A sphere-prior field, and one with a perturbed decoder and random planes (a wrinkled surface
+    in several parts), mesh the same from the narrow-band lattice as from the full one, while less
+    than half of the nodes are decoded."""
+    from scipy import ndimage
+
+    from text3d.triplane import TriplaneConfig, TriplaneField, narrow_band_sdf_grid
+
+    torch.manual_seed(0)
+    field = TriplaneField(TriplaneConfig(channels=8, resolution=32, texture_channels=4))
+    with torch.no_grad():
+        for parameter in field.parameters():
+            parameter.add_(wrinkle * torch.randn_like(parameter))
+        planes = field.init_planes(1, std=0.3)
+        full = field.sdf_grid(planes, 48)[0]
+        decoded = []
+        sdf = field.sdf
+        monkeypatch.setattr(field, "sdf", lambda p, points: decoded.append(points.shape[1]) or sdf(p, points))
+        band = narrow_band_sdf_grid(field, planes, 48)
+    assert ndimage.label(full.numpy() < 0)[1] >= (5 if wrinkle else 1)
+    assert sum(decoded) < 0.5 * 48 ** 3
+    assert torch.equal(torch.sign(band), torch.sign(full))
+    exact = march(field, planes, 48, full)
+    fast = march(field, planes, 48, band)
+    assert torch.equal(fast.faces, exact.faces)
+    assert torch.allclose(fast.vertices, exact.vertices, atol=1e-5)

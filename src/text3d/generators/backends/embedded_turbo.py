@@ -3,7 +3,8 @@
 A student trained by ``text3d train turbo`` (progressive rendering distillation, TriplaneTurbo
 (Ma et al., 2025)): MiniLM token states of the prompt → K ≤ 4 denoising steps of the PETA-adapted
 backbone (:class:`~text3d.triplane.student.TriplaneStudent`) → one triplane → marching cubes on a
-``resolution``³ SDF lattice with colors from the texture planes
+``resolution``³ SDF lattice decoded near the surface only
+(:func:`~text3d.triplane.marching.narrow_band_sdf_grid`) with colors from the texture planes
 (:func:`~text3d.triplane.marching.extract_asset`) → an :class:`~text3d.assets.Asset` centered and
 scaled into [-0.5, 0.5]³ like every generator's.
 """
@@ -62,14 +63,15 @@ class EmbeddedTurboGenerator(Generator):
         (the teacher's guidance is distilled into the student)."""
         import torch
 
-        from text3d.triplane.marching import extract_asset
+        from text3d.triplane.marching import extract_asset, narrow_band_sdf_grid
 
         encoding = shared_text_encoder(self.device).encode([condition.text])
         generator = torch.Generator().manual_seed(int(seed))
         k = steps or self.default_steps
         with torch.no_grad():
             planes = self.student.sample(encoding.tokens.float(), encoding.mask.bool(), steps=k, generator=generator)
-            empty = float(self.student.field.sdf_grid(planes, MESH_RESOLUTION).min()) >= 0
+            sdf = narrow_band_sdf_grid(self.student.field, planes, MESH_RESOLUTION)  # decoded once
+            empty = float(sdf.min()) >= 0
         warnings = []
         if empty:
             warnings.append("the student's triplane has no surface: empty mesh")
@@ -78,6 +80,6 @@ class EmbeddedTurboGenerator(Generator):
             asset = Asset(vertices=np.zeros((0, 3)), faces=np.zeros((0, 3), dtype=np.int64),
                           metadata={"source": "triplane"})
         else:
-            asset = extract_asset(self.student.field, planes, MESH_RESOLUTION).normalized()  # into [-0.5, 0.5]³
+            asset = extract_asset(self.student.field, planes, MESH_RESOLUTION, sdf).normalized()  # into [-0.5, 0.5]³
         asset.metadata.update({"generator": self.name, "steps": k, "prompt": condition.text})
         return GeneratorOutput(asset=asset, info={"steps": k, "model": self.model}, warnings=warnings)
