@@ -31,8 +31,16 @@ def main() -> None:
     from text3d.assets.io import asset_to_glb_bytes
     from text3d.render.cameras import protocol_cameras
     from text3d.render.renderer import render
-    from text3d.triplane import (TriplaneConfig, TriplaneField, extract_asset, march, narrow_band_sdf_grid,
-                                 render_mesh, render_volume, volume)
+    from text3d.triplane import (
+        TriplaneConfig,
+        TriplaneField,
+        extract_asset,
+        march,
+        narrow_band_sdf_grid,
+        render_mesh,
+        render_volume,
+        volume,
+    )
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
