@@ -3,8 +3,9 @@ settings, and the peak memory of ``text3d generate``.
 
 Target: ≤ 2 s per asset and ≤ 2 GB on 2 CPU cores with the embedded generator (at its default
 best-of-6 sampling; the same model drawing one sample is timed too). Printed
-beside the procedural backend run in the same process, and the published anchor
-(TriplaneTurbo: 1.2 s per textured mesh on a GPU, seed 002 Table 1).
+beside the procedural backend and the distilled few-step student (embedded-turbo, whose bar is
+≤ 0.15 s per asset and ≥ 4× faster than the embedded generator) run in the same process, and the
+published anchor (TriplaneTurbo: 1.2 s per textured mesh on a GPU, seed 002 Table 1).
 
     .venv/bin/python benchmarks/bench_generate.py [--n 20]
 """
@@ -57,7 +58,7 @@ def main() -> None:
                                               str(Path(tmp) / "asset"), "--backend", "embedded"]))
     peak_mb, code = max(p[0] for p in peaks), max(p[1] for p in peaks)
     rows = {}
-    for backend in ("embedded", "procedural"):
+    for backend in ("embedded", "procedural", "embedded-turbo"):
         times = time_backend(backend, args.n)
         rows[backend] = (statistics.median(times), max(times))
     times = time_backend("embedded", args.n, UNSEEN_WORDS)
@@ -73,6 +74,9 @@ def main() -> None:
     print(f"best-of-K at the default K costs {rows['embedded'][0] / rows['embedded, --candidates 1'][0]:.2f}x "
           f"one sample")
     print(f"target ≤ 2 s per asset: {'PASS' if embedded <= 2.0 else 'FAIL'} ({embedded:.3f} s)")
+    turbo, speedup = rows["embedded-turbo"][0], rows["embedded"][0] / rows["embedded-turbo"][0]
+    print(f"embedded-turbo: {turbo:.3f} s per asset (bar ≤ 0.15 s: {'PASS' if turbo <= 0.15 else 'FAIL'}), "
+          f"{speedup:.1f}x faster than embedded (bar ≥ 4x: {'PASS' if speedup >= 4 else 'FAIL'})")
     print(f"peak memory of `text3d generate` (embedded, child process, incl. views + GIF; "
           f"{PROMPTS[0]!r} {peaks[0][0]:.0f} MB, {UNSEEN_WORDS[0]!r} {peaks[1][0]:.0f} MB): {peak_mb:.0f} MB "
           f"(target ≤ 2048 MB: {'PASS' if peak_mb <= 2048 and code == 0 else 'FAIL'})")

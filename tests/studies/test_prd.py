@@ -35,10 +35,12 @@ def test_each_variant_is_a_student_trained_with_its_own_settings(study):
     out, config, document = study
     assert student_settings(config, "k4").denoise_steps == 4 and student_settings(config, "rgb").supervise == "rgb"
     assert student_settings(config, "peta").steps == 2 and student_settings(config, "peta").denoise_steps == 1
+    longer = PRDStudyConfig(steps=8)  # K = 2 and 4 students: a step supervises K renders, so fewer steps
+    assert [student_settings(longer, v).steps for v in ("peta", "k2", "k4", "lora")] == [8, 4, 2, 8]
     assert student_settings(config, "generator").signal == "generator"
     for variant in ("peta", "k4", "rgb", "generator"):
         saved = json.loads((out / "students" / variant / "triplane-turbo" / "config.json").read_text())
-        assert saved["training"]["config"]["steps"] == 2
+        assert saved["training"]["config"]["steps"] == (1 if variant == "k4" else 2)
     assert set(document["students"]) == {"peta", "k4", "rgb", "generator"}
 
 

@@ -91,13 +91,18 @@ def check_prd_study(config: PRDStudyConfig) -> str:
 
 
 def student_settings(config: PRDStudyConfig, variant: str):
-    """The PRD settings of ``variant``'s student."""
+    """The PRD settings of ``variant``'s student. A student with K ≠ the default's trains for
+    steps · K_default / K optimizer steps: each step supervises K renders, so every student of Table 2
+    gets about the same CPU time (the issue's 90 CPU-minutes)."""
     from text3d.train.prd_config import PRDTrainConfig
 
     shared = {**config.train_overrides, "teacher": config.teacher}
     if config.steps is not None:
         shared["steps"] = config.steps
-    return dataclasses.replace(PRDTrainConfig(), **{**shared, **VARIANTS[variant]})
+    settings = dataclasses.replace(PRDTrainConfig(), **{**shared, **VARIANTS[variant]})
+    if settings.denoise_steps != MAIN_K:
+        settings = dataclasses.replace(settings, steps=max(1, round(settings.steps * MAIN_K / settings.denoise_steps)))
+    return settings
 
 
 def end_to_end_latency(run_dir: Path) -> float | None:
