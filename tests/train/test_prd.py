@@ -248,3 +248,19 @@ def test_split_backward_sends_rgb_to_the_texture_and_the_rest_to_the_geometry():
         torch.testing.assert_close(p.grad, g)
     with pytest.raises(InputError, match="rgb-geometry"):
         prd.check_settings(dataclasses.replace(config, supervise="rgb"))
+
+
+def test_the_card_names_the_shipped_teacher_and_shows_at_most_eleven_probe_rows(tmp_path):
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+    from text3d.train.prd import _card, teacher_label
+
+    assert teacher_label(WEIGHTS_ROOT / "toyworld-mvdiffusion") == "toyworld-mvdiffusion"
+    assert teacher_label(tmp_path / "mine") == str((tmp_path / "mine").resolve())
+    probes = [{"step": 25 * i, "volume": 0.1, "mesh": 0.2} for i in range(321)]
+    report = {"trainable": 10, "total": 100, "trainable_fraction": 0.1, "trainable_per_backbone": 0.11, "backbone": 90}
+    training = {"config": {"adaptation": "peta", "denoise_steps": 1}, "teacher": "toyworld-mvdiffusion",
+                "seconds": 1.0, "cpu_minutes": 0.1, "command": "text3d train turbo --out DIR"}
+    card = _card(report, training, probes)
+    rows = [line for line in card.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 11 and rows[0].startswith("| 0 |") and rows[-1].startswith("| 8000 |")
+    assert "Teacher: `toyworld-mvdiffusion`" in card

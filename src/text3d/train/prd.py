@@ -292,7 +292,7 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
         probes.append({"step": config.steps, **probe_loss(student, teacher, probe, texts, config, config.seed + 1)})
     checkpoint.remove()
     report = student.parameter_report()
-    training = {"config": dataclasses.asdict(config), "teacher": str(getattr(teacher, "folder", None)),
+    training = {"config": dataclasses.asdict(config), "teacher": teacher_label(getattr(teacher, "folder", None)),
                 "seconds": round(time.perf_counter() - t0, 1), "cpu_minutes": round((cpu_seconds() - c0) / 60, 1),
                 "command": reproduce_command("text3d train turbo", config)}
     student.save(out / FOLDER, card=_card(report, training, probes), extra={"training": training,
@@ -302,6 +302,16 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
                "cpu_minutes": training["cpu_minutes"]}
     write_json(out / "summary.json", figures)
     return figures
+
+
+def teacher_label(folder: str | Path | None) -> str:
+    """A teacher folder as a card and config.json name it: a shipped model by its name, else the path."""
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    if folder is None:
+        return "None"
+    path = Path(folder).resolve()
+    return path.name if path.parent == WEIGHTS_ROOT.resolve() else str(path)
 
 
 def _card(report: dict[str, Any], training: dict[str, Any], probes: list[dict[str, Any]]) -> str:
@@ -317,7 +327,7 @@ def _card(report: dict[str, Any], training: dict[str, Any], probes: list[dict[st
             f"Trainable parameters: {report['trainable']:,} of {report['total']:,} "
             f"({100 * report['trainable_fraction']:.2f} %; {100 * report['trainable_per_backbone']:.2f} % of the "
             f"frozen backbone's {report['backbone']:,}; the paper's PETA: 2.5 %).\n\n"
-            f"Teacher: `{Path(training['teacher']).name}`. Training: {training['seconds']} s, "
+            f"Teacher: `{training['teacher']}`. Training: {training['seconds']} s, "
             f"{training['cpu_minutes']} CPU-minutes.\n\n"
             "## Probe loss (development prompts, fixed noise, views and teacher times)\n\n"
             f"| step | volume | mesh |\n|---|---|---|\n{rows}\n\n"
