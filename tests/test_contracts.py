@@ -25,7 +25,7 @@ PROMPT = "small blue sailboat"
 CLOSED_PORT = "http://127.0.0.1:9"  # the discard port: refused at once, nothing listens there
 
 SHIPPED = {  # these run on any machine; every other backend may instead report what it misses
-    "generator": {"embedded", "procedural"},
+    "generator": {"embedded", "embedded-turbo", "procedural"},
     "augmenter": {"embedded", "none"},
     "extractor": {"embedded", "embedded-clip"},
 }

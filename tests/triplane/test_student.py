@@ -131,3 +131,21 @@ def test_student_folder_round_trip(backbone, tmp_path):
     assert loaded.config == s.config and torch.allclose(a, b)
     with pytest.raises(InputError, match="no config.json"):
         TriplaneStudent.load(tmp_path / "missing")
+
+
+def test_weights_float16_holds_exactly_are_stored_as_float16_and_load_unchanged(backbone, tmp_path):
+    from safetensors.torch import load_file
+
+    s = student(backbone, "peta")
+    with torch.no_grad():  # the frozen trunk as loaded from a float16 teacher; an adapter in full float32
+        for p in s.backbone.trunk.parameters():
+            p.copy_(p.half().float())
+        s.backbone.plane_out.weight.normal_(std=0.1)
+    s.save(tmp_path / "student")
+    stored = load_file(str(tmp_path / "student" / "model.safetensors"))
+    trunk = [k for k in stored if k.startswith("backbone.trunk.") and "lora" not in k and "cross" not in k]
+    assert trunk and all(stored[k].dtype == torch.float16 for k in trunk)
+    assert stored["backbone.plane_out.weight"].dtype == torch.float32
+    loaded = TriplaneStudent.load(tmp_path / "student")
+    for name, value in s.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value), name

@@ -124,11 +124,17 @@ class TriplaneStudent(nn.Module):
 
     # ------------------------------------------------------------------ files
     def save(self, folder: str | Path, card: str | None = None, extra: dict | None = None) -> Path:
-        """``config.json`` (student and backbone configs) + ``model.safetensors`` (+ card)."""
+        """``config.json`` (student and backbone configs) + ``model.safetensors`` (+ card). A tensor
+        that float16 holds exactly (the frozen backbone, loaded from the teacher's float16 weights) is
+        stored as float16, halving the file; loading casts every tensor back to float32."""
         config = {"model": "triplane-student", "student": asdict(self.config),
                   "backbone": self.backbone.trunk.config.to_dict(), **(extra or {})}
-        return save_folder(folder, {k: v.detach().contiguous() for k, v in self.state_dict().items()}, config,
-                           card=card)
+        state = {}
+        for name, value in self.state_dict().items():
+            value = value.detach().contiguous()
+            half = value.half()
+            state[name] = half if value.is_floating_point() and torch.equal(half.float(), value) else value
+        return save_folder(folder, state, config, card=card)
 
     @classmethod
     def load(cls, folder: str | Path) -> "TriplaneStudent":
