@@ -41,3 +41,20 @@ def test_missing_student_is_a_one_line_error(tmp_path):
     with pytest.raises(ModelNotAvailableError, match="embedded-turbo") as info:
         create_generator("embedded-turbo", str(tmp_path / "nothing"))
     assert "\n" not in str(info.value) and "text3d train turbo" in str(info.value)
+
+
+def test_the_shipped_student_is_what_train_turbo_makes_with_its_defaults():
+    """`text3d train turbo --out DIR` reproduces the shipped weights: every setting recorded in their
+    config.json is PRDTrainConfig's default, and the card says how they measure on the test range."""
+    import dataclasses
+    import json
+
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+    from text3d.train.prd_config import PRDTrainConfig
+
+    folder = WEIGHTS_ROOT / "triplane-turbo"
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["training"]["config"] == dataclasses.asdict(PRDTrainConfig())
+    assert saved["training"]["teacher"] == "toyworld-mvdiffusion" and saved["training"]["cpu_minutes"] <= 90
+    card = (folder / "README.md").read_text()
+    assert "test range" in card and "Reproduce: `text3d train turbo --out DIR" in card
