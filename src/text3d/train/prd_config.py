@@ -4,9 +4,9 @@ Sized on this 2-core CPU, one torch thread: with a teacher of the default shape 
 32² views), an optimizer step of the default student (batch 2, K = 1 supervised step rendering 4
 views by volume rendering with 24 samples a ray and by marching cubes at 32³ + OpenGL
 rasterization, forward and backward, and the guided teacher pass) costs ~0.6 CPU-seconds, so the
-default 8,000 steps take ~80 CPU-minutes, within the 90 of the issue. K = 4 costs ~4× a step: at
-the same CPU time it sees a quarter of the prompts, and the held-out figures grow with the prompts
-seen (README, TriplaneTurbo).
+default 8,000 steps take ~76 CPU-minutes, within the 90 of the issue. K = 4 costs ~3.3× a step
+(~1.9 CPU-seconds): at about the same CPU time it sees a quarter to a third of the prompts, and the
+held-out figures grow with the prompts seen (README, TriplaneTurbo).
 """
 
 from __future__ import annotations

@@ -158,8 +158,8 @@ def extract_asset(field: TriplaneField, planes: torch.Tensor, resolution: int = 
         mesh = march(field, planes, resolution, sdf)
     points = mesh.vertices[None].detach().requires_grad_(True)
     with torch.enable_grad():
-        sdf = field.sdf(planes.detach(), points)
-        (grad,) = torch.autograd.grad(sdf.sum(), points)
+        values = field.sdf(planes.detach(), points)
+        (grad,) = torch.autograd.grad(values.sum(), points)
     with torch.no_grad():
         rgb = field.rgb(planes, mesh.vertices[None])[0]
     normals = grad[0] / grad[0].norm(dim=-1, keepdim=True).clamp_min(1e-12)
