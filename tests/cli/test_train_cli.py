@@ -153,6 +153,13 @@ def test_an_evaluator_width_the_heads_cannot_split_is_refused_in_one_line(tmp_pa
     assert not (tmp_path / "ev").exists()
 
 
+def test_turbo_plane_channels_leave_room_for_the_texture_channels_or_are_refused_in_one_line(tmp_path, capsys):
+    code = main(["train", "turbo", "--out", str(tmp_path / "t"), "--plane-channels", "4", "--steps", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--plane-channels" in err[0], err
+    assert not (tmp_path / "t").exists()
+
+
 @pytest.mark.parametrize("name,config_type", [("aligner", AlignerTrainConfig), ("evaluator", EvaluatorTrainConfig)])
 def test_float_settings_refuse_nan_infinity_and_values_out_of_range_in_one_line(tmp_path, capsys, name, config_type):
     floats = [f for f in option_fields(config_type) if isinstance(f.default, float)]

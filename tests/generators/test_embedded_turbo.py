@@ -35,6 +35,25 @@ def test_generates_a_seeded_asset_in_k_steps(student_folder):
     assert first.info["steps"] == 2 and other.info["steps"] == 1
     assert np.array_equal(first.asset.vertices, again.asset.vertices)
     assert not np.array_equal(first.asset.vertices, other.asset.vertices)
+    assert first.warnings == [] and other.warnings == ["sampled with 1 steps; the student was trained for 2"]
+    guided = generator.generate(Condition("a red chair"), seed=4, cfg=3.0)
+    assert np.array_equal(guided.asset.vertices, first.asset.vertices)  # the guidance is distilled: no effect
+    assert any("cfg 3.0 is unused" in w for w in guided.warnings)
+
+
+def test_a_folder_whose_weights_do_not_fit_its_config_is_a_one_line_error(student_folder, tmp_path):
+    import json
+    import shutil
+
+    from text3d.errors import InputError
+
+    folder = shutil.copytree(student_folder, tmp_path / "wider")
+    config = json.loads((folder / "config.json").read_text())
+    config["backbone"]["width"] = 32
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match="do not make a triplane student") as info:
+        create_generator("embedded-turbo", str(folder))
+    assert "\n" not in str(info.value) and str(folder) in str(info.value)
 
 
 def test_missing_student_is_a_one_line_error(tmp_path):

@@ -73,6 +73,17 @@ def test_a_second_run_trains_and_generates_nothing(study):
     assert {k: v["clip"] for k, v in again["rows"].items()} == {k: v["clip"] for k, v in document["rows"].items()}
 
 
+def test_a_finished_student_with_other_settings_is_refused_before_any_work(study):
+    import dataclasses
+
+    out, config, _ = study
+    model = out / "students" / "peta" / "triplane-turbo" / "model.safetensors"
+    before = model.stat().st_mtime_ns
+    with pytest.raises(InputError, match=r"its peta student was trained with other settings \(steps differ\)"):
+        run_prd_study(out, dataclasses.replace(config, steps=3))
+    assert model.stat().st_mtime_ns == before
+
+
 def test_unknown_variants_are_refused_in_one_line():
     assert check_variants(("k4",)) == ("peta", "k4")
     assert check_variants(("all",))[0] == "peta" and {"k2", "k4", "lora", "generator"} <= set(check_variants(("all",)))

@@ -27,7 +27,8 @@ def generate_command(
     augment: str = typer.Option("embedded", "--augment",
                                 help="embedded, none, llamacpp:TAG_OR_GGUF, ollama:TAG, openai:MODEL, hf:REPO."),
     backend: str = typer.Option("embedded", "--backend",
-                                help="embedded, procedural, trellis-text, trellis-image, triplaneturbo."),
+                                help="embedded, embedded-turbo, procedural, trellis-text, trellis-image, "
+                                     "triplaneturbo."),
     model: str = typer.Option(None, "--model", help="Weights of the backend (hub id or local folder)."),
     seed: int = seed_option(help="Random seed (batch item i uses seed + i)."),
     steps: int = typer.Option(None, "--steps", min=1, max=MAX_STEPS,

@@ -27,7 +27,8 @@ class PRDTrainConfig(TrainConfig):
                               "model", "--adaptation")
     denoise_steps: int = setting(1, "K, the student's denoising steps (each one supervised).", "model",
                                  "--denoise-steps", 1, 4)
-    plane_channels: int = setting(8, "Channels of each plane.", "model", "--plane-channels", 2, 64)
+    plane_channels: int = setting(8, "Channels of each plane (more than the 4 texture channels).", "model",
+                                  "--plane-channels", 5, 64)
     texture_channels: int = setting(4, "Of which feed the color head (the texture triplane).", "model")
     lora_rank: int = setting(4, "Rank of the LoRA adapters.", "model", "--lora-rank", 1, 256)
     cross_rank: int = setting(8, "Bottleneck of the cross-plane adapters (peta).", "model")

@@ -145,6 +145,11 @@ class TriplaneStudent(nn.Module):
         state, config = load_folder(folder)
         if config.get("model") != "triplane-student":
             raise InputError(f"student folder {folder}: config.json is not a triplane student's")
-        student = cls(MultiViewDiT(MVDiffusionConfig(**config["backbone"])), StudentConfig(**config["student"]))
-        student.load_state_dict(state)
+        try:
+            student = cls(MultiViewDiT(MVDiffusionConfig(**config["backbone"])), StudentConfig(**config["student"]))
+            student.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a damaged or foreign folder
+            detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"student folder {folder}: config.json and model.safetensors do not make a triplane "
+                             f"student ({type(exc).__name__}: {detail})") from None
         return student.eval()

@@ -73,6 +73,10 @@ class EmbeddedTurboGenerator(Generator):
             sdf = narrow_band_sdf_grid(self.student.field, planes, MESH_RESOLUTION)  # decoded once
             empty = float(sdf.min()) >= 0
         warnings = []
+        if cfg is not None:
+            warnings.append(f"cfg {cfg} is unused: embedded-turbo's guidance is distilled into the student")
+        if k != self.default_steps:
+            warnings.append(f"sampled with {k} steps; the student was trained for {self.default_steps}")
         if empty:
             warnings.append("the student's triplane has no surface: empty mesh")
             from text3d.assets.asset import Asset
