@@ -105,13 +105,14 @@ def student_settings(config: PRDStudyConfig, variant: str):
     return settings
 
 
-def check_student(folder: Path, settings, variant: str) -> None:
-    """Refuse in one line a finished student in ``folder`` trained with other model settings than
-    ``settings`` (e.g. the study rerun with another ``--steps``); a folder without one passes."""
+def check_student(out: Path, variant: str, settings) -> None:
+    """Refuse in one line a finished ``variant`` student in the study folder ``out`` trained with other
+    model settings than ``settings`` (e.g. the study rerun with another ``--steps``); none passes."""
+    from text3d.generators.backends.embedded_turbo import MODEL_NAME
     from text3d.train.config import stage_key
     from text3d.train.prd_config import MODEL_STAGES
 
-    path = folder / "config.json"
+    path = out / "students" / variant / MODEL_NAME / "config.json"
     if not path.is_file():
         return
     try:
@@ -120,8 +121,8 @@ def check_student(folder: Path, settings, variant: str) -> None:
         raise InputError(f"{path}: not a trained student's config.json; give a new --out folder") from None
     differ = [k for k, v in stage_key(settings, MODEL_STAGES).items() if saved.get(k) != v]
     if differ:
-        raise InputError(f"--out {folder.parent.parent.parent}: its {variant} student was trained with other "
-                         f"settings ({', '.join(differ)} differ); give a new folder or the same settings")
+        raise InputError(f"--out {out}: its {variant} student was trained with other settings "
+                         f"({', '.join(differ)} differ); give a new folder or the same settings")
 
 
 def end_to_end_latency(run_dir: Path) -> float | None:
@@ -172,12 +173,13 @@ def run_prd_study(out: str | Path, config: PRDStudyConfig, progress: bool | None
     prompts = [r["prompt"] for r in quality_prompts(config.n, config.seed) if r["variant"] == "prompt"]
     rows: dict[str, dict[str, Any]] = {}
     students: dict[str, dict[str, Any]] = {}
+    settings = {variant: student_settings(config, variant) for variant in variants}
     for variant in variants:  # before any work: a finished student must have this study's settings
-        check_student(out / "students" / variant / MODEL_NAME, student_settings(config, variant), variant)
+        check_student(out, variant, settings[variant])
     for variant in variants:
         folder = out / "students" / variant
         if not (folder / MODEL_NAME / "config.json").is_file():
-            train_prd(folder, student_settings(config, variant), progress=progress)
+            train_prd(folder, settings[variant], progress=progress)
         students[variant] = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         rows[variant] = measure_row(out, variant, prompts, "embedded-turbo", str(folder / MODEL_NAME), None,
                                     config.resolution)
