@@ -79,7 +79,8 @@ def test_a_finished_student_with_other_settings_is_refused_before_any_work(study
     out, config, _ = study
     model = out / "students" / "peta" / "triplane-turbo" / "model.safetensors"
     before = model.stat().st_mtime_ns
-    with pytest.raises(InputError, match=r"its peta student was trained with other settings \(steps differ\)"):
+    with pytest.raises(InputError, match=r"its peta student folder: holds a student trained with other settings "
+                                         r"\(steps differ\)"):
         run_prd_study(out, dataclasses.replace(config, steps=3))
     assert model.stat().st_mtime_ns == before
 

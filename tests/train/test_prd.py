@@ -133,6 +133,15 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path, monkeypa
     assert figures["probe_last"]["step"] == 3 and figures["parameters"]["trainable"] > 0
     card = (resumed / prd.FOLDER / "README.md").read_text()
     assert "2.5 %" in card and "text3d train turbo" in card
+    # finished: the same settings give its figures without training again; other settings are refused
+    weights = resumed / prd.FOLDER / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    (resumed / "summary.json").unlink()  # e.g. killed between the weights and the summary
+    assert train_prd(resumed, TINY, teacher=tiny_teacher(), progress=False) == figures
+    assert (resumed / "summary.json").is_file() and weights.stat().st_mtime_ns == before
+    with pytest.raises(InputError, match=r"^--out .*resumed: holds a student trained with other settings \(lr "):
+        train_prd(resumed, dataclasses.replace(TINY, lr=0.01), teacher=tiny_teacher(), progress=False)
+    assert weights.stat().st_mtime_ns == before
 
 
 def test_training_reads_no_3d_asset(tmp_path, monkeypatch):
@@ -167,6 +176,22 @@ def test_bad_settings_and_teachers_are_one_line_errors(tmp_path):
 
     with pytest.raises(InputError, match="embedded multi-view teacher's backbone"):
         train_prd(tmp_path / "c", TINY, teacher=OtherTeacher())
+    for bad, match in (({"lr": 0.0}, "^--lr 0.0: must be above 0"), ({"t_max": 0.01}, "^--t-max 0.01: below"),
+                       ({"t_max_end": 0.0}, "^--t-max-end 0.0: below")):
+        with pytest.raises(InputError, match=match):
+            train_prd(tmp_path / "d", dataclasses.replace(TINY, **bad), teacher=tiny_teacher())
+    assert not (tmp_path / "d").exists()
+
+
+def test_another_models_folder_as_teacher_is_a_one_line_error(tmp_path):
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "generator"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"dit": {"width": 8}}))
+    save_file({"w": torch.zeros(2)}, str(folder / "model.safetensors"))
+    with pytest.raises(InputError, match=r"generator: not a multi-view teacher's folder"):
+        EmbeddedMVTeacher.from_pretrained(folder, text_encoder=hashed_text)
 
 
 def test_a_camera_is_recovered_from_its_camera_to_world_matrix():

@@ -108,21 +108,9 @@ def student_settings(config: PRDStudyConfig, variant: str):
 def check_student(out: Path, variant: str, settings) -> None:
     """Refuse in one line a finished ``variant`` student in the study folder ``out`` trained with other
     model settings than ``settings`` (e.g. the study rerun with another ``--steps``); none passes."""
-    from text3d.generators.backends.embedded_turbo import MODEL_NAME
-    from text3d.train.config import stage_key
-    from text3d.train.prd_config import MODEL_STAGES
+    from text3d.train.prd import finished_student
 
-    path = out / "students" / variant / MODEL_NAME / "config.json"
-    if not path.is_file():
-        return
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))["training"]["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise InputError(f"{path}: not a trained student's config.json; give a new --out folder") from None
-    differ = [k for k, v in stage_key(settings, MODEL_STAGES).items() if saved.get(k) != v]
-    if differ:
-        raise InputError(f"--out {out}: its {variant} student was trained with other settings "
-                         f"({', '.join(differ)} differ); give a new folder or the same settings")
+    finished_student(out / "students" / variant, settings, f"--out {out}: its {variant} student folder")
 
 
 def end_to_end_latency(run_dir: Path) -> float | None:

@@ -20,6 +20,7 @@ resumable (a checkpoint every ``checkpoint_every`` steps); the output is a stude
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -206,7 +207,7 @@ def probe_loss(student: TriplaneStudent, teacher: Teacher, prompts: Sequence[str
 
 
 def check_settings(config: PRDTrainConfig) -> None:
-    """One-line errors for an unknown adaptation or renderer choice (before any model loads)."""
+    """One-line errors for an unknown choice or a setting that cannot train (before any model loads)."""
     if config.adaptation not in ADAPTATIONS:
         raise InputError(f"--adaptation {config.adaptation!r}: use {', '.join(ADAPTATIONS)}")
     if config.renderers not in RENDERERS:
@@ -218,6 +219,11 @@ def check_settings(config: PRDTrainConfig) -> None:
                          "texture channels of their own (texture_channels ≥ 1)")
     if config.signal not in SIGNALS:
         raise InputError(f"--signal {config.signal!r}: use {', '.join(SIGNALS)}")
+    if not config.lr > 0:
+        raise InputError(f"--lr {config.lr}: must be above 0 (nothing would be learned)")
+    for flag, t in (("--t-max", config.t_max), ("--t-max-end", config.t_max_end)):
+        if t < config.t_min:
+            raise InputError(f"{flag} {t}: below the lowest teacher noise level t_min = {config.t_min}")
 
 
 def teacher_backbone(teacher: Teacher) -> MultiViewDiT:
@@ -243,9 +249,13 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
 
     torch.set_num_threads(1)  # the shared 2-core machine: two threads oversubscribe
     out = Path(out)
+    check_settings(config)
+    done = finished_student(out, config, f"--out {out}")
+    if done is not None:
+        log.info("%s already holds a student trained with these settings; not trained again", out / FOLDER)
+        return done
     out.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), cpu_seconds()
-    check_settings(config)
     if teacher is None:
         teacher = load_embedded_teacher(config.teacher)
     if config.signal == "generator":
@@ -297,10 +307,36 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
                 "command": reproduce_command("text3d train turbo", config)}
     student.save(out / FOLDER, card=_card(report, training, probes), extra={"training": training,
                                                                             "parameters": report, "probes": probes})
-    figures = {"parameters": report, "probe_first": probes[0] if probes else None,
-               "probe_last": probes[-1] if probes else None, "seconds": training["seconds"],
-               "cpu_minutes": training["cpu_minutes"]}
+    figures = _figures(report, training, probes)
     write_json(out / "summary.json", figures)
+    return figures
+
+
+def _figures(report: dict[str, Any], training: dict[str, Any], probes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``train turbo`` prints and writes as summary.json."""
+    return {"parameters": report, "probe_first": probes[0] if probes else None,
+            "probe_last": probes[-1] if probes else None, "seconds": training["seconds"],
+            "cpu_minutes": training["cpu_minutes"]}
+
+
+def finished_student(out: Path, config: PRDTrainConfig, where: str) -> dict[str, Any] | None:
+    """The figures of the student already trained in ``out`` with ``config``'s model settings (None: no
+    finished student there). A finished student trained with other settings is a one-line error
+    starting with ``where``: training over it would replace it, and a study would mix two recipes."""
+    path = out / FOLDER / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        figures = _figures(saved["parameters"], saved["training"], saved["probes"])
+        differ = [k for k, v in stage_key(config, MODEL_STAGES).items() if saved["training"]["config"].get(k) != v]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(f"{path}: not a trained student's config.json; give a new --out folder") from None
+    if differ:
+        raise InputError(f"{where}: holds a student trained with other settings ({', '.join(differ)} differ); "
+                         "give a new folder or the same settings")
+    if not (out / "summary.json").is_file():
+        write_json(out / "summary.json", figures)
     return figures
 
 

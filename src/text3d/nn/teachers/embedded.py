@@ -42,8 +42,12 @@ class EmbeddedMVTeacher:
             raise InputError("teacher embedded-mvdiffusion: no text encoder given (it reads all-MiniLM-L6-v2 "
                              "token states; load it with text3d.train.mvdiffusion.load_embedded_teacher)")
         state, config = load_folder(folder)
-        model = MultiViewDiT(MVDiffusionConfig(**config["model"]))
-        model.load_state_dict(state)
+        try:
+            model = MultiViewDiT(MVDiffusionConfig(**config["model"]))
+            model.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, RuntimeError):  # another model's folder, or damaged weights
+            raise InputError(f"{folder}: not a multi-view teacher's folder (its config.json and weights are not a "
+                             f"{MODEL_NAME}'s; train one with `text3d train mvdiffusion`)") from None
         return cls(model, text_encoder, device, folder)
 
     def encode(self, views: torch.Tensor) -> torch.Tensor:
