@@ -63,6 +63,18 @@ def test_every_row_is_measured_and_the_tables_carry_the_papers_rows(study):
     assert sheet.width == 2 * 128 and sheet.height >= 2 * 128 and "contact_sheet.png" in text
 
 
+def test_a_sheet_shows_every_student_under_the_multi_step_generator(study):
+    from PIL import Image
+
+    out, _, document = study
+    variants = [v for v in document["students"] if document["rows"][v]["assets"]]
+    assert len(variants) > 1
+    sheet = Image.open(out / "students_sheet.png")  # 2 prompts; one row for the generator, one per student
+    row = Image.open(out / "contact_sheet.png").height // 2  # that sheet: the generator over the default student
+    assert sheet.width == 2 * 128 and sheet.height == (1 + len(variants)) * row
+    assert "(students_sheet.png)" in (out / "study.md").read_text()
+
+
 def test_a_second_run_trains_and_generates_nothing(study):
     out, config, document = study
     model = out / "students" / "peta" / "triplane-turbo" / "model.safetensors"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from text3d.errors import InputError
-from text3d.studies.prd_report import MAIN, MAIN_K
+from text3d.studies.prd_report import MAIN, MAIN_K, STUDENTS_SHEET
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 """Students of the study: PRD settings that differ from the proposed configuration."""
 
-STUDY_FILES = ("students", "runs", "evals", "study.md", "study.json", "report.html", "contact_sheet.png")
+STUDY_FILES = ("students", "runs", "evals", "study.md", "study.json", "report.html", "contact_sheet.png",
+               STUDENTS_SHEET)
 
 
 @dataclass(frozen=True)

@@ -99,12 +99,16 @@ def bars(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
 SHEET_PROMPTS = 12
 SHEET_VIEW = 1
 """canonical4's second view (yaw 90°): a side view shows most objects' shape."""
+STUDENTS_SHEET = "students_sheet.png"
+"""Every student's assets of the first prompts, one row each (written when the study has several)."""
 
 
-def contact_sheet_figure(out: Path, prompts: list[str], path: Path, columns: int = 6) -> Path | None:
-    """The first :data:`SHEET_PROMPTS` prompts' assets, the multi-step embedded generator's in one
-    row and embedded-turbo's under it, ``columns`` prompts a band; an item without views is an empty
-    cell marked "(no asset)"."""
+def contact_sheet_figure(out: Path, prompts: list[str], path: Path, columns: int = 6,
+                         rows: tuple[tuple[str, str], ...] = (("embedded", "multi-step"), (MAIN, "turbo")),
+                         count: int = SHEET_PROMPTS) -> Path | None:
+    """The first ``count`` prompts' assets, one sheet row per study row of ``rows`` ((run name, label);
+    default: the multi-step embedded generator over embedded-turbo), ``columns`` prompts a band; an
+    item without views is an empty cell marked "(no asset)"."""
     from PIL import Image
 
     from text3d.data.toys4k import prompt_id
@@ -112,12 +116,12 @@ def contact_sheet_figure(out: Path, prompts: list[str], path: Path, columns: int
     from text3d.store.atomic import write_png
     from text3d.store.folders import RunFolder
 
-    chosen = prompts[:SHEET_PROMPTS]
-    columns = min(columns, len(chosen))  # every band full: a prompt's two assets one above the other
+    chosen = prompts[:count]
+    columns = min(columns, len(chosen))  # every band full: a prompt's assets one above the other
     images, labels = [], []
     for start in range(0, len(chosen), columns):
         band = list(enumerate(chosen))[start:start + columns]
-        for row, tag in (("embedded", "multi-step"), (MAIN, "turbo")):
+        for row, tag in rows:
             run = RunFolder(out / "runs" / row)
             for index, prompt in band:
                 views = run.item(prompt_id(index, prompt)).view_paths("canonical4")
@@ -154,10 +158,17 @@ def write_prd_study(out: Path, config: Any, seeds: dict[str, Any], rows: dict[st
     notes = [line, summary] + ([f"Trainable fraction of the students (paper: PETA 2.5 %): {fractions}."]
                                if fractions else [])
     sheet = contact_sheet_figure(out, prompts, out / "contact_sheet.png")
+    # every student on the same prompts, under the multi-step generator: the ablations at a glance
+    variants = [v for v in students if rows.get(v, {}).get("assets")]
+    students_sheet = contact_sheet_figure(out, prompts, out / STUDENTS_SHEET, rows=(("embedded", "multi-step"),
+                                          *((v, v) for v in variants)), count=6) if len(variants) > 1 else None
     markdown = ["# TriplaneTurbo study", ""] + [n + "\n" for n in notes] + [t.markdown() for t in tables]
     markdown += [f"![multi-step generator (rows 1, 3) and embedded-turbo (rows 2, 4)]({sheet.name})"] if sheet else []
+    markdown += ([f"![the multi-step generator (row 1) and each student (rows 2–): {', '.join(variants)}]"
+                  f"({STUDENTS_SHEET})"] if students_sheet else [])
     write_text(out / "study.md", "\n".join(markdown))
+    figures = [f for f in (sheet, students_sheet) if f]
     write_text(out / "report.html", html_page("TriplaneTurbo study", [f"<p>{n}</p>" for n in notes]
                                               + [t.html() for t in tables]
-                                              + ([plots_html([sheet])] if sheet else [])))
+                                              + ([plots_html(figures)] if figures else [])))
     return document
