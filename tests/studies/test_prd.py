@@ -97,6 +97,19 @@ def test_a_finished_student_with_other_settings_is_refused_before_any_work(study
     assert model.stat().st_mtime_ns == before
 
 
+def test_a_row_generated_with_other_settings_is_refused_before_any_work(study):
+    import dataclasses
+
+    out, config, _ = study
+    meta = next((out / "runs" / "peta").glob("items/*/meta.json"))
+    before = meta.stat().st_mtime_ns
+    with pytest.raises(InputError, match=r"^--out .*: its peta row was generated with other settings \(resolution"):
+        run_prd_study(out, dataclasses.replace(config, resolution=48))
+    with pytest.raises(InputError, match=r"its peta row was generated with other settings \(prompts differ"):
+        run_prd_study(out, dataclasses.replace(config, n=3))
+    assert meta.stat().st_mtime_ns == before and not list((out / "runs" / "peta" / "items").glob("p00002-*"))
+
+
 def test_unknown_variants_are_refused_in_one_line():
     assert check_variants(("k4",)) == ("peta", "k4")
     assert check_variants(("all",))[0] == "peta" and {"k2", "k4", "lora", "generator"} <= set(check_variants(("all",)))

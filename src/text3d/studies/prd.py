@@ -123,6 +123,44 @@ def end_to_end_latency(run_dir: Path) -> float | None:
     return statistics.median(totals) if totals else None
 
 
+def row_specs(out: Path, variants: tuple[str, ...]) -> dict[str, tuple[str, str | None, int | None]]:
+    """Every row of the study: (backend, model folder, sampling steps) by row name."""
+    from text3d.generators.backends.embedded_turbo import MODEL_NAME
+
+    specs: dict[str, tuple[str, str | None, int | None]] = {
+        v: ("embedded-turbo", str(out / "students" / v / MODEL_NAME), None) for v in variants}
+    if "k4" in variants:  # Table 2, sampled: the K = 4 student with fewer of its steps
+        specs.update({f"k4@{k}": ("embedded-turbo", specs["k4"][1], k) for k in (1, 2)})
+    specs.update({b: (b, None, None) for b in ("embedded", "procedural")})
+    return specs
+
+
+def _run_options(backend: str, model: str | None, steps: int | None, resolution: int) -> dict[str, Any]:
+    """The batch settings of one row's run (what its run folder records)."""
+    return {"augment": "none", "backend": backend, "model": model, "steps": steps, "views": ("canonical4",),
+            "resolution": resolution}
+
+
+def check_rows(out: Path, specs: dict[str, tuple[str, str | None, int | None]], prompts: list[str],
+               resolution: int) -> None:
+    """Refuse in one line, before any work, a row whose earlier run in ``out`` was generated with other
+    settings (another --n, --seed or -r); rows not run yet pass. Writes nothing."""
+    from text3d.runs.pipeline import batch_config, check_resumable
+    from text3d.store.folders import RunFolder
+
+    for name, (backend, model, steps) in specs.items():
+        run_dir = out / "runs" / name
+        if not RunFolder(run_dir).read_config() or (model is not None and not Path(model).is_dir()):
+            continue  # a missing student is trained first; its new weights are another run anyway
+        try:
+            check_resumable(run_dir, batch_config(prompts, **_run_options(backend, model, steps, resolution)), prompts)
+        except InputError as error:
+            differ = getattr(error, "differs", ()) or ("prompts",)
+            raise InputError(f"--out {out}: its {name} row was generated with other settings "
+                             f"({', '.join(differ[:4])} differ: another --n, --seed or -r); give a new --out, "
+                             "or the settings it was made with") from None
+
+
 def measure_row(out: Path, name: str, prompts: list[str], backend: str, model: str | None,
                 steps: int | None, resolution: int) -> dict[str, Any]:
     """Generate (resuming) and evaluate one row; its CLIP score, R@1 and latency, and how many of its
@@ -133,8 +171,8 @@ def measure_row(out: Path, name: str, prompts: list[str], backend: str, model: s
     from text3d.store.folders import STATUS_DONE, RunFolder
 
     run_dir, eval_dir = out / "runs" / name, out / "evals" / name
-    counts = generate_batch(prompts, run_dir, augment="none", backend=backend, model=model, steps=steps,
-                            views=("canonical4",), resolution=resolution, gif=False, progress=False)
+    counts = generate_batch(prompts, run_dir, **_run_options(backend, model, steps, resolution), gif=False,
+                            progress=False)
     assets = sum(row.get("status") == STATUS_DONE for row in RunFolder(run_dir).manifest.rows().values())
     if not assets:
         log.warning("%s: none of the %d prompts gave an asset; no CLIP score nor R@1", name, len(prompts))
@@ -150,7 +188,6 @@ def measure_row(out: Path, name: str, prompts: list[str], backend: str, model: s
 
 def run_prd_study(out: str | Path, config: PRDStudyConfig, progress: bool | None = None) -> dict[str, Any]:
     """Train (or resume) every student, measure every row and write the tables; returns study.json."""
-    from text3d.generators.backends.embedded_turbo import MODEL_NAME
     from text3d.studies.generator import quality_prompts, study_seeds
     from text3d.studies.prd_report import write_prd_study
     from text3d.train.prd import train_prd
@@ -160,22 +197,13 @@ def run_prd_study(out: str | Path, config: PRDStudyConfig, progress: bool | None
     variants = check_variants(config.variants)
     seeds = study_seeds(config.n, config.seed)
     prompts = [r["prompt"] for r in quality_prompts(config.n, config.seed) if r["variant"] == "prompt"]
-    rows: dict[str, dict[str, Any]] = {}
-    students: dict[str, dict[str, Any]] = {}
     settings = {variant: student_settings(config, variant) for variant in variants}
     for variant in variants:  # before any work: a finished student must have this study's settings
         check_student(out, variant, settings[variant])
-    for variant in variants:
-        folder = out / "students" / variant
-        if not (folder / MODEL_NAME / "config.json").is_file():
-            train_prd(folder, settings[variant], progress=progress)
-        students[variant] = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        rows[variant] = measure_row(out, variant, prompts, "embedded-turbo", str(folder / MODEL_NAME), None,
-                                    config.resolution)
-    if "k4" in variants:  # Table 2, sampled: the K = 4 student with fewer of its steps
-        for k in (1, 2):
-            rows[f"k4@{k}"] = measure_row(out, f"k4@{k}", prompts, "embedded-turbo",
-                                          str(out / "students" / "k4" / MODEL_NAME), k, config.resolution)
-    for backend in ("embedded", "procedural"):
-        rows[backend] = measure_row(out, backend, prompts, backend, None, None, config.resolution)
+    specs = row_specs(out, variants)
+    check_rows(out, specs, prompts, config.resolution)
+    students = {}
+    for variant in variants:  # a finished student is reused as it is
+        students[variant] = train_prd(out / "students" / variant, settings[variant], progress=progress)
+    rows = {name: measure_row(out, name, prompts, *spec, config.resolution) for name, spec in specs.items()}
     return write_prd_study(out, config, seeds, rows, students, prompts)
