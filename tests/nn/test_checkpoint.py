@@ -20,6 +20,9 @@ def test_small_state_is_one_file_and_round_trips(tmp_path):
     assert [p.name for p in weight_files(tmp_path)] == ["model.safetensors"]
     loaded, config = load_folder(tmp_path)
     assert config == {"width": 64} and all(torch.equal(loaded[k], state[k].float()) for k in state)
+    # weights get the permissions config.json gets (safetensors alone writes 0600: unreadable to others)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes["model.safetensors"] == modes["config.json"] == modes["README.md"]
 
 
 def test_large_state_is_sharded_with_an_index_and_round_trips(tmp_path):

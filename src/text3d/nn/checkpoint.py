@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from text3d.errors import InputError, ModelNotAvailableError
-from text3d.store.atomic import write_json, write_text
+from text3d.store.atomic import usual_permissions, write_json, write_text
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
 """Folder of the embedded models shipped inside the package."""
@@ -80,6 +80,7 @@ def save_folder(folder: str | Path, state_dict: dict, config: dict[str, Any], ca
     for name, shard in zip(names, shards):
         tmp = folder / f".{name}.tmp"
         save_file(shard, str(tmp), metadata={"format": "pt"})
+        usual_permissions(tmp)  # safetensors writes 0600
         tmp.replace(folder / name)
     if len(shards) > 1:
         total = sum(t.numel() * t.element_size() for t in tensors.values())

@@ -22,6 +22,12 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def usual_permissions(path: str | Path) -> None:
+    """Give a file written through a private temporary the permissions a plain ``open`` would:
+    0666 less the umask (readable by others, as model folders are meant to be)."""
+    os.chmod(path, 0o666 & ~_UMASK)
+
+
 def write_atomic(path: str | Path, writer: Callable[[BinaryIO], None]) -> Path:
     """Call ``writer(file)`` on a temporary file next to ``path`` and rename it into place.
 
@@ -32,7 +38,7 @@ def write_atomic(path: str | Path, writer: Callable[[BinaryIO], None]) -> Path:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
+        usual_permissions(tmp)  # mkstemp creates 0600
         with os.fdopen(fd, "wb") as handle:
             writer(handle)
             handle.flush()
