@@ -17,7 +17,7 @@ from text3d.train.loop import optimizer_step
 from text3d.train.mvdiffusion import evaluate_folder, load_embedded_teacher, train_mvdiffusion
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
 from text3d.train.mvdiffusion_data import ViewSpec, build_views, dequantize, encode_views, item_cameras, make_item
-from text3d.train.mvdiffusion_eval import recognition, rgb_uint8, silhouette_agreement
+from text3d.train.mvdiffusion_eval import recognition, rgb_uint8, silhouette_agreement, target_error
 
 TINY = dict(items=4, image_size=8, patch_size=4, width=16, depth=1, heads=2, steps=4, batch=2, warmup=1,
             time_sampling="uniform", dev_prompts=0, test_prompts=4, sample_steps=2, workers=1, checkpoint_every=2)
@@ -124,3 +124,27 @@ def test_blurred_baseline_filters_the_same_noised_views():
     first = [xt for _, _, xt in noised_held_out(data, 0.5, seed=3)]
     again = [xt for _, _, xt in noised_held_out(data, 0.5, seed=3)]
     assert all(torch.equal(a, b) for a, b in zip(first, again))
+
+
+class _ShrinkingTeacher:
+    """x̂₀ = a·x₀ + (1 − a)·x̄₀ of the views it knows: a = 1 the truth, 0 the mean image, > 1 overshoot."""
+
+    def __init__(self, x0: torch.Tensor, a: float) -> None:
+        self.x0, self.a = x0, a
+
+    def add_noise(self, x0, noise, t):
+        t = t.view(-1, 1, 1, 1, 1)
+        return (1 - t) * x0 + t * noise
+
+    def denoise(self, x_t, t, prompts, cameras, guidance=1.0):
+        assert x_t.shape == self.x0.shape and len(prompts) == len(x_t) and guidance == 5.0
+        return self.a * self.x0 + (1 - self.a) * self.x0.mean(0, keepdim=True)
+
+
+def test_target_error_is_the_share_of_the_mean_images_error_per_channel_group():
+    x0 = torch.randn(6, 4, 7, 8, 8, generator=torch.Generator().manual_seed(0))
+    cameras = torch.eye(4).expand(6, 4, 4, 4)
+    for a, expected in ((1.0, 0.0), (0.0, 1.0), (3.0, 4.0), (0.5, 0.25)):  # FVU = (1 − a)²
+        fvu = target_error(_ShrinkingTeacher(x0, a), x0, cameras, ["p"] * 6, t=0.6, guidance=5.0, draws=2)
+        assert set(fvu) == {"rgb", "normal", "depth"}
+        assert all(v == pytest.approx(expected, abs=1e-5) for v in fvu.values()), (a, fvu)

@@ -17,6 +17,7 @@ import torch
 
 from text3d.data.toyworld.vocabulary import CATEGORY_NAMES
 from text3d.encoders.embedded import EmbeddedImageEncoder
+from text3d.nn.teachers.base import Teacher
 from text3d.nn.vit import preprocess_images
 
 
@@ -68,3 +69,27 @@ def silhouette_agreement(views: np.ndarray | torch.Tensor) -> float:
     geometry = x[:, :, 6] < 0.9
     union = (rgb | geometry).sum((-1, -2)).clamp_min(1)
     return round(float(((rgb & geometry).sum((-1, -2)) / union).mean()), 4)
+
+
+CHANNEL_GROUPS = {"rgb": slice(0, 3), "normal": slice(3, 6), "depth": slice(6, 7)}
+"""The teacher's channel groups in a view (V, 7, S, S): RichDreamer-style normals and depth beside RGB."""
+
+
+def target_error(teacher: Teacher, views: torch.Tensor, cameras: torch.Tensor, prompts: list[str], t: float,
+                 guidance: float, draws: int = 4, seed: int = 0) -> dict[str, float]:
+    """How far the teacher's guided estimate x̂₀ — the target of rendering distillation — lies from the
+    truth, per channel group g: FVU_g = E_ε ‖x̂₀ − x₀‖²_g / ‖x₀ − x̄₀‖²_g, with x_t = add_noise(x₀, ε, t),
+    ε ~ N(0, I) (``draws`` seeded draws) and x̄₀ the per-pixel mean of the N items' views (N, V, 7, S, S).
+    0: the truth; 1: as far as the mean image; above 1: the guidance overshoots past it."""
+    x0 = views.float()
+    tt = torch.full((len(x0),), float(t))
+    error = {g: 0.0 for g in CHANNEL_GROUPS}
+    for draw in range(draws):
+        noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed + draw))
+        with torch.no_grad():
+            estimate = teacher.denoise(teacher.add_noise(x0, noise, tt), tt, prompts, cameras, guidance=guidance)
+        for g, s in CHANNEL_GROUPS.items():
+            error[g] += float((estimate[:, :, s] - x0[:, :, s]).square().mean()) / draws
+    mean = x0.mean(0, keepdim=True)
+    return {g: error[g] / max(float((x0[:, :, s] - mean[:, :, s]).square().mean()), 1e-12)
+            for g, s in CHANNEL_GROUPS.items()}
