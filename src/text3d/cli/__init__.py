@@ -13,10 +13,11 @@ import sys
 
 import typer
 
+from text3d.cli._options import command_group
 from text3d.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Text3DError, one_line
 from text3d.registry import import_submodules
 
-app = typer.Typer(
+app = command_group(
     name="text3d",
     help="Automatic text-to-3D asset pipeline: augment, generate, export, render, evaluate.",
     no_args_is_help=True,
@@ -143,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except _usage_errors() as exc:
+        context = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+            print(context.get_help())  # a bare group: its commands, then the one-line error
         print(f"text3d: error: {_usage_line(exc)}", file=sys.stderr)
         code = getattr(exc, "exit_code", 2)
         return code if isinstance(code, int) and code > 0 else 2

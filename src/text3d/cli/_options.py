@@ -9,14 +9,36 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from text3d.errors import InputError
 from text3d.limits import MAX_SEED
 from text3d.registry import Registry
 from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import removed_if_failed
+
+
+class _WholeSummaries(TyperGroup):
+    """click's command list, with each command's first sentence whole and wrapped (click cuts it to
+    what fits on one line)."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, command.get_short_help_str(limit=400)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def command_group(**settings: Any) -> typer.Typer:
+    """A text3d command group (``typer.Typer(**settings)``) with plain click help. typer's rich panels
+    squeeze the option-name column at 80 columns and cut long names (``--checkpoint-e…``,
+    ``--no-rgb-geome…``), so an option could not be read off its own help; click's layout wraps the
+    description instead and shows every name and range whole."""
+    return typer.Typer(rich_markup_mode=None, cls=_WholeSummaries, **settings)
 
 
 def finite_range(low: float, high: float, low_open: bool = False) -> Callable[[float | None], float | None]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import finite_range
+from text3d.cli._options import command_group, finite_range
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
 
-align_app = typer.Typer(help="GAP3D: align a language model's latents to the image encoder's tokens.",
+align_app = command_group(help="GAP3D: align a language model's latents to the image encoder's tokens.",
                         no_args_is_help=True)
 
 SHIPPED = {"stage 1": "aligner-stage1", "stage 2": "aligner-stage2"}

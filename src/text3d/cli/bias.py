@@ -8,7 +8,15 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import check_llm, check_registered, finite_range, output_folder, seed_option, wait_option
+from text3d.cli._options import (
+    check_llm,
+    check_registered,
+    command_group,
+    finite_range,
+    output_folder,
+    seed_option,
+    wait_option,
+)
 from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES
 from text3d.store.outputs import check_job_output
@@ -16,7 +24,7 @@ from text3d.store.outputs import check_job_output
 LOCALIZE_FILES = ("settings.json", "rows.jsonl", "localization.json", "localization.csv", "heatmaps", "index.html")
 """What a localization folder holds: a rerun with the same settings resumes it."""
 
-bias_app = typer.Typer(help="Word-level semantic bias of a generator, measured with an evaluator.",
+bias_app = command_group(help="Word-level semantic bias of a generator, measured with an evaluator.",
                        no_args_is_help=True)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import output_folder, seed_option, wait_option
+from text3d.cli._options import command_group, output_folder, seed_option, wait_option
 from text3d.data.toys4k import import_prompt_list, import_toys4k, read_prompt_list, read_toys4k_csv
 from text3d.data.toyworld.builder import BuildConfig, build_toyworld, check_config
 from text3d.errors import InputError
@@ -14,7 +14,7 @@ from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_WORKERS, MIN_RESOLUTION
 from text3d.render.cameras import PROTOCOLS
 from text3d.store.outputs import check_not_input, check_run_output
 
-data_app = typer.Typer(help="Build or import data sets into the run-folder contract.", no_args_is_help=True)
+data_app = command_group(help="Build or import data sets into the run-folder contract.", no_args_is_help=True)
 
 
 @data_app.command("toyworld")

@@ -6,9 +6,10 @@ import json
 
 import typer
 
+from text3d.cli._options import command_group
 from text3d.limits import MAX_ITEMS, MAX_SEED
 
-encoders_app = typer.Typer(help="The embedded encoders.", no_args_is_help=True)
+encoders_app = command_group(help="The embedded encoders.", no_args_is_help=True)
 
 
 @encoders_app.command("evaluate")

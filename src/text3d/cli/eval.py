@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import executor_option, overwrite_option, seed_option, wait_option, wait_seconds
+from text3d.cli._options import command_group, executor_option, overwrite_option, seed_option, wait_option, wait_seconds
 from text3d.errors import InputError
 from text3d.limits import MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
 from text3d.store.locks import exclusive, folder_lock
@@ -19,7 +19,7 @@ from text3d.store.outputs import (
     same_path,
 )
 
-eval_app = typer.Typer(
+eval_app = command_group(
     name="eval",
     help="Evaluate a run folder (FD, KD, CLIP, R@K, latency) or compare evaluations.",
     invoke_without_command=True,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import check_llm, check_registered, executor_option, output_folder, wait_option
+from text3d.cli._options import check_llm, check_registered, command_group, executor_option, output_folder, wait_option
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
 
-study_app = typer.Typer(help="Studies: generator quality against the procedural ground truth. Choose rules, thresholds "
-                             "and K on training or development seeds only; report figures from the test range.",
-                        no_args_is_help=True)
+study_app = command_group(help="Studies: generator quality against the procedural ground truth. Choose rules, "
+                          "thresholds and K on training or development seeds only; report figures from the test "
+                          "range.", no_args_is_help=True)
 
 
 @study_app.command("generator")

@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from text3d.cli._options import finite_range, output_folder, wait_option
+from text3d.cli._options import command_group, finite_range, output_folder, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS
 from text3d.store.outputs import check_job_output
@@ -43,7 +43,7 @@ TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-enc
                   "evaluator", "toyworld-mvdiffusion", "triplane-turbo")
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
-train_app = typer.Typer(help="Train the embedded models on toyworld.", no_args_is_help=True)
+train_app = command_group(help="Train the embedded models on toyworld.", no_args_is_help=True)
 
 
 def config_option(field: dataclasses.Field, hint: Any = None) -> Any:
