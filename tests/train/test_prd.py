@@ -116,7 +116,7 @@ def _final_state(out):
     return state, config
 
 
-def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch, interrupt_at):
+def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch, interrupt_at, caplog):
     reference = tmp_path / "reference"
     train_prd(reference, TINY, teacher=tiny_teacher(), progress=False)
     resumed = tmp_path / "resumed"
@@ -137,7 +137,9 @@ def test_killed_training_resumes_to_the_uninterrupted_weights(tmp_path, monkeypa
     weights = resumed / prd.FOLDER / "model.safetensors"
     before = weights.stat().st_mtime_ns
     (resumed / "summary.json").unlink()  # e.g. killed between the weights and the summary
-    assert train_prd(resumed, TINY, teacher=tiny_teacher(), progress=False) == figures
+    with caplog.at_level("WARNING", logger="text3d"):
+        assert train_prd(resumed, TINY, teacher=tiny_teacher(), progress=False) == figures
+    assert "nothing was trained" in caplog.text
     assert (resumed / "summary.json").is_file() and weights.stat().st_mtime_ns == before
     with pytest.raises(InputError, match=r"^--out .*resumed: holds a student trained with other settings \(lr "):
         train_prd(resumed, dataclasses.replace(TINY, lr=0.01), teacher=tiny_teacher(), progress=False)

@@ -252,7 +252,8 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     check_settings(config)
     done = finished_student(out, config, f"--out {out}")
     if done is not None:
-        log.info("%s already holds a student trained with these settings; not trained again", out / FOLDER)
+        log.warning("%s already holds a student trained with these settings; nothing was trained (give a new "
+                    "--out to train another)", out / FOLDER)
         return done
     out.mkdir(parents=True, exist_ok=True)
     t0, c0 = time.perf_counter(), cpu_seconds()
