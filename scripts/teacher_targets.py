@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from text3d.data.toyworld.instance import DEV_SEEDS
+from text3d.errors import Text3DError
 from text3d.train.mvdiffusion import load_embedded_teacher
 from text3d.train.mvdiffusion_data import ViewSpec, dequantize, make_item
 from text3d.train.mvdiffusion_eval import CHANNEL_GROUPS, target_error
@@ -23,16 +24,21 @@ from text3d.train.mvdiffusion_eval import CHANNEL_GROUPS, target_error
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", default=None, help="teacher folder (default: the shipped one)")
-    parser.add_argument("--n", type=int, default=24, help="development items")
+    parser.add_argument("--n", type=int, default=24, help="development items (at least 2: FVU needs a mean image)")
     parser.add_argument("--draws", type=int, default=4, help="noise draws per item")
     args = parser.parse_args()
+    if args.n < 2 or args.draws < 1:
+        parser.error(f"--n {args.n} --draws {args.draws}: need --n >= 2 and --draws >= 1")
     torch.set_num_threads(1)
     spec = ViewSpec(n=args.n, base_seed=DEV_SEEDS.start)
     items = [make_item(i, spec) for i in range(args.n)]
     views = torch.from_numpy(np.stack([dequantize(item["views"]) for item in items]))
     cameras = torch.from_numpy(np.stack([item["c2w"] for item in items]))
     prompts = [item["texts"][0] for item in items]
-    teacher = load_embedded_teacher(args.teacher)
+    try:
+        teacher = load_embedded_teacher(args.teacher)
+    except Text3DError as error:  # a missing or foreign teacher folder: one line, as the CLI says it
+        raise SystemExit(f"teacher_targets.py: error: {error}") from None
     print("| t | guidance | " + " | ".join(f"FVU {g}" for g in CHANNEL_GROUPS) + " |")
     print("|---|---|" + "---|" * len(CHANNEL_GROUPS))
     for t in (0.3, 0.6, 0.9, 0.98):
