@@ -68,3 +68,21 @@ def test_an_augmenter_spec_its_backend_refuses_is_refused_before_the_run_folder_
     with pytest.raises(InputError):
         generate_batch(["small blue sailboat"], tmp_path / "run", augment=augment, backend="procedural")
     assert not (tmp_path / "run").exists()
+
+
+def test_overwrite_killed_while_writing_the_new_asset_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    out = tmp_path / "asset"
+    pipeline.generate("a chair", out, augment="none", backend="procedural", resolution=64, gif=False)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "render_views", killed)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.generate("a red chair", out, augment="none", backend="procedural", resolution=64, gif=False,
+                          overwrite=True)
+
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # no staging folder left, the earlier asset's every byte in place
+    assert AssetFolder(out).read_meta()["prompt"] == "a chair"

@@ -68,3 +68,29 @@ def test_clear_asset_outputs_removes_a_views_folder_it_emptied(tmp_path):
     clear_asset_outputs(tmp_path)
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_replace_asset_outputs_moves_the_staged_asset_in_and_keeps_the_users_files(tmp_path):
+    from text3d.store.outputs import replace_asset_outputs, staging_folder
+
+    (tmp_path / "meta.json").write_text('{"prompt": "old"}')
+    (tmp_path / "asset.glb").write_bytes(b"old")
+    _views(tmp_path / "views" / "clip8", ["000.png"])
+    (tmp_path / "readme.txt").write_text("mine")
+    stale = tmp_path / ".staging-dead.tmp"
+    stale.mkdir()
+    (stale / "asset.glb").write_bytes(b"half")
+
+    staged = staging_folder(tmp_path)
+    assert not stale.exists() and staged.parent == tmp_path
+    (staged / "views" / "canonical4").mkdir(parents=True)
+    (staged / "views" / "canonical4" / "000.png").write_bytes(b"new view")
+    (staged / "asset.glb").write_bytes(b"new")
+    (staged / "meta.json").write_text('{"prompt": "new"}')
+    replace_asset_outputs(staged, tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["asset.glb", "meta.json", "readme.txt", "views"]
+    assert (tmp_path / "asset.glb").read_bytes() == b"new"
+    assert json.loads((tmp_path / "meta.json").read_text())["prompt"] == "new"
+    assert [p.name for p in (tmp_path / "views").iterdir()] == ["canonical4"]
+    assert (tmp_path / "readme.txt").read_text() == "mine"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,8 +56,9 @@ from text3d.store.outputs import (
     check_asset_output,
     check_not_input,
     check_run_output,
-    clear_asset_outputs,
     removed_if_failed,
+    replace_asset_outputs,
+    staging_folder,
 )
 from text3d.version import __version__
 
@@ -258,9 +260,16 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
     with removed_if_failed(out), exclusive(folder_lock(out), str(out), wait_s):
         kind = check_asset_output(out, overwrite)  # again, now that no other writer can change it
         result = pipeline(prompt, seed=seed)
-        if kind == "asset":
-            clear_asset_outputs(out)
-        write_asset_folder(result, out, views, resolution, gif)
+        if kind != "asset":
+            write_asset_folder(result, out, views, resolution, gif)
+            return result
+        staged = staging_folder(out)  # the earlier asset stays whole until the new one is complete
+        try:
+            write_asset_folder(result, staged, views, resolution, gif)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        replace_asset_outputs(staged, out)
     return result
 
 

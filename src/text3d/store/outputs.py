@@ -17,6 +17,7 @@ import fnmatch
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -184,6 +185,35 @@ def clear_asset_outputs(folder: str | Path) -> None:
             clear_views(protocol)
             _remove_if_empty(protocol)
         _remove_if_empty(views)
+
+
+STAGING_PREFIX = ".staging-"
+"""Name of the scratch folder (``.staging-<hex>.tmp``) an ``--overwrite`` writes its new asset into."""
+
+
+def staging_folder(folder: str | Path) -> Path:
+    """A new scratch folder inside ``folder`` for a replacement asset, after removing any a killed
+    writer left (call it holding the folder's lock)."""
+    folder = Path(folder)
+    for stale in folder.glob(f"{STAGING_PREFIX}*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return folder / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}.tmp"
+
+
+def replace_asset_outputs(staged: str | Path, folder: str | Path) -> None:
+    """Move the complete asset folder ``staged`` over the earlier asset in ``folder``: the earlier
+    asset's files go first (:func:`clear_asset_outputs`), then the new files are renamed into
+    place, meta.json last. Writing, exporting and rendering all happened in ``staged``, so a
+    writer killed before this point leaves the earlier asset whole; within it (renames only) the
+    folder reads as incomplete (no meta.json), never as a mix of two assets."""
+    staged, folder = Path(staged), Path(folder)
+    clear_asset_outputs(folder)
+    files = sorted(p for p in staged.rglob("*") if p.is_file())
+    for path in sorted(files, key=lambda p: p.name == "meta.json" and p.parent == staged):
+        target = folder / path.relative_to(staged)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+    shutil.rmtree(staged, ignore_errors=True)
 
 
 def check_run_output(out: str | Path, option: str = "--out") -> str:
