@@ -219,6 +219,9 @@ def check_settings(config: PRDTrainConfig) -> None:
                          "texture channels of their own (texture_channels ≥ 1)")
     if config.signal not in SIGNALS:
         raise InputError(f"--signal {config.signal!r}: use {', '.join(SIGNALS)}")
+    if config.batch > config.prompts:
+        raise InputError(f"--batch {config.batch}: more than the {config.prompts} --prompts; every batch would "
+                         "repeat prompts (lower --batch or raise --prompts)")
     if not config.lr > 0:
         raise InputError(f"--lr {config.lr}: must be above 0 (nothing would be learned)")
     for flag, t in (("--t-max", config.t_max), ("--t-max-end", config.t_max_end)):
