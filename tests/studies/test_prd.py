@@ -176,3 +176,18 @@ def test_rows_without_assets_are_reported_not_evaluated(tmp_path, monkeypatch):
     tables = {t.title.split(":")[0]: t.rows for t in study_tables({"peta": partial, "mesh": row})}
     assert ["mesh only (no asset for any of the 2 prompts)", "–", "–", "–"] in tables["Dual rendering"]
     assert tables["Table 1"][2][0] == "embedded-turbo (PRD, K=1) (23 of 50 with an asset)"
+
+
+def test_the_ablation_rows_follow_the_trainers_defaults():
+    import dataclasses
+
+    from text3d.studies.prd import study_variants
+    from text3d.studies.prd_report import row_of
+    from text3d.train.prd_config import PRDTrainConfig
+
+    assert row_of("normals") == "peta" and row_of("both") == "peta" and row_of("k1") == "peta"
+    assert {"rgb", "mesh", "volume"} <= set(study_variants()) and "normals" not in study_variants()
+    other = dataclasses.replace(PRDTrainConfig(), supervise="rgb", renderers="mesh")
+    variants = study_variants(other)  # RGB-only mesh rendering as the default: the paper's rows become variants
+    assert {"normals", "both", "volume"} <= set(variants) and not {"rgb", "mesh"} & set(variants)
+    assert row_of("rgb", other) == row_of("mesh", other) == "peta" and row_of("k4@1", other) == "k4@1"

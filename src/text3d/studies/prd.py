@@ -28,19 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from text3d.errors import InputError
-from text3d.studies.prd_report import MAIN, MAIN_K, STUDENTS_SHEET
+from text3d.studies.prd_report import ABLATIONS, MAIN, MAIN_K, STUDENTS_SHEET, row_of
 
 log = logging.getLogger(__name__)
 
-VARIANTS: dict[str, dict[str, Any]] = {
-    MAIN: {},
-    **{f"k{k}": {"denoise_steps": k} for k in (1, 2, 4) if k != MAIN_K},
-    "lora": {"adaptation": "lora"}, "full": {"adaptation": "full"},
-    "volume": {"renderers": "volume"}, "mesh": {"renderers": "mesh"},
-    "rgb": {"supervise": "rgb"},
-    "generator": {"signal": "generator"},
-}
-"""Students of the study: PRD settings that differ from the proposed configuration."""
+def study_variants(defaults: Any = None) -> dict[str, dict[str, Any]]:
+    """Students of the study: the default one (``defaults``: the trainer's) and each ablation whose
+    settings differ from them."""
+    return {MAIN: {}, **{name: settings for name, settings in ABLATIONS.items() if row_of(name, defaults) != MAIN}}
+
+
+VARIANTS = study_variants()
 
 STUDY_FILES = ("students", "runs", "evals", "study.md", "study.json", "report.html", "contact_sheet.png",
                STUDENTS_SHEET)

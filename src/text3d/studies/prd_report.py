@@ -16,23 +16,45 @@ from text3d.store.atomic import write_json, write_text
 from text3d.train.prd_config import PRDTrainConfig
 
 MAIN = "peta"
-"""text3d's default student: PETA, volume + mesh rendering, RGB + normal + depth supervision, with
-:class:`PRDTrainConfig`'s K (1: more prompts in the CPU budget than the paper's K = 4)."""
+"""text3d's default student: :class:`PRDTrainConfig`'s defaults (PETA; K = 1, since one supervised step
+per example sees more prompts in the CPU budget than the paper's K = 4)."""
 MAIN_K = PRDTrainConfig().denoise_steps
+
+ABLATIONS: dict[str, dict[str, Any]] = {
+    **{f"k{k}": {"denoise_steps": k} for k in (1, 2, 4)},
+    "peta": {"adaptation": "peta"}, "lora": {"adaptation": "lora"}, "full": {"adaptation": "full"},
+    "both": {"renderers": "both"}, "volume": {"renderers": "volume"}, "mesh": {"renderers": "mesh"},
+    "normals": {"supervise": "all"}, "rgb": {"supervise": "rgb"},
+    "generator": {"signal": "generator"},
+}
+"""Every ablation row's PRD settings. A row whose settings are the trainer's defaults is the default
+student's row (:func:`row_of`); the others are the study's variants."""
+
+
+def row_of(name: str, defaults: PRDTrainConfig | None = None) -> str:
+    """The study row that measures ``name``: :data:`MAIN` when its settings are ``defaults`` (the
+    trainer's)."""
+    defaults = defaults or PRDTrainConfig()
+    settings = ABLATIONS.get(name)
+    if settings is not None and all(getattr(defaults, k) == v for k, v in settings.items()):
+        return MAIN
+    return name
+
 
 TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "table2": ("Table 2: denoising steps K (students trained with K steps; the paper proposes K=4)",
-               [(f"K={k}" + (" (text3d default)" if k == MAIN_K else ""), MAIN if k == MAIN_K else f"k{k}")
-                for k in (1, 2, 4)]),
+               [("K=1", "k1"), ("K=2", "k2"), ("K=4", "k4")]),
     "table2_sampled": ("Table 2, sampled: the K=4 student sampled with K' of its steps",
-                       [("K'=1", "k4@1"), ("K'=2", "k4@2"), ("K'=4", "k4" if MAIN_K != 4 else MAIN)]),
+                       [("K'=1", "k4@1"), ("K'=2", "k4@2"), ("K'=4", "k4")]),
     "table3": ("Table 3: adaptation", [("Full param tuning", "full"), ("w/ Basic LoRA", "lora"),
-                                       ("w/ PETA (proposed)", MAIN)]),
+                                       ("w/ PETA (proposed)", "peta")]),
     "table4": ("Table 4: teacher signals (RGB only, RGB + normals/depth as RichDreamer's, a 3D generator's renders)",
-               [("RGB only", "rgb"), ("RGB + normals/depth (proposed)", MAIN),
+               [("RGB only", "rgb"), ("RGB + normals/depth (proposed)", "normals"),
                 ("embedded 3D generator's renders", "generator")]),
-    "dual": ("Dual rendering", [("volume only", "volume"), ("mesh only", "mesh"), ("both (proposed)", MAIN)]),
+    "dual": ("Dual rendering", [("volume only", "volume"), ("mesh only", "mesh"), ("both (proposed)", "both")]),
 }
+"""Each ablation table's rows: (label, :data:`ABLATIONS` name or a sampled row); "(proposed)" marks the
+paper's proposal, and the row of text3d's default student is marked where the table is made."""
 
 PUBLISHED: dict[str, list[tuple[str, float, float, float | None]]] = {
     "table1": [("Shap-E", 55.1, 27.1, 13.0), ("Direct3D", 60.8, 4.33, 16.0), ("3DTopia", 59.7, 11.2, 23.7),
@@ -63,6 +85,13 @@ def _line(label: str, row: dict[str, Any] | None) -> list[str]:
     return [label, fmt(row.get("clip"), ".2f"), fmt(row.get("r_at_1"), ".2f"), fmt(row.get("latency_s"), ".3f")]
 
 
+def _marked(label: str) -> str:
+    """``label`` of the default student's row, marked as such."""
+    if "(proposed)" in label:
+        return label.replace("(proposed)", "(proposed, text3d default)")
+    return f"{label} (text3d default)"
+
+
 def _published(key: str) -> list[list[str]]:
     return [[f"{name} (paper)", f"{cs:.1f}", f"{r1:.2f}", "" if lat is None else f"{lat:.2f}"]
             for name, cs, r1, lat in PUBLISHED.get(key, [])]
@@ -76,7 +105,8 @@ def study_tables(rows: dict[str, dict[str, Any]]) -> list[Table]:
                              _line(f"embedded-turbo (PRD, K={MAIN_K})", rows.get(MAIN))] + _published("table1"))
     tables = [table1]
     for key, (title, entries) in TABLES.items():
-        cells = [_line(label, rows.get(name)) for label, name in entries]
+        cells = [_line(_marked(label) if row_of(name) == MAIN else label, rows.get(row_of(name)))
+                 for label, name in entries]
         tables.append(Table(title, HEADERS, cells + _published(key)))
     return tables
 
