@@ -43,6 +43,12 @@ def test_eval_then_compare(tmp_path, models, capsys):
     code, stdout, err = run_cli(["eval", "compare", *outs, "--out", tmp_path / "cmp"], capsys)
     assert code == 0, err
     assert "compared 3 systems" in stdout
+    earlier = (tmp_path / "cmp" / "compare.json").read_bytes()
+    code, _, err = run_cli(["eval", "compare", *outs[:2], "--out", tmp_path / "cmp"], capsys)
+    assert code == 2 and "already holds a comparison" in err and err.count("\n") == 1
+    assert (tmp_path / "cmp" / "compare.json").read_bytes() == earlier  # the earlier comparison is kept
+    code, stdout, err = run_cli(["eval", "compare", *outs, "--out", tmp_path / "cmp", "--overwrite"], capsys)
+    assert code == 0 and "compared 3 systems" in stdout, err
     document = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert [s["family"] for s in document["systems"]] == ["family0", "family1", "family0"]
     assert (tmp_path / "cmp" / "clip_aug_vs_fd.png").exists() and (tmp_path / "cmp" / "compare.md").exists()
@@ -55,6 +61,29 @@ def test_reference_free_eval_with_one_extractor_and_bare_weights(tmp_path, model
     assert code == 0, err
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert "clip_delta" in metrics and "r_at_1" in metrics and "fd_per_asset" not in metrics
+    # the evaluation kept beside the run's manifest is replaced only with --overwrite, as anywhere else
+    args = ["eval", "-g", gen, "-e", "clip-vit-large-patch14", "-w", models[1], "--resolution", "32", "-o", gen]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    (gen / "metrics.json").write_text('{"mine": 1}')
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "already holds an evaluation" in err and err.count("\n") == 1
+    assert json.loads((gen / "metrics.json").read_text()) == {"mine": 1}
+    code, _, err = run_cli([*args, "--overwrite"], capsys)
+    assert code == 0 and "clip_delta" in json.loads((gen / "metrics.json").read_text()), err
+
+
+def test_compare_refuses_malformed_metrics_in_one_line(tmp_path, capsys):
+    for name, content in (("list", b"[1, 2]"), ("binary", b"\xf0\x28\x8c\x28"), ("ok", b'{"system": "a"}')):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_bytes(content)
+    for bad, needle in (("list", "holds a JSON list"), ("binary", "not a text file")):
+        code, _, err = run_cli(["eval", "compare", tmp_path / "ok", tmp_path / bad, "--out", tmp_path / "c"], capsys)
+        assert code == 2 and needle in err and str(tmp_path / bad) in err and err.count("\n") == 1, err
+        assert not (tmp_path / "c").exists()
+    code, _, err = run_cli(["eval", "compare", tmp_path / "ok", tmp_path / "ok" / "metrics.json", "--out",
+                            tmp_path / "c"], capsys)
+    assert code == 2 and "given twice" in err and err.count("\n") == 1
 
 
 def test_eval_errors_are_one_line(tmp_path, capsys, monkeypatch):

@@ -49,3 +49,11 @@ def test_an_os_error_of_the_writers_own_reading_keeps_its_name(tmp_path):
     with pytest.raises(FileNotFoundError) as caught:
         write_atomic(tmp_path / "x.txt", reads_elsewhere)
     assert caught.value.filename == str(tmp_path / "missing.bin")
+
+
+def test_read_json_lines_skips_lines_that_are_not_utf8(tmp_path):
+    from text3d.store.atomic import read_json_lines
+
+    path = tmp_path / "manifest.jsonl"
+    path.write_bytes(b'{"id": "a"}\n\xf0\x28\x8c\x28 binary\n{"id": "b"}\n')
+    assert [row["id"] for row in read_json_lines(path)] == ["a", "b"]

@@ -137,16 +137,23 @@ def check_eval_names(views: str, clip_views: str, extractors: str | None) -> Non
 def compare_command(
     evaluations: list[Path] = typer.Argument(..., help="Evaluation folders (with metrics.json), two or more."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for compare.json, compare.md, compare.html, plots."),
+    overwrite: bool = overwrite_option("an earlier comparison"),
 ) -> None:
     """Compare systems: one table, Pearson/Spearman between metrics, and the LLM-augmentation
     study's figures (CLIP_aug against FD, and against latency)."""
     from text3d.eval.compare import compare_evaluations  # heavy, as above
 
-    for i, folder in enumerate(evaluations):
+    folders = [p.parent if p.name == "metrics.json" and p.is_file() else p for p in evaluations]  # a file: its folder
+    for i, folder in enumerate(folders):
         check_not_input(out, [folder])
-        twice = [other for other in evaluations[:i] if same_path(other, folder)]
+        twice = [evaluations[j] for j, other in enumerate(folders[:i]) if same_path(other, folder)]
         if twice:
             raise InputError(f"{folder}: given twice (as {twice[0]}); compare different evaluations")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file; give a new or empty folder for the comparison")
+    if (out / "compare.json").exists() and not overwrite:
+        raise InputError(f"--out {out}: already holds a comparison (compare.json); pass --overwrite to replace it, "
+                         "or choose another folder")
     if folder_kind(out) not in ("missing", "empty") and not (out / "compare.json").exists():
         raise InputError(f"--out {out}: holds other files; give a new or empty folder for the comparison")
 

@@ -39,9 +39,14 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise InputError(f"{path}: no metrics.json (run `text3d eval` first)")
     try:
-        return json.loads(file.read_text())
+        metrics = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{file}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{file}: not a text file (not UTF-8); give an evaluation's metrics.json") from None
+    if not isinstance(metrics, dict):
+        raise InputError(f"{file}: holds a JSON {type(metrics).__name__}, not an evaluation's metrics object")
+    return metrics
 
 
 def metric_columns(metrics: dict[str, Any]) -> dict[str, float]:

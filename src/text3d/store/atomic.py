@@ -111,18 +111,18 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
 
 def read_json_lines(path: str | Path) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSON-lines file written by appends; blank lines, a torn last line
-    (a process killed mid-append) and malformed lines are skipped with a warning. A missing
-    file yields nothing."""
+    (a process killed mid-append) and malformed lines (not JSON, not UTF-8) are skipped with a
+    warning. A missing file yields nothing."""
     path = Path(path)
     if not path.exists():
         return
-    with path.open("r", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+    with path.open("rb") as handle:  # bytes: a line that is not UTF-8 is malformed, not a crash
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
                 continue
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
+                row = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
                 log.warning("%s:%d: skipping a torn or malformed line", path, number)
                 continue
             if isinstance(row, dict):

@@ -242,9 +242,9 @@ def check_evaluation_output(out: str | Path, generated: str | Path, overwrite: b
     out = Path(out)
     _check_parent(out, "--out")
     kind = folder_kind(out)
-    if kind == "run" and same_path(out, generated):
+    if kind == "run" and same_path(out, generated) and not ((out / "metrics.json").exists() and not overwrite):
         return kind
-    if kind == "evaluation" and (out / "metrics.json").exists() and not overwrite:
+    if kind in ("evaluation", "run") and (out / "metrics.json").exists() and not overwrite:
         raise InputError(f"--out {out}: already holds an evaluation (metrics.json); pass --overwrite to "
                          "replace it, or choose another folder")
     if kind not in ("missing", "empty", "evaluation"):
