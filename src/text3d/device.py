@@ -31,6 +31,8 @@ def resolve_device(requested: str | None = None) -> "torch.device":  # noqa: F82
         raise InputError(f"device {name!r}: not supported here; use cpu, cuda, cuda:N or mps")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {name!r}: CUDA is not available on this machine")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise InputError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise InputError(f"device {name!r}: MPS is not available on this machine")
     return device

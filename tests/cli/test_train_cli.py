@@ -172,3 +172,21 @@ def test_float_settings_refuse_nan_infinity_and_values_out_of_range_in_one_line(
             reason = "is outside" if value[0].isdigit() else "is not a finite number"
             assert code == 2 and len(err) == 1 and field.metadata["flag"] in err[0] and reason in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["turbo", "evaluator", "mvdiffusion", "generator"])
+def test_an_unknown_or_missing_device_is_refused_in_one_line_before_any_work(tmp_path, capsys, name):
+    for device, reason in (("bogus", "not a device"), ("cuda:99", "")):
+        code = main(["train", name, "--out", str(tmp_path / "t"), "--device", device])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and f"device {device!r}" in err[0] and reason in err[0], err
+        assert not (tmp_path / "t").exists()
+
+
+def test_a_cpu_only_trainer_says_that_another_device_is_not_used(caplog):
+    from text3d.train.config import TrainConfig, warn_cpu_only
+
+    warn_cpu_only(TrainConfig(device="cpu"), "train turbo")
+    assert not caplog.records
+    warn_cpu_only(TrainConfig(device="cuda"), "train turbo")
+    assert "train turbo trains on the CPU only; --device cuda is not used" in caplog.text

@@ -113,8 +113,11 @@ def test_a_row_generated_with_other_settings_is_refused_before_any_work(study):
 def test_unknown_variants_are_refused_in_one_line():
     assert check_variants(("k4",)) == ("peta", "k4")
     assert check_variants(("all",))[0] == "peta" and {"k2", "k4", "lora", "generator"} <= set(check_variants(("all",)))
-    with pytest.raises(InputError, match="^--variants bogus: unknown"):
-        check_variants(("k4", "bogus"))
+    for names in (("k4", "bogus"), ("all", "bogus"), ("bogus", "all")):
+        with pytest.raises(InputError, match="^--variants bogus: unknown \\(known: all, peta, "):
+            check_variants(names)
+    with pytest.raises(InputError, match="^--variants: name at least one variant"):
+        check_variants(())
 
 
 def test_a_missing_teacher_is_refused_before_any_output(tmp_path):

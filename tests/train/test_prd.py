@@ -179,6 +179,7 @@ def test_bad_settings_and_teachers_are_one_line_errors(tmp_path):
     with pytest.raises(InputError, match="embedded multi-view teacher's backbone"):
         train_prd(tmp_path / "c", TINY, teacher=OtherTeacher())
     for bad, match in (({"lr": 0.0}, "^--lr 0.0: must be above 0"), ({"batch": 7}, "^--batch 7: more than the 6 "),
+                       ({"teacher": ""}, "^--teacher '': empty"),
                        ({"t_max": 0.01}, "^--t-max 0.01: below"), ({"t_max_end": 0.0}, "^--t-max-end 0.0: below")):
         with pytest.raises(InputError, match=match):
             train_prd(tmp_path / "d", dataclasses.replace(TINY, **bad), teacher=tiny_teacher())

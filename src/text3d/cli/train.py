@@ -76,6 +76,10 @@ def with_config_options(config_type: type) -> Callable[[Callable[..., None]], Ca
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> None:
             config = config_type(**{f.name: kwargs.pop(f.name) for f in fields})
+            if getattr(config, "device", None):  # an unknown or missing device: one line before any work
+                from text3d.device import resolve_device
+
+                resolve_device(config.device)
             command(config=config, **kwargs)
 
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added

@@ -62,11 +62,13 @@ class PRDStudyConfig:
 def check_variants(names: tuple[str, ...]) -> tuple[str, ...]:
     """The variants, checked (``all``: every one); the default student is always included (every table
     compares with it)."""
+    if not names:
+        raise InputError(f"--variants: name at least one variant, or all (known: {', '.join(VARIANTS)})")
+    unknown = [v for v in names if v != "all" and v not in VARIANTS]
+    if unknown:
+        raise InputError(f"--variants {', '.join(unknown)}: unknown (known: all, {', '.join(VARIANTS)})")
     if "all" in names:
         names = tuple(VARIANTS)
-    unknown = [v for v in names if v not in VARIANTS]
-    if unknown:
-        raise InputError(f"--variants {', '.join(unknown)}: unknown (known: {', '.join(VARIANTS)})")
     return tuple(dict.fromkeys((MAIN, *names)))
 
 

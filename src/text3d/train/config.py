@@ -12,11 +12,14 @@ read it at ``text3d --help`` time.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from text3d.limits import MAX_ITEMS, MAX_SEED, MAX_WORKERS
+
+log = logging.getLogger(__name__)
 
 MAX_TRAIN_STEPS = 10_000_000
 """Largest ``--steps`` (and ``--vae-steps``, ``--point-steps``) the CLI accepts."""
@@ -89,6 +92,12 @@ class TrainConfig:
     seed: int = setting(0, "Seed of initialization and batch sampling.", "shared", "--seed", 0, MAX_SEED)
     device: str | None = setting(None, "cpu, cuda, mps (default: best available).", RUNTIME, "--device")
     workers: int = setting(0, "Rendering processes (0 = one per core).", RUNTIME, "--workers", 0, MAX_WORKERS)
+
+
+def warn_cpu_only(config: TrainConfig, trainer: str) -> None:
+    """Warn that ``trainer`` runs on the CPU whatever ``--device`` names (it was checked to exist)."""
+    if config.device and not config.device.startswith("cpu"):
+        log.warning("%s trains on the CPU only; --device %s is not used", trainer, config.device)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from text3d.nn.checkpoint import save_folder
 from text3d.nn.hyperscore import HyperScore, HyperScoreConfig, views_tensor
 from text3d.progress import track
 from text3d.store.atomic import write_atomic
-from text3d.train.config import reproduce_command, settings_section, stage_key
+from text3d.train.config import reproduce_command, settings_section, stage_key, warn_cpu_only
 from text3d.train.evaluator_config import DATA_STAGES, EVALUATOR_STAGES, EvaluatorTrainConfig
 from text3d.train.evaluator_data import Samples, SampleSpec, build_samples
 from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, optimizer_step, set_lr
@@ -210,6 +210,7 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
 
 def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: bool | None = None) -> dict[str, Any]:
     """Train into ``out/evaluator`` and return the measured figures (Spearman ρ per dimension)."""
+    warn_cpu_only(config, "train evaluator")
     # one thread: on a 2-core machine shared with other jobs a batch-32 step ran ~0.25 s on one torch
     # thread and ~2 s on two (oversubscription)
     torch.set_num_threads(1)

@@ -38,7 +38,7 @@ from text3d.nn.teachers.base import TextEncoder
 from text3d.nn.teachers.embedded import MODEL_NAME, EmbeddedMVTeacher
 from text3d.progress import track
 from text3d.store.atomic import write_atomic, write_json
-from text3d.train.config import reproduce_command, stage_key
+from text3d.train.config import reproduce_command, stage_key, warn_cpu_only
 from text3d.train.evaluator import pad_states, text_states
 from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, optimizer_step, set_lr
 from text3d.train.mvdiffusion_card import model_card
@@ -244,6 +244,7 @@ def check(model: MultiViewDiT, encoder: EmbeddedImageEncoder, n: int, base_seed:
 def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress: bool | None = None,
                       image_encoder: str | None = None) -> dict[str, Any]:
     """Train into ``out/toyworld-mvdiffusion`` and return the measured figures."""
+    warn_cpu_only(config, "train mvdiffusion")
     # one thread: on the shared 2-core machine two threads oversubscribe (see the other trainers)
     torch.set_num_threads(1)
     out = Path(out)

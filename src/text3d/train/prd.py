@@ -38,7 +38,7 @@ from text3d.nn.mvdiffusion import MultiViewDiT
 from text3d.nn.teachers.base import Teacher
 from text3d.progress import track
 from text3d.store.atomic import write_json
-from text3d.train.config import reproduce_command, stage_key
+from text3d.train.config import reproduce_command, stage_key, warn_cpu_only
 from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, set_lr
 from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, SIGNALS, SUPERVISE, PRDTrainConfig
 from text3d.train.prd_views import c2w_tensor, random_views, render_teacher_views
@@ -222,6 +222,8 @@ def check_settings(config: PRDTrainConfig) -> None:
     if config.batch > config.prompts:
         raise InputError(f"--batch {config.batch}: more than the {config.prompts} --prompts; every batch would "
                          "repeat prompts (lower --batch or raise --prompts)")
+    if config.teacher is not None and not str(config.teacher).strip():
+        raise InputError("--teacher '': empty; give a multi-view teacher's folder, or leave it out for the shipped one")
     if not config.lr > 0:
         raise InputError(f"--lr {config.lr}: must be above 0 (nothing would be learned)")
     for flag, t in (("--t-max", config.t_max), ("--t-max-end", config.t_max_end)):
@@ -253,6 +255,7 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     torch.set_num_threads(1)  # the shared 2-core machine: two threads oversubscribe
     out = Path(out)
     check_settings(config)
+    warn_cpu_only(config, "train turbo")
     done = finished_student(out, config, f"--out {out}")
     if done is not None:
         log.warning("%s already holds a student trained with these settings; nothing was trained (give a new "
