@@ -82,3 +82,17 @@ def test_embedded_cli_records_the_chosen_candidate(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     chosen = json.loads((tmp_path / "boat" / "meta.json").read_text())["info"]["candidates"]
     assert chosen["count"] == 2 and chosen["category"] == "sailboat" and chosen["chosen_seed"] in (3, 4)
+
+
+def test_settings_it_cannot_use_are_reported_and_a_bad_device_is_refused():
+    import pytest
+
+    from text3d.errors import InputError
+
+    plain = create_generator("procedural").generate(Condition("red chair"), seed=0)
+    assert plain.warnings == []
+    out = create_generator("procedural", model="/somewhere/weights").generate(Condition("red chair"), steps=3, cfg=2.0)
+    assert any("model '/somewhere/weights' is unused" in w for w in out.warnings)
+    assert any("steps 3 is unused" in w for w in out.warnings) and any("cfg 2.0 is unused" in w for w in out.warnings)
+    with pytest.raises(InputError, match="device 'bogus'"):
+        create_generator("procedural", device="bogus")

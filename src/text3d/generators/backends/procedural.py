@@ -22,9 +22,20 @@ class ProceduralGenerator(Generator):
     name = "procedural"
     model = "toyworld"
 
+    def __init__(self, unused: tuple[str, ...] = ()) -> None:
+        self.unused = unused
+        """Settings given to :meth:`from_pretrained` that this backend has no use for (each asset says so)."""
+
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, device: str | None = None) -> "ProceduralGenerator":
-        return cls()
+        """No weights and no device: a ``name_or_path`` is reported unused; a ``device`` is still checked
+        (a typo fails in one line, as with every backend)."""
+        if device:
+            from text3d.device import resolve_device
+
+            resolve_device(device)
+        return cls((f"model {name_or_path!r} is unused: the procedural backend has no weights",)
+                   if name_or_path else ())
 
     def generate(self, condition: Condition, seed: int = 0, steps: int | None = None,
                  cfg: float | None = None) -> GeneratorOutput:
@@ -37,7 +48,9 @@ class ProceduralGenerator(Generator):
                 for key, value in extra.counts.items():
                     parsed.counts.setdefault(key, value)
                 parsed.material = parsed.material or extra.material
-        warnings = []
+        warnings = list(self.unused)
+        warnings += [f"{name} {value} is unused: the procedural backend builds the named object directly"
+                     for name, value in (("steps", steps), ("cfg", cfg)) if value is not None]
         if parsed.matched_by == "nearest":
             noun = CATEGORIES[parsed.category].noun
             warnings.append(f"no toyworld category named in {condition.prompt!r}; using the nearest, {noun!r} "
