@@ -67,3 +67,19 @@ def test_bad_prompts_file_is_one_line(tmp_path, capsys):
     code = main(["bias", "localize", "--prompts", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "o")])
     assert code == 2 and "no such prompts file" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_prompts_and_seeds_past_the_generation_limits_are_refused_in_one_line(tmp_path, capsys):
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text('{"prompt": "red chair"}\n{"prompt": "   "}\n')
+    long = tmp_path / "long.txt"
+    long.write_text("red chair\n" + " ".join(["word"] * 100) + "\n")
+    good = tmp_path / "good.txt"
+    good.write_text("red chair\n")
+    for args, needle in (([blank], f"--prompts {blank}: prompt 2: "), ([long], f"--prompts {long}: prompt 2: "),
+                         ([good, "--seed", "9223372036854775807", "-D", "2"], "--seed 9223372036854775807: the last")):
+        code = main(["bias", "localize", "--prompts", *map(str, args), "--out", str(tmp_path / "o"),
+                     "-b", "procedural"])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.count("\n") == 0 and needle in err, err
+    assert not (tmp_path / "o").exists()

@@ -18,7 +18,7 @@ from text3d.cli._options import (
     wait_option,
 )
 from text3d.errors import InputError
-from text3d.limits import MAX_CANDIDATES
+from text3d.limits import MAX_CANDIDATES, check_seed
 from text3d.store.outputs import check_job_output
 
 LOCALIZE_FILES = ("settings.json", "rows.jsonl", "localization.json", "localization.csv", "heatmaps", "index.html")
@@ -54,10 +54,17 @@ def localize_command(
     from text3d.eval.evaluators.base import evaluators
     from text3d.generators.base import create_generator, generators
     from text3d.prompts.batch import read_prompts
+    from text3d.runs.pipeline import check_prompt
 
     check_registered(generators, backend, "--backend")  # before the prompts are read or any model loads
     check_registered(evaluators, evaluator, "--evaluator")
     prompt_list = read_prompts(prompts)
+    for number, prompt in enumerate(prompt_list, 1):  # the limits every generation command applies
+        try:
+            check_prompt(prompt)
+        except InputError as error:
+            raise InputError(f"--prompts {prompts}: prompt {number}: {error}") from None
+    check_seed("--seed", seed, samples)  # each prompt's assets take seeds seed … seed + D − 1
     check_job_output(out, LOCALIZE_FILES, "a localization run")
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
     chosen = dimension or ("overall" if "overall" in scorer.dimensions else scorer.dimensions[0])
