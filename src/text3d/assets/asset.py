@@ -33,7 +33,8 @@ class Asset:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32).reshape(-1, 3)
+        with np.errstate(over="ignore"):  # a coordinate past float32 becomes inf, which validation refuses
+            self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32).reshape(-1, 3)
         self.faces = np.ascontiguousarray(self.faces, dtype=np.int32).reshape(-1, 3)
         if self.vertex_colors is not None:
             colors = np.asarray(self.vertex_colors, dtype=np.float32)
