@@ -98,6 +98,9 @@ def test_eval_errors_are_one_line(tmp_path, capsys, monkeypatch):
         assert code == 2 and needle in err and err.count("\n") == 1 and not (tmp_path / "o").exists(), err
     code, _, err = run_cli(["eval", "--out", tmp_path / "o"], capsys)
     assert code == 2 and "--generated" in err
+    (tmp_path / "afile").write_text("x")
+    code, _, err = run_cli(["eval", "-g", gen, "--out", tmp_path / "o", "--cache-dir", tmp_path / "afile"], capsys)
+    assert code == 2 and f"--cache-dir {tmp_path / 'afile'}: is a file" in err and not (tmp_path / "o").exists()
     monkeypatch.delenv("TEXT3D_WEIGHTS_DINOV2", raising=False)
     code, _, err = run_cli(["eval", "-g", gen, "-r", gen, "-e", "dinov2-vitl14", "-o", tmp_path / "o"], capsys)
     assert code == 3 and "facebook/dinov2-large" in err and "TEXT3D_WEIGHTS_DINOV2" in err

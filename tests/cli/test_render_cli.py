@@ -119,3 +119,14 @@ def test_unknown_protocol_and_info(tmp_path, sphere_asset, capsys):
     assert code == 2 and "sideways" in err
     code, out, _ = run_cli(["info"], capsys)
     assert code == 0 and "renderer:" in out and "compute device:" in out and "torch" in out
+
+
+def test_frames_belong_to_the_turntable_protocol(tmp_path, marked_asset, capsys):
+    mesh = save_asset(marked_asset, tmp_path / "m.glb")
+    code, _, err = run_cli(["render", str(mesh), "--frames", "5", "--out", str(tmp_path / "a"), "-r", "32"], capsys)
+    assert code == 2 and "--frames 5: only --views turntable" in err and err.count("\n") == 1
+    assert not (tmp_path / "a").exists()
+    code, _, err = run_cli(["render", str(mesh), "--views", "turntable", "--frames", "3", "--out",
+                            str(tmp_path / "t"), "-r", "32"], capsys)
+    assert code == 0, err
+    assert len(json.loads((tmp_path / "t" / "cameras.json").read_text())["views"]) == 3

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from text3d.errors import ModelNotAvailableError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.generators.base import Condition, create_generator
 from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig
 from text3d.triplane.student import StudentConfig, TriplaneStudent
@@ -39,6 +39,8 @@ def test_generates_a_seeded_asset_in_k_steps(student_folder):
     guided = generator.generate(Condition("a red chair"), seed=4, cfg=3.0)
     assert np.array_equal(guided.asset.vertices, first.asset.vertices)  # the guidance is distilled: no effect
     assert any("cfg 3.0 is unused" in w for w in guided.warnings)
+    with pytest.raises(InputError, match=r"^--steps 7: embedded-turbo samples in 1 to 4 student steps"):
+        generator.generate(Condition("a red chair"), seed=4, steps=7)
 
 
 def test_a_folder_whose_weights_do_not_fit_its_config_is_a_one_line_error(student_folder, tmp_path):

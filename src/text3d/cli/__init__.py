@@ -14,7 +14,7 @@ import sys
 import typer
 
 from text3d.cli._options import command_group
-from text3d.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Text3DError, one_line
+from text3d.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, InputError, Text3DError, one_line
 from text3d.registry import import_submodules
 
 app = command_group(
@@ -120,6 +120,19 @@ def _exit_signals() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExc
     return tuple(exits), tuple(aborts)
 
 
+def check_no_empty_argument(argv: list[str]) -> None:
+    """Refuse an empty argument in one line: as a path it would silently mean ``.`` (the current
+    folder), and no option of text3d takes an empty value."""
+    for i, token in enumerate(argv):
+        if token.startswith("--") and token.endswith("=") and len(token) > 3:
+            raise InputError(f"{token[:-1]} is empty; give a value")
+        if token == "":
+            before = argv[i - 1] if i else ""
+            if before.startswith("-") and "=" not in before:
+                raise InputError(f"{before} is empty; give a value")
+            raise InputError("an argument is empty (''); give a value")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``text3d`` console script; returns the exit code (see :mod:`text3d.errors`)."""
     # Nothing downloads weights at run time: a hub id that is not cached fails at once
@@ -130,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     _register_commands()
     exits, aborts = _exit_signals()
     try:
+        check_no_empty_argument(sys.argv[1:] if argv is None else argv)
         result = app(args=argv, standalone_mode=False, prog_name="text3d")
         code = int(result) if isinstance(result, int) else 0
         if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into Exit(130) without a word

@@ -92,6 +92,8 @@ def eval_command(
         if run is not None and folder_kind(run) != "run":
             raise InputError(f"{option} {run}: not a run folder (no manifest.jsonl)")
     check_evaluation_output(out, generated, overwrite)
+    if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
+        raise InputError(f"--cache-dir {cache_dir}: is a file; give a folder for the feature cache")
 
     names = tuple(n.strip() for n in (extractors or "").split(",") if n.strip())
     options = EvalOptions(extractors=names, views=views, clip_views=clip_views, resolution=resolution,

@@ -29,7 +29,8 @@ def render_command(
     depth: bool = typer.Option(False, "--depth", help="Also write depth/NNN.png (uint16, world units x 10000)."),
     normals: bool = typer.Option(False, "--normals", help="Also write normals/NNN.png (world-space)."),
     mask: bool = typer.Option(False, "--mask", help="Also write mask/NNN.png."),
-    frames: int = typer.Option(36, "--frames", min=1, max=MAX_FRAMES, help="Frames of the turntable protocol."),
+    frames: int = typer.Option(None, "--frames", min=1, max=MAX_FRAMES,
+                               help="Frames of the turntable protocol (default 36)."),
     antialias: bool = typer.Option(False, "--antialias", help="4x MSAA (about 2x slower on a CPU)."),
     gif: bool = typer.Option(False, "--gif", help="Also write turntable.gif (36 frames, 256 px)."),
     sheet: bool = typer.Option(False, "--sheet", help="Also write sheet.png, a contact sheet of the views."),
@@ -44,6 +45,9 @@ def render_command(
         raise InputError(f"--views {views!r}: unknown protocol (known: {', '.join(PROTOCOLS)})")
     if background not in ("black", "white", "transparent"):
         raise InputError(f"--background {background!r}: use black, white or transparent")
+    if frames is not None and views != "turntable":
+        raise InputError(f"--frames {frames}: only --views turntable has frames ({views} has fixed cameras)")
+    frames = 36 if frames is None else frames
     check_views_output(out, overwrite)
     asset = load_asset(mesh, up=up).normalized()
     with output_folder(out, wait):

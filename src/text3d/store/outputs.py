@@ -95,7 +95,7 @@ def _other_files(path: Path) -> str:
 
 def _refuse(path: Path, kind: str, option: str, wanted: str) -> InputError:
     if kind == "file":
-        return InputError(f"{option} {path}: is a file; {wanted} goes into a folder")
+        return InputError(f"{option} {path}: is a file; give a folder for {wanted}")
     if kind == "other":
         return InputError(f"{option} {path}: holds other files ({_other_files(path)}); "
                           f"give a new or empty folder for {wanted}")

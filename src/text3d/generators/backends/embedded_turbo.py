@@ -17,7 +17,7 @@ import numpy as np
 
 from text3d.device import resolve_device
 from text3d.encoders.minilm import shared_text_encoder
-from text3d.errors import ModelNotAvailableError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.generators.base import Condition, Generator, GeneratorOutput, generators
 from text3d.nn.checkpoint import resolve_model_folder
 
@@ -64,10 +64,14 @@ class EmbeddedTurboGenerator(Generator):
         import torch
 
         from text3d.triplane.marching import extract_asset, narrow_band_sdf_grid
+        from text3d.triplane.student import MAX_STEPS as STUDENT_MAX_STEPS
 
         encoding = shared_text_encoder(self.device).encode([condition.text])
         generator = torch.Generator().manual_seed(int(seed))
         k = steps or self.default_steps
+        if not 1 <= k <= STUDENT_MAX_STEPS:
+            raise InputError(f"--steps {k}: embedded-turbo samples in 1 to {STUDENT_MAX_STEPS} student steps "
+                             f"(trained for {self.default_steps})")
         with torch.no_grad():
             planes = self.student.sample(encoding.tokens.float(), encoding.mask.bool(), steps=k, generator=generator)
             sdf = narrow_band_sdf_grid(self.student.field, planes, MESH_RESOLUTION)  # decoded once
