@@ -119,6 +119,7 @@ def test_a_batch_with_one_long_prompt_fails_that_item_only(cli, tmp_path):
     prompts.write_text(f"red chair\n{LONG}\n")
     code, out, err = cli("generate", "--prompts", prompts, "--out", tmp_path / "run", *FAST)
     assert code == 1 and "1 done" in out and "1 failed" in out
+    assert "more than 60" in err  # why, without opening the manifest
     rows = [json.loads(line) for line in (tmp_path / "run" / "manifest.jsonl").read_text().splitlines()]
     assert [r["status"] for r in rows] == ["done", "failed"] and "more than 60" in rows[1]["error"]
 

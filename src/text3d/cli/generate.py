@@ -78,6 +78,7 @@ def generate_command(
         typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
                    f"{counts['failed']} failed → {out}")
         if counts["failed"]:
+            _show_failures(out)
             raise typer.Exit(1)
         return
     result = generate(prompt, out=out, augment=augment, backend=backend, seed=seed, steps=steps, cfg=cfg,
@@ -94,3 +95,14 @@ def generate_command(
 
 def register(app: typer.Typer) -> None:
     app.command("generate")(generate_command)
+
+
+def _show_failures(out: Path, shown: int = 3) -> None:
+    """The first failed items of the run ``out`` and why, on stderr (manifest.jsonl has them all)."""
+    from text3d.store.folders import STATUS_FAILED, RunFolder
+
+    failed = [row for row in RunFolder(out).manifest.rows().values() if row.get("status") == STATUS_FAILED]
+    for row in failed[:shown]:
+        typer.echo(f"  {row.get('id')}: {row.get('error', 'failed')}", err=True)
+    if len(failed) > shown:
+        typer.echo(f"  … and {len(failed) - shown} more (manifest.jsonl)", err=True)
