@@ -26,28 +26,28 @@ def study(tmp_path_factory):
     config = MVDiffusionConfig(image_size=16, width=32, depth=2, heads=2)
     model = MultiViewDiT(config)
     save_folder(root / "teacher" / MODEL_NAME, model.state_dict(), {"model": config.to_dict()})
-    study_config = PRDStudyConfig(n=2, seed=1_000_000, steps=2, variants=("peta", "k4", "rgb", "generator"),
+    study_config = PRDStudyConfig(n=2, seed=1_000_000, steps=2, variants=("peta", "k4", "normals", "generator"),
                                   teacher=str(root / "teacher" / MODEL_NAME), resolution=32, train_overrides=TINY)
     return root / "study", study_config, run_prd_study(root / "study", study_config)
 
 
 def test_each_variant_is_a_student_trained_with_its_own_settings(study):
     out, config, document = study
-    assert student_settings(config, "k4").denoise_steps == 4 and student_settings(config, "rgb").supervise == "rgb"
+    assert student_settings(config, "k4").denoise_steps == 4 and student_settings(config, "normals").supervise == "all"
     assert student_settings(config, "peta").steps == 2 and student_settings(config, "peta").denoise_steps == 1
     longer = PRDStudyConfig(steps=8)  # K = 2 and 4 students: a step supervises K renders, so fewer steps
     assert [student_settings(longer, v).steps for v in ("peta", "k2", "k4", "lora")] == [8, 4, 2, 8]
     assert student_settings(config, "generator").signal == "generator"
-    for variant in ("peta", "k4", "rgb", "generator"):
+    for variant in ("peta", "k4", "normals", "generator"):
         saved = json.loads((out / "students" / variant / "triplane-turbo" / "config.json").read_text())
         assert saved["training"]["config"]["steps"] == (1 if variant == "k4" else 2)
-    assert set(document["students"]) == {"peta", "k4", "rgb", "generator"}
+    assert set(document["students"]) == {"peta", "k4", "normals", "generator"}
 
 
 def test_every_row_is_measured_and_the_tables_carry_the_papers_rows(study):
     out, _, document = study
     rows = document["rows"]
-    assert {"peta", "k4", "rgb", "generator", "k4@1", "k4@2", "embedded", "procedural"} <= set(rows)
+    assert {"peta", "k4", "normals", "generator", "k4@1", "k4@2", "embedded", "procedural"} <= set(rows)
     for name in ("peta", "embedded", "procedural"):
         assert rows[name]["clip"] is not None and rows[name]["r_at_1"] is not None and rows[name]["latency_s"] > 0
     text = (out / "study.md").read_text()
@@ -173,11 +173,11 @@ def test_rows_without_assets_are_reported_not_evaluated(tmp_path, monkeypatch):
         return {"done": 0, "failed": len(prompts), "skipped": 0}
 
     monkeypatch.setattr(pipeline, "generate_batch", no_surface)
-    row = measure_row(tmp_path, "mesh", ["red chair", "blue car"], "embedded-turbo", None, None, 32)
-    assert row["assets"] == 0 and row["n"] == 2 and row["clip"] is None and not (tmp_path / "evals" / "mesh").exists()
+    row = measure_row(tmp_path, "volume", ["red chair", "blue car"], "embedded-turbo", None, None, 32)
+    assert row["assets"] == 0 and row["n"] == 2 and row["clip"] is None and not (tmp_path / "evals" / "volume").exists()
     partial = {"clip": 5.0, "r_at_1": 10.0, "latency_s": 0.3, "assets": 23, "n": 50}
-    tables = {t.title.split(":")[0]: t.rows for t in study_tables({"peta": partial, "mesh": row})}
-    assert ["mesh only (no asset for any of the 2 prompts)", "–", "–", "–"] in tables["Dual rendering"]
+    tables = {t.title.split(":")[0]: t.rows for t in study_tables({"peta": partial, "volume": row})}
+    assert ["volume only (no asset for any of the 2 prompts)", "–", "–", "–"] in tables["Dual rendering"]
     assert tables["Table 1"][2][0] == "embedded-turbo (PRD, K=1) (23 of 50 with an asset)"
 
 
@@ -188,9 +188,9 @@ def test_the_ablation_rows_follow_the_trainers_defaults():
     from text3d.studies.prd_report import row_of
     from text3d.train.prd_config import PRDTrainConfig
 
-    assert row_of("normals") == "peta" and row_of("both") == "peta" and row_of("k1") == "peta"
-    assert {"rgb", "mesh", "volume"} <= set(study_variants()) and "normals" not in study_variants()
-    other = dataclasses.replace(PRDTrainConfig(), supervise="rgb", renderers="mesh")
-    variants = study_variants(other)  # RGB-only mesh rendering as the default: the paper's rows become variants
-    assert {"normals", "both", "volume"} <= set(variants) and not {"rgb", "mesh"} & set(variants)
-    assert row_of("rgb", other) == row_of("mesh", other) == "peta" and row_of("k4@1", other) == "k4@1"
+    assert row_of("rgb") == row_of("mesh") == row_of("k1") == "peta"  # text3d's defaults: RGB only, mesh only, K = 1
+    assert {"normals", "both", "volume"} <= set(study_variants()) and not {"rgb", "mesh"} & set(study_variants())
+    other = dataclasses.replace(PRDTrainConfig(), supervise="all", renderers="both")
+    variants = study_variants(other)  # the paper's proposal as the default: RGB-only and mesh-only become variants
+    assert {"rgb", "mesh", "volume"} <= set(variants) and not {"normals", "both"} & set(variants)
+    assert row_of("normals", other) == row_of("both", other) == "peta" and row_of("k4@1", other) == "k4@1"

@@ -45,7 +45,8 @@ def tiny_teacher() -> EmbeddedMVTeacher:
 
 
 TINY = PRDTrainConfig(prompts=6, steps=3, batch=1, denoise_steps=2, probe_prompts=2, probe_every=2, samples=8,
-                      mesh_resolution=16, checkpoint_every=1, plane_channels=4, texture_channels=2, lora_rank=2)
+                      mesh_resolution=16, checkpoint_every=1, plane_channels=4, texture_channels=2, lora_rank=2,
+                      renderers="both", supervise="all")  # every loss term of the paper's dual rendering
 
 
 def test_prompts_are_the_training_items_texts_made_without_meshes():
@@ -292,3 +293,15 @@ def test_the_card_names_the_shipped_teacher_and_shows_at_most_eleven_probe_rows(
     rows = [line for line in card.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(rows) == 11 and rows[0].startswith("| 0 |") and rows[-1].startswith("| 8000 |")
     assert "Teacher: `toyworld-mvdiffusion`" in card
+
+
+def test_the_card_lists_the_probe_losses_of_the_renderers_trained_only():
+    from text3d.train.prd import _card
+
+    report = {"trainable": 1, "total": 10, "trainable_fraction": 0.1, "trainable_per_backbone": 0.2, "backbone": 5}
+    training = {"config": {"adaptation": "peta", "denoise_steps": 1}, "teacher": "t", "seconds": 1.0,
+                "cpu_minutes": 0.1, "command": "text3d train turbo"}
+    card = _card(report, training, [{"step": 0, "mesh": 0.5}, {"step": 10, "mesh": 0.25}])
+    assert "| step | mesh |\n|---|---|\n| 0 | 0.5000 |\n| 10 | 0.2500 |" in card and "nan" not in card
+    both = _card(report, training, [{"step": 0, "volume": 0.1, "mesh": 0.5}])
+    assert "| step | volume | mesh |\n|---|---|---|\n| 0 | 0.1000 | 0.5000 |" in both

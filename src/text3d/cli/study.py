@@ -112,8 +112,9 @@ def prd_study(
                               help="Optimizer steps of every student (default: `text3d train turbo`'s)."),
     variants: str = typer.Option("all", "--variants",
                                  help="Students to distill and compare, comma-separated, or all: peta (text3d's "
-                                      "default student, K = 1, always included), k2, k4 (students with K = 2, 4), "
-                                      "lora, full, volume, mesh, rgb, generator."),
+                                      "default student: K = 1, mesh rendering, RGB supervision; always included), "
+                                      "k2, k4 (K = 2, 4), lora, full, volume, both (volume + mesh), normals (RGB + "
+                                      "normals/depth), generator."),
     teacher: str = typer.Option(None, "--teacher", help="Embedded multi-view teacher folder (default: shipped)."),
     resolution: int = typer.Option(128, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="View size of the evaluation renders."),

@@ -360,7 +360,8 @@ def teacher_label(folder: str | Path | None) -> str:
 def _card(report: dict[str, Any], training: dict[str, Any], probes: list[dict[str, Any]]) -> str:
     """The student's model card (README.md)."""
     shown = [probes[i] for i in sorted({round(j * (len(probes) - 1) / 10) for j in range(11)})] if probes else []
-    rows = "\n".join(f"| {p['step']} | " + " | ".join(f"{p.get(k, float('nan')):.4f}" for k in ("volume", "mesh"))
+    kinds = [k for k in ("volume", "mesh") if any(k in p for p in probes)]  # the renderers trained
+    rows = "\n".join(f"| {p['step']} | " + " | ".join(f"{p.get(k, float('nan')):.4f}" for k in kinds)
                      + " |" for p in shown)  # at most 11 rows, evenly spaced
     config = training["config"]
     return (f"# TriplaneTurbo student ({config['adaptation']}, K = {config['denoise_steps']})\n\n"
@@ -373,5 +374,5 @@ def _card(report: dict[str, Any], training: dict[str, Any], probes: list[dict[st
             f"Teacher: `{training['teacher']}`. Training: {training['seconds']} s, "
             f"{training['cpu_minutes']} CPU-minutes.\n\n"
             "## Probe loss (development prompts, fixed noise, views and teacher times)\n\n"
-            f"| step | volume | mesh |\n|---|---|---|\n{rows}\n\n"
+            f"| step | {' | '.join(kinds)} |\n|---|{'---|' * len(kinds)}\n{rows}\n\n"
             f"Reproduce: `{training['command']}`\n")
