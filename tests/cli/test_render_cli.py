@@ -84,13 +84,15 @@ def bad_inputs(tmp_path):
     files["nan"] = tmp_path / "nan.obj"
     (tmp_path / "huge.obj").write_text("v 0 0 0\nv 1e300 0 0\nv 0 1 0\nf 1 2 3\n")  # past float32
     files["huge"] = tmp_path / "huge.obj"
+    (tmp_path / "face.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n")  # vertex 9 does not exist
+    files["bad face"] = tmp_path / "face.obj"
     return files
 
 
 @pytest.mark.parametrize("case,needle", [("missing", "no such file"), ("empty", "empty"), ("corrupt", "corrupt"),
                                          ("not a mesh", "no mesh with faces"), ("wrong format", "unsupported"),
                                          ("no faces", "no mesh with faces"), ("nan", "NaN"),
-                                         ("huge", "infinite")])
+                                         ("huge", "infinite"), ("bad face", "a face names a vertex")])
 def test_bad_input_gives_one_line_error(bad_inputs, tmp_path, capsys, case, needle):
     path = bad_inputs[case]
     code, out, err = run_cli(["render", str(path), "--out", str(tmp_path / "o"), "--resolution", "32"], capsys)

@@ -141,6 +141,9 @@ def load_asset(path: str | Path, up: str = "y", max_faces: int | None = None) ->
         meshes = _scene_meshes(scene)
     except InputError:
         raise
+    except IndexError:  # trimesh indexes the vertex array with the faces as written
+        raise InputError(f"{path}: corrupt {path.suffix.lstrip('.').upper()} file (a face names a vertex "
+                         "the file does not have)") from None
     except Exception as exc:  # trimesh raises many types on malformed input
         raise InputError(f"{path}: corrupt or unreadable {path.suffix.lstrip('.').upper()} file "
                          f"({one_line(type(exc).__name__ + ': ' + str(exc), 120)})") from None
