@@ -305,3 +305,30 @@ def test_the_card_lists_the_probe_losses_of_the_renderers_trained_only():
     assert "| step | mesh |\n|---|---|\n| 0 | 0.5000 |\n| 10 | 0.2500 |" in card and "nan" not in card
     both = _card(report, training, [{"step": 0, "volume": 0.1, "mesh": 0.5}])
     assert "| step | volume | mesh |\n|---|---|---|\n| 0 | 0.1000 | 0.5000 |" in both
+
+
+def test_mesh_rendering_gets_an_eikonal_term_only_from_random_points():
+    teacher = tiny_teacher()
+    torch.manual_seed(0)
+    student = TriplaneStudent(teacher.model, student_config(TINY))
+    with torch.no_grad():
+        student.backbone.plane_out.weight.normal_(std=0.05)
+    for points in (0, 64):
+        config = dataclasses.replace(TINY, renderers="mesh", mesh_eikonal_points=points)
+        student.zero_grad()
+        terms = prd_step(student, teacher, ["a red chair"], TextStates(hashed_text), config, 0.0,
+                         np.random.default_rng(0), torch.Generator().manual_seed(0))
+        assert ("eikonal" in terms) == (points > 0) and all(np.isfinite(list(terms.values())))
+    assert terms["eikonal"] > 0  # a random field is no distance function
+
+
+def test_random_point_eikonal_is_zero_for_a_distance_function():
+    from text3d.train.prd_views import random_point_eikonal
+
+    class Plane:  # sdf = x, |∇| = 1 everywhere: a distance function
+        config = type("C", (), {"bound": 0.55})()
+
+        def sdf_gradient(self, planes, at):
+            return torch.tensor([1.0, 0.0, 0.0]).expand_as(at)
+
+    assert float(random_point_eikonal(Plane(), torch.zeros(2, 3, 4, 8, 8), 16)) == 0.0

@@ -121,7 +121,7 @@ def distillation_loss(student: TriplaneStudent, planes: torch.Tensor, teacher: T
     loss, rgb_loss, parts = planes.new_zeros(()), planes.new_zeros(()), {}
     for kind in kinds:
         views, eikonal = render_teacher_views(student.field, planes, rings, kind, config.samples, inv_s,
-                                              config.mesh_resolution, generator)
+                                              config.mesh_resolution, generator, config.mesh_eikonal_points)
         x0 = teacher.encode(views)
         if t_values is None:
             t = config.t_min + (max(t_hi, config.t_min) - config.t_min) * torch.rand(len(prompts), generator=generator)

@@ -55,6 +55,9 @@ class PRDTrainConfig(TrainConfig):
     inv_s_end: float = setting(128.0, "NeuS sharpness at the last step.", "model")
     mesh_resolution: int = setting(32, "Marching-cubes lattice of mesh rendering.", "model")
     eikonal: float = setting(0.1, "Weight of the eikonal term (‖∇sdf‖ − 1)² on the volume samples.", "model")
+    mesh_eikonal_points: int = setting(0, "Random points a step of an eikonal term for mesh rendering, which has "
+                                       "no samples of its own (0: none).", "model", "--mesh-eikonal-points", 0,
+                                       65536)
     guidance: float = setting(5.0, "Teacher classifier-free guidance scale.", "model", "--guidance", 0.0, 100.0)
     rgb_guidance: float = setting(0.0, "Guidance of the RGB channels' target alone (0: --guidance for every "
                                   "channel); normals and depth keep --guidance.", "model", "--rgb-guidance",

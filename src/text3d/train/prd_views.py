@@ -52,18 +52,30 @@ def to_teacher_space(srgb: torch.Tensor, normals: torch.Tensor, depth: torch.Ten
     return views.permute(0, 3, 1, 2)
 
 
+def random_point_eikonal(field: TriplaneField, planes: torch.Tensor, points: int,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mean (‖∇sdf‖ − 1)² at ``points`` uniform points of [-bound, bound]³ per triplane (B, 3, C, R, R):
+    the eikonal term where no volume samples carry one (IGR, Gropp et al., 2020, samples space so)."""
+    bound = field.config.bound
+    at = (2.0 * torch.rand(planes.shape[0], points, 3, generator=generator) - 1.0) * bound  # (B, P, 3)
+    return ((field.sdf_gradient(planes, at).norm(dim=-1) - 1.0) ** 2).mean()
+
+
 def render_teacher_views(field: TriplaneField, planes: torch.Tensor, rings: Sequence[Sequence[Camera]], kind: str,
                          samples: int = 24, inv_s: float = 64.0, mesh_resolution: int = 32,
-                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                         generator: torch.Generator | None = None,
+                         eikonal_points: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(views (B, V, 7, S, S), eikonal term or None) of triplanes ``planes`` (B, 3, C, R, R) seen from
-    one camera ring per item, by ``kind`` = "volume" or "mesh" rendering."""
+    one camera ring per item, by ``kind`` = "volume" or "mesh" rendering. Volume rendering's eikonal
+    term is on its samples; mesh rendering has one only with ``eikonal_points`` > 0 (random points)."""
     if kind == "volume":
         out = render_volume(field, planes, rings, samples=samples, inv_s=inv_s, perturb=True, generator=generator,
                             background=0.0)
         normals, eikonal = out.normals, out.eikonal
     elif kind == "mesh":
         out = render_mesh(field, planes, rings, resolution=mesh_resolution, background=0.0)
-        normals, eikonal = out.normals * out.opacity[..., None], None
+        normals = out.normals * out.opacity[..., None]
+        eikonal = random_point_eikonal(field, planes, eikonal_points, generator) if eikonal_points > 0 else None
     else:
         raise InputError(f"renderer {kind!r}: use volume or mesh")
     items = []
