@@ -26,6 +26,8 @@ if __name__ == "__main__":
     parser.add_argument("--teacher", default=None, help="teacher folder (default: the shipped one)")
     parser.add_argument("--n", type=int, default=24, help="development items (at least 2: FVU needs a mean image)")
     parser.add_argument("--draws", type=int, default=4, help="noise draws per item")
+    parser.add_argument("--guidance-rescale", type=float, default=0.0,
+                        help="also rows at guidance 5 with this guidance rescale (0: none)")
     args = parser.parse_args()
     if args.n < 2 or args.draws < 1:
         parser.error(f"--n {args.n} --draws {args.draws}: need --n >= 2 and --draws >= 1")
@@ -39,9 +41,13 @@ if __name__ == "__main__":
         teacher = load_embedded_teacher(args.teacher)
     except Text3DError as error:  # a missing or foreign teacher folder: one line, as the CLI says it
         raise SystemExit(f"teacher_targets.py: error: {error}") from None
-    print("| t | guidance | " + " | ".join(f"FVU {g}" for g in CHANNEL_GROUPS) + " |")
-    print("|---|---|" + "---|" * len(CHANNEL_GROUPS))
+    if not 0.0 <= args.guidance_rescale <= 1.0:
+        parser.error(f"--guidance-rescale {args.guidance_rescale}: need a value in [0, 1]")
+    settings = [(1.0, 0.0), (5.0, 0.0)] + ([(5.0, args.guidance_rescale)] if args.guidance_rescale > 0 else [])
+    print("| t | guidance | rescale | " + " | ".join(f"FVU {g}" for g in CHANNEL_GROUPS) + " |")
+    print("|---|---|---|" + "---|" * len(CHANNEL_GROUPS))
     for t in (0.3, 0.6, 0.9, 0.98):
-        for guidance in (1.0, 5.0):
-            fvu = target_error(teacher, views, cameras, prompts, t, guidance, args.draws)
-            print(f"| {t} | {guidance:g} | " + " | ".join(f"{fvu[g]:.2f}" for g in CHANNEL_GROUPS) + " |", flush=True)
+        for guidance, rescale in settings:
+            fvu = target_error(teacher, views, cameras, prompts, t, guidance, args.draws, guidance_rescale=rescale)
+            print(f"| {t} | {guidance:g} | {rescale:g} | " + " | ".join(f"{fvu[g]:.2f}" for g in CHANNEL_GROUPS)
+                  + " |", flush=True)

@@ -112,6 +112,8 @@ def test_embedded_teacher_interface_and_guidance(embedded_folder):
     null, null_mask = model.null_context(2, "cpu")
     uncond = velocity_to_x0(xt, s, model(xt, s, camera_features(cams), null, null_mask))
     assert torch.allclose(teacher.denoise(xt, t, prompts, cams, guidance=3.0), guide(cond, uncond, 3.0), atol=1e-4)
+    assert torch.allclose(teacher.denoise(xt, t, prompts, cams, guidance=3.0, guidance_rescale=0.7),
+                          guide(cond, uncond, 3.0, 0.7), atol=1e-4)
     # gradients reach the noised views (score distillation backpropagates through x_t when asked)
     xt.requires_grad_(True)
     teacher.denoise(xt, t, prompts, cams).sum().backward()

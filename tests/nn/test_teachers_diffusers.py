@@ -49,6 +49,8 @@ def test_adapter_loads_a_saved_unet_and_returns_x0(tmp_path, name):
     assert cond.shape == x0.shape and torch.isfinite(cond).all()
     uncond = teacher.denoise(xt, t, ["", ""], cams)
     assert torch.allclose(teacher.denoise(xt, t, prompts, cams, guidance=5.0), guide(cond, uncond, 5.0), atol=1e-4)
+    assert torch.allclose(teacher.denoise(xt, t, prompts, cams, guidance=5.0, guidance_rescale=1.0),
+                          guide(cond, uncond, 5.0, 1.0), atol=1e-4)
     # x̂₀ is the ε-prediction inverted: recompute from the UNet by hand for view 0 of object 1
     eps = teacher.unet(xt[1, :], torch.full((4,), 50), encoder_hidden_states=text8(["a lamp"] * 4)[0],
                        class_labels=cams[1].reshape(4, 16) if name == "mvdream" else None).sample
@@ -108,3 +110,18 @@ def test_a_pipeline_with_a_vae_takes_rgb_views_and_works_on_latents(tmp_path):
     x0 = teacher.denoise(teacher.add_noise(latents, torch.randn_like(latents), torch.tensor(0.4)), torch.tensor(0.4),
                          ["a chair"], torch.zeros(1, 2, 4, 4), guidance=2.0)
     assert x0.shape == latents.shape
+
+
+def test_guidance_rescale_matches_the_conditional_spread_about_the_guided_mean():
+    torch.manual_seed(0)
+    cond, uncond = torch.randn(3, 4, 7, 8, 8) + 0.5, torch.randn(3, 4, 7, 8, 8)
+    plain = guide(cond, uncond, 5.0)
+    assert torch.equal(guide(cond, uncond, 5.0, 0.0), plain)
+    full = guide(cond, uncond, 5.0, 1.0)
+    axes = (1, 2, 3, 4)
+    # φ = 1: the conditional estimate's spread, the guided estimate's mean (a white background stays white)
+    assert torch.allclose(full.std(axes), cond.std(axes), atol=1e-5)
+    assert torch.allclose(full.mean(axes), plain.mean(axes), atol=1e-5)
+    assert (plain.std(axes) > 2 * cond.std(axes)).all()  # guidance 5 inflated it, so the rescale is not a no-op
+    # φ in between interpolates linearly
+    assert torch.allclose(guide(cond, uncond, 5.0, 0.7), 0.7 * full + 0.3 * plain, atol=1e-5)

@@ -251,6 +251,10 @@ def test_rgb_guidance_sets_the_rgb_channels_of_the_target_and_leaves_normals_and
         at = {w: teacher.denoise(x_t, t, prompts, cameras, w) for w in (1.5, 5.0)}
         mixed = prd.teacher_target(teacher, x_t, t, prompts, cameras, guidance=5.0, rgb_guidance=1.5)
         same = prd.teacher_target(teacher, x_t, t, prompts, cameras, guidance=5.0)
+        rescaled = prd.teacher_target(teacher, x_t, t, prompts, cameras, guidance=5.0, guidance_rescale=0.7)
+        want = teacher.denoise(x_t, t, prompts, cameras, 5.0, 0.7)
+    assert not torch.allclose(rescaled, same)
+    torch.testing.assert_close(rescaled, want)
     assert not torch.allclose(at[1.5][:, :, :3], at[5.0][:, :, :3])  # the two scales differ on this teacher
     torch.testing.assert_close(mixed[:, :, :3], at[1.5][:, :, :3])
     torch.testing.assert_close(mixed[:, :, 3:], at[5.0][:, :, 3:])

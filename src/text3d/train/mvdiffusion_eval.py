@@ -76,7 +76,7 @@ CHANNEL_GROUPS = {"rgb": slice(0, 3), "normal": slice(3, 6), "depth": slice(6, 7
 
 
 def target_error(teacher: Teacher, views: torch.Tensor, cameras: torch.Tensor, prompts: list[str], t: float,
-                 guidance: float, draws: int = 4, seed: int = 0) -> dict[str, float]:
+                 guidance: float, draws: int = 4, seed: int = 0, guidance_rescale: float = 0.0) -> dict[str, float]:
     """How far the teacher's guided estimate x̂₀ — the target of rendering distillation — lies from the
     truth, per channel group g: FVU_g = E_ε ‖x̂₀ − x₀‖²_g / ‖x₀ − x̄₀‖²_g, with x_t = add_noise(x₀, ε, t),
     ε ~ N(0, I) (``draws`` seeded draws) and x̄₀ the per-pixel mean of the N items' views (N, V, 7, S, S).
@@ -87,7 +87,8 @@ def target_error(teacher: Teacher, views: torch.Tensor, cameras: torch.Tensor, p
     for draw in range(draws):
         noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed + draw))
         with torch.no_grad():
-            estimate = teacher.denoise(teacher.add_noise(x0, noise, tt), tt, prompts, cameras, guidance=guidance)
+            estimate = teacher.denoise(teacher.add_noise(x0, noise, tt), tt, prompts, cameras, guidance=guidance,
+                                           guidance_rescale=guidance_rescale)
         for g, s in CHANNEL_GROUPS.items():
             error[g] += float((estimate[:, :, s] - x0[:, :, s]).square().mean()) / draws
     mean = x0.mean(0, keepdim=True)

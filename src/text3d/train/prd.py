@@ -94,14 +94,17 @@ def _lerp(a: float, b: float, frac: float) -> float:
 
 
 def teacher_target(teacher: Teacher, x_t: torch.Tensor, t: torch.Tensor, prompts: Sequence[str],
-                   cameras: torch.Tensor, guidance: float, rgb_guidance: float = 0.0) -> torch.Tensor:
+                   cameras: torch.Tensor, guidance: float, rgb_guidance: float = 0.0,
+                   guidance_rescale: float = 0.0) -> torch.Tensor:
     """The teacher's guided estimate x̂₀ (B, V, C, S, S) of noised renders ``x_t``; with ``rgb_guidance``
     > 0 its first 3 channels (RGB) come from a second estimate at that scale, while normals and depth
     keep ``guidance``: at this scale strong guidance keeps an object in the scene but tints its colours
-    (dark rims, speckle), and weak guidance gives the prompt's colours but accepts an empty scene."""
-    target = teacher.denoise(x_t, t, list(prompts), cameras, guidance)
+    (dark rims, speckle), and weak guidance gives the prompt's colours but accepts an empty scene.
+    ``guidance_rescale`` φ > 0 pulls each estimate's spread back toward the conditional one's."""
+    target = teacher.denoise(x_t, t, list(prompts), cameras, guidance, guidance_rescale)
     if rgb_guidance > 0 and rgb_guidance != guidance:
-        target[:, :, :3] = teacher.denoise(x_t, t, list(prompts), cameras, rgb_guidance)[:, :, :3]
+        target[:, :, :3] = teacher.denoise(x_t, t, list(prompts), cameras, rgb_guidance,
+                                           guidance_rescale)[:, :, :3]
     return target
 
 
@@ -130,7 +133,7 @@ def distillation_loss(student: TriplaneStudent, planes: torch.Tensor, teacher: T
         noise = torch.randn(x0.shape, generator=generator)
         with torch.no_grad():
             target = teacher_target(teacher, teacher.add_noise(x0.detach(), noise, t), t, prompts, c2w,
-                                    config.guidance, config.rgb_guidance)
+                                    config.guidance, config.rgb_guidance, config.guidance_rescale)
         error = x0 - target  # (B, V, C, H, W); "rgb": the first 3 channels only (a 3-channel teacher: all)
         term = (error[:, :, :3] if config.supervise == "rgb" else error).square().mean()
         rgb_term = error[:, :, :3].square().mean() * (1.0 if config.supervise == "rgb" else 3 / error.shape[2])

@@ -62,6 +62,9 @@ class PRDTrainConfig(TrainConfig):
     rgb_guidance: float = setting(0.0, "Guidance of the RGB channels' target alone (0: --guidance for every "
                                   "channel); normals and depth keep --guidance.", "model", "--rgb-guidance",
                                   0.0, 100.0)
+    guidance_rescale: float = setting(0.0, "Guidance rescale φ of the teacher's targets (Lin et al., 2024): the guided "
+                                      "estimate's spread pulled back toward the conditional one's (0: none).",
+                                      "model", "--guidance-rescale", 0.0, 1.0)
     t_min: float = setting(0.02, "Lowest teacher noise level t of score distillation.", "model")
     t_max: float = setting(0.98, "Highest teacher noise level t at the first step.", "model", "--t-max", 0.0, 1.0)
     t_max_end: float = setting(0.98, "Highest teacher noise level at the last step (linear anneal from --t-max; "

@@ -80,9 +80,9 @@ class GeneratorRendersTeacher:
 
     @torch.no_grad()
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, prompts: Sequence[str], cameras: torch.Tensor,
-                guidance: float = 1.0) -> torch.Tensor:
+                guidance: float = 1.0, guidance_rescale: float = 0.0) -> torch.Tensor:
         """The generator's asset of each prompt rendered from ``cameras`` (B, V, 4, 4) at the size of
-        ``x_t`` (B, V, 7, S, S); ``x_t``, ``t`` and ``guidance`` do not change it."""
+        ``x_t`` (B, V, 7, S, S); ``x_t``, ``t`` and the guidance do not change it."""
         from text3d.render.renderer import render
         from text3d.train.mvdiffusion_data import encode_views
 

@@ -15,7 +15,8 @@ Conventions shared by every backend:
 * the output is always x̂₀, the denoised estimate (not ε), in the teacher's space;
 * classifier-free guidance with scale w: x̂₀ = x̂₀(∅) + w·(x̂₀(c) − x̂₀(∅)) (w = 1: conditional only;
   for ε- and v-prediction backends this equals guiding the prediction itself, the map to x̂₀ being
-  affine at fixed x_t and t);
+  affine at fixed x_t and t), optionally rescaled toward the conditional estimate's contrast
+  (``guidance_rescale``, see :func:`guide`);
 * cameras are camera-to-world matrices (B, V, 4, 4), text3d's OpenCV axes (:meth:`Camera.c2w`).
 """
 
@@ -54,15 +55,29 @@ class Teacher(Protocol):
         ...
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, prompts: Sequence[str], cameras: torch.Tensor,
-                guidance: float = 1.0) -> torch.Tensor:
+                guidance: float = 1.0, guidance_rescale: float = 0.0) -> torch.Tensor:
         """The guided denoised estimate x̂₀ (same shape as ``x_t``) for ``prompts`` (B) seen
         from ``cameras`` (B, V, 4, 4) at noise levels ``t`` (B,)."""
         ...
 
 
-def guide(conditional: torch.Tensor, unconditional: torch.Tensor, scale: float) -> torch.Tensor:
-    """Classifier-free guidance: u + w·(c − u)."""
-    return unconditional + scale * (conditional - unconditional)
+def guide(conditional: torch.Tensor, unconditional: torch.Tensor, scale: float,
+          rescale: float = 0.0) -> torch.Tensor:
+    """Classifier-free guidance of x̂₀ estimates (B, ...): g = u + w·(c − u), then with rescale φ > 0
+    g ← g + φ·(μ_g + (g − μ_g)·σ_c/σ_g − g), μ and σ per sample over all other axes.
+
+    The guidance rescale of Lin et al. (2024, "Common diffusion noise schedules and sample steps are
+    flawed") brings the guided estimate's spread back to the conditional one's, which strong guidance
+    inflates (over-saturated, exaggerated targets). Here it acts on x̂₀, whose mean is the image's
+    brightness rather than ~0 as for ε, so the spread is matched about the mean instead of scaling
+    the whole estimate toward 0 (which would grey a white background)."""
+    guided = unconditional + scale * (conditional - unconditional)
+    if rescale <= 0:
+        return guided
+    axes = tuple(range(1, guided.dim()))
+    mean = guided.mean(axes, keepdim=True)
+    ratio = conditional.std(axes, keepdim=True) / guided.std(axes, keepdim=True).clamp_min(1e-8)
+    return guided + rescale * (mean + (guided - mean) * ratio - guided)
 
 
 def load_teacher(name: str, path: str | None = None, device: str = "cpu",

@@ -141,7 +141,7 @@ class DiffusersTeacher:
         return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, prompts: Sequence[str], cameras: torch.Tensor,
-                guidance: float = 1.0) -> torch.Tensor:
+                guidance: float = 1.0, guidance_rescale: float = 0.0) -> torch.Tensor:
         """Guided x̂₀ of ``x_t`` (B, V, C, h, w); the unconditional branch reads the empty prompt."""
         b, v = x_t.shape[:2]
         if len(prompts) != b or cameras.shape[:2] != (b, v):
@@ -167,7 +167,7 @@ class DiffusersTeacher:
         else:
             x0 = out
         x0 = x0.reshape(copies, b, v, *x0.shape[1:])
-        return guide(x0[0], x0[1], guidance) if guided else x0[0]
+        return guide(x0[0], x0[1], guidance, guidance_rescale) if guided else x0[0]
 
 
 @teachers.register("stable-diffusion")

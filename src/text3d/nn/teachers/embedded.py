@@ -80,7 +80,7 @@ class EmbeddedMVTeacher:
         return out.to(self.device), keep.to(self.device)
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, prompts: Sequence[str], cameras: torch.Tensor,
-                guidance: float = 1.0) -> torch.Tensor:
+                guidance: float = 1.0, guidance_rescale: float = 0.0) -> torch.Tensor:
         """Guided x̂₀ of ``x_t`` (B, V, 7, S, S); gradients flow to ``x_t`` (the model is frozen)."""
         b = x_t.shape[0]
         if len(prompts) != b or cameras.shape[:2] != x_t.shape[:2]:
@@ -98,7 +98,9 @@ class EmbeddedMVTeacher:
         (context, mask), (null, null_mask) = pad(context, mask), pad(null, null_mask)
         v = self.model(torch.cat([x_t, x_t]), torch.cat([s, s]), torch.cat([cams, cams]),
                        torch.cat([context, null]), torch.cat([mask, null_mask]))
-        return velocity_to_x0(x_t, s, guide(v[:b], v[b:], guidance))
+        if guidance_rescale <= 0:  # guidance is affine in the velocity at fixed x_t and s
+            return velocity_to_x0(x_t, s, guide(v[:b], v[b:], guidance))
+        return guide(velocity_to_x0(x_t, s, v[:b]), velocity_to_x0(x_t, s, v[b:]), guidance, guidance_rescale)
 
 
 @teachers.register("embedded-mvdiffusion")
