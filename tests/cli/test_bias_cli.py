@@ -57,6 +57,21 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
     assert "holds a localization made with other settings (evaluator_sha256)" in capsys.readouterr().err
 
 
+def test_generator_warnings_are_said_once_each(tmp_path, capsys):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a glowing quasar\nsmall red teapot\n")
+    weights = tmp_path / "tiny-evaluator"
+    network = tiny_network(views=4)
+    save_folder(weights, network.state_dict(), {"model": network.config.to_dict()})
+    args = ["bias", "localize", "--prompts", str(prompts), "--backend", "procedural", "--evaluator-model",
+            str(weights), "--samples", "2", "--out", str(tmp_path / "loc")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    # the quasar's two assets both warn that no category is named; the teapot's do not
+    assert err.count("no toyworld category named in 'a glowing quasar'") == 1
+    assert "teapot" not in err
+
+
 def test_bad_prompts_file_is_one_line(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing\n\n")

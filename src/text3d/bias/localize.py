@@ -136,9 +136,14 @@ def localize(prompts: Sequence[str], generator: Generator, evaluator: Evaluator,
     todo = [p for p in unique if p not in done]
     if done:
         log.info("localize: %d of %d prompts already done in %s", len(unique) - len(todo), len(unique), out)
+    said: set[str] = set()
     with (out / ROWS).open("a", encoding="utf-8") as handle:
         for prompt in track(todo, total=len(todo), description="localize", enabled=progress):
             row = localize_prompt(prompt, generator, evaluator, settings)
+            for warning in row["warnings"]:  # each distinct one once (an unused setting repeats per prompt)
+                if warning not in said:
+                    said.add(warning)
+                    log.warning("%s", warning)
             handle.write(dumps_json(row, indent=None) + "\n")
             handle.flush()
             done[prompt] = row
