@@ -35,6 +35,27 @@ def test_missing_prompt_and_empty_runs_are_input_errors(tmp_path):
         load_items(run.root)
 
 
+@pytest.mark.parametrize("damage, needle", [
+    (b": : [", "run.yaml: not valid YAML"), (b"[1, 2]", "run.yaml: holds a list, not a mapping"),
+    (b"\xff\xfe", "run.yaml: not UTF-8 text")])
+def test_a_damaged_run_yaml_is_one_line_naming_it(tmp_path, damage, needle):
+    root = make_run(tmp_path / "run", [("box", "red")])
+    (root / "run.yaml").write_bytes(damage)
+    with pytest.raises(InputError, match=needle):
+        load_items(root)
+
+
+def test_a_damaged_meta_json_is_one_line_naming_it(tmp_path):
+    root = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
+    meta = root / "items" / "item001" / "meta.json"
+    meta.write_text("{bad")
+    with pytest.raises(InputError, match=f"{meta}: not valid JSON"):
+        load_items(root)
+    meta.write_text('"a string"')
+    with pytest.raises(InputError, match="meta.json: holds a str, not a mapping"):
+        load_items(root)
+
+
 def test_run_identity(tmp_path):
     assert run_identity(make_run(tmp_path / "r1", [("box", "red")], name="qwen3:14b")) == ("qwen3:14b", "qwen3")
     assert run_identity(make_run(tmp_path / "plain", [("box", "red")])) == ("plain", "plain")

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from text3d.store.atomic import write_atomic, write_json
+from text3d.errors import InputError
+from text3d.store.atomic import read_mapping, write_atomic, write_json
 
 
 def test_write_json_is_deterministic_and_leaves_no_temp(tmp_path):
@@ -57,3 +58,19 @@ def test_read_json_lines_skips_lines_that_are_not_utf8(tmp_path):
     path = tmp_path / "manifest.jsonl"
     path.write_bytes(b'{"id": "a"}\n\xf0\x28\x8c\x28 binary\n{"id": "b"}\n')
     assert [row["id"] for row in read_json_lines(path)] == ["a", "b"]
+
+
+def test_read_mapping_reads_objects_and_refuses_the_rest_in_one_line(tmp_path):
+    good, empty = tmp_path / "a.json", tmp_path / "b.yaml"
+    good.write_text('{"x": 1}')
+    empty.write_text("")
+    assert read_mapping(good) == {"x": 1} and read_mapping(empty, "yaml") == {}
+    for name, data, kind, needle in (("c.json", b"[1]", "json", "holds a list, not a mapping"),
+                                     ("d.json", b"{", "json", "not valid JSON"),
+                                     ("e.yaml", b"a: [", "yaml", "not valid YAML"),
+                                     ("f.yaml", b"\xff", "yaml", "not UTF-8 text")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(InputError, match=needle) as info:
+            read_mapping(path, kind)
+        assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)

@@ -67,6 +67,7 @@ def load_items(run_dir: str | Path, label: str = "run") -> list[EvalItem]:
     run = RunFolder(run_dir)
     if not run.exists():
         raise InputError(f"{label} {run_dir}: not a run folder (no manifest.jsonl)")
+    run.read_config()  # a damaged run.yaml is refused before any work, not when the report names the run
     items = []
     for row, folder in sorted(run.done_items(), key=lambda pair: str(pair[0]["id"])):
         meta = folder.read_meta()

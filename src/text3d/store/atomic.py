@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+import yaml
+
+from text3d.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,26 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     else:
         pil = Image.fromarray(array.astype(np.uint8))
     return write_atomic(path, lambda f: pil.save(f, format="PNG", optimize=False, compress_level=6))
+
+
+def read_mapping(path: str | Path, kind: str = "json") -> dict[str, Any]:
+    """The object of a JSON (``kind`` "json") or YAML ("yaml") file a user may have edited or
+    damaged; an empty YAML file is {}. Not UTF-8, not parseable, or not an object: a one-line
+    :class:`InputError` naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    try:
+        data = json.loads(text) if kind == "json" else (yaml.safe_load(text) or {})
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: holds a {type(data).__name__}, not a mapping")
+    return data
 
 
 def read_json_lines(path: str | Path) -> Iterator[dict[str, Any]]:

@@ -33,7 +33,7 @@ import yaml
 from filelock import FileLock
 
 from text3d.errors import InputError, SettingsMismatchError
-from text3d.store.atomic import dumps_json, read_json_lines, write_json, write_text
+from text3d.store.atomic import dumps_json, read_json_lines, read_mapping, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class AssetFolder:
         return all((self.views_dir(protocol) / v["file"]).exists() for v in doc["views"])
 
     def read_meta(self) -> dict[str, Any]:
-        return json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
+        return read_mapping(self.meta_path) if self.meta_path.exists() else {}
 
     def write_meta(self, meta: dict[str, Any]) -> Path:
         return write_json(self.meta_path, meta)
@@ -176,7 +176,7 @@ class RunFolder:
     def read_config(self) -> dict[str, Any]:
         if not self.config_path.exists():
             return {}
-        return yaml.safe_load(self.config_path.read_text()) or {}
+        return read_mapping(self.config_path, "yaml")
 
     def write_config(self, config: dict[str, Any]) -> Path:
         return write_text(self.config_path, yaml.safe_dump(config, sort_keys=True, allow_unicode=True))
