@@ -205,5 +205,15 @@ def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
         code = main(["bias", "augment", "--table", str(tmp_path / "broken"), "--out", str(tmp_path / "o3")])
         err = capsys.readouterr().err.strip()
         assert code == 2 and "\n" not in err and says in err and "Error" not in err, err
+    settings = {"backend": "procedural"}
+    for row, says in (({"prompt": None, "w_h": "x", "w_l": None}, "row 1: 'prompt' must be a non-empty string"),
+                      ({"prompt": "red chair", "w_h": 5, "w_l": None}, "row 1: 'w_h' must be a word of the prompt"),
+                      ({"prompt": "red chair", "w_h": "sofa", "w_l": "red"}, "w_h 'sofa' is not a word of the prompt"),
+                      ({"prompt": "red chair", "w_h": "chair", "w_l": "red", "q_l": "x"}, "'q_l' must be a number")):
+        (tmp_path / "broken" / "localization.json").write_text(json.dumps({"prompts": [row], "settings": settings}))
+        code = main(["bias", "augment", "--table", str(tmp_path / "broken"), "--out", str(tmp_path / "o3")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "\n" not in err and says in err, err
+        assert not (tmp_path / "o3").exists()
     code = main([*args[:-2], "--review", str(tmp_path / "review.txt")])
     assert code == 2 and ".json or .csv" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from text3d.bias.context import ACCEPT, ContextWriter, decide
-from text3d.bias.filters import FILTERS
+from text3d.bias.filters import FILTERS, has_word
 from text3d.bias.review import read_review, review_rows, write_review
 from text3d.bias.visual import Source, augment_visual, build_pairs, write_pairs
 from text3d.errors import BackendError, InputError
@@ -61,7 +61,25 @@ def read_table(folder: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]
     except (ValueError, TypeError, AttributeError):
         raise InputError(f"--table {path}: not a localization table (expected {{\"prompts\": [{{\"prompt\": …, "
                          "\"w_h\": …, \"w_l\": …}}, …], \"settings\": {…}}, as text3d bias localize writes)") from None
+    for number, row in enumerate(rows, 1):
+        check_row(row, f"--table {path}: row {number}")
     return rows, settings
+
+
+def check_row(row: dict[str, Any], where: str) -> None:
+    """A table row as localization writes it: a non-empty prompt, w_h and w_l words of it (or null),
+    q_l a number (or null); else a one-line error starting with ``where``."""
+    prompt = row["prompt"]
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InputError(f"{where}: 'prompt' must be a non-empty string, not {prompt!r}")
+    for key in ("w_h", "w_l"):
+        word = row[key]
+        if word is not None and not isinstance(word, str):
+            raise InputError(f"{where}: {key!r} must be a word of the prompt or null, not {word!r}")
+        if word and not has_word(word, prompt):
+            raise InputError(f"{where}: {key} {word!r} is not a word of the prompt {prompt!r}")
+    if row["q_l"] is not None and (isinstance(row["q_l"], bool) or not isinstance(row["q_l"], (int, float))):
+        raise InputError(f"{where}: 'q_l' must be a number or null, not {row['q_l']!r}")
 
 
 def table_digest(rows: Sequence[dict[str, Any]]) -> str:
