@@ -165,6 +165,35 @@ def test_run_resumes_finished_prompts_and_a_review_drops_a_pair(tmp_path):
                     lambda: external, Source("e"), make(texts)[2], "overall", k=3)
 
 
+def test_failed_items_finish_the_run_with_exit_1(tmp_path, capsys, monkeypatch):
+    from tests.nn.test_hyperscore import tiny_network
+    from text3d import bias
+    from text3d.cli import main
+    from text3d.errors import Text3DError
+    from text3d.nn.checkpoint import save_folder
+
+    weights = tmp_path / "tiny-evaluator"
+    network = tiny_network(views=4)
+    save_folder(weights, network.state_dict(), {"model": network.config.to_dict()})
+    (tmp_path / "loc").mkdir()
+    (tmp_path / "loc" / "localization.json").write_text(json.dumps({
+        "settings": {"backend": "procedural", "seed": 0},
+        "prompts": [{"prompt": "red chair with four legs", "w_h": "chair", "w_l": "legs", "q_l": 5.0}]}))
+    made = bias.visual.make_item
+
+    def make_item(run, kind, *rest):
+        if kind == "context":
+            raise Text3DError("the external generator broke")
+        return made(run, kind, *rest)
+
+    monkeypatch.setattr(bias.visual, "make_item", make_item)
+    code = main(["bias", "augment", "--table", str(tmp_path / "loc"), "--k", "1", "--evaluator-model", str(weights),
+                 "--out", str(tmp_path / "aug")])
+    captured = capsys.readouterr()
+    assert code == 1 and json.loads(captured.out)["items"]["failed"] == 1
+    assert "the external generator broke" in captured.err and "failed: 1 item(s)" in captured.err
+
+
 def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
     from tests.nn.test_hyperscore import tiny_network
     from text3d.cli import main
@@ -215,5 +244,10 @@ def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert code == 2 and "\n" not in err and says in err, err
         assert not (tmp_path / "o3").exists()
+    # a generator that cannot load stops the run (exit 3) at its first item; the contexts written stay
+    unavailable = [a if a != "procedural" else "trellis-text" for a in args[:-2]]
+    unavailable[unavailable.index(str(out))] = str(tmp_path / "o4")
+    assert main(unavailable) == 3
+    assert "trellis" in capsys.readouterr().err and (tmp_path / "o4" / "contexts.jsonl").is_file()
     code = main([*args[:-2], "--review", str(tmp_path / "review.txt")])
     assert code == 2 and ".json or .csv" in capsys.readouterr().err

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from text3d.assets.io import save_asset
-from text3d.errors import Text3DError, one_line
+from text3d.errors import ModelNotAvailableError, Text3DError, one_line
 from text3d.eval.evaluators.base import Evaluator
 from text3d.generators.base import Condition, Generator
 from text3d.progress import track
@@ -139,6 +139,8 @@ def augment_visual(contexts: Sequence[dict[str, Any]], run: RunFolder, original:
         try:
             row = make_item(run, kind, prompt, context, generator, source, evaluator, dimension)
             counts["made"] += 1
+        except ModelNotAvailableError:  # a generator that cannot load fails every item: stop at the first
+            raise
         except Text3DError as exc:
             row = {"id": item_id(kind, prompt, context), "status": STATUS_FAILED, "kind": kind, "prompt": prompt,
                    "context": context, "error": one_line(str(exc))}

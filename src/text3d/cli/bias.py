@@ -163,6 +163,11 @@ def augment_command(
         summary = run_augment(rows, out, config, make_writer, make_original, original_source, make_external,
                               external_source, scorer, chosen, k, margin, review)
     typer.echo(json.dumps({**summary, "out": str(out)}, indent=2))
+    if summary["items"]["failed"] or summary["failed_prompts"]:  # as generate --prompts: finished, not clean
+        typer.echo(f"bias augment: failed: {summary['items']['failed']} item(s), the contexts of "
+                   f"{len(summary['failed_prompts'])} prompt(s) (the warnings above and manifest.jsonl say why)",
+                   err=True)
+        raise typer.Exit(1)
 
 
 STUDY_FILES = ("study.json", "localize", "augment-*", "model-*", "replay-cache", "eval", "tables.json", "tables.md")
