@@ -79,6 +79,15 @@ def test_two_batches_of_different_prompts_are_never_merged(cli, tmp_path, user_f
     assert "2 already done" in out
 
 
+def test_batch_options_of_one_prompt_are_refused_and_json_is_json(cli, tmp_path, user_files):
+    run = tmp_path / "run"
+    for option in ("--gif", "--overwrite"):
+        cli.fails("generate", "--prompts", user_files / "prompts.txt", "--out", run, *FAST, option, says=(option,))
+    assert not run.exists()
+    out = cli.succeeds("generate", "--prompts", user_files / "prompts.txt", "--out", run, *FAST, "--json")
+    assert json.loads(out) == {"done": 2, "skipped": 0, "failed": 0, "out": str(run)}
+
+
 def test_batch_with_other_settings_is_refused(cli, tmp_path, user_files):
     run = tmp_path / "run"
     cli.succeeds("generate", "--prompts", user_files / "prompts.txt", "--out", run, *FAST)

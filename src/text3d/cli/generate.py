@@ -42,7 +42,7 @@ def generate_command(
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1, mps (default: best available)."),
     resolution: int = typer.Option(512, "--resolution", "-r", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="Size of the canonical4 views."),
-    gif: bool = typer.Option(True, "--gif/--no-gif", help="Write turntable.gif (single prompt)."),
+    gif: bool = typer.Option(None, "--gif/--no-gif", help="Write turntable.gif (one prompt; default: on)."),
     timeout: float = typer.Option(None, "--timeout", callback=finite_range(0.0, MAX_TIMEOUT_S, low_open=True),
                                   help="Seconds an LLM server may take per caption, over all tries (default 60)."),
     overwrite: bool = overwrite_option("an earlier asset"),
@@ -51,7 +51,7 @@ def generate_command(
                                      help="text (the backend's text path) or gap3d (GAP3D: image-encoder tokens "
                                           "generated from the caption condition the backend's image path)."),
     aligner: str = typer.Option(None, "--aligner", help="GAP3D aligner folder (default: the shipped stage-2 one)."),
-    as_json: bool = typer.Option(False, "--json", help="Print meta.json on stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Print meta.json on stdout (a batch: its counts)."),
     executor: str = executor_option(),
 ) -> None:
     """Generate a 3D asset from a prompt: augment, generate, export GLB, render views."""
@@ -70,19 +70,27 @@ def generate_command(
     if prompts is not None:
         from text3d.prompts.batch import read_prompts
 
+        if gif:
+            raise InputError("--gif: a --prompts batch writes no turntable.gif (one prompt does)")
+        if overwrite:
+            raise InputError("--overwrite: a --prompts batch resumes its run folder; give a new --out to start over")
+
         counts = generate_batch(read_prompts(prompts), out, augment=augment, backend=backend, seed=seed,
                                 steps=steps, cfg=cfg, model=model, device=device, resolution=resolution,
                                 candidates=candidates, timeout_s=timeout, source=prompts,
                                 wait_s=wait_seconds(wait), conditioning=conditioning, aligner=aligner,
                                 executor=executor)
-        typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
-                   f"{counts['failed']} failed → {out}")
+        if as_json:
+            typer.echo(json.dumps({**counts, "out": str(out)}, indent=2))
+        else:
+            typer.echo(f"generate: {counts['done']} done, {counts['skipped']} already done, "
+                       f"{counts['failed']} failed → {out}")
         if counts["failed"]:
             _show_failures(out)
             raise typer.Exit(1)
         return
     result = generate(prompt, out=out, augment=augment, backend=backend, seed=seed, steps=steps, cfg=cfg,
-                      model=model, device=device, resolution=resolution, gif=gif, candidates=candidates,
+                      model=model, device=device, resolution=resolution, gif=gif is not False, candidates=candidates,
                       timeout_s=timeout, overwrite=overwrite, wait_s=wait_seconds(wait), conditioning=conditioning,
                       aligner=aligner)
     if as_json:
