@@ -84,6 +84,8 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["augment", "!!!"], "names no object"),
     (["augment", "red car", "--llm", ""], "--llm is empty"),
     (["render", "", "--out", "{tmp}/o"], "an argument is empty"),
+    (["generate", "--no-gif", "", "--out", "{tmp}/o"], "an argument is empty"),  # a flag takes no value
+    (["render", "--antialias", "", "--out", "{tmp}/o"], "an argument is empty"),
     (["generate", "red chair", "--out", "", "--backend", "procedural"], "--out is empty"),
     (["generate", "red chair", "--out=", "--backend", "procedural"], "--out is empty"),
     (["bias", "localize", "--prompts", "", "--out", "{tmp}/o"], "--prompts is empty"),

@@ -128,9 +128,21 @@ def check_no_empty_argument(argv: list[str]) -> None:
             raise InputError(f"{token[:-1]} is empty; give a value")
         if token == "":
             before = argv[i - 1] if i else ""
-            if before.startswith("-") and "=" not in before:
+            if before.startswith("-") and "=" not in before and not _is_flag(argv[:i - 1], before):
                 raise InputError(f"{before} is empty; give a value")
             raise InputError("an argument is empty (''); give a value")
+
+
+def _is_flag(words: list[str], option: str) -> bool:
+    """Whether ``option`` takes no value in the command that ``words`` (the arguments before it) name."""
+    command = typer.main.get_command(app)
+    for word in words:
+        if word in getattr(command, "commands", {}):  # a group (typer's own click classes)
+            command = command.commands[word]
+    for param in command.params:
+        if option in (*param.opts, *param.secondary_opts):
+            return bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
