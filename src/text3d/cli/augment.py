@@ -15,7 +15,7 @@ from text3d.prompts.base import BackendUnavailableError, GenerationParams
 from text3d.prompts.batch import ResultsFile, augment_batch, read_prompts
 from text3d.store.atomic import dumps_json
 from text3d.store.outputs import check_not_input
-from text3d.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS
+from text3d.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS, word_count
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,11 @@ def augment_command(
         check_not_input(out, [prompts])
         ResultsFile(out).check()  # before any model loads
         batch_input = read_prompts(prompts)
+    for number, text in enumerate([prompt] if prompt is not None else batch_input or [], 1):
+        if word_count(text) > max_words:  # a caption keeps the prompt's words, so none could pass
+            where = f"prompt {number} of {prompts}" if prompts is not None else "the prompt"
+            raise InputError(f"--max-words {max_words}: {where} alone has {word_count(text)} words, and a caption "
+                             "keeps them")
     stage = PromptAugmenter(llm, params, cache=not no_cache, strict=strict, **server_options(llm, timeout))
 
     if prompt is not None:
