@@ -9,7 +9,14 @@ import typer
 
 from text3d.cli._options import finite_range, seed_option, wait_option, wait_seconds
 from text3d.errors import BackendError, InputError
-from text3d.limits import MAX_CAPTION_WORDS_LIMIT, MAX_RETRIES, MAX_TEMPERATURE, MAX_TIMEOUT_S, MAX_TOKENS
+from text3d.limits import (
+    MAX_CAPTION_WORDS_LIMIT,
+    MAX_RETRIES,
+    MAX_TEMPERATURE,
+    MAX_TIMEOUT_S,
+    MAX_TOKENS,
+    check_prompt_size,
+)
 from text3d.prompts.augment import PromptAugmenter, server_options
 from text3d.prompts.base import BackendUnavailableError, GenerationParams
 from text3d.prompts.batch import ResultsFile, augment_batch, read_prompts
@@ -64,8 +71,9 @@ def augment_command(
         ResultsFile(out).check()  # before any model loads
         batch_input = read_prompts(prompts)
     for number, text in enumerate([prompt] if prompt is not None else batch_input or [], 1):
+        where = f"prompt {number} of {prompts}" if prompts is not None else "the prompt"
+        check_prompt_size(text, where if prompts is not None else "prompt")
         if word_count(text) > max_words:  # a caption keeps the prompt's words, so none could pass
-            where = f"prompt {number} of {prompts}" if prompts is not None else "the prompt"
             raise InputError(f"--max-words {max_words}: {where} alone has {word_count(text)} words, and a caption "
                              "keeps them")
     stage = PromptAugmenter(llm, params, cache=not no_cache, strict=strict, **server_options(llm, timeout))
