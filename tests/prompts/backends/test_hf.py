@@ -88,6 +88,13 @@ def test_the_model_runs_through_the_augment_loop(tiny_model_dir):
         assert result.prompt_tokens > 0 and 0 < result.completion_tokens <= 16
 
 
-def test_a_missing_model_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelNotAvailableError, match="hf:.*cannot load"):
+def test_a_missing_model_is_a_clear_error(tmp_path, monkeypatch):
+    with pytest.raises(ModelNotAvailableError, match="hf:.*nowhere: no such model folder"):
         HFAugmenter(model=str(tmp_path / "nowhere"), device="cpu").propose(request())
+    (tmp_path / "empty").mkdir()  # a folder without a model in it
+    with pytest.raises(ModelNotAvailableError, match="no such model folder"):
+        HFAugmenter(model=str(tmp_path / "empty"), device="cpu").propose(request())
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # an empty cache: the id was never downloaded
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(ModelNotAvailableError, match="not in the local Hugging Face cache.*hf download org/m"):
+        HFAugmenter(model="org/m", device="cpu").propose(request())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from text3d.device import resolve_device
@@ -32,8 +33,20 @@ _LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}
 
 
 def model_source(name: str) -> str:
-    """What transformers loads for ``name``: a shipped toyworld LM's folder, else ``name`` itself."""
+    """What transformers loads for ``name``: a shipped toyworld LM's folder, else ``name`` itself,
+    checked offline (a local folder that exists, or a hub id already in the local cache)."""
     if not name.startswith(SHIPPED_PREFIX):
+        path = Path(name).expanduser()
+        if name.startswith((".", "/", "~")) or path.exists():
+            if not (path / "config.json").is_file():
+                raise ModelNotAvailableError(f"hf:{name}: no such model folder (a folder with config.json)")
+            return str(path)
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+            raise ModelNotAvailableError(f"hf:{name}: not in the local Hugging Face cache, and text3d does not "
+                                         f"download at run time; download it first (hf download {name}) or give "
+                                         "a local folder")
         return name
     from text3d.nn.checkpoint import WEIGHTS_ROOT
 
