@@ -86,13 +86,23 @@ def bad_inputs(tmp_path):
     files["huge"] = tmp_path / "huge.obj"
     (tmp_path / "face.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n")  # vertex 9 does not exist
     files["bad face"] = tmp_path / "face.obj"
+    gltf = {"asset": {"version": "2.0"}, "buffers": [{"uri": "../outside.bin", "byteLength": 36}],
+            "bufferViews": [{"buffer": 0, "byteLength": 36}],
+            "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}], "nodes": [{"mesh": 0}],
+            "scenes": [{"nodes": [0]}]}
+    (tmp_path / "escape").mkdir()
+    (tmp_path / "escape" / "up.gltf").write_text(json.dumps(gltf))
+    (tmp_path / "outside.bin").write_bytes(bytes(36))
+    files["escaping uri"] = tmp_path / "escape" / "up.gltf"
     return files
 
 
 @pytest.mark.parametrize("case,needle", [("missing", "no such file"), ("empty", "empty"), ("corrupt", "corrupt"),
                                          ("not a mesh", "no mesh with faces"), ("wrong format", "unsupported"),
                                          ("no faces", "no mesh with faces"), ("nan", "NaN"),
-                                         ("huge", "infinite"), ("bad face", "a face names a vertex")])
+                                         ("huge", "infinite"), ("bad face", "a face names a vertex"),
+                                         ("escaping uri", "points outside the file's folder")])
 def test_bad_input_gives_one_line_error(bad_inputs, tmp_path, capsys, case, needle):
     path = bad_inputs[case]
     code, out, err = run_cli(["render", str(path), "--out", str(tmp_path / "o"), "--resolution", "32"], capsys)

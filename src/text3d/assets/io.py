@@ -145,6 +145,9 @@ def load_asset(path: str | Path, up: str = "y", max_faces: int | None = None) ->
         raise InputError(f"{path}: corrupt {path.suffix.lstrip('.').upper()} file (a face names a vertex "
                          "the file does not have)") from None
     except Exception as exc:  # trimesh raises many types on malformed input
+        if isinstance(exc, ValueError) and "escapes resolver root" in str(exc):  # "../" or absolute URIs
+            raise InputError(f"{path}: a buffer or image URI points outside the file's folder; text3d reads "
+                             "only files beside it") from None
         raise InputError(f"{path}: corrupt or unreadable {path.suffix.lstrip('.').upper()} file "
                          f"({one_line(type(exc).__name__ + ': ' + str(exc), 120)})") from None
     meshes = [m for m in meshes if len(m.faces) > 0]
