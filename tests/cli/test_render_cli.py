@@ -131,6 +131,9 @@ def test_unknown_protocol_and_info(tmp_path, sphere_asset, capsys):
     assert code == 2 and "sideways" in err
     code, out, _ = run_cli(["info"], capsys)
     assert code == 0 and "renderer:" in out and "compute device:" in out and "torch" in out
+    listed = {line.split(":")[0]: line.split(": ")[1].split(", ") for line in out.splitlines() if " (--" in line}
+    assert {"embedded", "embedded-turbo", "procedural"} <= set(listed["generators (--backend)"])
+    assert "llamacpp" in listed["augmenters (--augment, --llm)"] and "clip" in listed["evaluators (--evaluator)"]
 
 
 def test_frames_belong_to_the_turntable_protocol(tmp_path, marked_asset, capsys):

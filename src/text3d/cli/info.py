@@ -1,4 +1,4 @@
-"""``text3d info``: versions, renderer backend and compute device."""
+"""``text3d info``: versions, renderer backend, compute device and the registered backends."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from text3d.version import __version__
 
 
 def info_command() -> None:
-    """Print package versions, the renderer backend and the compute device."""
+    """Print package versions, the renderer backend, the compute device and the backends by name."""
     lines = [f"text3d {__version__}", f"python {platform.python_version()} ({platform.machine()})"]
     for package in ("torch", "numpy", "scipy", "trimesh", "moderngl", "transformers", "safetensors"):
         try:
@@ -25,6 +25,13 @@ def info_command() -> None:
     except Exception as exc:  # report, don't fail: info is the diagnosis command
         lines.append(f"renderer: unavailable ({exc})")
     lines.append(f"compute device: {describe_device()}")
+    from text3d.eval.evaluators.base import evaluators
+    from text3d.generators.base import generators
+    from text3d.prompts.base import augmenters
+
+    for label, registry in (("generators (--backend)", generators), ("augmenters (--augment, --llm)", augmenters),
+                            ("evaluators (--evaluator)", evaluators)):
+        lines.append(f"{label}: {', '.join(registry.names())}")
     for line in lines:
         typer.echo(line)
 
