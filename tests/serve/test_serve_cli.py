@@ -11,8 +11,10 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.serve.service import LIMIT_S, kill_service
+from text3d.errors import InputError
 from text3d.serve.jobs import JobStore
 
 
@@ -36,7 +38,20 @@ def test_a_data_path_that_is_a_file_is_refused_in_one_line(tmp_path):
     (tmp_path / "data").write_text("x")
     proc = text3d("serve", "--data", str(tmp_path / "data"), "--port", "0")
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
-        f"text3d: error: --data {tmp_path / 'data'}: is a file; give a folder"]
+        f"text3d: error: --data {tmp_path / 'data'}: is a file; give a folder for the service"]
+
+
+def test_a_data_folder_holding_other_files_is_refused_and_left_alone(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.jsonl").write_text("")  # a run folder is not the service's
+    with pytest.raises(InputError, match="--data .*run: holds files that are not the service's .'manifest.jsonl'"):
+        JobStore(run).start()
+    assert sorted(p.name for p in run.iterdir()) == ["manifest.jsonl"]
+    for _ in range(2):  # its own folder (jobs/ and the lock) reopens
+        store = JobStore(tmp_path / "data")
+        store.start()
+        store.close()
 
 def test_a_data_folder_in_use_by_another_service_is_refused(tmp_path):
     store = JobStore(tmp_path / "data")

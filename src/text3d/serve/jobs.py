@@ -41,6 +41,7 @@ from text3d.serve.schemas import JobItem, JobRequest, JobState, JobStatus, JobSu
 from text3d.store.atomic import write_json
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
 from text3d.store.locks import exclusive, folder_lock
+from text3d.store.outputs import check_job_output
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,7 @@ class JobStore:
         """Lock ``data``, queue the jobs a previous service left unfinished, start the workers (once)."""
         if self._threads:
             return
-        if self.data.exists() and not self.data.is_dir():
-            raise InputError(f"--data {self.data}: is a file; give a folder")
+        check_job_output(self.data, (self.jobs_dir.name,), "the service", "--data")  # not a run or asset folder
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self._stack.enter_context(exclusive(folder_lock(self.data), f"--data {self.data}"))
         loaded = []

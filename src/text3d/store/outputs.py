@@ -252,21 +252,21 @@ def check_evaluation_output(out: str | Path, generated: str | Path, overwrite: b
     return kind
 
 
-def check_job_output(out: str | Path, known: tuple[str, ...], what: str) -> None:
-    """A folder a resumable job (training, a study) owns: new, empty, or holding only the
-    names (glob patterns) in ``known`` — that job's own earlier output, which it resumes."""
+def check_job_output(out: str | Path, known: tuple[str, ...], what: str, option: str = "--out") -> None:
+    """A folder a resumable job (training, a study, the service) owns: new, empty, or holding only
+    the names (glob patterns) in ``known`` — that job's own earlier output, which it resumes."""
     out = Path(out)
-    _check_parent(out, "--out")
+    _check_parent(out, option)
     kind = folder_kind(out)
     if kind == "file":
-        raise _refuse(out, kind, "--out", what)
+        raise _refuse(out, kind, option, what)
     if kind in ("missing", "empty"):
         return
     foreign = sorted(p.name for p in out.iterdir()
                      if not _is_scratch(p.name) and not any(fnmatch.fnmatch(p.name, k) for k in known))
     if foreign:
         shown = ", ".join(repr(n) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise InputError(f"--out {out}: holds files that are not {what}'s ({shown}); give a new or empty folder")
+        raise InputError(f"{option} {out}: holds files that are not {what}'s ({shown}); give a new or empty folder")
 
 
 @contextmanager
