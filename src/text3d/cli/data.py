@@ -83,7 +83,7 @@ def prompts_command(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create."),
     wait: bool = wait_option(),
 ) -> None:
-    """Turn a prompt list into a run folder of pending items for `text3d generate`."""
+    """Turn a prompt list into a run folder of pending items (T³Bench style; `generate --prompts` makes assets)."""
 
     if path.suffix.lower() in (".glb", ".gltf", ".obj", ".ply", ".stl", ".off"):
         raise InputError(f"{path}: expected a text file of prompts, got a mesh")
