@@ -51,7 +51,12 @@ def test_points_command(tmp_path, sphere_asset, capsys):
     mesh = save_asset(sphere_asset, tmp_path / "s.ply")
     code, out, err = run_cli(["points", str(mesh), "--out", str(tmp_path / "p.ply"), "--resolution", "96"], capsys)
     assert code == 0, err
-    assert trimesh.load(str(tmp_path / "p.ply")).vertices.shape == (4000, 3)
+    assert trimesh.load(str(tmp_path / "p.ply")).vertices.shape == (4000, 3) and "WARNING" not in err
+    # more points than the views can see: all of them, and a warning that says so
+    code, out, err = run_cli(["points", str(mesh), "--out", str(tmp_path / "q.ply"), "--resolution", "32",
+                              "--n", "100000"], capsys)
+    got = trimesh.load(str(tmp_path / "q.ply")).vertices.shape[0]
+    assert code == 0 and got < 100000 and f"saw {got} surface points" in err
 
 
 def write_big_glb(path, faces_wanted=5_000_000):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
@@ -17,6 +18,8 @@ from text3d.render.views import render_views
 from text3d.store.atomic import write_png
 from text3d.store.locks import exclusive, file_lock
 from text3d.store.outputs import check_file_output, check_not_input, check_views_output, clear_views
+
+log = logging.getLogger(__name__)
 
 
 def render_command(
@@ -103,7 +106,11 @@ def points_command(
         check_file_output(out, overwrite=overwrite)
         cloud = sample_surface_points(asset, n_points=n, resolution=resolution)
         write_point_ply(out, cloud["points"], cloud["normals"], cloud["colors"])
-    typer.echo(f"wrote {len(cloud['points'])} points of {mesh} to {out}")
+    got = len(cloud["points"])
+    if got < n:  # the depth20 views at this resolution see fewer surface pixels than asked for
+        log.warning("--n %d: the views at --resolution %d saw %d surface points; wrote all of them (a higher "
+                    "--resolution sees more)", n, resolution, got)
+    typer.echo(f"wrote {got} points of {mesh} to {out}")
 
 
 def register(app: typer.Typer) -> None:
