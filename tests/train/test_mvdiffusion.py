@@ -136,8 +136,8 @@ class _ShrinkingTeacher:
         t = t.view(-1, 1, 1, 1, 1)
         return (1 - t) * x0 + t * noise
 
-    def denoise(self, x_t, t, prompts, cameras, guidance=1.0):
-        assert x_t.shape == self.x0.shape and len(prompts) == len(x_t) and guidance == 5.0
+    def denoise(self, x_t, t, prompts, cameras, guidance=1.0, guidance_rescale=0.0):
+        assert x_t.shape == self.x0.shape and len(prompts) == len(x_t) and guidance == 5.0 and guidance_rescale == 0
         return self.a * self.x0 + (1 - self.a) * self.x0.mean(0, keepdim=True)
 
 
