@@ -80,7 +80,10 @@ def size_class(llm: str) -> str:
 
 def parse_llms(text: str) -> list[str]:
     """Comma-separated ``--llm`` specs, checked (known backend, no repeats) before any work."""
-    llms = [str(parse_llm_spec(part)) for part in text.split(",")]
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise InputError(f"--llms {text!r}: an empty entry; give comma-separated --llm specs")
+    llms = [str(parse_llm_spec(part)) for part in parts]
     for llm in llms:
         augmenters.get(parse_llm_spec(llm).backend)  # one-line InputError naming the known backends
     repeated = sorted({x for x in llms if llms.count(x) > 1})
