@@ -8,7 +8,8 @@ from text3d.cli import main
 @pytest.mark.parametrize(("args", "message"), [
     (["--llms", "none,nosuch:model"], "unknown augmenter 'nosuch'"),
     (["--llms", "none,embedded,none"], "more than once"),
-    (["--llms", "none,"], "--llm is empty"),
+    (["--llms", "none,"], "--llms 'none,': an empty entry"),
+    (["--llms", ","], "an empty entry"),
     (["--llms", "none", "--dataset", "toyland"], "use toyworld, prompts:FILE or toys4k:DIR"),
     (["--llms", "none", "--dataset", "prompts:/nonexistent/prompts.txt"], "no such prompts file"),
     (["--llms", "none", "--seed", "1899999", "--n", "200"], "development range and test range"),
