@@ -35,6 +35,8 @@ def toyworld_command(
     """Build (or resume) a toyworld run folder: assets, views, points, manifest.jsonl."""
 
     check_seed("--seed", seed, n)
+    if categories and not categories.replace(",", "").strip():  # "," would silently mean every category
+        raise InputError(f"--categories {categories!r}: names no category; leave it out for all of them")
     check_run_output(out)
 
     config = BuildConfig(n=n, seed=seed, views=tuple(v for v in views.split(",") if v), resolution=resolution,
