@@ -166,15 +166,12 @@ def test_run_resumes_finished_prompts_and_a_review_drops_a_pair(tmp_path):
 
 
 def test_failed_items_finish_the_run_with_exit_1(tmp_path, capsys, monkeypatch):
-    from tests.nn.test_hyperscore import tiny_network
+    from tests.nn.test_hyperscore import tiny_evaluator_folder
     from text3d import bias
     from text3d.cli import main
     from text3d.errors import Text3DError
-    from text3d.nn.checkpoint import save_folder
 
-    weights = tmp_path / "tiny-evaluator"
-    network = tiny_network(views=4)
-    save_folder(weights, network.state_dict(), {"model": network.config.to_dict()})
+    weights = tiny_evaluator_folder(tmp_path / "tiny-evaluator")
     (tmp_path / "loc").mkdir()
     (tmp_path / "loc" / "localization.json").write_text(json.dumps({
         "settings": {"backend": "procedural", "seed": 0},
@@ -195,13 +192,10 @@ def test_failed_items_finish_the_run_with_exit_1(tmp_path, capsys, monkeypatch):
 
 
 def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
-    from tests.nn.test_hyperscore import tiny_network
+    from tests.nn.test_hyperscore import tiny_evaluator_folder
     from text3d.cli import main
-    from text3d.nn.checkpoint import save_folder
 
-    weights = tmp_path / "tiny-evaluator"
-    network = tiny_network(views=4)
-    save_folder(weights, network.state_dict(), {"model": network.config.to_dict()})
+    weights = tiny_evaluator_folder(tmp_path / "tiny-evaluator")
     table = tmp_path / "loc"
     table.mkdir()
     (table / "localization.json").write_text(json.dumps({"settings": {"backend": "procedural", "seed": 0},

@@ -7,7 +7,7 @@ import json
 import torch
 from PIL import Image
 
-from tests.nn.test_hyperscore import tiny_network
+from tests.nn.test_hyperscore import tiny_evaluator_folder, tiny_network
 from text3d.cli import main
 from text3d.eval.evaluators.base import evaluators as EVALUATORS
 from text3d.nn.checkpoint import save_folder
@@ -18,9 +18,7 @@ torch.set_num_threads(1)
 def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("# two prompts\nsmall red teapot\n\na blue wooden chair with four legs\n")
-    weights = tmp_path / "tiny-evaluator"
-    network = tiny_network(views=4)
-    save_folder(weights, network.state_dict(), {"model": network.config.to_dict()})
+    weights = tiny_evaluator_folder(tmp_path / "tiny-evaluator")
     out = tmp_path / "loc"
     args = ["bias", "localize", "--prompts", str(prompts), "--backend", "procedural", "--evaluator",
             "embedded-hyperscore", "--evaluator-model", str(weights), "--samples", "2", "--out", str(out)]
@@ -60,9 +58,7 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
 def test_generator_warnings_are_said_once_each(tmp_path, capsys):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a glowing quasar\nsmall red teapot\n")
-    weights = tmp_path / "tiny-evaluator"
-    network = tiny_network(views=4)
-    save_folder(weights, network.state_dict(), {"model": network.config.to_dict()})
+    weights = tiny_evaluator_folder(tmp_path / "tiny-evaluator")
     args = ["bias", "localize", "--prompts", str(prompts), "--backend", "procedural", "--evaluator-model",
             str(weights), "--samples", "2", "--out", str(tmp_path / "loc")]
     assert main(args) == 0

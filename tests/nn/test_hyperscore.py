@@ -19,6 +19,15 @@ def tiny_network(seed: int = 0, views: int = 2) -> HyperScore:
     return HyperScore(HyperScoreConfig(width=16, depth=1, heads=2, views=views, stem_channels=(4, 8), vit=vit))
 
 
+def tiny_evaluator_folder(folder):
+    """A weights folder of a 4-view :func:`tiny_network` for ``--evaluator-model`` (returns ``folder``)."""
+    from text3d.nn.checkpoint import save_folder
+
+    network = tiny_network(views=4)
+    save_folder(folder, network.state_dict(), {"model": network.config.to_dict()})
+    return folder
+
+
 def test_scores_are_in_range_per_dimension_and_the_vit_is_frozen():
     net = tiny_network()
     images = views_tensor(torch.randint(0, 256, (3, 2, 64, 64, 3), dtype=torch.uint8))
