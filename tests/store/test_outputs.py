@@ -1,8 +1,13 @@
-"""``--overwrite`` removes only the files text3d wrote; every other file in the folder is the user's."""
+"""``--overwrite`` removes only the files text3d wrote; every other file in the folder is the user's; an
+output that is a link to nothing is refused."""
 
 import json
 
-from text3d.store.outputs import clear_asset_outputs, clear_views
+import pytest
+
+from text3d.errors import InputError
+from text3d.store.outputs import (check_evaluation_output, check_job_output, clear_asset_outputs, clear_views,
+                                  folder_kind)
 
 
 def _views(folder, names, extras=()):
@@ -94,3 +99,14 @@ def test_replace_asset_outputs_moves_the_staged_asset_in_and_keeps_the_users_fil
     assert json.loads((tmp_path / "meta.json").read_text())["prompt"] == "new"
     assert [p.name for p in (tmp_path / "views").iterdir()] == ["canonical4"]
     assert (tmp_path / "readme.txt").read_text() == "mine"
+
+
+def test_an_output_that_is_a_link_to_nothing_is_refused_in_one_line(tmp_path):
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "nowhere")
+    assert folder_kind(link) == "dangling"
+    for check in (lambda: check_evaluation_output(link, tmp_path / "run"),
+                  lambda: check_job_output(link, ("*.json",), "a training run")):
+        with pytest.raises(InputError, match="out: is a symbolic link to a path that does not exist"):
+            check()
+    assert not (tmp_path / "nowhere").exists()

@@ -39,6 +39,7 @@ _DESCRIPTION = {
     "asset": "an asset folder (asset.glb, meta.json)",
     "views": "a folder of rendered views (cameras.json)",
     "evaluation": "an evaluation folder (metrics.json)",
+    "dangling": "a symbolic link to a path that does not exist",
 }
 
 
@@ -48,10 +49,11 @@ def _is_scratch(name: str) -> bool:
 
 
 def folder_kind(path: str | Path) -> str:
-    """``missing``, ``file``, ``empty``, one of :data:`MARKERS`' kinds, or ``other``."""
+    """``missing``, ``dangling`` (a symbolic link to nothing), ``file``, ``empty``, one of
+    :data:`MARKERS`' kinds, or ``other``."""
     path = Path(path)
     if not path.exists():
-        return "missing"
+        return "dangling" if path.is_symlink() else "missing"
     if not path.is_dir():
         return "file"
     names = {p.name for p in path.iterdir()}
@@ -258,7 +260,7 @@ def check_job_output(out: str | Path, known: tuple[str, ...], what: str, option:
     out = Path(out)
     _check_parent(out, option)
     kind = folder_kind(out)
-    if kind == "file":
+    if kind in ("file", "dangling"):
         raise _refuse(out, kind, option, what)
     if kind in ("missing", "empty"):
         return
