@@ -6,8 +6,13 @@ import json
 import pytest
 
 from text3d.errors import InputError
-from text3d.store.outputs import (check_evaluation_output, check_job_output, clear_asset_outputs, clear_views,
-                                  folder_kind)
+from text3d.store.outputs import (
+    check_evaluation_output,
+    check_job_output,
+    clear_asset_outputs,
+    clear_views,
+    folder_kind,
+)
 
 
 def _views(folder, names, extras=()):
