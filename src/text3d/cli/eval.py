@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -26,6 +27,8 @@ eval_app = command_group(
     no_args_is_help=False,
     add_completion=False,
 )
+
+log = logging.getLogger(__name__)
 
 
 def parse_weights(values: list[str], names: tuple[str, ...]) -> dict[str, str]:
@@ -59,7 +62,8 @@ def eval_command(
     weights: list[str] = typer.Option([], "--weights", "-w", help="NAME=PATH (hub id, folder or file); repeatable."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 or mps (default: automatic)."),
     seed: int = seed_option(help="Seed of the KD subsets."),
-    kd_subsets: int = typer.Option(100, "--kd-subsets", min=1, max=10_000, help="Number of KD subsets."),
+    kd_subsets: int = typer.Option(None, "--kd-subsets", min=1, max=10_000,
+                                   help="Number of KD subsets (default 100; KD needs --reference)."),
     kd_subset_size: int = typer.Option(1000, "--kd-subset-size", min=2, max=1_000_000,
                                        help="Largest KD subset size."),
     n_points: int = typer.Option(4000, "--points", min=1, max=MAX_POINTS, help="Points per cloud for FD_PointNet."),
@@ -95,12 +99,15 @@ def eval_command(
     if cache_dir is not None and cache_dir.exists() and not cache_dir.is_dir():
         raise InputError(f"--cache-dir {cache_dir}: is a file; give a folder for the feature cache")
 
+    if kd_subsets is not None and reference is None:
+        log.warning("--kd-subsets %d is unused: KD compares with a reference set (--reference)", kd_subsets)
     names = tuple(n.strip() for n in (extractors or "").split(",") if n.strip())
     options = EvalOptions(extractors=names, views=views, clip_views=clip_views, resolution=resolution,
-                          weights=parse_weights(weights, names), device=device, seed=seed, kd_subsets=kd_subsets,
+                          weights=parse_weights(weights, names), device=device, seed=seed,
                           kd_subset_size=kd_subset_size, n_points=n_points,
                           point_resolution=point_resolution, render_missing=not no_render,
-                          cache_dir=cache_dir, system=system, family=family)
+                          cache_dir=cache_dir, system=system, family=family,
+                          **({} if kd_subsets is None else {"kd_subsets": kd_subsets}))
     from text3d.eval.inputs import writable
 
     with ExitStack() as stack:  # the runs too: missing views and points are written into their items
