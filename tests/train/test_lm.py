@@ -139,3 +139,13 @@ def test_shipped_sizes_share_one_architecture_and_span_ten_times():
         card = (folder / "README.md").read_text()
         assert f"{counts[size]:,}" in card and "test range" in card
     assert sum((f / "model.safetensors").stat().st_size for f in folders.values()) <= 30e6
+
+
+def test_evaluate_0_trains_and_writes_a_card_that_says_not_measured(tmp_path, capsys):
+    from text3d.cli import main
+
+    out = tmp_path / "lm"
+    assert main(["train", "lm", "--out", str(out), "--items", "2", "--steps", "2", "--batch", "1", "--evaluate", "0",
+                 "--checkpoint-every", "2"]) == 0, capsys.readouterr().err
+    card = (out / "toyworld-lm-s" / "README.md").read_text()
+    assert "not measured (`--evaluate 0`)" in card and "Reproduce:" in card

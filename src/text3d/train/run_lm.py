@@ -117,6 +117,14 @@ def lm_card(size: str, training: dict[str, Any], quality: dict[str, Any], dev: d
         rows = "\n".join(f"| `{k}` | {v} |" for k, v in figures.items())
         return f"| figure | value |\n|---|---|\n{rows}\n"
 
+    measured = "not measured (`--evaluate 0`)\n" if not quality else f"""\
+First answers through `text3d`'s `hf` backend and the caption rules (no retries; temperature 0.7,
+seed = index; 128 new tokens at most) for {quality.get('n')} instances from seed {quality.get('seed'):,}: the
+seeded prompt (basic / refined / complex / grouped) and, as `paraphrase_*`, the instance's paraphrase,
+whose words never occur in training text. `keeps_category` = the caption's first category mention is the
+instance's category.
+
+{table(quality)}"""
     # the settings are recorded in training.json, not in transformers' config.json
     settings = settings_section(LMTrainConfig, c).replace("(`config.json`, `training.config`)",
                                                           "(`training.json`, `config`)")
@@ -151,13 +159,7 @@ the same tokenizer, steps and batch, so a study can vary size alone. Use it as `
 {settings}
 ## Measured quality on the test range
 
-First answers through `text3d`'s `hf` backend and the caption rules (no retries; temperature 0.7,
-seed = index; 128 new tokens at most) for {quality.get('n')} instances from seed {quality.get('seed'):,}: the
-seeded prompt (basic / refined / complex / grouped) and, as `paraphrase_*`, the instance's paraphrase,
-whose words never occur in training text. `keeps_category` = the caption's first category mention is the
-instance's category.
-
-{table(quality)}
+{measured}
 ## Development range (the same check, seed {dev.get('seed', DEV_SEEDS.start):,})
 
 {table(dev) if dev else 'not measured'}
