@@ -99,3 +99,28 @@ def test_the_same_folders_spelled_another_way_resume_the_import(tmp_path, monkey
     monkeypatch.chdir(tmp_path / "meshes")
     again = import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", tmp_path / "run", resolution=32)
     assert again["skipped"] == 2
+
+
+def test_files_of_one_name_are_told_apart_by_the_identifiers_folders(tmp_path):
+    for folder in ("a", "b", "c/b"):
+        (tmp_path / "meshes" / folder).mkdir(parents=True)
+    trimesh.creation.box((1, 1, 1)).export(str(tmp_path / "meshes/a/x_000.obj"))  # 12 faces
+    trimesh.creation.icosphere(1).export(str(tmp_path / "meshes/b/x_000.obj"))  # 80 faces
+    csv_path = tmp_path / "t.csv"
+    csv_path.write_bytes("\ufefffile_identifier,captions\nb/x_000.blend,\"[\"\"a ball\"\"]\"\n".encode())  # BOM
+    counts = import_toys4k(tmp_path / "meshes", csv_path, tmp_path / "run", resolution=32)
+    assert counts["done"] == 1
+    item = RunFolder(tmp_path / "run").item(next(iter(RunFolder(tmp_path / "run").manifest.rows())))
+    assert len(trimesh.load(str(item.asset_path), force="mesh").faces) == 80  # b/'s sphere, not a/'s box
+    # two files whose folders match the identifier equally: refused as ambiguous, not guessed
+    trimesh.creation.box((1, 1, 1)).export(str(tmp_path / "meshes/c/b/x_000.obj"))
+    (tmp_path / "u.csv").write_text('file_identifier,captions\nx_000.blend,"[""a thing""]"\n')
+    counts = import_toys4k(tmp_path / "meshes", tmp_path / "u.csv", tmp_path / "run2", resolution=32)
+    assert counts["failed"] == 1
+    row = next(iter(RunFolder(tmp_path / "run2").manifest.rows().values()))
+    assert "3 mesh files named x_000.*" in row["error"]
+    from text3d.cli import main
+
+    code = main(["data", "toys4k", str(tmp_path / "meshes"), "--csv", str(tmp_path / "u.csv"), "--out",
+                 str(tmp_path / "run3"), "-r", "32"])
+    assert code == 1  # finished with a failed item

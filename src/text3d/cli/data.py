@@ -77,6 +77,8 @@ def toys4k_command(
     typer.echo(f"toys4k: {counts['done']} imported, {counts['skipped']} already done, "
                f"{counts['missing']} without mesh, "
                f"{counts['failed']} failed → {out}")
+    if counts["failed"]:  # finished, not clean: manifest.jsonl says why, as generate --prompts
+        raise typer.Exit(1)
 
 
 @data_app.command("prompts")

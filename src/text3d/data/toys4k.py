@@ -3,8 +3,8 @@
 * **Toys4K, TRELLIS style**: a folder of mesh files (OBJ as Toys4K ships them after
   conversion, or GLB/PLY) and TRELLIS's ``Toys4k.csv``. The CSV has one row per asset with
   ``sha256``, ``file_identifier`` (``<category>/<object>/<file>``) and ``captions``, a JSON
-  list of strings. Meshes are matched to rows by file stem, the category is the first
-  path component of ``file_identifier``.
+  list of strings. Meshes are matched to rows by file stem (and, when several files share it, by
+  the folders of ``file_identifier``); the category is the first path component of ``file_identifier``.
 * **Prompt lists** (T³Bench's ``prompt_single.txt``): one prompt per line; ``#`` comments
   and blank lines are skipped. They become pending manifest rows for ``text3d generate``.
 """
@@ -60,7 +60,7 @@ def item_id(row: dict[str, Any]) -> str:
 
 
 def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
         if "file_identifier" not in fields:
@@ -88,12 +88,40 @@ def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _index_meshes(root: Path) -> dict[str, Path]:
-    index: dict[str, Path] = {}
+def _index_meshes(root: Path) -> dict[str, list[Path]]:
+    """Mesh files under ``root`` by file stem (several folders may hold the same name)."""
+    index: dict[str, list[Path]] = {}
     for path in sorted(root.rglob("*")):
         if path.suffix.lower() in MESH_SUFFIXES and path.is_file():
-            index.setdefault(path.stem, path)
+            index.setdefault(path.stem, []).append(path)
     return index
+
+
+def find_mesh(meshes: dict[str, list[Path]], root: Path, identifier: str) -> tuple[Path | None, str]:
+    """The mesh file of a ``file_identifier`` and, when there is none, why. Among files of the same
+    stem the one whose folders under ``root`` end with the identifier's folders wins (``b/x_000.blend``
+    → ``…/b/x_000.obj``); two that match equally are ambiguous, not a guess."""
+    stem = Path(identifier).stem
+    candidates = meshes.get(stem, [])
+    if len(candidates) > 1:
+        folders = Path(identifier).parent.parts
+        depth = {p: _shared_tail(p.relative_to(root).parent.parts, folders) for p in candidates}
+        best = max(depth.values())
+        candidates = [p for p in candidates if depth[p] == best]
+    if not candidates:
+        return None, f"no mesh file named {stem}.* under {root}"
+    if len(candidates) > 1:
+        shown = ", ".join(str(p.relative_to(root)) for p in candidates[:3])
+        return None, f"{len(candidates)} mesh files named {stem}.* under {root} match {identifier!r} ({shown})"
+    return candidates[0], ""
+
+
+def _shared_tail(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many trailing path parts ``a`` and ``b`` share."""
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
 
 
 def _usable(caption: str) -> bool:
@@ -145,10 +173,9 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
         entry: dict[str, Any] = {"id": key, "category": category, "kind": "reference",
                                  "prompt": _short_prompt(row["captions"], category), "captions": row["captions"],
                                  "split": "reference", "source": identifier}
-        mesh_path = meshes.get(stem)
-        if mesh_path is None:
-            counts["missing"] += 1
-            error = f"no mesh file named {stem}.* under {root}"
+        mesh_path, error = find_mesh(meshes, root, identifier)
+        if mesh_path is None:  # no file of that name ("without mesh"), or several that match equally
+            counts["missing" if stem not in meshes else "failed"] += 1
             run.manifest.update({**entry, "status": STATUS_FAILED, "error": error})
             continue
         try:
@@ -176,7 +203,7 @@ def read_prompt_list(path: str | Path) -> list[str]:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a UTF-8 text file") from None
     prompts = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
