@@ -146,6 +146,8 @@ def test_cli_refuses_bad_inputs_in_one_line(tmp_path, capsys):
     save_folder(tmp_path / "notgen", {"w": torch.zeros(2)}, {"model": {"width": 2}})
     cases = [(["--mate3d", str(tmp_path / "bad.csv")], "category column"),
              (["--model", str(tmp_path / "notgen")], "not an embedded generator"),
+             (["--base", str(tmp_path / "notgen")], "--base"),
+             (["--base", str(tmp_path / "nowhere")], f"--base {tmp_path / 'nowhere'}: no such folder"),
              (["--split", "train"], "use dev or test"),
              (["--evaluator", "embedded-hyperscore", "--evaluator-model", str(tmp_path / "none")],
               "none: no such folder")]
@@ -153,4 +155,4 @@ def test_cli_refuses_bad_inputs_in_one_line(tmp_path, capsys):
         code = main(["bias", "study", "--out", str(tmp_path / "out"), *extra])
         err = capsys.readouterr().err.strip()
         assert code != 0 and needle in err and len(err.splitlines()) == 1, (extra, err)
-    assert not (tmp_path / "out" / "eval").exists()
+    assert not (tmp_path / "out").exists()  # refused before anything was written

@@ -220,8 +220,10 @@ def study_command(
     if t3bench is not None:
         benchmarks["t3bench"] = read_t3bench(t3bench)
     extra = {}
+    if base is not None:
+        load_base(base, "cpu", "--base")  # a folder that is not a generator is refused before any work
     for model in models:
-        load_base(model, "cpu")  # a folder that is not a generator is refused before any work
+        load_base(model, "cpu")
         extra[Path(model).name] = str(model)
     settings = StudySettings(n=n, split=split, seed=seed, localize_n=localize_n, samples=samples, k=k,
                              candidates=candidates, evaluator=evaluator, evaluator_model=evaluator_model,

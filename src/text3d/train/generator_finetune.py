@@ -36,7 +36,7 @@ from text3d.data.toyworld.instance import item_spec, make_instance
 from text3d.data.toyworld.vocabulary import built_categories
 from text3d.device import resolve_device
 from text3d.encoders.minilm import shared_text_encoder
-from text3d.errors import InputError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.generators.backends.embedded import GENERATOR_FOLDER
 from text3d.nn import flow
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
@@ -175,12 +175,19 @@ def replay_set(vae: BlockVAE, n: int, cache: Path, base_key: str, progress: bool
 
 
 # ---------------------------------------------------------------------------------------- training
-def load_base(base: str | Path | None, device: torch.device) -> tuple[BlockVAE, FlowDiT, dict[str, Any], Path]:
-    """(VAE, DiT, config, folder) of a generator model folder; one-line error for another folder."""
-    folder = resolve_model_folder(base, GENERATOR_FOLDER)
+def load_base(base: str | Path | None, device: torch.device,
+              option: str = "--model") -> tuple[BlockVAE, FlowDiT, dict[str, Any], Path]:
+    """(VAE, DiT, config, folder) of a generator model folder; one-line error naming ``option`` for a
+    folder that is missing or holds another model (exit 2: the user's input, not a missing download)."""
+    try:
+        folder = resolve_model_folder(base, GENERATOR_FOLDER)
+    except ModelNotAvailableError as error:
+        if base in (None, "", "embedded", GENERATOR_FOLDER):
+            raise  # the shipped model is missing from this checkout
+        raise InputError(f"{option} {error}") from None
     state, config = load_folder(folder)
     if not {"vae", "dit", "latent_mean", "latent_std"} <= set(config):
-        raise InputError(f"--model {folder}: not an embedded generator model folder (its config.json has no "
+        raise InputError(f"{option} {folder}: not an embedded generator model folder (its config.json has no "
                          "vae/dit/latent statistics)")
     vae = BlockVAE(BlockVAEConfig(**config["vae"]))
     dit = FlowDiT(DiTConfig(**config["dit"]))
