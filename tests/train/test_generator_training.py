@@ -68,3 +68,19 @@ def test_interrupted_dit_training_resumes_from_its_checkpoint(tmp_path, monkeypa
     assert steps == [0, 5]  # the first pass logged step 0; the resumed one started at 4 and logged the last
     assert not (tmp_path / "stage2-dit.pt").exists()
     assert EmbeddedGenerator.from_pretrained(str(tmp_path / "generator")).generate(Condition("red chair")).asset
+
+
+def test_a_finished_generator_is_not_replaced_by_other_settings(tmp_path, capsys):
+    from text3d.cli import main
+
+    out = tmp_path / "g"
+    args = ["train", "generator", "--out", str(out), "--items", "2", "--vae-steps", "1", "--steps", "1", "--batch",
+            "2", "--check", "0"]
+    assert main(args) == 0
+    weights = {p.name: p.read_bytes() for p in (out / "generator").glob("*.safetensors")}
+    assert weights
+    capsys.readouterr()
+    assert main([*args, "--seed", "4", "--steps", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a generator trained with other settings (seed, steps differ)" in err and err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in (out / "generator").glob("*.safetensors")} == weights

@@ -140,8 +140,9 @@ def generator_command(
             summary = finetune_generator(finetune, out, settings, base=base)
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "key"}, indent=2, sort_keys=True))
         return
-    from text3d.train.run_generator import train_generator
+    from text3d.train.run_generator import check_finished_generator, train_generator
 
+    check_finished_generator(out, config)
     with _training_folder(out, wait):
         figures = train_generator(out, config, check_n=check)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
