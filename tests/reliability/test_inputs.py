@@ -99,6 +99,9 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["eval", "--generated", "{tmp}/none", "--out", "{tmp}/e"], "not a run folder"),
     (["eval", "compare", "{tmp}/a", "--out", "{tmp}/c"], "at least two"),
     (["train", "encoders", "--out", "{tmp}/t", "--models", "text"], "--models 'text'"),
+    (["train", "mvdiffusion", "--out", "{tmp}/o", "--width", "8", "--heads", "3"], "--width 8 / --heads 3"),
+    (["train", "mvdiffusion", "--out", "{tmp}/o", "--image-size", "32", "--patch-size", "3"], "--patch-size 3"),
+    (["train", "mvdiffusion", "--out", "{tmp}/o", "--width", "9", "--heads", "1"], "must be even"),
 ])
 def test_bad_values_and_files(cli, tmp_path, mesh_file, args, says):
     (tmp_path / "empty.txt").write_text("\n# only a comment\n")

@@ -230,8 +230,9 @@ def mvdiffusion_command(
 ) -> None:
     """Train the embedded multi-view diffusion teacher (4 views of RGB + normal + depth); write weights + card."""
     # the trainer imports torch at its top: kept out of `text3d --help`
-    from text3d.train.mvdiffusion import train_mvdiffusion
+    from text3d.train.mvdiffusion import check_architecture, train_mvdiffusion
 
+    check_architecture(config)  # before the folder is made
     with _training_folder(out, wait):
         figures = train_mvdiffusion(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))

@@ -241,9 +241,21 @@ def check(model: MultiViewDiT, encoder: EmbeddedImageEncoder, n: int, base_seed:
             "silhouette_agreement_true_renders": silhouette_agreement(dequantize(truth.views))}
 
 
+def check_architecture(config: MVDiffusionTrainConfig) -> None:
+    """Refuse (one line, before any rendering) a teacher shape the network cannot build: whole patches,
+    a width that splits into the heads, and an even width (the sin-cos position table pairs channels)."""
+    if config.image_size % config.patch_size:
+        raise InputError(f"--image-size {config.image_size} / --patch-size {config.patch_size}: the image size "
+                         "must be a multiple of the patch size")
+    if config.width % config.heads or config.width % 2:
+        raise InputError(f"--width {config.width} / --heads {config.heads}: the width must be even and a multiple "
+                         "of the heads")
+
+
 def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress: bool | None = None,
                       image_encoder: str | None = None) -> dict[str, Any]:
     """Train into ``out/toyworld-mvdiffusion`` and return the measured figures."""
+    check_architecture(config)
     warn_cpu_only(config, "train mvdiffusion")
     # one thread: on the shared 2-core machine two threads oversubscribe (see the other trainers)
     torch.set_num_threads(1)
