@@ -105,3 +105,14 @@ def test_point_batches_never_cut_a_cloud_to_a_shorter_neighbour(tiny_weights):
     together, _ = encoder.run(clouds, batch_size=4)
     alone = np.concatenate([encoder.run([c], batch_size=1)[0] for c in clouds])
     assert np.allclose(together, alone, atol=1e-5)
+
+
+def test_another_models_folder_is_a_one_line_error_naming_it():
+    from text3d.errors import InputError
+    from text3d.nn.checkpoint import WEIGHTS_ROOT
+
+    teacher = WEIGHTS_ROOT / "toyworld-mvdiffusion"  # a model folder of another kind
+    for loader, kind in ((EmbeddedImageEncoder, "image"), (EmbeddedPointEncoder, "point")):
+        with pytest.raises(InputError, match=f"toyworld-mvdiffusion: not an embedded {kind} encoder folder") as info:
+            loader.from_pretrained(str(teacher))
+        assert "\n" not in str(info.value)

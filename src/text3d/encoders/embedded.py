@@ -10,13 +10,15 @@ features for FD_PointNet and category predictions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from text3d.device import resolve_device
 from text3d.encoders.minilm import shared_text_encoder
+from text3d.errors import InputError
 from text3d.nn.checkpoint import load_folder, resolve_model_folder
 from text3d.nn.pointnet import PointNet, PointNetConfig
 from text3d.nn.vit import ImageTextModel, ViTConfig, preprocess_images
@@ -28,6 +30,17 @@ POINT_BATCH = 8
 """Clouds per PointNet forward: on 2 cores 8 clouds of 1,024 points run ~1.4× faster per cloud
 than 32 or 64 (the activations stay in cache), with bit-identical features."""
 
+
+
+@contextmanager
+def _foreign_folder(folder: Path, kind: str) -> Iterator[None]:
+    """Turn the errors of building a model from another model's folder into one line naming it."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        detail = (str(exc).strip().splitlines() or [""])[0][:100]
+        raise InputError(f"{folder}: not {kind} folder (its config.json and weights are another model's: "
+                         f"{type(exc).__name__} {detail})") from None
 
 class EmbeddedImageEncoder:
     """Inference wrapper of :class:`text3d.nn.vit.ImageTextModel`."""
@@ -43,8 +56,9 @@ class EmbeddedImageEncoder:
                         device: str | None = None) -> "EmbeddedImageEncoder":
         folder = resolve_model_folder(name_or_path, IMAGE_ENCODER)
         state, config = load_folder(folder)
-        model = ImageTextModel(ViTConfig(**config["model"]))
-        model.load_state_dict(state)
+        with _foreign_folder(folder, "an embedded image encoder"):
+            model = ImageTextModel(ViTConfig(**config["model"]))
+            model.load_state_dict(state)
         dev = resolve_device(device)
         return cls(model.to(dev), dev, folder)
 
@@ -100,10 +114,12 @@ class EmbeddedPointEncoder:
                         device: str | None = None) -> "EmbeddedPointEncoder":
         folder = resolve_model_folder(name_or_path, POINT_ENCODER)
         state, config = load_folder(folder)
-        model_config = config["model"]
-        model = PointNet(PointNetConfig(point_mlp=tuple(model_config["point_mlp"]), head=tuple(model_config["head"]),
-                                        classes=model_config["classes"], dropout=model_config["dropout"]))
-        model.load_state_dict(state)
+        with _foreign_folder(folder, "an embedded point encoder"):
+            model_config = config["model"]
+            model = PointNet(PointNetConfig(point_mlp=tuple(model_config["point_mlp"]),
+                                            head=tuple(model_config["head"]), classes=model_config["classes"],
+                                            dropout=model_config["dropout"]))
+            model.load_state_dict(state)
         dev = resolve_device(device)
         return cls(model.to(dev), dev, folder, int(config.get("points", 1024)))
 
