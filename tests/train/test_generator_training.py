@@ -76,10 +76,10 @@ def test_a_finished_generator_is_not_replaced_by_other_settings(tmp_path, capsys
     out = tmp_path / "g"
     args = ["train", "generator", "--out", str(out), "--items", "2", "--vae-steps", "1", "--steps", "1", "--batch",
             "2", "--check", "0"]
-    assert main(args) == 0
+    assert main([*args, "--replay", "0.9"]) == 0
+    assert "--replay: unused without --finetune" in capsys.readouterr().err
     weights = {p.name: p.read_bytes() for p in (out / "generator").glob("*.safetensors")}
     assert weights
-    capsys.readouterr()
     assert main([*args, "--seed", "4", "--steps", "3"]) == 2
     err = capsys.readouterr().err
     assert "holds a generator trained with other settings (seed, steps differ)" in err and err.count("\n") == 1

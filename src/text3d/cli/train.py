@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import logging
 import math
 import typing
 from collections.abc import Callable
@@ -44,6 +45,8 @@ TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-enc
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
 train_app = command_group(help="Train the embedded models on toyworld.", no_args_is_help=True)
+
+log = logging.getLogger(__name__)
 
 
 def config_option(field: dataclasses.Field, hint: Any = None) -> Any:
@@ -123,10 +126,11 @@ def generator_command(
                               help="Held-out prompts generated for the model card (0 = skip)."),
     finetune: Path = typer.Option(None, "--finetune", help="Fine-tune instead: a text3d bias augment folder or its "
                                   "pairs.jsonl; --out becomes the new model folder (see --finetune-steps)."),
-    finetune_steps: int = typer.Option(300, "--finetune-steps", min=1, max=1_000_000,
-                                       help="With --finetune: optimizer steps."),
-    replay: float = typer.Option(0.5, "--replay", callback=finite_range(0.0, 1.0),
-                                 help="With --finetune: share of each batch replayed from toyworld training items."),
+    finetune_steps: int = typer.Option(None, "--finetune-steps", min=1, max=1_000_000,
+                                       help="With --finetune: optimizer steps (default 300)."),
+    replay: float = typer.Option(None, "--replay", callback=finite_range(0.0, 1.0),
+                                 help="With --finetune: share of each batch replayed from toyworld training items "
+                                      "(default 0.5)."),
     base: str = typer.Option(None, "--model", help="With --finetune: the generator folder to start from."),
     wait: bool = wait_option(),
 ) -> None:
@@ -135,13 +139,18 @@ def generator_command(
     if finetune is not None:
         from text3d.train.generator_finetune import FinetuneConfig, finetune_generator
 
-        settings = FinetuneConfig(steps=finetune_steps, replay=replay, seed=config.seed, device=config.device)
+        chosen = {k: v for k, v in (("steps", finetune_steps), ("replay", replay)) if v is not None}
+        settings = FinetuneConfig(**chosen, seed=config.seed, device=config.device)
         with output_folder(out, wait):
             summary = finetune_generator(finetune, out, settings, base=base)
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "key"}, indent=2, sort_keys=True))
         return
     from text3d.train.run_generator import check_finished_generator, train_generator
 
+    given = [name for name, value in (("--model", base), ("--finetune-steps", finetune_steps), ("--replay", replay))
+             if value is not None]
+    if given:
+        log.warning("%s: unused without --finetune (they set the fine-tuning)", ", ".join(given))
     check_finished_generator(out, config)
     with _training_folder(out, wait):
         figures = train_generator(out, config, check_n=check)
