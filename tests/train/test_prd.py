@@ -336,3 +336,17 @@ def test_random_point_eikonal_is_zero_for_a_distance_function():
             return torch.tensor([1.0, 0.0, 0.0]).expand_as(at)
 
     assert float(random_point_eikonal(Plane(), torch.zeros(2, 3, 4, 8, 8), 16)) == 0.0
+
+
+def test_settings_that_do_nothing_in_this_combination_warn(caplog):
+    config = dataclasses.replace(PRDTrainConfig(), adaptation="full", lora_rank=8, renderers="volume",
+                                 mesh_eikonal_points=5, probe_prompts=0, probe_every=3)
+    with caplog.at_level("WARNING", logger="text3d.train.prd"):
+        prd.check_settings(config)
+    said = " | ".join(r.getMessage() for r in caplog.records)
+    assert "--lora-rank 8 is unused" in said and "--mesh-eikonal-points 5 is unused" in said
+    assert "--probe-every 3 is unused" in said
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="text3d.train.prd"):
+        prd.check_settings(PRDTrainConfig())
+    assert not caplog.records

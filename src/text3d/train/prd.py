@@ -232,6 +232,16 @@ def check_settings(config: PRDTrainConfig) -> None:
     for flag, t in (("--t-max", config.t_max), ("--t-max-end", config.t_max_end)):
         if t < config.t_min:
             raise InputError(f"{flag} {t}: below the lowest teacher noise level t_min = {config.t_min}")
+    defaults = PRDTrainConfig()
+    unused = [(flag, why) for flag, changed, why in (
+        ("--lora-rank", config.lora_rank != defaults.lora_rank and config.adaptation == "full",
+         "full tuning has no adapters"),
+        ("--mesh-eikonal-points", config.mesh_eikonal_points and config.renderers == "volume",
+         "it regularizes mesh rendering, and --renderers volume renders none"),
+        ("--probe-every", config.probe_every != defaults.probe_every and not config.probe_prompts,
+         "--probe-prompts 0 runs no probe")) if changed]
+    for flag, why in unused:
+        log.warning("%s %s is unused: %s", flag, getattr(config, flag[2:].replace("-", "_")), why)
 
 
 def teacher_backbone(teacher: Teacher) -> MultiViewDiT:
