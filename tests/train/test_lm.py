@@ -141,11 +141,14 @@ def test_shipped_sizes_share_one_architecture_and_span_ten_times():
     assert sum((f / "model.safetensors").stat().st_size for f in folders.values()) <= 30e6
 
 
-def test_evaluate_0_trains_and_writes_a_card_that_says_not_measured(tmp_path, capsys):
+def test_evaluate_0_trains_and_writes_a_card_that_says_not_measured_and_stale_temporaries_go(tmp_path, capsys):
     from text3d.cli import main
 
     out = tmp_path / "lm"
+    out.mkdir()
+    (out / ".lm-s.pt.a1b2.tmp").write_bytes(b"")  # what a run killed while writing a checkpoint leaves
     assert main(["train", "lm", "--out", str(out), "--items", "2", "--steps", "2", "--batch", "1", "--evaluate", "0",
                  "--checkpoint-every", "2"]) == 0, capsys.readouterr().err
     card = (out / "toyworld-lm-s" / "README.md").read_text()
     assert "not measured (`--evaluate 0`)" in card and "Reproduce:" in card
+    assert not list(out.rglob(".*.tmp"))

@@ -7,6 +7,7 @@ Each command's training options are made from the fields of its trainer's config
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -14,7 +15,7 @@ import json
 import logging
 import math
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -268,10 +269,18 @@ def turbo_command(
 train_app.command("prd", help="Same as `text3d train turbo` (the issue's name).")(turbo_command)
 
 
-def _training_folder(out: Path, wait: bool):
-    """Check ``out`` holds nothing but training output, then lock it (a context manager)."""
+@contextlib.contextmanager
+def _training_folder(out: Path, wait: bool) -> Iterator[Path]:
+    """Check ``out`` holds nothing but training output, lock it, and remove what a killed earlier
+    run's writers left half-written (``.*.tmp``; safe under the lock, which every writer holds)."""
+    from text3d.store.atomic import remove_stale_temporaries
+
     check_job_output(out, TRAINING_FILES, "a training run")
-    return output_folder(out, wait)
+    with output_folder(out, wait) as lock:
+        removed = remove_stale_temporaries(out)
+        if removed:
+            log.info("removed %d half-written file(s) of an earlier, killed run in %s", removed, out)
+        yield lock
 
 
 def register(app: typer.Typer) -> None:
