@@ -2,7 +2,7 @@
 
 import pytest
 
-from text3d.errors import InputError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.generators import GeneratorOutput
 from text3d.generators.backends.procedural import ProceduralGenerator
 from text3d.runs import pipeline
@@ -63,9 +63,12 @@ def test_overwrite_replaces_the_earlier_asset_and_keeps_the_users_files(tmp_path
     assert not (out / "views" / "clip8").exists()  # the earlier asset's views are not left beside the new ones
 
 
-@pytest.mark.parametrize("augment", ["ollama:", "none:foo", "embedded:x"])
-def test_an_augmenter_spec_its_backend_refuses_is_refused_before_the_run_folder_is_made(tmp_path, augment):
-    with pytest.raises(InputError):
+@pytest.mark.parametrize("augment, error", [("ollama:", InputError), ("none:foo", InputError),
+                                             ("embedded:x", InputError), ("llamacpp:nosuch:1b", InputError),
+                                             ("hf:toyworld-lm:zz", ModelNotAvailableError)])
+def test_an_augmenter_spec_its_backend_refuses_is_refused_before_the_run_folder_is_made(tmp_path, augment, error):
+    # a local model's name (a packaged tag, a file, a shipped size) is resolved without loading it
+    with pytest.raises(error):
         generate_batch(["small blue sailboat"], tmp_path / "run", augment=augment, backend="procedural")
     assert not (tmp_path / "run").exists()
 

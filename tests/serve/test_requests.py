@@ -7,7 +7,7 @@ import pytest
 from tests.serve.conftest import FAST, make_client
 from text3d.cli import main
 
-REFUSED_AUGMENTERS = ["ollama:", "openai:", "hf:", "llamacpp:", "embedded:x", "none:foo"]
+REFUSED_AUGMENTERS = ["ollama:", "openai:", "hf:", "llamacpp:", "embedded:x", "none:foo", "llamacpp:nosuch:1b"]
 """Specs whose backend refuses its model (missing, or given to a backend that takes none)."""
 
 

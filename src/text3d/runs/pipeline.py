@@ -184,8 +184,9 @@ def check_augment(augment: str, option: str = "--llm") -> None:
 
     The backend's own constructor is the check, so the words are the ones a run would print.
     It is built only where that loads nothing: with no model (every backend refuses a missing
-    model before it connects or loads), or when it takes no option but its model; a server's
-    or a local model's name is checked when the run first uses it."""
+    model before it connects or loads), or when it takes no option but its model. A backend with
+    a ``check_model(name)`` resolves a local model's name there (a packaged tag, a file, a cached
+    hub id) without loading it; a server's model is checked when the run first uses it."""
     try:
         _check_augment(augment, option)
     except InputError as error:
@@ -205,7 +206,10 @@ def _check_augment(augment: str, option: str) -> None:
             options = set(inspect.signature(factory).parameters) - {"model"}
         except (TypeError, ValueError):
             options = {"unknown"}  # no signature to read: assume it may load something
-        if options:
+        if options:  # a server or a model file: resolved by name only where the backend can (loads nothing)
+            checker = getattr(factory, "check_model", None)
+            if checker is not None:
+                checker(spec.model)
             return
     factory(model=spec.model)
 

@@ -92,6 +92,7 @@ class HFAugmenter:
     backend = "hf"
     cacheable = True
     identity = False
+    check_model = staticmethod(model_source)  # a shipped size, a local folder or a cached hub id; loads nothing
 
     def __init__(self, model: str = "", device: str | None = None) -> None:
         if not model:

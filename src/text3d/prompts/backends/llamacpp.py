@@ -222,6 +222,7 @@ class LlamaCppAugmenter:
     backend = "llamacpp"
     cacheable = True
     identity = False
+    check_model = staticmethod(resolve_model)  # the model's file, found and verified without loading it
 
     def __init__(self, model: str = "", n_ctx: int = DEFAULT_CONTEXT, n_threads: int = DEFAULT_THREADS) -> None:
         if not model:
