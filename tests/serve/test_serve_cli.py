@@ -61,6 +61,7 @@ def test_a_data_folder_in_use_by_another_service_is_refused(tmp_path):
     finally:
         store.close()
     assert proc.returncode == 5 and "in use by" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "stop it first, or give another folder" in proc.stderr and "--wait" not in proc.stderr  # serve has none
 
 
 def test_a_port_in_use_is_refused_in_one_line_before_the_banner(tmp_path):
@@ -106,3 +107,11 @@ def _first_line(process: subprocess.Popen) -> str:
     ready, _, _ = select.select([process.stderr], [], [], LIMIT_S)
     assert ready, "text3d serve printed nothing"
     return process.stderr.readline()
+
+
+@pytest.mark.parametrize("token", ["é€", "two words", " "])
+def test_a_token_no_request_could_send_is_refused_in_one_line(tmp_path, token):
+    proc = text3d("serve", "--data", str(tmp_path / "data"), "--port", "0", "--token", token)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "text3d: error: --token: use visible ASCII characters without spaces (no HTTP request could send this one)"]
+    assert not (tmp_path / "data").exists()

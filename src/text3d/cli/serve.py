@@ -66,6 +66,10 @@ def serve_command(
     from text3d.serve.app import create_app
     from text3d.serve.jobs import JobStore
 
+    if token and not (token.isascii() and token.isprintable() and " " not in token):
+        # a header carries ASCII (servers decode it as latin-1): no request could ever present this token
+        raise InputError("--token: use visible ASCII characters without spaces (no HTTP request could send "
+                         "this one)")
     listener = bind_listener(host, port)  # a bad --host or a busy --port fails here, in one line
     with listener:
         store = JobStore(data, workers=workers, queue_size=queue_size, max_batch=max_batch)

@@ -172,7 +172,7 @@ class JobStore:
             return
         check_job_output(self.data, (self.jobs_dir.name,), "the service", "--data")  # not a run or asset folder
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        self._stack.enter_context(exclusive(folder_lock(self.data), f"--data {self.data}"))
+        self._stack.enter_context(exclusive(folder_lock(self.data), f"--data {self.data}", can_wait=False))
         loaded = []
         for record in self.jobs_dir.glob("*/job.json"):
             try:

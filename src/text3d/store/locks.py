@@ -76,12 +76,13 @@ def _open(path: Path, what: str) -> int:
 
 
 @contextmanager
-def exclusive(lock_file: str | Path, what: str, wait_s: float = 0.0) -> Iterator[Path]:
+def exclusive(lock_file: str | Path, what: str, wait_s: float = 0.0, can_wait: bool = True) -> Iterator[Path]:
     """Hold the exclusive lock ``lock_file`` (from :func:`folder_lock` / :func:`file_lock`)
     inside the ``with`` block; ``what`` names the output in messages.
 
-    ``wait_s`` 0 fails at once with :class:`BusyError` naming the holder; a positive value
-    polls until the lock is free or the time is up.
+    ``wait_s`` 0 fails at once with :class:`BusyError` naming the holder (and suggesting
+    ``--wait`` when ``can_wait``: the command has that option); a positive value polls until the
+    lock is free or the time is up.
     """
     path = Path(lock_file)
     label = what
@@ -111,7 +112,8 @@ def exclusive(lock_file: str | Path, what: str, wait_s: float = 0.0) -> Iterator
                 raise
             if time.monotonic() >= deadline:
                 os.close(fd)
-                hint = "wait for it to finish, or pass --wait" if wait_s <= 0 else f"waited {wait_s:g} s"
+                hint = (f"waited {wait_s:g} s" if wait_s > 0 else "wait for it to finish, or pass --wait" if can_wait
+                        else "stop it first, or give another folder")
                 raise BusyError(f"{label}: in use by {_holder(path)}; {hint}") from None
             time.sleep(_POLL_S)
     os.ftruncate(fd, 0)
