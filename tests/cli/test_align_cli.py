@@ -74,6 +74,7 @@ def test_calibrate_leaves_the_shipped_aligner_alone(capsys):
     ("cls=-1", "outside [0, 50]"),
     ("cls=nan", "outside [0, 50]"),
     ("cls=six", "is not a number"),
+    ("cls=3,cls=4", "names cls twice"),
 ])
 def test_calibrate_refuses_a_bad_group_cfg_before_any_work(tmp_path, capsys, value, message):
     import shutil

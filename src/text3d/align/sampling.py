@@ -116,6 +116,8 @@ def parse_group_cfg(text: str, option: str = "--group-cfg") -> dict[str, float] 
         group, sep, value = part.partition("=")
         if not sep:
             raise InputError(f"{option} {text!r}: {part!r} is not GROUP=WEIGHT (e.g. 'cls=6,registers=6')")
+        if group.strip() in parsed:
+            raise InputError(f"{option} {text!r}: names {group.strip()} twice")
         parsed[group.strip()] = value.strip()  # type: ignore[assignment]  # checked below
     return check_group_cfg(parsed, f"{option} {text!r}")
 
