@@ -77,3 +77,10 @@ def test_metric_columns_flatten_statistics():
     assert columns == {"fd_x": 1.0, "kd_x": 2.0, "clip_user": 3.0, "fd_per_asset_mean": 5.0,
                        "fd_per_asset_std": 1.0, "fd_per_asset_min": 2.0, "fd_per_asset_max": 9.0,
                        "latency_total_mean": 7.0}
+
+
+def test_a_pipe_in_a_cell_stays_inside_its_markdown_cell():
+    from text3d.eval.tables import Table
+
+    line = Table("t", ["system", "x"], [["a|b", "1.00"]]).markdown().splitlines()[-1]
+    assert line == "| a\\|b | 1.00 |"

@@ -97,6 +97,7 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["augment", "--prompts", "{mesh}", "--out", "{tmp}/o.jsonl"], "not a UTF-8 text file"),
     (["augment", "--prompts", "{tmp}/empty.txt", "--out", "{tmp}/o.jsonl"], "contains no prompts"),
     (["eval", "--generated", "{tmp}/none", "--out", "{tmp}/e"], "not a run folder"),
+    (["eval", "--generated", "{tmp}", "--system", "a\nb", "--out", "{tmp}/o"], "--system 'a\\nb': give a name"),
     (["eval", "compare", "{tmp}/a", "--out", "{tmp}/c"], "at least two"),
     (["train", "encoders", "--out", "{tmp}/t", "--models", "text"], "--models 'text'"),
     (["train", "mvdiffusion", "--out", "{tmp}/o", "--width", "8", "--heads", "3"], "--width 8 / --heads 3"),

@@ -92,6 +92,9 @@ def eval_command(
 
     check_executor(executor)
     check_eval_names(views, clip_views, extractors)
+    for option, name in (("--system", system), ("--family", family)):
+        if name is not None and (not name.strip() or not name.isprintable()):
+            raise InputError(f"{option} {name!r}: give a name of visible characters on one line")
     for option, run in (("--generated", generated), ("--reference", reference)):
         if run is not None and folder_kind(run) != "run":
             raise InputError(f"{option} {run}: not a run folder (no manifest.jsonl)")

@@ -38,15 +38,20 @@ class Table:
     rows: list[list[str]]
 
     def markdown(self) -> str:
-        lines = [f"### {self.title}", "", "| " + " | ".join(self.headers) + " |",
+        lines = [f"### {self.title}", "", "| " + " | ".join(map(_md, self.headers)) + " |",
                  "|" + "|".join("---" for _ in self.headers) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        lines += ["| " + " | ".join(map(_md, row)) + " |" for row in self.rows]
         return "\n".join(lines) + "\n"
 
     def html(self) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows)
         return f"<h3>{html.escape(self.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _md(cell: str) -> str:
+    """A Markdown table cell: a ``|`` of its text escaped, so it stays one cell."""
+    return cell.replace("|", "\\|")
 
 
 def fmt(value: Any, spec: str = ".2f") -> str:
