@@ -59,6 +59,9 @@ def test_reference_free_eval_with_one_extractor_and_bare_weights(tmp_path, model
     code, _, err = run_cli(["eval", "-g", gen, "-e", "clip-vit-large-patch14", "-w", models[1],
                                  "--resolution", "32", "--kd-subsets", "5", "-o", tmp_path / "out"], capsys)
     assert code == 0 and "--kd-subsets 5 is unused" in err, err  # KD needs a reference set
+    # --weights names an extractor in use, the defaults included
+    code, _, err = run_cli(["eval", "-g", gen, "-w", "/x", "-o", tmp_path / "o2"], capsys)
+    assert code == 2 and "one of the extractors in use (embedded, embedded-clip)" in err
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert "clip_delta" in metrics and "r_at_1" in metrics and "fd_per_asset" not in metrics
     # the evaluation kept beside the run's manifest is replaced only with --overwrite, as anywhere else

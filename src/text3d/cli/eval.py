@@ -41,8 +41,8 @@ def parse_weights(values: list[str], names: tuple[str, ...]) -> dict[str, str]:
         elif len(names) == 1:
             weights[names[0]] = value
         else:
-            raise InputError(f"--weights {value!r}: use NAME=PATH with NAME one of --extractors "
-                             f"({', '.join(names) or 'none given'})")
+            raise InputError(f"--weights {value!r}: use NAME=PATH with NAME one of the extractors in use "
+                             f"({', '.join(names)})")
     return weights
 
 
@@ -85,7 +85,7 @@ def eval_command(
     if generated is None or out is None:
         raise InputError("text3d eval needs --generated RUN_DIR and --out DIR (or: text3d eval compare A B --out DIR)")
     # text3d.eval loads numpy, scipy, PIL and the encoders: imported here so `text3d --help` stays light
-    from text3d.eval.protocol import EvalOptions, evaluate_run
+    from text3d.eval.protocol import DEFAULT_EXTRACTORS, EvalOptions, evaluate_run
     from text3d.eval.report import write_reports
     from text3d.eval.tables import table_columns
     from text3d.executors import check_executor
@@ -106,7 +106,7 @@ def eval_command(
         log.warning("--kd-subsets %d is unused: KD compares with a reference set (--reference)", kd_subsets)
     names = tuple(n.strip() for n in (extractors or "").split(",") if n.strip())
     options = EvalOptions(extractors=names, views=views, clip_views=clip_views, resolution=resolution,
-                          weights=parse_weights(weights, names), device=device, seed=seed,
+                          weights=parse_weights(weights, names or DEFAULT_EXTRACTORS), device=device, seed=seed,
                           kd_subset_size=kd_subset_size, n_points=n_points,
                           point_resolution=point_resolution, render_missing=not no_render,
                           cache_dir=cache_dir, system=system, family=family,
