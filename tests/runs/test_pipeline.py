@@ -89,3 +89,9 @@ def test_overwrite_killed_while_writing_the_new_asset_leaves_the_earlier_one_who
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before  # no staging folder left, the earlier asset's every byte in place
     assert AssetFolder(out).read_meta()["prompt"] == "a chair"
+
+
+def test_a_timeout_for_an_augmenter_without_a_server_warns(caplog):
+    with caplog.at_level("WARNING", logger="text3d.prompts.augment"):
+        Pipeline("procedural", "none", timeout_s=5.0)
+    assert any("timeout 5 s is unused: none runs here" in r.getMessage() for r in caplog.records)

@@ -223,6 +223,8 @@ def server_options(llm: str, timeout_s: float | None) -> dict[str, Any]:
         accepts = "timeout_s" in inspect.signature(factory).parameters
     except (TypeError, ValueError):
         accepts = False
+    if not accepts:
+        log.warning("timeout %g s is unused: %s runs here, with no server to wait for", timeout_s, llm)
     return {"timeout_s": timeout_s} if accepts else {}
 
 

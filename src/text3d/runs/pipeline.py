@@ -111,6 +111,7 @@ class Pipeline:
         self.timeout_s = timeout_s
         self.backend_name = backend
         self.augment_name = augment
+        self._server_options = server_options(augment, timeout_s)  # said once here if the timeout is unused
         self.steps = steps
         self.cfg = cfg
         self.generator: Generator = create_generator(backend, model, device, candidates=candidates)
@@ -130,8 +131,7 @@ class Pipeline:
         caption = prompt
         if self.augment_name != "none":
             start = time.perf_counter()
-            result = augment(prompt, llm=self.augment_name, seed=seed,
-                             **server_options(self.augment_name, self.timeout_s))
+            result = augment(prompt, llm=self.augment_name, seed=seed, **self._server_options)
             timings["augment"] = time.perf_counter() - start
             caption = result.caption or prompt
             augment_info = {k: v for k, v in result.to_dict().items() if k != "prompt"}
