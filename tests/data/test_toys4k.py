@@ -112,13 +112,16 @@ def test_files_of_one_name_are_told_apart_by_the_identifiers_folders(tmp_path):
     assert counts["done"] == 1
     item = RunFolder(tmp_path / "run").item(next(iter(RunFolder(tmp_path / "run").manifest.rows())))
     assert len(trimesh.load(str(item.asset_path), force="mesh").faces) == 80  # b/'s sphere, not a/'s box
+    # the same object in two formats in one folder is one object, not an ambiguity
+    trimesh.creation.icosphere(1).export(str(tmp_path / "meshes/b/x_000.glb"))
+    assert import_toys4k(tmp_path / "meshes", csv_path, tmp_path / "run1", resolution=32)["done"] == 1
     # two files whose folders match the identifier equally: refused as ambiguous, not guessed
     trimesh.creation.box((1, 1, 1)).export(str(tmp_path / "meshes/c/b/x_000.obj"))
     (tmp_path / "u.csv").write_text('file_identifier,captions\nx_000.blend,"[""a thing""]"\n')
     counts = import_toys4k(tmp_path / "meshes", tmp_path / "u.csv", tmp_path / "run2", resolution=32)
     assert counts["failed"] == 1
     row = next(iter(RunFolder(tmp_path / "run2").manifest.rows().values()))
-    assert "3 mesh files named x_000.*" in row["error"]
+    assert "4 mesh files named x_000.*" in row["error"]  # in three folders
     from text3d.cli import main
 
     code = main(["data", "toys4k", str(tmp_path / "meshes"), "--csv", str(tmp_path / "u.csv"), "--out",

@@ -100,7 +100,8 @@ def _index_meshes(root: Path) -> dict[str, list[Path]]:
 def find_mesh(meshes: dict[str, list[Path]], root: Path, identifier: str) -> tuple[Path | None, str]:
     """The mesh file of a ``file_identifier`` and, when there is none, why. Among files of the same
     stem the one whose folders under ``root`` end with the identifier's folders wins (``b/x_000.blend``
-    → ``…/b/x_000.obj``); two that match equally are ambiguous, not a guess."""
+    → ``…/b/x_000.obj``); files in two folders that match equally are ambiguous, not a guess (one
+    folder's files of several formats are one object: the first in sorted order is taken)."""
     stem = Path(identifier).stem
     candidates = meshes.get(stem, [])
     if len(candidates) > 1:
@@ -108,6 +109,8 @@ def find_mesh(meshes: dict[str, list[Path]], root: Path, identifier: str) -> tup
         depth = {p: _shared_tail(p.relative_to(root).parent.parts, folders) for p in candidates}
         best = max(depth.values())
         candidates = [p for p in candidates if depth[p] == best]
+        if len({p.parent for p in candidates}) == 1:  # one object in several formats (x.glb, x.obj): as before
+            candidates = candidates[:1]
     if not candidates:
         return None, f"no mesh file named {stem}.* under {root}"
     if len(candidates) > 1:
