@@ -71,11 +71,11 @@ def augment_command(
         ResultsFile(out).check()  # before any model loads
         batch_input = read_prompts(prompts)
     for number, text in enumerate([prompt] if prompt is not None else batch_input or [], 1):
-        where = f"prompt {number} of {prompts}" if prompts is not None else "the prompt"
-        check_prompt_size(text, where if prompts is not None else "prompt")
+        label = f"prompt {number} of {prompts}" if prompts is not None else "prompt"
+        check_prompt_size(text, label)
         if word_count(text) > max_words:  # a caption keeps the prompt's words, so none could pass
-            raise InputError(f"--max-words {max_words}: {where} alone has {word_count(text)} words, and a caption "
-                             "keeps them")
+            raise InputError(f"--max-words {max_words}: the {label} alone has {word_count(text)} words, and a "
+                             "caption keeps them")
     stage = PromptAugmenter(llm, params, cache=not no_cache, strict=strict, **server_options(llm, timeout))
 
     if prompt is not None:
