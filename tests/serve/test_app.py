@@ -40,6 +40,8 @@ def test_item_files_are_served_and_the_glb_parses(finished, tmp_path):
     assert glb.status_code == 200 and glb.headers["content-type"] == "model/gltf-binary"
     (tmp_path / "asset.glb").write_bytes(glb.content)
     assert load_asset(tmp_path / "asset.glb").n_faces > 0
+    head = client.head(base + "/asset.glb")  # a size check before downloading (curl -I)
+    assert head.status_code == 200 and int(head.headers["content-length"]) == len(glb.content) and not head.content
     meta = client.get(base + "/meta.json").json()
     assert meta["prompt"] == "blue table" and meta["seed"] == 4  # item k uses seed + k
     assert client.get(base + "/turntable.gif").content[:4] == b"GIF8"

@@ -202,5 +202,10 @@ def create_app(store: JobStore, token: str | None = None, cors_origins: tuple[st
         """A rendered view (``000.png`` …) or ``cameras.json`` of a protocol the job rendered."""
         return send(store.item_file(job_id, index, name, protocol=protocol))
 
+    for path, endpoint in ((item + "/asset.glb", asset_glb), (item + "/turntable.gif", turntable_gif),
+                           (item + "/meta.json", meta_json), (item + "/views/{protocol}/{name}", view_file)):
+        # HEAD as well: a client's size or existence check (curl -I) before downloading; one GET in the docs
+        app.add_api_route(path, endpoint, methods=["HEAD"], dependencies=guarded, response_class=FileResponse,
+                          include_in_schema=False)
     mount_web(app, store, guarded)  # the page at /, its files, /v1/options and each job's gallery and report
     return app
