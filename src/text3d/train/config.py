@@ -56,6 +56,12 @@ def stage_key(config: Any, stages: tuple[str, ...]) -> dict[str, Any]:
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata["stage"] in stages}
 
 
+def differing_settings(config: Any, stages: tuple[str, ...], recorded: dict[str, Any]) -> list[str]:
+    """Names of ``config``'s fields for ``stages`` (:func:`stage_key`) whose value differs from a
+    finished model's ``recorded`` config: a nonempty list means that model was trained otherwise."""
+    return [k for k, v in stage_key(config, stages).items() if recorded.get(k) != v]
+
+
 def settings_table(config_type: type, values: dict[str, Any]) -> str:
     """Markdown table of every field of ``config_type``: name, value in ``values`` (a recorded
     config), and doc. A field the record lacks is shown as "not recorded"."""

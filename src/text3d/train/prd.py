@@ -38,7 +38,7 @@ from text3d.nn.mvdiffusion import MultiViewDiT
 from text3d.nn.teachers.base import Teacher
 from text3d.progress import track
 from text3d.store.atomic import write_json
-from text3d.train.config import reproduce_command, stage_key, warn_cpu_only
+from text3d.train.config import differing_settings, reproduce_command, stage_key, warn_cpu_only
 from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, set_lr
 from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, SIGNALS, SUPERVISE, PRDTrainConfig
 from text3d.train.prd_views import c2w_tensor, random_views, render_teacher_views
@@ -349,7 +349,7 @@ def finished_student(out: Path, config: PRDTrainConfig, where: str) -> dict[str,
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
         figures = _figures(saved["parameters"], saved["training"], saved["probes"])
-        differ = [k for k, v in stage_key(config, MODEL_STAGES).items() if saved["training"]["config"].get(k) != v]
+        differ = differing_settings(config, MODEL_STAGES, saved["training"]["config"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise InputError(f"{path}: not a trained student's config.json; give a new --out folder") from None
     if differ:

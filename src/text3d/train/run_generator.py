@@ -30,6 +30,7 @@ from text3d.train.config import (
     GENERATOR_CHECK_N,
     VAE_STAGES,
     GeneratorTrainConfig,
+    differing_settings,
     reproduce_command,
     settings_section,
     stage_key,
@@ -126,7 +127,7 @@ def check_finished_generator(out: str | Path, config: GeneratorTrainConfig) -> N
         return
     saved = read_mapping(path).get("training", {})
     recorded = saved.get("config", {}) if isinstance(saved, dict) else {}
-    differ = [k for k, v in stage_key(config, DIT_STAGES).items() if recorded.get(k) != v]
+    differ = differing_settings(config, DIT_STAGES, recorded)
     if differ:
         raise InputError(f"--out {out}: holds a generator trained with other settings ({', '.join(differ[:4])} "
                          "differ); give a new folder, or the same settings")
