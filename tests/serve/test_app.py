@@ -17,7 +17,7 @@ def test_a_job_runs_to_done_with_per_item_progress_captions_and_stage_seconds(fi
     client, job_id, status = finished
     assert JOB_ID.fullmatch(job_id)
     assert status["state"] == "done" and status["error"] is None
-    assert status["progress"] == {"total": 2, "done": 2, "failed": 0, "pending": 0}
+    assert status["progress"] == {"total": 2, "done": 2, "failed": 0, "pending": 0, "skipped": 0}
     assert [item["prompt"] for item in status["items"]] == ["red chair", "blue table"]
     for item in status["items"]:
         assert item["state"] == "done" and item["caption"] == item["prompt"]  # augment none: the caption is the prompt
@@ -178,6 +178,9 @@ def test_a_running_job_is_cancelled_and_its_worker_stops(tmp_path):
             pass  # the worker process let go of the run folder: it was stopped
         status = client.get(f"/v1/jobs/{job_id}").json()
     assert status["state"] == "cancelled" and status["progress"]["done"] < len(prompts)
+    # the items it never reached are skipped, not left pending as if they would still run
+    assert status["items"][-1]["state"] == "skipped" and status["progress"]["pending"] == 0
+    assert status["progress"]["skipped"] == len(prompts) - status["progress"]["done"] - status["progress"]["failed"]
 
 
 def test_a_queued_job_left_by_a_stopped_service_runs_when_it_starts_again(tmp_path):
@@ -196,6 +199,7 @@ def test_a_job_that_cannot_run_fails_with_the_reason(tmp_path):
     with make_client(tmp_path) as restarted:
         status = wait_until_finished(restarted, job_id)
     assert status["state"] == "failed" and "holds other files" in status["error"]
+    assert [item["state"] for item in status["items"]] == ["skipped"]
 
 
 def test_a_token_guards_the_jobs_but_not_health(tmp_path):

@@ -280,14 +280,16 @@ class JobStore:
                 "error": job.error, "retries": job.retries}
 
     def items(self, job: Job) -> list[JobItem]:
-        """Every item of ``job`` as its run folder's manifest describes it (pending when it has no row)."""
+        """Every item of ``job`` as its run folder's manifest describes it; an item without a row is
+        pending, or skipped once the job has ended."""
         rows = {row.get("index"): row for row in job.run.manifest.rows().values()}
         items: list[JobItem] = []
         running = job.state == "running"
+        unrun = "skipped" if job.state in FINISHED else "pending"
         for index, prompt in enumerate(job.request.prompt_list()):
             row = rows.get(index)
             if row is None or row.get("prompt") != prompt or row.get("status") not in (STATUS_DONE, STATUS_FAILED):
-                items.append(JobItem(index=index, prompt=prompt, state="running" if running else "pending"))
+                items.append(JobItem(index=index, prompt=prompt, state="running" if running else unrun))
                 running = False  # the worker takes items in order: the first one without a row is the one it works on
                 continue
             done = row["status"] == STATUS_DONE
@@ -392,7 +394,9 @@ def _thread_limits(workers: int) -> dict[str, str]:
 def _progress(items: list[JobItem]) -> Progress:
     done = sum(i.state == "done" for i in items)
     failed = sum(i.state == "failed" for i in items)
-    return Progress(total=len(items), done=done, failed=failed, pending=len(items) - done - failed)
+    skipped = sum(i.state == "skipped" for i in items)
+    return Progress(total=len(items), done=done, failed=failed, pending=len(items) - done - failed - skipped,
+                    skipped=skipped)
 
 
 def _files(folder: AssetFolder, protocols: list[str]) -> list[str]:

@@ -25,7 +25,8 @@ JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 """``done``: the batch ran to its end (an item may still have failed: see its row);
 ``failed``: the job could not run (``error`` says why); ``cancelled``: ``DELETE`` stopped it."""
 
-ItemState = Literal["pending", "running", "done", "failed"]
+ItemState = Literal["pending", "running", "done", "failed", "skipped"]
+"""``skipped``: the job ended (failed or cancelled) before the item ran."""
 
 
 class JobOptions(BaseModel):
@@ -75,6 +76,7 @@ class Progress(BaseModel):
     done: int
     failed: int
     pending: int
+    skipped: int = 0
 
 
 class JobItem(BaseModel):
