@@ -110,8 +110,8 @@ def test_a_switch_that_is_on_by_default_has_an_off_form(tmp_path, captured):
     assert main(["train", "evaluator", "--out", str(tmp_path / "e"), "--no-back-normals", "--no-stated-alignment"]) == 0
     assert captured[0][0] == EvaluatorTrainConfig(back_normals=False, stated_alignment=False)
     assert reproduce_command("x", captured[0][0]).endswith("--no-back-normals --no-stated-alignment --steps 2500 "
-                                                           "--batch 32 --lr 0.001 --text-swap 0.0 --geometry-branch 0 "
-                                                           "--normal-stats "
+                                                           "--batch 32 --lr 0.001 --text-swap 0.0 --twin-weight 0.0 "
+                                                           "--geometry-branch 0 --normal-stats --grid 2 "
                                                            "--width 128 --depth 2")
 
 

@@ -224,3 +224,54 @@ def test_text_swaps_give_another_categorys_text_alignment_1_and_the_mean_overall
     unchanged, same = evaluator_training.swap_texts(texts, levels, kinds, categories, index, 0.0,
                                                     np.random.default_rng(0))
     assert unchanged == texts[index].tolist() and torch.equal(same, levels[index])
+
+
+def test_twins_are_the_same_views_without_the_geometry_and_texture_flaws():
+    from text3d.train.evaluator_data import make_sample
+
+    common = {"n": 12, "base_seed": 1_000_000, "voxel": 0.0, "composite": 0.5, "generated": 0.0}
+    twinned, plain = SampleSpec(**common, twins=True), SampleSpec(**common)
+    assert twinned.key() != plain.key() and plain.key() == SampleSpec(**common, twins=False).key()
+    seen, texture_only = set(), 0
+    for i in range(12):
+        row, same = make_sample(i, twinned), make_sample(i, plain)
+        np.testing.assert_array_equal(row["images"], same["images"])  # the random stream is unchanged
+        kinds = set(row["kind"].split("+")) - {"none"}
+        other = kinds - {"category", "color", "part"}
+        assert (row["twin"] is None) == (not other), row["kind"]
+        if other:
+            seen |= other
+            assert row["twin"].shape == row["images"].shape and (row["twin"] != row["images"]).any()
+            if other <= {"washed", "shuffled"}:  # a texture flaw alone: the same surface (shuffling subdivides it)
+                normals = np.abs(row["twin"][..., 3:].astype(int) - row["images"][..., 3:].astype(int))
+                assert normals.mean() < 0.05  # (a silhouette pixel may flip)
+                texture_only += 1
+    assert seen & {"washed", "shuffled"} and seen & {"noise", "holes", "blob"} and texture_only
+    samples = build_samples(twinned, None, workers=1, progress=False)
+    has = samples.twin_index >= 0
+    assert len(samples.twins) == has.sum() and (samples.twin_index[has] == np.arange(has.sum())).all()
+
+
+def test_twin_batch_keeps_the_alignment_and_clears_the_other_flaws():
+    from types import SimpleNamespace
+
+    from text3d.train.evaluator import twin_batch
+
+    samples = SimpleNamespace(twin_index=np.array([-1, 0, 1, -1, 2]))
+    levels = torch.tensor([[10.0, 4.0, 10.0, 8.0], [4.0, 10.0, 2.0, 16 / 3], [7.0, 6.0, 10.0, 23 / 3],
+                           [1.0, 10.0, 10.0, 7.0], [10.0, 10.0, 4.0, 8.0]])
+    index = np.array([1, 0, 4, 2])
+    rows, twin = twin_batch(samples, index, levels[index], limit=2)
+    assert rows.tolist() == [0, 2]  # batch rows with a twin, at most ``limit``
+    torch.testing.assert_close(twin, torch.tensor([[4.0, 10.0, 10.0, 8.0], [10.0, 10.0, 10.0, 10.0]]))
+
+
+def test_toy_training_with_twins_and_a_finer_grid(tmp_path):
+    config = EvaluatorTrainConfig(items=12, dev_items=0, test_items=4, steps=2, batch=6, width=16, depth=1,
+                                  workers=1, generated_fraction=0.0, twin_weight=1.0, grid=4)
+    train_evaluator(tmp_path, config, progress=False)
+    assert list((tmp_path / "cache").glob("twin-tokens-*-g4.pt"))
+    network = load_network(tmp_path / "evaluator")
+    assert network.config.grid == 4 and network.view_pos.shape[1] == 1 + 16 + 16
+    saved = json.loads((tmp_path / "evaluator" / "config.json").read_text())["training"]
+    assert "--twin-weight 1.0" in saved["command"] and "--grid 4" in saved["command"]

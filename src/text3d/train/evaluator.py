@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from text3d.data.toyworld.degrade import ALIGNMENT_LEVELS, DIMENSIONS
+from text3d.data.toyworld.degrade import ALIGNMENT_LEVELS, DIMENSIONS, PERFECT
 from text3d.data.toyworld.instance import DEV_SEEDS, TEST_SEEDS, describe_seeds, item_spec
 from text3d.data.toyworld.vocabulary import built_categories
 from text3d.encoders.embedded import EmbeddedImageEncoder
@@ -80,15 +80,15 @@ def vit_tokens(model: HyperScore, images: np.ndarray, batch: int = 64, progress:
     return torch.cat(chunks)
 
 
-def cached_vit_tokens(model: HyperScore, samples: Samples, path: Path | None,
+def cached_vit_tokens(model: HyperScore, images: np.ndarray, path: Path | None,
                       progress: bool | None = None) -> torch.Tensor:
-    """:func:`vit_tokens`, loaded from / saved to ``path`` (a rerun with the same samples and image
-    encoder skips ~4 CPU-minutes of ViT forwards)."""
+    """:func:`vit_tokens` of ``images`` (N, V, S, S, C), loaded from / saved to ``path`` (a rerun with the
+    same samples and image encoder skips ~4 CPU-minutes of ViT forwards)."""
     if path is not None and path.exists():
         cached = torch.load(path, weights_only=True)
-        if cached.shape[0] == len(samples):
+        if cached.shape[0] == len(images):
             return cached
-    tokens = vit_tokens(model, samples.images, progress=progress)
+    tokens = vit_tokens(model, images, progress=progress)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda f: torch.save(tokens, f))
@@ -171,8 +171,22 @@ def swap_texts(texts: np.ndarray, levels: torch.Tensor, kinds: np.ndarray, categ
     return batch_texts, batch_levels
 
 
+def twin_batch(samples: Samples, index: np.ndarray, levels: torch.Tensor,
+               limit: int) -> tuple[np.ndarray, torch.Tensor]:
+    """Batch rows (R,) whose sample has a twin (at most ``limit``) and the twins' levels (R, 4): the
+    sample's alignment, geometry and texture 10, overall their mean."""
+    if samples.twin_index is None:
+        return np.zeros(0, np.int64), levels[:0]
+    rows = np.flatnonzero(samples.twin_index[index] >= 0)[:limit]
+    twin_levels = levels[rows].clone()
+    twin_levels[:, [i for i in _PARTS if i != _ALIGNMENT]] = PERFECT
+    twin_levels[:, _OVERALL] = twin_levels[:, list(_PARTS)].mean(1)
+    return rows, twin_levels
+
+
 def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: dict[str, torch.Tensor],
-           config: EvaluatorTrainConfig, out: Path, log_file, progress: bool | None) -> None:
+           config: EvaluatorTrainConfig, out: Path, log_file, progress: bool | None,
+           twin_tokens: torch.Tensor | None = None) -> None:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     optimizer = adamw_decay_groups(model, config.lr, config.weight_decay)
@@ -198,8 +212,18 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
             texts, levels = swap_texts(samples.texts, target, samples.kinds, categories, index, config.text_swap, rng)
         else:
             texts, levels = samples.texts[index].tolist(), target[index]
+        rows, twin_levels = twin_batch(samples, index, levels, config.batch // 2)
+        if len(rows):  # twins: the same views without the geometry / texture flaws, appended to the batch
+            twins = samples.twin_index[index[rows]]
+            images = torch.cat([images, torch.roll(views_tensor(samples.twins[twins]), shift, dims=1)])
+            vit = torch.cat([vit, torch.roll(twin_tokens[twins].float(), shift, dims=1)])
+            texts = list(texts) + [texts[r] for r in rows]
         text, mask = pad_states([states[t] for t in texts])
-        loss = evaluator_loss(model(images, text, mask, vit_tokens=vit), levels, weights, config.rank_weight)
+        scores = model(images, text, mask, vit_tokens=vit)
+        loss = evaluator_loss(scores, torch.cat([levels, twin_levels]), weights, config.rank_weight)
+        if len(rows):  # alignment must not move with flaws of the other dimensions
+            paired = scores[torch.as_tensor(rows), _ALIGNMENT] - scores[len(index):, _ALIGNMENT]
+            loss = loss + config.twin_weight * (paired / 10.0).pow(2).mean()
         optimizer_step(optimizer, loss, model)
         if losses.due(step):
             losses.write(step, loss=round(float(loss.detach()), 5), lr=optimizer.param_groups[0]["lr"])
@@ -222,7 +246,8 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     torch.manual_seed(config.seed)
     t0 = time.perf_counter()
     image_encoder = EmbeddedImageEncoder.from_pretrained(config.image_encoder, "cpu")
-    model_config = HyperScoreConfig(width=config.width, depth=config.depth, normal_maps=config.normal_maps,
+    model_config = HyperScoreConfig(width=config.width, depth=config.depth, grid=config.grid,
+                                    normal_maps=config.normal_maps,
                                     see_through=config.see_through, back_normals=config.back_normals,
                                     stem=config.stem,
                                     geometry_branch=config.geometry_branch, normal_stats=config.normal_stats,
@@ -234,7 +259,7 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
               "generated": config.generated_fraction, "see_through": config.see_through,
               "back_normals": config.back_normals, "stated": config.stated_alignment,
               "composite": config.composite}
-    specs = {"train": SampleSpec(config.items, 0, **common),
+    specs = {"train": SampleSpec(config.items, 0, **common, twins=config.twin_weight > 0),
              "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
              "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}
     if config.composite:  # the single-degradation test samples too, to compare with evaluators trained on them
@@ -242,15 +267,19 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
     data = {name: build_samples(spec, out / "cache", config.workers, progress) for name, spec in specs.items()
             if spec.n}
     encoder_key = hashlib.sha1(str(config.image_encoder).encode()).hexdigest()[:8]
-    tokens = {name: cached_vit_tokens(model, s, out / "cache" / f"tokens-{specs[name].key()}-{encoder_key}.pt",
-                                      progress) for name, s in data.items()}
+    cache = {name: out / "cache" / f"tokens-{specs[name].key()}-{encoder_key}-g{config.grid}.pt" for name in data}
+    tokens = {name: cached_vit_tokens(model, s.images, cache[name], progress) for name, s in data.items()}
+    twin_tokens = None
+    if data["train"].twins is not None:
+        path = cache["train"].with_name(cache["train"].name.replace("tokens-", "twin-tokens-"))
+        twin_tokens = cached_vit_tokens(model, data["train"].twins, path, progress)
     states = text_states([t for s in data.values() for t in s.texts.tolist()])
     data_seconds = time.perf_counter() - t0
     with (out / "train_log.jsonl").open("a") as log_file:
         log_file.write(json.dumps({"event": "data", "seconds": round(data_seconds, 1),
                                    "data_key": stage_key(config, DATA_STAGES)}) + "\n")
         t1 = time.perf_counter()
-        _train(model, data["train"], tokens["train"], states, config, out, log_file, progress)
+        _train(model, data["train"], tokens["train"], states, config, out, log_file, progress, twin_tokens)
         train_seconds = time.perf_counter() - t1
     dims = model_config.dimensions
     quality: dict[str, Any] = {}
@@ -318,7 +347,9 @@ hypernetwork head give scores from 0 to 10 for alignment, geometry, texture and 
   '; normal maps keep back faces facing away (the inside of a hole)' if c.get('back_normals') else ''}.
 * Training: seed {c['seed']}, {c['steps']} AdamW steps at batch {c['batch']}, peak lr {c['lr']}, cosine;
   loss = per dimension MSE of score/10 against level/10 + {c['rank_weight']} × RankNet pairwise loss within
-  the batch, dimensions weighted 1 (geometry {c['geometry_weight']}).
+  the batch, dimensions weighted 1 (geometry {c['geometry_weight']}){
+  f"; each sample with a geometry or texture flaw also trains on its twin (the same asset and cameras before "
+  f"those flaws), and λ = {c['twin_weight']} ties their alignment scores" if c.get('twin_weight') else ''}.
 * Wall time on {training['hardware']} (2 cores shared with other jobs, one torch thread):
   data {training['data_seconds'] / 60:.1f} min, training {training['train_seconds'] / 60:.1f} min.
 * Reproduce: `{training['command']}`

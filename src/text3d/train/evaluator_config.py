@@ -76,6 +76,9 @@ class EvaluatorTrainConfig(TrainConfig):
     text_swap: float = setting(0.0, "Share of training items per batch whose text is swapped for another "
                                "category's sample text: alignment level 1 (another category), overall recomputed.",
                                "evaluator", "--text-swap", 0.0, 1.0)
+    twin_weight: float = setting(0.0, "Weight λ of the alignment consistency between a flawed training sample and "
+                                 "its twin, the same asset before its geometry and texture flaws (0: no twins).",
+                                 "evaluator", "--twin-weight", 0.0, 100.0)
     geometry_weight: float = setting(1.0, "Loss weight of the geometry dimension (the others 1).", "evaluator")
     stem: str = setting("patchify", "Conv stem: patchify (4×4 stride 4, average-pooled) or full (3×3 convolutions "
                         "from 64², max-pooled).", "evaluator")
@@ -88,6 +91,9 @@ class EvaluatorTrainConfig(TrainConfig):
     color_stats: bool = setting(False, "One token per view of colour statistics (saturation-weighted hue "
                                 "histogram, black / gray / white shares, mean saturation, colour jumps between "
                                 "neighbouring pixels).", "evaluator", "--color-stats")
+    grid: int = setting(2, "Tokens per view side: the frozen ViT's 8×8 patch grid and the conv stem's map are "
+                        "average-pooled to grid² tokens each (2: 4 + 4 per view; 4: 16 + 16, finer part detail).",
+                        "evaluator", "--grid", 1, 8)
     width: int = setting(128, "Fusion transformer width.", "evaluator", "--width", 8, 4096)
     depth: int = setting(2, "Fusion transformer blocks.", "evaluator", "--depth", 1, 64)
     image_encoder: str | None = setting(None, "Image-encoder folder whose ViT is copied, frozen, into the "

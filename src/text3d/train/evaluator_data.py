@@ -71,12 +71,13 @@ class SampleSpec:
     composite: float = 0.0
     back_normals: bool = False
     stated: bool = False  # alignment flaws are ones the sample's text states (degrade.misaligned(text=))
+    twins: bool = False  # a flawed sample also renders its asset before its geometry / texture flaws
     version: int = 1
 
     def key(self) -> str:
         fields = asdict(self)
         # specs from before these fields keep their cache files
-        for name in ("see_through", "composite", "back_normals", "stated"):
+        for name in ("see_through", "composite", "back_normals", "stated", "twins"):
             if not fields[name]:
                 del fields[name]
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
@@ -90,7 +91,9 @@ def view_cameras(rng: np.random.Generator, resolution: int = 2 * IMAGE_SIZE) -> 
 
 def make_sample(index: int, spec: SampleSpec) -> dict:
     """One sample: views (V, 64, 64, 3 or 6) uint8, text, levels (4,), degradation kind(s) and strength
-    (the mean over the degraded dimensions; 0 when clean)."""
+    (the mean over the degraded dimensions; 0 when clean); with ``spec.twins``, "twin": the views of
+    the asset before its geometry and texture flaws (only its alignment flaw), from the same cameras,
+    or None when it has neither (the random stream, and so the sample, is the one without twins)."""
     programs = built_categories()
     category, seed = item_spec(index, spec.base_seed, programs)
     rng = np.random.default_rng([index, spec.base_seed, 7])
@@ -114,15 +117,18 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
         asset = instance.scene().voxel_grid(32).to_asset()
     else:
         asset = instance.scene().to_asset()
+    aligned_only = asset
     for dimension in ("geometry", "texture"):
         if dimension in plan:
             kind, strength = plan[dimension]
             asset, level = degrade_asset(asset, kind, strength, rng)
             levels[dimension] = getattr(level, dimension)
-    images = render_small(asset, view_cameras(rng), normals=spec.normals, see_through=spec.see_through,
-                          back_normals=spec.back_normals)
+    cameras = view_cameras(rng)
+    options = {"normals": spec.normals, "see_through": spec.see_through, "back_normals": spec.back_normals}
+    images = render_small(asset, cameras, **options)
+    twin = render_small(aligned_only, cameras, **options) if spec.twins and asset is not aligned_only else None
     strengths = [s for _, s in plan.values()]
-    return {"index": index, "images": images, "text": text, "levels": Levels(**levels).as_array(),
+    return {"index": index, "images": images, "twin": twin, "text": text, "levels": Levels(**levels).as_array(),
             "kind": "+".join(k for k, _ in plan.values()) or "none",
             "strength": float(np.mean(strengths)) if strengths else 0.0, "category": category}
 
@@ -168,13 +174,16 @@ def _work(args: tuple[int, SampleSpec]) -> dict:
 
 @dataclass(frozen=True)
 class Samples:
-    """N samples: images (N, V, 64, 64, 3 or 6) uint8, texts (N,), levels (N, 4), kinds (N,), strengths (N,)."""
+    """N samples: images (N, V, 64, 64, 3 or 6) uint8, texts (N,), levels (N, 4), kinds (N,), strengths (N,);
+    twins (M, V, 64, 64, C) uint8 and twin_index (N,): row of sample i's twin, −1 when it has none."""
 
     images: np.ndarray
     texts: np.ndarray
     levels: np.ndarray
     kinds: np.ndarray
     strengths: np.ndarray
+    twins: np.ndarray | None = None
+    twin_index: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.levels)
@@ -190,10 +199,15 @@ def build_samples(spec: SampleSpec, cache_dir: str | Path | None, workers: int =
     rows = map_in_workers(_work, [(i, spec) for i in range(spec.n)], "render samples", workers, progress,
                           chunksize=8, serial_below=16)
     rows.sort(key=lambda r: r["index"])
+    twins = [r["twin"] for r in rows if r["twin"] is not None]
+    twin_index = np.cumsum([r["twin"] is not None for r in rows]) - 1
     samples = Samples(images=np.stack([r["images"] for r in rows]), texts=np.array([r["text"] for r in rows]),
                       levels=np.stack([r["levels"] for r in rows]), kinds=np.array([r["kind"] for r in rows]),
-                      strengths=np.array([r["strength"] for r in rows], np.float32))
+                      strengths=np.array([r["strength"] for r in rows], np.float32),
+                      twins=np.stack(twins) if twins else None,
+                      twin_index=np.where([r["twin"] is not None for r in rows], twin_index, -1) if twins else None)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, lambda f: np.savez(f, **asdict(samples)))
+        arrays = {k: v for k, v in asdict(samples).items() if v is not None}
+        write_atomic(path, lambda f: np.savez(f, **arrays))
     return samples
