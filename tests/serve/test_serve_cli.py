@@ -115,3 +115,20 @@ def test_a_token_no_request_could_send_is_refused_in_one_line(tmp_path, token):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         "text3d: error: --token: use visible ASCII characters without spaces (no HTTP request could send this one)"]
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:3000/", "localhost:3000", "http://localhost:3000/app",
+                                    "ftp://example.org", "http://localhost:99999"])
+def test_an_origin_no_browser_sends_is_refused_in_one_line(tmp_path, origin):
+    proc = text3d("serve", "--data", str(tmp_path / "data"), "--port", "0", "--cors-origin", "https://example.org",
+                  "--cors-origin", origin)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"text3d: error: --cors-origin {origin!r}")
+    assert not (tmp_path / "data").exists()
+
+
+def test_origins_as_browsers_send_them_are_accepted():
+    from text3d.cli.serve import check_origin
+
+    for origin in ("*", "http://localhost:3000", "https://example.org", "http://[::1]:8080"):
+        assert check_origin(origin) == origin

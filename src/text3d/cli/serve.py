@@ -40,6 +40,25 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return listener
 
 
+def check_origin(origin: str) -> str:
+    """``origin`` as a browser sends it in the Origin header (``scheme://host[:port]``, or ``*``: any), else
+    a one-line error: an origin written with a path or a trailing slash would never match a request."""
+    from urllib.parse import urlsplit
+
+    if origin == "*":
+        return origin
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 (raises on a port that is not a number in range)
+    except ValueError as error:
+        raise InputError(f"--cors-origin {origin!r}: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
+            or parts.fragment or "@" in parts.netloc:
+        raise InputError(f"--cors-origin {origin!r}: an origin is scheme://host[:port] with nothing after it, as "
+                         "browsers send it (e.g. http://localhost:3000), or * for any")
+    return origin
+
+
 def _address_text(host: str, port: int) -> str:
     """``host:port``, with an IPv6 address in brackets as a URL writes it."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -70,11 +89,12 @@ def serve_command(
         # a header carries ASCII (servers decode it as latin-1): no request could ever present this token
         raise InputError("--token: use visible ASCII characters without spaces (no HTTP request could send "
                          "this one)")
+    origins = tuple(check_origin(origin) for origin in cors_origin or ())
     listener = bind_listener(host, port)  # a bad --host or a busy --port fails here, in one line
     with listener:
         store = JobStore(data, workers=workers, queue_size=queue_size, max_batch=max_batch)
         store.start()  # a bad or busy --data fails here in one line, before the port opens
-        app = create_app(store, token=token or None, cors_origins=tuple(cors_origin or ()))
+        app = create_app(store, token=token or None, cors_origins=origins)
         bound_host, bound_port = listener.getsockname()[:2]  # the real port of --port 0
         typer.echo(f"text3d serve: jobs in {data}, API docs at http://{_address_text(bound_host, bound_port)}/docs",
                    err=True)
