@@ -125,6 +125,8 @@ def test_bad_requests_are_refused_in_one_line(tmp_path):
         ({**FAST, "prompt": "chair", "augment": "hf:../../weights"}, 400, "never by a path"),
         ({**FAST, "prompt": "chair", "augment": "nope:x"}, 400, "unknown augmenter"),
         ({**FAST, "prompt": "chair", "seed": -1}, 422, "seed"),
+        ({**FAST, "prompt": "chair", "seed": "5"}, 422, "seed"),  # strict: a string is not taken for a number
+        ({**FAST, "prompt": "chair", "options": {"gif": "no"}}, 422, "options.gif"),
     ]
     for body, code, words in cases:
         answer = client.post("/v1/jobs", json=body)

@@ -32,7 +32,7 @@ ItemState = Literal["pending", "running", "done", "failed", "skipped"]
 class JobOptions(BaseModel):
     """Generation and rendering settings of every item of a job (backend defaults when omitted)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="Sampling steps.")
     cfg: float | None = Field(None, ge=0.0, le=MAX_CFG, allow_inf_nan=False, description="Guidance weight.")
@@ -49,7 +49,7 @@ class JobOptions(BaseModel):
 class JobRequest(BaseModel):
     """``POST /v1/jobs``: one prompt or a list of prompts (item ``k`` uses ``seed + k``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     prompt: str | None = Field(None, examples=["small blue sailboat"])
     prompts: list[str] | None = Field(None, min_length=1, examples=[["red chair", "wooden table"]])
