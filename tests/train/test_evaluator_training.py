@@ -275,3 +275,24 @@ def test_toy_training_with_twins_and_a_finer_grid(tmp_path):
     assert network.config.grid == 4 and network.view_pos.shape[1] == 1 + 16 + 16
     saved = json.loads((tmp_path / "evaluator" / "config.json").read_text())["training"]
     assert "--twin-weight 1.0" in saved["command"] and "--grid 4" in saved["command"]
+
+
+def test_part_share_draws_missing_parts_more_often_for_training_samples_only():
+    from collections import Counter
+
+    from text3d.train.evaluator_data import _composite_plan
+
+    def kinds(share: float) -> Counter:
+        rng = np.random.default_rng(0)
+        return Counter(_composite_plan(rng, 1.0, share)["alignment"][0] for _ in range(3000))
+
+    even, parts = kinds(0.0), kinds(0.5)
+    assert all(abs(even[k] / 3000 - 1 / 3) < 0.03 for k in ("category", "color", "part"))
+    assert abs(parts["part"] / 3000 - 0.5) < 0.03 and abs(parts["color"] / 3000 - 0.25) < 0.03
+    assert SampleSpec(n=4, part_share=0.0).key() == SampleSpec(n=4).key() != SampleSpec(n=4, part_share=0.5).key()
+    from text3d.train.evaluator import sample_specs
+
+    specs = sample_specs(EvaluatorTrainConfig(part_share=0.5, twin_weight=1.0))
+    assert specs["train"].part_share == 0.5 and specs["train"].twins
+    held_out = sample_specs(EvaluatorTrainConfig())
+    assert all(specs[name] == held_out[name] for name in ("dev", "test", "test-single"))  # the same protocol

@@ -232,6 +232,23 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
     checkpoint.remove()
 
 
+def sample_specs(config: EvaluatorTrainConfig) -> dict[str, SampleSpec]:
+    """The sample sets of a training: train (seeds from 0), dev, test and, with composite samples,
+    test-single. Twins and ``part_share`` change the training samples only: the held-out ones stay
+    the protocol every evaluator is measured on."""
+    common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,
+              "generated": config.generated_fraction, "see_through": config.see_through,
+              "back_normals": config.back_normals, "stated": config.stated_alignment,
+              "composite": config.composite}
+    specs = {"train": SampleSpec(config.items, 0, **common, twins=config.twin_weight > 0,
+                                 part_share=config.part_share),
+             "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
+             "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}
+    if config.composite:  # the single-degradation test samples too, to compare with evaluators trained on them
+        specs["test-single"] = SampleSpec(config.test_items, TEST_SEEDS.start, **{**common, "composite": 0.0})
+    return specs
+
+
 def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: bool | None = None) -> dict[str, Any]:
     """Train into ``out/evaluator`` and return the measured figures (Spearman ρ per dimension)."""
     warn_cpu_only(config, "train evaluator")
@@ -255,15 +272,7 @@ def train_evaluator(out: str | Path, config: EvaluatorTrainConfig, progress: boo
                                     vit=image_encoder.config.to_dict())
     model = HyperScore(model_config)
     model.load_image_encoder(image_encoder.model)
-    common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,
-              "generated": config.generated_fraction, "see_through": config.see_through,
-              "back_normals": config.back_normals, "stated": config.stated_alignment,
-              "composite": config.composite}
-    specs = {"train": SampleSpec(config.items, 0, **common, twins=config.twin_weight > 0),
-             "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
-             "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}
-    if config.composite:  # the single-degradation test samples too, to compare with evaluators trained on them
-        specs["test-single"] = SampleSpec(config.test_items, TEST_SEEDS.start, **{**common, "composite": 0.0})
+    specs = sample_specs(config)
     data = {name: build_samples(spec, out / "cache", config.workers, progress) for name, spec in specs.items()
             if spec.n}
     encoder_key = hashlib.sha1(str(config.image_encoder).encode()).hexdigest()[:8]

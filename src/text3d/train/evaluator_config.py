@@ -56,6 +56,9 @@ class EvaluatorTrainConfig(TrainConfig):
     generated_fraction: float = setting(0.1, "Share of samples built on the embedded generator's asset for the "
                                         "item's prompt (or another category's, for a category misalignment).",
                                         "data")
+    part_share: float = setting(0.0, "Training samples only: the share of alignment flaws that remove a part (the "
+                                "rest another category or a wrong color, evenly; 0: the three evenly, as the "
+                                "held-out samples).", "data", "--part-share", 0.0, 1.0)
     normal_maps: bool = setting(True, "Views carry camera-space normal maps beside RGB (the conv stem reads "
                                 "6 channels).", "data")
     see_through: bool = setting(False, "Views cull back faces, so holes show the background instead of the "

@@ -72,12 +72,13 @@ class SampleSpec:
     back_normals: bool = False
     stated: bool = False  # alignment flaws are ones the sample's text states (degrade.misaligned(text=))
     twins: bool = False  # a flawed sample also renders its asset before its geometry / texture flaws
+    part_share: float = 0.0  # P(missing part | alignment flaw); 0: the three alignment kinds uniformly
     version: int = 1
 
     def key(self) -> str:
         fields = asdict(self)
         # specs from before these fields keep their cache files
-        for name in ("see_through", "composite", "back_normals", "stated", "twins"):
+        for name in ("see_through", "composite", "back_normals", "stated", "twins", "part_share"):
             if not fields[name]:
                 del fields[name]
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
@@ -101,7 +102,8 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
     u = rng.random()
     text = instance.prompt if u < 0.55 else instance.prompts["complex"] if u < 0.8 else \
         instance.captions[int(rng.integers(len(instance.captions)))]
-    plan = _composite_plan(rng, spec.composite) if spec.composite > 0 else _single_plan(rng, spec.clean)
+    plan = _composite_plan(rng, spec.composite, spec.part_share) if spec.composite > 0 else \
+        _single_plan(rng, spec.clean, spec.part_share)
     voxel = bool(rng.random() < spec.voxel)
     generated = spec.generated > 0 and bool(rng.random() < spec.generated)
     levels: dict[str, float] = {}
@@ -133,13 +135,19 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
             "strength": float(np.mean(strengths)) if strengths else 0.0, "category": category}
 
 
-def _draw(rng: np.random.Generator, dimension: str) -> tuple[str, float]:
-    """(kind, strength) of one degradation of ``dimension``: a kind uniformly, s ~ U[0.1, 1]."""
-    kind = _BY_DIMENSION[dimension][int(rng.integers(len(_BY_DIMENSION[dimension])))]
+def _draw(rng: np.random.Generator, dimension: str, part_share: float = 0.0) -> tuple[str, float]:
+    """(kind, strength) of one degradation of ``dimension``: a kind uniformly (with ``part_share`` > 0, an
+    alignment flaw is a missing part with that probability, else another category or a wrong color
+    evenly), s ~ U[0.1, 1]."""
+    kinds = _BY_DIMENSION[dimension]
+    if dimension == "alignment" and part_share > 0:
+        kind = "part" if rng.random() < part_share else ("category", "color")[int(rng.integers(2))]
+    else:
+        kind = kinds[int(rng.integers(len(kinds)))]
     return kind, float(rng.uniform(0.1, 1.0))
 
 
-def _single_plan(rng: np.random.Generator, clean: float) -> dict[str, tuple[str, float]]:
+def _single_plan(rng: np.random.Generator, clean: float, part_share: float = 0.0) -> dict[str, tuple[str, float]]:
     """At most one degradation: none w.p. ``clean``, else one dimension uniformly. (A clean sample
     still draws a strength, so the random stream, and with it every sample, is the one these samples
     had before composite ones existed: their caches and figures stay valid.)"""
@@ -147,13 +155,13 @@ def _single_plan(rng: np.random.Generator, clean: float) -> dict[str, tuple[str,
         rng.uniform(0.1, 1.0)
         return {}
     dimension = ("alignment", "geometry", "texture")[int(rng.integers(3))]
-    return {dimension: _draw(rng, dimension)}
+    return {dimension: _draw(rng, dimension, part_share)}
 
 
-def _composite_plan(rng: np.random.Generator, p: float) -> dict[str, tuple[str, float]]:
+def _composite_plan(rng: np.random.Generator, p: float, part_share: float = 0.0) -> dict[str, tuple[str, float]]:
     """Each dimension degraded independently with probability ``p``, in the order they are applied."""
     chosen = [d for d in ("alignment", "geometry", "texture") if rng.random() < p]
-    return {d: _draw(rng, d) for d in chosen}
+    return {d: _draw(rng, d, part_share) for d in chosen}
 
 
 _GENERATOR: list = []  # this process's embedded generator, loaded on first use
