@@ -296,3 +296,18 @@ def test_part_share_draws_missing_parts_more_often_for_training_samples_only():
     assert specs["train"].part_share == 0.5 and specs["train"].twins
     held_out = sample_specs(EvaluatorTrainConfig())
     assert all(specs[name] == held_out[name] for name in ("dev", "test", "test-single"))  # the same protocol
+
+
+def test_a_finished_evaluator_is_not_replaced_by_other_settings(tmp_path, capsys):
+    from text3d.cli import main
+
+    out = tmp_path / "e"
+    args = ["train", "evaluator", "--out", str(out), "--items", "4", "--dev-items", "0", "--test-items", "2",
+            "--steps", "1", "--batch", "2", "--width", "16", "--depth", "1", "--workers", "1"]
+    assert main(args) == 0
+    weights = (out / "evaluator" / "model.safetensors").read_bytes()
+    assert main([*args, "--grid", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds an evaluator trained with other settings (grid differ)" in err[0]
+    assert (out / "evaluator" / "model.safetensors").read_bytes() == weights
+    assert main(args) == 0  # the same settings go ahead

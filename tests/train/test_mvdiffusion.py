@@ -108,6 +108,12 @@ def test_cli_trains_with_its_flags(tmp_path, capsys):
     config = json.loads((out / "toyworld-mvdiffusion" / "config.json").read_text())
     assert config["model"]["width"] == 8 and config["training"]["config"]["steps"] == 1
     assert summary["parameters"] > 0
+    capsys.readouterr()
+    weights = (out / "toyworld-mvdiffusion" / "model.safetensors").read_bytes()
+    assert main([*args, "--steps", "2"]) == 2  # would replace the finished teacher
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a multi-view teacher trained with other settings (steps differ)" in err[0]
+    assert (out / "toyworld-mvdiffusion" / "model.safetensors").read_bytes() == weights
 
 
 def test_blurred_baseline_filters_the_same_noised_views():

@@ -223,8 +223,11 @@ def evaluator_command(
 ) -> None:
     """Train the embedded multidimensional evaluator (HyperScore-style: alignment, geometry, texture, overall)."""
     # the trainer imports torch at its top: kept out of `text3d --help`
-    from text3d.train.evaluator import train_evaluator
+    from text3d.train.config import check_finished_model
+    from text3d.train.evaluator import FOLDER, train_evaluator
+    from text3d.train.evaluator_config import EVALUATOR_STAGES
 
+    check_finished_model(out, FOLDER, config, EVALUATOR_STAGES, "an evaluator")
     with _training_folder(out, wait):
         figures = train_evaluator(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
@@ -240,9 +243,12 @@ def mvdiffusion_command(
 ) -> None:
     """Train the embedded multi-view diffusion teacher (4 views of RGB + normal + depth); write weights + card."""
     # the trainer imports torch at its top: kept out of `text3d --help`
-    from text3d.train.mvdiffusion import check_architecture, train_mvdiffusion
+    from text3d.train.config import check_finished_model
+    from text3d.train.mvdiffusion import FOLDER, check_architecture, train_mvdiffusion
+    from text3d.train.mvdiffusion_config import MODEL_STAGES
 
     check_architecture(config)  # before the folder is made
+    check_finished_model(out, FOLDER, config, MODEL_STAGES, "a multi-view teacher")
     with _training_folder(out, wait):
         figures = train_mvdiffusion(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))

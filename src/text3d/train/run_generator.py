@@ -17,20 +17,18 @@ import torch
 from text3d.data.toyworld.instance import TEST_SEEDS, item_spec, make_instance
 from text3d.data.toyworld.vocabulary import CATEGORIES, CATEGORY_NAMES, COLOR_NAMES, built_categories
 from text3d.encoders.embedded import EmbeddedImageEncoder
-from text3d.errors import InputError
 from text3d.generators.backends.embedded import EmbeddedGenerator
 from text3d.generators.base import Condition
 from text3d.nn.block_vae import BlockVAE, BlockVAEConfig
 from text3d.nn.checkpoint import load_folder, save_folder
 from text3d.render.cameras import Camera
 from text3d.render.renderer import render
-from text3d.store.atomic import read_mapping
 from text3d.train.config import (
     DIT_STAGES,
     GENERATOR_CHECK_N,
     VAE_STAGES,
     GeneratorTrainConfig,
-    differing_settings,
+    check_finished_model,
     reproduce_command,
     settings_section,
     stage_key,
@@ -122,15 +120,7 @@ def _cached_vae(out: Path, data: TrainingData, config: GeneratorTrainConfig, log
 def check_finished_generator(out: str | Path, config: GeneratorTrainConfig) -> None:
     """Refuse in one line a folder whose finished ``generator/`` was trained with other settings than
     ``config``: training would replace it (a rerun with the same settings resumes or redoes it)."""
-    path = Path(out) / "generator" / "config.json"
-    if not path.is_file():
-        return
-    saved = read_mapping(path).get("training", {})
-    recorded = saved.get("config", {}) if isinstance(saved, dict) else {}
-    differ = differing_settings(config, DIT_STAGES, recorded)
-    if differ:
-        raise InputError(f"--out {out}: holds a generator trained with other settings ({', '.join(differ[:4])} "
-                         "differ); give a new folder, or the same settings")
+    check_finished_model(out, "generator", config, DIT_STAGES, "a generator")
 
 
 def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int = GENERATOR_CHECK_N,
