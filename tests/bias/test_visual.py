@@ -245,3 +245,17 @@ def test_cli_end_to_end_and_one_line_errors(tmp_path, capsys):
     assert "trellis" in capsys.readouterr().err and (tmp_path / "o4" / "contexts.jsonl").is_file()
     code = main([*args[:-2], "--review", str(tmp_path / "review.txt")])
     assert code == 2 and ".json or .csv" in capsys.readouterr().err
+
+
+def test_a_prompt_whose_candidates_all_fail_the_filters_is_said(tmp_path, caplog):
+    # neither candidate keeps both words ("teal", "box"): the word filter rejects them
+    backend = Scripted(["a red car on a road", "a green bicycle in a park"] * 4)  # every slot it may ask
+    table = [{"prompt": PROMPT, "w_h": "teal", "w_l": "box", "q_l": 1.0}]
+    original, external, ranker = make()
+    with caplog.at_level("WARNING"):
+        summary = run_augment(table, tmp_path / "run", {"task": "bias-augment", "k": 2},
+                              lambda: ContextWriter(backend, ContextSettings(k=2, max_retries=0)), lambda: original,
+                              Source("o"), lambda: external, Source("e"), ranker, "overall", k=2)
+    assert summary["kept_contexts"] == 0 and summary["failed_prompts"] == [] and summary["pairs"] == 0
+    assert f"1 prompt(s) kept no context, every candidate failing a filter (summary.json pass_rate says which): " \
+           f"{PROMPT!r}" in caplog.text

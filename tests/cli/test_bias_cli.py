@@ -57,7 +57,7 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
 
 def test_generator_warnings_are_said_once_each(tmp_path, capsys):
     prompts = tmp_path / "prompts.txt"
-    prompts.write_text("a glowing quasar\nsmall red teapot\n")
+    prompts.write_text("a glowing quasar\nsmall red teapot\nthe a of and\n")
     weights = tiny_evaluator_folder(tmp_path / "tiny-evaluator")
     args = ["bias", "localize", "--prompts", str(prompts), "--backend", "procedural", "--evaluator-model",
             str(weights), "--samples", "2", "--out", str(tmp_path / "loc")]
@@ -66,6 +66,8 @@ def test_generator_warnings_are_said_once_each(tmp_path, capsys):
     # the quasar's two assets both warn that no category is named; the teapot's do not
     assert err.count("no toyworld category named in 'a glowing quasar'") == 1
     assert "teapot" not in err
+    # a prompt of function words only: its w_h / w_l are said to be function words
+    assert err.count("'the a of and': no content word") == 1 and "'a glowing quasar': no content" not in err
 
 
 def test_bad_prompts_file_is_one_line(tmp_path, capsys):

@@ -170,6 +170,11 @@ def run_augment(rows: Sequence[dict[str, Any]], out: str | Path, config: dict[st
     pairs = build_pairs(results, run)
     write_pairs(run, pairs)
     kept = [len(r["kept"]) for r in results]
+    empty = [r["prompt"] for r in results if not r["kept"] and r["prompt"] not in failed]
+    if empty:  # the writer answered, but every candidate failed a filter: nothing to pair for these
+        shown = ", ".join(repr(p) for p in empty[:3]) + (" …" if len(empty) > 3 else "")
+        log.warning("%d prompt(s) kept no context, every candidate failing a filter (summary.json pass_rate "
+                    "says which): %s", len(empty), shown)
     items = run.manifest.rows()
     contexts_made = [i for i in items.values() if i.get("kind") == "context" and i.get("status") == "done"
                      and any(i.get("context") in r["kept"] and i.get("prompt") == r["prompt"] for r in results)]

@@ -75,6 +75,8 @@ def localize_prompt(prompt: str, generator: Generator, evaluator: Evaluator, set
     saliency = gradients.saliency
     words = aggregate_words(prompt, gradients.pieces, gradients.offsets, saliency)
     high, low = extreme_words(words)
+    if words and not any(w.content for w in words):
+        warnings.append(f"{prompt!r}: no content word; w_h and w_l are function words")
     return {
         "prompt": prompt,
         "q_l": round(gradients.q, 6),
