@@ -302,7 +302,7 @@ def test_a_finished_evaluator_is_not_replaced_by_other_settings(tmp_path, capsys
     from text3d.cli import main
 
     out = tmp_path / "e"
-    args = ["train", "evaluator", "--out", str(out), "--items", "4", "--dev-items", "0", "--test-items", "2",
+    args = ["train", "evaluator", "--out", str(out), "--items", "4", "--dev-items", "0", "--test-items", "0",
             "--steps", "1", "--batch", "2", "--width", "16", "--depth", "1", "--workers", "1"]
     assert main(args) == 0
     weights = (out / "evaluator" / "model.safetensors").read_bytes()
