@@ -66,3 +66,20 @@ def test_a_bad_value_is_refused_in_one_line(tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "a").exists()  # refused: no output folder is left behind, not even its lock file
+
+
+def test_a_finished_aligner_trained_otherwise_is_not_replaced(tmp_path, capsys, captured):
+    import dataclasses
+    import json
+
+    folder = run_aligner.weights_folder(tmp_path / "a", 1)  # a finished stage-1 aligner of 11 steps
+    folder.mkdir(parents=True)
+    recorded = dataclasses.asdict(AlignerTrainConfig(steps=11))
+    (folder / "config.json").write_text(json.dumps({"training": {"config": recorded}}))
+    assert main(["train", "aligner", "--out", str(tmp_path / "a"), "--steps", "7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds an aligner trained with other settings (steps differ)" in err[0]
+    assert captured == []
+    assert main(["train", "aligner", "--out", str(tmp_path / "a"), "--steps", "11"]) == 0  # the same settings
+    assert main(["train", "aligner", "--out", str(tmp_path / "a"), "--stage", "2", "--init", str(folder),
+                 "--steps", "7"]) == 0  # stage 2 writes another folder

@@ -168,8 +168,10 @@ def aligner_command(
 ) -> None:
     """Train GAP3D's aligner (soft tokens + flow DiT onto image-encoder tokens), stage 1 or 2."""
     # the trainers import torch at their top: kept out of `text3d --help`
-    from text3d.train.run_aligner import train_aligner
+    from text3d.train.config import ALIGNER_STAGES, check_finished_model
+    from text3d.train.run_aligner import train_aligner, weights_folder
 
+    check_finished_model(out, weights_folder(out, config.stage).name, config, ALIGNER_STAGES, "an aligner")
     with _training_folder(out, wait):
         figures = train_aligner(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
