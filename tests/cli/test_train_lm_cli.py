@@ -28,3 +28,21 @@ def test_the_shipped_cards_reproduce_command_gives_the_settings_of_their_weights
     command = re.search(r"Reproduce: `(text3d train [^`]*)`", (folder / "README.md").read_text()).group(1)
     assert main(shlex.split(command.replace("DIR", str(tmp_path / "o")))[1:]) == 0
     assert dataclasses.asdict(calls[0]) == json.loads((folder / "training.json").read_text())["config"]
+
+
+def test_a_finished_size_trained_otherwise_is_not_replaced(tmp_path, monkeypatch, capsys):
+    from text3d.train.lm_config import LMTrainConfig
+
+    calls = []
+    monkeypatch.setattr(run_lm, "train_lm_size", lambda out, config, evaluate_n, dev_n: calls.append(config) or {})
+    folder = tmp_path / "o" / run_lm.lm_folder("s")  # a finished size s of 5 steps
+    folder.mkdir(parents=True)
+    recorded = dataclasses.asdict(LMTrainConfig(steps=5).resolved())
+    (folder / run_lm.TRAINING_FILE).write_text(json.dumps({"config": recorded}))
+    assert main(["train", "lm", "--out", str(tmp_path / "o"), "--steps", "7"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "holds a caption LM of size s trained with other settings (steps differ)" in error and "\n" not in error
+    assert calls == []
+    assert main(["train", "lm", "--out", str(tmp_path / "o"), "--steps", "5"]) == 0  # the same settings
+    assert main(["train", "lm", "--out", str(tmp_path / "o"), "--size", "m", "--steps", "7"]) == 0  # another size
+    assert len(calls) == 2

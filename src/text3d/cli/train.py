@@ -208,9 +208,13 @@ def lm_command(
 ) -> None:
     """Train one size (s, m, l) of the toyworld caption LM for `--llm hf:toyworld-lm:SIZE`; write weights + card."""
     # the trainer imports torch and transformers at its top: kept out of `text3d --help`
-    from text3d.train.run_lm import train_lm_size
+    from text3d.train.config import check_finished_model
+    from text3d.train.lm_config import LM_STAGES
+    from text3d.train.run_lm import TRAINING_FILE, lm_folder, train_lm_size
 
     lm_shape(config.size)
+    check_finished_model(out, lm_folder(config.size), config.resolved(), LM_STAGES, f"a caption LM of size "
+                         f"{config.size}", record=TRAINING_FILE, keys=("config",))
     with _training_folder(out, wait):
         figures = train_lm_size(out, config, evaluate_n=evaluate, dev_n=dev)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))

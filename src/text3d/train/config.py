@@ -62,20 +62,22 @@ def differing_settings(config: Any, stages: tuple[str, ...], recorded: dict[str,
     return [k for k, v in stage_key(config, stages).items() if recorded.get(k) != v]
 
 
-def check_finished_model(out: Any, folder: str, config: Any, stages: tuple[str, ...], what: str) -> None:
-    """Refuse in one line an ``out`` whose finished ``folder/`` (a model with ``training.config`` in its
-    config.json) was trained with other ``stages`` settings than ``config``: training would replace
-    it. A rerun with the same settings goes ahead (it resumes, or redoes the same model)."""
+def check_finished_model(out: Any, folder: str, config: Any, stages: tuple[str, ...], what: str,
+                         record: str = "config.json", keys: tuple[str, ...] = ("training", "config")) -> None:
+    """Refuse in one line an ``out`` whose finished ``folder/`` (its settings at ``keys`` of the JSON file
+    ``record``) was trained with other ``stages`` settings than ``config``: training would replace it.
+    A rerun with the same settings goes ahead (it resumes, or redoes the same model)."""
     from pathlib import Path
 
     from text3d.errors import InputError
     from text3d.store.atomic import read_mapping
 
-    path = Path(out) / folder / "config.json"
+    path = Path(out) / folder / record
     if not path.is_file():
         return
-    saved = read_mapping(path).get("training", {})
-    recorded = saved.get("config", {}) if isinstance(saved, dict) else {}
+    recorded: Any = read_mapping(path)
+    for key in keys:
+        recorded = recorded.get(key, {}) if isinstance(recorded, dict) else {}
     differ = differing_settings(config, stages, recorded if isinstance(recorded, dict) else {})
     if differ:
         raise InputError(f"--out {out}: holds {what} trained with other settings ({', '.join(differ[:4])} "

@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 TRAINING_FILE = "training.json"
 
 
+def lm_folder(size: str) -> str:
+    """The weights folder of one size under ``--out``: ``toyworld-lm-<size>``."""
+    return f"toyworld-lm-{size}"
+
+
 def load_tokenizer(cache: Path, texts: list[str], vocab: int) -> Any:
     """The shared tokenizer, built once per (training texts, vocab) and kept in ``cache/lm-tokenizer``."""
     from transformers import PreTrainedTokenizerFast
@@ -180,7 +185,7 @@ def train_lm_size(out: str | Path, config: LMTrainConfig, evaluate_n: int = LM_E
     config = config.resolved()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    folder = out / f"toyworld-lm-{config.size}"
+    folder = out / lm_folder(config.size)
     start, cpu_start = time.perf_counter(), time.process_time()
     pairs, dev_pairs = load_pair_data(out / "cache", config)
     tokenizer = load_tokenizer(out / "cache", [t for pair in pairs for t in pair], config.vocab)
