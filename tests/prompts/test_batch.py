@@ -27,6 +27,11 @@ def test_read_prompts_from_text_and_jsonl(tmp_path):
         read_prompts(jsonl)
     with pytest.raises(InputError, match="no such prompts file"):
         read_prompts(tmp_path / "missing.txt")
+    text.write_text('red car\n{"prompt": 5}\n')  # JSON in a .txt file would be generated as its literal text
+    with pytest.raises(InputError, match=r"p.txt:2: a JSON line in a text file; name the file .jsonl"):
+        read_prompts(text)
+    text.write_text("{red} car\n")  # a brace that is not JSON stays a prompt
+    assert read_prompts(text) == ["{red} car"]
 
 
 def test_embedded_batch_writes_one_row_per_prompt_and_resumes(tmp_path):

@@ -65,12 +65,22 @@ def read_prompts(path: str | Path) -> list[str]:
             if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
                 raise InputError(f"{source}:{number}: a JSON line needs a string 'prompt' field")
             text = row["prompt"].strip()
+        elif text.startswith("{") and _is_json_object(text):  # it would be generated as its literal text
+            raise InputError(f"{source}:{number}: a JSON line in a text file; name the file .jsonl to read "
+                             "its 'prompt' field")
         prompts.append(" ".join(text.split()))
     if not prompts:
         raise InputError(f"{source}: contains no prompts")
     if len(prompts) > MAX_ITEMS:
         raise InputError(f"{source}: {len(prompts):,} prompts, more than {MAX_ITEMS:,} in one batch")
     return prompts
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _row_key(row: dict[str, Any]) -> tuple[str, int, str, str]:
