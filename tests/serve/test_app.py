@@ -136,6 +136,14 @@ def test_bad_requests_are_refused_in_one_line(tmp_path):
     assert not (tmp_path / "jobs").exists() or not any((tmp_path / "jobs").iterdir())  # nothing was queued
 
 
+def test_a_body_that_is_not_json_is_said_with_where(tmp_path):
+    client = make_client(tmp_path)
+    for body, words in ((b"not json", "body: not valid JSON at character 0: Expecting value"),
+                        (b'{"prompt": "a",}', "body: not valid JSON at character 15: Expecting property name")):
+        answer = client.post("/v1/jobs", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422 and answer.json()["detail"].startswith(words), answer.text
+
+
 def test_an_oversized_body_is_refused_before_it_is_read(tmp_path):
     client = make_client(tmp_path)
     answer = client.post("/v1/jobs", content=b"{" + b" " * (300 * 1024) + b"}",

@@ -73,6 +73,10 @@ def _validation_line(exc: RequestValidationError) -> str:
     if not errors:
         return "request: invalid"
     first = errors[0]
+    if first.get("type") == "json_invalid":  # loc is ("body", character offset)
+        offset = (first.get("loc") or ("body", 0))[-1]
+        reason = (first.get("ctx") or {}).get("error", "invalid")
+        return one_line(f"body: not valid JSON at character {offset}: {reason}")
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "__root__")
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
