@@ -190,3 +190,20 @@ def test_a_cpu_only_trainer_says_that_another_device_is_not_used(caplog):
     assert not caplog.records
     warn_cpu_only(TrainConfig(device="cuda"), "train turbo")
     assert "train turbo trains on the CPU only; --device cuda is not used" in caplog.text
+
+
+def test_a_finished_encoder_trained_otherwise_is_not_replaced(tmp_path, captured, capsys):
+    import dataclasses
+
+    from text3d.train.run_encoders import encoder_folder
+
+    folder = tmp_path / "e" / encoder_folder("point")  # a finished point encoder of 5 steps
+    folder.mkdir(parents=True)
+    recorded = dataclasses.asdict(EncoderTrainConfig(point_steps=5))
+    (folder / "config.json").write_text(json.dumps({"training": {"config": recorded}}))
+    args = ["train", "encoders", "--out", str(tmp_path / "e"), "--models", "point"]
+    assert main([*args, "--point-steps", "7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds the point encoder trained with other settings (point_steps differ)" in err[0]
+    assert captured == []
+    assert main([*args, "--point-steps", "5", "--steps", "9"]) == 0  # the image encoder's settings do not matter

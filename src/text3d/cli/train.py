@@ -107,12 +107,15 @@ def encoders_command(
 ) -> None:
     """Train the embedded image encoder (CLIP-like) and point encoder; write weights + cards."""
     # the trainers import torch at their top: kept out of `text3d --help`
-    from text3d.train.run_encoders import train_encoders
+    from text3d.train.config import check_finished_model
+    from text3d.train.run_encoders import encoder_folder, train_encoders
 
     chosen = tuple(m.strip() for m in models.split(",") if m.strip())
     unknown = sorted(set(chosen) - set(ENCODER_MODELS))
     if unknown or not chosen:
         raise InputError(f"--models {models!r}: use image, point or image,point")
+    for name in chosen:  # the stages of an encoder: the shared data settings and its own
+        check_finished_model(out, encoder_folder(name), config, ("shared", name), f"the {name} encoder")
     with _training_folder(out, wait):
         figures = train_encoders(out, config, evaluate_n=evaluate, models=chosen)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))

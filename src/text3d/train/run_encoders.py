@@ -77,6 +77,11 @@ def _command(config: EncoderTrainConfig, models: tuple[str, ...]) -> str:
     return reproduce_command("text3d train encoders", config, extra)
 
 
+def encoder_folder(name: str) -> str:
+    """The weights folder of encoder ``name`` (image, point) under ``--out``: ``<name>-encoder``."""
+    return f"{name}-encoder"
+
+
 def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int = ENCODER_EVALUATE_N,
                    progress: bool | None = None, models: tuple[str, ...] = ENCODER_MODELS) -> dict[str, Any]:
     """Train the encoders named in ``models`` into ``out/image-encoder`` and ``out/point-encoder``
@@ -87,7 +92,7 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in ENCODER_MODELS:
-        folder = f"{name}-encoder"
+        folder = encoder_folder(name)
         if name not in models and not (out / folder / "config.json").exists():
             raise InputError(f"{out / folder}: no trained {name} encoder to reuse; train it too (--models image,point)")
     start = time.perf_counter()
@@ -104,7 +109,7 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
     with (out / "train_log.jsonl").open("a") as log_file:
         log_file.write(json.dumps({"event": "data", "seconds": round(data_seconds, 1), "items": config.items}) + "\n")
         for name in ENCODER_MODELS:
-            folder = out / f"{name}-encoder"
+            folder = out / encoder_folder(name)
             train, encoder_type = TRAINERS[name]
             if name in models:
                 t0 = time.perf_counter()
@@ -123,11 +128,11 @@ def train_encoders(out: str | Path, config: EncoderTrainConfig, evaluate_n: int 
     point_quality = {k: v for k, v in quality.items() if k.startswith("point") or k in ("seed", "n")}
     image_params = sum(p.numel() for p in image_model.parameters())
     point_params = sum(p.numel() for p in point_model.parameters())
-    save_folder(out / "image-encoder", {k: v.half() for k, v in image_model.state_dict().items()},
+    save_folder(out / encoder_folder("image"), {k: v.half() for k, v in image_model.state_dict().items()},
                 {"model": image_model.config.to_dict(), "training": trainings["image"], "quality": image_quality},
                 encoder_card("text3d embedded image encoder", IMAGE_WHAT, trainings["image"], image_quality,
                              image_params))
-    save_folder(out / "point-encoder", point_model.state_dict(),
+    save_folder(out / encoder_folder("point"), point_model.state_dict(),
                 {"model": point_model.config.to_dict(), "points": config.point_sample,
                  "training": trainings["point"], "quality": point_quality},
                 encoder_card("text3d embedded point encoder", POINT_WHAT, trainings["point"], point_quality,
