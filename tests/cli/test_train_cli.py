@@ -207,3 +207,18 @@ def test_a_finished_encoder_trained_otherwise_is_not_replaced(tmp_path, captured
     assert len(err) == 1 and "holds the point encoder trained with other settings (point_steps differ)" in err[0]
     assert captured == []
     assert main([*args, "--point-steps", "5", "--steps", "9"]) == 0  # the image encoder's settings do not matter
+
+
+def test_a_finished_image_adapter_trained_otherwise_is_not_replaced(tmp_path, captured, capsys):
+    from text3d.generators.backends.embedded import GENERATOR_FOLDER
+
+    folder = tmp_path / "a" / GENERATOR_FOLDER  # a generator with an adapter of 5 steps
+    folder.mkdir(parents=True)
+    recorded = dataclasses.asdict(ImageAdapterTrainConfig(steps=5))
+    (folder / "config.json").write_text(json.dumps({"training": {"image_adapter": {"config": recorded}}}))
+    args = ["train", "image-adapter", "--out", str(tmp_path / "a")]
+    assert main([*args, "--steps", "7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a generator trained with other settings (steps differ)" in err[0]
+    assert captured == []
+    assert main([*args, "--steps", "5"]) == 0

@@ -190,8 +190,12 @@ def image_adapter_command(
 ) -> None:
     """Train an image-prompt adapter on the embedded generator's image-token path (GAP3D's injection
     point), the rest of the generator frozen."""
+    from text3d.generators.backends.embedded import GENERATOR_FOLDER
+    from text3d.train.config import ADAPTER_STAGES, check_finished_model
     from text3d.train.image_adapter import adapt_generator
 
+    check_finished_model(out, GENERATOR_FOLDER, config, ADAPTER_STAGES, "a generator",
+                         keys=("training", "image_adapter", "config"))
     with _training_folder(out, wait):
         figures = adapt_generator(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
