@@ -149,13 +149,15 @@ def generator_command(
             summary = finetune_generator(finetune, out, settings, base=base)
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "key"}, indent=2, sort_keys=True))
         return
-    from text3d.train.run_generator import check_finished_generator, train_generator
+    from text3d.generators.backends.embedded import GENERATOR_FOLDER
+    from text3d.train.config import DIT_STAGES, check_finished_model
+    from text3d.train.run_generator import train_generator
 
     given = [name for name, value in (("--model", base), ("--finetune-steps", finetune_steps), ("--replay", replay))
              if value is not None]
     if given:
         log.warning("%s: unused without --finetune (they set the fine-tuning)", ", ".join(given))
-    check_finished_generator(out, config)
+    check_finished_model(out, GENERATOR_FOLDER, config, DIT_STAGES, "a generator")
     with _training_folder(out, wait):
         figures = train_generator(out, config, check_n=check)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))

@@ -141,7 +141,8 @@ def _draw(rng: np.random.Generator, dimension: str, part_share: float = 0.0) -> 
     evenly), s ~ U[0.1, 1]."""
     kinds = _BY_DIMENSION[dimension]
     if dimension == "alignment" and part_share > 0:
-        kind = "part" if rng.random() < part_share else ("category", "color")[int(rng.integers(2))]
+        others = tuple(k for k in kinds if k != "part")
+        kind = "part" if rng.random() < part_share else others[int(rng.integers(len(others)))]
     else:
         kind = kinds[int(rng.integers(len(kinds)))]
     return kind, float(rng.uniform(0.1, 1.0))

@@ -24,11 +24,9 @@ from text3d.nn.checkpoint import load_folder, save_folder
 from text3d.render.cameras import Camera
 from text3d.render.renderer import render
 from text3d.train.config import (
-    DIT_STAGES,
     GENERATOR_CHECK_N,
     VAE_STAGES,
     GeneratorTrainConfig,
-    check_finished_model,
     reproduce_command,
     settings_section,
     stage_key,
@@ -115,12 +113,6 @@ def _cached_vae(out: Path, data: TrainingData, config: GeneratorTrainConfig, log
     vae = train_vae(data, config, log_file, progress)
     save_folder(folder, vae.state_dict(), {"model": vae.config.to_dict(), "key": key})
     return vae
-
-
-def check_finished_generator(out: str | Path, config: GeneratorTrainConfig) -> None:
-    """Refuse in one line a folder whose finished ``generator/`` was trained with other settings than
-    ``config``: training would replace it (a rerun with the same settings resumes or redoes it)."""
-    check_finished_model(out, "generator", config, DIT_STAGES, "a generator")
 
 
 def train_generator(out: str | Path, config: GeneratorTrainConfig, check_n: int = GENERATOR_CHECK_N,
