@@ -311,3 +311,38 @@ def test_a_finished_evaluator_is_not_replaced_by_other_settings(tmp_path, capsys
     assert len(err) == 1 and "holds an evaluator trained with other settings (grid differ)" in err[0]
     assert (out / "evaluator" / "model.safetensors").read_bytes() == weights
     assert main(args) == 0  # the same settings go ahead
+
+
+def test_generated_items_caps_generated_samples_and_keeps_the_rest_of_each_sample(monkeypatch):
+    from text3d.train import evaluator_data
+    from text3d.train.evaluator import sample_specs
+
+    calls = []
+
+    from text3d.data.toyworld.instance import make_instance
+
+    def fake_generated(prompt, seed):  # the real one runs the embedded generator (~0.7 s)
+        calls.append(seed)
+        return make_instance("mug", 0).scene().to_asset()
+
+    monkeypatch.setattr(evaluator_data, "generated_asset", fake_generated)
+    every = SampleSpec(n=8, generated=1.0, composite=0.5, stated=True, back_normals=True)
+    capped = SampleSpec(n=8, generated=1.0, composite=0.5, stated=True, back_normals=True, generated_below=2)
+    for index in (0, 1):
+        before = len(calls)
+        evaluator_data.make_sample(index, capped)
+        assert len(calls) == before + 1  # below the cap: built on the generator's asset
+    uncapped_calls = 0
+    for index in range(2, 6):
+        calls.clear()
+        a = evaluator_data.make_sample(index, capped)
+        assert not calls  # past the cap: never the generator's asset
+        b = evaluator_data.make_sample(index, every)
+        assert a["text"] == b["text"] and a["kind"] == b["kind"] and np.array_equal(a["levels"], b["levels"])
+        uncapped_calls += len(calls)
+    assert uncapped_calls >= 2  # without the cap the same samples do use it
+    assert SampleSpec(n=4, generated_below=0).key() == SampleSpec(n=4).key() != SampleSpec(n=4, generated_below=2).key()
+    specs = sample_specs(EvaluatorTrainConfig(generated_items=9000))
+    assert specs["train"].generated_below == 9000
+    held_out = sample_specs(EvaluatorTrainConfig())
+    assert all(specs[name] == held_out[name] for name in ("dev", "test", "test-single"))

@@ -234,14 +234,14 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
 
 def sample_specs(config: EvaluatorTrainConfig) -> dict[str, SampleSpec]:
     """The sample sets of a training: train (seeds from 0), dev, test and, with composite samples,
-    test-single. Twins and ``part_share`` change the training samples only: the held-out ones stay
+    test-single. Twins, ``part_share`` and ``generated_items`` change the training samples only: the held-out ones stay
     the protocol every evaluator is measured on."""
     common = {"clean": config.clean_fraction, "voxel": config.voxel_fraction, "normals": config.normal_maps,
               "generated": config.generated_fraction, "see_through": config.see_through,
               "back_normals": config.back_normals, "stated": config.stated_alignment,
               "composite": config.composite}
     specs = {"train": SampleSpec(config.items, 0, **common, twins=config.twin_weight > 0,
-                                 part_share=config.part_share),
+                                 part_share=config.part_share, generated_below=config.generated_items),
              "dev": SampleSpec(config.dev_items, DEV_SEEDS.start, **common),
              "test": SampleSpec(config.test_items, TEST_SEEDS.start, **common)}
     if config.composite:  # the single-degradation test samples too, to compare with evaluators trained on them

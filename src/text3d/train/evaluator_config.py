@@ -56,6 +56,9 @@ class EvaluatorTrainConfig(TrainConfig):
     generated_fraction: float = setting(0.1, "Share of samples built on the embedded generator's asset for the "
                                         "item's prompt (or another category's, for a category misalignment).",
                                         "data")
+    generated_items: int = setting(0, "Training samples only: only the first N may be built on the embedded "
+                                   "generator's asset, the rest on toyworld's scene at about a thirteenth of the "
+                                   "cost (0: every one may).", "data", "--generated-items", 0, MAX_ITEMS)
     part_share: float = setting(0.0, "Training samples only: the share of alignment flaws that remove a part (the "
                                 "rest another category or a wrong color, evenly; 0: the three evenly, as the "
                                 "held-out samples).", "data", "--part-share", 0.0, 1.0)

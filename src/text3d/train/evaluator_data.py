@@ -73,12 +73,13 @@ class SampleSpec:
     stated: bool = False  # alignment flaws are ones the sample's text states (degrade.misaligned(text=))
     twins: bool = False  # a flawed sample also renders its asset before its geometry / texture flaws
     part_share: float = 0.0  # P(missing part | alignment flaw); 0: the three alignment kinds uniformly
+    generated_below: int = 0  # only indices below it may be built on the generator's asset; 0: every index
     version: int = 1
 
     def key(self) -> str:
         fields = asdict(self)
         # specs from before these fields keep their cache files
-        for name in ("see_through", "composite", "back_normals", "stated", "twins", "part_share"):
+        for name in ("see_through", "composite", "back_normals", "stated", "twins", "part_share", "generated_below"):
             if not fields[name]:
                 del fields[name]
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
@@ -106,6 +107,8 @@ def make_sample(index: int, spec: SampleSpec) -> dict:
         _single_plan(rng, spec.clean, spec.part_share)
     voxel = bool(rng.random() < spec.voxel)
     generated = spec.generated > 0 and bool(rng.random() < spec.generated)
+    # past the cap the draw still happens, so the rest of the sample's random stream is unchanged
+    generated = generated and (not spec.generated_below or index < spec.generated_below)
     levels: dict[str, float] = {}
     if "alignment" in plan:
         asset, level, done = misaligned(instance, plan["alignment"][0], rng, text if spec.stated else None)
