@@ -74,3 +74,18 @@ def test_read_mapping_reads_objects_and_refuses_the_rest_in_one_line(tmp_path):
         with pytest.raises(InputError, match=needle) as info:
             read_mapping(path, kind)
         assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_a_row_appended_after_a_torn_line_is_kept(tmp_path):
+    from text3d.store.folders import Manifest
+
+    manifest = Manifest(tmp_path / "manifest.jsonl")
+    manifest.update_many([{"id": "a", "status": "done"}, {"id": "b", "status": "done"}])
+    text = manifest.path.read_bytes()
+    manifest.path.write_bytes(text[:-12])  # a process killed mid-append: b's line is torn
+    manifest.update({"id": "b", "status": "done", "again": True})
+    manifest.update_many([{"id": "c", "status": "done"}])
+    rows = manifest.rows()
+    assert rows["b"] == {"id": "b", "status": "done", "again": True} and "c" in rows
+    manifest.compact()
+    assert set(manifest.rows()) == {"a", "b", "c"}

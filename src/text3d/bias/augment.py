@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,7 +32,7 @@ from text3d.errors import BackendError, InputError
 from text3d.eval.evaluators.base import Evaluator
 from text3d.generators.base import Generator
 from text3d.prompts.base import BackendUnavailableError
-from text3d.store.atomic import dumps_json, read_json_lines, write_json
+from text3d.store.atomic import append_lines, dumps_json, read_json_lines, write_json
 from text3d.store.folders import RunFolder
 
 log = logging.getLogger(__name__)
@@ -123,10 +122,7 @@ def write_contexts(rows: Sequence[dict[str, Any]], run: RunFolder, make_writer: 
             log.warning("contexts of %r failed: %s", row["prompt"], exc)
             failed.append(row["prompt"])
             continue
-        with (run.root / CONTEXTS).open("a", encoding="utf-8") as handle:
-            handle.write(dumps_json(result, indent=None) + "\n")  # a torn last line is skipped on reading
-            handle.flush()
-            os.fsync(handle.fileno())
+        append_lines(run.root / CONTEXTS, dumps_json(result, indent=None) + "\n")
         results.append(result)
     return results, failed
 

@@ -37,7 +37,7 @@ from text3d.errors import InputError
 from text3d.eval.evaluators.base import Evaluator
 from text3d.generators.base import Condition, Generator
 from text3d.progress import track
-from text3d.store.atomic import dumps_json, read_json_lines, write_json
+from text3d.store.atomic import append_lines, dumps_json, read_json_lines, write_json
 
 log = logging.getLogger(__name__)
 
@@ -139,16 +139,14 @@ def localize(prompts: Sequence[str], generator: Generator, evaluator: Evaluator,
     if done:
         log.info("localize: %d of %d prompts already done in %s", len(unique) - len(todo), len(unique), out)
     said: set[str] = set()
-    with (out / ROWS).open("a", encoding="utf-8") as handle:
-        for prompt in track(todo, total=len(todo), description="localize", enabled=progress):
-            row = localize_prompt(prompt, generator, evaluator, settings)
-            for warning in row["warnings"]:  # each distinct one once (an unused setting repeats per prompt)
-                if warning not in said:
-                    said.add(warning)
-                    log.warning("%s", warning)
-            handle.write(dumps_json(row, indent=None) + "\n")
-            handle.flush()
-            done[prompt] = row
+    for prompt in track(todo, total=len(todo), description="localize", enabled=progress):
+        row = localize_prompt(prompt, generator, evaluator, settings)
+        for warning in row["warnings"]:  # each distinct one once (an unused setting repeats per prompt)
+            if warning not in said:
+                said.add(warning)
+                log.warning("%s", warning)
+        append_lines(out / ROWS, dumps_json(row, indent=None) + "\n")
+        done[prompt] = row
     table = finish_rows([done[p] for p in unique])
     table["settings"] = asdict(settings)
     table["evaluator_scale"] = evaluator.scale

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from text3d.limits import MAX_ITEMS
 from text3d.progress import track
 from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.base import AugmentResult, BackendUnavailableError
-from text3d.store.atomic import dumps_json, read_json_lines, write_text
+from text3d.store.atomic import append_lines, dumps_json, read_json_lines, write_text
 from text3d.store.locks import exclusive, file_lock
 from text3d.store.outputs import check_not_input
 
@@ -135,17 +134,7 @@ class ResultsFile:
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row durably (flush + fsync) under the lock."""
-        line = dumps_json(row, indent=None) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+b") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() > 0:
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")  # fence off a torn last line
-            handle.write(line.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        append_lines(self.path, dumps_json(row, indent=None) + "\n")
 
     def compact(self) -> None:
         """Rewrite atomically with one row per prompt (the latest), first-seen order."""

@@ -132,6 +132,23 @@ def read_mapping(path: str | Path, kind: str = "json") -> dict[str, Any]:
     return data
 
 
+def append_lines(path: str | Path, text: str) -> None:
+    """Append ``text`` (whole lines, each ending in a newline) durably (flush + fsync). A torn last line
+    left by a process killed mid-append is ended with a newline first, so the new lines are not glued
+    to it and lost with it when read back (:func:`read_json_lines` skips the torn line alone)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() > 0:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+        handle.write(text.encode("utf-8"))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def read_json_lines(path: str | Path) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSON-lines file written by appends; blank lines, a torn last line
     (a process killed mid-append) and malformed lines (not JSON, not UTF-8) are skipped with a

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ import yaml
 from filelock import FileLock
 
 from text3d.errors import InputError, SettingsMismatchError
-from text3d.store.atomic import dumps_json, read_json_lines, read_mapping, write_json, write_text
+from text3d.store.atomic import append_lines, dumps_json, read_json_lines, read_mapping, write_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -114,25 +113,15 @@ class Manifest:
         """Append ``row`` (must hold ``id``); later rows override earlier fields of that id."""
         if "id" not in row:
             raise ValueError("manifest rows need an 'id'")
-        line = dumps_json(row, indent=None) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+            append_lines(self.path, dumps_json(row, indent=None) + "\n")
 
     def update_many(self, rows: list[dict[str, Any]]) -> None:
         """Append several rows under one lock."""
         if not rows:
             return
-        text = "".join(dumps_json(r, indent=None) + "\n" for r in rows)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
+            append_lines(self.path, "".join(dumps_json(r, indent=None) + "\n" for r in rows))
 
     def compact(self, sort_key: str | None = None) -> None:
         """Rewrite atomically with one line per id (ordered by ``sort_key`` when given)."""
