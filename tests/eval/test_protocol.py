@@ -83,6 +83,8 @@ def test_full_protocol_writes_every_metric_and_file(evaluated):
     assert m["system"] == "gemma3:12b" and m["family"] == "gemma3"
     assert m["protocol"]["fd_per_asset_extractor"] == "dinov2-vitl14"
     assert m["protocol"]["clip_extractor"] == "clip-vit-large-patch14"
+    opts = options({})
+    assert (m["protocol"]["n_points"], m["protocol"]["point_resolution"]) == (opts.n_points, opts.point_resolution)
     for name in ("report.md", "report.html", "per_item.csv", "fd_per_asset.png", "clip_per_item.png", "latency.png"):
         assert (root / "out" / name).stat().st_size > 0, name
     for run, count in ((gen, 4), (ref, 5)):

@@ -47,12 +47,28 @@ def test_truncated_asset_with_old_views_is_not_evaluated(tmp_path):
     prepare_items(items, ("canonical4",), 32, points=(200, 32))  # views and points of the whole assets
     asset = items[1].folder.asset_path
     asset.write_bytes(asset.read_bytes()[: asset.stat().st_size // 2])
-    assert not points_reusable(items[1].folder)
+    assert points_reusable(items[0].folder, (200, 32)) and not points_reusable(items[1].folder, (200, 32))
     with pytest.raises(InputError, match=r"run item item001: asset.glb is truncated or corrupt") as err:
         prepare_items(items, ("canonical4",), 32)
     assert "\n" not in str(err.value)
     with pytest.raises(InputError, match="item001"):
         evaluate_run(run, tmp_path / "out", None, ORACLE)
+
+
+def test_points_sampled_with_another_plan_are_sampled_again(tmp_path):
+    from text3d.render.points import ply_vertex_count
+
+    run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
+    items = load_items(run)
+    points = prepare_items(items, (), None, points=(1, 32))[1]  # a hostile --points 1
+    assert all(ply_vertex_count(p) == 1 for p in points)
+    assert not points_reusable(items[0].folder, (200, 32)) and not points_reusable(items[0].folder, (1, 48))
+    points = prepare_items(items, (), None, points=(200, 32))[1]
+    assert all(ply_vertex_count(p) == 200 for p in points)
+    assert points_reusable(items[0].folder, (200, 32))
+    # a cloud from before plans were recorded: reused when its header holds the points asked for
+    items[0].folder.points_path.with_suffix(".json").unlink()
+    assert points_reusable(items[0].folder, (200, 32)) and not points_reusable(items[0].folder, (100, 32))
 
 
 def test_views_of_a_replaced_asset_or_other_cameras_are_rendered_again(tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 from text3d.assets.io import load_asset
 from text3d.errors import InputError
 from text3d.executors import Executor, Stage, using_executor
-from text3d.render.points import sample_surface_points, write_point_ply
+from text3d.render.points import point_plan_matches, sample_surface_points, write_point_plan, write_point_ply
 from text3d.render.views import asset_record, glb_is_whole, render_protocols, reusable_views
 from text3d.store.atomic import write_json
 from text3d.store.folders import AssetFolder, RunFolder
@@ -110,20 +110,23 @@ def _load(asset_path: Path, label: str):
                          f"({exc})") from None
 
 
-def spilled_points_reusable(folder: AssetFolder, asset_path: Path) -> bool:
-    """True when the spill ``folder`` holds points sampled from exactly the file ``asset_path``
-    (its recorded size and blake2b digest, :data:`POINTS_SOURCE`)."""
+def spilled_points_reusable(folder: AssetFolder, asset_path: Path, plan: tuple[int, int]) -> bool:
+    """True when the spill ``folder`` holds points sampled with ``plan`` from exactly the file
+    ``asset_path`` (its recorded size and blake2b digest, :data:`POINTS_SOURCE`)."""
     try:
         recorded = json.loads((folder.root / POINTS_SOURCE).read_text())
-        return folder.points_path.is_file() and recorded == asset_record(asset_path)
+        return (folder.points_path.is_file() and recorded == asset_record(asset_path)
+                and point_plan_matches(folder.points_path, *plan))
     except (OSError, ValueError):
         return False
 
 
-def points_reusable(folder: AssetFolder) -> bool:
-    """True when ``points.ply`` exists and still stands for ``asset.glb``: the asset is missing,
-    or it is a whole GLB (:func:`text3d.render.views.glb_is_whole`) not newer than the points."""
-    if not folder.points_path.is_file():
+def points_reusable(folder: AssetFolder, plan: tuple[int, int]) -> bool:
+    """True when ``points.ply`` exists, was sampled with ``plan`` = (n_points, depth resolution)
+    (:func:`text3d.render.points.point_plan_matches`), and still stands for ``asset.glb``: the
+    asset is missing, or it is a whole GLB (:func:`text3d.render.views.glb_is_whole`) not newer
+    than the points."""
+    if not folder.points_path.is_file() or not point_plan_matches(folder.points_path, *plan):
         return False
     asset = folder.asset_path
     if not asset.exists():
@@ -163,6 +166,7 @@ def complete_item(_: None, job: CompleteJob) -> str:
         except InputError as exc:
             raise InputError(f"{job.name}: {exc}") from None
         write_point_ply(folder.points_path, cloud["points"], cloud["normals"], cloud["colors"])
+        write_point_plan(folder.points_path, *job.points)
         if folder.asset_path != source:  # a spill folder: record what the points stand for
             write_json(folder.root / POINTS_SOURCE, asset_record(source))
     return job.folder
@@ -200,8 +204,8 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
             views[protocol].append(found)
             if found is None:
                 missing.append(protocol)
-        need_points = points is not None and not points_reusable(home)
-        if need_points and target is not home and spilled_points_reusable(target, home.asset_path):
+        need_points = points is not None and not points_reusable(home, points)
+        if need_points and target is not home and spilled_points_reusable(target, home.asset_path, points):
             need_points, point_folder = False, target
         else:
             point_folder = target if need_points else home

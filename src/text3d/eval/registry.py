@@ -214,7 +214,7 @@ METRICS.add(Metric("kd_{extractor}", _IMAGES, _kd, "lower", (Column("KD ({extrac
 METRICS.add(Metric("kd_std_{extractor}", _IMAGES, _kd_std, "lower", settings=_KD,
                    description="standard deviation of KD over the subsets, ×100."))
 METRICS.add(Metric("fd_points_{extractor}", frozenset({Input.POINTS, Input.REFERENCE_POINTS}), _fd_points, "lower",
-                   (Column("FD_points ({extractor})"),),
+                   (Column("FD_points ({extractor})"),), settings=("n_points", "point_resolution"),
                    description="FD between the point-cloud features of the two sets."))
 METRICS.add(Metric("fd_per_asset", _IMAGES, _fd_per_asset, "lower",
                    tuple(Column(f"{label} FD_{{extractor}}{suffix}", path=(stat,), name=f"fd_per_asset_{stat}")

@@ -44,7 +44,8 @@ class EvaluationProtocol:
     """The settings an evaluation ran with, as recorded in metrics.json's ``protocol``.
 
     Optional fields are recorded only when a computed metric used them (the KD subsets with
-    KD, the CLIP views and extractor with the CLIP scores, the per-asset FD's extractor).
+    KD, the CLIP views and extractor with the CLIP scores, the per-asset FD's extractor, the
+    point clouds' size and depth resolution with FD_points).
     """
 
     extractors: tuple[str, ...]
@@ -55,11 +56,14 @@ class EvaluationProtocol:
     fd_per_asset_extractor: str | None = None
     clip_extractor: str | None = None
     clip_views: str | None = None
+    n_points: int | None = None
+    point_resolution: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """metrics.json's ``protocol`` object (unset fields left out)."""
         document: dict[str, Any] = {"extractors": list(self.extractors), "views": self.views, "seed": self.seed}
-        for name in ("kd_subsets", "kd_subset_size", "fd_per_asset_extractor", "clip_extractor", "clip_views"):
+        for name in ("kd_subsets", "kd_subset_size", "fd_per_asset_extractor", "clip_extractor", "clip_views",
+                     "n_points", "point_resolution"):
             value = getattr(self, name)
             if value is not None:
                 document[name] = value

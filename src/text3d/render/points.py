@@ -5,6 +5,9 @@ farthest point sampling to 4,000 points."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from text3d.assets.asset import Asset
@@ -12,7 +15,7 @@ from text3d.assets.io import from_file_frame, to_file_frame
 from text3d.errors import InputError
 from text3d.render.cameras import Camera, protocol_cameras
 from text3d.render.renderer import render
-from text3d.store.atomic import write_atomic
+from text3d.store.atomic import write_atomic, write_json
 
 
 def backproject(depth: np.ndarray, camera: Camera, mask: np.ndarray | None = None) -> np.ndarray:
@@ -123,6 +126,46 @@ def normalize_to_unit_sphere(points: np.ndarray) -> np.ndarray:
     centered = points - points.mean(axis=0)
     radius = float(np.max(np.linalg.norm(centered, axis=1))) or 1.0
     return centered / radius
+
+
+def plan_path(points_path: str | Path) -> Path:
+    """``points.json`` beside ``points.ply``: how the cloud was sampled (:func:`write_point_plan`)."""
+    return Path(points_path).with_suffix(".json")
+
+
+def write_point_plan(points_path: str | Path, n_points: int, resolution: int) -> None:
+    """Record, beside a sampled cloud, the ``n_points`` asked for and the depth ``resolution``
+    (a cloud may hold fewer points than asked: FPS keeps what the views see)."""
+    write_json(plan_path(points_path), {"n_points": int(n_points), "resolution": int(resolution)})
+
+
+def point_plan_matches(points_path: str | Path, n_points: int, resolution: int) -> bool:
+    """Whether the cloud at ``points_path`` was sampled with (``n_points``, ``resolution``): its
+    recorded plan, or, for a cloud without one (sampled before plans were recorded), a PLY header
+    holding exactly ``n_points`` points."""
+    try:
+        recorded = json.loads(plan_path(points_path).read_text())
+        return recorded == {"n_points": int(n_points), "resolution": int(resolution)}
+    except FileNotFoundError:
+        return ply_vertex_count(points_path) == n_points
+    except (OSError, ValueError):
+        return False
+
+
+def ply_vertex_count(path: str | Path) -> int | None:
+    """The vertex count a PLY header declares; None when the file has no readable PLY header."""
+    try:
+        with open(path, "rb") as handle:
+            for _ in range(64):
+                line = handle.readline()
+                if not line or line.strip() == b"end_header":
+                    return None
+                parts = line.split()
+                if parts[:2] == [b"element", b"vertex"] and len(parts) == 3:
+                    return int(parts[2])
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def write_point_ply(path, points: np.ndarray, normals: np.ndarray | None = None,

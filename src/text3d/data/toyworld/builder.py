@@ -66,7 +66,7 @@ def build_item(index: int, config: BuildConfig, root: Path, categories: tuple[st
     # cold path of `text3d --help` (text3d.cli.data)
     from text3d.assets.io import save_asset
     from text3d.data.toyworld.instance import item_spec, make_instance
-    from text3d.render.points import sample_surface_points, write_point_ply
+    from text3d.render.points import sample_surface_points, write_point_plan, write_point_ply
     from text3d.render.views import render_views
 
     category, seed = item_spec(index, config.seed, categories)
@@ -88,8 +88,10 @@ def build_item(index: int, config: BuildConfig, root: Path, categories: tuple[st
         timings["render"] = time.perf_counter() - start
         if config.points:
             start = time.perf_counter()
-            cloud = sample_surface_points(asset, 4000, config.point_resolution)
+            n_points = 4000  # eval's default (``text3d eval --points``), so its FD_points reuses the clouds
+            cloud = sample_surface_points(asset, n_points, config.point_resolution)
             write_point_ply(folder.points_path, cloud["points"], cloud["normals"], cloud["colors"])
+            write_point_plan(folder.points_path, n_points, config.point_resolution)
             timings["points"] = time.perf_counter() - start
         meta = instance.metadata()
         meta.update({"backend": "procedural", "model": "toyworld", "caption": instance.captions[0],
