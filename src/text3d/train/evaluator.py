@@ -321,6 +321,15 @@ def _mixture(c: dict[str, Any]) -> str:
     return f"one controlled degradation per sample ({c['clean_fraction']:.0%} clean)"
 
 
+def _generated(c: dict[str, Any]) -> str:
+    """Which samples the card says were built on the generator's asset, from the training settings ``c``."""
+    share, cap, items = c.get("generated_fraction", 0), c.get("generated_items", 0), c["items"]
+    if not cap or cap >= items:
+        return f"{share:.0%}"
+    return (f"{share:.0%} of the held-out samples and of the first {cap:,} training samples ({share * cap / items:.0%} "
+            f"of all training samples)")
+
+
 def model_card(training: dict[str, Any], quality: dict[str, Any], trainable: int, frozen: int) -> str:
     """The evaluator's README.md: what it is, its data, training and measured Spearman ρ."""
     c = training["config"]
@@ -346,7 +355,7 @@ hypernetwork head give scores from 0 to 10 for alignment, geometry, texture and 
   ', each a flaw the sample’s text states (a part it names, a color it names)' if c.get('stated_alignment') else ''};
   surface noise, holes, blobbing (geometry 10 − 8·s); washed-out or shuffled colors (texture 10 − 8·s),
   strength s ~ U[0.1, 1]; {c['voxel_fraction']:.0%} shown as their 32³ voxel
-  surface; {c.get('generated_fraction', 0):.0%} built on the embedded generator's asset for the prompt (level 10
+  surface; {_generated(c)} built on the embedded generator's asset for the prompt (level 10
   before degrading) or, for a category misalignment, for another category's prompt (level 1);
   overall = mean of the three. {c['items']:,} training samples (training seeds from 0).
 * Views: RGB{' and camera-space normal maps (read by the conv stem only)' if c.get('normal_maps') else ''}{
