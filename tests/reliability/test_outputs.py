@@ -228,6 +228,19 @@ def test_prompt_run_of_other_prompts_is_refused(cli, tmp_path, user_files):
     assert unchanged(before, run)
 
 
+def test_generate_takes_over_a_prompt_list_of_its_own_prompts(cli, tmp_path, user_files):
+    run = tmp_path / "pr"
+    cli.succeeds("data", "prompts", user_files / "prompts.txt", "--out", run)
+    before = snapshot(run)
+    cli.fails("generate", "--prompts", user_files / "other-prompts.txt", "--out", run, *FAST,
+              says=("prompt list", "other prompts"))
+    assert unchanged(before, run)
+    cli.succeeds("generate", "--prompts", user_files / "prompts.txt", "--out", run, *FAST)
+    rows = [json.loads(line) for line in (run / "manifest.jsonl").read_text().splitlines()]
+    assert rows and all(r["status"] == "done" for r in rows)
+    assert "generate" in (run / "run.yaml").read_text()
+
+
 def test_toys4k_into_its_own_mesh_folder_is_refused(cli, user_files):
     csv = user_files / "Toys4k.csv"
     csv.write_text('file_identifier,captions\nbox.glb,"[""a box""]"\n')

@@ -50,7 +50,7 @@ from text3d.prompts.base import augmenters, parse_llm_spec
 from text3d.render.preview import turntable_frames, write_gif
 from text3d.render.views import render_views
 from text3d.store.atomic import remove_stale_temporaries
-from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
+from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, AssetFolder, RunFolder
 from text3d.store.locks import exclusive, folder_lock
 from text3d.store.outputs import (
     check_asset_output,
@@ -345,7 +345,7 @@ def check_resumable(out: str | Path, config: dict[str, Any], prompts: list[str])
     """Refuse, before any work, a run folder ``out`` that holds another job than ``config`` (from
     :func:`batch_config`) would claim; a new folder, or one of the same job, passes. Writes nothing."""
     run = RunFolder(out)
-    if run.read_config():
+    if run.read_config() and not _adopts_prompt_list(run, config):
         previous = run.claim(config, ignore=_CLAIM_IGNORES)
         _check_same_prompts(run, previous, config, prompts)
 
@@ -361,11 +361,25 @@ def _check_same_prompts(run: RunFolder, previous: dict[str, Any], config: dict[s
                          "(or the same prompts file to resume)")
 
 
+def _adopts_prompt_list(run: RunFolder, config: dict[str, Any]) -> bool:
+    """Whether ``run`` is a prompt list of pending items (``text3d data prompts``) that this batch takes
+    over: the same prompts, none generated yet. Other prompts are refused in one line."""
+    previous = run.read_config()
+    if previous.get("dataset") != "prompts" or "task" in previous:
+        return False
+    if previous.get("prompts_sha256") != config["prompts_sha256"]:
+        raise InputError(f"--out {run.root}: holds a prompt list (`text3d data prompts`) of other prompts than "
+                         "--prompts; give its own prompts file, or a new folder")
+    return all(row.get("status") == STATUS_PENDING for row in run.manifest.rows().values())
+
+
 def _claim_run(run: RunFolder, config: dict[str, Any], prompts: list[str]) -> None:
-    """Refuse a run folder of another job: another task, other settings or other prompts."""
-    previous = run.claim(config, ignore=_CLAIM_IGNORES)
-    if previous:
-        _check_same_prompts(run, previous, config, prompts)
+    """Refuse a run folder of another job: another task, other settings or other prompts; a prompt
+    list of the same prompts (:func:`_adopts_prompt_list`) becomes this batch's run."""
+    if not (run.read_config() and _adopts_prompt_list(run, config)):
+        previous = run.claim(config, ignore=_CLAIM_IGNORES)
+        if previous:
+            _check_same_prompts(run, previous, config, prompts)
     run.write_config({**config, "n": len(prompts)})
 
 
