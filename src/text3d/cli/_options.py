@@ -93,6 +93,15 @@ def executor_option() -> str:
                              "The outputs are the same.")
 
 
+def comma_list(text: str, option: str) -> tuple[str, ...]:
+    """The entries of a comma-separated option, stripped; an empty entry ("a,,b", a trailing comma) or
+    none at all is a one-line :class:`InputError` naming the option (it was silently dropped)."""
+    parts = tuple(part.strip() for part in text.split(","))
+    if not all(parts):
+        raise InputError(f"{option} {text!r}: an empty entry; give comma-separated names")
+    return parts
+
+
 def check_registered(registry: Registry, name: str, option: str) -> None:
     """Refuse (one line naming ``option``) a backend name ``registry`` does not hold, before any
     folder is made or model loaded."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import command_group, finite_range
+from text3d.cli._options import comma_list, command_group, finite_range
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
@@ -54,7 +54,7 @@ def evaluate_command(
     from text3d.studies.aligner import alignment_seeds, evaluate_aligners, tables_markdown, write_tables
 
     described = alignment_seeds(seed, n)
-    kinds = tuple(d.strip() for d in domains.split(",") if d.strip())
+    kinds = comma_list(domains, "--domains")
     if twins and "objects" not in kinds:
         raise InputError(f"--twins: twins are single objects; add objects to --domains {domains}")
     folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in

@@ -11,6 +11,7 @@ import typer
 from text3d.cli._options import (
     check_llm,
     check_registered,
+    comma_list,
     command_group,
     finite_range,
     output_folder,
@@ -228,7 +229,7 @@ def study_command(
     settings = StudySettings(n=n, split=split, seed=seed, localize_n=localize_n, samples=samples, k=k,
                              candidates=candidates, evaluator=evaluator, evaluator_model=evaluator_model,
                              evaluator_sha256=evaluators.get(evaluator).weights_sha256(evaluator_model), llm=llm,
-                             external=external, variants=tuple(v.strip() for v in variants.split(",") if v.strip()),
+                             external=external, variants=comma_list(variants, "--variants"),
                              finetune={"steps": finetune_steps, "replay": replay, "seed": seed}, base=base,
                              benchmarks={name: str(path) for name, path in (("mate3d", mate3d), ("t3bench", t3bench))
                                          if path})

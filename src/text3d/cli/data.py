@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import command_group, output_folder, seed_option, wait_option
+from text3d.cli._options import comma_list, command_group, output_folder, seed_option, wait_option
 from text3d.data.toys4k import import_prompt_list, import_toys4k, read_prompt_list, read_toys4k_csv
 from text3d.data.toyworld.builder import BuildConfig, build_toyworld, check_config
 from text3d.errors import InputError
@@ -39,9 +39,9 @@ def toyworld_command(
         raise InputError(f"--categories {categories!r}: names no category; leave it out for all of them")
     check_run_output(out)
 
-    config = BuildConfig(n=n, seed=seed, views=tuple(v for v in views.split(",") if v), resolution=resolution,
+    config = BuildConfig(n=n, seed=seed, views=comma_list(views, "--views"), resolution=resolution,
                          points=points, workers=workers,
-                         categories=tuple(c.strip() for c in categories.split(",") if c.strip()))
+                         categories=comma_list(categories, "--categories") if categories else ())
     check_config(config)
     with output_folder(out, wait):
         summary = build_toyworld(config, out)
@@ -63,7 +63,7 @@ def toys4k_command(
 ) -> None:
     """Import a Toys4K-style folder + Toys4k.csv as a reference run folder."""
 
-    protocols = tuple(v for v in views.split(",") if v)
+    protocols = comma_list(views, "--views")
     for protocol in protocols:
         if protocol not in PROTOCOLS:
             raise InputError(f"--views {protocol!r}: unknown protocol (known: {', '.join(PROTOCOLS)})")

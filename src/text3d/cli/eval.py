@@ -8,7 +8,15 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import command_group, executor_option, overwrite_option, seed_option, wait_option, wait_seconds
+from text3d.cli._options import (
+    comma_list,
+    command_group,
+    executor_option,
+    overwrite_option,
+    seed_option,
+    wait_option,
+    wait_seconds,
+)
 from text3d.errors import InputError
 from text3d.limits import MAX_POINTS, MAX_RESOLUTION, MIN_RESOLUTION
 from text3d.store.locks import exclusive, folder_lock
@@ -104,7 +112,7 @@ def eval_command(
 
     if kd_subsets is not None and reference is None:
         log.warning("--kd-subsets %d is unused: KD compares with a reference set (--reference)", kd_subsets)
-    names = tuple(n.strip() for n in (extractors or "").split(",") if n.strip())
+    names = comma_list(extractors, "--extractors") if extractors is not None else ()
     options = EvalOptions(extractors=names, views=views, clip_views=clip_views, resolution=resolution,
                           weights=parse_weights(weights, names or DEFAULT_EXTRACTORS), device=device, seed=seed,
                           kd_subset_size=kd_subset_size, n_points=n_points,
@@ -140,7 +148,7 @@ def check_eval_names(views: str, clip_views: str, extractors: str | None) -> Non
     if extractors is not None and not any(n.strip() for n in extractors.split(",")):
         raise InputError(f"--extractors {extractors!r}: name at least one extractor (known: "
                          f"{', '.join(registry.names())})")
-    for name in (n.strip() for n in (extractors or "").split(",") if n.strip()):
+    for name in comma_list(extractors, "--extractors") if extractors is not None else ():
         if name not in registry.names():
             raise InputError(f"--extractors: unknown extractor {name!r} (known: {', '.join(registry.names())})")
 

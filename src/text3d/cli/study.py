@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import check_llm, check_registered, command_group, executor_option, output_folder, wait_option
+from text3d.cli._options import (
+    check_llm,
+    check_registered,
+    comma_list,
+    command_group,
+    executor_option,
+    output_folder,
+    wait_option,
+)
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
 
@@ -125,7 +133,7 @@ def prd_study(
     from text3d.studies.prd import STUDY_FILES, PRDStudyConfig, check_prd_study, check_variants, run_prd_study
 
     config = PRDStudyConfig(n=n, seed=seed, steps=steps, teacher=teacher, resolution=resolution,
-                            variants=check_variants(tuple(v.strip() for v in variants.split(",") if v.strip())))
+                            variants=check_variants(comma_list(variants, "--variants")))
     line = check_prd_study(config)  # seeds in one range, a teacher that exists: before any output
     check_job_output(out, STUDY_FILES, "a study")
     with output_folder(out, wait):

@@ -21,7 +21,7 @@ from typing import Any
 
 import typer
 
-from text3d.cli._options import command_group, finite_range, output_folder, wait_option
+from text3d.cli._options import comma_list, command_group, finite_range, output_folder, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS
 from text3d.store.outputs import check_job_output
@@ -110,7 +110,7 @@ def encoders_command(
     from text3d.train.config import check_finished_model
     from text3d.train.run_encoders import encoder_folder, train_encoders
 
-    chosen = tuple(m.strip() for m in models.split(",") if m.strip())
+    chosen = comma_list(models, "--models")
     unknown = sorted(set(chosen) - set(ENCODER_MODELS))
     if unknown or not chosen:
         raise InputError(f"--models {models!r}: use image, point or image,point")
