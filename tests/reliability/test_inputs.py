@@ -72,6 +72,7 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["data", "toyworld", "--n", "1000000", "--seed", str(2**63 - 10), "--out", "{tmp}/o"], "2^63 - 1"),
     (["data", "toys4k", "{tmp}", "--csv", "{tmp}/none.csv", "--out", "{tmp}/o", "--views", "x"], "--views 'x'"),
     (["data", "prompts", "{mesh}", "--out", "{tmp}/o"], "got a mesh"),
+    (["data", "prompts", "{tmp}/long.txt", "--out", "{tmp}/o"], "long.txt:2 has 700 characters, more than 600"),
     (["data", "toyworld", "--n", "2", "--out", "{tmp}/o", "--views", "canonical4,,clip8"], "--views 'canonical4,,clip8'"),
     (["data", "toyworld", "--n", "2", "--out", "{tmp}/o", "--categories", "mug,"], "--categories 'mug,': an empty"),
     (["study", "prd", "--out", "{tmp}/o", "--variants", "peta,,k2"], "--variants 'peta,,k2': an empty entry"),
@@ -112,6 +113,7 @@ def test_latin1_obj_loads(cli, tmp_path):
 ])
 def test_bad_values_and_files(cli, tmp_path, mesh_file, args, says):
     (tmp_path / "empty.txt").write_text("\n# only a comment\n")
+    (tmp_path / "long.txt").write_text("red chair\n" + "x" * 700 + "\n")
     filled = [a.format(tmp=tmp_path, mesh=mesh_file) for a in args]
     cli.fails(*filled, says=(says,) if says else ())
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.jsonl").exists()

@@ -209,7 +209,11 @@ def read_prompt_list(path: str | Path) -> list[str]:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a UTF-8 text file") from None
-    prompts = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    prompts = []
+    for number, line in enumerate(lines, 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            check_prompt_size(line.strip(), f"{path}:{number}")  # as augment and generate refuse it
+            prompts.append(line.strip())
     if not prompts:
         raise InputError(f"{path}: contains no prompts")
     return prompts
