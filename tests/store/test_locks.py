@@ -47,3 +47,13 @@ def test_a_holder_that_never_writes_is_another_process(tmp_path, monkeypatch):
                 pass
     finally:
         os.close(fd)
+
+
+def test_a_lock_that_cannot_be_created_is_one_line_naming_the_output():
+    from text3d.errors import InputError
+    from text3d.store.locks import file_lock
+
+    # /proc accepts no new files: os.open fails with ENOENT, which is neither NotADirectory nor Permission
+    with pytest.raises(InputError, match=r"^/proc/x\.ply: cannot write there \(no such file or directory\)$"):
+        with exclusive(file_lock("/proc/x.ply"), "/proc/x.ply"):
+            pass

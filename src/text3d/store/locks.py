@@ -73,6 +73,8 @@ def _open(path: Path, what: str) -> int:
         raise InputError(f"{what}: a parent of this path is a file, not a folder") from None
     except PermissionError:
         raise InputError(f"{what}: permission denied (read-only folder?)") from None
+    except OSError as exc:  # e.g. a pseudo-filesystem such as /proc, where no file can be created
+        raise InputError(f"{what}: cannot write there ({(exc.strerror or str(exc)).lower()})") from None
 
 
 @contextmanager
