@@ -57,3 +57,17 @@ def test_the_study_command_refuses_an_unknown_backend_before_making_anything(tmp
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "--backend bogus: unknown generator 'bogus'" in err, err
     assert not (tmp_path / "study").exists()
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--backend", "procedural"], "--backend procedural: the study compares a backend with the procedural assets"),
+    (["--backend", "embedded-turbo", "--candidates", "2"], "generator 'embedded-turbo' has no option 'candidates'"),
+])
+def test_the_study_command_refuses_a_pointless_comparison_before_making_anything(tmp_path, capsys, args, says):
+    from text3d.cli import main
+
+    code = main(["study", "generator", "--out", str(tmp_path / "study"), "--n", "2", *args])
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == 2 and err.count("\n") == 0 and says in err, err
+    assert not (tmp_path / "study").exists() and "seed" not in captured.err

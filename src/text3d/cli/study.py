@@ -16,6 +16,7 @@ from text3d.cli._options import (
     output_folder,
     wait_option,
 )
+from text3d.errors import InputError
 from text3d.limits import MAX_CANDIDATES, MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
 
@@ -48,11 +49,15 @@ def generator_study(
     development seeds, the figures to report come from the test range."""
     # studies.generator imports the generators and eval (torch): not on the cold path of `text3d --help`
     from text3d.executors import check_executor
-    from text3d.generators.base import generators
+    from text3d.generators.base import backend_options, generators
     from text3d.studies.generator import compare_backends, study_seeds
 
     check_executor(executor)
     check_registered(generators, backend, "--backend")  # before any folder or asset is made
+    if backend == "procedural":
+        raise InputError("--backend procedural: the study compares a backend with the procedural assets; "
+                         "choose another backend")
+    backend_options(backend, candidates=candidates)  # a backend without best-of-K refuses --candidates
     check_llm(augment, "--augment")
     check_job_output(out, (backend, "procedural", "eval-*", "comparison.json"), "a study")
     seeds = study_seeds(n, seed)["line"]  # refuses a seed set that spans the development and test ranges
