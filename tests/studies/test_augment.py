@@ -42,6 +42,7 @@ def test_table_one_and_cost_have_a_row_per_llm_and_the_papers_columns(study):
     for name in ("fig2_clip_aug_vs_fd.png", "fig3_clip_delta.png", "fig4_qualitative.png", "report.html",
                  "compare/compare.json"):
         assert (out / name).is_file(), name
+    assert "first seed compared: compare/" in (out / "study.md").read_text()
 
 
 def test_intent_kept_is_the_recognized_category_share(study, tmp_path, monkeypatch):
@@ -84,6 +85,8 @@ def test_several_generator_seeds_give_mean_and_std(tmp_path):
     assert row["clip_user_std"] is not None and row["clip_user_std"] >= 0
     assert sorted(p.name for p in (tmp_path / "seeds" / "evals" / "none").iterdir() if p.is_dir()) == ["seed-0",
                                                                                                      "seed-1"]
+    # one LLM: nothing to compare, so the report names no compare/ folder
+    assert not (tmp_path / "seeds" / "compare").exists() and "compare/" not in (tmp_path / "seeds" / "study.md").read_text()
 
 
 def test_size_classes_of_known_and_unknown_models():

@@ -246,7 +246,8 @@ def write_study(out: Path, config: Any, data: Any, rows: list[dict[str, Any]]) -
             + ("; mean ± std over seeds" if seeds > 1 else "") + ".")
     markdown = ["# LLM prompt-augmentation study", "", line, "", table.markdown()]
     markdown += [correlation_table(corr).markdown()] if "note" not in corr else [corr["note"], ""]
-    markdown += ["Cost per LLM: cost.md. Per-LLM evaluations: evals/; first seed compared: compare/.", ""]
+    compared = "; first seed compared: compare/" if len(rows) >= 2 else ""  # one LLM has nothing to compare
+    markdown += [f"Cost per LLM: cost.md. Per-LLM evaluations: evals/{compared}.", ""]
     markdown += [f"![{p.stem}]({p.name})" for p in figures] + [""]
     write_text(out / "study.md", "\n".join(markdown))
     write_text(out / "cost.md", "\n".join(["# Cost of augmentation", "", line, "", costs.markdown()]))
