@@ -73,7 +73,7 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["data", "toys4k", "{tmp}", "--csv", "{tmp}/none.csv", "--out", "{tmp}/o", "--views", "x"], "--views 'x'"),
     (["data", "prompts", "{mesh}", "--out", "{tmp}/o"], "got a mesh"),
     (["data", "prompts", "{tmp}/long.txt", "--out", "{tmp}/o"], "long.txt:2 has 700 characters, more than 600"),
-    (["data", "toyworld", "--n", "2", "--out", "{tmp}/o", "--views", "canonical4,,clip8"], "--views 'canonical4,,clip8'"),
+    (["data", "toyworld", "--n", "2", "--out", "{tmp}/o", "--views", "canonical4,,clip8"], "--views 'canonical4,,"),
     (["data", "toyworld", "--n", "2", "--out", "{tmp}/o", "--categories", "mug,"], "--categories 'mug,': an empty"),
     (["study", "prd", "--out", "{tmp}/o", "--variants", "peta,,k2"], "--variants 'peta,,k2': an empty entry"),
     (["bias", "study", "--out", "{tmp}/o", "--variants", "full,"], "--variants 'full,': an empty entry"),

@@ -86,7 +86,8 @@ def test_several_generator_seeds_give_mean_and_std(tmp_path):
     assert sorted(p.name for p in (tmp_path / "seeds" / "evals" / "none").iterdir() if p.is_dir()) == ["seed-0",
                                                                                                      "seed-1"]
     # one LLM: nothing to compare, so the report names no compare/ folder
-    assert not (tmp_path / "seeds" / "compare").exists() and "compare/" not in (tmp_path / "seeds" / "study.md").read_text()
+    study_md = (tmp_path / "seeds" / "study.md").read_text()
+    assert not (tmp_path / "seeds" / "compare").exists() and "compare/" not in study_md
 
 
 def test_size_classes_of_known_and_unknown_models():
