@@ -207,6 +207,10 @@ def test_a_finished_encoder_trained_otherwise_is_not_replaced(tmp_path, captured
     assert len(err) == 1 and "holds the point encoder trained with other settings (point_steps differ)" in err[0]
     assert captured == []
     assert main([*args, "--point-steps", "5", "--steps", "9"]) == 0  # the image encoder's settings do not matter
+    assert captured == []  # the same settings: nothing is trained again (it would replace the finished one)
+    assert "already holds the point encoder trained with these settings" in capsys.readouterr().err
+    assert main(["train", "encoders", "--out", str(tmp_path / "e"), "--point-steps", "5"]) == 0
+    assert captured[-1][2] == ("image",)  # image + point asked: only the unfinished image encoder is trained
 
 
 def test_a_finished_image_adapter_trained_otherwise_is_not_replaced(tmp_path, captured, capsys):
@@ -222,3 +226,20 @@ def test_a_finished_image_adapter_trained_otherwise_is_not_replaced(tmp_path, ca
     assert len(err) == 1 and "holds a generator trained with other settings (steps differ)" in err[0]
     assert captured == []
     assert main([*args, "--steps", "5"]) == 0
+    assert captured == []  # the same settings: the finished generator is kept, nothing is trained
+
+
+def test_a_finished_aligner_is_not_trained_again_so_its_calibration_stays(tmp_path, captured, capsys):
+    from text3d.train.run_aligner import weights_folder
+
+    out = tmp_path / "al"
+    folder = weights_folder(out, AlignerTrainConfig().stage)
+    folder.mkdir(parents=True)
+    document = {"training": {"config": dataclasses.asdict(AlignerTrainConfig(steps=5))},
+                "sampling": {"steps": 1, "token_scale": {"cls": 1.1}}, "quality": {"cos": 0.5}}
+    (folder / "config.json").write_text(json.dumps(document))
+    assert main(["train", "aligner", "--out", str(out), "--steps", "5"]) == 0
+    captured_io = capsys.readouterr()
+    assert captured == [] and json.loads(captured_io.out) == {"cos": 0.5}
+    assert "already holds an aligner trained with these settings" in captured_io.err
+    assert json.loads((folder / "config.json").read_text()) == document

@@ -114,10 +114,15 @@ def encoders_command(
     unknown = sorted(set(chosen) - set(ENCODER_MODELS))
     if unknown or not chosen:
         raise InputError(f"--models {models!r}: use image, point or image,point")
-    for name in chosen:  # the stages of an encoder: the shared data settings and its own
-        check_finished_model(out, encoder_folder(name), config, ("shared", name), f"the {name} encoder")
+    records = {name: check_finished_model(out, encoder_folder(name), config, ("shared", name), f"the {name} encoder")
+               for name in chosen}  # the stages of an encoder: the shared data settings and its own
+    if all(records.values()):
+        _already_trained({"quality": {n: r.get("quality", {}) for n, r in records.items()}}, out,
+                         " and ".join(f"the {n} encoder" for n in chosen))
+        return
     with _training_folder(out, wait):
-        figures = train_encoders(out, config, evaluate_n=evaluate, models=chosen)
+        figures = train_encoders(out, config, evaluate_n=evaluate,  # a finished one is read from --out
+                                 models=tuple(name for name in chosen if records[name] is None))
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
 
 
@@ -157,10 +162,24 @@ def generator_command(
              if value is not None]
     if given:
         log.warning("%s: unused without --finetune (they set the fine-tuning)", ", ".join(given))
-    check_finished_model(out, GENERATOR_FOLDER, config, DIT_STAGES, "a generator")
+    if _already_trained(check_finished_model(out, GENERATOR_FOLDER, config, DIT_STAGES, "a generator"), out,
+                        "a generator"):
+        return
     with _training_folder(out, wait):
         figures = train_generator(out, config, check_n=check)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+
+
+def _already_trained(record: dict[str, Any] | None, out: Path, what: str) -> bool:
+    """Say so, and print the finished model's recorded figures, when ``record`` (from
+    :func:`text3d.train.config.check_finished_model`) shows ``out`` already holds ``what`` trained with
+    these settings: nothing is trained again."""
+    if record is None:
+        return False
+    log.warning("--out %s already holds %s trained with these settings; nothing was trained (give a new --out "
+                "to train another)", out, what)
+    typer.echo(json.dumps(record.get("quality", {}), indent=2, sort_keys=True, default=str))
+    return True
 
 
 @train_app.command("aligner")
@@ -176,7 +195,9 @@ def aligner_command(
     from text3d.train.config import ALIGNER_STAGES, check_finished_model
     from text3d.train.run_aligner import train_aligner, weights_folder
 
-    check_finished_model(out, weights_folder(out, config.stage).name, config, ALIGNER_STAGES, "an aligner")
+    record = check_finished_model(out, weights_folder(out, config.stage).name, config, ALIGNER_STAGES, "an aligner")
+    if _already_trained(record, out, "an aligner"):
+        return
     with _training_folder(out, wait):
         figures = train_aligner(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
@@ -196,8 +217,10 @@ def image_adapter_command(
     from text3d.train.config import ADAPTER_STAGES, check_finished_model
     from text3d.train.image_adapter import adapt_generator
 
-    check_finished_model(out, GENERATOR_FOLDER, config, ADAPTER_STAGES, "a generator",
-                         keys=("training", "image_adapter", "config"))
+    record = check_finished_model(out, GENERATOR_FOLDER, config, ADAPTER_STAGES, "a generator",
+                                  keys=("training", "image_adapter", "config"))
+    if _already_trained(record, out, "a generator with an image adapter"):
+        return
     with _training_folder(out, wait):
         figures = adapt_generator(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
@@ -242,7 +265,9 @@ def evaluator_command(
     from text3d.train.evaluator import FOLDER, train_evaluator
     from text3d.train.evaluator_config import EVALUATOR_STAGES
 
-    check_finished_model(out, FOLDER, config, EVALUATOR_STAGES, "an evaluator")
+    if _already_trained(check_finished_model(out, FOLDER, config, EVALUATOR_STAGES, "an evaluator"), out,
+                        "an evaluator"):
+        return
     with _training_folder(out, wait):
         figures = train_evaluator(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))
@@ -263,7 +288,9 @@ def mvdiffusion_command(
     from text3d.train.mvdiffusion_config import MODEL_STAGES
 
     check_architecture(config)  # before the folder is made
-    check_finished_model(out, FOLDER, config, MODEL_STAGES, "a multi-view teacher")
+    if _already_trained(check_finished_model(out, FOLDER, config, MODEL_STAGES, "a multi-view teacher"), out,
+                        "a multi-view teacher"):
+        return
     with _training_folder(out, wait):
         figures = train_mvdiffusion(out, config)
     typer.echo(json.dumps(figures, indent=2, sort_keys=True))

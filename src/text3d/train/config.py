@@ -63,10 +63,12 @@ def differing_settings(config: Any, stages: tuple[str, ...], recorded: dict[str,
 
 
 def check_finished_model(out: Any, folder: str, config: Any, stages: tuple[str, ...], what: str,
-                         record: str = "config.json", keys: tuple[str, ...] = ("training", "config")) -> None:
+                         record: str = "config.json", keys: tuple[str, ...] = ("training", "config")
+                         ) -> dict[str, Any] | None:
     """Refuse in one line an ``out`` whose finished ``folder/`` (its settings at ``keys`` of the JSON file
     ``record``) was trained with other ``stages`` settings than ``config``: training would replace it.
-    A rerun with the same settings goes ahead (it resumes, or redoes the same model)."""
+    Returns that record when the finished model has the same settings (training it again would replace
+    what was added to it since, such as an aligner's calibration), None when there is none."""
     from pathlib import Path
 
     from text3d.errors import InputError
@@ -82,6 +84,8 @@ def check_finished_model(out: Any, folder: str, config: Any, stages: tuple[str, 
     if differ:
         raise InputError(f"--out {out}: holds {what} trained with other settings ({', '.join(differ[:4])} "
                          "differ); give a new folder, or the same settings")
+    document = read_mapping(path)
+    return document if isinstance(document, dict) else {}
 
 
 def settings_table(config_type: type, values: dict[str, Any]) -> str:
