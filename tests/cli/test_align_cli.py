@@ -160,3 +160,34 @@ def test_a_sampling_entry_that_is_not_an_object_is_refused_in_one_line(tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and '"sampling"' in err[0] and "not an object" in err[0], err
     assert (folder / "config.json").read_bytes() == before
+
+
+def test_evaluate_replaces_an_earlier_evaluation_only_with_overwrite_and_whole(tmp_path, capsys, monkeypatch):
+    import json
+
+    import numpy as np
+
+    from text3d.store.atomic import write_json, write_png
+    from text3d.studies import aligner
+
+    def fake_evaluate(folders, seed, n, steps, cfg, figures, domains, twins):  # the real one takes minutes
+        for domain in domains:
+            write_png(figures / f"retrieval_stage1_{domain}.png", np.zeros((4, 4, 3), np.uint8))
+        return {"domains": list(domains)}
+
+    monkeypatch.setattr(aligner, "evaluate_aligners", fake_evaluate)
+    monkeypatch.setattr(aligner, "write_tables", lambda result, out: write_json(out / "alignment.json", result))
+    monkeypatch.setattr(aligner, "tables_markdown", lambda result: "tables")
+    out = tmp_path / "out"
+    assert main(["align", "evaluate", "--out", str(out), "--n", "2"]) == 0
+    assert sorted(p.name for p in out.glob("retrieval_*.png")) == ["retrieval_stage1_general.png",
+                                                                   "retrieval_stage1_objects.png"]
+    capsys.readouterr()
+    assert main(["align", "evaluate", "--out", str(out), "--n", "2", "--domains", "objects"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already holds an alignment evaluation; pass --overwrite" in err[0]
+    assert json.loads((out / "alignment.json").read_text()) == {"domains": ["general", "objects"]}
+    assert main(["align", "evaluate", "--out", str(out), "--n", "2", "--domains", "objects", "--overwrite"]) == 0
+    assert [p.name for p in out.glob("retrieval_*.png")] == ["retrieval_stage1_objects.png"]  # no stale figure
+    assert json.loads((out / "alignment.json").read_text()) == {"domains": ["objects"]}
+    assert not (out / ".figures.tmp").exists()

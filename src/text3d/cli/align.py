@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import typer
 
-from text3d.cli._options import comma_list, command_group, finite_range
+from text3d.cli._options import comma_list, command_group, finite_range, overwrite_option
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
@@ -46,6 +47,7 @@ def evaluate_command(
                                help="Add the reference row: each object's caption answered by the true tokens "
                                     "of a twin (another object with every attribute the caption states)."),
     as_json: bool = typer.Option(False, "--json", help="Print alignment.json instead of the tables."),
+    overwrite: bool = overwrite_option("an earlier alignment evaluation in --out"),
 ) -> None:
     """Tables 1–2 of GAP3D: token alignment (cos, MSE, norm ratio per group) and text→image retrieval."""
     # studies.aligner imports torch and the models: not on the cold path of `text3d --help`
@@ -62,9 +64,18 @@ def evaluate_command(
     for stage, (option, folder) in enumerate(zip(("--stage1", "--stage2"), folders.values()), start=1):
         check_aligner_folder(folder, option, stage)
     check_job_output(out, ("alignment.json", "alignment.md", "retrieval_*.png"), "an alignment evaluation")
+    earlier = [out / "alignment.json", out / "alignment.md", *sorted(out.glob("retrieval_*.png"))]
+    if any(path.exists() for path in earlier) and not overwrite:
+        raise InputError(f"--out {out}: already holds an alignment evaluation; pass --overwrite to replace it, "
+                         "or choose another folder")
     typer.echo(described["line"], err=True)  # after the checks, so a refusal stays one line
-    result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out,
+    result = evaluate_aligners(folders, seed, n, steps, cfg, figures=out / ".figures.tmp",
                                domains=kinds, twins=twins)
+    for path in earlier:  # the evaluation is done: replace the earlier one whole (no stale domain's figure)
+        path.unlink(missing_ok=True)
+    for figure in sorted((out / ".figures.tmp").glob("*.png")):
+        figure.replace(out / figure.name)
+    shutil.rmtree(out / ".figures.tmp", ignore_errors=True)
     write_tables(result, out)
     typer.echo(json.dumps(result, indent=2) if as_json else tables_markdown(result))
 
