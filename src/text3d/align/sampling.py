@@ -122,6 +122,35 @@ def parse_group_cfg(text: str, option: str = "--group-cfg") -> dict[str, float] 
     return check_group_cfg(parsed, f"{option} {text!r}")
 
 
+_RANGES: dict[str, tuple[float, float, bool]] = {"steps": (1, 1000, True), "cfg": (0.0, 50.0, False),
+                                                 "guidance_rescale": (0.0, 1.0, False),
+                                                 "temperature": (0.0, 2.0, False), "candidates": (1, 32, True)}
+"""(low, high, integer) of the numeric sampler settings a ``"sampling"`` block may hold."""
+
+
+def check_saved_sampling(saved: Mapping[str, Any], path: Path) -> None:
+    """Refuse in one line, naming ``path`` and the setting, a ``"sampling"`` value of the wrong type or out
+    of range (an edited config.json gave internal errors or sampled nothing: steps 0)."""
+    for key, value in saved.items():
+        where = f"{path}: \"sampling\".{key} = {json.dumps(value)[:40]}"
+        if key in _RANGES:
+            low, high, integer = _RANGES[key]
+            ok = (isinstance(value, int) if integer else isinstance(value, (int, float))) \
+                and not isinstance(value, bool) and low <= value <= high  # NaN fails the comparison
+            if not ok:
+                raise InputError(f"{where}: give {'an integer' if integer else 'a number'} in [{low}, {high}]")
+        elif key == "group_cfg" and value is not None:
+            if not isinstance(value, dict):
+                raise InputError(f"{where}: give an object of token group weights, or null")
+            check_group_cfg(value, where)
+        elif key == "token_scale" and value is not None:
+            bad = not isinstance(value, dict) or set(value) - set(GROUPS) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 < v <= 10.0 for v in value.values())
+            if bad:
+                raise InputError(f"{where}: give an object of token groups ({', '.join(GROUPS)}) to scales in "
+                                 "(0, 10], or null")
+
+
 def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
     """{steps, cfg, group_cfg, guidance_rescale, temperature, token_scale}: each ``given`` value that is not None,
     else the folder's ``config.json`` ``"sampling"`` block, else :data:`SAMPLING`. A given ``cfg``
@@ -132,6 +161,7 @@ def sampling_settings(folder: str | Path, **given: Any) -> dict[str, Any]:
     if not isinstance(saved, dict):
         raise InputError(f"{path}: \"sampling\" is not an object; remove it (the defaults apply) or calibrate "
                          "with `text3d align calibrate`")
+    check_saved_sampling(saved, path)
     unknown = set(given) - set(SAMPLING)
     if unknown:
         raise TypeError(f"unknown sampler settings: {', '.join(sorted(unknown))}")
