@@ -37,3 +37,19 @@ def test_good_values_are_kept_and_bookkeeping_keys_ignored(tmp_path):
     settings = sampling_settings(folder_with(tmp_path, block))
     assert settings["steps"] == 16 and settings["temperature"] == 0.6 and settings["token_scale"]["cls"] == 0.77
     assert set(settings) == set(SAMPLING)
+
+
+def test_a_model_block_the_network_cannot_be_built_from_is_one_line(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import text3d
+    from text3d.align.sampling import load_aligner
+
+    folder = tmp_path / "aligner"
+    shutil.copytree(Path(text3d.__file__).parent / "weights" / "aligner-stage1", folder)
+    document = json.loads((folder / "config.json").read_text())
+    document["model"]["width"] = 100  # 4 heads of 25: 2D RoPE needs a multiple of 4
+    (folder / "config.json").write_text(json.dumps(document))
+    with pytest.raises(InputError, match=r"config\.json: model: 2D RoPE needs a head dimension divisible by 4"):
+        load_aligner(folder)

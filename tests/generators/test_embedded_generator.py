@@ -95,6 +95,11 @@ def test_the_config_names_the_parts_and_their_arguments(tiny_generator, tmp_path
     ({"dit": {"tokens": 8, "token_dim": 4, "width": 64, "depth": 1, "heads": 4, "image_dim": 24}},
      "the DiT weights do not match config.json"),
     ({"dit": {"tokens": 8, "bogus": 1}}, "config.json: dit:"),
+    ({"dit": {"tokens": 8, "token_dim": 4, "width": 32, "depth": 1, "heads": 7, "image_dim": 24}},
+     "config.json: dit:"),
+    ({"mesher": {"name": "marching_cubes", "args": {"level": "x"}}},
+     "mesher 'marching_cubes': level and rescue_peak must be numbers with 0 < level < rescue_peak <= 1, not 'x'"),
+    ({"mesher": {"name": "marching_cubes", "args": {"level": 0.9}}}, "0 < level < rescue_peak <= 1"),
     ({"latent_mean": [0.0, 0.0]}, "latent_mean must hold 4 numbers"),
 ])
 def test_a_config_naming_a_wrong_part_is_a_one_line_error(tiny_generator, tmp_path, entries, needle):

@@ -24,7 +24,7 @@ from text3d.encoders.minilm import MAX_TOKENS, JsonTokenizer, bundled_model_path
 from text3d.errors import InputError
 from text3d.nn.aligner import GROUPS, AlignerConfig, AlignerDiT
 from text3d.nn.aligner_flow import aligner_euler_sample
-from text3d.nn.checkpoint import SINGLE_FILE, build_config, load_checked, load_folder, read_config
+from text3d.nn.checkpoint import SINGLE_FILE, build_network, load_checked, load_folder, read_config
 from text3d.nn.soft_prompt import SoftPromptEncoder
 
 SAMPLING: dict[str, Any] = {"steps": 32, "cfg": 3.0, "group_cfg": None, "guidance_rescale": 0.0, "temperature": 1.0,
@@ -207,7 +207,7 @@ def load_aligner(folder: str | Path, device: str | None = None) -> tuple[Aligner
     folder = Path(folder)
     check_aligner_folder(folder, "aligner")
     state, saved = load_folder(folder)
-    dit = AlignerDiT(build_config(AlignerConfig, saved["model"], folder, "model"))
+    dit = build_network(AlignerDiT, AlignerConfig, saved["model"], folder, "model")
     load_checked(dit, state, folder, "aligner DiT")
     soft = load_soft(folder)
     text_encoder = shared_text_encoder(device)

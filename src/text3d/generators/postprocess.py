@@ -18,6 +18,7 @@ from typing import Protocol
 from text3d.assets.asset import Asset
 from text3d.assets.normals import crease_normals
 from text3d.assets.voxels import VoxelGrid
+from text3d.errors import InputError
 from text3d.registry import Registry
 
 
@@ -54,6 +55,14 @@ class MarchingCubes:
 
     level: float = 0.5
     rescue_peak: float = 0.75
+
+    def __post_init__(self) -> None:
+        """Refuse (one line) a config value marching cubes cannot use: 0 < level < rescue_peak ≤ 1."""
+        values = (self.level, self.rescue_peak)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) \
+                or not 0.0 < self.level < self.rescue_peak <= 1.0:  # NaN fails the comparison
+            raise InputError(f"generator config: mesher 'marching_cubes': level and rescue_peak must be numbers with "
+                             f"0 < level < rescue_peak <= 1, not {self.level!r} and {self.rescue_peak!r}")
 
     def __call__(self, grid: VoxelGrid) -> Meshed:
         warning = None

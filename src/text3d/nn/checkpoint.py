@@ -148,6 +148,16 @@ def build_config(config_type: Any, values: Any, folder: str | Path, key: str) ->
         raise InputError(f"{Path(folder) / 'config.json'}: {key}: {exc}"[:240]) from None
 
 
+def build_network(network_type: Any, config_type: Any, values: Any, folder: str | Path, key: str) -> Any:
+    """``network_type(build_config(config_type, values, …))``: settings the network cannot be built
+    from (a width the heads cannot split) are a one-line error naming config.json and ``key``."""
+    config = build_config(config_type, values, folder, key)
+    try:
+        return network_type(config)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{Path(folder) / 'config.json'}: {key}: {exc}"[:240]) from None
+
+
 def local_weights_sha256(name_or_path: str | Path | None, default: str) -> str | None:
     """:func:`weights_sha256` of the folder ``resolve_model_folder(name_or_path, default)`` names, so a
     run made with other weights at the same path is not resumed; None when there are none to read

@@ -30,7 +30,7 @@ from text3d.generators.postprocess import Mesher, PostProcessor
 from text3d.generators.rewriters import Rewriter
 from text3d.generators.samplers import Sampler
 from text3d.generators.selectors import Selector
-from text3d.nn.checkpoint import build_config, load_checked, load_folder, resolve_model_folder
+from text3d.nn.checkpoint import build_network, load_checked, load_folder, resolve_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ class EmbeddedGenerator(Generator):
         specs = PartSpecs.from_config(config, DEFAULT_PARTS)
         if candidates is not None:
             specs = specs.with_args("selector", candidates=int(candidates))
-        vae = BlockVAE(build_config(BlockVAEConfig, config["vae"], folder, "vae"))
-        dit = FlowDiT(build_config(DiTConfig, config["dit"], folder, "dit"))
+        vae = build_network(BlockVAE, BlockVAEConfig, config["vae"], folder, "vae")
+        dit = build_network(FlowDiT, DiTConfig, config["dit"], folder, "dit")
         load_checked(vae, {k[4:]: v for k, v in state.items() if k.startswith("vae.")}, folder, "VAE")
         load_checked(dit, {k[4:]: v for k, v in state.items() if k.startswith("dit.")}, folder, "DiT")
         for key in ("latent_mean", "latent_std"):  # one value per latent channel
