@@ -71,6 +71,19 @@ def test_points_sampled_with_another_plan_are_sampled_again(tmp_path):
     assert points_reusable(items[0].folder, (200, 32)) and not points_reusable(items[0].folder, (100, 32))
 
 
+def test_clouds_smaller_than_asked_are_said_in_the_warnings(tmp_path):
+    from text3d.eval.metric_inputs import Input
+    from text3d.eval.protocol import _prepare, _sparse_cloud_warnings
+
+    run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
+    items = load_items(run)
+    options = EvalOptions(n_points=100_000, point_resolution=16)
+    sources = _prepare(items, None, {Input.POINTS}, options)
+    (warning,) = _sparse_cloud_warnings(sources, options)
+    assert warning.startswith("2 of 2 generated point clouds hold fewer than --points 100000 (fewest ")
+    assert not _sparse_cloud_warnings(sources, EvalOptions(n_points=1, point_resolution=16))
+
+
 def test_views_of_a_replaced_asset_or_other_cameras_are_rendered_again(tmp_path):
     run = make_run(tmp_path / "run", [("box", "red"), ("sphere", "blue")])
     items = load_items(run)

@@ -49,6 +49,7 @@ from text3d.eval.metric_inputs import Input, MetricInputs
 from text3d.eval.registry import METRICS, Metric, MetricRegistry
 from text3d.eval.results import AssetRow, EvaluationProtocol, EvaluationResult, rounded
 from text3d.executors import Executor, check_executor, using_executor
+from text3d.render.points import ply_vertex_count
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
 
     values: dict[str, Any] = {}
     per_item: list[dict[str, float | None]] = [{} for _ in items]
-    warnings: list[str] = []
+    warnings: list[str] = _sparse_cloud_warnings(sources, options)
     settings: dict[str, Any] = {}
 
     def compute(metric: Metric, inputs: MetricInputs) -> None:
@@ -273,6 +274,20 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
         items=tuple(AssetRow(item.id, item.prompt, item.caption, rounded(row), thumbnails.get(item.id))
                     for item, row in zip(items, per_item)),
         warnings=tuple(dict.fromkeys(warnings)))
+
+
+def _sparse_cloud_warnings(sources: _Sources, options: EvalOptions) -> list[str]:
+    """A warning when point clouds hold fewer points than ``n_points`` asked for: farthest point sampling
+    keeps what the depth views see, so FD_points then compares smaller clouds than its protocol says."""
+    warnings = []
+    for label, files in (("generated", sources.points), ("reference", sources.reference_points)):
+        counts = [ply_vertex_count(path) or 0 for path in files or ()]
+        short = [c for c in counts if c < options.n_points]
+        if short:
+            warnings.append(f"{len(short)} of {len(counts)} {label} point clouds hold fewer than --points "
+                            f"{options.n_points} (fewest {min(short)}): the depth views at --point-resolution "
+                            f"{options.point_resolution} see fewer surface points; a higher one sees more")
+    return warnings
 
 
 def _thumbnail_sources(items: list[EvalItem], sources: _Sources) -> dict[str, Path]:
