@@ -235,10 +235,16 @@ def test_generate_takes_over_a_prompt_list_of_its_own_prompts(cli, tmp_path, use
     cli.fails("generate", "--prompts", user_files / "other-prompts.txt", "--out", run, *FAST,
               says=("prompt list", "other prompts"))
     assert unchanged(before, run)
+    copy = tmp_path / "copy.txt"  # the same prompts from another path, with Windows line ends
+    copy.write_bytes((user_files / "prompts.txt").read_bytes().replace(b"\n", b"\r\n"))
+    cli.succeeds("data", "prompts", copy, "--out", run)
     cli.succeeds("generate", "--prompts", user_files / "prompts.txt", "--out", run, *FAST)
     rows = [json.loads(line) for line in (run / "manifest.jsonl").read_text().splitlines()]
     assert rows and all(r["status"] == "done" for r in rows)
     assert "generate" in (run / "run.yaml").read_text()
+    before = snapshot(run)
+    cli.succeeds("data", "prompts", user_files / "prompts.txt", "--out", run)  # already generated: nothing to do
+    assert unchanged(before, run)
 
 
 def test_toys4k_into_its_own_mesh_folder_is_refused(cli, user_files):

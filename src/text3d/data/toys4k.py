@@ -230,7 +230,11 @@ def import_prompt_list(path: str | Path, out: str | Path) -> int:
     run = RunFolder(out)
     digest = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
     config = {"dataset": "prompts", "source": str(path), "n": len(prompts), "prompts_sha256": digest}
-    run.claim(config, ignore=())
+    previous = run.read_config()
+    if previous.get("task") == "generate" and previous.get("prompts_sha256") == digest:
+        log.info("%s: already a generate run of these prompts (it took over the prompt list); nothing to do", out)
+        return len(prompts)
+    run.claim(config, ignore=("source",))  # the prompts' digest names them; a copy elsewhere is the same list
     run.write_config(config)
     existing = run.manifest.rows()
     new_rows = [{"id": prompt_id(i, p), "index": i, "kind": "prompt", "prompt": p, "captions": [],
