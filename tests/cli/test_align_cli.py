@@ -191,3 +191,9 @@ def test_evaluate_replaces_an_earlier_evaluation_only_with_overwrite_and_whole(t
     assert [p.name for p in out.glob("retrieval_*.png")] == ["retrieval_stage1_objects.png"]  # no stale figure
     assert json.loads((out / "alignment.json").read_text()) == {"domains": ["objects"]}
     assert not (out / ".figures.tmp").exists()
+
+
+def test_a_seed_past_the_held_out_range_names_the_option(tmp_path, capsys):
+    code = main(["align", "evaluate", "--out", str(tmp_path / "out"), "--seed", "2000000"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--seed 2000000: use a held-out seed" in err[0], err
