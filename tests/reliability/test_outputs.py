@@ -47,8 +47,9 @@ def test_generate_twice_into_one_asset_folder_needs_overwrite(cli, tmp_path):
 def test_overwrite_leaves_nothing_of_the_earlier_asset(cli, tmp_path):
     folder = make_asset(cli, tmp_path / "chair")
     cli.succeeds("points", folder / "asset.glb", "--out", folder / "points.ply", "-r", "32", "--n", "50")
+    (folder / "points.json").write_text('{"n_points": 50, "resolution": 32}')  # as eval records a cloud's plan
     cli.succeeds("generate", "blue car", "--out", folder, *FAST, "--no-gif", "--overwrite")
-    assert not (folder / "points.ply").exists()  # it belonged to the chair
+    assert not (folder / "points.ply").exists() and not (folder / "points.json").exists()  # the chair's
 
 
 def test_single_asset_into_a_run_folder_is_refused(cli, tmp_path, user_files):

@@ -7,6 +7,7 @@ An **asset folder**::
     views/<protocol>/000.png …      renders in protocol order
     views/<protocol>/cameras.json   per view: yaw, pitch, radius, fov, intrinsics, c2w (OpenCV)
     points.ply                      4,000 points from depth20 (y-up), when computed
+    points.json                     how they were sampled: n_points asked for, depth resolution
     turntable.gif                   preview, when computed
 
 A **run folder**::

@@ -179,7 +179,7 @@ def clear_asset_outputs(folder: str | Path) -> None:
     so a crash in between leaves an incomplete folder, never a mix of two assets). Only the
     files text3d writes go (see :func:`clear_views`); the user's own files stay."""
     folder = Path(folder)
-    for name in ("meta.json", "asset.glb", "points.ply", "turntable.gif"):
+    for name in ("meta.json", "asset.glb", "points.ply", "points.json", "turntable.gif"):
         (folder / name).unlink(missing_ok=True)
     views = folder / "views"
     if views.is_dir():
