@@ -40,6 +40,17 @@ def test_a_range_is_shown_beside_its_option(capsys, monkeypatch):
     main(["train", "turbo", "--help"])
     text = capsys.readouterr().out
     assert "--checkpoint-every" in text and "--no-rgb-geometry" in text and "1<=x<=4" in text
+    assert "Range [0, 100]." in " ".join(text.split())  # a float range, checked by a callback
+
+
+@pytest.mark.parametrize("path, option", [(("align", "calibrate"), "--temperature"), (("augment",), "--timeout"),
+                                          (("generate",), "--cfg"), (("bias", "augment"), "--margin")])
+def test_every_float_range_is_in_its_help(path, option, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    main([*path, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    after = text.split(option + " ")[1]
+    assert re.match(r"<float> (?:(?! --).)*Range [\[(]\d[\d.]*, \d[\d.]*\]\.", after), after[:160]
 
 
 def test_a_group_lists_each_command_with_its_whole_summary(capsys, monkeypatch):

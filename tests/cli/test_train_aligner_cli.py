@@ -1,6 +1,7 @@
 """``text3d train aligner``: its options are the fields of :class:`AlignerTrainConfig`, the values
 reach the trainer, the card's command reproduces the config, and a bad value is refused in one line."""
 
+import math
 import shlex
 
 import pytest
@@ -8,6 +9,7 @@ import typer
 
 import text3d.train.run_aligner as run_aligner
 from text3d.cli import _register_commands, app, main
+from text3d.cli._options import range_text
 from text3d.train.config import AlignerTrainConfig, option_fields, reproduce_command
 
 
@@ -15,6 +17,12 @@ def command_params():
     _register_commands()
     group = typer.main.get_command(app).commands["train"]
     return {p.name: p for p in group.commands["aligner"].params}
+
+
+def range_suffix(field):
+    """What a float option's help ends with: its range (unbounded ends as ±inf)."""
+    low, high = field.metadata["low"], field.metadata["high"]
+    return f" Range {range_text(-math.inf if low is None else low, math.inf if high is None else high)}."
 
 
 def test_cli_options_are_the_config_fields():
@@ -25,7 +33,8 @@ def test_cli_options_are_the_config_fields():
     for field in fields:
         param = params[field.name]
         assert param.default == getattr(defaults, field.name), field.name
-        assert param.opts == [field.metadata["flag"]] and param.help == field.metadata["doc"]
+        assert param.opts == [field.metadata["flag"]] and param.help == field.metadata["doc"] + (
+            range_suffix(field) if isinstance(field.default, float) else "")
         if isinstance(field.default, float):  # floats: range checked by a callback that also refuses NaN
             assert (param.min, param.max) == (None, None) and param.callback is not None, field.name
         else:

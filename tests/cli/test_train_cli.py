@@ -3,6 +3,7 @@ defaults and help, and the values given on the command line reach the trainer's 
 
 import dataclasses
 import json
+import math
 import re
 import shlex
 from pathlib import Path
@@ -17,6 +18,7 @@ import text3d.train.run_aligner as run_aligner
 import text3d.train.run_encoders as run_encoders
 import text3d.train.run_generator as run_generator
 from text3d.cli import _register_commands, app, main
+from text3d.cli._options import range_text
 from text3d.train.config import (
     ENCODER_EVALUATE_N,
     GENERATOR_CHECK_N,
@@ -44,6 +46,12 @@ def command_params(name):
     return {p.name: p for p in group.commands[name].params}
 
 
+def range_suffix(field):
+    """What a float option's help ends with: its range (unbounded ends as ±inf)."""
+    low, high = field.metadata["low"], field.metadata["high"]
+    return f" Range {range_text(-math.inf if low is None else low, math.inf if high is None else high)}."
+
+
 @pytest.mark.parametrize("name,config_type", [("encoders", EncoderTrainConfig), ("generator", GeneratorTrainConfig),
                                               ("image-adapter", ImageAdapterTrainConfig)])
 def test_cli_options_are_the_config_fields(name, config_type):
@@ -54,7 +62,8 @@ def test_cli_options_are_the_config_fields(name, config_type):
     for field in fields:
         param = params[field.name]
         assert param.default == getattr(defaults, field.name), field.name
-        assert param.opts == [field.metadata["flag"]] and param.help == field.metadata["doc"]
+        assert param.opts == [field.metadata["flag"]] and param.help == field.metadata["doc"] + (
+            range_suffix(field) if isinstance(field.default, float) else "")
         if isinstance(field.default, float):  # floats: range checked by a callback that also refuses NaN
             assert (param.min, param.max) == (None, None) and param.callback is not None, field.name
         else:

@@ -44,6 +44,8 @@ def test_retrieval_recall_ranks_each_querys_own_row():
     assert recall["r_at_1"] == 0.0 and recall["r_at_10"] == 100.0  # 11 rows tie at 0, its own among them
     picked = retrieval_recall(database[[3, 7]], database, rows=torch.tensor([3, 0]))  # query 2's own row is 0
     assert picked["r_at_1"] == 50.0 and picked["r_at_10"] == 100.0
+    among_two = retrieval_recall(database[:2, :2], database[:2, :2])  # R@5 / R@10 among 2 rows cannot fail
+    assert among_two == {"r_at_1": 100.0, "r_at_5": None, "r_at_10": None}
 
 
 def test_seeds_must_be_held_out_and_in_one_range():
@@ -71,12 +73,13 @@ def test_study_writes_both_tables_for_each_stage(tmp_path):
             assert 0.0 < domain["alignment"]["patches"]["norm_ratio"] and domain["alignment"]["cls"]["mse"] > 0
             assert set(domain["retrieval"]) == {"cls", "pooled_patches"}
             assert all(-1.0 <= domain["alignment"][g]["sample_cos"] < 1.0 for g in domain["alignment"])
-            assert all(0.0 <= v <= 100.0 for v in domain["retrieval"]["cls"].values())
+            recall = domain["retrieval"]["cls"]
+            assert 0.0 <= recall["r_at_1"] <= recall["r_at_5"] <= 100.0 and recall["r_at_10"] is None  # among 6
     assert result["rows"]["stage 1"] == result["rows"]["again"]  # seeded sampling
     json_path, md_path = write_tables(result, tmp_path / "out")
     assert json.loads(json_path.read_text())["n"] == 6
     assert md_path.read_text() == tables_markdown(result) and "**Table 2**" in md_path.read_text()
-    assert "**Spread**" in md_path.read_text()
+    assert "**Spread**" in md_path.read_text() and " — |" in md_path.read_text()  # R@10 among 6: not defined
     for row in result["rows"].values():  # top-4 by generated CLS, own rank consistent with R@1
         top = row["objects"]["top"]
         assert len(top) == 6 and all(len(t) == 4 for t in top)

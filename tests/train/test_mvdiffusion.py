@@ -71,7 +71,12 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_and_loads_as_a_tea
     interrupt_at(mvdiffusion_training, "optimizer_step", 3)
     with pytest.raises(KeyboardInterrupt):
         train_mvdiffusion(tmp_path / "resumed", config, progress=False)
-    assert torch.load(tmp_path / "resumed" / "mvdiffusion.pt", weights_only=False)["step"] == 2
+    saved = torch.load(tmp_path / "resumed" / "mvdiffusion.pt", weights_only=False)
+    assert saved["step"] == 2 and saved["cpu_s"] > 0
+    # The killed attempt's CPU counts in the recipe's cost: say it had spent 10 CPU-minutes by then.
+    torch.save({**saved, "cpu_s": 600.0}, tmp_path / "resumed" / "mvdiffusion.pt")
+    with (tmp_path / "resumed" / "train_log.jsonl").open("a") as log:  # a row the killed step had logged
+        log.write(json.dumps({"model": "mvdiffusion", "step": 2, "loss": 9.9}) + "\n")
     monkeypatch.setattr(mvdiffusion_training, "optimizer_step", optimizer_step)
     figures = train_mvdiffusion(tmp_path / "resumed", config, progress=False)
     whole = load_file(str(tmp_path / "whole" / "toyworld-mvdiffusion" / "model.safetensors"))
@@ -80,6 +85,8 @@ def test_killed_training_resumes_to_the_uninterrupted_weights_and_loads_as_a_tea
     steps = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "train_log.jsonl").open()]
     assert steps == [0, 3]  # step 0, [killed in step 2], resumed at step 2: steps 2 and 3 run, the last logged
     assert not (tmp_path / "resumed" / "mvdiffusion.pt").exists()
+    training = json.loads((tmp_path / "resumed" / "toyworld-mvdiffusion" / "config.json").read_text())["training"]
+    assert 10.0 <= training["cpu_minutes"] < 15.0
     test = figures["test"]
     assert test["n"] == 4 and "test range" in test["seeds"] and 0 <= test["r_at_1"] <= 1
     folder = tmp_path / "resumed" / "toyworld-mvdiffusion"

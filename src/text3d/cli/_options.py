@@ -51,11 +51,23 @@ def finite_range(low: float, high: float, low_open: bool = False) -> Callable[[f
         if not math.isfinite(value):
             raise typer.BadParameter(f"{value} is not a finite number")
         if value < low or (low_open and value == low) or value > high:
-            bounds = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-            raise typer.BadParameter(f"{value:g} is outside {bounds}")
+            raise typer.BadParameter(f"{value:g} is outside {range_text(low, high, low_open)}")
         return value
 
     return check
+
+
+def range_text(low: float, high: float, low_open: bool = False) -> str:
+    """A float option's range as its help shows it: ``[0, 50]`` or ``(0, 3600]``."""
+    return f"{'(' if low_open else '['}{low:g}, {high:g}]"
+
+
+def finite_option(default: float | None, flag: str, low: float, high: float, help: str,
+                  low_open: bool = False) -> Any:
+    """A float option checked by :func:`finite_range`, whose help ends with its range (click shows
+    the range of int options itself; a float range checked by a callback it cannot see)."""
+    return typer.Option(default, flag, callback=finite_range(low, high, low_open),
+                        help=f"{help} Range {range_text(low, high, low_open)}.")
 
 
 def seed_option(default: int = 0, help: str = "Random seed.") -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import comma_list, command_group, finite_range, overwrite_option
+from text3d.cli._options import comma_list, command_group, finite_option, overwrite_option
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_SEED, MIN_RESOLUTION
 from text3d.store.outputs import check_job_output
@@ -39,8 +39,8 @@ def evaluate_command(
     stage1: str = stage_option(1),
     stage2: str = stage_option(2),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
-    cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, 50.0),
-                              help="Classifier-free guidance scale (default: each aligner's)."),
+    cfg: float = finite_option(None, "--cfg", 0.0, 50.0,
+                               "Classifier-free guidance scale (default: each aligner's)."),
     domains: str = typer.Option("general,objects", "--domains",
                                 help="Held-out pair kinds: general (scenes) and/or objects."),
     twins: bool = typer.Option(False, "--twins",
@@ -88,8 +88,8 @@ def evaluate_3d_command(
     stage1: str = stage_option(1),
     stage2: str = stage_option(2),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: each aligner's)."),
-    cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, 50.0),
-                              help="Classifier-free guidance (default: each aligner's)."),
+    cfg: float = finite_option(None, "--cfg", 0.0, 50.0,
+                               "Classifier-free guidance (default: each aligner's)."),
     resolution: int = typer.Option(128, "--resolution", min=MIN_RESOLUTION, max=MAX_RESOLUTION,
                                    help="Size of the evaluated views."),
     blocks: int = typer.Option(1, "--blocks", min=1, max=20,
@@ -134,12 +134,12 @@ def calibrate_command(
                              help="First development seed, in [1,000,000, 1,900,000); test seeds are refused."),
     n: int = typer.Option(200, "--n", min=2, max=MAX_ITEMS, help="Development pairs of the aligner's own kind."),
     steps: int = typer.Option(None, "--steps", min=1, max=1000, help="Euler steps (default: the folder's)."),
-    cfg: float = typer.Option(None, "--cfg", callback=finite_range(0.0, 50.0),
-                              help="Guidance scale (default: the folder's)."),
-    guidance_rescale: float = typer.Option(None, "--guidance-rescale", callback=finite_range(0.0, 1.0),
-                                           help="Guidance rescale φ (default: the folder's)."),
-    temperature: float = typer.Option(None, "--temperature", callback=finite_range(0.0, 2.0),
-                                      help="Scale τ of the starting noise, x₀ = τ·ε (default: the folder's)."),
+    cfg: float = finite_option(None, "--cfg", 0.0, 50.0,
+                               "Guidance scale (default: the folder's)."),
+    guidance_rescale: float = finite_option(None, "--guidance-rescale", 0.0, 1.0,
+                                            "Guidance rescale φ (default: the folder's)."),
+    temperature: float = finite_option(None, "--temperature", 0.0, 2.0,
+                                       "Scale τ of the starting noise, x₀ = τ·ε (default: the folder's)."),
     group_cfg: str = typer.Option(None, "--group-cfg",
                                   help="Guidance weights of single token groups, e.g. 'cls=6,registers=6'; the "
                                        "others use --cfg (default: the folder's; a given --cfg alone drops them)."),

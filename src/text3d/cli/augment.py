@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from text3d.cli._options import finite_range, seed_option, wait_option, wait_seconds
+from text3d.cli._options import finite_option, seed_option, wait_option, wait_seconds
 from text3d.errors import BackendError, InputError
 from text3d.limits import (
     MAX_CAPTION_WORDS_LIMIT,
@@ -39,17 +39,17 @@ def augment_command(
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Batch: the JSONL results file. New rows are appended to an earlier "
                                          "results file (its rows are kept); prompts already done are skipped."),
-    temperature: float = typer.Option(0.7, "--temperature", callback=finite_range(0.0, MAX_TEMPERATURE),
-                                      help="Sampling temperature of LLM backends."),
+    temperature: float = finite_option(0.7, "--temperature", 0.0, MAX_TEMPERATURE,
+                                       "Sampling temperature of LLM backends."),
     max_tokens: int = typer.Option(1024, "--max-tokens", min=1, max=MAX_TOKENS,
                                    help="Most tokens an LLM may generate per answer."),
     retries: int = typer.Option(2, "--retries", min=0, max=MAX_RETRIES,
                                 help="Retries when an answer breaks the caption rules."),
     max_words: int = typer.Option(MAX_CAPTION_WORDS, "--max-words", min=1, max=MAX_CAPTION_WORDS_LIMIT,
                                   help="Most words in a caption."),
-    timeout: float | None = typer.Option(None, "--timeout", callback=finite_range(0.0, MAX_TIMEOUT_S, low_open=True),
-                                         help="Seconds an LLM server may take per caption, over all tries "
-                                              "(default 60)."),
+    timeout: float | None = finite_option(None, "--timeout", 0.0, MAX_TIMEOUT_S,
+                                          "Seconds an LLM server may take per caption, over all tries (default 60).",
+                                          low_open=True),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the augmentation cache."),
     strict: bool = typer.Option(False, "--strict", help="A caption that breaks the rules is an error."),
     wait: bool = wait_option(),

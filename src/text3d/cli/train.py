@@ -21,7 +21,7 @@ from typing import Any
 
 import typer
 
-from text3d.cli._options import comma_list, command_group, finite_range, output_folder, wait_option
+from text3d.cli._options import comma_list, command_group, finite_option, output_folder, wait_option
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS
 from text3d.store.outputs import check_job_output
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 def config_option(field: dataclasses.Field, hint: Any = None) -> Any:
     """The typer option of a config field: its flag, default, range and one-line doc. Float fields
-    are checked by :func:`finite_range` (typer's own range names the wrong problem for NaN); a bool
+    are checked by :func:`finite_option` (typer's own range names the wrong problem for NaN); a bool
     field is a ``--flag/--no-flag`` pair, so a default that is on can be turned off."""
     meta = field.metadata
     if hint is bool:
@@ -60,7 +60,7 @@ def config_option(field: dataclasses.Field, hint: Any = None) -> Any:
     if float in (hint, *typing.get_args(hint)):
         low = -math.inf if meta["low"] is None else meta["low"]
         high = math.inf if meta["high"] is None else meta["high"]
-        return typer.Option(field.default, meta["flag"], callback=finite_range(low, high), help=meta["doc"])
+        return finite_option(field.default, meta["flag"], low, high, meta["doc"])
     return typer.Option(field.default, meta["flag"], min=meta["low"], max=meta["high"], help=meta["doc"])
 
 
@@ -137,9 +137,9 @@ def generator_command(
                                   "pairs.jsonl; --out becomes the new model folder (see --finetune-steps)."),
     finetune_steps: int = typer.Option(None, "--finetune-steps", min=1, max=1_000_000,
                                        help="With --finetune: optimizer steps (default 300)."),
-    replay: float = typer.Option(None, "--replay", callback=finite_range(0.0, 1.0),
-                                 help="With --finetune: share of each batch replayed from toyworld training items "
-                                      "(default 0.5)."),
+    replay: float = finite_option(None, "--replay", 0.0, 1.0,
+                                  "With --finetune: share of each batch replayed from toyworld training items (default"
+                                  " 0.5)."),
     base: str = typer.Option(None, "--model", help="With --finetune: the generator folder to start from."),
     wait: bool = wait_option(),
 ) -> None:

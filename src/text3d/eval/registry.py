@@ -175,6 +175,10 @@ def _r_at(k: int) -> Callable[[MetricInputs], Measurement]:
             distinct = len(set(x.prompt_texts))
             return Measurement(None, warnings=(f"R@K is null: the run has {distinct} distinct prompt(s), so every "
                                                "asset would trivially rank its own prompt first",))
+        distinct = len(set(x.prompt_texts))
+        if k >= distinct:
+            return Measurement(None, warnings=(f"R@{k} is null: among the run's {distinct} distinct prompts every "
+                                               f"asset's own prompt is in the top {k}, so it cannot fail",))
         return Measurement(100.0 * x.recall[k])
 
     return compute

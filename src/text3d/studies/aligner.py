@@ -59,13 +59,14 @@ def group_alignment(generated: torch.Tensor, target: torch.Tensor, eps: float = 
 def retrieval_recall(queries: torch.Tensor, database: torch.Tensor, ks: Sequence[int] = KS,
                      rows: torch.Tensor | None = None) -> dict[str, float]:
     """R@K (%) of query i finding its own database row (``rows[i]``, default i) among all rows by
-    cosine; queries (M, D), database (B, D)."""
+    cosine; queries (M, D), database (B, D). None for K ≥ B (it would be 100 whatever the queries)."""
     q = torch.nn.functional.normalize(queries.double(), dim=-1)
     d = torch.nn.functional.normalize(database.double(), dim=-1)
     scores = q @ d.T  # (M, B)
     own = scores.gather(1, (torch.arange(len(q)) if rows is None else rows)[:, None])
     rank = (scores > own).sum(dim=1)  # 0 = first; ties count in the query's favour
-    return {f"r_at_{k}": float(100.0 * (rank < k).double().mean()) for k in ks}
+    # Among B ≤ K rows every query's own row is in the top K: that R@K cannot fail, so it is None.
+    return {f"r_at_{k}": float(100.0 * (rank < k).double().mean()) if k < len(d) else None for k in ks}
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ def tables_markdown(result: dict[str, Any]) -> str:
     lines += ["", f"**Table 2** — zero-shot text→image retrieval among {result['n']} (%)", "",
               f"| model | {head2} |", "|---|" + "---|" * (len(domains) * 6)]
     for name, row in result["rows"].items():
-        cells = [f"{row[d]['retrieval'][q][f'r_at_{k}']:.1f}" for d in domains
+        cells = [_percent(row[d]['retrieval'][q][f'r_at_{k}']) for d in domains
                  for q in ("pooled_patches", "cls") for k in KS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if "twins" in result:
@@ -260,9 +261,14 @@ def tables_markdown(result: dict[str, Any]) -> str:
         lines += ["", f"**Reference** — true tokens of a twin (another object with every stated attribute), "
                       f"{twin['objects']} of {twin['of']} objects: "
                   + ", ".join(f"{g} cos {twin['alignment'][g]['cos']:.3f}" for g in ("patches", "cls", "registers"))
-                  + "; CLS R@1/5/10 " + " / ".join(f"{twin['retrieval']['cls'][f'r_at_{k}']:.1f}" for k in KS)
+                  + "; CLS R@1/5/10 " + " / ".join(_percent(twin['retrieval']['cls'][f'r_at_{k}']) for k in KS)
                   + f" among {result['n']}"]
     return "\n".join(lines) + "\n"
+
+
+def _percent(value: float | None) -> str:
+    """A table cell: one decimal, or "—" for a figure that is not defined (R@K among ≤ K)."""
+    return "—" if value is None else f"{value:.1f}"
 
 
 def write_tables(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:

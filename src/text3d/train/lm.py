@@ -182,7 +182,8 @@ def train_lm(rows: list[tuple[list[int], list[int]]], dev_rows: list[tuple[list[
     resumable = Checkpoint(checkpoint, stage_key(config, LM_STAGES), config.checkpoint_every, config.steps,
                            f"toyworld-lm-{config.size}")
     first_step, _ = resumable.restore(model, optimizer, rng)
-    losses = LossLog(log_file, f"toyworld-lm-{config.size}", config.steps, every=log_every)
+    losses = LossLog(log_file, f"toyworld-lm-{config.size}", config.steps, every=log_every,
+                     start=first_step)
     pad = tokenizer.pad_token_id
     model.train()
     for step in track(range(first_step, config.steps), description=f"toyworld-lm-{config.size}",

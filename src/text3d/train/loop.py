@@ -20,6 +20,12 @@ from text3d.store.atomic import write_atomic
 log = logging.getLogger(__name__)
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (user + system), in seconds."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def cosine_lr(step: int, total: int, warmup: int, peak: float) -> float:
     """Linear warm-up to ``peak``, then cosine decay to 0:
     lr = peak·(step+1)/warmup while step < warmup, else peak·½(1 + cos(π·min(1, (step − warmup)/(total − warmup))))."""
@@ -47,11 +53,14 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, model: 
 
 class LossLog:
     """Appends one record every ``every`` steps (and at the last one) to an open ``train_log.jsonl``,
-    with the seconds since the log was made (``time_s``)."""
+    with the seconds since the log was made (``time_s``). A run resumed at step ``start`` > 0 first
+    drops the rows its killed attempt wrote for this model from ``start`` on (they were written past
+    the checkpoint it resumes from, and this run writes those steps again)."""
 
-    def __init__(self, handle: IO[str], model: str, total: int, every: int = 25) -> None:
+    def __init__(self, handle: IO[str], model: str, total: int, every: int = 25, start: int = 0) -> None:
         self.handle, self.model, self.total, self.every = handle, model, total, every
         self.start = time.perf_counter()
+        self.dropped = drop_rows_from(handle, model, start) if start > 0 else 0
 
     def due(self, step: int) -> bool:
         """Whether ``step`` is logged."""
@@ -62,6 +71,35 @@ class LossLog:
         record = {"model": self.model, "step": step, **values, "time_s": round(time.perf_counter() - self.start, 1)}
         self.handle.write(json.dumps(record) + "\n")
         self.handle.flush()
+
+
+def drop_rows_from(handle: IO[str], model: str, step: int) -> int:
+    """Truncate the open append-mode log ``handle`` before its last run of ``model`` rows with
+    step ≥ ``step`` (a killed attempt's rows past its checkpoint; they end the file, as nothing ran
+    after it). Rows of other models, and a torn last line, end the scan: only a suffix of this
+    model's own rows is ever removed. Returns the number of rows dropped."""
+    name = getattr(handle, "name", None)
+    if not isinstance(name, str) or not Path(name).is_file():
+        return 0  # an in-memory log (tests): nothing on disk to trim
+    handle.flush()
+    path = Path(name)
+    lines = path.read_bytes().splitlines(keepends=True)
+    keep = len(lines)
+    while keep > 0:
+        try:
+            record = json.loads(lines[keep - 1])
+        except ValueError:
+            break
+        if not isinstance(record, dict) or record.get("model") != model or not isinstance(record.get("step"), int) \
+                or record["step"] < step:
+            break
+        keep -= 1
+    dropped = len(lines) - keep
+    if dropped:
+        # In place: the handle is open for appending, so later writes go to the new end.
+        handle.truncate(sum(len(line) for line in lines[:keep]))
+        log.info("dropped %d rows of the killed %s run past step %d from %s", dropped, model, step, path.name)
+    return dropped
 
 
 def adamw_decay_groups(model: torch.nn.Module, lr: float, weight_decay: float,
@@ -78,8 +116,17 @@ class Checkpoint:
     """A trainer's resumable state in one file, written atomically; valid only for a run whose
     stage settings match ``key`` (:func:`text3d.train.config.stage_key`) it was written with."""
 
-    def __init__(self, path: Path | None, key: dict[str, Any], every: int, total: int, what: str) -> None:
+    def __init__(self, path: Path | None, key: dict[str, Any], every: int, total: int, what: str,
+                 cpu_start: float = 0.0) -> None:
         self.path, self.key, self.every, self.total, self.what = path, key, every, total, what
+        # CPU-seconds the earlier, killed attempts had spent when they wrote the checkpoint this run resumes.
+        self.earlier_cpu_s, self.cpu_start = 0.0, cpu_start
+
+    def cpu_seconds(self) -> float:
+        """CPU-seconds of this training over all attempts: the earlier ones' up to the checkpoint
+        resumed from, plus this process's since ``cpu_start`` (a :func:`cpu_seconds` reading). The
+        earlier attempts' work past their last checkpoint is not counted."""
+        return self.earlier_cpu_s + cpu_seconds() - self.cpu_start
 
     def load(self, device: torch.device | str = "cpu") -> dict[str, Any] | None:
         """The saved state when there is one written with this key (tensors on ``device``)."""
@@ -109,13 +156,14 @@ class Checkpoint:
         optimizer.load_state_dict(saved["optimizer"])
         rng.bit_generator.state = saved["rng"]
         step = int(saved["step"])
+        self.earlier_cpu_s = float(saved.get("cpu_s", 0.0))
         log.info("resuming the %s at step %d from %s", self.what, step, self.path)
         return step, saved
 
     def save_after(self, done: int, state: Callable[[], dict[str, Any]]) -> None:
         """Save ``state()`` when ``done`` steps end a checkpoint interval (not after the last step)."""
         if self.path is not None and done % self.every == 0 and done < self.total:
-            saved = {"key": self.key, "step": done, **state()}
+            saved = {"key": self.key, "step": done, "cpu_s": self.cpu_seconds(), **state()}
             write_atomic(self.path, lambda handle: torch.save(saved, handle))
 
     def remove(self) -> None:

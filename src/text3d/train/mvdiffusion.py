@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +39,7 @@ from text3d.progress import track
 from text3d.store.atomic import write_atomic, write_json
 from text3d.train.config import reproduce_command, stage_key, warn_cpu_only
 from text3d.train.evaluator import pad_states, text_states
-from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, optimizer_step, set_lr
+from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, cpu_seconds, optimizer_step, set_lr
 from text3d.train.mvdiffusion_card import model_card
 from text3d.train.mvdiffusion_config import MODEL_STAGES, MVDiffusionTrainConfig
 from text3d.train.mvdiffusion_data import ViewSet, ViewSpec, build_views, dequantize
@@ -82,12 +81,6 @@ def cached_text_states(texts: list[str], path: Path) -> dict[str, torch.Tensor]:
     return {k: v.float() for k, v in states.items()}  # a fresh run trains on what a resumed one reads
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and its finished children (user + system), in seconds."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def mv_flow_loss(model: Callable[..., torch.Tensor], x1: torch.Tensor, context: torch.Tensor,
                  context_mask: torch.Tensor, time_sampling: str = "logit-normal") -> torch.Tensor:
     """Rectified-flow loss ‖v_θ(x_s, s) − (x₁ − ε)‖², x_s = s·x₁ + (1 − s)·ε, as
@@ -113,7 +106,9 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 
 def _train(model: MultiViewDiT, ema: MultiViewDiT, data: ViewSet, states: dict[str, torch.Tensor],
-           config: MVDiffusionTrainConfig, out: Path, log_file, progress: bool | None) -> None:
+           config: MVDiffusionTrainConfig, out: Path, log_file, progress: bool | None) -> float:
+    """Train ``model`` (and its EMA) for the steps not yet done; returns the CPU-seconds earlier, killed
+    attempts had spent up to the checkpoint it resumed from (0 for a fresh run)."""
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     optimizer = adamw_decay_groups(model, config.lr, config.weight_decay)
@@ -123,7 +118,7 @@ def _train(model: MultiViewDiT, ema: MultiViewDiT, data: ViewSet, states: dict[s
     if saved is not None:
         ema.load_state_dict(saved["ema"])
         torch.set_rng_state(saved["torch_rng"])
-    losses = LossLog(log_file, "mvdiffusion", config.steps)
+    losses = LossLog(log_file, "mvdiffusion", config.steps, start=start)
     views = torch.from_numpy(data.views)  # (N, V, 7, S, S) uint8
     cameras = camera_features(torch.from_numpy(data.c2w))  # (N, V, 16)
     model.train()
@@ -150,6 +145,7 @@ def _train(model: MultiViewDiT, ema: MultiViewDiT, data: ViewSet, states: dict[s
                                                  "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
                                                  "torch_rng": torch.get_rng_state()})
     checkpoint.remove()
+    return checkpoint.earlier_cpu_s
 
 
 def dequantize_t(views: torch.Tensor) -> torch.Tensor:
@@ -274,7 +270,7 @@ def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress:
     ema = copy.deepcopy(model).requires_grad_(False)
     t1 = time.perf_counter()
     with (out / "train_log.jsonl").open("a") as log_file:
-        _train(model, ema, data, states, config, out, log_file, progress)
+        earlier_cpu_s = _train(model, ema, data, states, config, out, log_file, progress)
     train_seconds = time.perf_counter() - t1
     encoder = EmbeddedImageEncoder.from_pretrained(image_encoder, "cpu")
     quality: dict[str, Any] = {}
@@ -285,7 +281,7 @@ def train_mvdiffusion(out: str | Path, config: MVDiffusionTrainConfig, progress:
     training = {"config": dataclasses.asdict(config), "items": len(data), "data_seconds": round(data_seconds, 1),
                 "train_seconds": round(train_seconds, 1), "check_seconds": round(time.perf_counter() - t1
                                                                                  - train_seconds, 1),
-                "cpu_minutes": round((cpu_seconds() - c0) / 60, 1),
+                "cpu_minutes": round((earlier_cpu_s + cpu_seconds() - c0) / 60, 1),  # all attempts, when resumed
                 "hardware": platform.processor() or platform.machine(),
                 "command": reproduce_command("text3d train mvdiffusion", config)}
     params = sum(p.numel() for p in ema.parameters())

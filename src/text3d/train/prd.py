@@ -39,7 +39,7 @@ from text3d.nn.teachers.base import Teacher
 from text3d.progress import track
 from text3d.store.atomic import write_json
 from text3d.train.config import differing_settings, reproduce_command, stage_key, warn_cpu_only
-from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, set_lr
+from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, cpu_seconds, set_lr
 from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, SIGNALS, SUPERVISE, PRDTrainConfig
 from text3d.train.prd_views import c2w_tensor, random_views, render_teacher_views
 from text3d.triplane.student import StudentConfig, TriplaneStudent
@@ -263,7 +263,7 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
               progress: bool | None = None) -> dict[str, Any]:
     """Distill a student into ``out/triplane-turbo`` (``teacher``: default, the embedded one from
     ``config.teacher``) and return the figures (parameter report, first and last probe losses)."""
-    from text3d.train.mvdiffusion import cpu_seconds, load_embedded_teacher
+    from text3d.train.mvdiffusion import load_embedded_teacher
 
     torch.set_num_threads(1)  # the shared 2-core machine: two threads oversubscribe
     out = Path(out)
@@ -293,14 +293,14 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     checkpoint = Checkpoint(out / "prd.pt", stage_key(config, MODEL_STAGES), config.checkpoint_every, config.steps,
-                            "triplane student")
+                            "triplane student", cpu_start=c0)
     start, saved = checkpoint.restore(student, optimizer, rng)
     probes: list[dict[str, Any]] = []
     if saved is not None:
         generator.set_state(saved["generator"])
         probes = saved["probes"]
     with (out / "train_log.jsonl").open("a") as log_file:
-        losses = LossLog(log_file, "prd", config.steps)
+        losses = LossLog(log_file, "prd", config.steps, start=start)
         for step in track(range(start, config.steps), total=config.steps - start, description="train turbo",
                           enabled=progress):
             if probe and step % config.probe_every == 0 and not any(p["step"] == step for p in probes):
@@ -323,7 +323,8 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     checkpoint.remove()
     report = student.parameter_report()
     training = {"config": dataclasses.asdict(config), "teacher": teacher_label(getattr(teacher, "folder", None)),
-                "seconds": round(time.perf_counter() - t0, 1), "cpu_minutes": round((cpu_seconds() - c0) / 60, 1),
+                "seconds": round(time.perf_counter() - t0, 1),
+                "cpu_minutes": round(checkpoint.cpu_seconds() / 60, 1),  # all attempts, when resumed
                 "command": reproduce_command("text3d train turbo", config)}
     student.save(out / FOLDER, card=_card(report, training, probes), extra={"training": training,
                                                                             "parameters": report, "probes": probes})
