@@ -158,6 +158,31 @@ def test_bad_review_files_are_one_line_errors(tmp_path):
     (tmp_path / "r.csv").write_text("prompt,text\nx,y\n")
     with pytest.raises(InputError, match="lacks context, review"):
         read_review(tmp_path / "r.csv")
+    precious = tmp_path / "precious.json"  # a JSON list that is not a review file is never taken for one
+    precious.write_text('[{"name": "my precious data", "value": 42}]')
+    with pytest.raises(InputError, match="not a review file"):
+        read_review(precious)
+    (tmp_path / "d.json").mkdir()
+    with pytest.raises(InputError, match="is a folder"):
+        read_review(tmp_path / "d.json")
+
+
+def test_a_spreadsheets_csv_with_a_byte_order_mark_and_crlf_is_read(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("prompt,context,auto,reasons,review\r\n".encode("utf-8-sig")
+                     + f"{PROMPT},{GOOD},accept,,reject\r\n".encode())
+    assert read_review(path) == {(PROMPT, GOOD): "reject"}
+
+
+def test_a_decision_that_matches_no_candidate_is_kept_and_marked(tmp_path):
+    backend = Scripted([GOOD, OTHER])
+    first = ContextWriter(backend, ContextSettings(k=2, max_retries=0)).write(PROMPT, "teal", "box").to_dict()
+    edited = (PROMPT, GOOD.replace(" ", "  ", 1))  # a person fixed the text, then rejected it
+    rows = review_rows([first], {edited: "reject", (PROMPT, OTHER): "accept"})
+    assert [(r["context"], r["auto"], r["review"]) for r in rows] == [
+        (GOOD, ACCEPT, ""), (OTHER, ACCEPT, "accept"), (edited[1], "unmatched", "reject")]
+    write_review(tmp_path / "r.json", rows)
+    assert read_review(tmp_path / "r.json")[edited] == "reject"  # the decision survives the rewrite
 
 
 def test_bounds_are_measured_on_the_development_range_only():

@@ -126,3 +126,40 @@ def test_cli_finetune_option(tmp_path, capsys):
     code = main(["train", "generator", "--finetune", str(tmp_path / "none"), "--out", str(tmp_path / "m")])
     err = capsys.readouterr().err.strip()
     assert code != 0 and "no pairs.jsonl" in err and len(err.splitlines()) == 1
+
+
+def test_a_folder_that_is_not_a_fine_tuned_generators_is_never_written(pairs, tmp_path, capsys):
+    from text3d.cli import main
+
+    user = tmp_path / "userdir"
+    user.mkdir()
+    (user / "config.json").write_text('{"my": "settings"}')
+    with pytest.raises(InputError, match="config.json is not a fine-tuned generator's"):
+        ft.finetune_generator(pairs, user, TINY)
+    assert (user / "config.json").read_text() == '{"my": "settings"}' and sorted(p.name for p in user.iterdir()) == [
+        "config.json"]
+    # the input folder (it holds pairs.jsonl and assets) and the base model are refused before any work
+    for out in (pairs, resolve_model_folder(None, "generator")):
+        before = sorted(p.name for p in out.iterdir())
+        code = main(["train", "generator", "--finetune", str(pairs), "--out", str(out), "--finetune-steps", "1"])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and f"--out {out}" in err, err
+        assert sorted(p.name for p in out.iterdir()) == before
+    with pytest.raises(InputError, match="is the --model folder it starts from"):
+        ft.finetune_generator(pairs, resolve_model_folder(None, "generator"), TINY)
+
+
+def test_a_finished_fine_tuning_is_kept_and_other_settings_or_another_base_are_refused(pairs, tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    out = tmp_path / "ft1"
+    first = ft.finetune_generator(pairs, out, TINY, cache=tmp_path / "cache")
+    weights = (out / "model.safetensors").read_bytes()
+    with pytest.raises(InputError, match=r"fine-tuned with other settings \(steps differ\)"):
+        ft.finetune_generator(pairs, out, ft.FinetuneConfig(**{**TINY.__dict__, "steps": 3}), cache=tmp_path / "cache")
+    # starting from ft1 itself (same pairs and steps) is another base: its key differs from ft1's own
+    vae, dit, config, _ = ft.load_base(str(out), torch.device("cpu"))
+    shipped = ft.load_base(None, torch.device("cpu"))
+    assert ft.base_digest(vae, dit, config) != ft.base_digest(*shipped[:3])
+    second = ft.finetune_generator(pairs, tmp_path / "ft2", TINY, base=str(out), cache=tmp_path / "cache")
+    assert second["key"]["base"] != first["key"]["base"] and second["base"] == str(out)
+    assert (out / "model.safetensors").read_bytes() == weights

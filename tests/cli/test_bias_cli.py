@@ -53,6 +53,12 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
                 {"model": retrained.config.to_dict()})
     assert main(args) == 2
     assert "holds a localization made with other settings (evaluator_sha256)" in capsys.readouterr().err
+    # a user-named external generator that is missing is refused before any context or asset is made
+    aug = tmp_path / "aug"
+    assert main(["bias", "augment", "--table", str(out), "--llm", "embedded", "--k", "1", "--generator", "embedded",
+                 "--generator-model", str(tmp_path / "nothere"), "--evaluator-model", str(weights),
+                 "--out", str(aug)]) == 3
+    assert "nothere" in capsys.readouterr().err and not aug.exists()
 
 
 def test_generator_warnings_are_said_once_each(tmp_path, capsys):

@@ -26,7 +26,7 @@ from typing import Any
 
 from text3d.bias.context import ACCEPT, ContextWriter, decide
 from text3d.bias.filters import FILTERS, has_word
-from text3d.bias.review import read_review, review_rows, write_review
+from text3d.bias.review import UNMATCHED, read_review, review_rows, write_review
 from text3d.bias.visual import Source, augment_visual, build_pairs, write_pairs
 from text3d.errors import BackendError, InputError
 from text3d.eval.evaluators.base import Evaluator
@@ -156,8 +156,16 @@ def run_augment(rows: Sequence[dict[str, Any]], out: str | Path, config: dict[st
     start, cpu = time.perf_counter(), time.process_time()
     results, failed = write_contexts(rows, run, make_writer, k, decisions, max_slots or 2 * k)
     contexts_s, contexts_cpu = time.perf_counter() - start, time.process_time() - cpu
+    applied = decisions
     if review:
-        write_review(review, review_rows(results, decisions))
+        reviewed = review_rows(results, decisions)
+        unmatched = [r for r in reviewed if r["auto"] == UNMATCHED]
+        if unmatched:  # kept in the file; they decide nothing
+            log.warning("--review %s: %d decision(s) match no candidate's prompt and context (edited text?), so "
+                        "they apply to nothing; they stay in the file marked auto=%s: %r", review, len(unmatched),
+                        UNMATCHED, unmatched[0]["context"][:60])
+        applied = {k: v for k, v in decisions.items() if k not in {(r["prompt"], r["context"]) for r in unmatched}}
+        write_review(review, reviewed)
     start, cpu = time.perf_counter(), time.process_time()
     lazy = _LazyGenerators(original, external)
     counts = augment_visual(results, run, lazy.original, original_source, lazy.external, external_source,
@@ -177,7 +185,7 @@ def run_augment(rows: Sequence[dict[str, Any]], out: str | Path, config: dict[st
     summary = {
         "prompts": len(results), "failed_prompts": failed, "k": k, **filter_rates(results),
         "kept_contexts": sum(kept), "prompts_with_k": sum(n >= k for n in kept),
-        "reviewed": len(decisions), "context_assets": len(contexts_made),
+        "reviewed": len(applied), "context_assets": len(contexts_made),
         "winners": len(pairs), "win_rate": round(len(pairs) / len(contexts_made), 4) if contexts_made else None,
         "pairs": len(pairs), "items": counts,
         "seconds": {"contexts": round(contexts_s, 2), "visual": round(visual_s, 2)},

@@ -43,17 +43,24 @@ def read_review(path: str | Path) -> dict[tuple[str, str], str]:
     kind = _format(path)
     if not path.exists():
         return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"--review {path}: cannot be read ({exc.__class__.__name__})") from None
+    if path.is_dir():
+        raise InputError(f"--review {path}: is a folder; name a .json or .csv file")
+    try:  # utf-8-sig: a spreadsheet's CSV starts with a byte-order mark
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"--review {path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"--review {path}: cannot be read ({exc.strerror or 'error'})") from None
     if kind == "json":
         try:
             rows = json.loads(text) if text.strip() else []
         except json.JSONDecodeError as exc:
             raise InputError(f"--review {path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InputError(f"--review {path}: expected a JSON list of objects with {', '.join(COLUMNS)}")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and {"prompt", "context"} <= set(r)
+                                                 for r in rows):
+            # not a review file (a list of other records is refused too: the run would rewrite it)
+            raise InputError(f"--review {path}: not a review file (expected a JSON list of objects with "
+                             f"{', '.join(COLUMNS)})")
     else:
         reader = csv.DictReader(io.StringIO(text))
         missing = [c for c in ("prompt", "context", "review") if c not in (reader.fieldnames or [])]
@@ -75,8 +82,14 @@ def read_review(path: str | Path) -> dict[tuple[str, str], str]:
     return decisions
 
 
+UNMATCHED = "unmatched"
+"""``auto`` of a decided row whose prompt and context are no candidate of the run (edited text): the
+row is kept, so the person's decision is not lost, and it applies to nothing."""
+
+
 def review_rows(results: Iterable[dict[str, Any]], decisions: dict[tuple[str, str], str]) -> list[dict[str, str]]:
-    """One row per distinct (prompt, context) of the results' candidates, with its decision so far."""
+    """One row per distinct (prompt, context) of the results' candidates, with its decision so far,
+    then one per decision that matches no candidate (``auto`` = :data:`UNMATCHED`)."""
     rows: dict[tuple[str, str], dict[str, str]] = {}
     for result in results:
         for candidate in result.get("candidates", []):
@@ -85,6 +98,10 @@ def review_rows(results: Iterable[dict[str, Any]], decisions: dict[tuple[str, st
                 continue
             rows[key] = {"prompt": key[0], "context": key[1], "auto": candidate["auto"],
                          "reasons": " ".join(candidate["report"].get("reasons", [])), "review": decisions.get(key, "")}
+    for key, decision in decisions.items():
+        if key not in rows:
+            rows[key] = {"prompt": key[0], "context": key[1], "auto": UNMATCHED,
+                         "reasons": "no candidate of this run has this prompt and context", "review": decision}
     return list(rows.values())
 
 

@@ -158,8 +158,11 @@ def augment_command(
         return create_generator(original_source.backend, model=original_source.model, device=device,
                                 candidates=localized.get("candidates"))
 
+    # A user-named model is loaded now: a wrong folder is refused before any context or asset is made.
+    named_external = create_generator(generator, model=generator_model, device=device) if generator_model else None
+
     def make_external():
-        return create_generator(generator, model=generator_model, device=device)
+        return named_external or create_generator(generator, model=generator_model, device=device)
 
     with output_folder(out, wait):
         summary = run_augment(rows, out, config, make_writer, make_original, original_source, make_external,

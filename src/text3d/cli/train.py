@@ -146,10 +146,11 @@ def generator_command(
     """Train the embedded generator (block VAE + rectified-flow DiT); write weights + card."""
     # the trainers import torch at their top: kept out of `text3d --help`
     if finetune is not None:
-        from text3d.train.generator_finetune import FinetuneConfig, finetune_generator
+        from text3d.train.generator_finetune import FINETUNE_FILES, FinetuneConfig, finetune_generator
 
         chosen = {k: v for k, v in (("steps", finetune_steps), ("replay", replay)) if v is not None}
         settings = FinetuneConfig(**chosen, seed=config.seed, device=config.device)
+        check_job_output(out, FINETUNE_FILES, "a fine-tuned generator")
         with output_folder(out, wait):
             summary = finetune_generator(finetune, out, settings, base=base)
         typer.echo(json.dumps({k: v for k, v in summary.items() if k != "key"}, indent=2, sort_keys=True))

@@ -180,12 +180,23 @@ class RunFolder:
             raise InputError(f"--out {self.root}: has a manifest.jsonl but no run.yaml; give a new folder")
         differs = sorted(k for k in set(previous) | set(config)
                          if k not in ignore and previous.get(k) != config.get(k)) if previous else []
+        if differs and self._settings_only():
+            # A run that failed before it made anything (an LLM server that was not reachable): its
+            # settings are all it left, so the corrected command takes the folder over.
+            log.info("%s: an earlier run left only its settings; replacing them (%s differ)", self.root,
+                     ", ".join(differs[:4]))
+            return {}
         if differs:
             job = previous.get("task") or previous.get("dataset") or "another job"
             raise SettingsMismatchError(f"--out {self.root}: holds a run of {job} with other settings "
                                         f"({', '.join(differs[:4])} differ); give a new folder, or the same "
                                         "settings to resume", tuple(differs))
         return previous
+
+    def _settings_only(self) -> bool:
+        """Whether the folder holds run.yaml and nothing else but text3d's lock and scratch files."""
+        return all(p.name == "run.yaml" or (p.name.startswith(".") and p.name.endswith((".tmp", ".lock")))
+                   for p in self.root.iterdir())
 
     def done_items(self) -> list[tuple[dict[str, Any], AssetFolder]]:
         """(manifest row, asset folder) of every finished item, in manifest order."""

@@ -196,12 +196,55 @@ def load_base(base: str | Path | None, device: torch.device,
     return vae.to(device).eval().requires_grad_(False), dit.to(device), config, folder
 
 
-def finetune_key(config: FinetuneConfig, pairs_sha: str, base_config: dict[str, Any]) -> dict[str, Any]:
+FINETUNE_FILES = ("config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
+                  CARD_FILE, "cache", "train_log.jsonl", "finetune.pt", "finetune.other-settings.pt")
+"""What a fine-tuned generator's folder holds (model, card, replay cache, loss log, checkpoint)."""
+
+
+def base_digest(vae: BlockVAE, dit: FlowDiT, base_config: dict[str, Any]) -> str:
+    """sha256 of the base model's settings and weights (VAE and DiT tensors in key order): two
+    fine-tunings share a base only when both are the same, not merely the same architecture."""
+    digest = hashlib.sha256(json.dumps({k: base_config[k] for k in ("vae", "dit", "latent_mean", "latent_std")},
+                                       sort_keys=True).encode())
+    for prefix, module in (("vae.", vae), ("dit.", dit)):
+        for name, tensor in sorted(module.state_dict().items()):
+            digest.update((prefix + name).encode())
+            digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def finetune_key(config: FinetuneConfig, pairs_sha: str, base_sha: str) -> dict[str, Any]:
     """What a checkpoint or a finished folder must share with the run that reuses it."""
     settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.metadata["stage"] != RUNTIME}
-    base = hashlib.sha256(json.dumps({k: base_config[k] for k in ("vae", "dit", "latent_mean", "latent_std")},
-                                     sort_keys=True).encode()).hexdigest()
-    return {**settings, "pairs_sha256": pairs_sha, "base": base}
+    return {**settings, "pairs_sha256": pairs_sha, "base": base_sha}
+
+
+def finished_finetune(out: Path, key: dict[str, Any], option: str = "--out") -> dict[str, Any] | None:
+    """The summary of the fine-tuning already finished in ``out`` with ``key`` (None: none there). A
+    one-line error for a folder whose model files are not a fine-tuned generator's (a user's
+    ``config.json``) or whose finished model was fine-tuned with other settings: training over it
+    would replace it."""
+    done = out / "config.json"
+    ours = [p.name for p in (out / "model.safetensors", out / "model.safetensors.index.json", out / CARD_FILE)
+            if p.exists()]
+    if not done.exists():
+        if ours:
+            raise InputError(f"{option} {out}: holds {ours[0]} without a fine-tuned generator's config.json; give "
+                             "a new or empty folder")
+        return None
+    try:
+        saved = json.loads(done.read_text()).get("finetune")
+    except (OSError, ValueError, AttributeError):
+        saved = None
+    if not isinstance(saved, dict) or not isinstance(saved.get("key"), dict):
+        raise InputError(f"{option} {out}: its config.json is not a fine-tuned generator's; give a new or empty "
+                         "folder")
+    if saved["key"] != key:
+        old = saved["key"]
+        differs = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
+        raise InputError(f"{option} {out}: holds a generator fine-tuned with other settings ({', '.join(differs)} "
+                         "differ); give a new --out, or remove that folder to replace it")
+    return saved
 
 
 def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfig, base: str | Path | None = None,
@@ -214,13 +257,14 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     rows, pairs_file = read_pairs(pairs)
     device = resolve_device(config.device)
     vae, dit, base_config, base_folder = load_base(base, device)
-    key = finetune_key(config, pairs_digest(rows), base_config)
-    done = out / "config.json"
-    if done.exists():
-        saved = json.loads(done.read_text()).get("finetune", {})
-        if saved.get("key") == key:
-            log.info("%s is already fine-tuned with these settings", out)
-            return saved
+    if out.resolve() == base_folder.resolve():
+        raise InputError(f"--out {out}: is the --model folder it starts from; give a new folder (the base model "
+                         "is never overwritten)")
+    key = finetune_key(config, pairs_digest(rows), base_digest(vae, dit, base_config))
+    saved = finished_finetune(out, key)
+    if saved is not None:
+        log.info("%s is already fine-tuned with these settings", out)
+        return saved
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     pair_latents = encode_grids(vae, [asset_grid(load_asset(r["asset"]), seed=config.seed) for r in rows])

@@ -53,14 +53,15 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, model: 
 
 class LossLog:
     """Appends one record every ``every`` steps (and at the last one) to an open ``train_log.jsonl``,
-    with the seconds since the log was made (``time_s``). A run resumed at step ``start`` > 0 first
-    drops the rows its killed attempt wrote for this model from ``start`` on (they were written past
-    the checkpoint it resumes from, and this run writes those steps again)."""
+    with the seconds since the log was made (``time_s``). A checkpointed trainer passes the step it
+    starts at (0 for a fresh start): the rows a killed attempt wrote for this model from that step on
+    are dropped first (they were written past the checkpoint resumed from, or before any checkpoint,
+    and this run writes those steps again)."""
 
-    def __init__(self, handle: IO[str], model: str, total: int, every: int = 25, start: int = 0) -> None:
+    def __init__(self, handle: IO[str], model: str, total: int, every: int = 25, start: int | None = None) -> None:
         self.handle, self.model, self.total, self.every = handle, model, total, every
         self.start = time.perf_counter()
-        self.dropped = drop_rows_from(handle, model, start) if start > 0 else 0
+        self.dropped = drop_rows_from(handle, model, start) if start is not None else 0
 
     def due(self, step: int) -> bool:
         """Whether ``step`` is logged."""
