@@ -95,3 +95,19 @@ def test_a_timeout_for_an_augmenter_without_a_server_warns(caplog):
     with caplog.at_level("WARNING", logger="text3d.prompts.augment"):
         Pipeline("procedural", "none", timeout_s=5.0)
     assert any("timeout 5 s is unused: none runs here" in r.getMessage() for r in caplog.records)
+
+
+def test_a_new_asset_killed_while_rendering_leaves_nothing_and_the_same_command_runs_again(tmp_path, monkeypatch):
+    out = tmp_path / "asset"
+    real = pipeline.render_views
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "render_views", killed)
+    with pytest.raises(KeyboardInterrupt):  # after asset.glb was exported, before any view was complete
+        pipeline.generate("a chair", out, augment="none", backend="procedural", resolution=64, gif=False)
+    assert not out.exists()  # no half-written asset for the rerun to refuse
+    monkeypatch.setattr(pipeline, "render_views", real)
+    pipeline.generate("a chair", out, augment="none", backend="procedural", resolution=64, gif=False)
+    assert AssetFolder(out).read_meta()["prompt"] == "a chair" and not list(out.glob(".staging-*"))

@@ -192,3 +192,17 @@ def test_an_evaluation_is_redone_when_the_reference_objects_change(tmp_path):
     fresh = run_study(tmp_path / "fresh", dataclasses.replace(config, dataset=f"toys4k:{tmp_path / 'b'}"))
     assert second["rows"][0]["fd_embedded"] == fresh["rows"][0]["fd_embedded"]
     assert second["rows"][0]["fd_embedded"] != first["rows"][0]["fd_embedded"]
+
+
+def test_a_study_refused_for_another_n_changes_nothing_in_its_folder(study, tmp_path):
+    from text3d.errors import InputError
+
+    out = tmp_path / "copy"
+    shutil.copytree(study[0], out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(InputError, match="other prompts"):
+        run_study(out, dataclasses.replace(CONFIG, n=4))
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # the reference did not grow
+    shutil.rmtree(out / "runs")  # a reference of more objects than --n is refused, not measured against
+    with pytest.raises(InputError, match="reference set holds 3 objects, this study --n 2"):
+        run_study(out, dataclasses.replace(CONFIG, n=2))

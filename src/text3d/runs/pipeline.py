@@ -262,12 +262,12 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
     check_asset_output(out, overwrite)
     pipeline = Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s, conditioning, aligner)
     with removed_if_failed(out), exclusive(folder_lock(out), str(out), wait_s):
-        kind = check_asset_output(out, overwrite)  # again, now that no other writer can change it
+        check_asset_output(out, overwrite)  # again, now that no other writer can change it
         result = pipeline(prompt, seed=seed)
-        if kind != "asset":
-            write_asset_folder(result, out, views, resolution, gif)
-            return result
-        staged = staging_folder(out)  # the earlier asset stays whole until the new one is complete
+        # Written aside, then renamed into place (meta.json last): an interrupted writer leaves no
+        # half-written asset in a new folder, and the earlier asset whole in an old one.
+        Path(out).mkdir(parents=True, exist_ok=True)
+        staged = staging_folder(out)
         try:
             write_asset_folder(result, staged, views, resolution, gif)
         except BaseException:

@@ -35,6 +35,7 @@ from text3d.errors import InputError, ModelNotAvailableError
 from text3d.prompts.backends.hf import model_source
 from text3d.prompts.base import augmenters, parse_llm_spec
 from text3d.store.atomic import write_text
+from text3d.store.folders import RunFolder
 from text3d.studies.caption_stage import measure_caption_stage
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def toys4k_dataset(folder: Path, n: int) -> Dataset:
     """The first ``n`` imported objects of a Toys4K run folder (``text3d data toys4k``): their short
     prompts, and the folder itself as the reference set; rows carry each object's category, so
     intent kept counts the objects whose category toyworld also has."""
-    from text3d.store.folders import STATUS_DONE, RunFolder
+    from text3d.store.folders import STATUS_DONE
 
     label = f"--dataset toys4k:{folder}"
     if not folder.is_dir():
@@ -201,7 +202,6 @@ def reference_fingerprint(reference: Path | None) -> str:
     only against the same objects."""
     if reference is None:
         return "none"
-    from text3d.store.folders import RunFolder
 
     digest = hashlib.sha256()
     for row, folder in sorted(RunFolder(reference).done_items(), key=lambda pair: pair[0]["id"]):
@@ -221,6 +221,10 @@ def build_reference(out: Path, data: Dataset, resolution: int) -> Path | None:
     from text3d.data.toyworld.builder import BuildConfig, build_toyworld
 
     reference = out / "reference"
+    built = RunFolder(reference).done_items() if RunFolder(reference).exists() else []
+    if len(built) > len(data.prompts):  # measured against more objects than the study's prompts: other figures
+        raise InputError(f"--out {out}: its reference set holds {len(built)} objects, this study --n "
+                         f"{len(data.prompts)}; give a new --out, or the --n it was made with")
     build_toyworld(BuildConfig(n=len(data.prompts), seed=int(data.seed or 0), views=("canonical4",),
                                resolution=resolution, point_resolution=resolution, workers=1), reference,
                    progress=False)
@@ -246,7 +250,6 @@ def augment_costs(run_dir: Path) -> dict[str, Any]:
     """Per-item augmentation accounting read from each item's meta.json (the pipeline's
     :class:`~text3d.prompts.base.AugmentResult`): latencies, tokens, violations, retries, and
     the generation seconds per asset."""
-    from text3d.store.folders import RunFolder
 
     run = RunFolder(run_dir)
     latency, gen, tokens_in, tokens_out, violations, retries = [], [], [], [], 0, 0
@@ -278,6 +281,18 @@ def caption_record(out: Path, llm: str, seed: int) -> Path:
     return out / "runs" / slug(llm) / f"seed-{seed}.caption_stage.json"
 
 
+def check_runs(out: Path, config: StudyConfig, data: Dataset, llms: list[str]) -> None:
+    """Refuse, before the reference is built or any asset made, a study folder whose (LLM, seed) run
+    holds another batch (other prompts, another --n): a refused study must change nothing."""
+    from text3d.runs.pipeline import batch_config, check_resumable
+
+    for llm in llms:
+        for seed in config.seeds:
+            batch = batch_config(data.prompts, llm, config.backend, seed, views=("canonical4", "clip8"),
+                                 resolution=config.resolution, candidates=config.candidates)
+            check_resumable(out / "runs" / slug(llm) / f"seed-{seed}", batch, data.prompts)
+
+
 def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
             reference: Path | None, executor: Any = None, fingerprint: str | None = None) -> dict[str, Any]:
     """Generate (resuming), evaluate (reused when nothing new was generated against the same
@@ -296,8 +311,6 @@ def run_row(out: Path, config: StudyConfig, data: Dataset, llm: str, seed: int,
                             views=("canonical4", "clip8"), resolution=config.resolution,
                             candidates=config.candidates, progress=False, executor=executor)
     if counts["failed"]:
-        from text3d.store.folders import RunFolder
-
         first = next((r.get("error") for r in RunFolder(run_dir).manifest.rows().values() if r.get("error")), "")
         raise InputError(f"{llm}, seed {seed}: {counts['failed']} prompts failed to generate (first: {first}; "
                          f"see {run_dir}/manifest.jsonl)")
@@ -348,6 +361,7 @@ def run_study(out: str | Path, config: StudyConfig, executor: Any = None) -> dic
     out = Path(out)
     data = check_study(config)
     llms = parse_llms(",".join(config.llms))
+    check_runs(out, config, data, llms)  # a run of other prompts stops the study before anything is written
     out.mkdir(parents=True, exist_ok=True)
     for llm in llms:  # every row's captions first: an LLM that cannot run stops the study before any generation
         for seed in config.seeds:
