@@ -27,6 +27,7 @@ class Reply:
     error: str = ""  # the error message of a non-200 reply
     reasoning: str = ""  # Ollama message.thinking / OpenAI reasoning_content
     delay_s: float = 0.0
+    drip_s: float = 0.0  # send the body a byte at a time, this long apart (a server that never finishes)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -64,12 +65,18 @@ class FakeServer:
             def do_GET(self) -> None:
                 self._send(405, b'{"error": "method not allowed"}')
 
-            def _send(self, status: int, body: bytes) -> None:
+            def _send(self, status: int, body: bytes, drip_s: float = 0.0) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if not drip_s:
+                    self.wfile.write(body)
+                    return
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(drip_s)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -119,7 +126,7 @@ class FakeServer:
         elif reply.status != 200:
             handler._send(reply.status, json.dumps(self.error_body(reply.error or "error")).encode())
         else:
-            handler._send(200, json.dumps(self.response_body(body, reply)).encode())
+            handler._send(200, json.dumps(self.response_body(body, reply)).encode(), reply.drip_s)
 
     def check(self, body: dict[str, Any]) -> None:
         raise NotImplementedError

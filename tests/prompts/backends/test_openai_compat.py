@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from tests.prompts.fake_servers import FakeOpenAI, Reply, closed_port_url
@@ -100,6 +102,12 @@ def test_timeout_and_malformed_bodies():
     with FakeOpenAI([Reply(content=GOOD, delay_s=1.0)]) as server:
         with pytest.raises(BackendError, match="no answer within the deadline of 0.2 s"):
             stage_for(server.url + "/v1", timeout_s=0.2, http_retries=0).augment("small blue sailboat")
+    # a server that answers a byte every 0.1 s (each read in time) is cut off at the whole deadline
+    with FakeOpenAI([Reply(content=GOOD, drip_s=0.1)]) as server:
+        start = time.monotonic()
+        with pytest.raises(BackendError, match="no answer within the deadline of 0.5 s"):
+            stage_for(server.url + "/v1", timeout_s=0.5, http_retries=0).augment("small blue sailboat")
+        assert time.monotonic() - start < 2.0  # the body is ~300 bytes: 30 s if each read were the limit
     with FakeOpenAI([Reply(raw_body=b"<html>502 Bad Gateway</html>")]) as server:
         with pytest.raises(BackendError, match="malformed JSON"):
             stage_for(server.url + "/v1", http_retries=0).augment("small blue sailboat")

@@ -108,8 +108,7 @@ class JSONClient:
             tries += 1
             try:
                 with waiting(f"waiting for the {self.label} at {self.base_url}", remaining):
-                    response = self._client.post(url, json=body, timeout=httpx.Timeout(
-                        remaining, connect=min(CONNECT_TIMEOUT_S, remaining)))
+                    response = self._post_before(url, body, deadline)
             except httpx.ConnectError as exc:
                 raise BackendUnavailableError(
                     f"{self.label} at {self.base_url} is not reachable ({one_line(str(exc), 120)}); "
@@ -140,6 +139,21 @@ class JSONClient:
             return data
         raise BackendError(f"{self.label} at {url}: {problem} ({tries} tr{'ies' if tries != 1 else 'y'}; "
                            "--timeout or TEXT3D_LLM_TIMEOUT sets the deadline)")
+
+    def _post_before(self, url: str, body: dict[str, Any], deadline: float) -> httpx.Response:
+        """One POST whose whole answer arrives before ``deadline``. httpx's timeout bounds each read,
+        so a server that keeps sending a byte at a time would hold it for ever: the body is read in
+        chunks and the deadline checked after each."""
+        remaining = deadline - time.monotonic()
+        timeout = httpx.Timeout(remaining, connect=min(CONNECT_TIMEOUT_S, remaining))
+        with self._client.stream("POST", url, json=body, timeout=timeout) as streamed:
+            chunks = []
+            for chunk in streamed.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the deadline passed while the answer was arriving")
+            return httpx.Response(streamed.status_code, headers=streamed.headers, content=b"".join(chunks),
+                                  request=streamed.request)
 
     def close(self) -> None:
         self._client.close()
