@@ -155,6 +155,17 @@ class BatchSummary:
     stopped: str | None = None  # why the batch stopped early (server unreachable)
 
 
+def _done_with(row: dict[str, Any], params: dict[str, Any], strict: bool) -> bool:
+    """Whether an earlier row is this batch's answer: a caption made with the same sampling
+    parameters (temperature, tokens, retries, words), which under ``strict`` passed the rules. A row
+    of other parameters is made again, and replaces it (latest row per prompt wins)."""
+    if row.get("caption") is None or row.get("error"):
+        return False
+    if row.get("params") != params:
+        return False
+    return bool(row.get("rules_passed", True)) or not strict
+
+
 def _unique(prompts: Iterable[str]) -> Iterator[str]:
     seen = set()
     for prompt in prompts:
@@ -185,9 +196,10 @@ def _augment_locked(prompts: list[str], results: ResultsFile, seed: int, stage: 
     todo = list(_unique(" ".join(p.split()) for p in prompts))
     summary = BatchSummary(total=len(todo))
     pending = []
+    params = stage.params.as_dict()
     for prompt in todo:
         row = existing.get((prompt, seed, stage.backend.backend, stage.backend.model))
-        if row is not None and row.get("caption") is not None and not row.get("error"):
+        if row is not None and _done_with(row, params, stage.strict):
             summary.resumed += 1
         else:
             pending.append(prompt)
