@@ -186,3 +186,16 @@ def test_a_failure_cut_short_by_the_time_budget_is_asked_again(tmp_path):
         result = stage.augment("small blue sailboat", seed=1)
         assert not result.cached and result.retries == 0
     assert len(backend.requests) == 2
+
+
+def test_an_answer_that_repeats_the_retry_instruction_is_no_caption():
+    # SmolLM2-135M answers the retry by repeating it, and that text keeps the prompt's words
+    echo = ("This answer broke the rules: it dropped words of the description. Write the caption again: one English "
+            "caption of at most 40 words for the object red chair, keeping the words: red, chair")
+    stage, backend = staged(["A chair.", echo, GOOD.replace("small blue sailboat", "red chair")])
+    result = stage.augment("red chair")
+    assert result.retries == 2 and result.rules_passed and not result.caption.startswith("This answer")
+    with pytest.raises(BackendError, match="no usable caption"):
+        staged([echo], retries=1)[0].augment("red chair")
+    stage, _ = staged(["A red chair, as the description says: red chair with four legs."])
+    assert stage.augment("red chair with four legs").rules_passed  # repeating the prompt itself is fine

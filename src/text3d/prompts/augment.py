@@ -66,6 +66,7 @@ _VIOLATION_HINTS = {
     "refusal": "it refused instead of describing the object",
     "language": "it was not in English",
     "verse": "it was verse, not a caption",
+    "echo": "it repeated these instructions instead of describing the object",
     "too_many_words": "it was too long",
     "too_many_clip_tokens": "it was too long",
     "missing_words": "it dropped words of the description",
@@ -188,7 +189,8 @@ class PromptAugmenter:
             if self.backend.identity:
                 last = best = check_identity(prompt, self.params.max_words)
                 break
-            last = apply_rules(prompt, completion.text, self.params.max_words)
+            last = apply_rules(prompt, completion.text, self.params.max_words,
+                               instructions=[m["content"] for m in messages if m["role"] != "assistant"])
             if last.usable and (best is None or _rank(last) < _rank(best)):
                 best = last
             if last.passed:

@@ -20,16 +20,20 @@ chatter. :func:`apply_rules` turns raw LLM output into such a caption where it c
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from text3d.prompts.clip_tokens import CLIP_CONTEXT_LENGTH, clip_token_count
 from text3d.prompts.words import content_words, missing_content_words
 from text3d.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS, word_count, words
 
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: answers that repeat the instructions are refused (echo)
 """Bump when the rules change what they accept; it is part of the cache key."""
 
-HARD_VIOLATIONS = frozenset({"empty", "refusal", "language", "verse"})
+HARD_VIOLATIONS = frozenset({"empty", "refusal", "language", "verse", "echo"})
+ECHO_WORDS = 6
+"""A caption that repeats this many consecutive words of the instructions it was sent (and not of
+the user's prompt) copied them: small models answer a retry by repeating it."""
 
 _FLAGS = re.IGNORECASE | re.DOTALL
 _REASONING_TAGS = r"think|thinking|thought|reasoning|reflection|analysis"
@@ -332,9 +336,22 @@ def check_caption(prompt: str, caption: str, max_words: int = MAX_CAPTION_WORDS,
     return violations
 
 
+def _ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[^\W_]+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def echoes(caption: str, instructions: Sequence[str], prompt: str, n: int = ECHO_WORDS) -> bool:
+    """Whether ``caption`` repeats ``n`` consecutive words of one of ``instructions`` that are not
+    also words of ``prompt`` (a caption may of course repeat the description it was given)."""
+    copied = set().union(*(_ngrams(text, n) for text in instructions)) - _ngrams(prompt, n) if instructions else set()
+    return bool(copied & _ngrams(caption, n))
+
+
 def apply_rules(prompt: str, output: str, max_words: int = MAX_CAPTION_WORDS,
-                max_clip_tokens: int = CLIP_CONTEXT_LENGTH) -> RuleReport:
-    """Clean, trim and check raw LLM ``output`` for ``prompt``."""
+                max_clip_tokens: int = CLIP_CONTEXT_LENGTH, instructions: Sequence[str] = ()) -> RuleReport:
+    """Clean, trim and check raw LLM ``output`` for ``prompt``; ``instructions``: the texts it was
+    sent, which the caption must not repeat (:func:`echoes`)."""
     cleaned = clean_output(output)
     repairs = list(cleaned.repairs)
     caption = cleaned.text
@@ -344,6 +361,8 @@ def apply_rules(prompt: str, output: str, max_words: int = MAX_CAPTION_WORDS,
     violations = check_caption(prompt, caption, max_words, max_clip_tokens)
     if cleaned.verse and "empty" not in violations:
         violations.insert(0, "verse")
+    if caption and echoes(caption, instructions, prompt):
+        violations.insert(0, "echo")
     return RuleReport(caption, violations, repairs)
 
 
