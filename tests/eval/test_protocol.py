@@ -185,7 +185,8 @@ def test_cache_misses_after_rerender_and_cache_dir_env(tmp_path, weights, monkey
     assert (tmp_path / "shared-cache" / "features" / "dinov2-vitl14").is_dir()
     assert not (tmp_path / "a" / "cache").exists()
     second = evaluate_run(gen, tmp_path / "b", ref, options(weights, names=("dinov2-vitl14",), resolution=40))
-    assert AssetFolder(gen / "items" / "item000").has_views("canonical4", 40)
+    assert AssetFolder(tmp_path / "b" / "derived" / "generated" / "item000").has_views("canonical4", 40)
+    assert not AssetFolder(gen / "items" / "item000").has_views("canonical4", 40)  # the run's own views stay
     assert second.metrics["fd_dinov2-vitl14"] != first.metrics["fd_dinov2-vitl14"]
 
 

@@ -1,5 +1,6 @@
 """Evaluation refuses what it cannot measure: one-item runs, stale or corrupt assets, blank renders."""
 
+import dataclasses
 import json
 import os
 
@@ -186,3 +187,18 @@ def test_a_manifest_id_that_leaves_the_run_is_refused(tmp_path):
     manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
     with pytest.raises(InputError, match=r"item id '\.\./\.\./outside' is not a folder name"):
         load_items(ref, "reference")
+
+
+def test_an_evaluation_at_another_size_or_point_plan_leaves_the_runs_own_files_alone(tmp_path):
+    gen = make_run(tmp_path / "gen", [("box", "red"), ("sphere", "green")])
+    ref = make_run(tmp_path / "ref", [("box", "red"), ("sphere", "blue")], captions=False)
+    options = EvalOptions(resolution=32, point_resolution=32, n_points=200, kd_subsets=4, device="cpu")
+    first = evaluate_run(gen, tmp_path / "e32", ref, options)
+    runs = {**_tree(gen), **{f"ref/{k}": v for k, v in _tree(ref).items()}}
+    other = dataclasses.replace(options, resolution=16, n_points=100)
+    evaluate_run(gen, tmp_path / "e16", ref, other)
+    assert {**_tree(gen), **{f"ref/{k}": v for k, v in _tree(ref).items()}} == runs  # nothing replaced
+    derived = tmp_path / "e16" / "derived"
+    assert sorted(p.name for p in (derived / "generated").iterdir()) == ["item000", "item001"]
+    assert (derived / "reference" / "item000" / "points.ply").is_file()
+    assert evaluate_run(gen, tmp_path / "e32b", ref, options).values == first.values  # the run's own, reused

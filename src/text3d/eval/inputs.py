@@ -21,7 +21,7 @@ import numpy as np
 from text3d.assets.io import load_asset
 from text3d.errors import InputError
 from text3d.executors import Executor, Stage, using_executor
-from text3d.render.points import point_plan_matches, sample_surface_points, write_point_plan, write_point_ply
+from text3d.render.points import plan_path, point_plan_matches, sample_surface_points, write_point_plan, write_point_ply
 from text3d.render.views import asset_record, glb_is_whole, render_protocols, reusable_views
 from text3d.store.atomic import write_json
 from text3d.store.folders import AssetFolder, RunFolder
@@ -172,6 +172,30 @@ def complete_item(_: None, job: CompleteJob) -> str:
     return job.folder
 
 
+def _holds_other_plan(home: AssetFolder, protocols: tuple[str, ...], resolution: int | None,
+                      points: tuple[int, int] | None) -> bool:
+    """Whether the item folder holds good views of another size, or points of another plan, than
+    this evaluation asks for: they are the run's own (made by generate, used by other evaluations),
+    so the ones asked for are made beside them, in the spill folder, instead of over them."""
+    for protocol in protocols:
+        own = reusable_views(home.views_dir(protocol), protocol, None, home.asset_path)
+        if own is not None and resolution is not None and \
+                reusable_views(home.views_dir(protocol), protocol, resolution, home.asset_path) is None:
+            return True
+    if points is None:
+        return False
+    recorded = _recorded_plan(home.points_path)
+    return recorded is not None and recorded != tuple(points) and points_reusable(home, recorded)
+
+
+def _recorded_plan(points_path: Path) -> tuple[int, int] | None:
+    try:
+        recorded = json.loads(plan_path(points_path).read_text())
+        return int(recorded["n_points"]), int(recorded["resolution"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution: int | None,
                   render_missing: bool = True, points: tuple[int, int] | None = None,
                   label: str = "run", executor: str | Executor | None = None, spill: Path | None = None
@@ -195,7 +219,9 @@ def prepare_items(items: list[EvalItem], protocols: tuple[str, ...], resolution:
     todo: list[tuple[int, list[str], bool, AssetFolder]] = []
     for index, item in enumerate(items):
         home = item.folder
-        target = home if spill is None or writable(home.root) else AssetFolder(Path(spill) / item.id)
+        aside = spill is not None and (not writable(home.root)
+                                       or _holds_other_plan(home, protocols, resolution, points))
+        target = AssetFolder(Path(spill) / item.id) if aside else home
         missing = []
         for protocol in protocols:
             found = reusable_views(home.views_dir(protocol), protocol, resolution, home.asset_path)
