@@ -24,7 +24,7 @@ from text3d.executors import Executor, Stage, using_executor
 from text3d.render.points import plan_path, point_plan_matches, sample_surface_points, write_point_plan, write_point_ply
 from text3d.render.views import asset_record, glb_is_whole, render_protocols, reusable_views
 from text3d.store.atomic import write_json
-from text3d.store.folders import AssetFolder, RunFolder
+from text3d.store.folders import STATUS_DONE, AssetFolder, RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,14 @@ def load_items(run_dir: str | Path, label: str = "run") -> list[EvalItem]:
     if not items:
         raise InputError(f"{label} {run_dir}: no finished items (status 'done') in manifest.jsonl")
     return items
+
+
+def unfinished_items(run_dir: str | Path) -> tuple[int, str]:
+    """(number of the run's items that failed or never finished, the first one's error or status):
+    :func:`load_items` leaves them out, so a system that fails on hard prompts would look complete."""
+    rows = [row for row in RunFolder(run_dir).manifest.rows().values() if row.get("status") != STATUS_DONE]
+    first = next((str(r.get("error") or r.get("status")) for r in rows), "")
+    return len(rows), first
 
 
 def run_identity(run_dir: str | Path) -> tuple[str, str]:

@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 
 from text3d.encoders.base import FeatureExtractor, create_extractor, extractors
-from text3d.errors import InputError
+from text3d.errors import InputError, one_line
 from text3d.eval.features import FeatureCache, default_cache_dir, image_group_features, point_cloud_features
 from text3d.eval.features import text_features as cached_text_features
-from text3d.eval.inputs import EvalItem, load_items, prepare_items, read_cloud, run_identity
+from text3d.eval.inputs import EvalItem, load_items, prepare_items, read_cloud, run_identity, unfinished_items
 from text3d.eval.metric_inputs import Input, MetricInputs
 from text3d.eval.registry import METRICS, Metric, MetricRegistry
 from text3d.eval.results import AssetRow, EvaluationProtocol, EvaluationResult, rounded
@@ -236,6 +236,10 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
     values: dict[str, Any] = {}
     per_item: list[dict[str, float | None]] = [{} for _ in items]
     warnings: list[str] = _sparse_cloud_warnings(sources, options)
+    n_failed, first_error = unfinished_items(generated)
+    if n_failed:
+        warnings.insert(0, f"{n_failed} of {n_failed + len(items)} items of the generated run failed or are "
+                           f"unfinished and are not evaluated (first: {one_line(first_error, 100)})")
     settings: dict[str, Any] = {}
 
     def compute(metric: Metric, inputs: MetricInputs) -> None:
@@ -273,7 +277,7 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
         protocol=EvaluationProtocol(extractors=names, views=options.views, seed=options.seed, **settings),
         items=tuple(AssetRow(item.id, item.prompt, item.caption, rounded(row), thumbnails.get(item.id))
                     for item, row in zip(items, per_item)),
-        warnings=tuple(dict.fromkeys(warnings)))
+        warnings=tuple(dict.fromkeys(warnings)), n_failed=n_failed)
 
 
 def _sparse_cloud_warnings(sources: _Sources, options: EvalOptions) -> list[str]:

@@ -102,6 +102,7 @@ class EvaluationResult:
     protocol: EvaluationProtocol
     items: tuple[AssetRow, ...] = ()
     warnings: tuple[str, ...] = ()
+    n_failed: int = 0  # items of the run that failed or never finished: not evaluated
 
     @property
     def latency(self) -> Mapping[str, Mapping[str, float]]:
@@ -115,6 +116,8 @@ class EvaluationResult:
         document: dict[str, Any] = {"n_items": self.n_items, "system": self.system, "family": self.family}
         if self.n_reference is not None:
             document["n_reference"] = self.n_reference
+        if self.n_failed:
+            document["n_failed"] = self.n_failed
         document.update(self.values)
         if self.warnings:
             document["warnings"] = list(self.warnings)
