@@ -22,6 +22,9 @@ def test_read_prompts_from_text_and_jsonl(tmp_path):
     jsonl = tmp_path / "p.jsonl"
     jsonl.write_text('{"prompt": "small blue sailboat", "id": 1}\n{"prompt": "red car"}\n')
     assert read_prompts(jsonl) == ["small blue sailboat", "red car"]
+    jsonl.write_text('{"prompt": "red car"}\n{"prompt": "   "}\n')  # it could never be augmented
+    with pytest.raises(InputError, match="p.jsonl:2: the 'prompt' field is empty"):
+        read_prompts(jsonl)
     jsonl.write_text('{"text": "red car"}\n')
     with pytest.raises(InputError, match="p.jsonl:1"):
         read_prompts(jsonl)

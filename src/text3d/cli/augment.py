@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from text3d.cli._options import finite_option, seed_option, wait_option, wait_seconds
-from text3d.errors import BackendError, InputError
+from text3d.errors import InputError
 from text3d.limits import (
     MAX_CAPTION_WORDS_LIMIT,
     MAX_RETRIES,
@@ -98,9 +98,10 @@ def augment_command(
     if summary.stopped:
         raise BackendUnavailableError(f"{summary.stopped}; {done} of {summary.total} prompts done, "
                                       "rerun the same command to resume")
-    if summary.failed:
-        raise BackendError(f"{summary.failed} of {summary.total} prompts failed (rows with 'error' in "
-                           f"{out}); rerun the same command to retry them")
+    if summary.failed:  # a batch that finished with failed items: exit 1, as generate --prompts
+        typer.echo(f"text3d: error: {summary.failed} of {summary.total} prompts failed (rows with 'error' in "
+                   f"{out}); rerun the same command to retry them", err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,8 @@ def read_prompts(path: str | Path) -> list[str]:
             if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
                 raise InputError(f"{source}:{number}: a JSON line needs a string 'prompt' field")
             text = row["prompt"].strip()
+            if not text:  # it could never be augmented: a rerun would retry it for ever
+                raise InputError(f"{source}:{number}: the 'prompt' field is empty")
         elif text.startswith("{") and _is_json_object(text):  # it would be generated as its literal text
             raise InputError(f"{source}:{number}: a JSON line in a text file; name the file .jsonl to read "
                              "its 'prompt' field")
