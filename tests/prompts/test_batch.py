@@ -129,3 +129,17 @@ def test_results_file_appends_are_durable_lines(tmp_path):
     assert [r["caption"] for r in results.rows().values()] == ["b"]
     results.compact()
     assert len(lines(tmp_path / "r.jsonl")) == 1
+
+
+def test_a_results_file_behind_a_symbolic_link_keeps_the_link_and_a_dangling_link_is_refused(tmp_path):
+    target = tmp_path / "a1.jsonl"
+    augment_batch(["red car"], target, llm="embedded")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    augment_batch(["red car", "small blue sailboat"], link, llm="embedded")
+    assert link.is_symlink() and [r["prompt"] for r in lines(target)] == ["red car", "small blue sailboat"]
+    dangling = tmp_path / "dang.jsonl"
+    dangling.symlink_to(tmp_path / "nothere.jsonl")
+    with pytest.raises(InputError, match="symbolic link to a path that does not exist"):
+        augment_batch(["red car"], dangling, llm="embedded")
+    assert not (tmp_path / "nothere.jsonl").exists()

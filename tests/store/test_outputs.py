@@ -115,3 +115,13 @@ def test_an_output_that_is_a_link_to_nothing_is_refused_in_one_line(tmp_path):
         with pytest.raises(InputError, match="out: is a symbolic link to a path that does not exist"):
             check()
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_file_output_that_is_a_symbolic_link_to_nothing_is_refused(tmp_path):
+    from text3d.store.outputs import check_file_output
+
+    link = tmp_path / "dang.ply"
+    link.symlink_to(tmp_path / "nothere.ply")
+    with pytest.raises(InputError, match="dang.ply: is a symbolic link to a path that does not exist"):
+        check_file_output(link, overwrite=True)
+    check_file_output(tmp_path / "new.ply")  # a new name passes

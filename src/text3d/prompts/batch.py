@@ -93,7 +93,9 @@ class ResultsFile:
     :meth:`lock` for the whole batch."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.given = Path(path)
+        # through a symbolic link to the results file: the atomic rewrite must not replace the link
+        self.path = self.given.resolve() if self.given.is_symlink() and self.given.exists() else self.given
 
     def lock(self, wait_s: float = 0.0):
         """The file's exclusive lock (a context manager)."""
@@ -103,6 +105,9 @@ class ResultsFile:
         """Refuse a path that is not a new file or a results file of earlier batches."""
         if self.path.is_dir():
             raise InputError(f"--out {self.path}: is a folder; give a .jsonl file name")
+        if self.given.is_symlink() and not self.given.exists():
+            raise InputError(f"--out {self.given}: is a symbolic link to a path that does not exist; give a file "
+                             "name")
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         try:

@@ -110,6 +110,8 @@ def check_file_output(path: str | Path, option: str = "--out", overwrite: bool =
     _check_parent(path, option)
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{option} {path}: is {_DESCRIPTION['dangling']}; give a file name")
     if path.exists() and not overwrite:
         raise InputError(f"{option} {path}: already exists; pass --overwrite to replace it, or choose another name")
 
