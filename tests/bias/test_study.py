@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from text3d.bias import localize as localize_module
-from text3d.bias.study import KINDS, Study, StudySettings, r_at_1, variant_rows
-from text3d.bias.study_tables import build_tables
+from text3d.bias.study import KINDS, Study, StudySettings, variant_rows
+from text3d.bias.study_tables import build_tables, r_at_1
 from text3d.errors import InputError
 from text3d.eval.evaluators import create_evaluator
 from text3d.train import generator_finetune as ft
@@ -51,6 +51,7 @@ def test_tables_from_known_scores():
     assert tables["checks"]["complex score +5 %"] and not tables["checks"]["grouped score +5 %"]
     assert tables["checks"]["grouped R@1 +5 %"] and tables["checks"]["basic score ≥ −2 %"]
     assert r_at_1(np.array(wrong)) == 0.5
+    assert r_at_1(np.array([[0.3]])) is None  # one prompt in its group: R@1 cannot fail
 
 
 def test_settings_are_checked():

@@ -88,6 +88,9 @@ def localize_prompt(prompt: str, generator: Generator, evaluator: Evaluator, set
                    "pieces": list(w.pieces), "content": w.content} for w in words],
         "w_h": None if high is None else high.word,
         "w_l": None if low is None else low.word,
+        # where each stands in the prompt: a word may occur twice ("a red chair beside a red table")
+        "w_h_start": None if high is None else high.start,
+        "w_l_start": None if low is None else low.start,
         "warnings": sorted(set(warnings)),
     }
 

@@ -17,11 +17,19 @@ CSV_COLUMNS = ("index", "prompt", "q_l", "q_g", "bias", "w_h", "w_h_attribution"
                "words", "heatmap")
 
 
-def _attribution(row: dict[str, Any], word: str | None) -> float | None:
-    for w in row["words"]:
-        if w["word"] == word:
-            return w["attribution"]
-    return None
+def _chosen(row: dict[str, Any], w: dict[str, Any], which: str) -> bool:
+    """Whether the word entry ``w`` is the row's ``which`` (w_h / w_l): by its position in the prompt
+    (a word may occur twice), or by its text for a table written before positions were kept."""
+    start = row.get(f"{which}_start")
+    return w["start"] == start if start is not None else w["word"] == row[which]
+
+
+def _marked(row: dict[str, Any], w: dict[str, Any]) -> bool:
+    return _chosen(row, w, "w_h") or _chosen(row, w, "w_l")
+
+
+def _attribution(row: dict[str, Any], which: str) -> float | None:
+    return next((w["attribution"] for w in row["words"] if _chosen(row, w, which)), None)
 
 
 def heatmap_name(index: int) -> str:
@@ -50,7 +58,7 @@ def write_heatmap(row: dict[str, Any], path: Path) -> Path:
         share = (len(w["word"]) + 2) / total * 0.96
         level = w["attribution"] / peak
         axes.add_patch(_rectangle(x, 0.35, share * 0.96, 0.5, cmap(0.05 + 0.9 * level)))
-        style = {"fontweight": "bold"} if w["word"] in (row["w_h"], row["w_l"]) else {}
+        style = {"fontweight": "bold"} if _marked(row, w) else {}
         axes.text(x + share * 0.48, 0.6, w["word"], ha="center", va="center", fontsize=11,
                   color="white" if level > 0.6 else "black", **style)
         axes.text(x + share * 0.48, 0.15, f"{w['attribution']:.3g}", ha="center", va="center", fontsize=7,
@@ -77,7 +85,7 @@ def csv_text(table: dict[str, Any]) -> str:
     for index, row in enumerate(table["prompts"]):
         words = " ".join(f"{w['word']}={w['attribution']:.6g}" for w in row["words"])
         writer.writerow([index, row["prompt"], row["q_l"], row["q_g"], row["bias"], row["w_h"],
-                         _attribution(row, row["w_h"]), row["w_l"], _attribution(row, row["w_l"]), words,
+                         _attribution(row, "w_h"), row["w_l"], _attribution(row, "w_l"), words,
                          heatmap_name(index)])
     return buffer.getvalue()
 
@@ -95,7 +103,7 @@ def html_page(table: dict[str, Any]) -> str:
     rows = []
     for index, row in enumerate(table["prompts"]):
         peak = max((w["attribution"] for w in row["words"]), default=0.0) or 1.0
-        spans = " ".join(_word_span(w, peak, w["word"] in (row["w_h"], row["w_l"])) for w in row["words"])
+        spans = " ".join(_word_span(w, peak, _marked(row, w)) for w in row["words"])
         rows.append(f"<tr><td>{index}</td><td>{spans}</td><td>{row['q_l']:.3f}</td><td>{row['bias']:+.3f}</td>"
                     f"<td>{html.escape(str(row['w_h']))}</td><td>{html.escape(str(row['w_l']))}</td>"
                     f'<td><img src="{heatmap_name(index)}" height="40" alt="heat-map {index}"></td></tr>')

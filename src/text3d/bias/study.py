@@ -87,6 +87,8 @@ class StudySettings:
             raise InputError(f"--variants {','.join(self.variants)}: use some of {', '.join(VARIANTS)}")
         if self.n < 1 or self.localize_n < 1:
             raise InputError("--n and --localize-n must be ≥ 1")
+        if self.n < 2:
+            log.warning("--n 1: among one prompt per kind R@1 cannot fail; it is reported as null (—)")
 
 
 def toyworld_prompts(n: int, first_seed: int, kinds: Sequence[str] = KINDS) -> dict[str, list[str]]:
@@ -133,12 +135,6 @@ def variant_rows(rows: Sequence[dict[str, Any]], variant: str, seed: int) -> lis
             w_h, w_l = chosen[0], chosen[1] if len(chosen) > 1 else None
         out.append({"prompt": row["prompt"], "w_h": w_h, "w_l": w_l, "q_l": row.get("q_l")})
     return out
-
-
-def r_at_1(similarity: np.ndarray) -> float:
-    """Share of assets i whose own prompt is the most similar of the group: argmax_j S[i, j] = i
-    (S: assets × prompts)."""
-    return float(np.mean(similarity.argmax(axis=1) == np.arange(len(similarity))))
 
 
 def _claim(out: Path, settings: StudySettings) -> None:

@@ -28,8 +28,16 @@ T3BENCH_ROWS = {"Single Obj.": ("basic", "refined", "paraphrase"), "w/ Env": ("c
 LABELS = {"base": "base", "random": "w/o grad guide", "w_h": "only w_h", "w_l": "only w_l", "full": "full"}
 
 
-def _r1(similarity: np.ndarray) -> float:
+def r_at_1(similarity: np.ndarray) -> float | None:
+    """Share of assets i whose own prompt is the most similar of the group: argmax_j S[i, j] = i
+    (S: assets × prompts). None for a group of fewer than 2: its one asset ranks first whatever it is."""
+    if len(similarity) < 2:
+        return None
     return float(np.mean(similarity.argmax(axis=1) == np.arange(len(similarity))))
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _rel(after: float | None, before: float | None) -> float | None:
@@ -50,7 +58,7 @@ def build_tables(results: dict[str, dict[str, dict[str, dict[str, Any]]]], scale
     toy = {m: r["toyworld"] for m, r in results.items()}
     kinds = list(toy["base"])
     score = {m: {k: float(np.mean(toy[m][k]["scores"])) for k in kinds} for m in toy}
-    r1 = {m: {k: _r1(toy[m][k]["similarity"]) for k in kinds} for m in toy}
+    r1 = {m: {k: r_at_1(toy[m][k]["similarity"]) for k in kinds} for m in toy}
     clip = {m: {k: float(np.mean(np.diag(toy[m][k]["similarity"]))) for k in kinds} for m in toy}
     r = 4
     mate = {k: {"base": round(score["base"][k], r), after: round(score[after][k], r),
@@ -67,7 +75,7 @@ def build_tables(results: dict[str, dict[str, dict[str, dict[str, Any]]]], scale
     tables["t3bench"] = _table("Evaluator score per T³Bench track, [0, 100]", list(t3), ["base", after, "Δ %", "kinds"],
                                t3)
     cr = {k: {"CLIP base": round(clip["base"][k], 3), f"CLIP {after}": round(clip[after][k], 3),
-              "R@1 base": round(r1["base"][k], 3), f"R@1 {after}": round(r1[after][k], 3),
+              "R@1 base": _round(r1["base"][k], 3), f"R@1 {after}": _round(r1[after][k], 3),
               "R@1 Δ %": _rel(r1[after][k], r1["base"][k])} for k in kinds}
     tables["clip_r1"] = _table("CLIP score and R@1 per kind", kinds, list(next(iter(cr.values()))), cr)
     models = list(results)
