@@ -88,3 +88,6 @@ def check_prompt_size(prompt: str, label: str = "prompt") -> None:
                          "give a short description of one object")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InputError(f"{label} has {len(prompt):,} characters, more than {MAX_PROMPT_CHARS}")
+
+MIN_ENCODER_INSTANCES = 90
+"""The fewest held-out instances ``text3d encoders evaluate`` measures: two per toyworld category."""

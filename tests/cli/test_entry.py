@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 
 def run(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -39,3 +41,13 @@ def test_commands_are_registered_once_per_process(capsys):
     assert (len(app.registered_commands), len(app.registered_groups)) == counts
     names = [c.name for c in app.registered_commands]
     assert len(names) == len(set(names)) and "generate" in names
+
+
+@pytest.mark.parametrize("value, words", [("0", "must be ≥ 1"), ("9999", "must be ≤ 500"),
+                                          ("abc", "not a whole number")])
+def test_an_int_option_out_of_range_is_said_in_text3ds_words(value, words, capsys, tmp_path):
+    from text3d.cli import main
+
+    assert main(["generate", "x", "--steps", value, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"text3d: error: generate: Invalid value for '--steps': {words}" and "Input should" not in err

@@ -143,3 +143,13 @@ def test_a_results_file_behind_a_symbolic_link_keeps_the_link_and_a_dangling_lin
     with pytest.raises(InputError, match="symbolic link to a path that does not exist"):
         augment_batch(["red car"], dangling, llm="embedded")
     assert not (tmp_path / "nothere.jsonl").exists()
+
+
+def test_a_csv_table_is_not_read_as_prompt_lines(tmp_path):
+    from text3d.data.toys4k import read_prompt_list
+
+    table = tmp_path / "mate.csv"
+    table.write_text('prompt,category\n"A red chair, tall",Basic\n')
+    for reader in (read_prompts, read_prompt_list):
+        with pytest.raises(InputError, match=r"mate.csv: a CSV table, which would be read line by line"):
+            reader(table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
 import typer
@@ -73,9 +74,21 @@ def _configure_logging() -> None:
 _INTERRUPTED = "text3d: interrupted; finished work is kept, run the same command to resume"
 
 
+_VALIDATION_WORDS = ((re.compile(r"Input should be greater than or equal to (\S+)"), r"must be ≥ \1"),
+                     (re.compile(r"Input should be less than or equal to (\S+)"), r"must be ≤ \1"),
+                     (re.compile(r"Input should be greater than (\S+)"), r"must be > \1"),
+                     (re.compile(r"Input should be less than (\S+)"), r"must be < \1"),
+                     (re.compile(r"Input should be a valid integer.*"), "not a whole number"),
+                     (re.compile(r"Input should be a valid number.*"), "not a number"))
+"""typer checks ranges through pydantic, whose words ("Input should be …") are another library's:
+the message says the rule in text3d's terms, as the float options' "is outside [0, 100]" does."""
+
+
 def _usage_line(exc: Exception) -> str:
     """``generate: Missing option '--out' / '-o'.`` — the subcommand, then click's message."""
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    for pattern, words in _VALIDATION_WORDS:
+        message = pattern.sub(words, message)
     context = getattr(exc, "ctx", None)
     path = (getattr(context, "command_path", "") or "").removeprefix("text3d").strip()
     if type(exc).__name__ == "NoArgsIsHelpError" or not message:

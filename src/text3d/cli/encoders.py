@@ -7,7 +7,7 @@ import json
 import typer
 
 from text3d.cli._options import command_group
-from text3d.limits import MAX_ITEMS, MAX_SEED
+from text3d.limits import MAX_ITEMS, MAX_SEED, MIN_ENCODER_INSTANCES
 
 encoders_app = command_group(help="The embedded encoders.", no_args_is_help=True)
 
@@ -18,7 +18,7 @@ def evaluate_command(
                              help="Held-out base seed: [1,000,000, 1,900,000) development (choose settings "
                                   "here), [1,900,000, 2,000,000) test (report these figures; test word list); "
                                   "training seeds are refused."),
-    n: int = typer.Option(2400, "--n", min=4, max=MAX_ITEMS,
+    n: int = typer.Option(2400, "--n", min=MIN_ENCODER_INSTANCES, max=MAX_ITEMS,
                           help="Held-out instances (FD halves and shifted set get n/2 renders each)."),
     image_encoder: str = typer.Option(None, "--image-encoder", help="Folder of an image encoder (default: shipped)."),
     point_encoder: str = typer.Option(None, "--point-encoder", help="Folder of a point encoder (default: shipped)."),

@@ -205,6 +205,9 @@ def read_prompt_list(path: str | Path) -> list[str]:
         raise InputError(f"{path}: is a folder, not a prompts file")
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.suffix.lower() in (".csv", ".tsv"):
+        raise InputError(f"{path}: a CSV table, which would be read line by line as prompts (its header and quotes "
+                         "too); give one prompt per line (.txt) or JSON lines with a 'prompt' field (.jsonl)")
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:

@@ -39,6 +39,7 @@ from text3d.data.toyworld.vocabulary import (
 from text3d.encoders.embedded import EmbeddedImageEncoder, EmbeddedPointEncoder
 from text3d.errors import InputError
 from text3d.eval.metrics import frechet_distance, retrieval_recall
+from text3d.limits import MIN_ENCODER_INSTANCES
 from text3d.nn.vit import ImageTextModel
 from text3d.progress import track
 from text3d.render.cameras import Camera
@@ -68,10 +69,12 @@ def evaluate_encoders(seed: int = 1_000_000, n: int = 2400, image_encoder: Embed
     """The quality figures of the embedded encoders on ``n`` held-out instances from ``seed``
     (development seeds to choose settings on, test seeds for the figures to report)."""
     if seed not in HELDOUT_SEEDS:
-        raise InputError(f"seed {seed}: inside the training range [0, {HELDOUT_SEEDS.start:,}); use a held-out seed "
-                         f"in [{HELDOUT_SEEDS.start:,}, {HELDOUT_SEEDS.stop:,})")
-    if n < 90:
-        raise InputError(f"--n {n}: need at least 90 instances (two per category)")
+        where = (f"inside the training range [0, {HELDOUT_SEEDS.start:,})" if seed < HELDOUT_SEEDS.start
+                 else f"past the held-out range (it ends at {HELDOUT_SEEDS.stop:,})")
+        raise InputError(f"--seed {seed}: {where}; use a held-out seed in [{HELDOUT_SEEDS.start:,}, "
+                         f"{HELDOUT_SEEDS.stop:,})")
+    if n < MIN_ENCODER_INSTANCES:
+        raise InputError(f"--n {n}: need at least {MIN_ENCODER_INSTANCES} instances (two per category)")
     programs = built_categories()
     per_round = len(programs)
     specs = [item_spec(i, seed, programs) for i in range(n)]

@@ -46,6 +46,9 @@ def read_prompts(path: str | Path) -> list[str]:
         raise InputError(f"{source}: is a folder, not a prompts file")
     if not source.is_file():
         raise InputError(f"{source}: no such prompts file")
+    if source.suffix.lower() in (".csv", ".tsv"):
+        raise InputError(f"{source}: a CSV table, which would be read line by line as prompts (its header and quotes "
+                         "too); give one prompt per line (.txt) or JSON lines with a 'prompt' field (.jsonl)")
     try:
         text_lines = source.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
