@@ -95,6 +95,11 @@ def test_tiny_study_runs_end_to_end_and_resumes_after_a_kill(tmp_path, monkeypat
     assert all(v is not None for row in tables["mate3d"]["values"] for v in row[:2])
     markdown = (tmp_path / "tables.md").read_text()
     assert "| complex |" in markdown and "Multi-Obj." in markdown
+    # a rerun that redoes nothing keeps the timings of the runs that did the work, adding its own
+    again = Study(tmp_path, settings, evaluator, _finetune, device="cpu", progress=False).run()
+    for stage, spent in tables["seconds"].items():
+        assert again["seconds"][stage] == pytest.approx(spent + again["seconds_this_run"][stage], abs=0.11)
+    assert again["seconds"]["eval-full"] >= tables["seconds_this_run"]["eval-full"]
 
     with pytest.raises(InputError, match="other settings"):
         Study(tmp_path, StudySettings(n=2, split="dev", localize_n=1, samples=1, k=1, variants=("full",),

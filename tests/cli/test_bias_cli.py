@@ -55,10 +55,14 @@ def test_localize_writes_table_heatmaps_and_page(tmp_path, capsys):
     assert "holds a localization made with other settings (evaluator_sha256)" in capsys.readouterr().err
     # a user-named external generator that is missing is refused before any context or asset is made
     aug = tmp_path / "aug"
-    assert main(["bias", "augment", "--table", str(out), "--llm", "embedded", "--k", "1", "--generator", "embedded",
+    assert main(["bias", "augment", "--table", str(out / "localization.json"), "--llm", "embedded", "--k", "1",
+                 "--generator", "embedded",
                  "--generator-model", str(tmp_path / "nothere"), "--evaluator-model", str(weights),
                  "--out", str(aug)]) == 3
     assert "nothere" in capsys.readouterr().err and not aug.exists()
+    assert main(["bias", "augment", "--table", str(out), "--llm", "embedded", "--evaluator", "clip", "--dimension",
+                 "geometry", "--out", str(aug)]) == 2
+    assert capsys.readouterr().err.strip() == "text3d: error: --dimension geometry: evaluator 'clip' scores alignment"
 
 
 def test_generator_warnings_are_said_once_each(tmp_path, capsys):

@@ -115,13 +115,26 @@ def markdown(tables: dict[str, Any]) -> str:
     return "\n".join(parts) + (f"\n### Bars\n\n{checks}" if checks else "")
 
 
+def all_runs_seconds(path: Path, this_run: dict[str, float]) -> dict[str, float]:
+    """Seconds per stage over every run of the study: those an earlier ``tables.json`` recorded plus
+    this run's. A rerun that resumes finished stages adds their few seconds and keeps the figures of
+    the runs that did the work (it replaced them with its own)."""
+    try:
+        earlier = json.loads(path.read_text()).get("seconds") or {}
+    except (OSError, ValueError, AttributeError):
+        earlier = {}
+    earlier = {k: v for k, v in earlier.items() if isinstance(v, (int, float))} if isinstance(earlier, dict) else {}
+    return {k: round(earlier.get(k, 0.0) + this_run.get(k, 0.0), 1) for k in {**earlier, **this_run}}
+
+
 def write_tables(out: Path, results: dict[str, Any], augment: dict[str, Any], settings: Any, evaluator: Evaluator,
                  seconds: dict[str, float]) -> dict[str, Any]:
     """``tables.json`` and ``tables.md`` in ``out``; returns the JSON."""
     tables = build_tables(results, evaluator.scale)
+    this_run = {k: round(v, 1) for k, v in seconds.items()}
     record = {"settings": json.loads(json.dumps(asdict(settings))), "evaluator": evaluator.name,
               "evaluator_scale": evaluator.scale, "augment": augment,
-              "seconds_this_run": {k: round(v, 1) for k, v in seconds.items()}, **tables}
+              "seconds": all_runs_seconds(out / "tables.json", this_run), "seconds_this_run": this_run, **tables}
     write_json(out / "tables.json", record)
     shared = "".join(f"* Word choice {variant} kept the same pairs as {a['same_pairs_as']} (the augmenter wrote "
                      "the same contexts for both): one model, so its figures are that column's.\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -27,6 +28,15 @@ LOCALIZE_FILES = ("settings.json", "rows.jsonl", "localization.json", "localizat
 
 bias_app = command_group(help="Word-level semantic bias of a generator, measured with an evaluator.",
                        no_args_is_help=True)
+
+
+def chosen_dimension(dimension: str | None, scorer: Any, evaluator: str) -> str:
+    """``--dimension``, or the evaluator's overall score (its only one when it has one); one that the
+    evaluator does not score is refused naming the option."""
+    chosen = dimension or ("overall" if "overall" in scorer.dimensions else scorer.dimensions[0])
+    if chosen not in scorer.dimensions:
+        raise InputError(f"--dimension {chosen}: evaluator {evaluator!r} scores {', '.join(scorer.dimensions)}")
+    return chosen
 
 
 @bias_app.command("localize")
@@ -68,9 +78,7 @@ def localize_command(
     check_seed("--seed", seed, samples)  # each prompt's assets take seeds seed … seed + D − 1
     check_job_output(out, LOCALIZE_FILES, "a localization run")
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
-    chosen = dimension or ("overall" if "overall" in scorer.dimensions else scorer.dimensions[0])
-    if chosen not in scorer.dimensions:
-        raise InputError(f"--dimension {chosen}: evaluator {evaluator!r} scores {', '.join(scorer.dimensions)}")
+    chosen = chosen_dimension(dimension, scorer, evaluator)
     settings = LocalizeSettings(backend=backend, evaluator=evaluator, samples=samples, dimension=chosen, seed=seed,
                                 model=model, evaluator_model=evaluator_model, candidates=candidates,
                                 evaluator_sha256=evaluators.get(evaluator).weights_sha256(evaluator_model))
@@ -115,7 +123,7 @@ def augment_command(
     wait: bool = wait_option(),
 ) -> None:
     """Write K context prompts per prompt that keep w_h and w_l, make and rank their assets, store the pairs."""
-    from text3d.bias.augment import read_table, run_augment, table_digest
+    from text3d.bias.augment import TABLE, read_table, run_augment, table_digest
     from text3d.bias.context import CONTEXT_PROMPT_VERSION, ContextSettings, ContextWriter, create_backend
     from text3d.bias.filters import FilterBounds
     from text3d.bias.review import read_review
@@ -129,6 +137,8 @@ def augment_command(
     check_registered(generators, generator, "--generator")  # before any file is read or model loaded
     check_registered(evaluators, evaluator, "--evaluator")
     check_llm(llm, "--llm")
+    if table.is_file() and table.name == TABLE:  # the table file itself: its folder is the localization
+        table = table.parent
     rows, localized = read_table(table)
     check_not_input(out, [table])
     check_job_output(out, AUGMENT_FILES, "an augmentation run")
@@ -136,8 +146,7 @@ def augment_command(
         check_not_input(review, [table / "localization.json"], "--review")
         read_review(review)  # a malformed review file is refused before any model loads
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
-    chosen = dimension or ("overall" if "overall" in scorer.dimensions else scorer.dimensions[0])
-    scorer.dimension_index(chosen)
+    chosen = chosen_dimension(dimension, scorer, evaluator)
     context_settings = ContextSettings(k=k, max_retries=retries, seed=seed)
     bounds = FilterBounds()
     original_source = Source(localized["backend"], localized.get("model"), int(localized.get("seed", 0)),
@@ -247,7 +256,8 @@ def study_command(
     with output_folder(out, wait):
         record = Study(out, settings, scorer, finetune, benchmarks, device=device, extra_models=extra).run()
     typer.echo((out / "tables.md").read_text())
-    typer.echo(json.dumps({"out": str(out), "checks": record["checks"], "seconds": record["seconds_this_run"]},
+    typer.echo(json.dumps({"out": str(out), "checks": record["checks"], "seconds": record["seconds"],
+                           "seconds_this_run": record["seconds_this_run"]},
                           indent=2))
 
 
