@@ -153,3 +153,11 @@ def test_a_csv_table_is_not_read_as_prompt_lines(tmp_path):
     for reader in (read_prompts, read_prompt_list):
         with pytest.raises(InputError, match=r"mate.csv: a CSV table, which would be read line by line"):
             reader(table)
+
+
+def test_a_results_path_that_is_a_device_or_under_a_file_is_refused_naming_it(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match=r"afile/x.jsonl: .*afile is a file, not a folder"):
+        augment_batch(["red car"], tmp_path / "afile" / "x.jsonl", llm="embedded")
+    with pytest.raises(InputError, match="/dev/null: is not a regular file"):
+        augment_batch(["red car"], "/dev/null", llm="embedded")

@@ -33,7 +33,7 @@ from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.base import AugmentResult, BackendUnavailableError
 from text3d.store.atomic import append_lines, dumps_json, read_json_lines, write_text
 from text3d.store.locks import exclusive, file_lock
-from text3d.store.outputs import check_not_input
+from text3d.store.outputs import check_not_input, check_output_file_path
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,7 @@ class ResultsFile:
 
     def check(self) -> None:
         """Refuse a path that is not a new file or a results file of earlier batches."""
-        if self.path.is_dir():
-            raise InputError(f"--out {self.path}: is a folder; give a .jsonl file name")
-        if self.given.is_symlink() and not self.given.exists():
-            raise InputError(f"--out {self.given}: is a symbolic link to a path that does not exist; give a file "
-                             "name")
+        check_output_file_path(self.given)
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
         try:

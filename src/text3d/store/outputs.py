@@ -104,14 +104,24 @@ def _refuse(path: Path, kind: str, option: str, wanted: str) -> InputError:
     return InputError(f"{option} {path}: is {_DESCRIPTION[kind]}; give a new or empty folder for {wanted}")
 
 
-def check_file_output(path: str | Path, option: str = "--out", overwrite: bool = False) -> None:
-    """A new file at ``path``; an existing one only with ``overwrite``."""
+def check_output_file_path(path: str | Path, option: str = "--out") -> None:
+    """What every file output must be, new or not: under folders (not under a file), not a folder,
+    not a symbolic link to nothing, and a regular file if it exists (``/dev/null`` cannot be
+    replaced atomically)."""
     path = Path(path)
     _check_parent(path, option)
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
     if path.is_symlink() and not path.exists():
         raise InputError(f"{option} {path}: is {_DESCRIPTION['dangling']}; give a file name")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{option} {path}: is not a regular file (a device or pipe); give a file name")
+
+
+def check_file_output(path: str | Path, option: str = "--out", overwrite: bool = False) -> None:
+    """A new file at ``path``; an existing one only with ``overwrite``."""
+    path = Path(path)
+    check_output_file_path(path, option)
     if path.exists() and not overwrite:
         raise InputError(f"{option} {path}: already exists; pass --overwrite to replace it, or choose another name")
 
