@@ -106,6 +106,8 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["eval", "--generated", "{tmp}/none", "--out", "{tmp}/e"], "not a run folder"),
     (["eval", "--generated", "{tmp}", "--system", "a\nb", "--out", "{tmp}/o"], "--system 'a\\nb': give a name"),
     (["eval", "compare", "{tmp}/a", "--out", "{tmp}/c"], "at least two"),
+    (["eval", "compare", "{tmp}/empty.txt", "{tmp}/long.txt", "--out", "{tmp}/c"], "empty.txt: not an evaluation"),
+    (["augment", "--prompts", "{tmp}/long.txt", "--out", "/dev/null"], "/dev/null: is not a regular file"),
     (["train", "encoders", "--out", "{tmp}/t", "--models", "text"], "--models 'text'"),
     (["train", "mvdiffusion", "--out", "{tmp}/o", "--width", "8", "--heads", "3"], "--width 8 / --heads 3"),
     (["train", "mvdiffusion", "--out", "{tmp}/o", "--image-size", "32", "--patch-size", "3"], "--patch-size 3"),

@@ -41,6 +41,9 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
     try:
         metrics = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
+        if file.name != "metrics.json":  # some other file named in place of an evaluation folder
+            raise InputError(f"{path}: not an evaluation (give a folder written by `text3d eval`, or its "
+                             "metrics.json)") from None
         raise InputError(f"{file}: not valid JSON ({exc.msg})") from None
     except UnicodeDecodeError:
         raise InputError(f"{file}: not a text file (not UTF-8); give an evaluation's metrics.json") from None
