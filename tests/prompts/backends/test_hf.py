@@ -98,3 +98,15 @@ def test_a_missing_model_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
     with pytest.raises(ModelNotAvailableError, match="not in the local Hugging Face cache.*hf download org/m"):
         HFAugmenter(model="org/m", device="cpu").propose(request())
+
+
+def test_loading_shows_no_progress_bar_of_transformers_when_progress_is_off(tiny_model_dir, capfd, monkeypatch):
+    from transformers.utils import logging as hf_logging
+
+    from text3d.prompts.backends import hf
+
+    monkeypatch.setenv("TEXT3D_PROGRESS", "0")
+    monkeypatch.setattr(hf, "_LOADED", {})  # load again
+    hf_logging.enable_progress_bar()
+    hf.load_chat_model(str(tiny_model_dir), "cpu")
+    assert not hf_logging.is_progress_bar_enabled() and "Loading weights" not in capfd.readouterr().err

@@ -23,6 +23,7 @@ from typing import Any
 
 from text3d.device import resolve_device
 from text3d.errors import InputError, ModelNotAvailableError, one_line
+from text3d.progress import progress_enabled
 from text3d.prompts.base import AugmentRequest, Completion, augmenters
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ def load_chat_model(name: str, device: str | None = None) -> tuple[Any, Any]:
         if key not in _LOADED:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            if not progress_enabled():  # transformers' own "Loading weights" bar follows TEXT3D_PROGRESS too
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
             source = model_source(name)
             try:
                 tokenizer = AutoTokenizer.from_pretrained(source)
