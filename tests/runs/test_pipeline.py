@@ -111,3 +111,23 @@ def test_a_new_asset_killed_while_rendering_leaves_nothing_and_the_same_command_
     monkeypatch.setattr(pipeline, "render_views", real)
     pipeline.generate("a chair", out, augment="none", backend="procedural", resolution=64, gif=False)
     assert AssetFolder(out).read_meta()["prompt"] == "a chair" and not list(out.glob(".staging-*"))
+
+
+def test_the_augmenter_is_loaded_when_the_pipeline_is_built_not_in_the_first_items_timing(monkeypatch):
+    import importlib
+
+    from text3d.prompts.embedded.augmenter import EmbeddedAugmenter
+
+    augment_module = importlib.import_module("text3d.prompts.augment")  # the package exports augment()
+
+    warmed = []
+    monkeypatch.setattr(augment_module, "_STAGES", {})
+    monkeypatch.setattr(EmbeddedAugmenter, "warm_up", lambda self: warmed.append(self))
+    built = []
+    real_init = augment_module.PromptAugmenter.__init__
+    monkeypatch.setattr(augment_module.PromptAugmenter, "__init__",
+                        lambda self, *a, **k: (built.append(1), real_init(self, *a, **k))[1])
+    pipe = Pipeline("procedural", "embedded")
+    assert len(warmed) == 1 and len(built) == 1
+    result = pipe("a red chair", seed=0)
+    assert len(built) == 1 and result.timings["augment"] >= 0  # the item used the stage built with the pipeline

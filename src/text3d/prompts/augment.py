@@ -243,6 +243,23 @@ def augment(prompt: str, llm: str = "embedded", seed: int = 0, *, params: Genera
     Repeated calls with the same configuration reuse one :class:`PromptAugmenter` (its HTTP
     connection, cache connection, loaded model), so calling this per prompt stays cheap.
     """
+    return _stage(llm, params, cache, strict, **backend_options).augment(prompt, seed)
+
+
+def prepare_augmenter(llm: str, **backend_options: Any) -> None:
+    """Build (and keep, for :func:`augment`) the stage of ``llm`` and load what its backend loads on
+    first use (``warm_up``: the embedded augmenter's word tables, a local model's weights), so that a
+    pipeline's per-item augment time is the caption's, not one item's share of a one-time load."""
+    stage = _stage(llm, None, True, False, **backend_options)
+    warm_up = getattr(stage.backend, "warm_up", None)
+    if warm_up is not None:
+        warm_up()
+
+
+def _stage(llm: str, params: GenerationParams | None, cache: AugmentCache | bool, strict: bool,
+           **backend_options: Any) -> PromptAugmenter:
+    """The :class:`PromptAugmenter` of this configuration, built once per process (the last
+    ``_MAX_STAGES`` kept)."""
     try:
         environment = tuple(os.environ.get(name) for name in _ENVIRONMENT)
         key: tuple[Any, ...] | None = (llm, params, cache, strict, tuple(sorted(backend_options.items())),
@@ -257,4 +274,4 @@ def augment(prompt: str, llm: str = "embedded", seed: int = 0, *, params: Genera
             if len(_STAGES) >= _MAX_STAGES:
                 _STAGES.pop(next(iter(_STAGES)))
             _STAGES[key] = stage
-    return stage.augment(prompt, seed)
+    return stage

@@ -45,7 +45,7 @@ from text3d.limits import (
     check_range,
     check_seed,
 )
-from text3d.prompts.augment import augment, server_options
+from text3d.prompts.augment import augment, prepare_augmenter, server_options
 from text3d.prompts.base import augmenters, parse_llm_spec
 from text3d.render.preview import turntable_frames, write_gif
 from text3d.render.views import render_views
@@ -114,6 +114,8 @@ class Pipeline:
         self._server_options = server_options(augment, timeout_s)  # said once here if the timeout is unused
         self.steps = steps
         self.cfg = cfg
+        if augment != "none":  # loaded now: an item's augment time is its caption's, not a model load
+            prepare_augmenter(augment, **self._server_options)
         self.generator: Generator = create_generator(backend, model, device, candidates=candidates)
         self.aligner: TokenSource | None = None
         if conditioning == "gap3d" and (aligner is None or isinstance(aligner, (str, Path))):

@@ -105,6 +105,10 @@ class HFAugmenter:
         self.model = model
         self.device = device
 
+    def warm_up(self) -> None:
+        """Load the tokenizer and model (done once per process)."""
+        load_chat_model(self.model, self.device)
+
     def render_chat(self, messages: Sequence[dict[str, str]]) -> str:
         """The chat-template text the model reads (thinking switched off where the template can)."""
         tokenizer, _ = load_chat_model(self.model, self.device)

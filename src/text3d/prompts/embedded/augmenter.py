@@ -30,6 +30,11 @@ class EmbeddedAugmenter:
             raise InputError(f"embedded augmenter {model!r}: the only version is {MODEL_VERSION!r}")
         self.model = MODEL_VERSION
 
+    def warm_up(self) -> None:
+        """Load what the first caption would: toyworld's lexicon, and WordNet and MiniLM, which ground
+        words outside it ("crimson armchair")."""
+        compose_caption(read_prompt("a small crimson armchair"), 0, 0, 40)
+
     def propose(self, request: AugmentRequest) -> Completion:
         """One caption for the request's prompt; no tokens are counted (no language model runs)."""
         text = compose_caption(read_prompt(request.prompt), request.seed, request.attempt, request.params.max_words)
