@@ -84,3 +84,16 @@ def test_a_pipe_in_a_cell_stays_inside_its_markdown_cell():
 
     line = Table("t", ["system", "x"], [["a|b", "1.00"]]).markdown().splitlines()[-1]
     assert line == "| a\\|b | 1.00 |"
+
+
+def test_evaluations_of_other_prompt_or_reference_sets_are_warned_about(evaluations, tmp_path):
+    for k, folder in enumerate(evaluations):
+        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics["prompts_sha256"] = "a" * 64 if k < 4 else "b" * 64  # the last generated other prompts
+        metrics["reference_sha256"] = "r" * 64
+        write_json(folder / "metrics.json", metrics)
+    document = compare_evaluations(evaluations, tmp_path / "cmp")
+    assert document["warnings"] == ["the evaluations have 2 different prompt sets (qwen3:0.6b, gemma3:1b, "
+                                    "llama3.1:8b, deepseek-r1:1.5b; gemma3:12b): their figures are not comparable"]
+    assert "> Warning: the evaluations have 2 different prompt sets" in (tmp_path / "cmp" / "compare.md").read_text()
+    assert "warnings" not in compare_evaluations(evaluations[:4], tmp_path / "cmp2")

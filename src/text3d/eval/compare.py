@@ -88,6 +88,23 @@ def _primary_fd(metrics: dict[str, Any]) -> tuple[str | None, float | None]:
     return (name, metrics.get(f"fd_{name}")) if name else (None, None)
 
 
+def mismatch_warnings(names: list[str], loaded: list[dict[str, Any]]) -> list[str]:
+    """A warning per thing the evaluations should share and do not: the prompts they generated
+    (CLIP, R@K and FD compare systems only on one prompt set) and the reference set FD measured
+    against. Evaluations written before these digests were recorded are not judged."""
+    warnings = []
+    for key, what in (("prompts_sha256", "prompt sets"), ("reference_sha256", "reference sets")):
+        groups: dict[str, list[str]] = {}
+        for name, metrics in zip(names, loaded):
+            if metrics.get(key):
+                groups.setdefault(str(metrics[key]), []).append(name)
+        if len(groups) > 1:
+            shown = "; ".join(", ".join(members) for members in groups.values())
+            warnings.append(f"the evaluations have {len(groups)} different {what} ({shown}): their figures are "
+                            "not comparable")
+    return warnings
+
+
 def compare_evaluations(dirs: list[str | Path], out: str | Path) -> dict[str, Any]:
     """Write the comparison of the evaluations in ``dirs`` to ``out``; returns compare.json's content."""
     if len(dirs) < 2:
@@ -99,9 +116,12 @@ def compare_evaluations(dirs: list[str | Path], out: str | Path) -> dict[str, An
     families = [str(m.get("family") or n.split(":")[0]) for m, n in zip(loaded, names)]
     columns = [metric_columns(m) for m in loaded]
     correlations = correlation_table(columns)
+    warnings = mismatch_warnings(names, loaded)
+    for warning in warnings:
+        log.warning("%s", warning)
     document = rounded({"systems": [{"system": n, "family": f, "metrics": c} for n, f, c in
                                     zip(names, families, columns)],
-                        "correlations": correlations})
+                        "correlations": correlations, **({"warnings": warnings} if warnings else {})})
     write_json(out_dir / "compare.json", document)
 
     systems = list(zip(names, loaded))
@@ -124,6 +144,7 @@ def compare_evaluations(dirs: list[str | Path], out: str | Path) -> dict[str, An
         plot_paths.append(plots.clip_delta_bars([d[0] for d in deltas], [d[1] for d in deltas],
                                                 [d[2] for d in deltas], out_dir / "clip_delta.png"))
     markdown = ["# Comparison of systems", "", f"Systems: {', '.join(names)}.", ""]
+    markdown += [f"> Warning: {w}" for w in warnings] + ([""] if warnings else [])
     markdown += [t.markdown() for t in tables]
     if plot_paths:
         markdown += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plot_paths] + [""]

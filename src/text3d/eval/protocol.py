@@ -33,7 +33,9 @@ from the views and points already written into the run folders.
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,7 +279,14 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
         protocol=EvaluationProtocol(extractors=names, views=options.views, seed=options.seed, **settings),
         items=tuple(AssetRow(item.id, item.prompt, item.caption, rounded(row), thumbnails.get(item.id))
                     for item, row in zip(items, per_item)),
-        warnings=tuple(dict.fromkeys(warnings)), n_failed=n_failed)
+        warnings=tuple(dict.fromkeys(warnings)), n_failed=n_failed,
+        prompts_sha256=_digest(item.prompt for item in items),
+        reference_sha256=_digest(f"{item.id}\t{item.prompt}" for item in ref_items) if ref_items is not None else None)
+
+
+def _digest(lines: Iterable[str]) -> str:
+    """sha256 of the sorted lines: which prompts (or reference items) an evaluation measured."""
+    return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
 
 
 def _sparse_cloud_warnings(sources: _Sources, options: EvalOptions) -> list[str]:

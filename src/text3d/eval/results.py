@@ -103,6 +103,8 @@ class EvaluationResult:
     items: tuple[AssetRow, ...] = ()
     warnings: tuple[str, ...] = ()
     n_failed: int = 0  # items of the run that failed or never finished: not evaluated
+    prompts_sha256: str | None = None  # of the evaluated prompts: comparisons need the same set
+    reference_sha256: str | None = None  # of the reference items (id, prompt) measured against
 
     @property
     def latency(self) -> Mapping[str, Mapping[str, float]]:
@@ -118,6 +120,10 @@ class EvaluationResult:
             document["n_reference"] = self.n_reference
         if self.n_failed:
             document["n_failed"] = self.n_failed
+        if self.prompts_sha256:
+            document["prompts_sha256"] = self.prompts_sha256
+        if self.reference_sha256:
+            document["reference_sha256"] = self.reference_sha256
         document.update(self.values)
         if self.warnings:
             document["warnings"] = list(self.warnings)
