@@ -63,3 +63,20 @@ def test_a_checkpoint_carries_the_cpu_time_of_earlier_attempts(tmp_path):
 def test_cosine_lr_warms_up_then_decays_to_zero():
     assert cosine_lr(0, 100, 10, 1.0) == 0.1 and cosine_lr(9, 100, 10, 1.0) == 1.0
     assert abs(cosine_lr(55, 100, 10, 1.0) - 0.5) < 1e-9 and cosine_lr(100, 100, 10, 1.0) == 0.0
+
+
+def test_a_checkpoint_of_other_settings_keeps_its_runs_log_rows(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    state = lambda: {"model": model.state_dict(), "optimizer": optimizer.state_dict(),  # noqa: E731
+                     "rng": np.random.default_rng(0).bit_generator.state}
+    Checkpoint(tmp_path / "ck.pt", {"lr": 1}, every=2, total=4, what="model").save_after(2, state)
+    same = Checkpoint(tmp_path / "ck.pt", {"lr": 1}, every=2, total=4, what="model")
+    same.restore(model, optimizer, np.random.default_rng(1))
+    assert same.log_start == 2  # resumed: the rows from step 2 on are written again
+    other = Checkpoint(tmp_path / "ck.pt", {"lr": 2}, every=2, total=4, what="model")
+    assert other.restore(model, optimizer, np.random.default_rng(1)) == (0, None)
+    assert other.log_start is None  # set aside with its steps: its rows stay in the log too
+    fresh = Checkpoint(tmp_path / "none.pt", {"lr": 2}, every=2, total=4, what="model")
+    fresh.restore(model, optimizer, np.random.default_rng(1))
+    assert fresh.log_start == 0  # a run killed before its first checkpoint: its rows are dropped

@@ -169,7 +169,7 @@ def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file:
         generator.set_state(saved["generator"])
         ema = saved.get("ema", ema)
     losses = LossLog(log_file, f"aligner-stage{config.stage}", config.steps, every=log_every,
-                     start=first_step)
+                     start=resumable.log_start)
     for step in track(range(first_step, config.steps), description=f"aligner stage {config.stage}",
                       enabled=progress, total=config.steps - first_step):
         set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))

@@ -195,7 +195,7 @@ def _train(model: HyperScore, samples: Samples, tokens: torch.Tensor, states: di
     start, saved = checkpoint.restore(model, optimizer, rng)
     if saved is not None:
         torch.set_rng_state(saved["torch_rng"])
-    losses = LossLog(log_file, "evaluator", config.steps, start=start)
+    losses = LossLog(log_file, "evaluator", config.steps, start=checkpoint.log_start)
     target = torch.from_numpy(samples.levels)
     programs = built_categories()
     categories = np.array([item_spec(i, 0, programs)[0] for i in range(len(samples))])  # training seeds from 0

@@ -121,7 +121,7 @@ def train_flow(data: TrainingData, latents: np.ndarray, config: GeneratorTrainCo
     if saved is not None:
         ema = saved["ema"]
         generator.set_state(saved["generator"].cpu() if device.type != "cpu" else saved["generator"])
-    losses = LossLog(log_file, "flow-dit", config.steps, start=first_step)
+    losses = LossLog(log_file, "flow-dit", config.steps, start=resumable.log_start)
     use_bf16 = device.type in ("cpu", "cuda")
     for step in track(range(first_step, config.steps), description="flow DiT", enabled=progress,
                       total=config.steps - first_step):

@@ -289,7 +289,7 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     dit.train()
     start = time.perf_counter()
     with (out / "train_log.jsonl").open("a") as log_file:
-        losses = LossLog(log_file, "finetune-dit", config.steps, every=10, start=first_step)
+        losses = LossLog(log_file, "finetune-dit", config.steps, every=10, start=resumable.log_start)
         for step in track(range(first_step, config.steps), description="fine-tune DiT", enabled=progress,
                           total=config.steps - first_step):
             set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))

@@ -173,7 +173,7 @@ def train_adapter(dit: FlowDiT, latents: torch.Tensor, tokens: torch.Tensor, con
     if saved is not None:
         ema = saved["ema"]
         generator.set_state(saved["generator"].cpu())
-    losses = LossLog(log_file, "image-adapter", config.steps, start=first)
+    losses = LossLog(log_file, "image-adapter", config.steps, start=resumable.log_start)
     for step in track(range(first, config.steps), description="image adapter", enabled=progress,
                       total=config.steps - first):
         set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))

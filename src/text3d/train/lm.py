@@ -183,7 +183,7 @@ def train_lm(rows: list[tuple[list[int], list[int]]], dev_rows: list[tuple[list[
                            f"toyworld-lm-{config.size}")
     first_step, _ = resumable.restore(model, optimizer, rng)
     losses = LossLog(log_file, f"toyworld-lm-{config.size}", config.steps, every=log_every,
-                     start=first_step)
+                     start=resumable.log_start)
     pad = tokenizer.pad_token_id
     model.train()
     for step in track(range(first_step, config.steps), description=f"toyworld-lm-{config.size}",

@@ -122,6 +122,10 @@ class Checkpoint:
         self.path, self.key, self.every, self.total, self.what = path, key, every, total, what
         # CPU-seconds the earlier, killed attempts had spent when they wrote the checkpoint this run resumes.
         self.earlier_cpu_s, self.cpu_start = 0.0, cpu_start
+        # The step from which this model's loss-log rows are this run's to write (LossLog's ``start``):
+        # the step resumed at; None after a checkpoint of other settings was set aside, whose run's
+        # rows stay in the log with it.
+        self.log_start: int | None = 0
 
     def cpu_seconds(self) -> float:
         """CPU-seconds of this training over all attempts: the earlier ones' up to the checkpoint
@@ -139,6 +143,7 @@ class Checkpoint:
         # Set aside, not overwritten: the earlier run's steps stay there for a rerun with its settings.
         aside = self.path.with_name(f"{self.path.stem}.other-settings{self.path.suffix}")
         os.replace(self.path, aside)
+        self.log_start = None
         old = saved.get("key") or {}
         differs = sorted(k for k in set(old) | set(self.key) if old.get(k) != self.key.get(k))
         log.warning("%s was written with other settings (%s differ; its %s steps are kept as %s); training the "
@@ -158,6 +163,7 @@ class Checkpoint:
         rng.bit_generator.state = saved["rng"]
         step = int(saved["step"])
         self.earlier_cpu_s = float(saved.get("cpu_s", 0.0))
+        self.log_start = step
         log.info("resuming the %s at step %d from %s", self.what, step, self.path)
         return step, saved
 

@@ -118,7 +118,7 @@ def _train(model: MultiViewDiT, ema: MultiViewDiT, data: ViewSet, states: dict[s
     if saved is not None:
         ema.load_state_dict(saved["ema"])
         torch.set_rng_state(saved["torch_rng"])
-    losses = LossLog(log_file, "mvdiffusion", config.steps, start=start)
+    losses = LossLog(log_file, "mvdiffusion", config.steps, start=checkpoint.log_start)
     views = torch.from_numpy(data.views)  # (N, V, 7, S, S) uint8
     cameras = camera_features(torch.from_numpy(data.c2w))  # (N, V, 16)
     model.train()

@@ -300,7 +300,7 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
         generator.set_state(saved["generator"])
         probes = saved["probes"]
     with (out / "train_log.jsonl").open("a") as log_file:
-        losses = LossLog(log_file, "prd", config.steps, start=start)
+        losses = LossLog(log_file, "prd", config.steps, start=checkpoint.log_start)
         for step in track(range(start, config.steps), total=config.steps - start, description="train turbo",
                           enabled=progress):
             if probe and step % config.probe_every == 0 and not any(p["step"] == step for p in probes):
