@@ -146,9 +146,19 @@ def test_a_body_that_is_not_json_is_said_with_where(tmp_path):
 
 def test_an_oversized_body_is_refused_before_it_is_read(tmp_path):
     client = make_client(tmp_path)
-    answer = client.post("/v1/jobs", content=b"{" + b" " * (300 * 1024) + b"}",
+    answer = client.post("/v1/jobs", content=b"{" + b" " * (1100 * 1024) + b"}",
                          headers={"content-type": "application/json"})
     assert answer.status_code == 413 and "more than" in answer.json()["detail"]
+
+
+def test_the_largest_job_fits_however_its_client_escapes_it(tmp_path):
+    import json
+
+    client = make_client(tmp_path)  # not started: the job is only accepted
+    body = json.dumps({**FAST, "prompts": ["椅" * 599 + "😀"] * 100}).encode()  # every character escaped
+    assert len(body) > 360_000
+    answer = client.post("/v1/jobs", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 202, answer.text
 
 
 def test_a_full_queue_answers_429_with_retry_after(tmp_path):
@@ -191,6 +201,8 @@ def test_a_running_job_is_cancelled_and_its_worker_stops(tmp_path):
     # the items it never reached are skipped, not left pending as if they would still run
     assert status["items"][-1]["state"] == "skipped" and status["progress"]["pending"] == 0
     assert status["progress"]["skipped"] == len(prompts) - status["progress"]["done"] - status["progress"]["failed"]
+    skipped = client.get(f"/v1/jobs/{job_id}/items/{len(prompts) - 1}/asset.glb")
+    assert skipped.status_code == 404 and "skipped (the job is cancelled); it has no files" in skipped.json()["detail"]
 
 
 def test_a_queued_job_left_by_a_stopped_service_runs_when_it_starts_again(tmp_path):
@@ -210,6 +222,8 @@ def test_a_job_that_cannot_run_fails_with_the_reason(tmp_path):
         status = wait_until_finished(restarted, job_id)
     assert status["state"] == "failed" and "holds other files" in status["error"]
     assert [item["state"] for item in status["items"]] == ["skipped"]
+    answer = restarted.get(f"/v1/jobs/{job_id}/items/0/asset.glb")
+    assert answer.status_code == 404 and "skipped (the job is failed)" in answer.json()["detail"]
 
 
 def test_a_token_guards_the_jobs_but_not_health(tmp_path):

@@ -40,3 +40,14 @@ def test_the_augmenters_are_named_once(tmp_path):
     detail = client.post("/v1/jobs", json={**FAST, "prompt": "a chair", "augment": "nope:x"}).json()["detail"]
     known = detail.split("(known: ", 1)[1].rstrip(")").split(", ")
     assert "none" in known and len(known) == len(set(known)), detail
+
+
+@pytest.mark.parametrize("backend, package", [("trellis-text", "trellis.pipelines"),
+                                              ("triplaneturbo", "triplaneturbo_executable")])
+def test_an_external_backend_whose_package_is_absent_is_refused_before_a_job_is_queued(tmp_path, backend, package):
+    client = make_client(tmp_path / "data")  # not started: nothing runs
+    answer = client.post("/v1/jobs", json={**FAST, "prompt": "a chair", "backend": backend})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"].startswith(f"{backend}: cannot import {package} (not installed); install")
+    jobs = tmp_path / "data" / "jobs"
+    assert not jobs.exists() or not any(jobs.iterdir())

@@ -213,3 +213,17 @@ def test_forty_one_bad_requests_get_a_4xx_json_error_never_a_5xx(tmp_path):
             assert client.get("/v1/health").status_code == 200  # still serving
     finally:
         kill_service(process)
+
+
+def test_a_failed_workers_reason_is_its_own_error_not_a_warning_or_an_earlier_run(tmp_path):
+    from text3d.serve.jobs import _failure
+
+    log = tmp_path / "worker.log"
+    log.write_text("text3d: error: an earlier run's failure\n")
+    offset = log.stat().st_size
+    with log.open("a") as handle:
+        handle.write("text3d: error: the backend failed\nno toyworld category for 'cat'; generating 'teddy bear'\n")
+    assert _failure(log, 4, 0, offset) == "text3d: error: the backend failed"
+    assert _failure(log, -9, 1, offset) == "the worker process was killed by signal 9 (after 1 retry)"
+    (tmp_path / "empty.log").write_text("")
+    assert _failure(tmp_path / "empty.log", 3, 0) == "the worker process exited with code 3"

@@ -47,7 +47,7 @@ def evaluate_command(
                                help="Add the reference row: each object's caption answered by the true tokens "
                                     "of a twin (another object with every attribute the caption states)."),
     as_json: bool = typer.Option(False, "--json", help="Print alignment.json instead of the tables."),
-    overwrite: bool = overwrite_option("an earlier alignment evaluation in --out"),
+    overwrite: bool = overwrite_option("an earlier alignment evaluation"),
 ) -> None:
     """Tables 1–2 of GAP3D: token alignment (cos, MSE, norm ratio per group) and text→image retrieval."""
     # studies.aligner imports torch and the models: not on the cold path of `text3d --help`

@@ -14,13 +14,14 @@ Devices are resolved by :func:`text3d.device.resolve_device` (cpu, cuda, mps); n
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from text3d.assets.asset import Asset
-from text3d.errors import InputError
+from text3d.errors import InputError, ModelNotAvailableError
 from text3d.registry import Registry
 
 
@@ -72,6 +73,18 @@ class Generator:
 
     weights_folder: ClassVar[str | None] = None
     """Name of the backend's shipped weights folder (``text3d/weights/``), for backends loading local weights."""
+
+    requires: ClassVar[str] = ""
+    """The package an external backend imports (not a dependency of text3d), and ``install`` how to
+    get it: :meth:`check_installed` refuses the backend without loading anything."""
+    install: ClassVar[str] = ""
+
+    @classmethod
+    def check_installed(cls) -> None:
+        """A one-line :class:`ModelNotAvailableError` when :attr:`requires` cannot be imported here
+        (found, not imported: a GPU package stays unloaded until a job runs)."""
+        if cls.requires and importlib.util.find_spec(cls.requires.split(".")[0]) is None:
+            raise ModelNotAvailableError(f"{cls.name}: cannot import {cls.requires} (not installed); {cls.install}")
 
     @classmethod
     def weights_sha256(cls, name_or_path: str | None = None) -> str | None:

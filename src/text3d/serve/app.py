@@ -38,8 +38,10 @@ from text3d.serve.schemas import Health, JobAccepted, JobList, JobRequest, JobSt
 from text3d.serve.web import mount_web
 from text3d.version import __version__
 
-MAX_BODY_BYTES = 256 * 1024
-"""Largest request body: 100 prompts of 600 characters fit with room to spare."""
+MAX_BODY_BYTES = 1024 * 1024
+"""Largest request body: the largest valid job, 100 prompts of 600 characters, written by a client
+that escapes every character (Python's json and requests by default: ``\\uXXXX``, 12 bytes for a
+character outside the BMP), is 100 · 600 · 12 = 720,000 bytes; 1 MiB leaves room for the rest."""
 EVENT_INTERVAL_S = 0.5
 MEDIA_TYPES = {".glb": "model/gltf-binary", ".gif": "image/gif", ".json": "application/json", ".png": "image/png"}
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from text3d.data.toys4k import prompt_id
 from text3d.errors import InputError, Text3DError, one_line
-from text3d.generators.base import backend_options
+from text3d.generators.base import backend_options, generators
 from text3d.limits import MAX_ITEMS, check_prompt_size, check_seed
 from text3d.prompts.base import augmenters, parse_llm_spec
 from text3d.render.cameras import PROTOCOLS
@@ -87,6 +87,7 @@ def check_request(request: JobRequest, max_batch: int) -> None:
     options = request.options
     check_settings(options.steps, options.cfg, options.candidates, options.resolution)
     backend_options(request.backend, candidates=options.candidates)  # unknown backend or option: one line
+    generators.get(request.backend).check_installed()  # an external backend whose package is absent
     for protocol in options.views:
         if protocol not in PROTOCOLS:
             raise InputError(f"views: unknown view protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
@@ -160,6 +161,7 @@ class JobStore:
         self._threads: list[threading.Thread] = []
         self._closing = False
         self._durations: deque[float] = deque(maxlen=20)
+        self._log_start: dict[str, int] = {}  # job id → where its running worker's lines start in worker.log
         self._stack = ExitStack()
 
     @property
@@ -314,7 +316,12 @@ class JobStore:
         if protocol is not None and (protocol not in PROTOCOLS or not VIEW_FILE.fullmatch(name)):
             raise JobNotFound(f"views/{protocol[:40]}/{name[:40]}: no such view file")
         row = job.run.manifest.rows().get(prompt_id(index, prompts[index]), {})
+        if row.get("status") == STATUS_FAILED:
+            raise JobNotFound(f"item {index} of job {job.id}: failed ({one_line(str(row.get('error') or '?'), 160)}); "
+                              "it has no files")
         if row.get("status") != STATUS_DONE:
+            if job.state in FINISHED:  # it will never run
+                raise JobNotFound(f"item {index} of job {job.id}: skipped (the job is {job.state}); it has no files")
             raise JobNotFound(f"item {index} of job {job.id}: not done yet")
         folder = self._item_folder(job, index)
         path = (folder.views_dir(protocol) / name) if protocol is not None else folder.root / name
@@ -367,7 +374,8 @@ class JobStore:
                     log.warning("job %s: worker process killed (signal %d); retried", job.id, -code)
                     continue
                 job.state = "done" if code in (0, 1) else "failed"
-                job.error = None if code in (0, 1) else _last_line(job.folder / "worker.log", code)
+                job.error = None if code in (0, 1) else _failure(job.folder / "worker.log", code, job.retries,
+                                                                 self._log_start.pop(job.id, 0))
                 job.finished = _now()
                 self._save(job)
             log.info("job %s %s", job.id, job.state)
@@ -376,6 +384,7 @@ class JobStore:
         env = {**_thread_limits(self.workers), **os.environ,
                "TEXT3D_PROGRESS": "0", "TEXT3D_SERVE_PARENT": str(os.getpid())}
         with (job.folder / "worker.log").open("ab") as stderr:
+            self._log_start[job.id] = stderr.tell()  # this run's lines start here (the log is appended)
             return subprocess.Popen([sys.executable, "-m", "text3d.serve.runner", str(job.folder)],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
 
@@ -409,10 +418,18 @@ def _files(folder: AssetFolder, protocols: list[str]) -> list[str]:
     return names
 
 
-def _last_line(log_path: Path, code: int) -> str:
-    """The worker's reason for failing: the last line of its log, else its exit code."""
+def _failure(log_path: Path, code: int, retries: int, offset: int = 0) -> str:
+    """Why a worker failed: killed by a signal (after ``retries`` retries), or the last error line it
+    wrote in this run (from byte ``offset`` of its appended log; a warning is not the reason), else
+    its exit code."""
+    if code < 0:
+        return f"the worker process was killed by signal {-code} (after {retries} retr{'y' if retries == 1 else 'ies'})"
     try:
-        lines = [line for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+        with log_path.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", errors="replace")
     except OSError:
-        lines = []
-    return one_line(lines[-1]) if lines else f"the worker process exited with code {code}"
+        text = ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return one_line((errors or lines)[-1]) if lines else f"the worker process exited with code {code}"

@@ -40,6 +40,8 @@ class _TrellisBase(Generator):
 
     pipeline_class = ""
     default_model = ""
+    requires = "trellis.pipelines"
+    install = INSTALL
 
     def __init__(self, pipeline, model: str, device) -> None:
         self.pipeline = pipeline

@@ -32,6 +32,9 @@ DEFAULT_WEIGHTS = "pretrained/triplane_turbo_sd_v1.pth"
 class TriplaneTurboGenerator(Generator):
     """Few-step text-to-mesh by progressive rendering distillation."""
 
+    requires = "triplaneturbo_executable"
+    install = INSTALL
+
     name = "triplaneturbo"
     default_steps = 4
 
