@@ -108,6 +108,11 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["eval", "compare", "{tmp}/a", "--out", "{tmp}/c"], "at least two"),
     (["eval", "compare", "{tmp}/empty.txt", "{tmp}/long.txt", "--out", "{tmp}/c"], "empty.txt: not an evaluation"),
     (["augment", "--prompts", "{tmp}/long.txt", "--out", "/dev/null"], "/dev/null: is not a regular file"),
+    (["generate", "red chair", "--model", "{tmp}/none", "--out", "{tmp}/o"], "--model {tmp}/none: no such folder"),
+    (["generate", "red chair", "--backend", "embedded-turbo", "--model", "{tmp}/empty.txt", "--out", "{tmp}/o"],
+     "--model {tmp}/empty.txt: is a file"),
+    (["generate", "red chair", "--conditioning", "gap3d", "--aligner", "{tmp}/none", "--out", "{tmp}/o"],
+     "--aligner {tmp}/none: no such folder"),
     (["train", "encoders", "--out", "{tmp}/t", "--models", "text"], "--models 'text'"),
     (["train", "mvdiffusion", "--out", "{tmp}/o", "--width", "8", "--heads", "3"], "--width 8 / --heads 3"),
     (["train", "mvdiffusion", "--out", "{tmp}/o", "--image-size", "32", "--patch-size", "3"], "--patch-size 3"),
@@ -117,7 +122,7 @@ def test_bad_values_and_files(cli, tmp_path, mesh_file, args, says):
     (tmp_path / "empty.txt").write_text("\n# only a comment\n")
     (tmp_path / "long.txt").write_text("red chair\n" + "x" * 700 + "\n")
     filled = [a.format(tmp=tmp_path, mesh=mesh_file) for a in args]
-    cli.fails(*filled, says=(says,) if says else ())
+    cli.fails(*filled, says=(says.format(tmp=tmp_path),) if says else ())
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.jsonl").exists()
 
 

@@ -39,6 +39,9 @@ samples drawn per caption, of which the consensus one is kept (:func:`consensus_
 
 log = logging.getLogger(__name__)
 
+STAGE2_FOLDER = "aligner-stage2"
+"""The shipped stage-2 aligner's folder name (``text3d/weights/``), the default of every GAP3D command."""
+
 SOFT_TOKENS_FILE = "soft_tokens.safetensors"
 """The trained soft tokens (s, 384) beside the DiT's ``model.safetensors``; MiniLM itself is not saved."""
 
@@ -282,7 +285,7 @@ def aligner_record(folder: str | Path | None) -> dict[str, Any]:
     (:func:`sampling_settings`) at the same path are told apart."""
     from text3d.nn.checkpoint import resolve_model_folder
 
-    path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
+    path = resolve_model_folder(None if folder is None else str(folder), STAGE2_FOLDER)
     return {"aligner": str(path), "weights_sha256": weights_sha256(path), "sampling": recorded(sampling_settings(path))}
 
 
@@ -309,7 +312,7 @@ class TokenAligner:
         sampler settings left None are the folder's (:func:`sampling_settings`)."""
         from text3d.nn.checkpoint import resolve_model_folder
 
-        path = resolve_model_folder(None if folder is None else str(folder), "aligner-stage2")
+        path = resolve_model_folder(None if folder is None else str(folder), STAGE2_FOLDER)
         dit, encoder = load_aligner(path, device)
         settings = sampling_settings(path, steps=steps, cfg=cfg, guidance_rescale=guidance_rescale,
                                      token_scale=token_scale, temperature=temperature, group_cfg=group_cfg,

@@ -66,6 +66,16 @@ def generate_command(
 
     check_registered(generators, backend, "--backend")  # before any folder is made or model loaded
     check_llm(augment, "--augment")
+    local = generators.get(backend).weights_folder  # a backend of local weights: --model is a folder
+    if local is not None:
+        from text3d.nn.checkpoint import check_model_path
+
+        check_model_path(model, local, "--model")
+    if conditioning == "gap3d":
+        from text3d.align.sampling import STAGE2_FOLDER
+        from text3d.nn.checkpoint import check_model_path
+
+        check_model_path(aligner, STAGE2_FOLDER, "--aligner")
     if prompts is None and executor != "local":
         raise InputError(f"--executor {executor}: one prompt runs here; an executor spreads a --prompts batch")
     if prompts is not None:

@@ -28,6 +28,19 @@ def _has_weights(folder: Path) -> bool:
     return (folder / SINGLE_FILE).exists() or (folder / INDEX_FILE).exists()
 
 
+def check_model_path(name_or_path: str | None, default_name: str, option: str) -> None:
+    """Refuse, naming ``option`` (exit 2: the user's input), a model the user named by a local path
+    that is no folder: not a shipped model's name, not a folder. Whether the folder holds a model
+    is :func:`resolve_model_folder`'s to say when it loads."""
+    if name_or_path in (None, "", "embedded", default_name) or (WEIGHTS_ROOT / str(name_or_path)).is_dir():
+        return
+    folder = Path(str(name_or_path)).expanduser()
+    if not folder.is_dir():
+        problem = "is a file" if folder.exists() else "no such folder"
+        raise InputError(f"{option} {name_or_path}: {problem}; pass the folder of a trained model (written by "
+                         f"`text3d train ...`; the default is the shipped {default_name})")
+
+
 def resolve_model_folder(name_or_path: str | Path | None, default_name: str) -> Path:
     """A shipped model's folder by name ("embedded" or its own name), or a local path."""
     shipped = name_or_path in (None, "", "embedded", default_name)
