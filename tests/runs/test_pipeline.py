@@ -131,3 +131,26 @@ def test_the_augmenter_is_loaded_when_the_pipeline_is_built_not_in_the_first_ite
     assert len(warmed) == 1 and len(built) == 1
     result = pipe("a red chair", seed=0)
     assert len(built) == 1 and result.timings["augment"] >= 0  # the item used the stage built with the pipeline
+
+
+@pytest.mark.parametrize("arguments, words", [
+    ({"prompt": 5}, "prompt 5: expected text (str), got int"),
+    ({"prompt": b"red chair"}, "expected text (str), got bytes"),
+    ({"seed": 1.5}, "seed 1.5: expected a whole number (int), got float"),
+    ({"seed": None}, "seed None: expected a whole number"),
+    ({"steps": "5"}, "steps '5': expected a whole number"),
+    ({"cfg": "3"}, "cfg '3': expected a number, got str"),
+    ({"resolution": 32.5}, "resolution 32.5: expected a whole number"),
+    ({"augment": None}, "augment None: expected a name (str), got NoneType"),
+    ({"views": "canonical4"}, "views 'canonical4': expected a list of view protocol names"),
+    ({"views": None}, "views None: expected a list"),
+    ({"conditioning": "gap3d", "backend": "embedded", "aligner": 5}, "aligner 5: expected an aligner folder"),
+])
+def test_the_python_api_refuses_wrong_types_in_one_line_before_any_model_loads(tmp_path, monkeypatch, arguments,
+                                                                                words):
+    monkeypatch.setattr(pipeline, "create_generator", lambda *a, **k: pytest.fail("a model was loaded"))
+    call = {"prompt": "red chair", "out": tmp_path / "o", "augment": "none", "backend": "procedural", **arguments}
+    with pytest.raises(InputError) as caught:
+        pipeline.generate(call.pop("prompt"), **call)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+    assert not (tmp_path / "o").exists()

@@ -25,6 +25,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,8 +156,26 @@ class Pipeline:
                                 info=output.info, warnings=output.warnings)
 
 
+def check_arguments(augment: Any, backend: Any, seed: Any, steps: Any, cfg: Any, candidates: Any, resolution: Any,
+                    views: Any, conditioning: Any) -> None:
+    """The Python API's types, refused in one line naming the argument before any model loads
+    (the CLI's options arrive typed; a caller's ``seed=1.5`` or ``views="canonical4"`` does not)."""
+    for name, value in (("augment", augment), ("backend", backend), ("conditioning", conditioning)):
+        if not isinstance(value, str):
+            raise InputError(f"{name} {value!r}: expected a name (str), got {type(value).__name__}")
+    for name, value in (("seed", seed), ("steps", steps), ("candidates", candidates), ("resolution", resolution)):
+        if (value is not None or name == "seed") and (isinstance(value, bool) or not isinstance(value, Integral)):
+            raise InputError(f"{name} {value!r}: expected a whole number (int), got {type(value).__name__}")
+    if cfg is not None and (isinstance(cfg, bool) or not isinstance(cfg, Real)):
+        raise InputError(f"cfg {cfg!r}: expected a number, got {type(cfg).__name__}")
+    if isinstance(views, str) or not isinstance(views, (list, tuple)) or not all(isinstance(v, str) for v in views):
+        raise InputError(f"views {views!r}: expected a list of view protocol names, e.g. ('canonical4',)")
+
+
 def check_prompt(prompt: str) -> None:
     """Refuse an empty prompt and one past the shared size limits (:mod:`text3d.limits`)."""
+    if not isinstance(prompt, str):
+        raise InputError(f"prompt {prompt!r:.60}: expected text (str), got {type(prompt).__name__}")
     if not prompt or not prompt.strip():
         raise InputError("prompt is empty")
     check_prompt_size(prompt)
@@ -171,6 +190,8 @@ def check_conditioning(conditioning: str, backend: str, aligner: str | Path | To
     aligner without ``gap3d``."""
     if aligner is not None and conditioning != "gap3d":
         raise InputError(f"--aligner {aligner}: an aligner is used only with --conditioning gap3d")
+    if aligner is not None and not isinstance(aligner, (str, Path)) and not callable(aligner):
+        raise InputError(f"aligner {aligner!r}: expected an aligner folder or a token source (caption → tokens)")
     if conditioning not in CONDITIONINGS:
         raise InputError(f"--conditioning {conditioning!r}: use one of {', '.join(CONDITIONINGS)}")
     if conditioning == "gap3d" and not generators.get(backend).token_conditioned:
@@ -252,6 +273,8 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
     """Generate one asset; with ``out``, also write its asset folder (an earlier asset there is
     replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``).
     ``candidates`` is the backend's option (see :class:`Pipeline`), checked before any output."""
+    check_arguments(augment, backend, seed, steps, cfg, candidates, resolution, views, conditioning)
+    check_prompt(prompt)
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
     check_conditioning(conditioning, backend, aligner)
@@ -290,6 +313,9 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
     """Generate every prompt (read from ``source``) into the run folder ``out``; resumable.
     ``conditioning`` and ``aligner`` as in :class:`Pipeline`; ``executor`` runs the items (``local``,
     ``ray[:ADDRESS]`` or an :class:`~text3d.executors.Executor`; the outputs are the same). Returns counts."""
+    check_arguments(augment, backend, seed, steps, cfg, candidates, resolution, views, conditioning)
+    if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
+        raise InputError("prompts: expected a list of prompts (str)")
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
     check_conditioning(conditioning, backend, aligner)
