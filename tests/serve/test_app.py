@@ -108,6 +108,16 @@ def test_events_stream_progress_until_the_job_ends(tmp_path):
     assert dones == sorted(dones)
 
 
+def test_an_event_stream_ends_when_the_service_is_told_to_stop(tmp_path):
+    client = make_client(tmp_path)  # not started: the job stays queued, so its stream would go on
+    job_id = client.post("/v1/jobs", json={**FAST, "prompt": "red chair"}).json()["id"]
+    client.app.state.shutting_down = True  # what `text3d serve` sets on SIGTERM or Ctrl-C
+    with client.stream("GET", f"/v1/jobs/{job_id}/events") as stream:
+        text = "".join(stream.iter_text())
+    kinds = [block.split("\n")[0] for block in text.split("\n\n") if block.strip()]
+    assert kinds == ["event: progress", "event: shutdown"] and '"state": "queued"' in text
+
+
 def test_bad_requests_are_refused_in_one_line(tmp_path):
     client = make_client(tmp_path, max_batch=3)  # not started: nothing runs
     cases = [

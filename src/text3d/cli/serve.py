@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -99,10 +100,24 @@ def serve_command(
         typer.echo(f"text3d serve: jobs in {data}, API docs at http://{_address_text(bound_host, bound_port)}/docs",
                    err=True)
         config = uvicorn.Config(app, host=bound_host, port=bound_port, log_level="info", timeout_graceful_shutdown=10)
-        server = uvicorn.Server(config)
+        server = _stoppable_server(config, app)
         server.run(sockets=[listener])
     if not server.started:  # uvicorn has logged why (a failed lifespan start-up); its exit code, as uvicorn.run
         raise typer.Exit(3)
+
+
+def _stoppable_server(config: Any, app: Any) -> Any:
+    """A uvicorn server that, told to stop (SIGTERM, Ctrl-C), first ends the open event streams:
+    uvicorn waits for open connections, so a follower of ``/events`` held the shutdown for the whole
+    graceful timeout and ended it with a cancelled-task traceback."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.shutting_down = True
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def register(app: typer.Typer) -> None:

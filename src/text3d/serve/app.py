@@ -100,6 +100,7 @@ def create_app(store: JobStore, token: str | None = None, cors_origins: tuple[st
     app = FastAPI(title="text3d", version=__version__, lifespan=lifespan,
                   description="Text-to-3D jobs: submit prompts, follow their progress, download the assets.")
     app.state.store = store
+    app.state.shutting_down = False  # set when the server is told to stop: open event streams then end
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -178,6 +179,9 @@ def create_app(store: JobStore, token: str | None = None, cors_origins: tuple[st
                     yield f"event: end\ndata: {json.dumps({'id': job.id, 'state': status.state})}\n\n"
                     return
                 if await request.is_disconnected():
+                    return
+                if request.app.state.shutting_down:  # the job resumes when the service starts again
+                    yield f"event: shutdown\ndata: {json.dumps({'id': job.id, 'state': status.state})}\n\n"
                     return
                 await asyncio.sleep(EVENT_INTERVAL_S)
 
