@@ -106,6 +106,7 @@ def test_latin1_obj_loads(cli, tmp_path):
     (["eval", "--generated", "{tmp}/none", "--out", "{tmp}/e"], "not a run folder"),
     (["eval", "--generated", "{tmp}", "--system", "a\nb", "--out", "{tmp}/o"], "--system 'a\\nb': give a name"),
     (["eval", "compare", "{tmp}/a", "--out", "{tmp}/c"], "at least two"),
+    (["study", "prd", "--variants", "peta,peta", "--out", "{tmp}/o"], "--variants 'peta,peta': names peta twice"),
     (["eval", "compare", "{tmp}/empty.txt", "{tmp}/long.txt", "--out", "{tmp}/c"], "empty.txt: not an evaluation"),
     (["augment", "--prompts", "{tmp}/long.txt", "--out", "/dev/null"], "/dev/null: is not a regular file"),
     (["generate", "red chair", "--model", "{tmp}/none", "--out", "{tmp}/o"], "--model {tmp}/none: no such folder"),

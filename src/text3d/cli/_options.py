@@ -106,11 +106,14 @@ def executor_option() -> str:
 
 
 def comma_list(text: str, option: str) -> tuple[str, ...]:
-    """The entries of a comma-separated option, stripped; an empty entry ("a,,b", a trailing comma) or
-    none at all is a one-line :class:`InputError` naming the option (it was silently dropped)."""
+    """The entries of a comma-separated option, stripped; an empty entry ("a,,b", a trailing comma),
+    none at all, or one named twice is a one-line :class:`InputError` naming the option."""
     parts = tuple(part.strip() for part in text.split(","))
     if not all(parts):
         raise InputError(f"{option} {text!r}: an empty entry; give comma-separated names")
+    twice = sorted({part for part in parts if parts.count(part) > 1})
+    if twice:  # every such option is a set of names: a repeat would run or count one thing twice
+        raise InputError(f"{option} {text!r}: names {', '.join(twice)} twice")
     return parts
 
 
