@@ -108,6 +108,15 @@ def test_events_stream_progress_until_the_job_ends(tmp_path):
     assert dones == sorted(dones)
 
 
+def test_an_items_warnings_reach_its_status(tmp_path):
+    with make_client(tmp_path) as client:
+        job_id = client.post("/v1/jobs", json={**FAST, "prompts": ["orange cat toy", "red chair"]}).json()["id"]
+        status = wait_until_finished(client, job_id)
+    cat, chair = status["items"]
+    assert cat["state"] == "done" and "no toyworld category named in 'orange cat toy'" in cat["warnings"][0]
+    assert chair["warnings"] == []
+
+
 def test_an_event_stream_ends_when_the_service_is_told_to_stop(tmp_path):
     client = make_client(tmp_path)  # not started: the job stays queued, so its stream would go on
     job_id = client.post("/v1/jobs", json={**FAST, "prompt": "red chair"}).json()["id"]

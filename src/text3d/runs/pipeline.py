@@ -443,7 +443,8 @@ def generate_item(pipeline: Pipeline, job: ItemJob) -> dict[str, Any]:
         write_asset_folder(result, job.folder, job.views, job.resolution, job.gif)
         row.update({"status": STATUS_DONE, "caption": result.caption, "captions": [result.caption],
                     "outputs": {"asset": f"items/{item_id}/asset.glb"},
-                    "timings_s": {k: round(v, 4) for k, v in result.timings.items()}})
+                    "timings_s": {k: round(v, 4) for k, v in result.timings.items()},
+                    **({"warnings": list(result.warnings)} if result.warnings else {})})
     except Text3DError as exc:
         row.update({"status": STATUS_FAILED, "error": one_line(str(exc))})
     return row

@@ -297,7 +297,7 @@ class JobStore:
             done = row["status"] == STATUS_DONE
             items.append(JobItem(index=index, prompt=prompt, state="done" if done else "failed",
                                  caption=row.get("caption"), error=row.get("error"),
-                                 seconds=row.get("timings_s") or {},
+                                 seconds=row.get("timings_s") or {}, warnings=row.get("warnings") or [],
                                  files=_files(self._item_folder(job, index), job.request.options.views) if done
                                  else []))
         return items

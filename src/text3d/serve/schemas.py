@@ -89,6 +89,8 @@ class JobItem(BaseModel):
     error: str | None = None
     seconds: dict[str, float] = Field(default_factory=dict, description="Seconds per stage (augment, generate, …).")
     files: list[str] = Field(default_factory=list, description="Paths of the item's files, relative to the item.")
+    warnings: list[str] = Field(default_factory=list,
+                                description="What the generator said about the item (a prompt it read loosely).")
 
 
 class JobSummary(BaseModel):
