@@ -22,7 +22,7 @@ def launched_environment(tmp_path, monkeypatch, workers: int) -> dict[str, str]:
 
     monkeypatch.setattr(subprocess, "Popen", popen)
     store = JobStore(tmp_path / "data", workers=workers)
-    job = type("Job", (), {"folder": tmp_path})()
+    job = type("Job", (), {"folder": tmp_path, "id": "0" * 32})()
     try:
         store._launch(job)
     except _Launched:

@@ -83,7 +83,13 @@ class Generator:
     def check_installed(cls) -> None:
         """A one-line :class:`ModelNotAvailableError` when :attr:`requires` cannot be imported here
         (found, not imported: a GPU package stays unloaded until a job runs)."""
-        if cls.requires and importlib.util.find_spec(cls.requires.split(".")[0]) is None:
+        if not cls.requires:
+            return
+        try:
+            found = importlib.util.find_spec(cls.requires.split(".")[0]) is not None
+        except (ImportError, ValueError):  # imported already, without a spec: it is there
+            found = True
+        if not found:
             raise ModelNotAvailableError(f"{cls.name}: cannot import {cls.requires} (not installed); {cls.install}")
 
     @classmethod
