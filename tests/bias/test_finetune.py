@@ -126,6 +126,8 @@ def test_cli_finetune_option(tmp_path, capsys):
     code = main(["train", "generator", "--finetune", str(tmp_path / "none"), "--out", str(tmp_path / "m")])
     err = capsys.readouterr().err.strip()
     assert code != 0 and "no pairs.jsonl" in err and len(err.splitlines()) == 1
+    main(["train", "generator", "--finetune", str(tmp_path / "none"), "--out", str(tmp_path / "m"), "--batch", "2"])
+    assert "--batch: unused with --finetune" in capsys.readouterr().err  # it trains from scratch only
 
 
 def test_a_folder_that_is_not_a_fine_tuned_generators_is_never_written(pairs, tmp_path, capsys):

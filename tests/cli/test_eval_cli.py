@@ -37,6 +37,7 @@ def test_eval_then_compare(tmp_path, models, capsys):
                                      "--kd-subsets", "10", "--device", "cpu", "--out", out], capsys)
         assert code == 0, err
         assert "evaluated 2 items" in stdout and "fd_dinov2-vitl14=" in stdout
+        assert "R@5 is null" in err  # the evaluation's warnings are said, not only recorded
         metrics = json.loads((out / "metrics.json").read_text())
         assert metrics["system"] == f"family{k % 2}:{k}b" and metrics["protocol"]["kd_subsets"] == 10
         outs.append(out)

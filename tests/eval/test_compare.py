@@ -97,3 +97,9 @@ def test_evaluations_of_other_prompt_or_reference_sets_are_warned_about(evaluati
                                     "llama3.1:8b, deepseek-r1:1.5b; gemma3:12b): their figures are not comparable"]
     assert "> Warning: the evaluations have 2 different prompt sets" in (tmp_path / "cmp" / "compare.md").read_text()
     assert "warnings" not in compare_evaluations(evaluations[:4], tmp_path / "cmp2")
+    metrics = json.loads((evaluations[0] / "metrics.json").read_text())
+    metrics["protocol"]["n_points"] = 100  # the others record none: measured with another plan
+    write_json(evaluations[0] / "metrics.json", metrics)
+    warnings = compare_evaluations(evaluations[:4], tmp_path / "cmp3")["warnings"]
+    assert warnings == ["the evaluations were made with other settings (n_points differ): a column compares "
+                        "figures measured differently"]

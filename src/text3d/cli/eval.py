@@ -129,6 +129,8 @@ def eval_command(
         check_evaluation_output(out, generated, overwrite)
         result = evaluate_run(generated, out, reference, options, executor=executor)
         write_reports(result, out)
+    for warning in result.warnings:  # recorded in metrics.json and the report; said here too
+        log.warning("%s", warning)
     metrics = result.metrics
     shown = [f"{c.name}={c.value(metrics)}" for c in table_columns(metrics)
              if not c.path and c.value(metrics) is not None]

@@ -150,6 +150,14 @@ def generator_command(
 
         chosen = {k: v for k, v in (("steps", finetune_steps), ("replay", replay)) if v is not None}
         settings = FinetuneConfig(**chosen, seed=config.seed, device=config.device)
+        defaults = GeneratorTrainConfig()
+        ignored = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(config)
+                   if f.name not in ("seed", "device") and getattr(config, f.name) != getattr(defaults, f.name)]
+        if check != GENERATOR_CHECK_N:
+            ignored.append("--check")
+        if ignored:  # the fine-tuning has its own settings: these train a generator from scratch
+            log.warning("%s: unused with --finetune (it takes --finetune-steps, --replay, --model, --seed, --device)",
+                        ", ".join(ignored))
         check_job_output(out, FINETUNE_FILES, "a fine-tuned generator")
         with output_folder(out, wait):
             summary = finetune_generator(finetune, out, settings, base=base)

@@ -90,8 +90,9 @@ def _primary_fd(metrics: dict[str, Any]) -> tuple[str | None, float | None]:
 
 def mismatch_warnings(names: list[str], loaded: list[dict[str, Any]]) -> list[str]:
     """A warning per thing the evaluations should share and do not: the prompts they generated
-    (CLIP, R@K and FD compare systems only on one prompt set) and the reference set FD measured
-    against. Evaluations written before these digests were recorded are not judged."""
+    (CLIP, R@K and FD compare systems only on one prompt set), the reference set FD measured
+    against, and the protocol's settings (points, KD subsets, seeds, views). Evaluations written
+    before the digests were recorded are judged on their settings only."""
     warnings = []
     for key, what in (("prompts_sha256", "prompt sets"), ("reference_sha256", "reference sets")):
         groups: dict[str, list[str]] = {}
@@ -102,6 +103,12 @@ def mismatch_warnings(names: list[str], loaded: list[dict[str, Any]]) -> list[st
             shown = "; ".join(", ".join(members) for members in groups.values())
             warnings.append(f"the evaluations have {len(groups)} different {what} ({shown}): their figures are "
                             "not comparable")
+    protocols = [m.get("protocol") if isinstance(m.get("protocol"), dict) else {} for m in loaded]
+    keys = sorted({k for p in protocols for k in p if k not in ("extractors",)})
+    differ = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in protocols}) > 1]
+    if differ:  # FD_points of 100 and of 5,000 points, KD of other subsets: not one scale
+        warnings.append(f"the evaluations were made with other settings ({', '.join(differ)} differ): a column "
+                        "compares figures measured differently")
     return warnings
 
 

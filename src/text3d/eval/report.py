@@ -129,7 +129,7 @@ def write_reports(result: EvaluationResult, out: str | Path, registry: MetricReg
     if result.latency:
         tables.append(latency_table(result.latency))
     protocol = result.protocol
-    failed = f" (and {result.n_failed} failed, not evaluated)" if result.n_failed else ""
+    failed = f" (and {result.n_failed} failed or unfinished, not evaluated)" if result.n_failed else ""
     summary = (f"Generated items: {result.n_items}{failed}; reference items: {fmt(result.n_reference, 'd')}; "
                f"extractors: {', '.join(protocol.extractors)}; views: {protocol.views}; "
                f"CLIP extractor: {protocol.clip_extractor or '–'}; KD seed: {protocol.seed}.")
