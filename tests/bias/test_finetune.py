@@ -57,12 +57,15 @@ def test_finetune_runs_resumes_and_loads_with_model(pairs, tmp_path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         ft.finetune_generator(pairs, out, TINY)
     assert (out / "finetune.pt").exists() and not (out / "config.json").exists()
+    saved = torch.load(out / "finetune.pt", weights_only=False)
+    torch.save({**saved, "cpu_s": 600.0}, out / "finetune.pt")  # the killed attempt had spent 10 CPU-minutes
     monkeypatch.setattr(ft, "optimizer_step", real)
     resumed = []
     monkeypatch.setattr(ft, "optimizer_step", lambda *a, **k: (resumed.append(1), real(*a, **k)))
     summary = ft.finetune_generator(pairs / "pairs.jsonl", out, TINY)
     assert len(resumed) == TINY.steps - 2  # steps 2 and 3 only
     assert summary["pairs"] == 3 and not (out / "finetune.pt").exists()
+    assert 10.0 <= summary["cpu_minutes"] < 15.0  # over both attempts
     assert (out / "model.safetensors").exists() and (out / ft.CARD_FILE).exists()
     card = (out / ft.CARD_FILE).read_text()
     assert "pairs.jsonl" in card and "Steps: 4" in card and "seed 0" in card

@@ -47,7 +47,7 @@ from text3d.store.atomic import write_atomic, write_text
 from text3d.store.pairs import pairs_digest, read_pairs
 from text3d.train.config import RUNTIME, setting, settings_table
 from text3d.train.generator import item_text_pool
-from text3d.train.loop import Checkpoint, LossLog, cosine_lr, optimizer_step, set_lr
+from text3d.train.loop import Checkpoint, LossLog, cosine_lr, cpu_seconds, optimizer_step, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +266,7 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
         log.info("%s is already fine-tuned with these settings", out)
         return saved
     out.mkdir(parents=True, exist_ok=True)
+    cpu_start = cpu_seconds()
     start = time.perf_counter()
     pair_latents = encode_grids(vae, [asset_grid(load_asset(r["asset"]), seed=config.seed) for r in rows])
     replay_latents, replay_pools = replay_set(vae, config.replay_items, Path(cache) if cache else out / "cache",
@@ -281,7 +282,8 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     generator = torch.Generator(device=device).manual_seed(config.seed + 1)
     text_encoder = shared_text_encoder(config.device)
     optimizer = torch.optim.AdamW(dit.parameters(), lr=config.lr, weight_decay=0.01, betas=(0.9, 0.99))
-    resumable = Checkpoint(out / "finetune.pt", key, config.checkpoint_every, config.steps, "fine-tuned DiT")
+    resumable = Checkpoint(out / "finetune.pt", key, config.checkpoint_every, config.steps, "fine-tuned DiT",
+                           cpu_start=cpu_start)
     first_step, saved = resumable.restore(dit, optimizer, rng, device)
     if saved is not None:
         generator.set_state(saved["generator"].cpu() if device.type != "cpu" else saved["generator"])
@@ -313,6 +315,7 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     train_s = time.perf_counter() - start
     summary = {"key": key, "pairs": len(rows), "pairs_file": str(pairs_file), "base": str(base_folder),
                "seconds": {"prepare": round(prepare_s, 1), "train": round(train_s, 1)},
+               "cpu_minutes": round(resumable.cpu_seconds() / 60, 2),  # all attempts, when resumed
                "config": dataclasses.asdict(config), "torch": torch.__version__}
     state = {f"vae.{k}": v.half() for k, v in vae.state_dict().items()}
     state.update({f"dit.{k}": v.half() for k, v in dit.eval().state_dict().items()})
@@ -337,7 +340,8 @@ Generation"), mixed with replay of toyworld training items; the block VAE is unc
   {len(prompts)} original prompts: {shown}
 * Steps: {config.steps} at batch {config.batch} ({int(round(config.replay * config.batch))} replay items
   of {config.replay_items} per batch), lr {config.lr}, seed {config.seed}.
-* Wall time: prepare {summary['seconds']['prepare']} s, train {summary['seconds']['train']} s.
+* Wall time: prepare {summary['seconds']['prepare']} s, train {summary['seconds']['train']} s (this run);
+  {summary.get('cpu_minutes', '?')} CPU-minutes over every attempt up to its last checkpoint.
 * Use: `text3d generate "PROMPT" --model {{this folder}}`.
 
 ## Fine-tuning settings
