@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from pathlib import Path
 
 from text3d.errors import InputError
 from text3d.text import word_count
@@ -68,6 +69,14 @@ def check_seed(name: str, seed: int, count: int = 1) -> None:
         raise InputError(f"{name} {seed}: must be in [0, 2^63 - 1]")
     if count > 1 and seed + count - 1 > MAX_SEED:
         raise InputError(f"{name} {seed}: the last of {count:,} seeds (seed + {count - 1:,}) passes 2^63 - 1")
+
+
+def check_prompt_file_type(path: Path) -> None:
+    """Refuse a table (``.csv`` / ``.tsv``) given as a prompts file: read line by line, its header
+    and quoting would become prompts."""
+    if path.suffix.lower() in (".csv", ".tsv"):
+        raise InputError(f"{path}: a CSV table, which would be read line by line as prompts (its header and quotes "
+                         "too); give one prompt per line (.txt) or JSON lines with a 'prompt' field (.jsonl)")
 
 
 def check_prompt_size(prompt: str, label: str = "prompt") -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from text3d.assets.io import load_asset, save_asset
 from text3d.assets.probe import MESH_SUFFIXES
 from text3d.errors import InputError, Text3DError, one_line
-from text3d.limits import check_prompt_size
+from text3d.limits import check_prompt_file_type, check_prompt_size
 from text3d.progress import track
 from text3d.render.views import render_views
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunFolder
@@ -205,9 +205,7 @@ def read_prompt_list(path: str | Path) -> list[str]:
         raise InputError(f"{path}: is a folder, not a prompts file")
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if path.suffix.lower() in (".csv", ".tsv"):
-        raise InputError(f"{path}: a CSV table, which would be read line by line as prompts (its header and quotes "
-                         "too); give one prompt per line (.txt) or JSON lines with a 'prompt' field (.jsonl)")
+    check_prompt_file_type(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from text3d.errors import InputError, Text3DError, one_line
-from text3d.limits import MAX_ITEMS
+from text3d.limits import MAX_ITEMS, check_prompt_file_type
 from text3d.progress import track
 from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.base import AugmentResult, BackendUnavailableError
@@ -46,9 +46,7 @@ def read_prompts(path: str | Path) -> list[str]:
         raise InputError(f"{source}: is a folder, not a prompts file")
     if not source.is_file():
         raise InputError(f"{source}: no such prompts file")
-    if source.suffix.lower() in (".csv", ".tsv"):
-        raise InputError(f"{source}: a CSV table, which would be read line by line as prompts (its header and quotes "
-                         "too); give one prompt per line (.txt) or JSON lines with a 'prompt' field (.jsonl)")
+    check_prompt_file_type(source)
     try:
         text_lines = source.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
