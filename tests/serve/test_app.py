@@ -272,3 +272,19 @@ def test_openapi_documents_the_endpoints(tmp_path):
     assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/events", "/v1/health",
             "/v1/jobs/{job_id}/items/{index}/asset.glb"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_a_failed_items_files_are_said_to_be_missing_because_it_failed(tmp_path):
+    from text3d.data.toys4k import prompt_id
+
+    client = make_client(tmp_path)  # not started: the row below stands for the worker's
+    job_id = client.post("/v1/jobs", json={**FAST, "prompt": "red chair"}).json()["id"]
+    run = tmp_path / "jobs" / job_id / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    row = {"id": prompt_id(0, "red chair"), "index": 0, "prompt": "red chair", "status": "failed",
+           "error": "the LLM server did not answer"}
+    (run / "manifest.jsonl").write_text(json.dumps(row) + "\n")
+    answer = client.get(f"/v1/jobs/{job_id}/items/0/asset.glb")
+    assert answer.status_code == 404
+    assert answer.json()["detail"] == (f"item 0 of job {job_id}: failed (the LLM server did not answer); "
+                                       "it has no files")

@@ -279,7 +279,6 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
     backend_options(backend, candidates=candidates)
     check_conditioning(conditioning, backend, aligner)
     check_augment(augment)
-    check_prompt(prompt)
     check_seed("seed", seed)
     if out is None:
         return Pipeline(backend, augment, model, device, steps, cfg, candidates, timeout_s, conditioning,
