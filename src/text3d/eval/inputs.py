@@ -185,11 +185,12 @@ def _holds_other_plan(home: AssetFolder, protocols: tuple[str, ...], resolution:
     """Whether the item folder holds good views of another size, or points of another plan, than
     this evaluation asks for: they are the run's own (made by generate, used by other evaluations),
     so the ones asked for are made beside them, in the spill folder, instead of over them."""
-    for protocol in protocols:
-        own = reusable_views(home.views_dir(protocol), protocol, None, home.asset_path)
-        if own is not None and resolution is not None and \
-                reusable_views(home.views_dir(protocol), protocol, resolution, home.asset_path) is None:
-            return True
+    if resolution is not None:
+        for protocol in protocols:  # the size asked for first: the common case reads the views once
+            views = home.views_dir(protocol)
+            if reusable_views(views, protocol, resolution, home.asset_path) is None and \
+                    reusable_views(views, protocol, None, home.asset_path) is not None:
+                return True
     if points is None:
         return False
     recorded = _recorded_plan(home.points_path)
