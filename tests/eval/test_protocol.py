@@ -89,6 +89,7 @@ def test_full_protocol_writes_every_metric_and_file(evaluated):
     assert m["protocol"]["clip_extractor"] == "clip-vit-large-patch14"
     opts = options({})
     assert (m["protocol"]["n_points"], m["protocol"]["point_resolution"]) == (opts.n_points, opts.point_resolution)
+    assert m["protocol"]["view_resolution"] == 32 and "views: canonical4 at 32²" in (root / "out" / "report.md").read_text()
     for name in ("report.md", "report.html", "per_item.csv", "fd_per_asset.png", "clip_per_item.png", "latency.png"):
         assert (root / "out" / name).stat().st_size > 0, name
     for run, count in ((gen, 4), (ref, 5)):
@@ -191,6 +192,22 @@ def test_cache_misses_after_rerender_and_cache_dir_env(tmp_path, weights, monkey
     assert AssetFolder(tmp_path / "b" / "derived" / "generated" / "item000").has_views("canonical4", 40)
     assert not AssetFolder(gen / "items" / "item000").has_views("canonical4", 40)  # the run's own views stay
     assert second.metrics["fd_dinov2-vitl14"] != first.metrics["fd_dinov2-vitl14"]
+    assert (first.metrics["protocol"]["view_resolution"], second.metrics["protocol"]["view_resolution"]) == (32, 40)
+
+
+def test_views_of_two_sizes_are_recorded_and_warned(tmp_path):
+    """Without --resolution each run's existing views are read as they are: a generated run rendered at
+    32² against a reference rendered at 40² is compared, and the protocol says so."""
+    specs = [("box", "red"), ("sphere", "green"), ("cylinder", "blue")]
+    gen, ref = make_run(tmp_path / "gen", specs), make_run(tmp_path / "ref", specs)
+    evaluate_run(gen, tmp_path / "a", None, EvalOptions(extractors=("test-color-oracle",), views="canonical4",
+                                                        clip_views="canonical4", resolution=32))
+    evaluate_run(ref, tmp_path / "b", None, EvalOptions(extractors=("test-color-oracle",), views="canonical4",
+                                                        clip_views="canonical4", resolution=40))
+    result = evaluate_run(gen, tmp_path / "out", ref, EvalOptions(extractors=("test-color-oracle",),
+                                                                  clip_views="canonical4"))
+    assert result.metrics["protocol"]["view_resolution"] == [32, 40]
+    assert any("2 sizes (32², 40²)" in w for w in result.warnings)
 
 
 def test_reference_free_metrics_only(tmp_path, weights):

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from text3d.encoders.base import FeatureExtractor, create_extractor, extractors
 from text3d.errors import InputError, one_line
@@ -238,6 +239,10 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
     values: dict[str, Any] = {}
     per_item: list[dict[str, float | None]] = [{} for _ in items]
     warnings: list[str] = _sparse_cloud_warnings(sources, options)
+    sizes = _view_sizes(sources)
+    if len(sizes) > 1:
+        warnings.append(f"the views read have {len(sizes)} sizes ({', '.join(f'{s}²' for s in sizes)}): FD and CLIP "
+                        "compare images of other sizes; --resolution N renders every view at one size")
     n_failed, first_error = unfinished_items(generated)
     if n_failed:
         warnings.insert(0, f"{n_failed} of {n_failed + len(items)} items of the generated run failed or are "
@@ -276,7 +281,8 @@ def evaluate_run(generated: str | Path, out: str | Path, reference: str | Path |
     return EvaluationResult(
         system=options.system or system, family=options.family or family, n_items=len(items),
         n_reference=len(ref_items) if ref_items is not None else None, values=rounded(values),
-        protocol=EvaluationProtocol(extractors=names, views=options.views, seed=options.seed, **settings),
+        protocol=EvaluationProtocol(extractors=names, views=options.views, seed=options.seed, **settings,
+                                    view_resolution=(sizes[0] if len(sizes) == 1 else tuple(sizes)) if sizes else None),
         items=tuple(AssetRow(item.id, item.prompt, item.caption, rounded(row), thumbnails.get(item.id))
                     for item, row in zip(items, per_item)),
         warnings=tuple(dict.fromkeys(warnings)), n_failed=n_failed,
@@ -301,6 +307,18 @@ def _sparse_cloud_warnings(sources: _Sources, options: EvalOptions) -> list[str]
                             f"{options.n_points} (fewest {min(short)}): the depth views at --point-resolution "
                             f"{options.point_resolution} see fewer surface points; a higher one sees more")
     return warnings
+
+
+def _view_sizes(sources: _Sources) -> list[int]:
+    """The distinct sides (px) of the view images the image metrics read, sorted (headers only;
+    a non-square view counts by its width)."""
+    sizes = set()
+    for groups in (sources.views, sources.reference_views, sources.clip_views):
+        for paths in groups or ():
+            for path in paths:
+                with Image.open(path) as image:
+                    sizes.add(int(image.size[0]))
+    return sorted(sizes)
 
 
 def _thumbnail_sources(items: list[EvalItem], sources: _Sources) -> dict[str, Path]:

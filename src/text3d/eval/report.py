@@ -20,7 +20,7 @@ from PIL import Image
 
 from text3d.eval import plots
 from text3d.eval.registry import METRICS, MetricRegistry, item_columns
-from text3d.eval.results import EvaluationResult
+from text3d.eval.results import EvaluationProtocol, EvaluationResult
 from text3d.eval.tables import Table, fmt, metric_tables
 from text3d.store.atomic import write_text
 
@@ -116,6 +116,14 @@ def _run_plots(result: EvaluationResult, out: Path) -> list[Path]:
     return written
 
 
+def _sides(protocol: EvaluationProtocol) -> str:
+    """" at 128²" (or " at 128², 512²") for the summary line; "" when no view was read."""
+    sides = protocol.view_resolution
+    if sides is None:
+        return ""
+    return " at " + ", ".join(f"{s}²" for s in ((sides,) if isinstance(sides, int) else sides))
+
+
 def write_reports(result: EvaluationResult, out: str | Path, registry: MetricRegistry = METRICS) -> Path:
     """Write metrics.json, per_item.csv, the PNG plots, report.md and report.html of one
     evaluation into ``out``; returns ``out``. metrics.json is written first."""
@@ -131,7 +139,7 @@ def write_reports(result: EvaluationResult, out: str | Path, registry: MetricReg
     protocol = result.protocol
     failed = f" (and {result.n_failed} failed or unfinished, not evaluated)" if result.n_failed else ""
     summary = (f"Generated items: {result.n_items}{failed}; reference items: {fmt(result.n_reference, 'd')}; "
-               f"extractors: {', '.join(protocol.extractors)}; views: {protocol.views}; "
+               f"extractors: {', '.join(protocol.extractors)}; views: {protocol.views}{_sides(protocol)}; "
                f"CLIP extractor: {protocol.clip_extractor or '–'}; KD seed: {protocol.seed}.")
     markdown = [f"# Evaluation: {result.system}", "", summary, ""]
     markdown += [f"> Warning: {w}" for w in result.warnings] + ([""] if result.warnings else [])

@@ -45,7 +45,8 @@ class EvaluationProtocol:
 
     Optional fields are recorded only when a computed metric used them (the KD subsets with
     KD, the CLIP views and extractor with the CLIP scores, the per-asset FD's extractor, the
-    point clouds' size and depth resolution with FD_points).
+    point clouds' size and depth resolution with FD_points, the side in pixels of the views any
+    image metric read: an int when all have one size, else the sorted sizes).
     """
 
     extractors: tuple[str, ...]
@@ -58,15 +59,16 @@ class EvaluationProtocol:
     clip_views: str | None = None
     n_points: int | None = None
     point_resolution: int | None = None
+    view_resolution: int | tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """metrics.json's ``protocol`` object (unset fields left out)."""
         document: dict[str, Any] = {"extractors": list(self.extractors), "views": self.views, "seed": self.seed}
         for name in ("kd_subsets", "kd_subset_size", "fd_per_asset_extractor", "clip_extractor", "clip_views",
-                     "n_points", "point_resolution"):
+                     "n_points", "point_resolution", "view_resolution"):
             value = getattr(self, name)
             if value is not None:
-                document[name] = value
+                document[name] = list(value) if isinstance(value, tuple) else value
         return document
 
 
