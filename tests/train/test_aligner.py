@@ -201,8 +201,12 @@ def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_p
     assert (tmp_path / "aligner-stage1.pt").exists() and not (tmp_path / "aligner-stage1").exists()
 
     monkeypatch.setattr(aligner_module, "aligner_flow_loss", real_loss)
+    saved = torch.load(tmp_path / "aligner-stage1.pt", weights_only=False)
+    torch.save({**saved, "cpu_s": 600.0}, tmp_path / "aligner-stage1.pt")  # the killed attempt had spent 10 CPU-minutes
     source = FakePairs()
-    train_aligner(tmp_path, TINY, pair_source=source, progress=False)
+    summary = train_aligner(tmp_path, TINY, pair_source=source, progress=False)
+    assert 10.0 <= summary["train_cpu_minutes"] < 15.0  # over both attempts
+    assert "CPU-minutes over every attempt" in (tmp_path / "aligner-stage1" / "README.md").read_text()
     assert source.seeds == []  # the targets come from the run folder's cache
     steps = [json.loads(line)["step"] for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
     assert steps == [0, 5]  # the first pass logged step 0; the resumed one started at 2 and logged the last

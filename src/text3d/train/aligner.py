@@ -42,7 +42,7 @@ from text3d.nn.checkpoint import load_folder, save_folder
 from text3d.nn.soft_prompt import SoftPromptEncoder
 from text3d.progress import track
 from text3d.train.config import ALIGNER_STAGES, AlignerTrainConfig, stage_key
-from text3d.train.loop import Checkpoint, LossLog, cosine_lr, set_lr
+from text3d.train.loop import Checkpoint, LossLog, cosine_lr, cpu_seconds, set_lr
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,9 @@ def load_initial(folder: Path, dit: AlignerDiT, encoder: SoftPromptEncoder) -> N
 
 def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file: IO[str],
                         init: Path | None = None, progress: bool | None = None, checkpoint: Path | None = None,
-                        log_every: int = 25) -> tuple[AlignerDiT, SoftPromptEncoder]:
-    """Train the DiT and the soft tokens on ``data``; returns both in eval mode.
+                        log_every: int = 25) -> tuple[AlignerDiT, SoftPromptEncoder, float]:
+    """Train the DiT and the soft tokens on ``data``; returns both in eval mode and the training's
+    CPU-seconds over every attempt (a resumed run adds those of the attempts up to its checkpoint).
 
     ``init``: a saved aligner to start from (stage 2 from stage 1). With ``checkpoint``, the
     trained weights, optimizer and random states are saved there atomically every
@@ -159,7 +160,7 @@ def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file:
     weights = {"patches": config.patch_weight, "cls": config.cls_weight, "registers": config.register_weight}
     targets = data.groups()
     resumable = Checkpoint(checkpoint, stage_key(config, ALIGNER_STAGES), config.checkpoint_every, config.steps,
-                           "aligner")
+                           "aligner", cpu_start=cpu_seconds())
     named = trained_tensors(dit, encoder, config.freeze_soft)
     ema = {name: p.detach().clone() for name, p in named.items()} if config.ema > 0 else None
     first_step, saved = resumable.restore(dit, optimizer, rng)
@@ -201,7 +202,7 @@ def train_aligner_model(data: AlignerData, config: AlignerTrainConfig, log_file:
         with torch.no_grad():
             for name, p in named.items():
                 p.copy_(ema[name])
-    return dit.eval(), encoder.eval()
+    return dit.eval(), encoder.eval(), resumable.cpu_seconds()
 
 
 def trained_tensors(dit: AlignerDiT, encoder: SoftPromptEncoder, freeze_soft: bool) -> dict[str, torch.Tensor]:

@@ -181,7 +181,8 @@ hidden states of {config.soft_tokens} soft tokens appended to a caption in the f
   lr {config.lr} (cosine to 0 after {config.warmup} warm-up steps); rectified flow with loss weights
   patches {config.patch_weight}, CLS {config.cls_weight}, registers {config.register_weight};
   {int(config.drop_prob * 100)} % condition dropout (classifier-free guidance).
-* Wall time: {times}, total {total / 60:.1f} min on {platform.processor() or platform.machine()}.
+* Wall time of the last attempt: {times}, total {total / 60:.1f} min on {platform.processor() or platform.machine()};
+  training {training.get('train_cpu_minutes', '?')} CPU-minutes over every attempt up to its last checkpoint.
 * Reproduce: `{reproduce_command("text3d train aligner", config)}`
 
 {settings_section(AlignerTrainConfig, dataclasses.asdict(config))}"""
@@ -210,15 +211,17 @@ def train_aligner(out: str | Path, config: AlignerTrainConfig, pair_source: Pair
     seconds["data"] = time.perf_counter() - start
     start = time.perf_counter()
     with (out / "train_log.jsonl").open("a") as log_file:
-        dit, soft = train_aligner_model(data, config, log_file, init, progress,
+        dit, soft, train_cpu_s = train_aligner_model(data, config, log_file, init, progress,
                                         checkpoint=out / f"aligner-stage{config.stage}.pt", log_every=log_every)
     seconds["train"] = time.perf_counter() - start
     params = sum(p.numel() for p in dit.parameters())
     training = {"config": dataclasses.asdict(config), "data": description, "init": str(init) if init else None,
-                "seconds": {k: round(v, 1) for k, v in seconds.items()}, "torch": torch.__version__}
+                "seconds": {k: round(v, 1) for k, v in seconds.items()},
+                "train_cpu_minutes": round(train_cpu_s / 60, 2),  # all attempts, when resumed
+                "torch": torch.__version__}
     folder = weights_folder(out, config.stage)
     save_aligner(folder, dit, soft, {"training": training}, aligner_card(config, training, params))
     summary = {"stage": config.stage, "folder": str(folder), "pairs": description["pairs"], "parameters": params,
-               "seconds": training["seconds"]}
+               "seconds": training["seconds"], "train_cpu_minutes": training["train_cpu_minutes"]}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
