@@ -252,3 +252,10 @@ def test_a_finished_aligner_is_not_trained_again_so_its_calibration_stays(tmp_pa
     assert captured == [] and json.loads(captured_io.out) == {"cos": 0.5}
     assert "already holds an aligner trained with these settings" in captured_io.err
     assert json.loads((folder / "config.json").read_text()) == document
+    # trained with its checks off: no quality recorded, so the training's figures are printed, not {}
+    document["quality"], document["training"]["train_cpu_minutes"] = {}, 1.5
+    (folder / "config.json").write_text(json.dumps(document))
+    assert main(["train", "aligner", "--out", str(out), "--steps", "5"]) == 0
+    captured_io = capsys.readouterr()
+    assert json.loads(captured_io.out) == {"train_cpu_minutes": 1.5}
+    assert "its quality was not measured" in captured_io.err

@@ -187,7 +187,12 @@ def _already_trained(record: dict[str, Any] | None, out: Path, what: str) -> boo
         return False
     log.warning("--out %s already holds %s trained with these settings; nothing was trained (give a new --out "
                 "to train another)", out, what)
-    typer.echo(json.dumps(record.get("quality", {}), indent=2, sort_keys=True, default=str))
+    quality = record.get("quality")
+    if not quality:  # trained with its checks off: the training's own figures instead of an empty {}
+        log.warning("its quality was not measured when it was trained; its training figures follow")
+        training = record.get("training")
+        quality = {k: v for k, v in training.items() if k != "config"} if isinstance(training, dict) else {}
+    typer.echo(json.dumps(quality, indent=2, sort_keys=True, default=str))
     return True
 
 
