@@ -17,7 +17,7 @@ def test_a_job_runs_to_done_with_per_item_progress_captions_and_stage_seconds(fi
     client, job_id, status = finished
     assert JOB_ID.fullmatch(job_id)
     assert status["state"] == "done" and status["error"] is None
-    assert status["progress"] == {"total": 2, "done": 2, "failed": 0, "pending": 0, "skipped": 0}
+    assert status["progress"] == {"total": 2, "done": 2, "failed": 0, "pending": 0, "skipped": 0, "running": 0}
     assert [item["prompt"] for item in status["items"]] == ["red chair", "blue table"]
     for item in status["items"]:
         assert item["state"] == "done" and item["caption"] == item["prompt"]  # augment none: the caption is the prompt
@@ -211,6 +211,10 @@ def test_a_running_job_is_cancelled_and_its_worker_stops(tmp_path):
             assert job.state in ("queued", "running"), job.state
             time.sleep(0.05)
         assert job.state == "running"
+        progress = client.get(f"/v1/jobs/{job_id}").json()["progress"]
+        if progress["done"] + progress["failed"] < len(prompts):  # the item the worker is on is running, not pending
+            assert progress["running"] == 1
+            assert progress["pending"] == len(prompts) - progress["done"] - progress["failed"] - 1
         answer = client.delete(f"/v1/jobs/{job_id}")
         assert answer.status_code == 200 and answer.json()["state"] == "cancelled"
         with exclusive(folder_lock(job.folder / "run"), "run folder", wait_s=60):
@@ -219,6 +223,7 @@ def test_a_running_job_is_cancelled_and_its_worker_stops(tmp_path):
     assert status["state"] == "cancelled" and status["progress"]["done"] < len(prompts)
     # the items it never reached are skipped, not left pending as if they would still run
     assert status["items"][-1]["state"] == "skipped" and status["progress"]["pending"] == 0
+    assert status["progress"]["running"] == 0
     assert status["progress"]["skipped"] == len(prompts) - status["progress"]["done"] - status["progress"]["failed"]
     skipped = client.get(f"/v1/jobs/{job_id}/items/{len(prompts) - 1}/asset.glb")
     assert skipped.status_code == 404 and "skipped (the job is cancelled); it has no files" in skipped.json()["detail"]

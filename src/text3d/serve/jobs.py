@@ -404,8 +404,9 @@ def _progress(items: list[JobItem]) -> Progress:
     done = sum(i.state == "done" for i in items)
     failed = sum(i.state == "failed" for i in items)
     skipped = sum(i.state == "skipped" for i in items)
-    return Progress(total=len(items), done=done, failed=failed, pending=len(items) - done - failed - skipped,
-                    skipped=skipped)
+    running = sum(i.state == "running" for i in items)
+    return Progress(total=len(items), done=done, failed=failed, pending=len(items) - done - failed - skipped - running,
+                    skipped=skipped, running=running)
 
 
 def _files(folder: AssetFolder, protocols: list[str]) -> list[str]:

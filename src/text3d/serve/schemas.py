@@ -75,8 +75,9 @@ class Progress(BaseModel):
     total: int
     done: int
     failed: int
-    pending: int
+    pending: int  # not started yet
     skipped: int = 0
+    running: int = 0  # the item a worker is on (0 or 1: a job's items run in order)
 
 
 class JobItem(BaseModel):
