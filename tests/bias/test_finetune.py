@@ -69,6 +69,8 @@ def test_finetune_runs_resumes_and_loads_with_model(pairs, tmp_path, monkeypatch
     assert (out / "model.safetensors").exists() and (out / ft.CARD_FILE).exists()
     card = (out / ft.CARD_FILE).read_text()
     assert "pairs.jsonl" in card and "Steps: 4" in card and "seed 0" in card
+    assert "at batch 4 (2 of them replayed from 3 toyworld training items)" in card
+    assert "(pairs only: no replay)" in ft.finetune_card(ft.FinetuneConfig(replay=0.0), summary, [])
     # a finished folder is not trained again
     again = []
     monkeypatch.setattr(ft, "optimizer_step", lambda *a, **k: again.append(1))

@@ -174,11 +174,12 @@ def test_float_settings_refuse_nan_infinity_and_values_out_of_range_in_one_line(
     floats = [f for f in option_fields(config_type) if isinstance(f.default, float)]
     assert floats
     for field in floats:
-        bad = ["nan", "inf"] + ([] if field.metadata["high"] is None else [str(field.metadata["high"] + 1)])
+        bad = ["nan", "inf", "1e400"] + ([] if field.metadata["high"] is None else [str(field.metadata["high"] + 1)])
         for value in bad:
             code = main(["train", name, "--out", str(tmp_path / "out"), field.metadata["flag"], value])
             err = capsys.readouterr().err.strip().splitlines()
-            reason = "is outside" if value[0].isdigit() else "is not a finite number"
+            reason = {"nan": "nan is not a number", "inf": "must be a finite number",
+                      "1e400": "too large for a float"}.get(value, "is outside")
             assert code == 2 and len(err) == 1 and field.metadata["flag"] in err[0] and reason in err[0], err
     assert not (tmp_path / "out").exists()
 

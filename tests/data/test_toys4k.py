@@ -127,3 +127,14 @@ def test_files_of_one_name_are_told_apart_by_the_identifiers_folders(tmp_path):
     code = main(["data", "toys4k", str(tmp_path / "meshes"), "--csv", str(tmp_path / "u.csv"), "--out",
                  str(tmp_path / "run3"), "-r", "32"])
     assert code == 1  # finished with a failed item
+
+
+def test_a_row_without_file_identifier_is_a_failed_item_naming_its_line(tmp_path):
+    """Not "without mesh" (a file that is not there): the CSV row names no file at all."""
+    make_toys4k(tmp_path)
+    with (tmp_path / "Toys4k.csv").open("a", newline="") as handle:
+        csv.writer(handle).writerow(["d" * 64, "", 4.0, json.dumps(["A red ball."])])
+    counts = import_toys4k(tmp_path / "meshes", tmp_path / "Toys4k.csv", tmp_path / "run", resolution=32)
+    assert counts == {"done": 2, "failed": 1, "missing": 1, "skipped": 0}
+    row = RunFolder(tmp_path / "run").manifest.rows()["d" * 16]
+    assert row["status"] == "failed" and "Toys4k.csv line 5: empty file_identifier" in row["error"]

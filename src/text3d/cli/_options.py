@@ -48,8 +48,11 @@ def finite_range(low: float, high: float, low_open: bool = False) -> Callable[[f
     def check(value: float | None) -> float | None:
         if value is None:
             return None
-        if not math.isfinite(value):
-            raise typer.BadParameter(f"{value} is not a finite number")
+        if math.isnan(value):
+            raise typer.BadParameter("nan is not a number")
+        if math.isinf(value):  # "inf", or a number past a float's largest (1e400 reads as inf)
+            raise typer.BadParameter(f"must be a finite number in {range_text(low, high, low_open)} (got one too "
+                                     "large for a float, or inf)")
         if value < low or (low_open and value == low) or value > high:
             raise typer.BadParameter(f"{value:g} is outside {range_text(low, high, low_open)}")
         return value

@@ -79,6 +79,7 @@ def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
                 raise InputError(f"{path}:{number}: sha256 {sha[:40]!r} is not a hex digest")
             row["file_identifier"] = row.get("file_identifier") or ""
             row["captions"] = captions
+            row["line"] = number
             row["id"] = item_id(row)
             if row["id"] in lines:
                 raise InputError(f"{path}:{number}: item {row['id']} (sha256 or file_identifier) repeats line "
@@ -176,9 +177,10 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
         entry: dict[str, Any] = {"id": key, "category": category, "kind": "reference",
                                  "prompt": _short_prompt(row["captions"], category), "captions": row["captions"],
                                  "split": "reference", "source": identifier}
-        mesh_path, error = find_mesh(meshes, root, identifier)
+        mesh_path, error = find_mesh(meshes, root, identifier) if identifier else (
+            None, f"{Path(csv_path).name} line {row['line']}: empty file_identifier (no mesh to look for)")
         if mesh_path is None:  # no file of that name ("without mesh"), or several that match equally
-            counts["missing" if stem not in meshes else "failed"] += 1
+            counts["missing" if identifier and stem not in meshes else "failed"] += 1
             run.manifest.update({**entry, "status": STATUS_FAILED, "error": error})
             continue
         try:

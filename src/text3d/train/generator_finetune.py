@@ -326,6 +326,14 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     return summary
 
 
+def _replay_text(config: FinetuneConfig) -> str:
+    """The card's words on the batch mix: "8 of them replayed from 512 toyworld training items", or no replay."""
+    n = int(round(config.replay * config.batch))
+    if n == 0:
+        return "pairs only: no replay"
+    return f"{n} of them replayed from {config.replay_items} toyworld training items"
+
+
 def finetune_card(config: FinetuneConfig, summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """The fine-tuned model's card: base, pairs' source, steps, seed, mix and every setting."""
     prompts = sorted({r["text"] for r in rows})
@@ -338,8 +346,7 @@ Generation"), mixed with replay of toyworld training items; the block VAE is unc
 
 * Pairs: {summary['pairs']} from `{summary['pairs_file']}` (sha256 {summary['key']['pairs_sha256'][:16]}…),
   {len(prompts)} original prompts: {shown}
-* Steps: {config.steps} at batch {config.batch} ({int(round(config.replay * config.batch))} replay items
-  of {config.replay_items} per batch), lr {config.lr}, seed {config.seed}.
+* Steps: {config.steps} at batch {config.batch} ({_replay_text(config)}), lr {config.lr}, seed {config.seed}.
 * Wall time: prepare {summary['seconds']['prepare']} s, train {summary['seconds']['train']} s (this run);
   {summary.get('cpu_minutes', '?')} CPU-minutes over every attempt up to its last checkpoint.
 * Use: `text3d generate "PROMPT" --model {{this folder}}`.
