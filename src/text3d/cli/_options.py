@@ -132,6 +132,6 @@ def check_registered(registry: Registry, name: str, option: str) -> None:
 def check_llm(spec: str, option: str = "--llm") -> None:
     """Refuse (one line naming ``option``) an LLM spec its backend would refuse when first used: an
     unknown or missing backend, a missing model, a model for a backend that takes none."""
-    from text3d.runs.pipeline import check_augment
+    from text3d.runs.checks import check_augment
 
     check_augment(spec, option)

@@ -65,7 +65,7 @@ def localize_command(
     from text3d.eval.evaluators.base import evaluators
     from text3d.generators.base import create_generator, generators
     from text3d.prompts.batch import read_prompts
-    from text3d.runs.pipeline import check_prompt
+    from text3d.runs.checks import check_prompt
 
     check_registered(generators, backend, "--backend")  # before the prompts are read or any model loads
     check_registered(evaluators, evaluator, "--evaluator")

@@ -36,7 +36,7 @@ from text3d.generators.base import backend_options, generators
 from text3d.limits import MAX_ITEMS, check_prompt_size, check_seed
 from text3d.prompts.base import augmenters, parse_llm_spec
 from text3d.render.cameras import PROTOCOLS
-from text3d.runs.pipeline import check_augment, check_settings
+from text3d.runs.checks import check_augment, check_settings
 from text3d.serve.schemas import JobItem, JobRequest, JobState, JobStatus, JobSummary, Progress
 from text3d.store.atomic import write_json
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, AssetFolder, RunFolder
