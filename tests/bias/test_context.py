@@ -93,6 +93,31 @@ def test_retries_until_the_filters_pass_and_the_model_is_told_why():
     assert "teal, box" in backend.requests[0].messages[1]["content"]
 
 
+def test_an_answer_that_repeats_the_instructions_is_no_context():
+    """SmolLM2-135M answered a retry by restating it; that holds both words and the object, so only the
+    echo filter refuses it. A context repeating the prompt's own words, or an earlier context, is no echo."""
+    echo = f"That answer was not usable: it had 51 words; write another context for {PROMPT} in a garage"
+    backend = Scripted(["teal box", echo, GOOD, GOOD.replace("loading dock", "quiet harbour"), OTHER])
+    writer = ContextWriter(backend, ContextSettings(k=2, max_retries=3, seed=10))
+    result = writer.write(PROMPT, "teal", "box")
+    assert result.kept[0] == GOOD
+    assert [c["report"]["reasons"] for c in result.candidates[:3]] == [["length"], ["echo"], []]
+    assert "it repeated these instructions" in backend.requests[2].messages[-1]["content"]
+    assert result.candidates[1]["report"]["passed"] == {"words": True, "length": True, "consistency": True,
+                                                        "diversity": True, "echo": False}
+    # the system prompt's words are instructions too; the first user message's "contexts already written" are not
+    stated = check_candidate("a teal cargo box in a setting, a use, a style or a moment", PROMPT, KEEP, [],
+                             instructions=[writer_system_prompt()])
+    assert "echo" in stated.reasons
+    assert "echo" not in result.candidates[3]["report"]["reasons"]  # shares "a teal truck with a gray cargo box"
+
+
+def writer_system_prompt() -> str:
+    from text3d.bias.context import SYSTEM_PROMPT
+
+    return SYSTEM_PROMPT.format(max_words=40)
+
+
 def test_a_slot_gives_up_after_its_retries_and_slots_are_bounded():
     backend = Scripted(["no words here at all"] * 8)
     result = ContextWriter(backend, ContextSettings(k=1, max_retries=1)).write(PROMPT, "teal", "box", max_slots=3)

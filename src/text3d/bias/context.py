@@ -32,15 +32,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from text3d.bias.filters import FilterBounds, FilterReport, check_candidate, reason_text
+from text3d.bias.filters import FILTERS, FilterBounds, FilterReport, check_candidate, reason_text
 from text3d.errors import InputError
 from text3d.prompts.base import Augmenter, AugmentRequest, GenerationParams, augmenters, parse_llm_spec
 from text3d.prompts.rules import clean_output
 
 log = logging.getLogger(__name__)
 
-CONTEXT_PROMPT_VERSION = 1
-"""Bump when :data:`SYSTEM_PROMPT` or the retry message changes (recorded in the run's settings)."""
+CONTEXT_PROMPT_VERSION = 2  # 2: an answer that repeats the instructions is refused (the echo filter)
+"""Bump when :data:`SYSTEM_PROMPT`, the retry message or the filters change (recorded in the run's settings)."""
 
 SYSTEM_PROMPT = (
     "You write prompts for a text-to-3D generator. The user gives a short description of an object and "
@@ -185,7 +185,8 @@ class ContextWriter:
             deadline = time.monotonic() + budget if budget else None
             for attempt in range(self.settings.max_retries + 1):
                 text = self._ask(prompt, messages, slot, attempt, deadline)
-                report = self._check(text, prompt, keep, result.kept)
+                report = self._check(text, prompt, keep, result.kept, _instructions(messages, prompt, keep,
+                                                                                    self.settings.max_words))
                 candidate = Candidate(text, slot, attempt, report.to_dict(), ACCEPT if report.accepted else REJECT)
                 result.candidates.append(candidate.to_dict())
                 if decide(candidate.to_dict(), review, prompt) == ACCEPT:
@@ -202,13 +203,24 @@ class ContextWriter:
         result.latency_s += time.perf_counter() - start
         return result
 
-    def _check(self, text: str, prompt: str, keep: list[str], kept: list[str]) -> FilterReport:
+    def _check(self, text: str, prompt: str, keep: list[str], kept: list[str],
+               instructions: Sequence[str] = ()) -> FilterReport:
         if not text.strip():
             return FilterReport(text=text, missing=list(keep), passed=dict.fromkeys(("words", "length"), False),
                                 reasons=["words", "length"])
         if text in kept or " ".join(text.split()).lower() == " ".join(prompt.split()).lower():
-            report = check_candidate(text, prompt, keep, [k for k in kept if k != text], self.bounds)
+            report = check_candidate(text, prompt, keep, [k for k in kept if k != text], self.bounds,
+                                     instructions=instructions)
             report.similarity, report.passed["diversity"] = 1.0, False  # a repeat is never diverse
-            report.reasons = [r for r in report.reasons if r != "diversity"] + ["diversity"]
+            report.reasons = [r for r in FILTERS if not report.passed[r]]
             return report
-        return check_candidate(text, prompt, keep, kept, self.bounds)
+        return check_candidate(text, prompt, keep, kept, self.bounds, instructions=instructions)
+
+
+def _instructions(messages: Sequence[dict[str, str]], prompt: str, keep: Sequence[str], max_words: int) -> list[str]:
+    """What the writer was told for this answer, for the echo filter: the system prompt, the first user
+    message without the contexts already written (a new context may share words with an earlier one;
+    the diversity filter judges that) and every retry message."""
+    first = build_messages(prompt, keep, (), max_words)
+    retries = [m["content"] for m in messages[len(first):] if m["role"] == "user"]
+    return [m["content"] for m in first] + retries

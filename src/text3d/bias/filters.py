@@ -11,7 +11,12 @@ Text-To-3D Generation", semantic augmentation): a context prompt t_nc of prompt 
 * **consistency**: MiniLM cosine cos(t_nc, t_n) ≥ :attr:`FilterBounds.min_consistency` (the
   context still describes the prompt's object);
 * **diversity**: max MiniLM cosine to the prompt itself and to every context kept before it
-  < :attr:`FilterBounds.max_similarity` (no near-copy of the prompt or of another context).
+  < :attr:`FilterBounds.max_similarity` (no near-copy of the prompt or of another context);
+* **echo**: it repeats no 6 consecutive words of the instructions it was sent that are not the
+  prompt's own (:func:`text3d.prompts.rules.echoes`, the caption rule's). Small models answer a
+  retry by restating it ("That answer was not usable: it had 51 words; write another context for
+  sailboat with a yellow flag…"), which holds both words and describes the object well enough to
+  pass the other four.
 
 Cosines are of all-MiniLM-L6-v2 sentence vectors (mean-pooled, unit length). The two similarity
 bounds were chosen on development-range toyworld instances only (seeds 1,000,000 +, see
@@ -27,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from text3d.prompts.rules import echoes
 from text3d.text import lemma_forms, word_count, words
 
 MIN_CONSISTENCY = 0.50
@@ -51,7 +57,7 @@ MAX_WORDS = 40
 MAX_CLIP_TOKENS = 77
 """CLIP's context window, counting the start and end tokens."""
 
-FILTERS = ("words", "length", "consistency", "diversity")
+FILTERS = ("words", "length", "consistency", "diversity", "echo")
 """The automatic filters, in the order their reasons are listed."""
 
 
@@ -127,9 +133,10 @@ def sentence_vectors(texts: Sequence[str]) -> np.ndarray:
 
 def check_candidate(text: str, prompt: str, keep: Sequence[str], kept: Sequence[str],
                     bounds: FilterBounds = FilterBounds(), vectors: dict[str, np.ndarray] | None = None,
-                    ) -> FilterReport:
-    """Run the four filters on ``text`` for ``prompt``: ``keep`` are the words it must hold,
-    ``kept`` the contexts already kept for this prompt (the diversity set, with the prompt).
+                    instructions: Sequence[str] = ()) -> FilterReport:
+    """Run the five filters on ``text`` for ``prompt``: ``keep`` are the words it must hold,
+    ``kept`` the contexts already kept for this prompt (the diversity set, with the prompt),
+    ``instructions`` the texts the writer was sent (the echo set; none: nothing is an echo).
     ``vectors`` (text → unit vector) may hold precomputed sentence vectors; missing ones are computed."""
     from text3d.prompts.clip_tokens import clip_token_count
 
@@ -147,6 +154,7 @@ def check_candidate(text: str, prompt: str, keep: Sequence[str], kept: Sequence[
         "length": bounds.min_words <= report.words <= bounds.max_words and report.clip_tokens <= MAX_CLIP_TOKENS,
         "consistency": report.consistency >= bounds.min_consistency,
         "diversity": report.similarity < bounds.max_similarity,
+        "echo": not echoes(text, instructions, prompt),
     }
     report.reasons = [name for name in FILTERS if not report.passed[name]]
     return report
@@ -160,5 +168,6 @@ def reason_text(report: FilterReport, bounds: FilterBounds) -> list[str]:
         "length": f"it had {report.words} words; write {bounds.min_words} to {bounds.max_words}",
         "consistency": "it drifted away from the object described",
         "diversity": "it was too close to the description or to an earlier context",
+        "echo": "it repeated these instructions instead of describing the object",
     }
     return [said[r] for r in report.reasons]
