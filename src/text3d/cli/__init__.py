@@ -15,6 +15,7 @@ import sys
 import typer
 
 from text3d.cli._options import command_group
+from text3d.device import prefer_sleeping_openmp
 from text3d.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, InputError, Text3DError, one_line
 from text3d.registry import import_submodules
 
@@ -215,6 +216,7 @@ def entry() -> None:
     import atexit
     import threading
 
+    prefer_sleeping_openmp()  # before any command loads torch
     code = main()
     workers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
     if sys.getprofile() is not None or sys.gettrace() is not None or workers:

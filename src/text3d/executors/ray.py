@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from text3d.device import OPENMP_WAIT_POLICY
 from text3d.errors import InputError, Text3DError
 from text3d.executors.base import Stage, executors
 from text3d.progress import track
@@ -171,7 +172,8 @@ class RayExecutor:
             # Each actor keeps the caller's torch thread count (bit-identical assets), so actors × threads
             # exceed the cores; OpenMP's default spin-waiting then burns the cores the other actors need
             # (a 40-prompt batch on 2 cores: 0.3× the local executor spinning, ~1.1× sleeping).
-            options["runtime_env"] = {"env_vars": {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}}
+            options["runtime_env"] = {"env_vars": {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY",
+                                                                                 OPENMP_WAIT_POLICY)}}
             worker = ray.remote(_StageWorker).options(**options)
             pool += [worker.remote() for _ in range(n - len(pool))]
         return pool[:n]
