@@ -12,9 +12,10 @@ OPENMP_WAIT_POLICY = "PASSIVE"
 """text3d's processes let OpenMP threads sleep between parallel regions instead of spinning, unless
 the user set ``OMP_WAIT_POLICY``. A parallel region ends when its slowest thread does; a thread that
 shares its core with another process (a second job, a training run, a test suite) is late by a time
-slice at every region, and spinning siblings take the core it waits for. ``benchmarks/bench_threads.py``:
-the embedded generator beside one busy process ran 10× slower per asset with the default policy than
-sleeping (12.3 s against 1.16 s; README "Measured")."""
+slice at every region, and spinning siblings take the core it waits for. ``benchmarks/bench_threads.py``
+(2 cores, the embedded generator, median s per asset, spinning → sleeping): beside a job with threads of its
+own 12.3 → 1.16; beside one busy single-threaded process 1.87–2.23 → 1.19–1.20; on a quiet machine
+0.61–0.63 → 0.68–0.69, the price (7–12 %). ``OMP_WAIT_POLICY=ACTIVE`` takes the quiet machine's speed back."""
 
 
 def prefer_sleeping_openmp() -> None:
