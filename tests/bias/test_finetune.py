@@ -170,3 +170,24 @@ def test_a_finished_fine_tuning_is_kept_and_other_settings_or_another_base_are_r
     second = ft.finetune_generator(pairs, tmp_path / "ft2", TINY, base=str(out), cache=tmp_path / "cache")
     assert second["key"]["base"] != first["key"]["base"] and second["base"] == str(out)
     assert (out / "model.safetensors").read_bytes() == weights
+
+
+def test_without_replay_no_replay_item_is_built_and_every_batch_is_pairs(pairs, tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    monkeypatch.setattr(ft, "replay_set", lambda *a, **k: pytest.fail("replay items built with --replay 0"))
+    seen: list[list[str]] = []
+    real = ft.shared_text_encoder
+
+    class Recording:
+        def __init__(self, encoder):
+            self.encoder = encoder
+
+        def encode(self, texts):
+            seen.append(list(texts))
+            return self.encoder.encode(texts)
+
+    monkeypatch.setattr(ft, "shared_text_encoder", lambda device=None: Recording(real(device)))
+    config = ft.FinetuneConfig(steps=2, batch=3, replay=0.0, replay_items=3, warmup=1, cond_dropout=0.0)
+    summary = ft.finetune_generator(pairs, tmp_path / "model", config, cache=tmp_path / "cache")
+    assert summary["pairs"] == 3 and [len(batch) for batch in seen] == [3, 3]
+    assert "(pairs only: no replay)" in (tmp_path / "model" / ft.CARD_FILE).read_text()

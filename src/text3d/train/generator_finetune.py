@@ -269,8 +269,12 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     cpu_start = cpu_seconds()
     start = time.perf_counter()
     pair_latents = encode_grids(vae, [asset_grid(load_asset(r["asset"]), seed=config.seed) for r in rows])
-    replay_latents, replay_pools = replay_set(vae, config.replay_items, Path(cache) if cache else out / "cache",
-                                               key["base"], progress)
+    n_replay = int(round(config.replay * config.batch))
+    if n_replay:
+        replay_latents, replay_pools = replay_set(vae, config.replay_items, Path(cache) if cache else out / "cache",
+                                                   key["base"], progress)
+    else:  # no replay: the items are not built (a draw of size 0 takes nothing from rng either)
+        replay_latents, replay_pools = np.zeros((0, *pair_latents.shape[1:]), np.float32), []
     mean = np.asarray(base_config["latent_mean"], np.float32)
     std = np.asarray(base_config["latent_std"], np.float32)
     x_pairs = torch.from_numpy((pair_latents - mean) / std).float()
@@ -287,7 +291,6 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
     first_step, saved = resumable.restore(dit, optimizer, rng, device)
     if saved is not None:
         generator.set_state(saved["generator"].cpu() if device.type != "cpu" else saved["generator"])
-    n_replay = int(round(config.replay * config.batch))
     dit.train()
     start = time.perf_counter()
     with (out / "train_log.jsonl").open("a") as log_file:
@@ -296,7 +299,7 @@ def finetune_generator(pairs: str | Path, out: str | Path, config: FinetuneConfi
                           total=config.steps - first_step):
             set_lr(optimizer, cosine_lr(step, config.steps, config.warmup, config.lr))
             pick = rng.integers(len(rows), size=config.batch - n_replay)
-            old = rng.integers(len(x_replay), size=n_replay)
+            old = rng.integers(len(x_replay), size=n_replay) if n_replay else np.zeros(0, np.int64)
             texts = [rows[i]["context"] if rows[i]["context"] and rng.random() < config.context_text
                      else rows[i]["text"] for i in pick]
             texts += [replay_pools[i][int(rng.integers(len(replay_pools[i])))] for i in old]
