@@ -92,9 +92,8 @@ def test_finetune_runs_resumes_and_loads_with_model(pairs, tmp_path, monkeypatch
     assert not np.allclose(a.numpy(), b.numpy())
 
 
-@pytest.mark.parametrize("context_text", [0.0, 1.0])
-def test_pairs_are_conditioned_on_t_n_or_on_their_context_as_set(pairs, tmp_path, monkeypatch, context_text):
-    torch.set_num_threads(1)
+def record_texts(monkeypatch) -> list[list[str]]:
+    """The texts of each batch the fine-tuning encodes, as the text encoder receives them."""
     seen: list[list[str]] = []
     real = ft.shared_text_encoder
 
@@ -107,6 +106,13 @@ def test_pairs_are_conditioned_on_t_n_or_on_their_context_as_set(pairs, tmp_path
             return self.encoder.encode(texts)
 
     monkeypatch.setattr(ft, "shared_text_encoder", lambda device=None: Recording(real(device)))
+    return seen
+
+
+@pytest.mark.parametrize("context_text", [0.0, 1.0])
+def test_pairs_are_conditioned_on_t_n_or_on_their_context_as_set(pairs, tmp_path, monkeypatch, context_text):
+    torch.set_num_threads(1)
+    seen = record_texts(monkeypatch)
     config = ft.FinetuneConfig(steps=3, batch=4, replay=0.5, replay_items=3, warmup=1, context_text=context_text,
                                cond_dropout=0.0)
     ft.finetune_generator(pairs, tmp_path / "model", config, cache=tmp_path / "cache")
@@ -175,18 +181,7 @@ def test_a_finished_fine_tuning_is_kept_and_other_settings_or_another_base_are_r
 def test_without_replay_no_replay_item_is_built_and_every_batch_is_pairs(pairs, tmp_path, monkeypatch):
     torch.set_num_threads(1)
     monkeypatch.setattr(ft, "replay_set", lambda *a, **k: pytest.fail("replay items built with --replay 0"))
-    seen: list[list[str]] = []
-    real = ft.shared_text_encoder
-
-    class Recording:
-        def __init__(self, encoder):
-            self.encoder = encoder
-
-        def encode(self, texts):
-            seen.append(list(texts))
-            return self.encoder.encode(texts)
-
-    monkeypatch.setattr(ft, "shared_text_encoder", lambda device=None: Recording(real(device)))
+    seen = record_texts(monkeypatch)
     config = ft.FinetuneConfig(steps=2, batch=3, replay=0.0, replay_items=3, warmup=1, cond_dropout=0.0)
     summary = ft.finetune_generator(pairs, tmp_path / "model", config, cache=tmp_path / "cache")
     assert summary["pairs"] == 3 and [len(batch) for batch in seen] == [3, 3]
