@@ -124,12 +124,13 @@ def test_back_faces_are_skipped_only_where_no_pixel_changes(marked_asset, monkey
     drawn two-sided."""
     import trimesh
 
+    import text3d.render.culling as culling
     import text3d.render.renderer as renderer_module
 
     cams = protocol_cameras("clip8", 64)
-    assert not renderer_module.cull_back_faces(marked_asset, cams)  # 652 faces × 8 views: not worth a check
-    monkeypatch.setattr(renderer_module, "CULL_MIN_FACE_VIEWS", 0)
-    assert renderer_module.cull_back_faces(marked_asset, cams)
+    assert not culling.cull_back_faces(marked_asset, cams)  # 652 faces × 8 views: not worth a check
+    monkeypatch.setattr(culling, "CULL_MIN_FACE_VIEWS", 0)
+    assert culling.cull_back_faces(marked_asset, cams)
     for kwargs in ({}, {"depth": True, "normals": True}, {"antialias": True}):
         culled = render(marked_asset, cams, **kwargs)
         with monkeypatch.context() as patch:
@@ -138,12 +139,12 @@ def test_back_faces_are_skipped_only_where_no_pixel_changes(marked_asset, monkey
         assert np.array_equal(culled.rgb, every_face.rgb) and np.array_equal(culled.mask, every_face.mask)
     inverted = marked_asset.copy()
     inverted.faces = inverted.faces[:, ::-1].copy()
-    assert not renderer_module.cull_back_faces(inverted, cams)
+    assert not culling.cull_back_faces(inverted, cams)
     assert np.array_equal(render(inverted, cams).mask, render(marked_asset, cams).mask)
     inside = [Camera(yaw=0.0, pitch=0.0, radius=0.1, resolution=64)]
-    assert not renderer_module.cull_back_faces(marked_asset, inside)
+    assert not culling.cull_back_faces(marked_asset, inside)
     plane = trimesh.creation.box((0.6, 0.6, 0.6))
     open_box = Asset(vertices=plane.vertices, faces=plane.faces[2:])  # one side missing: look inside
-    assert not renderer_module.cull_back_faces(open_box, cams)
+    assert not culling.cull_back_faces(open_box, cams)
     front, back = (render(open_box, [Camera(yaw=yaw, pitch=0.0, resolution=64)]) for yaw in (0.0, 180.0))
     assert front.mask.sum() > 0.2 * 64 * 64 and back.mask.sum() > 0.2 * 64 * 64

@@ -206,6 +206,20 @@ def test_a_camera_is_recovered_from_its_camera_to_world_matrix():
         assert np.allclose(camera_from_c2w(camera.c2w(), 32).c2w(), camera.c2w(), atol=1e-9)
 
 
+def _procedural_counting(calls: list[str]):
+    """The procedural generator, recording the prompts it is asked for in ``calls``."""
+    from text3d.generators.base import create_generator
+
+    procedural = create_generator("procedural")
+
+    class Counting:
+        def generate(self, condition, seed=0):
+            calls.append(condition.prompt)
+            return procedural.generate(condition, seed=seed)
+
+    return Counting()
+
+
 def test_the_generator_teacher_answers_with_its_assets_renders_from_the_same_cameras():
     from text3d.generators.base import Condition, create_generator
     from text3d.render.renderer import render
@@ -214,13 +228,7 @@ def test_the_generator_teacher_answers_with_its_assets_renders_from_the_same_cam
 
     procedural = create_generator("procedural")
     calls = []
-
-    class Counting:
-        def generate(self, condition, seed=0):
-            calls.append(condition.prompt)
-            return procedural.generate(condition, seed=seed)
-
-    teacher = GeneratorRendersTeacher(tiny_teacher(), generator=Counting())
+    teacher = GeneratorRendersTeacher(tiny_teacher(), generator=_procedural_counting(calls))
     rings = [[Camera(yaw=30.0 + 90 * k, pitch=20.0, radius=2.0, resolution=16) for k in range(4)] for _ in range(2)]
     cameras = torch.from_numpy(np.stack([[c.c2w() for c in ring] for ring in rings])).float()
     prompts = ["a red mug", "a blue chair"]
@@ -350,3 +358,27 @@ def test_settings_that_do_nothing_in_this_combination_warn(caplog):
     with caplog.at_level("WARNING", logger="text3d.train.prd"):
         prd.check_settings(PRDTrainConfig())
     assert not caplog.records
+
+
+def test_the_generator_teacher_keeps_its_assets_on_disk_and_prepares_them_up_front(tmp_path):
+    from text3d.train.prd_generator_teacher import GeneratorRendersTeacher, asset_file
+
+    class Refusing:
+        def generate(self, condition, seed=0):
+            raise AssertionError(f"generated {condition.prompt!r} again")
+
+    prompts = ["a red mug", "a blue chair", "a red mug"]
+    teacher = GeneratorRendersTeacher(tiny_teacher(), backend="procedural", asset_folder=tmp_path)
+    assert teacher.prepare(prompts, workers=1, progress=False) == 2  # each prompt once
+    files = sorted(tmp_path.iterdir())
+    assert files == sorted({asset_file(tmp_path, "procedural", 0, p) for p in prompts})
+    assert teacher.prepare(prompts, workers=1, progress=False) == 0  # a rerun generates nothing
+    cameras = torch.from_numpy(np.stack([[Camera(yaw=90.0 * k, pitch=20.0, radius=2.0, resolution=16).c2w()
+                                          for k in range(4)]] * 2)).float()
+    x = torch.zeros(2, 4, 7, 16, 16)
+    fresh = GeneratorRendersTeacher(tiny_teacher(), generator=_procedural_counting([]))
+    expected = fresh.denoise(x, torch.full((2,), 0.5), prompts[:2], cameras)
+    loaded = GeneratorRendersTeacher(tiny_teacher(), backend="procedural", generator=Refusing(), asset_folder=tmp_path)
+    assert torch.allclose(loaded.denoise(x, torch.full((2,), 0.5), prompts[:2], cameras), expected, atol=1e-6)
+    files[0].write_bytes(b"torn")  # an unreadable file is generated again, not trusted
+    assert teacher.prepare(prompts, workers=1, progress=False) == 1

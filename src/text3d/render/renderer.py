@@ -6,8 +6,8 @@ full-screen pass encodes the covered pixels as sRGB. With normals/depth: one pas
 sRGB colour and them. With ``antialias``: one multisampled pass renders the sRGB colour and a
 second one without multisampling writes exact per-pixel world normals and depth (so
 back-projected points never mix foreground and background). Back faces are skipped where
-that changes no pixel (:func:`cull_back_faces`). The shading (text3d.render.glsl) is lit by a key and
-a fill light fixed to the camera, so every view is lit alike.
+that changes no pixel (:func:`text3d.render.culling.cull_back_faces`). The shading
+(text3d.render.glsl) is lit by a key and a fill light fixed to the camera, so every view is lit alike.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from text3d.assets.asset import Asset
-from text3d.assets.topology import is_closed_outward
 from text3d.errors import BackendError, InputError
 from text3d.render.cameras import Camera
+from text3d.render.culling import cull_back_faces
 from text3d.render.glsl import ATTRIBUTES, ENCODE_FRAGMENT_SHADER, ENCODE_VERTEX_SHADER, FRAGMENT_SHADER, VERTEX_SHADER
 
 log = logging.getLogger(__name__)
@@ -74,29 +74,6 @@ def rasterizer_threads() -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return cores + 1
-
-
-CULL_MIN_FACE_VIEWS = 50_000
-"""Faces × views below which back faces are drawn anyway: for small meshes the topology check
-(and scipy.sparse's import, ≈ 60 ms once per process) costs more than culling saves
-(a 3,280-face asset in 4 views: ≈ 1 ms of raster work). The pixels are the same either way."""
-
-
-def cull_back_faces(asset: Asset, cameras: list[Camera]) -> bool:
-    """Whether back faces can be skipped without changing a pixel: the mesh bounds solids with
-    outward faces (text3d.assets.topology) and every camera is outside its bounding box, so the
-    nearest surface along any ray faces the camera. Then half the triangles need no raster
-    work (4 views at 512² of a 50k-face mesh: ≈ 1.5× faster, benchmarks/bench_render.py);
-    only exact depth ties may resolve differently (none in 12 views each of the 63 of 90
-    development-range toyworld objects that qualify; a few silhouette samples under MSAA)."""
-    if asset.n_faces * len(cameras) < CULL_MIN_FACE_VIEWS:
-        return False
-    low, high = asset.bounds()
-    for camera in cameras:
-        eye = camera.position()
-        if np.all(eye >= low) and np.all(eye <= high):
-            return False
-    return is_closed_outward(asset.vertices, asset.faces)
 
 
 class Renderer:

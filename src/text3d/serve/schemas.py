@@ -2,7 +2,7 @@
 
 Value ranges come from :mod:`text3d.limits`, so the API refuses what the CLI refuses; the
 checks that need text3d's own rules (prompt words, backend names, seeds of a batch) run in
-:func:`text3d.serve.jobs.check_request` and answer with the same one-line messages.
+:func:`text3d.serve.requests.check_request` and answer with the same one-line messages.
 """
 
 from __future__ import annotations

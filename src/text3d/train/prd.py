@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 FOLDER = "triplane-turbo"
 """The trained student's folder inside ``--out``."""
+TEACHER_ASSETS = "teacher_assets"
+"""Where the generator-renders teacher keeps its assets while a student trains (removed when it finishes)."""
 
 
 def toyworld_prompts(n: int, base_seed: int) -> list[str]:
@@ -281,9 +284,12 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     if config.signal == "generator":
         from text3d.train.prd_generator_teacher import GeneratorRendersTeacher
 
-        teacher = GeneratorRendersTeacher(teacher)
+        teacher = GeneratorRendersTeacher(teacher, asset_folder=out / TEACHER_ASSETS)
     backbone = teacher_backbone(teacher)
     prompts = toyworld_prompts(config.prompts, TRAIN_SEEDS.start)
+    if config.signal == "generator" and config.steps * config.batch >= len(set(prompts)):
+        # most prompts will be drawn: their assets are generated up front, in parallel
+        teacher.prepare(prompts, config.workers, progress)
     probe = toyworld_prompts(config.probe_prompts, DEV_SEEDS.start)
     texts = TextStates(teacher.text_encoder)
     torch.manual_seed(config.seed)
@@ -321,6 +327,7 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
     if probe:
         probes.append({"step": config.steps, **probe_loss(student, teacher, probe, texts, config, config.seed + 1)})
     checkpoint.remove()
+    shutil.rmtree(out / TEACHER_ASSETS, ignore_errors=True)  # like the checkpoint, a resume aid only
     report = student.parameter_report()
     training = {"config": dataclasses.asdict(config), "teacher": teacher_label(getattr(teacher, "folder", None)),
                 "seconds": round(time.perf_counter() - t0, 1),

@@ -8,23 +8,77 @@ renders it from the very cameras of the student's views, in the embedded teacher
 Its "denoised estimate" is that render whatever the noise: a teacher that is certain, so score
 distillation becomes regression onto the generator's views. The student still adapts the embedded
 teacher's backbone (``model``, ``text_encoder`` are the base teacher's).
+
+Generating is what costs (≈ 1 s an asset on one core against ≈ 2 ms for its 4 renders), so with an
+``asset_folder`` each asset is kept on disk (one ``.npz`` a prompt, written atomically: a resumed run
+generates nothing twice), and :meth:`GeneratorRendersTeacher.prepare` generates a prompt set's
+assets up front in worker processes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from text3d.assets.asset import Asset
 from text3d.nn.teachers.embedded import EmbeddedMVTeacher
 from text3d.render.cameras import Camera
+from text3d.store.atomic import write_atomic
 
 CACHED_ASSETS = 512
 """Assets kept in memory (least recently used first out); each is a few thousand faces."""
+
+
+def asset_file(folder: str | Path, backend: str, seed: int, prompt: str) -> Path:
+    """Where the teacher keeps the asset of (backend, seed, prompt): ``folder/<sha256 prefix>.npz``."""
+    key = hashlib.sha256(f"{backend}\n{seed}\n{prompt}".encode()).hexdigest()[:24]
+    return Path(folder) / f"{key}.npz"
+
+
+def save_asset(path: Path, asset: Asset, prompt: str) -> None:
+    """The mesh arrays of ``asset`` (vertices, faces, colors, normals, roughness) and its prompt, atomically."""
+    arrays = {"vertices": asset.vertices, "faces": asset.faces, "prompt": np.array(prompt),
+              "material": np.array([asset.roughness, asset.metallic], np.float32)}
+    for name in ("vertex_colors", "vertex_normals", "vertex_roughness"):
+        if getattr(asset, name) is not None:
+            arrays[name] = getattr(asset, name)
+    write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+def load_asset(path: Path, prompt: str) -> Asset | None:
+    """The asset :func:`save_asset` wrote for ``prompt``; None when the file holds another prompt's
+    (a hash collision) or cannot be read (then it is generated again)."""
+    try:
+        with np.load(path) as data:
+            if str(data["prompt"]) != prompt:
+                return None
+            optional = {k: data[k] for k in ("vertex_colors", "vertex_normals", "vertex_roughness") if k in data}
+            roughness, metallic = (float(v) for v in data["material"])
+            return Asset(data["vertices"], data["faces"], roughness=roughness, metallic=metallic, **optional)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+_WORKER_GENERATORS: dict[str, Any] = {}
+
+
+def generate_to_file(job: tuple[str, int, str, str]) -> str:
+    """Worker job (backend, seed, prompt, path): generate the prompt's asset and save it; the
+    backend is loaded once per process."""
+    from text3d.generators.base import Condition, create_generator
+
+    backend, seed, prompt, path = job
+    if backend not in _WORKER_GENERATORS:
+        _WORKER_GENERATORS[backend] = create_generator(backend)
+    save_asset(Path(path), _WORKER_GENERATORS[backend].generate(Condition(prompt=prompt), seed=seed).asset, prompt)
+    return path
 
 
 def camera_from_c2w(c2w: np.ndarray, resolution: int) -> Camera:
@@ -43,7 +97,7 @@ class GeneratorRendersTeacher:
     name = "generator-renders"
 
     def __init__(self, base: EmbeddedMVTeacher, backend: str = "embedded", seed: int = 0,
-                 generator: Any = None) -> None:
+                 generator: Any = None, asset_folder: str | Path | None = None) -> None:
         if base.channels != 7:
             from text3d.errors import InputError
 
@@ -55,7 +109,24 @@ class GeneratorRendersTeacher:
         self.views, self.channels = base.views, base.channels
         self.backend, self.seed = backend, seed
         self._generator = generator
+        self.asset_folder = None if asset_folder is None else Path(asset_folder)
         self._assets: OrderedDict[str, Any] = OrderedDict()
+
+    def _file(self, prompt: str) -> Path | None:
+        return None if self.asset_folder is None else asset_file(self.asset_folder, self.backend, self.seed, prompt)
+
+    def prepare(self, prompts: Sequence[str], workers: int = 0, progress: bool | None = None) -> int:
+        """Generate the assets of ``prompts`` not yet in ``asset_folder``, in ``workers`` processes (0 = one
+        per core, one thread each); returns how many were generated."""
+        from text3d.train.pool import map_in_workers
+
+        if self.asset_folder is None:
+            return 0
+        self.asset_folder.mkdir(parents=True, exist_ok=True)
+        todo = [p for p in dict.fromkeys(prompts) if load_asset(self._file(p), p) is None]
+        jobs = [(self.backend, self.seed, p, str(self._file(p))) for p in todo]
+        map_in_workers(generate_to_file, jobs, "teacher assets", workers, progress)
+        return len(jobs)
 
     def _asset(self, prompt: str) -> Any:
         from text3d.generators.base import Condition, create_generator
@@ -63,9 +134,15 @@ class GeneratorRendersTeacher:
         if prompt in self._assets:
             self._assets.move_to_end(prompt)
             return self._assets[prompt]
-        if self._generator is None:
-            self._generator = create_generator(self.backend)
-        asset = self._generator.generate(Condition(prompt=prompt), seed=self.seed).asset
+        path = self._file(prompt)
+        asset = None if path is None or not path.is_file() else load_asset(path, prompt)
+        if asset is None:
+            if self._generator is None:
+                self._generator = create_generator(self.backend)
+            asset = self._generator.generate(Condition(prompt=prompt), seed=self.seed).asset
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_asset(path, asset, prompt)
         self._assets[prompt] = asset
         if len(self._assets) > CACHED_ASSETS:
             self._assets.popitem(last=False)
