@@ -100,7 +100,7 @@ def test_prompts_and_seeds_past_the_generation_limits_are_refused_in_one_line(tm
     good = tmp_path / "good.txt"
     good.write_text("red chair\n")
     for args, needle in (([blank], f"{blank}:2: the 'prompt' field is empty"),
-                         ([long], f"--prompts {long}: prompt 2: "),
+                         ([long], f"{long}:2 has 100 words"),
                          ([good, "--seed", "9223372036854775807", "-D", "2"], "--seed 9223372036854775807: the last")):
         code = main(["bias", "localize", "--prompts", *map(str, args), "--out", str(tmp_path / "o"),
                      "-b", "procedural"])

@@ -260,3 +260,16 @@ def test_a_finished_aligner_is_not_trained_again_so_its_calibration_stays(tmp_pa
     captured_io = capsys.readouterr()
     assert json.loads(captured_io.out) == {"train_cpu_minutes": 1.5}
     assert "its quality was not measured" in captured_io.err
+
+
+def test_an_interrupted_generator_teacher_run_resumes_with_its_teacher_assets(tmp_path, monkeypatch):
+    import text3d.train.prd as prd
+
+    calls = []
+    monkeypatch.setattr(prd, "train_prd", lambda out, config: calls.append(config) or {})
+    out = tmp_path / "t"
+    (out / "teacher_assets").mkdir(parents=True)  # what a killed `--signal generator` run leaves
+    (out / "prd.pt").write_bytes(b"")
+    (out / "train_log.jsonl").write_text("")
+    assert main(["train", "turbo", "--out", str(out), "--signal", "generator"]) == 0
+    assert calls and calls[0].signal == "generator"

@@ -35,6 +35,12 @@ def test_read_prompts_from_text_and_jsonl(tmp_path):
         read_prompts(text)
     text.write_text("{red} car\n")  # a brace that is not JSON stays a prompt
     assert read_prompts(text) == ["{red} car"]
+    text.write_bytes("\ufeff# an editor's byte-order mark\r\nred car\r\n".encode())
+    assert read_prompts(text) == ["red car"]
+    for line, reason in (("boat " * 100, "p.txt:2 has 100 words"), ("red\x07car", "p.txt:2 has the control")):
+        text.write_text(f"red car\n{line}\n")  # refused before any prompt is generated
+        with pytest.raises(InputError, match=reason):
+            read_prompts(text)
 
 
 def test_embedded_batch_writes_one_row_per_prompt_and_resumes(tmp_path):

@@ -355,6 +355,13 @@ def test_settings_that_do_nothing_in_this_combination_warn(caplog):
     assert "--lora-rank 8 is unused" in said and "--mesh-eikonal-points 5 is unused" in said
     assert "--probe-every 3 is unused" in said
     caplog.clear()
+    with caplog.at_level("WARNING", logger="text3d.train.prd"):  # a certain teacher: noise and guidance change nothing
+        prd.check_settings(dataclasses.replace(PRDTrainConfig(), signal="generator", guidance=2.0, t_max=0.5))
+        prd.check_settings(dataclasses.replace(PRDTrainConfig(), guidance=2.0, t_max=0.5))
+    assert [r.getMessage() for r in caplog.records] == [
+        "--guidance 2.0 is unused: the generator's renders do not depend on the noise or the guidance",
+        "--t-max 0.5 is unused: the generator's renders do not depend on the noise or the guidance"]
+    caplog.clear()
     with caplog.at_level("WARNING", logger="text3d.train.prd"):
         prd.check_settings(PRDTrainConfig())
     assert not caplog.records

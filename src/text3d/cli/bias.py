@@ -65,16 +65,10 @@ def localize_command(
     from text3d.eval.evaluators.base import evaluators
     from text3d.generators.base import create_generator, generators
     from text3d.prompts.batch import read_prompts
-    from text3d.runs.checks import check_prompt
 
     check_registered(generators, backend, "--backend")  # before the prompts are read or any model loads
     check_registered(evaluators, evaluator, "--evaluator")
-    prompt_list = read_prompts(prompts)
-    for number, prompt in enumerate(prompt_list, 1):  # the limits every generation command applies
-        try:
-            check_prompt(prompt)
-        except InputError as error:
-            raise InputError(f"--prompts {prompts}: prompt {number}: {error}") from None
+    prompt_list = read_prompts(prompts)  # with the limits every generation command applies
     check_seed("--seed", seed, samples)  # each prompt's assets take seeds seed … seed + D − 1
     check_job_output(out, LOCALIZE_FILES, "a localization run")
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)

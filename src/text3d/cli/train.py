@@ -38,11 +38,11 @@ from text3d.train.config import (
 from text3d.train.evaluator_config import EvaluatorTrainConfig
 from text3d.train.lm_config import LM_EVALUATE_N, LMTrainConfig, lm_shape
 from text3d.train.mvdiffusion_config import MVDiffusionTrainConfig
-from text3d.train.prd_config import PRDTrainConfig
+from text3d.train.prd_config import TEACHER_ASSETS, PRDTrainConfig
 
 TRAINING_FILES = ("cache", "train_log.jsonl", "summary.json", "*.pt", "image-encoder", "point-encoder",
                   "stage1-vae", "generator", "aligner-stage1", "aligner-stage2", "toyworld-lm-*", "summary-*.json",
-                  "evaluator", "toyworld-mvdiffusion", "triplane-turbo")
+                  "evaluator", "toyworld-mvdiffusion", "triplane-turbo", TEACHER_ASSETS)
 """What a training folder holds (data cache, loss log, checkpoints, weights): a rerun resumes it."""
 
 train_app = command_group(help="Train the embedded models on toyworld.", no_args_is_help=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from text3d.errors import InputError, Text3DError, one_line
-from text3d.limits import MAX_ITEMS, check_prompt_file_type
+from text3d.limits import MAX_ITEMS, check_prompt_file_type, check_prompt_size
 from text3d.progress import track
 from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.base import AugmentResult, BackendUnavailableError
@@ -48,7 +48,7 @@ def read_prompts(path: str | Path) -> list[str]:
         raise InputError(f"{source}: no such prompts file")
     check_prompt_file_type(source)
     try:
-        text_lines = source.read_text(encoding="utf-8").splitlines()
+        text_lines = source.read_text(encoding="utf-8-sig").splitlines()  # -sig: an editor's byte-order mark
     except UnicodeDecodeError:
         raise InputError(f"{source}: not a UTF-8 text file of prompts") from None
     prompts = []
@@ -70,6 +70,7 @@ def read_prompts(path: str | Path) -> list[str]:
         elif text.startswith("{") and _is_json_object(text):  # it would be generated as its literal text
             raise InputError(f"{source}:{number}: a JSON line in a text file; name the file .jsonl to read "
                              "its 'prompt' field")
+        check_prompt_size(text, f"{source}:{number}")  # every command's limits, before any work
         prompts.append(" ".join(text.split()))
     if not prompts:
         raise InputError(f"{source}: contains no prompts")

@@ -41,7 +41,15 @@ from text3d.progress import track
 from text3d.store.atomic import write_json
 from text3d.train.config import differing_settings, reproduce_command, stage_key, warn_cpu_only
 from text3d.train.loop import Checkpoint, LossLog, adamw_decay_groups, cosine_lr, cpu_seconds, set_lr
-from text3d.train.prd_config import ADAPTATIONS, MODEL_STAGES, RENDERERS, SIGNALS, SUPERVISE, PRDTrainConfig
+from text3d.train.prd_config import (
+    ADAPTATIONS,
+    MODEL_STAGES,
+    RENDERERS,
+    SIGNALS,
+    SUPERVISE,
+    TEACHER_ASSETS,
+    PRDTrainConfig,
+)
 from text3d.train.prd_views import c2w_tensor, random_views, render_teacher_views
 from text3d.triplane.student import StudentConfig, TriplaneStudent
 
@@ -49,8 +57,6 @@ log = logging.getLogger(__name__)
 
 FOLDER = "triplane-turbo"
 """The trained student's folder inside ``--out``."""
-TEACHER_ASSETS = "teacher_assets"
-"""Where the generator-renders teacher keeps its assets while a student trains (removed when it finishes)."""
 
 
 def toyworld_prompts(n: int, base_seed: int) -> list[str]:
@@ -242,7 +248,10 @@ def check_settings(config: PRDTrainConfig) -> None:
         ("--mesh-eikonal-points", config.mesh_eikonal_points and config.renderers == "volume",
          "it regularizes mesh rendering, and --renderers volume renders none"),
         ("--probe-every", config.probe_every != defaults.probe_every and not config.probe_prompts,
-         "--probe-prompts 0 runs no probe")) if changed]
+         "--probe-prompts 0 runs no probe"),
+        *((flag, getattr(config, flag[2:].replace("-", "_")) != getattr(defaults, flag[2:].replace("-", "_"))
+           and config.signal == "generator", "the generator's renders do not depend on the noise or the guidance")
+          for flag in ("--guidance", "--rgb-guidance", "--guidance-rescale", "--t-max", "--t-max-end"))) if changed]
     for flag, why in unused:
         log.warning("%s %s is unused: %s", flag, getattr(config, flag[2:].replace("-", "_")), why)
 

@@ -83,3 +83,5 @@ ADAPTATIONS = ("peta", "lora", "full")
 RENDERERS = ("both", "volume", "mesh")
 SUPERVISE = ("all", "rgb")
 SIGNALS = ("diffusion", "generator")
+TEACHER_ASSETS = "teacher_assets"
+"""Where the generator-renders teacher keeps its assets while a student trains (removed when it finishes)."""
