@@ -138,14 +138,11 @@ def test_a_prompt_of_many_words_is_refused_everywhere(cli, tmp_path, args):
     assert not (tmp_path / "o" / "asset.glb").exists()
 
 
-def test_a_batch_with_one_long_prompt_fails_that_item_only(cli, tmp_path):
+def test_a_batch_with_one_long_prompt_is_refused_naming_its_line_before_any_item(cli, tmp_path):
     prompts = tmp_path / "p.txt"
     prompts.write_text(f"red chair\n{LONG}\n")
-    code, out, err = cli("generate", "--prompts", prompts, "--out", tmp_path / "run", *FAST)
-    assert code == 1 and "1 done" in out and "1 failed" in out
-    assert "more than 60" in err  # why, without opening the manifest
-    rows = [json.loads(line) for line in (tmp_path / "run" / "manifest.jsonl").read_text().splitlines()]
-    assert [r["status"] for r in rows] == ["done", "failed"] and "more than 60" in rows[1]["error"]
+    cli.fails("generate", "--prompts", prompts, "--out", tmp_path / "run", *FAST, says=(f"{prompts}:2 has 70 words",))
+    assert not (tmp_path / "run").exists()  # as augment, bias localize and the service do
 
 
 # ----------------------------------------------------------------------------- waiting on servers

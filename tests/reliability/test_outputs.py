@@ -274,7 +274,7 @@ def test_eval_compare_into_an_evaluated_folder_is_refused(cli, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for folder in (a, b):
         folder.mkdir()
-        (folder / "metrics.json").write_text('{"system": "x", "n_items": 2}\n')
+        (folder / "metrics.json").write_text('{"system": "x", "protocol": {}, "n_items": 2}\n')
     before = snapshot(tmp_path)
     cli.fails("eval", "compare", a, b, "--out", a, says=("is the input",))
     assert unchanged(before, tmp_path)

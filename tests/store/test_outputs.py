@@ -125,3 +125,41 @@ def test_a_file_output_that_is_a_symbolic_link_to_nothing_is_refused(tmp_path):
     with pytest.raises(InputError, match="dang.ply: is a symbolic link to a path that does not exist"):
         check_file_output(link, overwrite=True)
     check_file_output(tmp_path / "new.ply")  # a new name passes
+
+
+def test_a_users_own_file_with_a_marker_name_does_not_make_the_folder_text3ds(tmp_path):
+    """meta.json, cameras.json and metrics.json mark a folder only as text3d's JSON; report.md marks nothing
+    (an --overwrite of a folder taken for an earlier result would replace the user's files)."""
+    from text3d.store.outputs import check_asset_output, check_views_output
+
+    for name, theirs, ours, kind in (
+            ("meta.json", {"author": "me"}, {"prompt": "red chair", "backend": "procedural"}, "asset"),
+            ("cameras.json", {"views": 4}, {"protocol": "canonical4", "views": []}, "views"),
+            ("metrics.json", {"score": 1}, {"protocol": {}, "n_items": 2}, "evaluation")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / name).write_text(json.dumps(theirs))
+        (folder / "points.ply").write_text("my scan")
+        assert folder_kind(folder) == "other"
+        (folder / name).write_text("{torn")
+        assert folder_kind(folder) == "other"
+        (folder / name).write_text(json.dumps(ours))
+        assert folder_kind(folder) == kind
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "report.md").write_text("my own report")
+    assert folder_kind(tmp_path / "docs") == "other"
+    for check in (lambda out: check_asset_output(out, overwrite=True), lambda out: check_views_output(out, True),
+                  lambda out: check_evaluation_output(out, tmp_path / "run", overwrite=True)):
+        with pytest.raises(InputError, match="holds other files"):
+            check(tmp_path / "docs")
+
+
+def test_a_job_folder_with_a_state_file_is_the_jobs_only_when_that_file_is(tmp_path):
+    state = ("settings.json", ("backend", "evaluator"))
+    (tmp_path / "index.html").write_text("<h1>my homepage</h1>")
+    (tmp_path / "settings.json").write_text('{"theme": "dark"}')
+    with pytest.raises(InputError, match="holds files that are not a localization run's .'index.html', 'settings"):
+        check_job_output(tmp_path, ("settings.json", "index.html"), "a localization run", state=state)
+    check_job_output(tmp_path, ("settings.json", "index.html"), "a localization run")  # known names alone: taken
+    (tmp_path / "settings.json").write_text('{"backend": "procedural", "evaluator": "embedded-hyperscore"}')
+    check_job_output(tmp_path, ("settings.json", "index.html"), "a localization run", state=state)

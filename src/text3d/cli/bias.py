@@ -70,7 +70,7 @@ def localize_command(
     check_registered(evaluators, evaluator, "--evaluator")
     prompt_list = read_prompts(prompts)  # with the limits every generation command applies
     check_seed("--seed", seed, samples)  # each prompt's assets take seeds seed … seed + D − 1
-    check_job_output(out, LOCALIZE_FILES, "a localization run")
+    check_job_output(out, LOCALIZE_FILES, "a localization run", state=("settings.json", ("backend", "evaluator")))
     scorer = create_evaluator(evaluator, model=evaluator_model, device=device)
     chosen = chosen_dimension(dimension, scorer, evaluator)
     settings = LocalizeSettings(backend=backend, evaluator=evaluator, samples=samples, dimension=chosen, seed=seed,

@@ -29,10 +29,19 @@ MARKERS: dict[str, tuple[str, ...]] = {
     "run": ("manifest.jsonl", "run.yaml"),
     "asset": ("asset.glb", "meta.json"),
     "views": ("cameras.json",),
-    "evaluation": ("metrics.json", "report.md", "cache", "derived"),
+    "evaluation": ("metrics.json", "cache", "derived"),
 }
 """Folder kind → files whose presence marks it, checked in this order (a run folder holding
-an evaluation is a run folder)."""
+an evaluation is a run folder). report.md is no marker: the evaluation writes metrics.json first."""
+
+SIGNATURES: dict[str, tuple[str, ...]] = {
+    "meta.json": ("prompt", "backend"),
+    "cameras.json": ("protocol", "views"),
+    "metrics.json": ("protocol", "n_items"),
+}
+"""Markers with common names, and the keys of text3d's JSON object in them: a user's own
+``meta.json`` or ``cameras.json`` does not make a folder text3d's (whose files ``--overwrite``
+would then replace)."""
 
 _DESCRIPTION = {
     "run": "a run folder (manifest.jsonl)",
@@ -58,9 +67,24 @@ def folder_kind(path: str | Path) -> str:
         return "file"
     names = {p.name for p in path.iterdir()}
     for kind, markers in MARKERS.items():
-        if names & set(markers):
+        if any(name in names and _marks(path / name) for name in markers):
             return kind
     return "empty" if all(_is_scratch(n) for n in names) else "other"
+
+
+def is_json_with(path: str | Path, keys: tuple[str, ...]) -> bool:
+    """True when ``path`` is a JSON object holding every one of ``keys`` (False for anything unreadable)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and all(key in data for key in keys)
+
+
+def _marks(path: Path) -> bool:
+    """Whether the marker ``path`` is text3d's: its JSON signature (:data:`SIGNATURES`), else its name."""
+    keys = SIGNATURES.get(path.name)
+    return keys is None or is_json_with(path, keys)
 
 
 def same_path(a: str | Path, b: str | Path) -> bool:
@@ -266,9 +290,13 @@ def check_evaluation_output(out: str | Path, generated: str | Path, overwrite: b
     return kind
 
 
-def check_job_output(out: str | Path, known: tuple[str, ...], what: str, option: str = "--out") -> None:
+def check_job_output(out: str | Path, known: tuple[str, ...], what: str, option: str = "--out",
+                     state: tuple[str, tuple[str, ...]] | None = None) -> None:
     """A folder a resumable job (training, a study, the service) owns: new, empty, or holding only
-    the names (glob patterns) in ``known`` — that job's own earlier output, which it resumes."""
+    the names (glob patterns) in ``known`` — that job's own earlier output, which it resumes. With
+    ``state`` = (file, keys), the file the job writes before any other, a folder is the job's only
+    when that file is a JSON object with those keys (a user's own ``index.html`` and
+    ``settings.json`` are not a localization run's)."""
     out = Path(out)
     _check_parent(out, option)
     kind = folder_kind(out)
@@ -278,6 +306,8 @@ def check_job_output(out: str | Path, known: tuple[str, ...], what: str, option:
         return
     foreign = sorted(p.name for p in out.iterdir()
                      if not _is_scratch(p.name) and not any(fnmatch.fnmatch(p.name, k) for k in known))
+    if not foreign and state is not None and not is_json_with(out / state[0], state[1]):
+        foreign = sorted(p.name for p in out.iterdir() if not _is_scratch(p.name))
     if foreign:
         shown = ", ".join(repr(n) for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise InputError(f"{option} {out}: holds files that are not {what}'s ({shown}); give a new or empty folder")
