@@ -22,7 +22,9 @@ def command_params():
 def range_suffix(field):
     """What a float option's help ends with: its range (unbounded ends as ±inf)."""
     low, high = field.metadata["low"], field.metadata["high"]
-    return f" Range {range_text(-math.inf if low is None else low, math.inf if high is None else high)}."
+    shown = range_text(-math.inf if low is None else low, math.inf if high is None else high,
+                       field.metadata["low_open"])
+    return f" Range {shown}."
 
 
 def test_cli_options_are_the_config_fields():

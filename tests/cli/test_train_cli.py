@@ -3,7 +3,6 @@ defaults and help, and the values given on the command line reach the trainer's 
 
 import dataclasses
 import json
-import math
 import re
 import shlex
 from pathlib import Path
@@ -17,8 +16,8 @@ import text3d.train.image_adapter as image_adapter
 import text3d.train.run_aligner as run_aligner
 import text3d.train.run_encoders as run_encoders
 import text3d.train.run_generator as run_generator
+from tests.cli.test_train_aligner_cli import range_suffix
 from text3d.cli import _register_commands, app, main
-from text3d.cli._options import range_text
 from text3d.train.config import (
     ENCODER_EVALUATE_N,
     GENERATOR_CHECK_N,
@@ -31,6 +30,7 @@ from text3d.train.config import (
     reproduce_command,
 )
 from text3d.train.evaluator_config import EvaluatorTrainConfig
+from text3d.train.prd_config import PRDTrainConfig
 
 # generator: --finetune PAIRS (with --finetune-steps, --replay, --model BASE) fine-tunes instead of training
 RUN_OPTIONS = {"encoders": {"out", "evaluate", "models", "wait"},
@@ -44,12 +44,6 @@ def command_params(name):
     _register_commands()
     group = typer.main.get_command(app).commands["train"]
     return {p.name: p for p in group.commands[name].params}
-
-
-def range_suffix(field):
-    """What a float option's help ends with: its range (unbounded ends as ±inf)."""
-    low, high = field.metadata["low"], field.metadata["high"]
-    return f" Range {range_text(-math.inf if low is None else low, math.inf if high is None else high)}."
 
 
 @pytest.mark.parametrize("name,config_type", [("encoders", EncoderTrainConfig), ("generator", GeneratorTrainConfig),
@@ -169,12 +163,14 @@ def test_turbo_plane_channels_leave_room_for_the_texture_channels_or_are_refused
     assert not (tmp_path / "t").exists()
 
 
-@pytest.mark.parametrize("name,config_type", [("aligner", AlignerTrainConfig), ("evaluator", EvaluatorTrainConfig)])
+@pytest.mark.parametrize("name,config_type", [("aligner", AlignerTrainConfig), ("evaluator", EvaluatorTrainConfig),
+                                              ("turbo", PRDTrainConfig)])
 def test_float_settings_refuse_nan_infinity_and_values_out_of_range_in_one_line(tmp_path, capsys, name, config_type):
     floats = [f for f in option_fields(config_type) if isinstance(f.default, float)]
     assert floats
     for field in floats:
         bad = ["nan", "inf", "1e400"] + ([] if field.metadata["high"] is None else [str(field.metadata["high"] + 1)])
+        bad += [str(field.metadata["low"])] if field.metadata["low_open"] else []  # a learning rate of 0
         for value in bad:
             code = main(["train", name, "--out", str(tmp_path / "out"), field.metadata["flag"], value])
             err = capsys.readouterr().err.strip().splitlines()

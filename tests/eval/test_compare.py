@@ -61,6 +61,11 @@ def test_compare_needs_two_evaluations_and_metrics(tmp_path, evaluations):
         compare_evaluations(evaluations[:1], tmp_path / "cmp")
     with pytest.raises(InputError, match="no metrics.json"):
         compare_evaluations([evaluations[0], tmp_path / "missing"], tmp_path / "cmp")
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    (edited / "metrics.json").write_text('{"protocol": [1], "n_items": 2}')  # hand-edited
+    with pytest.raises(InputError, match=r"metrics.json: its 'protocol' is a JSON list, not an object"):
+        compare_evaluations([evaluations[0], edited], tmp_path / "cmp")
 
 
 def test_two_systems_have_no_correlations_and_duplicate_names_are_numbered(tmp_path, evaluations):

@@ -76,7 +76,8 @@ class Asset:
             raise InputError(f"{name}: mesh has no vertices")
         bad = int((~np.isfinite(self.vertices)).any(axis=1).sum())
         if bad:
-            raise InputError(f"{name}: {bad} vertices have NaN or infinite coordinates")
+            raise InputError(f"{name}: {bad} vertices have NaN or infinite coordinates (or ones past float32's "
+                             "±3.4e38, which become infinite)")
         if self.faces.min() < 0 or self.faces.max() >= self.n_vertices:
             raise InputError(f"{name}: face indices out of range [0, {self.n_vertices})")
         for label, array in (

@@ -60,7 +60,7 @@ def config_option(field: dataclasses.Field, hint: Any = None) -> Any:
     if float in (hint, *typing.get_args(hint)):
         low = -math.inf if meta["low"] is None else meta["low"]
         high = math.inf if meta["high"] is None else meta["high"]
-        return finite_option(field.default, meta["flag"], low, high, meta["doc"])
+        return finite_option(field.default, meta["flag"], low, high, meta["doc"], meta.get("low_open", False))
     return typer.Option(field.default, meta["flag"], min=meta["low"], max=meta["high"], help=meta["doc"])
 
 

@@ -49,6 +49,9 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
         raise InputError(f"{file}: not a text file (not UTF-8); give an evaluation's metrics.json") from None
     if not isinstance(metrics, dict):
         raise InputError(f"{file}: holds a JSON {type(metrics).__name__}, not an evaluation's metrics object")
+    if not isinstance(metrics.get("protocol", {}), dict):
+        raise InputError(f"{file}: its 'protocol' is a JSON {type(metrics['protocol']).__name__}, not an object "
+                         "(give metrics.json as `text3d eval` wrote it)")
     return metrics
 
 

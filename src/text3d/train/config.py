@@ -33,11 +33,12 @@ RUNTIME = "runtime"
 
 
 def setting(default: Any, doc: str, stage: str, flag: str | None = None,
-            low: float | None = None, high: float | None = None) -> Any:
+            low: float | None = None, high: float | None = None, low_open: bool = False) -> Any:
     """A config field: ``default``, its one-line ``doc``, the training ``stage`` it affects and,
-    with ``flag``, the ``text3d train`` option that sets it (accepting ``[low, high]``)."""
+    with ``flag``, the ``text3d train`` option that sets it (accepting ``[low, high]``, or
+    ``(low, high]`` with ``low_open``)."""
     return dataclasses.field(default=default, metadata={"doc": doc, "stage": stage, "flag": flag,
-                                                        "low": low, "high": high})
+                                                        "low": low, "high": high, "low_open": low_open})
 
 
 def ordered_fields(config_type: type) -> tuple[dataclasses.Field, ...]:
@@ -206,7 +207,8 @@ class AlignerTrainConfig(TrainConfig):
                          "--items", 2, MAX_ITEMS)
     steps: int = setting(1000, "Optimizer steps.", "aligner", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(16, "Batch size (pairs).", "aligner", "--batch", 1, MAX_BATCH)
-    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "aligner", "--lr", 0.0, 1.0)
+    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "aligner", "--lr", 0.0, 1.0,
+                        low_open=True)
     warmup: int = setting(50, "Linear warm-up steps.", "aligner", "--warmup", 0, MAX_TRAIN_STEPS)
     weight_decay: float = setting(0.01, "AdamW weight decay.", "aligner", "--weight-decay", 0.0, 1.0)
     soft_tokens: int = setting(16, "Soft tokens appended to the frozen MiniLM's input (s).", "aligner",
@@ -248,7 +250,8 @@ class ImageAdapterTrainConfig(TrainConfig):
                          "--depth", 1, 64)
     steps: int = setting(6000, "Optimizer steps.", "adapter", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (item renders).", "adapter", "--batch", 2, MAX_BATCH)
-    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "adapter", "--lr", 0.0, 1.0)
+    lr: float = setting(3e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "adapter", "--lr", 0.0, 1.0,
+                        low_open=True)
     warmup: int = setting(100, "Linear warm-up steps.", "adapter")
     cond_dropout: float = setting(0.1, "Fraction of conditions dropped (classifier-free guidance).", "adapter")
     token_noise: float = setting(0.0, "Largest relative noise added to the image tokens (each render draws a "

@@ -80,7 +80,8 @@ class EvaluatorTrainConfig(TrainConfig):
                                      "another category).", "data", "--stated-alignment")
     steps: int = setting(2500, "Optimizer steps.", "evaluator", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (samples).", "evaluator", "--batch", 2, MAX_BATCH)
-    lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0)
+    lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "evaluator", "--lr", 0.0, 1.0,
+                        low_open=True)
     warmup: int = setting(100, "Linear warm-up steps.", "evaluator")
     weight_decay: float = setting(0.02, "AdamW weight decay.", "evaluator")
     rank_weight: float = setting(0.0, "Weight λ of the pairwise (RankNet) ranking loss next to the MSE.",

@@ -54,7 +54,7 @@ class LMTrainConfig:
     steps: int = setting(900, "Optimizer steps.", "lm", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(32, "Batch size (pairs).", "lm", "--batch", 1, MAX_BATCH)
     lr: float | None = setting(None, "Peak learning rate, AdamW, cosine to 0 (default: the size's).", "lm",
-                               "--lr", 0.0, 1.0)
+                               "--lr", 0.0, 1.0, low_open=True)
     warmup: int = setting(50, "Linear warm-up steps.", "lm")
     weight_decay: float = setting(0.01, "AdamW weight decay.", "lm")
     dev_pairs: int = setting(256, "Development-range pairs (seeds from 1,000,000) for the logged dev loss.", "lm")

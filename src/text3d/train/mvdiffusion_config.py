@@ -35,7 +35,8 @@ class MVDiffusionTrainConfig(TrainConfig):
     pitch_high: float = setting(40.0, "Highest camera pitch of the training views (degrees).", "data")
     steps: int = setting(5000, "Optimizer steps.", "model", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(16, "Batch size (objects, 4 views each).", "model", "--batch", 1, MAX_BATCH)
-    lr: float = setting(6e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "model", "--lr", 0.0, 1.0)
+    lr: float = setting(6e-4, "Peak learning rate (AdamW, cosine schedule to 0).", "model", "--lr", 0.0, 1.0,
+                        low_open=True)
     warmup: int = setting(100, "Linear warm-up steps.", "model")
     weight_decay: float = setting(0.01, "AdamW weight decay (matrices only).", "model")
     width: int = setting(128, "Transformer width.", "model", "--width", 8, MAX_WIDTH)

@@ -37,7 +37,8 @@ class PRDTrainConfig(TrainConfig):
                            "--prompts", 1, MAX_ITEMS)
     steps: int = setting(11000, "Optimizer steps.", "model", "--steps", 1, MAX_TRAIN_STEPS)
     batch: int = setting(2, "Prompts per optimizer step.", "model", "--batch", 1, MAX_BATCH)
-    lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "model", "--lr", 0.0, 1.0)
+    lr: float = setting(1e-3, "Peak learning rate (AdamW, cosine schedule to 0).", "model", "--lr", 0.0, 1.0,
+                        low_open=True)
     warmup: int = setting(20, "Linear warm-up steps.", "model")
     weight_decay: float = setting(0.0, "AdamW weight decay (matrices only).", "model")
     renderers: str = setting("mesh", "Renders supervised: mesh, volume, or both (the paper's dual rendering).",
