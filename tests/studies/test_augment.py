@@ -169,7 +169,7 @@ def test_a_prompt_no_row_could_generate_is_refused_before_any_output(tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a red chair\na blue\x01 mug\n", encoding="utf-8")
     out = tmp_path / "study"
-    with pytest.raises(InputError, match=r"^--dataset prompts: prompt 2 .* control character U\+0001"):
+    with pytest.raises(InputError, match=r"prompts.txt:2 has the control character U\+0001"):  # read, not run
         run_study(out, StudyConfig(llms=["none"], n=2, backend="procedural", resolution=32,
                                    dataset=f"prompts:{prompts}"))
     assert not out.exists()
