@@ -242,6 +242,10 @@ def check_settings(config: PRDTrainConfig) -> None:
         if t < config.t_min:
             raise InputError(f"{flag} {t}: below the lowest teacher noise level t_min = {config.t_min}")
     defaults = PRDTrainConfig()
+
+    def value(flag: str, of: PRDTrainConfig = config) -> Any:
+        return getattr(of, flag[2:].replace("-", "_"))
+
     unused = [(flag, why) for flag, changed, why in (
         ("--lora-rank", config.lora_rank != defaults.lora_rank and config.adaptation == "full",
          "full tuning has no adapters"),
@@ -249,11 +253,11 @@ def check_settings(config: PRDTrainConfig) -> None:
          "it regularizes mesh rendering, and --renderers volume renders none"),
         ("--probe-every", config.probe_every != defaults.probe_every and not config.probe_prompts,
          "--probe-prompts 0 runs no probe"),
-        *((flag, getattr(config, flag[2:].replace("-", "_")) != getattr(defaults, flag[2:].replace("-", "_"))
-           and config.signal == "generator", "the generator's renders do not depend on the noise or the guidance")
+        *((flag, value(flag) != value(flag, defaults) and config.signal == "generator",
+           "the generator's renders do not depend on the noise or the guidance")
           for flag in ("--guidance", "--rgb-guidance", "--guidance-rescale", "--t-max", "--t-max-end"))) if changed]
     for flag, why in unused:
-        log.warning("%s %s is unused: %s", flag, getattr(config, flag[2:].replace("-", "_")), why)
+        log.warning("%s %s is unused: %s", flag, value(flag), why)
 
 
 def teacher_backbone(teacher: Teacher) -> MultiViewDiT:
