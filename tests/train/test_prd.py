@@ -12,15 +12,13 @@ import pytest
 import torch
 
 from text3d.data.toyworld import shapes
-from text3d.data.toyworld.instance import TRAIN_SEEDS, item_spec, make_instance
-from text3d.data.toyworld.vocabulary import built_categories
 from text3d.errors import InputError
 from text3d.nn.checkpoint import load_folder
 from text3d.nn.mvdiffusion import MultiViewDiT, MVDiffusionConfig
 from text3d.nn.teachers.embedded import EmbeddedMVTeacher
 from text3d.render.cameras import Camera
 from text3d.train import prd
-from text3d.train.prd import TextStates, prd_step, student_config, toyworld_prompts, train_prd
+from text3d.train.prd import TextStates, prd_step, student_config, train_prd
 from text3d.train.prd_config import PRDTrainConfig
 from text3d.train.prd_views import render_teacher_views
 from text3d.triplane import TriplaneConfig, TriplaneField
@@ -47,16 +45,6 @@ def tiny_teacher() -> EmbeddedMVTeacher:
 TINY = PRDTrainConfig(prompts=6, steps=3, batch=1, denoise_steps=2, probe_prompts=2, probe_every=2, samples=8,
                       mesh_resolution=16, checkpoint_every=1, plane_channels=4, texture_channels=2, lora_rank=2,
                       renderers="both", supervise="all")  # every loss term of the paper's dual rendering
-
-
-def test_prompts_are_the_training_items_texts_made_without_meshes():
-    prompts = toyworld_prompts(8, TRAIN_SEEDS.start)
-    for index, prompt in enumerate(prompts):
-        category, seed = item_spec(index, 0, built_categories())
-        assert seed in TRAIN_SEEDS
-        instance = make_instance(category, seed)
-        assert prompt == instance.prompts["basic" if instance.kind == "basic" else "refined"]
-    assert len(set(prompts)) == len(prompts)
 
 
 def test_renders_map_to_the_teachers_view_space():

@@ -12,9 +12,9 @@ its gradient is back-propagated at once (the graphs of the K steps never coexist
 starts from the prediction renoised, z_{k+1} = s_{k+1}·sg(ẑ_k) + (1 − s_{k+1})·ε. The gradients of
 the K steps are summed into one update of the trainable parameters.
 
-Prompts are texts of toyworld training seeds (:func:`toyworld_prompts` never builds a mesh); a probe
-loss (fixed development prompts, noise, views and teacher times) tracks progress. Seeded and
-resumable (a checkpoint every ``checkpoint_every`` steps); the output is a student folder.
+Prompts are texts of toyworld training seeds (:func:`~text3d.data.toyworld.instance.item_prompts`
+never builds a mesh); a probe loss (fixed development prompts, noise, views and teacher times) tracks
+progress. Seeded and resumable (a checkpoint every ``checkpoint_every`` steps); the output is a student folder.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from text3d.data.toyworld.instance import DEV_SEEDS, KIND_WEIGHTS, KINDS, TRAIN_SEEDS, item_spec, make_object
-from text3d.data.toyworld.text import basic_prompt, refined_prompt
-from text3d.data.toyworld.vocabulary import built_categories, category_index
+from text3d.data.toyworld.instance import DEV_SEEDS, TRAIN_SEEDS, item_prompts
+from text3d.data.toyworld.vocabulary import built_categories
 from text3d.errors import InputError
 from text3d.nn.mvdiffusion import MultiViewDiT
 from text3d.nn.teachers.base import Teacher
@@ -57,23 +56,6 @@ log = logging.getLogger(__name__)
 
 FOLDER = "triplane-turbo"
 """The trained student's folder inside ``--out``."""
-
-
-def toyworld_prompts(n: int, base_seed: int) -> list[str]:
-    """Prompts of the items ``index ∈ [0, n)`` from ``base_seed`` (toyworld's round-robin item order),
-    made from the object's attributes only, so no mesh is built: the item's "basic" prompt when its
-    drawn prompt kind is basic, else its "refined" one (both equal :func:`make_instance`'s)."""
-    categories = built_categories()
-    out = []
-    for index in range(n):
-        category, seed = item_spec(index, base_seed, categories)
-        rng = np.random.default_rng([category_index(category), seed, 1])  # make_instance's text stream
-        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_WEIGHTS))]
-        attrs = make_object(category, seed).attributes
-        basic = basic_prompt(rng, category, attrs["main_color"])
-        refined = refined_prompt(rng, category, attrs["main_color"], attrs["size"], attrs["shape"], attrs["material"])
-        out.append(basic if kind == "basic" else refined)
-    return out
 
 
 class TextStates:
@@ -299,11 +281,11 @@ def train_prd(out: str | Path, config: PRDTrainConfig, teacher: Teacher | None =
 
         teacher = GeneratorRendersTeacher(teacher, asset_folder=out / TEACHER_ASSETS)
     backbone = teacher_backbone(teacher)
-    prompts = toyworld_prompts(config.prompts, TRAIN_SEEDS.start)
+    prompts = item_prompts(config.prompts, TRAIN_SEEDS.start, built_categories())
     if config.signal == "generator" and config.steps * config.batch >= len(set(prompts)):
         # most prompts will be drawn: their assets are generated up front, in parallel
         teacher.prepare(prompts, config.workers, progress)
-    probe = toyworld_prompts(config.probe_prompts, DEV_SEEDS.start)
+    probe = item_prompts(config.probe_prompts, DEV_SEEDS.start, built_categories())
     texts = TextStates(teacher.text_encoder)
     torch.manual_seed(config.seed)
     student = TriplaneStudent(backbone, student_config(config))

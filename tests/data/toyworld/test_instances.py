@@ -8,6 +8,7 @@ from text3d.data.toyworld.instance import (
     HELDOUT_SEEDS,
     KINDS,
     TRAIN_SEEDS,
+    item_prompts,
     item_spec,
     make_instance,
     make_object,
@@ -21,6 +22,7 @@ from text3d.data.toyworld.vocabulary import (
     MATERIAL_PARAPHRASES,
     PALETTE,
     SIZE_PARAPHRASES,
+    built_categories,
     load_programs,
 )
 from text3d.errors import InputError
@@ -121,3 +123,13 @@ def test_voxel_grid_agrees_with_the_mesh(category):
     assert iou > 0.75, (category, iou)
     colors = voxels.vertex_colors[:, :3]
     assert np.isfinite(colors).all()
+
+
+def test_prompts_are_the_training_items_texts_made_without_meshes():
+    prompts = item_prompts(8, TRAIN_SEEDS.start, built_categories())
+    for index, prompt in enumerate(prompts):
+        category, seed = item_spec(index, 0, built_categories())
+        assert seed in TRAIN_SEEDS
+        instance = make_instance(category, seed)
+        assert prompt == instance.prompts["basic" if instance.kind == "basic" else "refined"]
+    assert len(set(prompts)) == len(prompts)

@@ -231,3 +231,19 @@ def make_instance(category: str, seed: int, kind: str | None = None) -> Instance
 def item_spec(index: int, base_seed: int = 0, categories: tuple[str, ...] = CATEGORY_NAMES) -> tuple[str, int]:
     """(category, seed) of the index-th item of a build: categories round-robin, seeds counting up."""
     return categories[index % len(categories)], base_seed + index // len(categories)
+
+
+def item_prompts(n: int, base_seed: int, categories: tuple[str, ...] = CATEGORY_NAMES) -> list[str]:
+    """The prompts of the items ``index ∈ [0, n)`` from ``base_seed`` (:func:`item_spec`'s order), made
+    from each object's attributes only, so no mesh is built: the "basic" prompt when the item's drawn
+    kind is basic, else its "refined" one (the first draws of :func:`make_instance`'s text stream)."""
+    out = []
+    for index in range(n):
+        category, seed = item_spec(index, base_seed, categories)
+        rng = _rng(category, seed, 1)
+        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_WEIGHTS))]
+        attrs = make_object(category, seed).attributes
+        basic = basic_prompt(rng, category, attrs["main_color"])
+        refined = refined_prompt(rng, category, attrs["main_color"], attrs["size"], attrs["shape"], attrs["material"])
+        out.append(basic if kind == "basic" else refined)
+    return out
