@@ -4,7 +4,7 @@ import json
 import pytest
 import trimesh
 
-from text3d.data.toys4k import import_prompt_list, import_toys4k, read_prompt_list, read_toys4k_csv
+from text3d.data.toys4k import import_prompt_list, import_toys4k, read_toys4k_csv
 from text3d.errors import InputError
 from text3d.store.folders import RunFolder
 
@@ -48,13 +48,19 @@ def test_bad_csv(tmp_path):
 
 def test_prompt_list(tmp_path):
     (tmp_path / "prompt_single.txt").write_text("# T3Bench style\na red car\n\n  a wooden chair  \n")
-    assert read_prompt_list(tmp_path / "prompt_single.txt") == ["a red car", "a wooden chair"]
     assert import_prompt_list(tmp_path / "prompt_single.txt", tmp_path / "run") == 2
     rows = list(RunFolder(tmp_path / "run").manifest.rows().values())
     assert [r["prompt"] for r in rows] == ["a red car", "a wooden chair"] and rows[0]["status"] == "pending"
     (tmp_path / "empty.txt").write_text("\n# nothing\n")
     with pytest.raises(InputError, match="no prompts"):
-        read_prompt_list(tmp_path / "empty.txt")
+        import_prompt_list(tmp_path / "empty.txt", tmp_path / "run2")
+    jsonl = tmp_path / "two.jsonl"  # read as `generate --prompts` reads it: the 'prompt' field of each line
+    jsonl.write_text('{"prompt": "red chair"}\n{"prompt": "blue boat", "id": 2}\n')
+    assert import_prompt_list(jsonl, tmp_path / "run3") == 2
+    assert [r["prompt"] for r in RunFolder(tmp_path / "run3").manifest.rows().values()] == ["red chair", "blue boat"]
+    jsonl.write_text('{"prompt": 5}\n')
+    with pytest.raises(InputError, match="two.jsonl:1: a JSON line needs a string 'prompt' field"):
+        import_prompt_list(jsonl, tmp_path / "run4")
 
 
 def write_rows(path, rows):

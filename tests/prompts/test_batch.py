@@ -3,10 +3,11 @@ import json
 import pytest
 
 from tests.prompts.fake_servers import FakeOllama, Reply, closed_port_url
+from text3d.data.prompt_files import read_prompts
 from text3d.errors import InputError
 from text3d.prompts.augment import PromptAugmenter
 from text3d.prompts.base import GenerationParams
-from text3d.prompts.batch import ResultsFile, augment_batch, read_prompts
+from text3d.prompts.batch import ResultsFile, augment_batch
 
 GOOD = "A small blue sailboat with a white fabric sail and a wooden hull."
 
@@ -152,13 +153,10 @@ def test_a_results_file_behind_a_symbolic_link_keeps_the_link_and_a_dangling_lin
 
 
 def test_a_csv_table_is_not_read_as_prompt_lines(tmp_path):
-    from text3d.data.toys4k import read_prompt_list
-
     table = tmp_path / "mate.csv"
     table.write_text('prompt,category\n"A red chair, tall",Basic\n')
-    for reader in (read_prompts, read_prompt_list):
-        with pytest.raises(InputError, match=r"mate.csv: a CSV table, which would be read line by line"):
-            reader(table)
+    with pytest.raises(InputError, match=r"mate.csv: a CSV table, which would be read line by line"):
+        read_prompts(table)
 
 
 def test_a_results_path_that_is_a_device_or_under_a_file_is_refused_naming_it(tmp_path):

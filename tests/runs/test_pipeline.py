@@ -145,6 +145,9 @@ def test_the_augmenter_is_loaded_when_the_pipeline_is_built_not_in_the_first_ite
     ({"views": "canonical4"}, "views 'canonical4': expected a list of view protocol names"),
     ({"views": None}, "views None: expected a list"),
     ({"conditioning": "gap3d", "backend": "embedded", "aligner": 5}, "aligner 5: expected an aligner folder"),
+    ({"overwrite": "false"}, "overwrite 'false': expected True or False (bool), got str"),  # a true string
+    ({"gif": "no"}, "gif 'no': expected True or False (bool), got str"),
+    ({"out": 5}, "out 5: expected a folder path (str or Path), got int"),
 ])
 def test_the_python_api_refuses_wrong_types_in_one_line_before_any_model_loads(tmp_path, monkeypatch, arguments,
                                                                                 words):

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from text3d.cli._options import finite_option, seed_option, wait_option, wait_seconds
+from text3d.data.prompt_files import read_prompts
 from text3d.errors import InputError
 from text3d.limits import (
     MAX_CAPTION_WORDS_LIMIT,
@@ -19,7 +20,7 @@ from text3d.limits import (
 )
 from text3d.prompts.augment import PromptAugmenter, server_options
 from text3d.prompts.base import BackendUnavailableError, GenerationParams
-from text3d.prompts.batch import ResultsFile, augment_batch, read_prompts
+from text3d.prompts.batch import ResultsFile, augment_batch
 from text3d.store.atomic import dumps_json
 from text3d.store.outputs import check_not_input
 from text3d.text import MAX_CAPTION_WORDS, MAX_PROMPT_WORDS, word_count

@@ -61,10 +61,10 @@ def localize_command(
 ) -> None:
     """Generate D assets per prompt, score them, and attribute the score to the prompt's words."""
     from text3d.bias.localize import LocalizeSettings, localize
+    from text3d.data.prompt_files import read_prompts
     from text3d.eval.evaluators import create_evaluator
     from text3d.eval.evaluators.base import evaluators
     from text3d.generators.base import create_generator, generators
-    from text3d.prompts.batch import read_prompts
 
     check_registered(generators, backend, "--backend")  # before the prompts are read or any model loads
     check_registered(evaluators, evaluator, "--evaluator")

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from text3d.cli._options import comma_list, command_group, output_folder, seed_option, wait_option
-from text3d.data.toys4k import import_prompt_list, import_toys4k, read_prompt_list, read_toys4k_csv
+from text3d.data.prompt_files import read_prompts
+from text3d.data.toys4k import import_prompt_list, import_toys4k, read_toys4k_csv
 from text3d.data.toyworld.builder import BuildConfig, build_toyworld, check_config
 from text3d.errors import InputError
 from text3d.limits import MAX_ITEMS, MAX_RESOLUTION, MAX_WORKERS, MIN_RESOLUTION, check_seed
@@ -92,7 +93,7 @@ def prompts_command(
     if path.suffix.lower() in (".glb", ".gltf", ".obj", ".ply", ".stl", ".off"):
         raise InputError(f"{path}: expected a text file of prompts, got a mesh")
     check_not_input(out, [path])
-    read_prompt_list(path)  # a bad file is refused before the run folder is made
+    read_prompts(path)  # a bad file is refused before the run folder is made
     check_run_output(out)
     with output_folder(out, wait):
         count = import_prompt_list(path, out)

@@ -79,7 +79,7 @@ def generate_command(
     if prompts is None and executor != "local":
         raise InputError(f"--executor {executor}: one prompt runs here; an executor spreads a --prompts batch")
     if prompts is not None:
-        from text3d.prompts.batch import read_prompts
+        from text3d.data.prompt_files import read_prompts
 
         if gif:
             raise InputError("--gif: a --prompts batch writes no turntable.gif (one prompt does)")

@@ -21,8 +21,9 @@ from typing import Any
 
 from text3d.assets.io import load_asset, save_asset
 from text3d.assets.probe import MESH_SUFFIXES
+from text3d.data.prompt_files import read_prompts
 from text3d.errors import InputError, Text3DError, one_line
-from text3d.limits import check_prompt_file_type, check_prompt_size
+from text3d.limits import check_prompt_size
 from text3d.progress import track
 from text3d.render.views import render_views
 from text3d.store.folders import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunFolder
@@ -200,28 +201,6 @@ def import_toys4k(root: str | Path, csv_path: str | Path, out: str | Path, limit
     return counts
 
 
-def read_prompt_list(path: str | Path) -> list[str]:
-    """Prompts of a one-per-line file (blank lines and ``#`` comments skipped)."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a prompts file")
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    check_prompt_file_type(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text file") from None
-    prompts = []
-    for number, line in enumerate(lines, 1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            check_prompt_size(line.strip(), f"{path}:{number}")  # as augment and generate refuse it
-            prompts.append(line.strip())
-    if not prompts:
-        raise InputError(f"{path}: contains no prompts")
-    return prompts
-
-
 def prompt_id(index: int, prompt: str) -> str:
     """Stable item id of the index-th prompt: ``p00012-<8 hex of its sha1>``."""
     return f"p{index:05d}-{hashlib.sha1(prompt.encode('utf-8')).hexdigest()[:8]}"
@@ -229,7 +208,7 @@ def prompt_id(index: int, prompt: str) -> str:
 
 def import_prompt_list(path: str | Path, out: str | Path) -> int:
     """Write a run folder whose manifest lists every prompt as a pending item."""
-    prompts = read_prompt_list(path)
+    prompts = read_prompts(path)
     run = RunFolder(out)
     digest = hashlib.sha256("\n".join(prompts).encode("utf-8")).hexdigest()
     config = {"dataset": "prompts", "source": str(path), "n": len(prompts), "prompts_sha256": digest}

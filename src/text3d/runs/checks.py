@@ -7,9 +7,12 @@ sampling settings (:func:`check_settings`); the CLI, the service and the studies
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from text3d.errors import InputError
 from text3d.generators.base import generators
@@ -29,9 +32,15 @@ if TYPE_CHECKING:
 
 
 def check_arguments(augment: Any, backend: Any, seed: Any, steps: Any, cfg: Any, candidates: Any, resolution: Any,
-                    views: Any, conditioning: Any) -> None:
+                    views: Any, conditioning: Any, out: Any = None, **switches: Any) -> None:
     """The Python API's types, refused in one line naming the argument before any model loads
-    (the CLI's options arrive typed; a caller's ``seed=1.5`` or ``views="canonical4"`` does not)."""
+    (the CLI's options arrive typed; a caller's ``seed=1.5`` or ``views="canonical4"`` does not).
+    ``switches`` (``gif``, ``overwrite``) must be True or False: ``overwrite="no"`` is a true string."""
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise InputError(f"out {out!r}: expected a folder path (str or Path), got {type(out).__name__}")
+    for name, value in switches.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise InputError(f"{name} {value!r}: expected True or False (bool), got {type(value).__name__}")
     for name, value in (("augment", augment), ("backend", backend), ("conditioning", conditioning)):
         if not isinstance(value, str):
             raise InputError(f"{name} {value!r}: expected a name (str), got {type(value).__name__}")

@@ -176,7 +176,8 @@ def generate(prompt: str, out: str | Path | None = None, augment: str = DEFAULT_
     """Generate one asset; with ``out``, also write its asset folder (an earlier asset there is
     replaced only with ``overwrite``; ``wait_s`` waits for another writer of ``out``).
     ``candidates`` is the backend's option (see :class:`Pipeline`), checked before any output."""
-    check_arguments(augment, backend, seed, steps, cfg, candidates, resolution, views, conditioning)
+    check_arguments(augment, backend, seed, steps, cfg, candidates, resolution, views, conditioning, out,
+                    gif=gif, overwrite=overwrite)
     check_prompt(prompt)
     check_settings(steps, cfg, candidates, resolution)
     backend_options(backend, candidates=candidates)
@@ -215,7 +216,7 @@ def generate_batch(prompts: list[str], out: str | Path, augment: str = DEFAULT_A
     """Generate every prompt (read from ``source``) into the run folder ``out``; resumable.
     ``conditioning`` and ``aligner`` as in :class:`Pipeline`; ``executor`` runs the items (``local``,
     ``ray[:ADDRESS]`` or an :class:`~text3d.executors.Executor`; the outputs are the same). Returns counts."""
-    check_arguments(augment, backend, seed, steps, cfg, candidates, resolution, views, conditioning)
+    check_arguments(augment, backend, seed, steps, cfg, candidates, resolution, views, conditioning, out, gif=gif)
     if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
         raise InputError("prompts: expected a list of prompts (str)")
     check_settings(steps, cfg, candidates, resolution)

@@ -121,7 +121,7 @@ def load_dataset(dataset: str, n: int, seed: int = 1_000_000) -> Dataset:
         rows = [r for r in quality_prompts(n, seed) if r["variant"] == "prompt"]
         return Dataset("toyworld", [r["prompt"] for r in rows], rows, seed, seeds)
     if dataset.startswith("prompts:") and dataset[len("prompts:"):].strip():
-        from text3d.prompts.batch import read_prompts
+        from text3d.data.prompt_files import read_prompts
 
         prompts = read_prompts(dataset[len("prompts:"):].strip())[:n]
         if len(prompts) < 2:
