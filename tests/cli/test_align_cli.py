@@ -8,13 +8,13 @@ from text3d.cli import main
 @pytest.mark.parametrize("args, message", [
     (["--seed", "5"], "--seed"),
     (["--seed", "1899995", "--n", "10"], "one range"),
-    (["--stage1", "/nonexistent/aligner"], "/nonexistent/aligner: no such folder"),
+    (["--stage1", "/nonexistent/aligner"], "--stage1 /nonexistent/aligner: no such folder"),
     (["--twins", "--domains", "general"], "--twins"),
 ])
 def test_refusals_are_one_line(tmp_path, capsys, args, message):
     code = main(["align", "evaluate", "--out", str(tmp_path / "out"), *args])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0 and len(err) == 1 and message in err[0], err
+    assert code == 2 and len(err) == 1 and message in err[0], err  # the user's input: exit 2, not 3
     assert not (tmp_path / "out").exists()
 
 
@@ -24,12 +24,12 @@ def test_refusals_are_one_line(tmp_path, capsys, args, message):
     (["--seed", "1899800", "--n", "100", "--blocks", "3"], "--blocks 3: the blocks' seeds 1,899,800–1,900,099"),
     (["--seed", "1999800", "--n", "100", "--blocks", "3"], "--blocks 3"),
     (["--blocks", "0"], "--blocks"),
-    (["--stage2", "/nonexistent/aligner"], "/nonexistent/aligner: no such folder"),
+    (["--stage2", "/nonexistent/aligner"], "--stage2 /nonexistent/aligner: no such folder"),
 ])
 def test_evaluate_3d_refusals_are_one_line(tmp_path, capsys, args, message):
     code = main(["align", "evaluate-3d", "--out", str(tmp_path / "out"), *args])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0 and len(err) == 1 and message in err[0], err
+    assert code == 2 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "out").exists()
 
 

@@ -19,6 +19,21 @@ align_app = command_group(help="GAP3D: align a language model's latents to the i
 SHIPPED = {"stage 1": "aligner-stage1", "stage 2": "aligner-stage2"}
 
 
+def aligner_folders(stage1: str | None, stage2: str | None) -> dict[str, Path]:
+    """{"stage 1": folder, "stage 2": folder} of ``--stage1`` / ``--stage2``, refused in one line (exit 2,
+    naming the option) when a path is no folder or holds no aligner of that stage."""
+    from text3d.align.sampling import check_aligner_folder
+    from text3d.nn.checkpoint import check_model_path, resolve_model_folder
+
+    folders = {}
+    for stage, (name, option, value) in enumerate((("stage 1", "--stage1", stage1), ("stage 2", "--stage2", stage2)),
+                                                  start=1):
+        check_model_path(value, SHIPPED[name], option)
+        folders[name] = resolve_model_folder(value, SHIPPED[name])
+        check_aligner_folder(folders[name], option, stage)
+    return folders
+
+
 def held_out_seed_option() -> int:
     return typer.Option(1_900_000, "--seed", min=1_000_000, max=MAX_SEED,
                         help="First held-out seed: [1,000,000, 1,900,000) development, [1,900,000, "
@@ -51,18 +66,13 @@ def evaluate_command(
 ) -> None:
     """Tables 1–2 of GAP3D: token alignment (cos, MSE, norm ratio per group) and text→image retrieval."""
     # studies.aligner imports torch and the models: not on the cold path of `text3d --help`
-    from text3d.align.sampling import check_aligner_folder
-    from text3d.nn.checkpoint import resolve_model_folder
     from text3d.studies.aligner import alignment_seeds, evaluate_aligners, tables_markdown, write_tables
 
     described = alignment_seeds(seed, n)
     kinds = comma_list(domains, "--domains")
     if twins and "objects" not in kinds:
         raise InputError(f"--twins: twins are single objects; add objects to --domains {domains}")
-    folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
-               (("stage 1", stage1), ("stage 2", stage2))}
-    for stage, (option, folder) in enumerate(zip(("--stage1", "--stage2"), folders.values()), start=1):
-        check_aligner_folder(folder, option, stage)
+    folders = aligner_folders(stage1, stage2)
     check_job_output(out, ("alignment.json", "alignment.md", "retrieval_*.png"), "an alignment evaluation")
     earlier = [out / "alignment.json", out / "alignment.md", *sorted(out.glob("retrieval_*.png"))]
     if any(path.exists() for path in earlier) and not overwrite:
@@ -100,18 +110,13 @@ def evaluate_3d_command(
     """Tables 3–4 of GAP3D: generate through true tokens, the text path and the aligners, then
     `text3d eval` each run against the true objects (resumable). With --blocks B, also the share
     bars on the mean of B blocks (gap3d_3d_blocks.md)."""
-    from text3d.align.sampling import check_aligner_folder
-    from text3d.nn.checkpoint import resolve_model_folder
     from text3d.store.outputs import check_run_output
     from text3d.studies.aligner import alignment_seeds
     from text3d.studies.gap3d import evaluate_rows, tables_markdown
     from text3d.studies.gap3d_blocks import blocks_markdown, check_blocks, evaluate_blocks
 
     alignment_seeds(seed, n)
-    folders = {name: resolve_model_folder(value, SHIPPED[name]) for name, value in
-               (("stage 1", stage1), ("stage 2", stage2))}
-    for stage, (option, folder) in enumerate(zip(("--stage1", "--stage2"), folders.values()), start=1):
-        check_aligner_folder(folder, option, stage)
+    folders = aligner_folders(stage1, stage2)
     check_job_output(out, ("runs", "eval", "cache", "blocks", "gap3d_3d.json", "gap3d_3d.md", "gap3d_3d_blocks.json",
                            "gap3d_3d_blocks.md"), "a GAP3D 3D evaluation")
     for run in sorted(out.glob("runs/*")) + sorted(out.glob("blocks/*/runs/*")):
