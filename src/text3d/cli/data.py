@@ -84,7 +84,8 @@ def toys4k_command(
 
 @data_app.command("prompts")
 def prompts_command(
-    path: Path = typer.Argument(..., help="Text file with one prompt per line (T³Bench style)."),
+    path: Path = typer.Argument(..., help="Text file with one prompt per line (T³Bench style), or JSON lines with a "
+                                          "'prompt' field (.jsonl), as `generate --prompts` reads it."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to create."),
     wait: bool = wait_option(),
 ) -> None:
